@@ -1,0 +1,387 @@
+"""Settings: ``settings.toml`` through dynaconf, checked by marshmallow.
+
+Loading order (later wins): ``settings.toml`` (or ``--settings PATH``), an
+optional ``.secrets.toml`` beside it, then ``AUTOSOLVE_``-prefixed environment
+variables with ``__`` for nesting (``AUTOSOLVE_GITHUB__TOKEN``). The result is
+validated as a whole: every unknown or invalid key is reported by its dotted
+path in one :class:`SettingsError`, so an operator fixes them all at once.
+
+Adding a section is one schema class, one frozen dataclass and one field in
+:class:`SettingsSchema`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
+
+__all__ = ["Settings", "SettingsError", "load_settings", "settings_from_mapping"]
+
+ENV_PREFIX = "AUTOSOLVE"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; ``problems`` maps dotted keys to messages."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"{key}: {message}" for key, message in sorted(self.problems.items())]
+        super().__init__("invalid settings:\n  " + "\n  ".join(lines))
+
+
+# -- typed settings -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuesSettings:
+    required_label: str = ""
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    api_url: str = "https://api.github.com"
+    token: str = field(default="", repr=False)
+    repositories: tuple[str, ...] = ()
+    timeout: float = 10.0
+    min_interval: float = 0.0
+    issues: IssuesSettings = field(default_factory=IssuesSettings)
+
+
+@dataclass(frozen=True)
+class OllamaSettings:
+    url: str = "http://localhost:11434"
+    model: str = "qwen2.5-coder:7b"
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: str = "autosolve.db"
+
+
+@dataclass(frozen=True)
+class IntervalsSettings:
+    issue_poller: float = 10.0
+    outbox_relay: float = 5.0
+    issue_explainer: float = 2.0
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    visibility_timeout: float = 600.0
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    backend: str = "threading"
+    shutdown_timeout: float = 30.0
+    max_restarts: int = 0
+    within_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    socket: str = "autosolve.sock"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class Settings:
+    github: GitHubSettings = field(default_factory=GitHubSettings)
+    ollama: OllamaSettings = field(default_factory=OllamaSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    intervals: IntervalsSettings = field(default_factory=IntervalsSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    policies: Policies = field(default_factory=Policies)
+    control: ControlSettings = field(default_factory=ControlSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    source: Path | None = None
+    """The settings file these came from, if any; relative paths are resolved beside it."""
+
+
+# -- schemas -------------------------------------------------------------------
+
+_positive = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
+_non_negative = validate.Range(min=0, error="must be 0 or greater")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+
+def _http_url(value: str) -> None:
+    if not re.match(r"^https?://[^\s/]+", value or ""):
+        raise ValidationError("must be an http:// or https:// URL")
+
+
+def _repository(value: str) -> None:
+    if not _REPOSITORY.match(value):
+        raise ValidationError(f"{value!r} is not of the form owner/name")
+
+
+class _Section(Schema):
+    """A section: unknown keys are errors; the result is a frozen dataclass."""
+
+    class Meta:
+        unknown = RAISE
+
+    target: type = object
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.target(**data)
+
+
+def _number(*checks: Any) -> fields.Float:
+    return fields.Float(validate=list(checks), allow_nan=False)
+
+
+def _count(*checks: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=list(checks))
+
+
+def _section(schema: type[Schema]) -> fields.Nested:
+    return fields.Nested(schema)
+
+
+class IssuesSchema(_Section):
+    target = IssuesSettings
+    required_label = fields.String()
+
+
+class GitHubSchema(_Section):
+    target = GitHubSettings
+    api_url = fields.String(validate=_http_url)
+    token = fields.String()
+    repositories = fields.List(fields.String(validate=_repository))
+    timeout = _number(_positive)
+    min_interval = _number(_non_negative)
+    issues = _section(IssuesSchema)
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "repositories" in data:
+            repositories = data["repositories"]
+            duplicates = sorted({r for r in repositories if repositories.count(r) > 1})
+            if duplicates:
+                raise ValidationError(
+                    f"listed more than once: {', '.join(duplicates)}", "repositories"
+                )
+            data["repositories"] = tuple(repositories)
+        if "api_url" in data:
+            data["api_url"] = data["api_url"].rstrip("/")
+        return GitHubSettings(**data)
+
+
+class OllamaSchema(_Section):
+    target = OllamaSettings
+    url = fields.String(validate=_http_url)
+    model = fields.String(validate=validate.Length(min=1, error="must not be empty"))
+    timeout = _number(_positive)
+
+
+class DatabaseSchema(_Section):
+    target = DatabaseSettings
+    path = fields.String(validate=validate.Length(min=1, error="must not be empty"))
+
+
+class IntervalsSchema(_Section):
+    target = IntervalsSettings
+    issue_poller = _number(_positive)
+    outbox_relay = _number(_positive)
+    issue_explainer = _number(_positive)
+
+
+class QueueSchema(_Section):
+    target = QueueSettings
+    visibility_timeout = _number(_positive)
+    max_attempts = _count(validate.Range(min=1, error="must be 1 or greater"))
+
+
+class RuntimeSchema(_Section):
+    target = RuntimeSettings
+    backend = fields.String(
+        validate=validate.OneOf(("threading", "gevent"), error="must be one of: {choices}")
+    )
+    shutdown_timeout = _number(_non_negative)
+    max_restarts = _count(_non_negative)
+    within_seconds = _number(_positive)
+
+
+class PolicySchema(Schema):
+    """One category's policy; keys left out keep that category's default."""
+
+    class Meta:
+        unknown = RAISE
+
+    initial = _number(_non_negative)
+    max = _number(_non_negative)
+    multiplier = _number(validate.Range(min=1, error="must be 1 or greater"))
+    retries = _count(_non_negative)
+    jitter = _number(validate.Range(min=0, max=1, error="must be between 0 and 1"))
+
+
+class PhasePoliciesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    node = fields.Nested(PolicySchema)
+    service = fields.Nested(PolicySchema)
+    degraded = fields.Nested(PolicySchema)
+
+
+class PoliciesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    preflight = fields.Nested(PhasePoliciesSchema)
+    worker = fields.Nested(PhasePoliciesSchema)
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Policies:
+        defaults = Policies()
+        phases: dict[str, PhasePolicies] = {}
+        for phase in ("preflight", "worker"):
+            base: PhasePolicies = getattr(defaults, phase)
+            given = data.get(phase, {})
+            merged: dict[str, RestartPolicy | None] = {}
+            for category in ("node", "service", "degraded"):
+                default = getattr(base, category)
+                if category not in given:
+                    merged[category] = default
+                    continue
+                template = default or RestartPolicy(initial=30.0, max=300.0)
+                merged[category] = dataclasses.replace(template, **given[category])
+            phases[phase] = PhasePolicies(**merged)  # type: ignore[arg-type]
+        for phase, policies in phases.items():
+            for category in ("node", "service", "degraded"):
+                policy = getattr(policies, category)
+                if policy is not None and policy.max < policy.initial:
+                    raise ValidationError(
+                        {phase: {category: {"max": ["must not be less than initial"]}}}
+                    )
+        return Policies(**phases)
+
+
+class ControlSchema(_Section):
+    target = ControlSettings
+    socket = fields.String(validate=validate.Length(min=1, error="must not be empty"))
+
+
+class LogSchema(_Section):
+    target = LogSettings
+    level = fields.String(
+        validate=validate.OneOf(
+            ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), error="must be one of: {choices}"
+        )
+    )
+    format = fields.String(
+        validate=validate.OneOf(("text", "json"), error="must be one of: {choices}")
+    )
+
+
+class SettingsSchema(_Section):
+    target = Settings
+    github = _section(GitHubSchema)
+    ollama = _section(OllamaSchema)
+    database = _section(DatabaseSchema)
+    intervals = _section(IntervalsSchema)
+    queue = _section(QueueSchema)
+    runtime = _section(RuntimeSchema)
+    policies = fields.Nested(PoliciesSchema)
+    control = _section(ControlSchema)
+    log = _section(LogSchema)
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested error dict as ``{"a.b[0].c": "message"}``."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, str] = {}
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "settings"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, path))
+        return flat
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        text = "; ".join(m.rstrip(".") for m in messages)
+        text = "unknown key" if text == "Unknown field" else text
+        return {prefix: text[:1].lower() + text[1:]}
+    return {prefix: str(messages)}
+
+
+def _lower_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+def settings_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> Settings:
+    """Validate a plain mapping (as read from TOML) into :class:`Settings`.
+
+    Raises:
+        SettingsError: every problem, by dotted key.
+    """
+    try:
+        settings: Settings = SettingsSchema().load(_lower_keys(data))
+    except ValidationError as error:
+        raise SettingsError(_flatten(error.messages)) from None
+    return dataclasses.replace(settings, source=source)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load ``path`` (default ``./settings.toml``), ``.secrets.toml`` and the environment.
+
+    An explicit ``path`` must exist; the default one may be absent, in which
+    case defaults and environment variables are all there is.
+
+    Raises:
+        SettingsError: a missing or unreadable file, or invalid values.
+    """
+    from dynaconf import Dynaconf
+
+    explicit = path is not None
+    file = Path(path if path is not None else "settings.toml").resolve()
+    if explicit and not file.is_file():
+        raise SettingsError({"settings": f"file {file} does not exist"})
+    files = [str(p) for p in (file, file.with_name(".secrets.toml")) if p.is_file()]
+    try:
+        raw = Dynaconf(
+            settings_files=files,
+            envvar_prefix=ENV_PREFIX,
+            environments=False,
+            merge_enabled=True,
+        ).as_dict()
+    except Exception as error:  # dynaconf surfaces TOML errors with many types
+        raise SettingsError({"settings": f"cannot read {file}: {error}"}) from None
+    return settings_from_mapping(raw, source=file if file.is_file() else None)
+
+
+def resolve_path(settings: Settings, value: str) -> Path:
+    """A path from the settings: relative ones are taken beside the settings file."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    base = settings.source.parent if settings.source else Path.cwd()
+    return base / candidate

@@ -1,0 +1,1 @@
+"""The domain: tenants, task specs, and the tasks autosolve runs."""

@@ -1,0 +1,75 @@
+"""Log set-up: text or JSON lines on stderr, each record naming its child actor.
+
+Secrets are masked in the formatted output, after every argument has been
+interpolated, so a token that sneaks into an exception text is masked too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO
+
+from autosolve.runtime.context import CURRENT_UNIT
+
+__all__ = ["MASK", "configure_logging"]
+
+MASK = "***"
+
+
+class _ChildFilter(logging.Filter):
+    """Give every record a ``child``: the explicit extra, else the running unit."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "child", None):
+            record.child = CURRENT_UNIT.get() or "-"
+        return True
+
+
+class _MaskingFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str], json_lines: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s [%(child)s] %(name)s: %(message)s")
+        self._secrets = [s for s in secrets if s]
+        self._json = json_lines
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._json:
+            document = {
+                "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                    timespec="milliseconds"
+                ),
+                "level": record.levelname,
+                "logger": record.name,
+                "child": record.child,  # type: ignore[attr-defined]
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                document["exception"] = self.formatException(record.exc_info)
+            text = json.dumps(document, ensure_ascii=False)
+        else:
+            text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: IO[str] | None = None,
+) -> None:
+    """Send autosolve's (and pykka's) logs to ``stream`` (stderr) in ``fmt``."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(_ChildFilter())
+    handler.setFormatter(_MaskingFormatter(secrets, json_lines=fmt == "json"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # urllib3 logs every URL at DEBUG; keep it at WARNING unless asked.
+    logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,52 @@
+"""Execution backends: where actors, timers and waits live.
+
+A backend is a handful of factories. The supervisor, children and timer
+service are written once against them, so the same runtime runs on OS
+threads (:mod:`.threading`) or on greenlets (:mod:`.gevent`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pykka
+
+    from autosolve.runtime.context import Event
+
+__all__ = ["Backend", "Wakeup", "get_backend"]
+
+
+class Wakeup(Protocol):
+    """A lock plus a wait that :meth:`notify` interrupts (a condition variable)."""
+
+    lock: Any
+
+    def wait(self, timeout: float | None) -> None:
+        """Wait with :attr:`lock` held until notified or ``timeout`` passes."""
+        ...
+
+    def notify(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+    actor_class: type[pykka.Actor]
+
+    def make_event(self) -> Event: ...
+    def make_wakeup(self) -> Wakeup: ...
+    def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
+
+
+def get_backend(name: str) -> Backend:
+    """Return the backend called ``name`` (``"threading"`` or ``"gevent"``)."""
+    if name == "threading":
+        from autosolve.runtime.backends.threading import ThreadingBackend
+
+        return ThreadingBackend()
+    if name == "gevent":
+        from autosolve.runtime.backends.gevent import GeventBackend
+
+        return GeventBackend()
+    raise ValueError(f"unknown runtime backend {name!r}: expected 'threading' or 'gevent'")

@@ -1,0 +1,118 @@
+"""Starting a runtime and steering it from ordinary code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autosolve.runtime.backends import Backend, get_backend
+from autosolve.runtime.clock import Clock, SystemClock
+from autosolve.runtime.supervisor import (
+    Outcome,
+    RunResult,
+    SupervisorOptions,
+    supervisor_actor_class,
+)
+from autosolve.runtime.timers import TimerService
+from autosolve.runtime.units import Unit
+
+__all__ = ["ControlError", "RuntimeHandle", "start_runtime"]
+
+
+class ControlError(Exception):
+    """A control request the supervisor refused (unknown name, wrong phase...)."""
+
+
+class RuntimeHandle:
+    """A running supervisor: ask it things, steer it, wait for it to end.
+
+    Every method returns without waiting for workers; only :meth:`wait` and
+    :meth:`stop` block, and both take a timeout.
+    """
+
+    def __init__(self, proxy: Any, outcome: Outcome, backend: Backend, clock: Clock) -> None:
+        self.proxy = proxy
+        """The supervisor's pykka proxy, for anything the helpers don't cover."""
+        self.backend = backend
+        self.clock = clock
+        self._outcome = outcome
+
+    def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
+        """The phase and one record per child (SPEC §5.3)."""
+        return self.proxy.status().get(timeout=timeout)
+
+    def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
+        """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
+
+        Returns the names it applied to; raises :class:`ControlError` when the
+        supervisor refused (e.g. nothing matches).
+        """
+        if command not in ("pause", "resume", "run_now", "restart"):
+            raise ControlError(f"unknown control command {command!r}")
+        reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+        if not reply["ok"]:
+            raise ControlError(reply["error"])
+        return reply["names"]
+
+    def pause(self, name: str) -> list[str]:
+        return self.control("pause", name)
+
+    def resume(self, name: str) -> list[str]:
+        return self.control("resume", name)
+
+    def run_now(self, name: str) -> list[str]:
+        return self.control("run_now", name)
+
+    def restart(self, name: str) -> list[str]:
+        return self.control("restart", name)
+
+    def stop(self, timeout: float | None = None) -> RunResult | None:
+        """Ask for a graceful stop and wait up to ``timeout`` for it to finish."""
+        if self._outcome.result is None:
+            try:
+                self.proxy.stop().get(timeout=timeout)
+            except Exception:  # already stopped between the check and the call
+                if self._outcome.result is None:
+                    raise
+        return self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """Wait for the run to end; None if ``timeout`` passed first."""
+        return self._outcome.wait(timeout)
+
+    @property
+    def result(self) -> RunResult | None:
+        return self._outcome.result
+
+
+def start_runtime(
+    preflights: Sequence[Unit],
+    workers: Sequence[Unit],
+    *,
+    backend: str | Backend = "threading",
+    clock: Clock | None = None,
+    options: SupervisorOptions | None = None,
+) -> RuntimeHandle:
+    """Start a supervisor for ``preflights`` then ``workers`` and return at once.
+
+    Raises:
+        ValueError: two units share a name.
+    """
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    clock = clock or SystemClock()
+    outcome = Outcome(backend.make_event())
+    timers = TimerService(clock, backend)
+    supervisor_class = supervisor_actor_class(backend.actor_class)
+    try:
+        ref = supervisor_class.start(
+            preflights,
+            workers,
+            backend=backend,
+            timers=timers,
+            options=options or SupervisorOptions(),
+            outcome=outcome,
+        )
+    except Exception:
+        timers.stop()
+        raise
+    return RuntimeHandle(ref.proxy(), outcome, backend, clock)

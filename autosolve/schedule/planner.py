@@ -1,0 +1,99 @@
+"""The Planner: the only place that maps settings to tenants to work closures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from autosolve.domain.spec import RepoTenant
+from autosolve.runtime.units import Unit
+from autosolve.schedule.classifier import infra_classifier
+
+if TYPE_CHECKING:
+    from autosolve.domain.spec import PreflightSpec, WorkerSpec
+    from autosolve.runtime.classify import Classifier
+    from autosolve.runtime.context import WorkContext
+    from autosolve.schedule.contracts import Preflight, Worker
+
+__all__ = ["Planner", "RepositoryResolver"]
+
+RepositoryResolver = Callable[[str, str], int]
+"""``(owner, name) -> local repository id``; called once per unit, then cached."""
+
+
+class Planner:
+    """Multiplies per-repository specs by the configured repositories.
+
+    Args:
+        repositories: ``owner/name`` strings from ``github.repositories``.
+        preflights: registered preflight tasks.
+        workers: registered per-repository worker tasks.
+        resolve_repository_id: looks up the local id of a validated repository.
+    """
+
+    def __init__(
+        self,
+        repositories: Sequence[str],
+        preflights: Sequence[Preflight],
+        workers: Sequence[Worker],
+        resolve_repository_id: RepositoryResolver,
+    ) -> None:
+        self._tenants = [RepoTenant(*r.split("/", 1)) for r in repositories]
+        self._preflights = preflights
+        self._workers = workers
+        self._resolve = resolve_repository_id
+
+    def preflights(self) -> list[Unit]:
+        """One one-shot unit per repository × preflight."""
+        units = []
+        for spec in (p.task_spec() for p in self._preflights):
+            for tenant in self._tenants:
+                units.append(
+                    Unit(
+                        f"preflight:{spec.resource}:{tenant.full_name}",
+                        _bind_preflight(spec, tenant),
+                    )
+                )
+        return units
+
+    def workers(self) -> list[Unit]:
+        """One interval unit per repository × worker, repository ids resolved lazily."""
+        units = []
+        for spec in (w.task_spec() for w in self._workers):
+            for tenant in self._tenants:
+                units.append(
+                    Unit(
+                        f"worker:{spec.resource}:{tenant.full_name}",
+                        _bind_worker(spec, tenant, self._resolve),
+                        spec.interval,
+                    )
+                )
+        return units
+
+    def infra_classifier(self) -> Classifier:
+        """The classifier for errors raised by this application's infrastructure."""
+        return infra_classifier
+
+
+def _bind_preflight(spec: PreflightSpec, tenant: RepoTenant) -> Callable[[WorkContext], None]:
+    def work(ctx: WorkContext) -> None:
+        spec.work(ctx, tenant)
+
+    return work
+
+
+def _bind_worker(
+    spec: WorkerSpec, tenant: RepoTenant, resolve: RepositoryResolver
+) -> Callable[[WorkContext], None]:
+    # The id is resolved on first use, not at planning time: the repository
+    # row only exists once its preflight validated it. No lock: ticks of one
+    # unit never overlap, even across restarts.
+    resolved: list[RepoTenant] = []
+
+    def work(ctx: WorkContext) -> None:
+        if not resolved:
+            repository_id = resolve(tenant.owner, tenant.name)
+            resolved.append(RepoTenant(tenant.owner, tenant.name, repository_id=repository_id))
+        spec.work(ctx, resolved[0])
+
+    return work
