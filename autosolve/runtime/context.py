@@ -14,7 +14,7 @@ CURRENT_UNIT: ContextVar[str | None] = ContextVar("autosolve_current_unit", defa
 """The unit whose actor is running this code (threads and greenlets each see their own)."""
 
 
-class Cancelled(Exception):  # noqa: N818 - reads as a state, like trio.Cancelled
+class Cancelled(Exception):
     """Raised by :meth:`WorkContext.raise_if_cancelled` once a stop was asked for."""
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
+
+import pykka
 
 from autosolve.runtime.backends import Backend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
@@ -30,16 +33,26 @@ class RuntimeHandle:
     :meth:`stop` block, and both take a timeout.
     """
 
-    def __init__(self, proxy: Any, outcome: Outcome, backend: Backend, clock: Clock) -> None:
+    def __init__(
+        self, proxy: Any, outcome: Outcome, backend: Backend, timers: TimerService
+    ) -> None:
         self.proxy = proxy
         """The supervisor's pykka proxy, for anything the helpers don't cover."""
         self.backend = backend
-        self.clock = clock
+        self.timers = timers
+        """The runtime's timer service (tests use it as a barrier on a manual clock)."""
+        self.clock = timers.clock
         self._outcome = outcome
 
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
-        """The phase and one record per child (SPEC §5.3)."""
-        return self.proxy.status().get(timeout=timeout)
+        """The phase and one record per child (SPEC §5.3), also after the run ended."""
+        if self._outcome.result is None:
+            try:
+                return self.proxy.status().get(timeout=timeout)
+            except pykka.ActorDeadError:
+                self._outcome.wait(timeout)  # it ended between the check and the ask
+        assert self._outcome.final_status is not None
+        return self._outcome.final_status
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
@@ -69,11 +82,8 @@ class RuntimeHandle:
     def stop(self, timeout: float | None = None) -> RunResult | None:
         """Ask for a graceful stop and wait up to ``timeout`` for it to finish."""
         if self._outcome.result is None:
-            try:
+            with contextlib.suppress(pykka.ActorDeadError):  # it ended meanwhile
                 self.proxy.stop().get(timeout=timeout)
-            except Exception:  # already stopped between the check and the call
-                if self._outcome.result is None:
-                    raise
         return self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> RunResult | None:
@@ -115,4 +125,4 @@ def start_runtime(
     except Exception:
         timers.stop()
         raise
-    return RuntimeHandle(ref.proxy(), outcome, backend, clock)
+    return RuntimeHandle(ref.proxy(), outcome, backend, timers)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Category", "PhasePolicies", "Policies", "RestartPolicy", "default_policies"]
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """Why a child failed, as far as restarting is concerned."""
 
     NODE = "node"

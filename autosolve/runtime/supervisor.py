@@ -87,6 +87,8 @@ class Outcome:
     def __init__(self, done: Event) -> None:
         self._done = done
         self.result: RunResult | None = None
+        self.final_status: dict[str, Any] | None = None
+        """The status document as the run ended, for callers who ask afterwards."""
 
     def set(self, result: RunResult) -> None:
         self.result = result
@@ -239,7 +241,7 @@ class SupervisorBehaviour:
         level = logging.ERROR if verdict.category is Category.DEGRADED else logging.WARNING
         logger.log(
             level,
-            "%s failed (%s, attempt %d), restarting in %.3g s: %s",
+            "%s failed (%s, attempt %d), restarting in %.6g s: %s",
             slot.unit.name, verdict.category.value, attempt + 1, delay, slot.record.last_error,
             extra={"child": slot.unit.name},
         )  # fmt: skip
@@ -274,6 +276,7 @@ class SupervisorBehaviour:
                 logger.exception("shutdown hook %r failed", hook)
         self._timers.stop()
         self._set_phase(Phase.FAILED if failure else Phase.STOPPED)
+        self._outcome.final_status = self.status()
         self._outcome.set(RunResult(ok=failure is None, reason=failure))
         self.actor_ref.stop(block=False)
 

@@ -1,0 +1,437 @@
+"""A small, thread-safe GitHub REST client for the few endpoints autosolve uses.
+
+One client is shared by every actor that talks to GitHub: it owns the request
+throttle (``min_interval``) and the rate-limit gate, so a rate limit seen by one
+actor stops all of them until GitHub's reset, without further requests.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import requests.auth
+from marshmallow import Schema, ValidationError
+from requests.adapters import HTTPAdapter
+
+from autosolve.infra.github.errors import (
+    ClientError,
+    ForbiddenError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    UnauthorizedError,
+    UnprocessableError,
+)
+from autosolve.infra.github.schemas import (
+    Comment,
+    CommentSchema,
+    Issue,
+    IssuePage,
+    IssueSchema,
+    Repository,
+    RepositorySchema,
+)
+from autosolve.infra.http import RateLimitGate, Throttle
+
+__all__ = ["GitHubClient"]
+
+API_VERSION = "2022-11-28"
+ISSUES_PER_PAGE = 50
+COMMENTS_PER_PAGE = 100
+SECONDARY_RATE_LIMIT_WAIT = 60.0
+MIN_RATE_LIMIT_WAIT = 1.0
+TOKEN_HINT = "check github.token / AUTOSOLVE_GITHUB__TOKEN"
+
+_repository_schema = RepositorySchema()
+_issue_schema = IssueSchema()
+_issues_schema = IssueSchema(many=True)
+_comment_schema = CommentSchema()
+_comments_schema = CommentSchema(many=True)
+
+
+def _wall_time() -> float:
+    return time.time()
+
+
+def _fmt_epoch(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class GitHubClient:
+    """GitHub REST v3 for repositories, issues and issue comments.
+
+    ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
+    injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
+    pass one to share spacing between clients or to drive it with a fake clock).
+    The token lives only in the ``Authorization`` header: it is never put in
+    URLs, messages or ``repr``.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        timeout: float,
+        min_interval: float = 0.0,
+        session: requests.Session | None = None,
+        now: Callable[[], float] = _wall_time,
+        user_agent: str = "autosolve/0.1",
+        throttle: Throttle | None = None,
+    ) -> None:
+        base = urlsplit(api_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise ValueError(f"github api_url must be an http(s) URL, got {api_url!r}")
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self._base = urlsplit(self.api_url)
+        self._token = token
+        self._now = now
+        self._throttle = throttle if throttle is not None else Throttle(min_interval)
+        self.min_interval = self._throttle.min_interval
+        self._gate = RateLimitGate(now=now)
+        self._headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": user_agent,
+        }
+        self._auth = _BearerAuth(token)
+        if session is None:
+            session = requests.Session()
+            # Many actor threads share this session; avoid "pool is full" churn.
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self._session = session
+
+    def __repr__(self) -> str:
+        token = "<set>" if self._token else "<none>"
+        return (
+            f"GitHubClient(api_url={self.api_url!r}, token={token}, "
+            f"timeout={self.timeout!r}, min_interval={self.min_interval!r})"
+        )
+
+    @property
+    def rate_limited_until(self) -> float | None:
+        """Epoch seconds until which requests are refused locally, if any."""
+        return self._gate.blocked_until if self._gate.remaining() > 0 else None
+
+    # -- endpoints -----------------------------------------------------------
+
+    def get_repository(self, owner: str, name: str) -> Repository:
+        """``GET /repos/{owner}/{name}``."""
+        path = f"/repos/{owner}/{name}"
+        response = self._request(
+            "GET",
+            self._url(path),
+            not_found=f"repository {owner}/{name} not found or not visible to the token; "
+            "check the repository name in settings and the token's access",
+        )
+        return self._load(response, _repository_schema)
+
+    def list_issues(
+        self,
+        owner: str,
+        name: str,
+        *,
+        since: str | None,
+        etag: str | None = None,
+        page_url: str | None = None,
+    ) -> IssuePage:
+        """One page of issues and pull requests, oldest update first.
+
+        Pass ``page_url`` (a previous page's ``next_url``) to continue paging and
+        ``etag`` (a previous page's ``etag``) to make an unchanged page a cheap 304.
+        """
+        if page_url is not None:
+            if not self._on_api_host(page_url):
+                raise ValueError(
+                    f"refusing to request {page_url!r}: it is not on the configured "
+                    f"GitHub API {self.api_url!r}"
+                )
+            url, params = page_url, None
+        else:
+            url = self._url(f"/repos/{owner}/{name}/issues")
+            params = {
+                "state": "all",
+                "sort": "updated",
+                "direction": "asc",
+                "per_page": str(ISSUES_PER_PAGE),
+            }
+            if since:
+                params["since"] = since
+        headers = {"If-None-Match": etag} if etag else None
+        response = self._request(
+            "GET",
+            url,
+            params=params,
+            headers=headers,
+            expect=(200, 304) if etag else (200,),
+            not_found=f"repository {owner}/{name} not found or not visible to the token",
+        )
+        new_etag = response.headers.get("ETag") or etag
+        if response.status_code == 304:
+            return IssuePage([], new_etag, None, not_modified=True)
+        issues = self._load(response, _issues_schema)
+        return IssuePage(issues, new_etag, self._next_url(response), not_modified=False)
+
+    def get_issue(self, owner: str, name: str, number: int) -> Issue:
+        """``GET /repos/{owner}/{name}/issues/{number}`` (issues and pull requests)."""
+        response = self._request(
+            "GET",
+            self._url(f"/repos/{owner}/{name}/issues/{number}"),
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
+        )
+        return self._load(response, _issue_schema)
+
+    def list_comments(self, owner: str, name: str, number: int) -> list[Comment]:
+        """All comments of an issue, following every ``Link: rel="next"`` page."""
+        url: str | None = self._url(f"/repos/{owner}/{name}/issues/{number}/comments")
+        params: dict[str, str] | None = {"per_page": str(COMMENTS_PER_PAGE)}
+        comments: list[Comment] = []
+        while url is not None:
+            response = self._request(
+                "GET",
+                url,
+                params=params,
+                not_found=f"issue #{number} of {owner}/{name} not found or not visible "
+                "to the token",
+            )
+            comments.extend(self._load(response, _comments_schema))
+            url, params = self._next_url(response), None
+        return comments
+
+    def create_comment(self, owner: str, name: str, number: int, body: str) -> Comment:
+        """``POST /repos/{owner}/{name}/issues/{number}/comments``; GitHub answers 201."""
+        response = self._request(
+            "POST",
+            self._url(f"/repos/{owner}/{name}/issues/{number}/comments"),
+            json={"body": body},
+            expect=(201,),
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the "
+            "token (commenting needs the Issues: write permission)",
+        )
+        return self._load(response, _comment_schema)
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.api_url + path
+
+    def _on_api_host(self, url: str) -> bool:
+        target = urlsplit(url)
+        base_path = self._base.path.rstrip("/")
+        return (
+            target.scheme == self._base.scheme
+            and target.netloc.lower() == self._base.netloc.lower()
+            and (target.path == base_path or target.path.startswith(base_path + "/"))
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        expect: Iterable[int] = (200,),
+        not_found: str | None = None,
+    ) -> requests.Response:
+        path = urlsplit(url).path
+        self._check_gate(method, path)
+        self._throttle.wait()
+        self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+        response = self._session.request(
+            method,
+            url,
+            params=params,
+            headers={**self._headers, **(headers or {})},
+            json=json,
+            auth=self._auth,
+            timeout=self.timeout,
+        )
+        self._note_budget(response)
+        if response.status_code in expect:
+            return response
+        self._raise_for(method, path, response, not_found)
+
+    def _check_gate(self, method: str, path: str) -> None:
+        left = self._gate.remaining()
+        if left > 0:
+            until = _fmt_epoch(self._now() + left)
+            raise RateLimitError(
+                f"{method} {path}: not sent, GitHub rate limit in force for another "
+                f"{left:.1f}s (until {until}); requests resume after that",
+                wait=left,
+                method=method,
+                path=path,
+            )
+
+    def _note_budget(self, response: requests.Response) -> None:
+        """A successful answer that spends the last request still closes the gate."""
+        if response.status_code < 400 and response.headers.get("x-ratelimit-remaining") == "0":
+            reset = _parse_float(response.headers.get("x-ratelimit-reset"))
+            if reset is not None:
+                self._gate.block_until(reset)
+
+    def _raise_for(
+        self, method: str, path: str, response: requests.Response, not_found: str | None
+    ) -> NoReturn:
+        status = response.status_code
+        where = f"{method} {path}: {status} {response.reason or ''}".rstrip()
+        detail = self._github_message(response)
+        said = f" (GitHub says: {detail})" if detail else ""
+        common = {"method": method, "path": path, "status": status}
+
+        if status in (403, 429):
+            wait, why = self._rate_limit_wait(response, detail)
+            if wait is not None:
+                self._gate.block_until(self._now() + wait)
+                raise RateLimitError(
+                    f"{where}{said}: {why}; waiting {wait:.0f}s before the next request "
+                    "(lower the polling rate or raise github.min_interval if this recurs)",
+                    wait=wait,
+                    **common,
+                )
+        if status >= 500:
+            raise ServerError(f"{where}{said}: GitHub server error; will retry", **common)
+        if status == 401:
+            raise UnauthorizedError(
+                f"{where}{said}: GitHub rejected the credentials; {TOKEN_HINT}", **common
+            )
+        if status == 404:
+            raise NotFoundError(
+                f"{where}{said}: {not_found or 'not found or not visible to the token'}",
+                **common,
+            )
+        if status == 403:
+            raise ForbiddenError(
+                f"{where}{said}: the token lacks permission for this request; grant it "
+                "access to the repository (Issues: read/write) or use another token",
+                **common,
+            )
+        if status == 422:
+            raise UnprocessableError(
+                f"{where}{said}: GitHub rejected the request's parameters", **common
+            )
+        if 400 <= status < 500:
+            raise ClientError(f"{where}{said}: request refused by GitHub", **common)
+        raise MalformedResponseError(
+            f"{where}: unexpected status, expected one of the success codes for this call",
+            **common,
+        )
+
+    def _rate_limit_wait(
+        self, response: requests.Response, detail: str
+    ) -> tuple[float | None, str]:
+        """(seconds to wait, why) for a 403/429, or (None, "") if it is no rate limit."""
+        headers = response.headers
+        if headers.get("x-ratelimit-remaining") == "0":
+            reset = _parse_float(headers.get("x-ratelimit-reset"))
+            if reset is not None:
+                wait = max(reset - self._now(), MIN_RATE_LIMIT_WAIT)
+                return wait, f"rate limit exhausted until {_fmt_epoch(reset)}"
+        retry_after = _parse_retry_after(headers.get("retry-after"), self._now)
+        if retry_after is not None:
+            return max(retry_after, MIN_RATE_LIMIT_WAIT), "GitHub asked to retry later"
+        if "secondary rate limit" in detail.lower():
+            return SECONDARY_RATE_LIMIT_WAIT, "secondary rate limit hit"
+        if headers.get("x-ratelimit-remaining") == "0" or response.status_code == 429:
+            return SECONDARY_RATE_LIMIT_WAIT, "rate limited without a reset time"
+        return None, ""
+
+    def _github_message(self, response: requests.Response) -> str:
+        try:
+            payload = response.json()
+        except ValueError:
+            return ""
+        message = payload.get("message") if isinstance(payload, dict) else None
+        return self._redact(str(message))[:300] if message else ""
+
+    def _next_url(self, response: requests.Response) -> str | None:
+        link = response.links.get("next")
+        if not link or not link.get("url"):
+            return None
+        url = urljoin(response.url, link["url"])
+        if not self._on_api_host(url):
+            path = urlsplit(response.url).path
+            raise MalformedResponseError(
+                f"GET {path}: Link rel=next points outside the configured GitHub API "
+                f"{self.api_url!r}; refusing to follow it",
+                method="GET",
+                path=path,
+                status=response.status_code,
+            )
+        return url
+
+    def _load(self, response: requests.Response, schema: Schema) -> Any:
+        method = response.request.method or "GET"
+        path = urlsplit(response.url).path
+        common = {"method": method, "path": path, "status": response.status_code}
+        try:
+            payload = response.json()
+        except ValueError:
+            excerpt = self._redact(response.text[:120])
+            raise MalformedResponseError(
+                f"{method} {path}: {response.status_code} body is not JSON "
+                f"(starts with {excerpt!r}); is github.api_url really a GitHub API?",
+                **common,
+            ) from None
+        try:
+            return schema.load(payload)
+        except ValidationError as exc:
+            raise MalformedResponseError(
+                f"{method} {path}: {response.status_code} body does not have the expected "
+                f"shape: {self._redact(str(exc.messages))[:500]}",
+                **common,
+            ) from None
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets ``Authorization: Bearer`` (nothing for an empty token).
+
+    Passing it as ``auth=`` also stops requests from replacing the header with
+    ``~/.netrc`` credentials, and requests drops it on cross-host redirects.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._token:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(<redacted>)"
+
+
+def _parse_float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
+    """``Retry-After`` is delay-seconds or an HTTP date (RFC 9110 section 10.2.3)."""
+    if value is None:
+        return None
+    seconds = _parse_float(value)
+    if seconds is not None:
+        return seconds
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - now()
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,138 @@
+"""The GitHub payloads autosolve reads, as frozen dataclasses validated by marshmallow.
+
+Schemas exclude unknown keys (GitHub adds fields all the time) but insist on
+the fields autosolve relies on, so a surprising body fails loudly at the edge
+instead of deep inside domain code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
+
+__all__ = [
+    "Comment",
+    "CommentSchema",
+    "Issue",
+    "IssuePage",
+    "IssueSchema",
+    "Repository",
+    "RepositorySchema",
+]
+
+
+@dataclass(frozen=True)
+class Repository:
+    github_id: int
+    owner: str
+    name: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    github_id: int
+    number: int
+    title: str
+    body: str | None
+    state: str
+    is_pull_request: bool
+    updated_at: str
+    """ISO 8601, exactly as GitHub sent it (the poller's cursor compares these)."""
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssuePage:
+    issues: list[Issue]
+    etag: str | None
+    next_url: str | None
+    not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class Comment:
+    github_id: int
+    body: str
+
+
+def _iso8601(value: str) -> None:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(f"not an ISO 8601 timestamp: {value!r}") from exc
+
+
+class _LabelName(fields.Field):
+    """A label as GitHub sends it (``{"name": ...}``) or as a plain string."""
+
+    default_error_messages = {"invalid": "label must be a string or an object with a name"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            return value["name"]
+        raise self.make_error("invalid")
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class _OwnerSchema(_Base):
+    login = fields.String(required=True)
+
+
+class RepositorySchema(_Base):
+    id = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True)
+    full_name = fields.String(required=True)
+    owner = fields.Nested(_OwnerSchema, required=True)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Repository:
+        return Repository(
+            github_id=data["id"],
+            owner=data["owner"]["login"],
+            name=data["name"],
+            full_name=data["full_name"],
+        )
+
+
+class IssueSchema(_Base):
+    id = fields.Integer(required=True, strict=True)
+    number = fields.Integer(required=True, strict=True)
+    title = fields.String(required=True)
+    body = fields.String(allow_none=True, load_default=None)
+    state = fields.String(required=True)
+    updated_at = fields.String(required=True, validate=_iso8601)
+    labels = fields.List(_LabelName(), load_default=list)
+    # Present (an object) only on pull requests; absence is the signal.
+    pull_request = fields.Dict(allow_none=True)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Issue:
+        return Issue(
+            github_id=data["id"],
+            number=data["number"],
+            title=data["title"],
+            body=data["body"],
+            state=data["state"],
+            is_pull_request="pull_request" in data,
+            updated_at=data["updated_at"],
+            labels=tuple(data["labels"]),
+        )
+
+
+class CommentSchema(_Base):
+    id = fields.Integer(required=True, strict=True)
+    body = fields.String(required=True)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Comment:
+        return Comment(github_id=data["id"], body=data["body"])

@@ -1,0 +1,81 @@
+"""Errors raised by the store.
+
+Every message names the thing that is wrong (the database file, the repository,
+the issue number) so an operator can act on it without reading a traceback.
+None of these declare restart capabilities: a broken database is not something
+a retry fixes, so the classifier treats them as unknown errors.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "DatabaseInUseError",
+    "InvalidIssueError",
+    "SchemaVersionError",
+    "StoreClosedError",
+    "StoreError",
+    "UnknownRepositoryError",
+]
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class UnknownRepositoryError(StoreError, LookupError):
+    """A repository that was never upserted was asked for.
+
+    Usually the repository-validator preflight has not run for it yet, or the
+    configured name does not match the one stored.
+    """
+
+    def __init__(self, repository: str) -> None:
+        super().__init__(
+            f"unknown repository {repository}: it is not in the store "
+            "(repositories are stored when they are validated at start-up)"
+        )
+        self.repository = repository
+        """``owner/name`` or ``id N``: how the caller referred to the repository."""
+
+
+class InvalidIssueError(StoreError, ValueError):
+    """An issue of a page could not be stored; nothing of the page was written."""
+
+    def __init__(self, repository: str, number: object, reason: str) -> None:
+        super().__init__(
+            f"cannot store issue #{number} of {repository}: {reason}; "
+            "the whole page and its cursor were rolled back"
+        )
+        self.repository = repository
+        """``owner/name`` of the repository the page belongs to."""
+        self.number = number
+        """The offending issue's number, as given."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was migrated by a newer autosolve than this one."""
+
+
+class StoreClosedError(StoreError):
+    """The store was used after :meth:`Store.close`."""
+
+
+class DatabaseInUseError(StoreError):
+    """Another autosolve daemon holds the single-instance lock of the database."""
+
+    def __init__(self, path: str | os.PathLike[str], pid: int | None) -> None:
+        if pid is None:
+            holder = "pid unknown"
+        elif pid == os.getpid():
+            holder = f"pid {pid}, this very process"
+        else:
+            holder = f"pid {pid}"
+        super().__init__(
+            f"database {os.fspath(path)} is already used by another autosolve daemon ({holder})"
+        )
+        self.path = os.fspath(path)
+        """The database file whose lock is held."""
+        self.pid = pid
+        """Process id written by the holder, or ``None`` when it could not be read."""

@@ -1,0 +1,167 @@
+"""An SQS-like, at-least-once job queue in the ``jobs`` and ``dead_jobs`` tables.
+
+A received job is not removed but *leased*: hidden until ``visible_at`` and
+deleted only when its work is done. If the worker dies, the lease runs out and
+the job is delivered again, so work is never lost; a job delivered too often is
+moved to ``dead_jobs`` instead of failing forever.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .records import DeadJob, Job
+
+__all__ = [
+    "count_jobs",
+    "dead_letter_job",
+    "delete_job",
+    "enqueue_job",
+    "find_waiting_job",
+    "list_dead_jobs",
+    "receive_job",
+    "release_job",
+]
+
+
+def enqueue_job(
+    connection: sqlite3.Connection, now: float, payload: str, delay: float = 0.0
+) -> int:
+    """Append a job whose payload text is ``payload``; return its id."""
+    row = connection.execute(
+        """
+        INSERT INTO jobs (payload, enqueued_at, visible_at) VALUES (?, ?, ?) RETURNING id
+        """,
+        (payload, now, now + delay),
+    ).fetchone()
+    return int(row[0])
+
+
+def find_waiting_job(connection: sqlite3.Connection, now: float, payload: str) -> int | None:
+    """A job with this exact payload that nobody is working on right now.
+
+    A job under a live lease does not count: its worker may already have read
+    the state the new event changes, so the new event deserves its own job.
+    """
+    row = connection.execute(
+        """
+        SELECT id FROM jobs
+        WHERE payload = ? AND (leased_until IS NULL OR leased_until <= ?)
+        LIMIT 1
+        """,
+        (payload, now),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def receive_job(
+    connection: sqlite3.Connection, now: float, visibility_timeout: float, max_attempts: int
+) -> Job | None:
+    """Lease the oldest visible job, dead-lettering exhausted ones on the way.
+
+    A job that was already received ``max_attempts`` times and is visible again
+    (its last attempt failed or timed out) goes to ``dead_jobs``.
+    """
+    while True:
+        row = connection.execute(
+            """
+            SELECT id, payload, receive_count, last_error FROM jobs
+            WHERE visible_at <= ?
+            ORDER BY id
+            LIMIT 1
+            """,
+            (now,),
+        ).fetchone()
+        if row is None:
+            return None
+        job_id, raw_payload, receive_count, last_error = row
+        if receive_count >= max_attempts:
+            cause = last_error if last_error is not None else "no error recorded (lease expired)"
+            _move_to_dead(
+                connection, now, job_id, f"exhausted after {receive_count} attempts: {cause}"
+            )
+            continue
+        lease_end = now + visibility_timeout
+        connection.execute(
+            """
+            UPDATE jobs SET receive_count = receive_count + 1, visible_at = ?, leased_until = ?
+            WHERE id = ?
+            """,
+            (lease_end, lease_end, job_id),
+        )
+        return Job(
+            id=job_id,
+            payload=_decode(raw_payload),
+            raw_payload=raw_payload,
+            receive_count=receive_count + 1,
+            last_error=last_error,
+        )
+
+
+def delete_job(connection: sqlite3.Connection, job_id: int) -> bool:
+    """Remove a finished job; False if it was already gone."""
+    return connection.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+
+def release_job(
+    connection: sqlite3.Connection, now: float, job_id: int, error: str, delay: float
+) -> bool:
+    """End the lease early: record ``error`` and show the job again after ``delay``."""
+    cursor = connection.execute(
+        """
+        UPDATE jobs SET last_error = ?, visible_at = ?, leased_until = NULL WHERE id = ?
+        """,
+        (error, now + delay, job_id),
+    )
+    return cursor.rowcount > 0
+
+
+def dead_letter_job(connection: sqlite3.Connection, now: float, job_id: int, reason: str) -> bool:
+    """Move a job to ``dead_jobs`` at once; False if it was already gone."""
+    return _move_to_dead(connection, now, job_id, reason)
+
+
+def _move_to_dead(connection: sqlite3.Connection, now: float, job_id: int, reason: str) -> bool:
+    inserted = connection.execute(
+        """
+        INSERT INTO dead_jobs (job_id, payload, enqueued_at, receive_count, last_error, reason,
+                               dead_at)
+        SELECT id, payload, enqueued_at, receive_count, last_error, ?, ? FROM jobs WHERE id = ?
+        """,
+        (reason, now, job_id),
+    ).rowcount
+    connection.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+    return inserted > 0
+
+
+def count_jobs(connection: sqlite3.Connection) -> int:
+    """Jobs not yet done: waiting, leased or waiting for a retry."""
+    return int(connection.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+
+def list_dead_jobs(connection: sqlite3.Connection) -> list[DeadJob]:
+    """Every dead-lettered job, oldest first."""
+    rows = connection.execute(
+        "SELECT id, job_id, payload, receive_count, reason, dead_at FROM dead_jobs ORDER BY id"
+    ).fetchall()
+    return [
+        DeadJob(
+            id=row[0],
+            job_id=row[1],
+            payload=row[2],
+            receive_count=row[3],
+            reason=row[4],
+            dead_at=row[5],
+        )
+        for row in rows
+    ]
+
+
+def _decode(raw_payload: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw_payload)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,68 @@
+"""The ``repositories`` table: the tenants issues belong to.
+
+Functions here take a connection inside a transaction opened by the caller
+(the :class:`~autosolve.infra.store.Store` facade), so they compose into larger
+atomic writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .errors import UnknownRepositoryError
+
+__all__ = ["repository_id", "require_repository", "upsert_repository"]
+
+
+def upsert_repository(
+    connection: sqlite3.Connection, now: float, github_id: int, owner: str, name: str
+) -> int:
+    """Insert or update the repository ``owner/name``; return its local id.
+
+    The key is ``(owner, name)``, compared case-insensitively, so the id stays
+    the same across runs and the stored spelling follows what GitHub last said.
+    """
+    row = connection.execute(
+        """
+        INSERT INTO repositories (github_id, owner, name, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (owner, name) DO UPDATE SET
+            github_id = excluded.github_id,
+            owner = excluded.owner,
+            name = excluded.name,
+            updated_at = excluded.updated_at
+        RETURNING id
+        """,
+        (github_id, owner, name, now, now),
+    ).fetchone()
+    return int(row[0])
+
+
+def repository_id(connection: sqlite3.Connection, owner: str, name: str) -> int:
+    """The local id of ``owner/name``.
+
+    Raises:
+        UnknownRepositoryError: the repository was never upserted.
+    """
+    row = connection.execute(
+        "SELECT id FROM repositories WHERE owner = ? AND name = ?", (owner, name)
+    ).fetchone()
+    if row is None:
+        raise UnknownRepositoryError(f"{owner}/{name}")
+    return int(row[0])
+
+
+def require_repository(connection: sqlite3.Connection, repository_id: int) -> str:
+    """``owner/name`` of ``repository_id``, for messages; fails clearly if it is unknown.
+
+    Checking up front gives a clear error instead of a foreign key failure.
+
+    Raises:
+        UnknownRepositoryError: no repository has that id.
+    """
+    row = connection.execute(
+        "SELECT owner, name FROM repositories WHERE id = ?", (repository_id,)
+    ).fetchone()
+    if row is None:
+        raise UnknownRepositoryError(f"with id {repository_id}")
+    return f"{row[0]}/{row[1]}"

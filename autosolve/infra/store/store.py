@@ -1,0 +1,274 @@
+"""The :class:`Store` facade: every operation the daemon needs, one transaction each."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from . import cursors, outbox, queue, repositories
+from . import issues as issue_rows
+from .connection import Database
+from .errors import StoreError
+from .migrations import apply_migrations
+from .records import DeadJob, IssueRecord, Job, StoredIssue, SyncCursor
+
+__all__ = ["TABLES", "Store"]
+
+TABLES = ("repositories", "issues", "sync_cursors", "outbox_events", "jobs", "dead_jobs")
+"""Tables :meth:`Store.count` accepts."""
+
+DEFAULT_RELAY_BATCH = 20
+"""Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
+
+
+class Store:
+    """The SQLite store and job queue, safe to share between threads and greenlets.
+
+    Each public method is one short transaction (see
+    :mod:`autosolve.infra.store.connection` for why a single lock-guarded
+    connection is used). Call :meth:`migrate` once before anything else.
+
+    Args:
+        path: the database file; created, with its parent directories, if missing.
+        now: clock returning epoch seconds; tests inject one to move time without sleeping.
+
+    Raises:
+        StoreError: the database cannot be opened.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, now: Callable[[], float] = time.time
+    ) -> None:
+        self._database = Database(path)
+        self._now = now
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._database.path
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version. Harmless when up to date.
+
+        Raises:
+            SchemaVersionError: the database was written by a newer autosolve.
+            StoreError: a migration failed; it was rolled back.
+        """
+        with self._database.raw() as connection:
+            return apply_migrations(connection, database=self.path)
+
+    def close(self) -> None:
+        """Close the database. Idempotent; any later call raises ``StoreClosedError``."""
+        self._database.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.path}{' closed' if self._database.closed else ''}>"
+
+    # -- repositories ----------------------------------------------------------------
+
+    def upsert_repository(self, github_id: int, owner: str, name: str) -> int:
+        """Store or refresh ``owner/name``; return its local id, stable across runs."""
+        with self._write() as connection:
+            return repositories.upsert_repository(connection, self._now(), github_id, owner, name)
+
+    def repository_id(self, owner: str, name: str) -> int:
+        """The local id of ``owner/name`` (case-insensitive).
+
+        Raises:
+            UnknownRepositoryError: the repository was never upserted.
+        """
+        with self._read() as connection:
+            return repositories.repository_id(connection, owner, name)
+
+    # -- issue sync --------------------------------------------------------------------
+
+    def save_issue_page(
+        self, repository_id: int, issues: Sequence[IssueRecord], cursor: SyncCursor
+    ) -> int:
+        """Store one page of issues, their outbox events and the new cursor, all or nothing.
+
+        Re-saving a page is harmless: only issues that are new or whose
+        ``updated_at`` changed get an outbox event.
+
+        Returns:
+            How many issues were new or changed.
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+            InvalidIssueError: an issue violates the schema; nothing was written.
+        """
+        with self._write() as connection:
+            full_name = repositories.require_repository(connection, repository_id)
+            now = self._now()
+            changed = issue_rows.save_issues(connection, now, repository_id, issues, full_name)
+            cursors.save_cursor(connection, now, repository_id, cursor)
+            return changed
+
+    def load_cursor(self, repository_id: int) -> SyncCursor:
+        """The poller's saved position; an empty cursor when it never saved one.
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+        """
+        with self._read() as connection:
+            repositories.require_repository(connection, repository_id)
+            return cursors.load_cursor(connection, repository_id)
+
+    def save_cursor(self, repository_id: int, cursor: SyncCursor) -> None:
+        """Replace the cursor alone, e.g. to remember a new ETag.
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+        """
+        with self._write() as connection:
+            repositories.require_repository(connection, repository_id)
+            cursors.save_cursor(connection, self._now(), repository_id, cursor)
+
+    def get_issue(self, repository_id: int, number: int) -> StoredIssue | None:
+        """Issue ``number`` of ``repository_id`` with its repository's owner and name."""
+        with self._read() as connection:
+            return issue_rows.get_issue(connection, repository_id, number)
+
+    # -- outbox ------------------------------------------------------------------------
+
+    def relay_outbox(self, repository_id: int, batch_size: int = DEFAULT_RELAY_BATCH) -> int:
+        """Move up to ``batch_size`` pending events of one repository into the job queue.
+
+        Enqueueing and acknowledging are one transaction. An event whose job
+        is already waiting is acknowledged without a second job.
+
+        Returns:
+            How many events were acknowledged; 0 when none were pending.
+        """
+        _require(batch_size >= 1, f"`batch_size` must be at least 1, got {batch_size!r}")
+        with self._write() as connection:
+            return outbox.relay_events(connection, self._now(), repository_id, batch_size)
+
+    def pending_outbox(self, repository_id: int | None = None) -> int:
+        """Events not yet relayed, of one repository or of all."""
+        with self._read() as connection:
+            return outbox.pending_events(connection, repository_id)
+
+    # -- job queue ---------------------------------------------------------------------
+
+    def enqueue_job(self, payload: Mapping[str, Any] | str, *, delay: float = 0.0) -> int:
+        """Add a job; a mapping is JSON-encoded canonically, a string is stored verbatim.
+
+        Returns:
+            The new job's id.
+        """
+        _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
+        text = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
+        with self._write() as connection:
+            return queue.enqueue_job(connection, self._now(), text, delay)
+
+    def receive_job(self, visibility_timeout: float, max_attempts: int) -> Job | None:
+        """Lease the oldest visible job for ``visibility_timeout`` seconds.
+
+        Jobs already received ``max_attempts`` times are moved to ``dead_jobs``
+        on the way instead of being returned. A payload that is not a JSON
+        object comes back as ``Job.payload = None`` for the caller to dead-letter.
+
+        Returns:
+            The job, or ``None`` when no job is visible.
+        """
+        _require(
+            visibility_timeout > 0,
+            f"`visibility_timeout` must be greater than 0, got {visibility_timeout!r}",
+        )
+        _require(max_attempts >= 1, f"`max_attempts` must be at least 1, got {max_attempts!r}")
+        with self._write() as connection:
+            return queue.receive_job(connection, self._now(), visibility_timeout, max_attempts)
+
+    def delete_job(self, job_id: int) -> bool:
+        """Remove a job whose work is done; False if it was already gone."""
+        with self._write() as connection:
+            return queue.delete_job(connection, job_id)
+
+    def release_job(self, job_id: int, error: str, delay: float = 0.0) -> bool:
+        """Give a failed job back: record ``error``, visible again after ``delay`` seconds.
+
+        Returns:
+            False if the job was already gone (deleted or dead-lettered).
+        """
+        _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
+        with self._write() as connection:
+            return queue.release_job(connection, self._now(), job_id, error, delay)
+
+    def dead_letter(self, job_id: int, reason: str) -> bool:
+        """Move a job to ``dead_jobs`` at once (malformed payloads, permanent failures).
+
+        Returns:
+            False if the job was already gone.
+        """
+        with self._write() as connection:
+            return queue.dead_letter_job(connection, self._now(), job_id, reason)
+
+    def pending_jobs(self) -> int:
+        """Jobs not yet done (waiting, leased, or waiting for a retry)."""
+        with self._read() as connection:
+            return queue.count_jobs(connection)
+
+    def dead_jobs(self) -> list[DeadJob]:
+        """Every dead-lettered job, oldest first."""
+        with self._read() as connection:
+            return queue.list_dead_jobs(connection)
+
+    # -- status ------------------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        """Row count of one of :data:`TABLES`, for status and tests.
+
+        Raises:
+            ValueError: ``table`` is not one of the store's tables.
+        """
+        _require(table in TABLES, f"`table` must be one of {', '.join(TABLES)}; got {table!r}")
+        with self._read() as connection:
+            # Safe: ``table`` was checked against a fixed list of names.
+            return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with _translated(self.path), self._database.write() as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with _translated(self.path), self._database.read() as connection:
+            yield connection
+
+
+@contextmanager
+def _translated(path: str) -> Iterator[None]:
+    """Turn SQLite's bare errors into ``StoreError`` naming the database."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        hint = " (was Store.migrate() called?)" if "no such table" in str(exc) else ""
+        raise StoreError(f"database {path}: {exc}{hint}") from exc
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)

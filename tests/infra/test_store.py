@@ -1,0 +1,528 @@
+"""Specification of the SQLite store: schema, issue sync, outbox relay and job queue.
+
+Every test uses a real database file in ``tmp_path`` and an injected clock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from autosolve.infra.store import (
+    SCHEMA_VERSION,
+    InvalidIssueError,
+    IssueRecord,
+    SchemaVersionError,
+    Store,
+    StoreClosedError,
+    StoreError,
+    SyncCursor,
+    UnknownRepositoryError,
+)
+
+T0 = "2026-01-01T00:00:00Z"
+T1 = "2026-01-01T00:05:00Z"
+T2 = "2026-01-01T00:10:00Z"
+
+
+class FakeClock:
+    """Epoch seconds that move only when the test says so."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def issue(number: int, updated_at: str = T0, **changes: object) -> IssueRecord:
+    fields: dict[str, object] = {
+        "github_id": 10_000 + number,
+        "number": number,
+        "title": f"Issue {number}",
+        "body": f"Body of {number}",
+        "state": "open",
+        "is_pull_request": False,
+        "updated_at": updated_at,
+        "labels": ("bug",),
+    }
+    fields.update(changes)
+    return IssueRecord(**fields)  # type: ignore[arg-type]
+
+
+def inspect(db: Path) -> sqlite3.Connection:
+    """A separate connection, as a user querying the database would open."""
+    return sqlite3.connect(db)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "autosolve.db"
+
+
+@pytest.fixture
+def store(db: Path, clock: FakeClock) -> Iterator[Store]:
+    store = Store(db, now=clock)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def repo(store: Store) -> int:
+    return store.upsert_repository(1, "octo", "hello")
+
+
+# -- schema ---------------------------------------------------------------------------
+
+CONTRACT_COLUMNS = {
+    "repositories": {"id", "github_id", "owner", "name"},
+    "issues": {
+        "id",
+        "repository_id",
+        "github_id",
+        "number",
+        "title",
+        "body",
+        "state",
+        "is_pull_request",
+        "github_updated_at",
+        "labels",
+    },
+    "sync_cursors": {"repository_id", "since", "etag", "next_url"},
+    "outbox_events": {
+        "id",
+        "repository_id",
+        "issue_id",
+        "number",
+        "kind",
+        "payload",
+        "created_at",
+        "relayed_at",
+    },
+    "jobs": {"id", "payload", "enqueued_at", "visible_at", "receive_count", "last_error"},
+    "dead_jobs": {"id", "job_id", "payload", "receive_count", "reason", "dead_at"},
+}
+
+
+@pytest.mark.parametrize("table", sorted(CONTRACT_COLUMNS))
+def test_migrate_creates_table_with_the_contract_columns(store: Store, db: Path, table: str):
+    with inspect(db) as connection:
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+    assert CONTRACT_COLUMNS[table] <= columns
+
+
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [("repositories", ["owner", "name"]), ("issues", ["repository_id", "number"])],
+)
+def test_migrate_creates_the_contract_unique_keys(
+    store: Store, db: Path, table: str, columns: list[str]
+):
+    with inspect(db) as connection:
+        unique_keys = [
+            [info[2] for info in connection.execute(f"PRAGMA index_info('{index[1]}')")]
+            for index in connection.execute(f"PRAGMA index_list({table})")
+            if index[2]
+        ]
+    assert columns in unique_keys
+
+
+def test_migrating_twice_is_harmless_and_keeps_the_data(store: Store, repo: int, db: Path):
+    store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0))
+
+    assert store.migrate() == SCHEMA_VERSION
+    with Store(db) as reopened:
+        assert reopened.migrate() == SCHEMA_VERSION
+        assert reopened.get_issue(repo, 1) is not None
+    with inspect(db) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_database_is_in_wal_mode_with_foreign_keys_enforced(store: Store, db: Path):
+    with inspect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(StoreError, match="unknown repository with id 999"):
+        store.save_issue_page(999, [issue(1)], SyncCursor())
+
+
+def test_database_from_a_newer_autosolve_is_refused(db: Path):
+    with inspect(db) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with Store(db) as store, pytest.raises(SchemaVersionError, match="upgrade autosolve"):
+        store.migrate()
+
+
+def test_using_an_unmigrated_database_says_migrate_was_not_called(db: Path):
+    with Store(db) as store, pytest.raises(StoreError, match=r"migrate\(\) called"):
+        store.repository_id("octo", "hello")
+
+
+def test_missing_parent_directories_are_created(tmp_path: Path):
+    with Store(tmp_path / "data" / "nested" / "autosolve.db") as store:
+        assert store.migrate() == SCHEMA_VERSION
+
+
+def test_a_closed_store_refuses_further_calls_and_closing_again_is_harmless(store: Store):
+    store.close()
+    store.close()
+    with pytest.raises(StoreClosedError, match="is closed"):
+        store.pending_jobs()
+
+
+# -- repositories -----------------------------------------------------------------------
+
+
+def test_upsert_repository_returns_the_same_id_across_runs(store: Store, db: Path):
+    first = store.upsert_repository(1, "octo", "hello")
+    other = store.upsert_repository(2, "octo", "world")
+    store.close()
+    with Store(db) as reopened:
+        reopened.migrate()
+        assert reopened.upsert_repository(1, "octo", "hello") == first
+        assert reopened.repository_id("octo", "world") == other
+    assert first != other
+
+
+def test_repository_names_compare_case_insensitively_like_github(store: Store):
+    local_id = store.upsert_repository(1, "octo", "hello")
+    assert store.upsert_repository(1, "Octo", "Hello") == local_id
+    assert store.repository_id("OCTO", "HELLO") == local_id
+    assert store.count("repositories") == 1
+
+
+def test_unknown_repository_error_names_owner_and_name(store: Store):
+    with pytest.raises(UnknownRepositoryError, match="unknown repository octo/missing"):
+        store.repository_id("octo", "missing")
+
+
+# -- issue sync ---------------------------------------------------------------------------
+
+
+def test_save_issue_page_stores_issues_events_and_cursor(store: Store, repo: int):
+    cursor = SyncCursor(since=T1, etag='W/"abc"', next_url="https://api.github.com/x?page=2")
+
+    stored = store.save_issue_page(repo, [issue(1), issue(2, T1)], cursor)
+
+    assert stored == 2
+    assert store.load_cursor(repo) == cursor
+    assert store.pending_outbox(repo) == 2
+    saved = store.get_issue(repo, 2)
+    assert saved is not None
+    assert (saved.owner, saved.name, saved.full_name) == ("octo", "hello", "octo/hello")
+    assert (saved.number, saved.title, saved.state, saved.updated_at) == (2, "Issue 2", "open", T1)
+    assert saved.labels == ("bug",)
+    assert saved.is_pull_request is False
+
+
+def test_pull_requests_are_stored_flagged(store: Store, repo: int, db: Path):
+    store.save_issue_page(repo, [issue(7, is_pull_request=True)], SyncCursor())
+
+    saved = store.get_issue(repo, 7)
+    assert saved is not None and saved.is_pull_request is True
+    with inspect(db) as connection:
+        assert connection.execute("SELECT is_pull_request FROM issues").fetchone()[0] == 1
+
+
+def test_get_issue_of_an_unknown_number_is_none(store: Store, repo: int):
+    assert store.get_issue(repo, 404) is None
+
+
+def test_resaving_the_same_page_creates_no_duplicate_events(store: Store, repo: int):
+    page = [issue(1), issue(2)]
+    store.save_issue_page(repo, page, SyncCursor(since=T0))
+
+    assert store.save_issue_page(repo, page, SyncCursor(since=T0)) == 0
+    assert store.count("outbox_events") == 2
+    assert store.count("issues") == 2
+
+
+def test_an_updated_issue_is_rewritten_and_gets_exactly_one_event(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1), issue(2)], SyncCursor(since=T0))
+
+    changed = issue(1, T1, title="Renamed", state="closed", labels=("bug", "help"), body=None)
+    assert store.save_issue_page(repo, [changed, issue(2)], SyncCursor(since=T1)) == 1
+
+    saved = store.get_issue(repo, 1)
+    assert saved is not None
+    assert (saved.title, saved.state, saved.body, saved.labels) == (
+        "Renamed",
+        "closed",
+        None,
+        ("bug", "help"),
+    )
+    assert store.count("outbox_events") == 3
+
+
+def test_an_issue_older_than_the_stored_copy_does_not_overwrite_it(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1, T2, title="new")], SyncCursor(since=T2))
+
+    assert store.save_issue_page(repo, [issue(1, T0, title="stale")], SyncCursor(since=T2)) == 0
+    saved = store.get_issue(repo, 1)
+    assert saved is not None and saved.title == "new"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"state": None},
+        {"state": "merged"},
+        {"number": 0},
+        {"title": None},
+        {"labels": "bug"},
+        {"github_id": None},
+        {"title": ["not", "text"]},
+    ],
+    ids=lambda bad: next(iter(bad)) + "=" + repr(next(iter(bad.values()))),
+)
+def test_save_issue_page_writes_nothing_when_an_issue_of_the_page_is_invalid(
+    store: Store, repo: int, bad: dict[str, object]
+):
+    before = SyncCursor(since=T0, etag='"before"')
+    store.save_issue_page(repo, [issue(1, T0, title="original")], before)
+    invalid = replace(issue(3, T1), **bad)
+
+    with pytest.raises(InvalidIssueError, match=r"cannot store issue #\S+ of octo/hello: ") as err:
+        store.save_issue_page(
+            repo,
+            [issue(1, T1, title="changed"), issue(2, T1), invalid],
+            SyncCursor(since=T1, etag='"after"'),
+        )
+
+    assert "rolled back" in str(err.value)
+    saved = store.get_issue(repo, 1)
+    assert saved is not None and saved.title == "original"
+    assert store.get_issue(repo, 2) is None
+    assert store.count("issues") == 1
+    assert store.count("outbox_events") == 1
+    assert store.load_cursor(repo) == before
+
+
+def test_cursor_is_empty_before_the_first_sync(store: Store, repo: int):
+    assert store.load_cursor(repo) == SyncCursor(since=None, etag=None, next_url=None)
+
+
+def test_save_cursor_alone_replaces_the_cursor(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0, next_url="https://x/2"))
+
+    store.save_cursor(repo, SyncCursor(since=T0, etag='"e2"'))
+
+    assert store.load_cursor(repo) == SyncCursor(since=T0, etag='"e2"', next_url=None)
+    assert store.count("outbox_events") == 1
+
+
+def test_cursor_of_an_unknown_repository_is_refused(store: Store):
+    with pytest.raises(UnknownRepositoryError, match="id 42"):
+        store.load_cursor(42)
+    with pytest.raises(UnknownRepositoryError, match="id 42"):
+        store.save_cursor(42, SyncCursor(since=T0))
+
+
+# -- outbox relay -------------------------------------------------------------------------
+
+
+def test_relay_moves_at_most_twenty_events_per_call(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(n) for n in range(1, 46)], SyncCursor())
+
+    assert [store.relay_outbox(repo) for _ in range(4)] == [20, 20, 5, 0]
+    assert store.pending_jobs() == 45
+    assert store.pending_outbox(repo) == 0
+
+
+def test_relay_batch_size_is_configurable_and_validated(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(n) for n in range(1, 6)], SyncCursor())
+    assert store.relay_outbox(repo, batch_size=3) == 3
+    with pytest.raises(ValueError, match="`batch_size` must be at least 1"):
+        store.relay_outbox(repo, batch_size=0)
+
+
+def test_relay_moves_only_the_events_of_its_repository(store: Store, repo: int):
+    other = store.upsert_repository(2, "octo", "world")
+    store.save_issue_page(repo, [issue(1), issue(2)], SyncCursor())
+    store.save_issue_page(other, [issue(1)], SyncCursor())
+
+    assert store.relay_outbox(other) == 1
+
+    assert store.pending_outbox(repo) == 2
+    assert store.pending_outbox(other) == 0
+    job = store.receive_job(visibility_timeout=60, max_attempts=3)
+    assert job is not None and job.payload == {"repository_id": other, "number": 1}
+
+
+def test_relay_enqueues_and_acknowledges_in_one_transaction(store: Store, repo: int, db: Path):
+    store.save_issue_page(repo, [issue(n) for n in range(1, 6)], SyncCursor())
+    # A real failure half-way through the batch: the fourth job insert aborts.
+    with inspect(db) as connection:
+        connection.execute(
+            """
+            CREATE TRIGGER fail_fourth_job BEFORE INSERT ON jobs
+            WHEN json_extract(NEW.payload, '$.number') = 4
+            BEGIN SELECT RAISE(ABORT, 'disk on fire'); END
+            """
+        )
+
+    with pytest.raises(StoreError, match="disk on fire"):
+        store.relay_outbox(repo)
+
+    assert store.pending_outbox(repo) == 5
+    assert store.pending_jobs() == 0
+
+
+def test_a_burst_of_edits_to_one_issue_queues_one_job(store: Store, repo: int):
+    for updated_at in (T0, T1, T2):
+        store.save_issue_page(repo, [issue(1, updated_at)], SyncCursor(since=updated_at))
+
+    assert store.relay_outbox(repo) == 3
+    assert store.pending_jobs() == 1
+    assert store.pending_outbox(repo) == 0
+
+
+def test_an_edit_during_the_analysis_queues_a_fresh_job(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1, T0)], SyncCursor())
+    store.relay_outbox(repo)
+    in_progress = store.receive_job(visibility_timeout=60, max_attempts=3)
+    assert in_progress is not None
+
+    store.save_issue_page(repo, [issue(1, T1)], SyncCursor())
+    store.relay_outbox(repo)
+
+    assert store.pending_jobs() == 2
+
+
+# -- job queue ---------------------------------------------------------------------------
+
+
+def test_received_job_is_hidden_for_the_visibility_timeout_then_reappears(
+    store: Store, clock: FakeClock
+):
+    job_id = store.enqueue_job({"repository_id": 1, "number": 1})
+
+    first = store.receive_job(visibility_timeout=30, max_attempts=5)
+    assert first is not None and (first.id, first.receive_count) == (job_id, 1)
+    clock.advance(29.9)
+    assert store.receive_job(visibility_timeout=30, max_attempts=5) is None
+    clock.advance(0.1)
+    again = store.receive_job(visibility_timeout=30, max_attempts=5)
+    assert again is not None and (again.id, again.receive_count) == (job_id, 2)
+
+
+def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: FakeClock):
+    first = store.enqueue_job({"n": 1})
+    clock.advance(1)
+    second = store.enqueue_job({"n": 2})
+
+    received = [store.receive_job(60, 5), store.receive_job(60, 5), store.receive_job(60, 5)]
+
+    assert [job.id if job else None for job in received] == [first, second, None]
+
+
+def test_a_deleted_job_is_never_received_again(store: Store, clock: FakeClock):
+    store.enqueue_job({"n": 1})
+    job = store.receive_job(30, 5)
+    assert job is not None
+
+    assert store.delete_job(job.id) is True
+    clock.advance(3600)
+    assert store.receive_job(30, 5) is None
+    assert store.pending_jobs() == 0
+
+
+def test_a_released_job_reappears_after_its_delay_with_the_error_recorded(
+    store: Store, clock: FakeClock
+):
+    store.enqueue_job({"n": 1})
+    job = store.receive_job(600, 5)
+    assert job is not None
+
+    assert store.release_job(job.id, "ollama: 503", delay=10) is True
+    clock.advance(9)
+    assert store.receive_job(600, 5) is None
+    clock.advance(1)
+    again = store.receive_job(600, 5)
+    assert again is not None
+    assert (again.receive_count, again.last_error) == (2, "ollama: 503")
+
+
+def test_a_job_received_max_attempts_times_goes_to_dead_jobs_with_its_last_error(
+    store: Store, clock: FakeClock
+):
+    job_id = store.enqueue_job({"n": 1})
+    for attempt in range(1, 4):
+        job = store.receive_job(600, max_attempts=3)
+        assert job is not None and job.receive_count == attempt
+        store.release_job(job.id, f"failure {attempt}")
+
+    assert store.receive_job(600, max_attempts=3) is None
+
+    assert store.pending_jobs() == 0
+    [dead] = store.dead_jobs()
+    assert (dead.job_id, dead.receive_count) == (job_id, 3)
+    assert dead.reason == "exhausted after 3 attempts: failure 3"
+    assert dead.dead_at == clock.now
+
+
+def test_exhausted_jobs_are_skipped_and_the_next_visible_job_is_returned(
+    store: Store, clock: FakeClock
+):
+    store.enqueue_job({"n": 1})
+    assert store.receive_job(10, max_attempts=1) is not None
+    alive = store.enqueue_job({"n": 2})
+    clock.advance(10)  # the first lease expires without an error being recorded
+
+    job = store.receive_job(10, max_attempts=1)
+
+    assert job is not None and job.id == alive
+    [dead] = store.dead_jobs()
+    assert dead.reason.startswith("exhausted after 1 attempts: no error recorded")
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"just a string"', ""])
+def test_a_malformed_payload_is_received_as_none_and_can_be_dead_lettered(store: Store, raw: str):
+    job_id = store.enqueue_job(raw)
+
+    job = store.receive_job(60, 5)
+
+    assert job is not None
+    assert (job.id, job.payload, job.raw_payload) == (job_id, None, raw)
+    assert store.dead_letter(job.id, "malformed payload") is True
+    assert store.pending_jobs() == 0
+    [dead] = store.dead_jobs()
+    assert (dead.job_id, dead.payload, dead.reason, dead.receive_count) == (
+        job_id,
+        raw,
+        "malformed payload",
+        1,
+    )
+
+
+def test_operations_on_a_job_that_is_gone_report_false(store: Store):
+    assert store.delete_job(12345) is False
+    assert store.release_job(12345, "boom") is False
+    assert store.dead_letter(12345, "boom") is False
+    assert store.dead_jobs() == []
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.receive_job(0, 5), "`visibility_timeout` must be greater than 0"),
+        (lambda s: s.receive_job(10, 0), "`max_attempts` must be at least 1"),
+        (lambda s: s.release_job(1, "x", delay=-1), "`delay` must be non-negative"),
+        (lambda s: s.count("sqlite_master"), "`table` must be one of"),
+    ],
+)
+def test_invalid_arguments_are_refused_with_the_parameter_named(store: Store, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(store)
