@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autosolve.config import Settings, load_settings, resolve_path
+from autosolve.infra.github import GitHubClient
+from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.store import InstanceLock, Store
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -26,23 +29,69 @@ __all__ = ["Dependencies", "build_scheduler", "start"]
 
 
 class Dependencies:
-    """The infrastructure the tasks share, created on first use.
+    """The infrastructure the tasks share: GitHub, Ollama, the store.
 
-    ``check`` builds the plan from these without touching the network or the
-    database: nothing is opened until a task's work asks for it.
+    :meth:`open` takes the database's single-instance lock, then opens and
+    migrates the store; :meth:`close` undoes it. A ``Dependencies`` that was
+    never opened still builds a plan (``check``) and touches neither the
+    network nor the database.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._closers: list[Callable[[], None]] = []
+        self._store: Store | None = None
+        self._lock: InstanceLock | None = None
 
     @cached_property
     def database_path(self) -> Path:
         return resolve_path(self.settings, self.settings.database.path)
 
+    @cached_property
+    def github(self) -> GitHubClient:
+        github = self.settings.github
+        return GitHubClient(github.api_url, github.token, github.timeout, github.min_interval)
+
+    @cached_property
+    def ollama(self) -> OllamaClient:
+        ollama = self.settings.ollama
+        return OllamaClient(ollama.url, ollama.model, ollama.timeout)
+
+    @property
+    def store(self) -> Store:
+        return self._store if self._store is not None else _UnopenedStore()  # type: ignore[return-value]
+
+    def open(self) -> None:
+        """Lock the database for this process, then open and migrate it.
+
+        Raises:
+            DatabaseInUseError: another daemon uses the database.
+            StoreError: the database cannot be opened or migrated.
+        """
+        lock = InstanceLock(self.database_path)
+        lock.acquire()
+        try:
+            store = Store(self.database_path)
+            store.migrate()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock, self._store = lock, store
+
     def close(self) -> None:
-        while self._closers:
-            self._closers.pop()()
+        """Close the store and release the lock (after every child stopped)."""
+        store, self._store = self._store, None
+        lock, self._lock = self._lock, None
+        if store is not None:
+            store.close()
+        if lock is not None:
+            lock.release()
+
+
+class _UnopenedStore:
+    """Stands in for the store while planning; any use is a bug, said clearly."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"the store is not open (Store.{name} used while only planning)")
 
 
 def build_scheduler(settings: Settings, deps: Dependencies) -> Scheduler:
@@ -58,10 +107,7 @@ def build_scheduler(settings: Settings, deps: Dependencies) -> Scheduler:
 
 def _repository_resolver(deps: Dependencies) -> Callable[[str, str], int]:
     def resolve(owner: str, name: str) -> int:
-        store = getattr(deps, "store", None)
-        if store is None:
-            raise LookupError(f"no store to resolve {owner}/{name}")
-        return store.repository_id(owner, name)
+        return deps.store.repository_id(owner, name)
 
     return resolve
 
@@ -101,10 +147,12 @@ def start(
 
     Raises:
         SettingsError: invalid settings.
+        DatabaseInUseError: another daemon uses ``database.path``.
     """
     if not isinstance(settings, Settings):
         settings = load_settings(settings)
     deps = Dependencies(settings)
+    deps.open()
     try:
         scheduler = build_scheduler(settings, deps)
         return scheduler.start(

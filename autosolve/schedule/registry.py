@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from autosolve.domain.preflights import RepositoryValidator
+from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+
 if TYPE_CHECKING:
     from autosolve.app import Dependencies
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
@@ -13,14 +16,29 @@ __all__ = ["new_global_workers", "new_preflights", "new_workers"]
 
 def new_preflights(deps: Dependencies) -> list[Preflight]:
     """One-shot tasks run per repository before any worker."""
-    return []
+    return [RepositoryValidator(deps.github, deps.store)]
 
 
 def new_workers(deps: Dependencies) -> list[Worker]:
     """Interval tasks run per repository."""
-    return []
+    intervals = deps.settings.intervals
+    return [
+        IssuePoller(deps.github, deps.store, intervals.issue_poller),
+        OutboxRelay(deps.store, intervals.outbox_relay),
+    ]
 
 
 def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
     """Interval tasks run once, not per repository."""
-    return []
+    settings = deps.settings
+    return [
+        IssueExplainer(
+            deps.github,
+            deps.ollama,
+            deps.store,
+            interval=settings.intervals.issue_explainer,
+            required_label=settings.github.issues.required_label,
+            visibility_timeout=settings.queue.visibility_timeout,
+            max_attempts=settings.queue.max_attempts,
+        )
+    ]

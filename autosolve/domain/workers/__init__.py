@@ -1,0 +1,7 @@
+"""Interval tasks: the issue poller, the outbox relay, the issue explainer."""
+
+from autosolve.domain.workers.issue_explainer import MARKER, IssueExplainer
+from autosolve.domain.workers.issue_poller import IssuePoller
+from autosolve.domain.workers.outbox_relay import OutboxRelay
+
+__all__ = ["MARKER", "IssueExplainer", "IssuePoller", "OutboxRelay"]

@@ -1,0 +1,99 @@
+"""Keeps the local copy of a repository's issues (and pull requests) current."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from autosolve.domain.spec import RepoTenant, WorkerSpec
+from autosolve.infra.store import IssueRecord, SyncCursor
+
+if TYPE_CHECKING:
+    from autosolve.infra.github import GitHubClient, Issue, IssuePage
+    from autosolve.infra.store import Store
+    from autosolve.runtime.context import WorkContext
+
+__all__ = ["IssuePoller"]
+
+
+class IssuePoller:
+    """Lists issues updated since the stored high-water mark and stores them.
+
+    Why not simply follow GitHub's ``Link: rel="next"`` pages: they are page
+    *numbers* over a list sorted by ``updated_at``. When an issue on an
+    earlier page is edited mid-catch-up it jumps to the end, every later
+    issue shifts one place up, and the first issue of the next page slides
+    onto a page already read — skipped for good. So after each page the
+    poller restarts at page 1 with ``since`` = the newest ``updated_at`` it
+    stored. ``since`` is inclusive, so nothing is lost at the boundary; the
+    overlap is re-stored harmlessly (no outbox event for an unchanged issue).
+
+    Only when a whole page shares one ``updated_at`` (``since`` cannot move)
+    does it follow the next link, remembering it in the cursor.
+
+    In steady state the poller repeats the last request with the listing's
+    ``ETag``: a 304 costs one request and no rate limit.
+    """
+
+    def __init__(self, github: GitHubClient, store: Store, interval: float) -> None:
+        self._github = github
+        self._store = store
+        self._interval = interval
+
+    def task_spec(self) -> WorkerSpec:
+        return WorkerSpec(resource="issue-poller", interval=self._interval, work=self.poll)
+
+    def poll(self, ctx: WorkContext, tenant: RepoTenant) -> None:
+        repository_id = tenant.repository_id
+        assert repository_id is not None, "the Planner resolves the repository id"
+        cursor = self._store.load_cursor(repository_id)
+        while not ctx.cancelled:
+            page = self._github.list_issues(
+                tenant.owner,
+                tenant.name,
+                since=cursor.since,
+                etag=None if cursor.next_url else cursor.etag,
+                page_url=cursor.next_url,
+            )
+            if page.not_modified:
+                return
+            cursor, caught_up = _advance(cursor, page)
+            self._store.save_issue_page(repository_id, [_record(i) for i in page.issues], cursor)
+            if caught_up:
+                return
+
+
+def _advance(cursor: SyncCursor, page: IssuePage) -> tuple[SyncCursor, bool]:
+    """The cursor after ``page``, and whether the listing is caught up."""
+    newest = max((i.updated_at for i in page.issues), default=None, key=_timestamp_key)
+    if newest is not None and (
+        cursor.since is None or _timestamp_key(newest) > _timestamp_key(cursor.since)
+    ):
+        # Progress: restart at page 1 from the new mark. The ETag belongs to
+        # the old URL, so it is dropped.
+        return SyncCursor(since=newest, etag=None, next_url=None), False
+    if page.next_url is not None:
+        # A full page of one timestamp: only paging can get past it.
+        return SyncCursor(since=cursor.since, etag=None, next_url=page.next_url), False
+    if cursor.next_url is not None:
+        # The end of a same-timestamp run: read page 1 again for a fresh ETag.
+        return SyncCursor(since=cursor.since, etag=None, next_url=None), False
+    return SyncCursor(since=cursor.since, etag=page.etag, next_url=None), True
+
+
+def _timestamp_key(value: str) -> str:
+    # GitHub's timestamps are fixed-width ISO 8601 UTC ("2026-01-01T00:00:00Z"),
+    # which sort correctly as text; normalise a "+00:00" suffix just in case.
+    return value.replace("+00:00", "Z")
+
+
+def _record(issue: Issue) -> IssueRecord:
+    return IssueRecord(
+        github_id=issue.github_id,
+        number=issue.number,
+        title=issue.title,
+        body=issue.body,
+        state=issue.state,
+        is_pull_request=issue.is_pull_request,
+        updated_at=issue.updated_at,
+        labels=tuple(issue.labels),
+    )

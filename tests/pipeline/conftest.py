@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import autosolve
+from autosolve.config import settings_from_mapping
+from autosolve.runtime import RuntimeHandle
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import TOKEN, settings_dict, to_toml
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as fake:
+        yield fake
+    assert not fake.route_errors, fake.route_errors
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "autosolve.db"
+
+
+@pytest.fixture
+def make_settings(
+    tmp_path: Path, github: FakeGitHub, ollama: FakeOllama
+) -> Callable[..., dict[str, Any]]:
+    def make(repositories: list[str], **sections: Any) -> dict[str, Any]:
+        return settings_dict(tmp_path, github.url, ollama.url, repositories, **sections)
+
+    return make
+
+
+@pytest.fixture
+def write_settings(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    def write(data: dict[str, Any]) -> Path:
+        path = tmp_path / "settings.toml"
+        path.write_text(to_toml(data))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_daemon() -> Iterator[Callable[[dict[str, Any]], RuntimeHandle]]:
+    """Start the daemon in-process with ``autosolve.start``; stopped after the test."""
+    handles: list[RuntimeHandle] = []
+
+    def run(data: dict[str, Any]) -> RuntimeHandle:
+        handle = autosolve.start(settings_from_mapping(data))
+        handles.append(handle)
+        return handle
+
+    yield run
+    for handle in handles:
+        handle.stop(timeout=15.0)
