@@ -121,7 +121,8 @@ class DaemonProcess:
 
     @property
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def signal(self, signum: int = signal.SIGTERM) -> None:
