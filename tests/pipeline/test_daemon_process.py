@@ -116,3 +116,18 @@ def test_kill_9_at_a_random_moment_loses_nothing_and_never_comments_twice(
         for n in numbers:
             markers = [c for c in github.comments(owner, name, n) if MARKER in c.body]
             assert len(markers) == 1, f"{repo}#{n} has {len(markers)} marker comments"
+
+
+def test_a_worker_failing_permanently_ends_the_run_with_exit_1(
+    github: FakeGitHub, make_settings, write_settings, db: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    github.fail_next(1000, "malformed", path_prefix="/repos/octo/hello/issues")
+    fragile = {"initial": 0.05, "max": 0.05, "retries": 2}
+    settings = make_settings(["octo/hello"])
+    settings["policies"]["worker"]["degraded"] = fragile
+    with DaemonProcess(write_settings(settings)) as daemon:
+        assert daemon.wait() == 1, daemon.log
+    log = daemon.log
+    assert "worker:issue-poller:octo/hello failed permanently after 2 degraded retries" in log
+    assert "MalformedResponseError" in log

@@ -1,0 +1,161 @@
+"""Settings: dynaconf loading, environment overrides, every error by dotted key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autosolve.config import SettingsError, load_settings, resolve_path, settings_from_mapping
+from autosolve.runtime import RestartPolicy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def problems(data: dict) -> dict[str, str]:
+    with pytest.raises(SettingsError) as caught:
+        settings_from_mapping(data)
+    return caught.value.problems
+
+
+def test_the_shipped_example_settings_are_valid() -> None:
+    settings = load_settings(REPO_ROOT / "settings.toml")
+    assert settings.github.repositories == ("octo/hello", "octo/world")
+    assert settings.intervals.issue_poller == 10.0
+    assert settings.policies.preflight.degraded is None
+
+
+def test_defaults_follow_the_spec_when_nothing_is_configured() -> None:
+    settings = settings_from_mapping({})
+    assert settings.github.api_url == "https://api.github.com"
+    assert (settings.queue.visibility_timeout, settings.queue.max_attempts) == (600.0, 5)
+    assert (settings.runtime.backend, settings.runtime.shutdown_timeout) == ("threading", 30.0)
+    assert settings.runtime.max_restarts == 0
+    assert (settings.control.socket, settings.log.level, settings.log.format) == (
+        "autosolve.sock", "INFO", "text",
+    )  # fmt: skip
+    assert settings.policies.worker.degraded == RestartPolicy(30.0, 300.0)
+
+
+def test_an_unknown_key_is_reported_by_its_dotted_path() -> None:
+    assert problems({"github": {"tokn": "x"}, "extra": {}}) == {
+        "github.tokn": "unknown key",
+        "extra": "unknown key",
+    }
+
+
+def test_a_value_of_the_wrong_type_is_reported() -> None:
+    assert problems({"queue": {"max_attempts": "many"}}) == {
+        "queue.max_attempts": "not a valid integer"
+    }
+
+
+def test_an_out_of_range_value_names_the_rule() -> None:
+    assert problems({"intervals": {"issue_poller": 0}}) == {
+        "intervals.issue_poller": "must be greater than 0"
+    }
+
+
+def test_a_choice_outside_the_allowed_ones_lists_them() -> None:
+    assert problems({"runtime": {"backend": "asyncio"}}) == {
+        "runtime.backend": "must be one of: threading, gevent"
+    }
+
+
+def test_a_repository_that_is_not_owner_slash_name_is_reported_by_index() -> None:
+    assert problems({"github": {"repositories": ["octo/ok", "not-a-repo"]}}) == {
+        "github.repositories[1]": "'not-a-repo' is not of the form owner/name"
+    }
+
+
+def test_a_repository_listed_twice_is_reported() -> None:
+    assert problems({"github": {"repositories": ["octo/a", "octo/a"]}}) == {
+        "github.repositories": "listed more than once: octo/a"
+    }
+
+
+def test_a_policy_whose_max_is_below_initial_is_reported() -> None:
+    assert problems({"policies": {"worker": {"node": {"initial": 10, "max": 1}}}}) == {
+        "policies.worker.node.max": "must not be less than initial"
+    }
+
+
+def test_a_partial_policy_keeps_that_categorys_defaults() -> None:
+    settings = settings_from_mapping({"policies": {"worker": {"service": {"retries": 3}}}})
+    assert settings.policies.worker.service == RestartPolicy(5.0, 300.0, retries=3)
+
+
+def test_a_degraded_preflight_policy_can_be_configured() -> None:
+    settings = settings_from_mapping({"policies": {"preflight": {"degraded": {"initial": 1}}}})
+    assert settings.policies.preflight.degraded == RestartPolicy(1.0, 300.0)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        {
+            "github": {"api_url": "ftp://x", "timeout": -1},
+            "log": {"level": "LOUD"},
+            "queue": {"max_attempts": 0},
+        }
+    )
+    assert set(found) == {"github.api_url", "github.timeout", "log.level", "queue.max_attempts"}
+
+
+def test_an_explicit_settings_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml")
+
+
+def test_a_toml_syntax_error_is_a_settings_error(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("[github\n")
+    with pytest.raises(SettingsError, match="cannot read"):
+        load_settings(path)
+
+
+def test_environment_variables_override_nested_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[github]\ntoken = "from-file"\n[intervals]\nissue_poller = 10.0\n')
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__TOKEN", "from-env")
+    monkeypatch.setenv("AUTOSOLVE_INTERVALS__ISSUE_POLLER", "2.5")
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__ISSUES__REQUIRED_LABEL", "autosolve")
+    settings = load_settings(path)
+    assert settings.github.token == "from-env"
+    assert settings.intervals.issue_poller == 2.5
+    assert settings.github.issues.required_label == "autosolve"
+
+
+def test_an_invalid_environment_override_is_reported_like_a_file_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("")
+    monkeypatch.setenv("AUTOSOLVE_QUEUE__MAX_ATTEMPTS", "0")
+    monkeypatch.setenv("AUTOSOLVE_BOGUS", "1")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert caught.value.problems == {
+        "queue.max_attempts": "must be 1 or greater",
+        "bogus": "unknown key",
+    }
+
+
+def test_secrets_toml_beside_the_settings_file_is_merged(tmp_path: Path) -> None:
+    (tmp_path / "settings.toml").write_text('[github]\nrepositories = ["octo/hello"]\n')
+    (tmp_path / ".secrets.toml").write_text('[github]\ntoken = "s3cret"\n')
+    settings = load_settings(tmp_path / "settings.toml")
+    assert settings.github.token == "s3cret"
+    assert settings.github.repositories == ("octo/hello",)
+
+
+def test_the_token_never_appears_in_the_settings_repr(tmp_path: Path) -> None:
+    settings = settings_from_mapping({"github": {"token": "ghp_secretvalue"}})
+    assert "ghp_secretvalue" not in repr(settings)
+
+
+def test_relative_paths_are_taken_beside_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "settings.toml").write_text('[database]\npath = "data/autosolve.db"\n')
+    settings = load_settings(tmp_path / "settings.toml")
+    assert resolve_path(settings, settings.database.path) == tmp_path / "data/autosolve.db"
