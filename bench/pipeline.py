@@ -24,9 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.github import FakeGitHub  # noqa: E402
-from tests.fakes.ollama import FakeOllama  # noqa: E402
-from tests.pipeline.daemon import DaemonProcess, settings_dict, to_toml  # noqa: E402
+import itertools
+
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import DaemonProcess, settings_dict, to_toml
 
 
 def count(db: Path, sql: str) -> int:
@@ -109,7 +111,7 @@ def main() -> None:
             gaps = []
             for repository in repositories:
                 times = [r.monotonic for r in window if r.path == f"/repos/{repository}/issues"]
-                gaps += [b - a for a, b in zip(times, times[1:], strict=False)]
+                gaps += [b - a for a, b in itertools.pairwise(times)]
             # A poll that needed two requests would show a gap far below the interval.
             print(
                 f"  min gap between one repository's requests {min(gaps):.3f} s "
