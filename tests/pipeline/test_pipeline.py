@@ -240,3 +240,19 @@ def test_malformed_and_exhausted_jobs_are_dead_lettered(
 
 def _child(handle, name: str) -> dict:
     return next(c for c in handle.status()["children"] if c["name"] == name)
+
+
+def test_more_issues_sharing_one_timestamp_than_a_page_holds_are_all_stored(
+    github: FakeGitHub, make_settings, run_daemon, db: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    for n in range(120):  # a bulk import: all in the same second
+        github.add_issue("octo", "hello", title=f"issue {n + 1}", updated_at="2025-05-05T05:05:05Z")
+    github.add_issue("octo", "hello", title="later")
+    run_daemon(make_settings(["octo/hello"], github={"issues": {"required_label": "none"}}))
+    wait_until(lambda: len(stored(db)) == 121, what="all 121 issues")
+
+    def listings() -> list:
+        return [r for r in github.requests if r.path == "/repos/octo/hello/issues"]
+
+    wait_until(lambda: [r.status for r in listings()][-2:] == [304, 304], what="steady state")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
@@ -28,7 +29,11 @@ class IssuePoller:
     overlap is re-stored harmlessly (no outbox event for an unchanged issue).
 
     Only when a whole page shares one ``updated_at`` (``since`` cannot move)
-    does it follow the next link, remembering it in the cursor.
+    does it follow the next link, remembering it in the cursor; at the end of
+    that run ``since`` moves one second past it (GitHub's timestamps have
+    whole seconds, so nothing newer can fall in between). Residual risk: an
+    issue of such a run edited while the run is being paged can push one
+    other issue of the same second onto a page already read.
 
     In steady state the poller repeats the last request with the listing's
     ``ETag``: a 304 costs one request and no rate limit.
@@ -74,10 +79,15 @@ def _advance(cursor: SyncCursor, page: IssuePage) -> tuple[SyncCursor, bool]:
     if page.next_url is not None:
         # A full page of one timestamp: only paging can get past it.
         return SyncCursor(since=cursor.since, etag=None, next_url=page.next_url), False
-    if cursor.next_url is not None:
-        # The end of a same-timestamp run: read page 1 again for a fresh ETag.
-        return SyncCursor(since=cursor.since, etag=None, next_url=None), False
+    if cursor.next_url is not None and cursor.since is not None:
+        # The end of a same-timestamp run: everything at `since` is stored.
+        return SyncCursor(since=_one_second_after(cursor.since), etag=None), False
     return SyncCursor(since=cursor.since, etag=page.etag, next_url=None), True
+
+
+def _one_second_after(timestamp: str) -> str:
+    moment = datetime.strptime(_timestamp_key(timestamp), "%Y-%m-%dT%H:%M:%SZ")
+    return (moment + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _timestamp_key(value: str) -> str:
