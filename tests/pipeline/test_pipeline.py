@@ -256,3 +256,26 @@ def test_more_issues_sharing_one_timestamp_than_a_page_holds_are_all_stored(
         return [r for r in github.requests if r.path == "/repos/octo/hello/issues"]
 
     wait_until(lambda: [r.status for r in listings()][-2:] == [304, 304], what="steady state")
+
+
+def test_a_crash_between_posting_and_deleting_the_job_never_posts_twice(
+    github: FakeGitHub, make_settings, run_daemon, db: Path, monkeypatch
+) -> None:
+    from autosolve.infra.store import Store
+
+    real_delete = Store.delete_job
+    crashes = []
+
+    def crash_once(self, job_id: int) -> bool:
+        if not crashes:
+            crashes.append(job_id)
+            raise OSError(28, "No space left on device")  # the comment is already posted
+        return real_delete(self, job_id)
+
+    monkeypatch.setattr(Store, "delete_job", crash_once)
+    github.add_repo("octo", "hello")
+    github.add_issue("octo", "hello")
+    run_daemon(make_settings(["octo/hello"], queue={"visibility_timeout": 0.2}))
+    wait_until(lambda: crashes, what="the simulated crash")
+    wait_until(lambda: query(db, "SELECT count(*) FROM jobs")[0][0] == 0, what="the job done")
+    assert len(marker_comments(github, "octo/hello", 1)) == 1
