@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from autosolve.config import Settings, SettingsError, load_settings
@@ -49,23 +51,47 @@ def check(args: argparse.Namespace) -> int:
 
 
 def start(args: argparse.Namespace) -> int:
-    """Run in the foreground until a signal, ``ctl stop`` or a permanent failure."""
+    """Run in the foreground until a signal, ``ctl stop`` or a permanent failure.
+
+    The control socket is claimed before the runtime starts (a second daemon
+    on the same socket must not run a single task) and removed on every way
+    out, a forced exit included.
+    """
     settings = _load(args)
     if settings is None:
         return EXIT_USAGE
     from autosolve.app import start as start_app
+    from autosolve.config import resolve_path
+    from autosolve.control.server import ControlServer
+    from autosolve.control.socket_file import check_socket_path
     from autosolve.logs import configure_logging
 
     configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
+    socket_path = str(resolve_path(settings, settings.control.socket))
+    try:
+        check_socket_path(socket_path)
+    except OSError as error:  # a live daemon's socket, or a path that is not a socket
+        logger.error("cannot start: %s", _socket_error(socket_path, error))
+        return EXIT_FAILED
     try:
         handle = start_app(settings)
     except Exception as error:  # e.g. the database is used by another daemon
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
-    _stop_on_signals(handle)
-    result = None
-    while result is None:
-        result = handle.wait(timeout=1.0)
+    server = ControlServer(handle, socket_path, secrets=[settings.github.token])
+    _stop_on_signals(handle, before_forced_exit=server.remove_socket)
+    try:
+        try:
+            server.start()
+        except OSError as error:
+            logger.error("cannot start: %s", _socket_error(socket_path, error))
+            handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
+            return EXIT_FAILED
+        result = None
+        while result is None:
+            result = handle.wait(timeout=1.0)
+    finally:
+        server.close()
     if result.ok:
         logger.info("stopped")
         return EXIT_OK
@@ -73,12 +99,27 @@ def start(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _stop_on_signals(handle: Any) -> None:
-    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130."""
+def _socket_error(path: str, error: OSError) -> str:
+    from autosolve.control.socket_file import ControlSocketError
+
+    return (
+        str(error) if isinstance(error, ControlSocketError) else f"control socket {path}: {error}"
+    )
+
+
+def _stop_on_signals(handle: Any, before_forced_exit: Callable[[], None] | None = None) -> None:
+    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130.
+
+    ``before_forced_exit`` runs just before that exit (it must not block or
+    take locks: it interrupts whatever the main thread was doing).
+    """
     requested = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         if requested and signum == signal.SIGINT:
+            if before_forced_exit is not None:
+                with contextlib.suppress(Exception):
+                    before_forced_exit()
             os.write(2, b"autosolve-supervisor: forced exit\n")
             os._exit(EXIT_FORCED)
         if not requested:

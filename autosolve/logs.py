@@ -36,21 +36,24 @@ class _MaskingFormatter(logging.Formatter):
         self._json = json_lines
 
     def format(self, record: logging.LogRecord) -> str:
-        if self._json:
-            document = {
-                "time": datetime.fromtimestamp(record.created, UTC).isoformat(
-                    timespec="milliseconds"
-                ),
-                "level": record.levelname,
-                "logger": record.name,
-                "child": record.child,  # type: ignore[attr-defined]
-                "message": record.getMessage(),
-            }
-            if record.exc_info:
-                document["exception"] = self.formatException(record.exc_info)
-            text = json.dumps(document, ensure_ascii=False)
-        else:
-            text = super().format(record)
+        if not self._json:
+            return self._mask(super().format(record))
+        document = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "child": record.child,  # type: ignore[attr-defined]
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            document["stack"] = self.formatStack(record.stack_info)
+        # Masked before encoding too: JSON escapes a secret holding `"` or `\`.
+        masked = {key: self._mask(str(value)) for key, value in document.items()}
+        return self._mask(json.dumps(masked, ensure_ascii=False))
+
+    def _mask(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text

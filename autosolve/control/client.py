@@ -1,0 +1,226 @@
+"""Talking to a running daemon: :class:`ControlClient` and ``autosolve-supervisor ctl``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import sys
+from typing import Any, Self
+
+from autosolve.control.protocol import ProtocolError, Request, decode_reply, encode
+from autosolve.control.table import format_status
+from autosolve.runtime.handle import ControlError
+
+__all__ = ["ControlClient", "ControlError", "DaemonUnavailable", "run_ctl", "socket_path"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class DaemonUnavailable(ConnectionError):
+    """No daemon listens on the control socket (or it went away mid-request)."""
+
+
+class ControlClient:
+    """A connection to a daemon's control socket, with :class:`RuntimeHandle`'s helpers.
+
+    ``status()``, ``pause()``, ``resume()``, ``run_now()``, ``restart()`` and
+    ``stop()`` behave like the handle's, so code (and fingers in the REPL)
+    work the same against an in-process runtime and a daemon. The connection
+    is opened on first use and reopened after the daemon hung up, so a client
+    outlives a daemon restart.
+
+    Raises (from every request):
+        DaemonUnavailable: nothing listens on ``path``.
+        ControlError: the daemon refused the request (e.g. no child matches).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float | None = 30.0) -> None:
+        self.path = os.fspath(path)
+        """The control socket."""
+        self.timeout = timeout
+        """Seconds to wait for an answer."""
+        self._socket: socket.socket | None = None
+        self._reader: Any = None
+
+    # -- connection ------------------------------------------------------------
+
+    def connect(self) -> Self:
+        """Open the connection now (it is opened on first use anyway)."""
+        if self._socket is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.path)
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
+                raise DaemonUnavailable(
+                    f"no daemon listens on {self.path} (is autosolve-supervisor running?)"
+                ) from None
+            except OSError as error:
+                sock.close()
+                raise DaemonUnavailable(f"cannot connect to {self.path}: {error}") from None
+            self._socket, self._reader = sock, sock.makefile("rb")
+        return self
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._reader.close()
+            self._socket.close()
+            self._socket = self._reader = None
+
+    def __enter__(self) -> Self:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests --------------------------------------------------------------
+
+    def request(self, command: str, name: str | None = None) -> dict[str, Any]:
+        """Send one request and return the daemon's answer as is (``ok`` true or false)."""
+        return self.send_line(encode(Request(command, name).to_json()))
+
+    def send_line(self, line: bytes) -> dict[str, Any]:
+        """Send one raw line (newline included) and read the answer; for tests and tools."""
+        self.connect()
+        assert self._socket is not None
+        try:
+            self._socket.sendall(line)
+            answer = self._reader.readline()
+        except TimeoutError:
+            self.close()
+            raise DaemonUnavailable(
+                f"the daemon on {self.path} did not answer within {self.timeout:g} s"
+            ) from None
+        except OSError as error:
+            self.close()
+            raise DaemonUnavailable(f"the daemon on {self.path} went away: {error}") from None
+        if not answer.endswith(b"\n"):
+            self.close()
+            raise DaemonUnavailable(f"the daemon on {self.path} closed the connection")
+        return decode_reply(answer)
+
+    def status(self) -> dict[str, Any]:
+        """The status document (SPEC §5.3)."""
+        reply = self._checked("status")
+        return reply["status"]
+
+    def control(self, command: str, name: str) -> list[str]:
+        """``pause``/``resume``/``run-now``/``restart`` (``run_now`` works too)."""
+        return self._checked(command.replace("_", "-"), name)["names"]
+
+    def pause(self, name: str) -> list[str]:
+        return self.control("pause", name)
+
+    def resume(self, name: str) -> list[str]:
+        return self.control("resume", name)
+
+    def run_now(self, name: str) -> list[str]:
+        return self.control("run-now", name)
+
+    def restart(self, name: str) -> list[str]:
+        return self.control("restart", name)
+
+    def stop(self, wait: bool = False, timeout: float | None = None) -> bool:
+        """Ask the daemon to stop; with ``wait``, also wait until it has.
+
+        Returns True once the daemon hung up (with ``wait``), else True at once.
+        """
+        self._checked("stop")
+        return self.wait_closed(timeout) if wait else True
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Wait until the daemon hangs up (it does when it exits); False on timeout."""
+        if self._socket is None:
+            return True
+        self._socket.settimeout(timeout)
+        try:
+            while self._socket.recv(4096):
+                pass
+        except TimeoutError:
+            return False
+        except OSError:
+            pass
+        finally:
+            self.close()
+        return True
+
+    def _checked(self, command: str, name: str | None = None) -> dict[str, Any]:
+        reply = self.request(command, name)
+        if not reply["ok"]:
+            raise ControlError(reply.get("error", "refused"))
+        return reply
+
+
+# -- autosolve-supervisor ctl -------------------------------------------------
+
+
+def socket_path(args: argparse.Namespace) -> str:
+    """``--socket``, else ``control.socket`` from the settings (relative to their file).
+
+    Raises:
+        SettingsError: the settings cannot be loaded.
+    """
+    if getattr(args, "socket", None):
+        return args.socket
+    from autosolve.config import load_settings, resolve_path
+
+    settings = load_settings(args.settings)
+    return str(resolve_path(settings, settings.control.socket))
+
+
+def run_ctl(args: argparse.Namespace) -> int:
+    """Run one ``ctl`` action; returns the exit code (0 ok, 1 refused/no daemon, 2 usage)."""
+    from autosolve.config import SettingsError
+
+    try:
+        path = socket_path(args)
+    except SettingsError as error:
+        return _fail(str(error), EXIT_USAGE)
+    try:
+        with ControlClient(path) as client:
+            return _ACTIONS[args.action](client, args)
+    except (DaemonUnavailable, ControlError, ProtocolError) as error:
+        return _fail(str(error))
+
+
+def _status(client: ControlClient, args: argparse.Namespace) -> int:
+    document = client.status()
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_status(document))
+    return EXIT_OK
+
+
+def _control(client: ControlClient, args: argparse.Namespace) -> int:
+    for name in client.control(args.action, args.name):
+        print(f"{args.action}: {name}")
+    return EXIT_OK
+
+
+def _stop(client: ControlClient, _args: argparse.Namespace) -> int:
+    client.stop()
+    print("stopping...", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops waiting, not the daemon
+        client.wait_closed()
+        print("stopped")
+    return EXIT_OK
+
+
+_ACTIONS = {
+    "status": _status,
+    "pause": _control,
+    "resume": _control,
+    "run-now": _control,
+    "restart": _control,
+    "stop": _stop,
+}
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"autosolve-supervisor: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,67 @@
+"""The status document (SPEC §5.3) as a table an operator can read at a glance."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["format_status"]
+
+ERROR_WIDTH = 60
+"""Characters of ``last_error`` shown; the full text is in ``status --json``."""
+
+_COLUMNS = ("NAME", "STATE", "RUNS", "FAILURES", "RESTARTS", "NEXT RUN", "LAST ERROR")
+_NUMERIC = {"RUNS", "FAILURES", "RESTARTS", "NEXT RUN"}
+
+
+def format_status(document: dict[str, Any], now: float | None = None) -> str:
+    """Render ``document`` as ``phase: ...`` and one aligned row per child.
+
+    Args:
+        document: the status document.
+        now: epoch seconds to count "next run" from (default: the wall clock).
+    """
+    now = time.time() if now is None else now
+    rows = [
+        (
+            child["name"],
+            child["state"],
+            str(child["runs"]),
+            str(child["failures"]),
+            str(child["restarts"]),
+            _seconds_until(child.get("next_run_at"), now),
+            _shorten(child.get("last_error")),
+        )
+        for child in document.get("children", [])
+    ]
+    lines = [f"phase: {document.get('phase', '?')}"]
+    if not rows:
+        lines.append("(no children)")
+        return "\n".join(lines)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    for row in (_COLUMNS, *rows):
+        cells = [
+            cell.rjust(width) if _COLUMNS[i] in _NUMERIC else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _seconds_until(moment: str | None, now: float) -> str:
+    if not moment:
+        return "-"
+    try:
+        at = datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return moment
+    return f"{max(0, round(at - now))}s"
+
+
+def _shorten(error: str | None) -> str:
+    if not error:
+        return "-"
+    text = re.sub(r"\s+", " ", error).strip()
+    return text if len(text) <= ERROR_WIDTH else text[: ERROR_WIDTH - 3] + "..."

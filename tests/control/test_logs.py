@@ -1,0 +1,98 @@
+"""Logs: text or one JSON object per line, each naming its child, the token masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from autosolve.logs import configure_logging
+from autosolve.runtime import Unit
+from tests.runtime.harness import Harness
+
+TOKEN = "ghp_s3cr3t"
+log = logging.getLogger("autosolve.test")
+
+
+@pytest.fixture
+def stream(restore_logging: None) -> io.StringIO:
+    return io.StringIO()
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, str]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_logs_are_one_object_per_line_naming_the_child(
+    stream: io.StringIO, harness: Harness
+) -> None:
+    configure_logging("INFO", "json", secrets=[TOKEN], stream=stream)
+
+    def work(ctx) -> None:
+        log.info("tick of %s\nsecond line", ctx.name)
+        harness.poke()
+
+    harness.start(workers=[Unit("worker:w", work, 10.0)])
+    harness.wait_for(lambda: "tick of" in stream.getvalue(), what="the tick's log line")
+    records = json_lines(stream)
+    tick = next(r for r in records if r["message"].startswith("tick of"))
+    assert tick == {
+        "time": tick["time"],
+        "level": "INFO",
+        "logger": "autosolve.test",
+        "child": "worker:w",
+        "message": "tick of worker:w\nsecond line",
+    }
+    assert all(set(r) >= {"time", "level", "logger", "child", "message"} for r in records)
+    assert any(r["child"] == "-" and r["message"] == "phase: workers" for r in records)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_level_comes_from_the_settings(stream: io.StringIO, fmt: str) -> None:
+    configure_logging("WARNING", fmt, stream=stream)
+    log.info("quiet")
+    log.warning("loud")
+    assert "quiet" not in stream.getvalue()
+    assert len(stream.getvalue().splitlines()) == 1 and "loud" in stream.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("token", [TOKEN, 'tok"en\\with-quotes'])
+def test_the_token_is_masked_in_messages_arguments_and_exception_text(
+    stream: io.StringIO, fmt: str, token: str
+) -> None:
+    configure_logging("DEBUG", fmt, secrets=[token], stream=stream)
+    log.info("token is %s", token, extra={"child": f"worker:{token}"})
+    try:
+        raise PermissionError(f"401 for Bearer {token}")
+    except PermissionError:
+        log.exception("request failed with %r", token)
+    log.warning("stack", stack_info=True)
+    output = stream.getvalue()
+    assert token not in output
+    assert json.dumps(token)[1:-1] not in output  # nor its JSON-escaped form
+    assert "401 for Bearer ***" in output
+    if fmt == "json":
+        first, failure, _ = json_lines(stream)
+        assert first["message"] == "token is ***" and first["child"] == "worker:***"
+        assert failure["exception"].endswith("PermissionError: 401 for Bearer ***")
+    else:
+        assert "[worker:***]" in output and "Traceback" in output
+
+
+def test_a_child_failure_is_logged_naming_the_child_with_the_token_masked(
+    stream: io.StringIO, harness: Harness
+) -> None:
+    configure_logging("INFO", "json", secrets=[TOKEN], stream=stream)
+
+    def leaky(ctx) -> None:
+        raise RuntimeError(f"GET /user?access_token={TOKEN} failed")
+
+    harness.start(workers=[Unit("worker:leaky", leaky, 10.0)])
+    harness.wait_event("backoff", "worker:leaky")
+    failure = next(r for r in json_lines(stream) if "restarting" in r["message"])
+    assert failure["child"] == "worker:leaky" and failure["level"] == "ERROR"
+    assert "access_token=*** failed" in failure["message"]
+    assert TOKEN not in stream.getvalue()

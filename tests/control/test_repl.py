@@ -1,0 +1,127 @@
+"""``autosolve-supervisor repl``, driven by a script on stdin as a pipe would."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from autosolve.cli import main
+from autosolve.control import ControlServer
+from autosolve.runtime import Unit
+from tests.runtime.harness import Harness
+
+Serve = Callable[..., ControlServer]
+
+
+def noop(ctx) -> None:
+    pass
+
+
+def run_script(monkeypatch: pytest.MonkeyPatch, script: str, *argv: str) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(script))
+    return main(["repl", *argv])
+
+
+def test_attached_helpers_drive_the_daemon_through_its_socket(
+    serve: Serve,
+    harness: Harness,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    serve(workers=[Unit("worker:poller:a/b", noop, 10.0), Unit("worker:poller:c/d", noop, 10.0)])
+    harness.wait_for(lambda: harness.child("worker:poller:c/d")["runs"], what="ticks")
+    script = "\n".join(
+        [
+            'print(status()["phase"])',
+            'print(pause("worker:poller:a/b"))',
+            'print(sup.status()["children"][0]["state"])',
+            'print(resume("worker:poller:*"))',
+            'print(run_now("worker:poller:c/d"), restart("worker:poller:c/d"))',
+            "table()",
+            'pause("nope")',
+            'print("still here")',
+        ]
+    )
+    assert run_script(monkeypatch, script, "--attach", "--socket", str(sock_path)) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[:5] == [
+        "workers",
+        "['worker:poller:a/b']",
+        "paused",
+        "['worker:poller:a/b', 'worker:poller:c/d']",
+        "['worker:poller:c/d'] ['worker:poller:c/d']",
+    ]
+    assert lines[5] == "phase: workers" and lines[6].startswith("NAME")
+    assert lines[-1] == "still here"
+    assert "ControlError: no child matches 'nope'" in captured.err
+    assert ">>>" not in captured.out  # no prompts in a piped session
+    assert harness.child("worker:poller:c/d")["restarts"] == 1
+
+
+def test_attached_stop_stops_the_daemon_and_waits_for_it(
+    serve: Serve,
+    harness: Harness,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = serve(workers=[Unit("worker:w", noop, 10.0)])
+    script = "print(stop(timeout=0.5))\n"
+    assert run_script(monkeypatch, script, "--attach", "--socket", str(sock_path)) == 0
+    # The server stays up until `start` closes it; waiting timed out, the run did end.
+    assert capsys.readouterr().out == "False\n"
+    assert harness.handle.wait(timeout=5.0).ok
+    server.close()
+
+
+def test_attach_without_a_daemon_exits_1(
+    sock_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_script(monkeypatch, "", "--attach", "--socket", str(sock_path)) == 1
+    assert "no daemon listens on" in capsys.readouterr().err
+
+
+def test_in_process_repl_starts_the_runtime_and_stops_it_at_eof(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        "[github]\nrepositories = []\n"
+        '[database]\npath = "autosolve.db"\n'
+        "[intervals]\nissue_explainer = 60.0\n"
+        '[log]\nlevel = "WARNING"\n'
+    )
+    script = "\n".join(
+        [
+            'print(status()["phase"])',
+            'print([c["name"] for c in status()["children"]])',
+            'print(sup.status().get(timeout=5)["phase"])',
+            'print(handle is not None, run_now("worker:*"))',
+            'print(stop().ok, status()["phase"])',
+        ]
+    )
+    assert run_script(monkeypatch, script, "--settings", str(settings)) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "workers",
+        "['worker:issue-explainer']",
+        "workers",
+        "True ['worker:issue-explainer']",
+        "True stopped",
+    ]
+
+
+def test_in_process_repl_exits_2_on_invalid_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[intervals]\nissue_poller = -1\n")
+    assert run_script(monkeypatch, "", "--settings", str(settings)) == 2
+    assert "intervals.issue_poller: must be greater than 0" in capsys.readouterr().err
