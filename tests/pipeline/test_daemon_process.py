@@ -19,12 +19,17 @@ def stored_count(db: Path) -> int:
     return rows[0][0] if rows else 0
 
 
+BACKENDS = pytest.mark.parametrize("backend", ["threading", "gevent"])
+
+
+@BACKENDS
 def test_sigterm_stops_the_daemon_gracefully_with_exit_0(
-    github: FakeGitHub, make_settings, write_settings, db: Path
+    github: FakeGitHub, make_settings, write_settings, db: Path, backend: str
 ) -> None:
     github.add_repo("octo", "hello")
     github.add_issue("octo", "hello")
-    with DaemonProcess(write_settings(make_settings(["octo/hello"]))) as daemon:
+    settings = make_settings(["octo/hello"], runtime={"backend": backend})
+    with DaemonProcess(write_settings(settings)) as daemon:
         wait_until(lambda: stored_count(db) == 1, what="the issue stored")
         daemon.signal(signal.SIGTERM)
         assert daemon.wait() == 0, daemon.log
@@ -69,9 +74,10 @@ def test_a_second_daemon_on_the_same_database_is_refused(
         assert first.wait() == 0
 
 
+@BACKENDS
 @pytest.mark.timeout(180)
 def test_kill_9_at_a_random_moment_loses_nothing_and_never_comments_twice(
-    github: FakeGitHub, ollama: FakeOllama, make_settings, write_settings, db: Path
+    github: FakeGitHub, ollama: FakeOllama, make_settings, write_settings, db: Path, backend: str
 ) -> None:
     repos = ["octo/hello", "octo/world"]
     numbers = range(1, 81)
@@ -83,7 +89,10 @@ def test_kill_9_at_a_random_moment_loses_nothing_and_never_comments_twice(
     # the next daemon receive it again without waiting ten minutes.
     settings = write_settings(
         make_settings(
-            repos, intervals={"issue_explainer": 0.005}, queue={"visibility_timeout": 1.0}
+            repos,
+            intervals={"issue_explainer": 0.005},
+            queue={"visibility_timeout": 1.0},
+            runtime={"backend": backend},
         )
     )
 
