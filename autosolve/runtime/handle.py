@@ -34,15 +34,35 @@ class RuntimeHandle:
     """
 
     def __init__(
-        self, proxy: Any, outcome: Outcome, backend: Backend, timers: TimerService
+        self,
+        ref: pykka.ActorRef[Any],
+        outcome: Outcome,
+        backend: Backend,
+        timers: TimerService,
     ) -> None:
-        self.proxy = proxy
-        """The supervisor's pykka proxy, for anything the helpers don't cover."""
+        self.ref = ref
+        """The supervisor's actor ref."""
+        self._proxy: Any = None
+        with contextlib.suppress(pykka.ActorDeadError):
+            self._proxy = ref.proxy()
         self.backend = backend
         self.timers = timers
         """The runtime's timer service (tests use it as a barrier on a manual clock)."""
         self.clock = timers.clock
         self._outcome = outcome
+
+    @property
+    def proxy(self) -> Any:
+        """The supervisor's pykka proxy, for anything the helpers don't cover.
+
+        Raises:
+            pykka.ActorDeadError: the run ended before anyone asked for it (a
+                preflight can fail permanently before ``start_runtime``
+                returns, and pykka builds no proxy for a dead actor).
+        """
+        if self._proxy is None:
+            self._proxy = self.ref.proxy()
+        return self._proxy
 
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """The phase and one record per child (SPEC §5.3), also after the run ended."""
@@ -125,4 +145,4 @@ def start_runtime(
     except Exception:
         timers.stop()
         raise
-    return RuntimeHandle(ref.proxy(), outcome, backend, timers)
+    return RuntimeHandle(ref, outcome, backend, timers)

@@ -1,20 +1,12 @@
-"""Messages between the supervisor, its children and the timer service.
+"""Messages between the supervisor and its children.
 
-Small slotted classes rather than dicts: a tick is the hot path.
+Small slotted classes rather than dicts. A tick needs no class of its own: the
+timer loop tells a worker its own timer handle (see :class:`ChildBehaviour`).
 """
 
 from __future__ import annotations
 
-__all__ = ["ChildExited", "ChildFailed", "ChildSucceeded", "RestartDue", "RunNow", "Tick"]
-
-
-class Tick:
-    """Time for a periodic child's next run; stale once ``token`` is superseded."""
-
-    __slots__ = ("token",)
-
-    def __init__(self, token: int) -> None:
-        self.token = token
+__all__ = ["ChildExited", "ChildFailed", "ChildSucceeded", "RestartDue", "RunNow"]
 
 
 class RunNow:

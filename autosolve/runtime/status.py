@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -73,8 +75,17 @@ class ChildRecord:
         text = f"{type(error).__name__}: {error}"
         self.last_error = text[:_LAST_ERROR_LIMIT]
 
-    def to_dict(self, clock: Clock) -> dict[str, Any]:
+    def to_dict(self, clock: Clock, wall_offset: float | None = None) -> dict[str, Any]:
+        """The record as SPEC §5.3 shows it.
+
+        Args:
+            clock: converts the monotonic ``next_run_at`` to wall time.
+            wall_offset: ``clock.time() - clock.monotonic()``, when the caller
+                renders many records at once and reads the clock only once.
+        """
         next_run = self.next_run_at
+        if wall_offset is None:
+            wall_offset = clock.time() - clock.monotonic()
         return {
             "name": self.name,
             "kind": self.kind,
@@ -86,9 +97,7 @@ class ChildRecord:
             "attempts": dict(self.attempts),
             "last_error": self.last_error,
             "last_success_at": iso(self.last_success_at),
-            "next_run_at": (
-                None if next_run is None else iso(clock.time() + next_run - clock.monotonic())
-            ),
+            "next_run_at": None if next_run is None else iso(next_run + wall_offset),
         }
 
 
@@ -96,4 +105,11 @@ def iso(epoch: float | None) -> str | None:
     """Epoch seconds as ``2026-01-01T00:00:00Z`` (None stays None)."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(math.floor(epoch))
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    # Thousands of children tick within the same few seconds: a status
+    # document formats each of those seconds once, not once per child.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,8 +6,9 @@ import fnmatch
 import functools
 import logging
 import random
+import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -126,8 +127,8 @@ class SupervisorBehaviour:
         outcome: Outcome,
     ) -> None:
         super().__init__()
-        names = [u.name for u in (*preflights, *workers)]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(u.name for u in (*preflights, *workers))
+        duplicates = sorted(name for name, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"duplicate unit names: {', '.join(duplicates)}")
         self._preflights = [ChildSlot(u) for u in preflights]
@@ -152,6 +153,7 @@ class SupervisorBehaviour:
             return
         for slot in self._preflights:
             self._spawn(slot)
+            self._backend.cooperate()
 
     def on_receive(self, message: Any) -> Any:
         if self._phase not in (Phase.PREFLIGHT, Phase.WORKERS):
@@ -180,6 +182,10 @@ class SupervisorBehaviour:
         self._set_phase(Phase.WORKERS)
         for slot in self._workers:
             self._spawn(slot)
+            # On greenlets, let the child start (and run its first tick) now:
+            # the hub stays responsive while thousands spawn, and first ticks
+            # spread over the spawn instead of all falling due in one burst.
+            self._backend.cooperate()
 
     def _spawn(self, slot: ChildSlot) -> None:
         if slot.generation:
@@ -321,10 +327,13 @@ class SupervisorBehaviour:
     def status(self) -> dict[str, Any]:
         """The phase and one record per child (SPEC §5.3)."""
         clock = self._clock
-        return {
-            "phase": self._phase,
-            "children": [s.record.to_dict(clock) for s in self._slots.values()],
-        }
+        offset = clock.time() - clock.monotonic()
+        children = []
+        for count, slot in enumerate(self._slots.values(), 1):
+            children.append(slot.record.to_dict(clock, offset))
+            if not count % _COOPERATE_EVERY:
+                self._backend.cooperate()
+        return {"phase": self._phase, "children": children}
 
     def pause(self, pattern: str) -> dict[str, Any]:
         """Let matching workers finish their current tick, then stop ticking."""
@@ -399,7 +408,7 @@ class SupervisorBehaviour:
             return [], f"the runtime is {self._phase}"
         if not isinstance(pattern, str) or not pattern:
             return [], "a child name or pattern is required"
-        matched = [s for n, s in self._slots.items() if fnmatch.fnmatchcase(n, pattern)]
+        matched = _glob(self._slots, pattern)
         if not matched:
             return [], f"no child matches {pattern!r}"
         usable = [
@@ -413,6 +422,27 @@ class SupervisorBehaviour:
             what = "worker" if workers_only else "running child"
             return [], f"{pattern!r} matches no {what} ({', '.join(s.unit.name for s in matched)})"
         return usable, None
+
+
+def _glob(slots: dict[str, ChildSlot], pattern: str) -> list[ChildSlot]:
+    """The slots whose names match the shell-style ``pattern``, in start order.
+
+    A plain name is one dict lookup and a pattern one compiled regex: with
+    tens of thousands of children a control call must not cost a
+    ``fnmatchcase`` call per child.
+    """
+    if not _GLOB_CHARS.intersection(pattern):
+        slot = slots.get(pattern)
+        return [] if slot is None else [slot]
+    match = re.compile(fnmatch.translate(pattern)).match
+    return [slot for name, slot in slots.items() if match(name)]
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+_COOPERATE_EVERY = 500
+"""Records rendered between two yields of a status call (about a millisecond)."""
 
 
 class _Stop:

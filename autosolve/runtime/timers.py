@@ -11,7 +11,7 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autosolve.runtime.backends import Backend
@@ -22,15 +22,39 @@ __all__ = ["TimerHandle", "TimerService"]
 logger = logging.getLogger(__name__)
 
 
-class TimerHandle:
-    """A scheduled callback; :meth:`cancel` makes it a no-op."""
+class TimerHandle(list[Any]):
+    """A scheduled callback; :meth:`cancel` makes it a no-op.
 
-    __slots__ = ("callback", "cancelled", "when")
+    Handles are the heap's entries themselves. A handle is the list
+    ``[when, seq, callback]`` so that ``heapq`` orders handles by deadline,
+    then by arming order (equal deadlines fire first-come first-served), with
+    the C list comparison: a Python ``__lt__`` would be called some thirty
+    times per tick at tens of thousands of timers. A handle that has fired may
+    be armed again with :meth:`TimerService.arm`: a worker re-arms one handle
+    for every tick, so a steady tick allocates nothing that outlives it, and
+    the garbage collector has nothing new to scan.
+    """
 
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
-        self.when = when
-        self.callback = callback
+    __slots__ = ("cancelled",)
+
+    def __init__(self, callback: Callable[[], None], when: float = 0.0) -> None:
+        super().__init__((when, 0, callback))
         self.cancelled = False
+
+    @property
+    def when(self) -> float:
+        """Monotonic deadline on the service's clock."""
+        when: float = self[0]
+        return when
+
+    @property
+    def callback(self) -> Callable[[], None]:
+        callback: Callable[[], None] = self[2]
+        return callback
+
+    @callback.setter
+    def callback(self, callback: Callable[[], None]) -> None:
+        self[2] = callback
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -48,26 +72,36 @@ class TimerService:
 
     def __init__(self, clock: Clock, backend: Backend) -> None:
         self.clock = clock
-        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._heap: list[TimerHandle] = []
         self._seq = itertools.count()
         self._wakeup = backend.make_wakeup()
         self._stopped = False
-        self._idle = backend.make_event()
         clock.subscribe(self._wakeup.notify)
         backend.spawn_loop(self._run, name="autosolve-timers")
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         """Run ``callback`` on the timer loop once ``clock.monotonic() >= when``."""
-        handle = TimerHandle(when, callback)
-        with self._wakeup.lock:
-            first = not self._heap or when < self._heap[0][0]
-            heapq.heappush(self._heap, (when, next(self._seq), handle))
-        if first:
-            self._wakeup.notify()
-        return handle
+        return self.arm(TimerHandle(callback), when)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         return self.call_at(self.clock.monotonic() + delay, callback)
+
+    def arm(self, handle: TimerHandle, when: float) -> TimerHandle:
+        """Schedule ``handle`` (new, or one that has fired) to fire at ``when``.
+
+        A handle still waiting in the heap must not be armed again: cancel it
+        and arm a new one instead.
+        """
+        handle.cancelled = False
+        heap = self._heap
+        with self._wakeup.lock:
+            handle[0] = when
+            handle[1] = next(self._seq)
+            first = not heap or when < heap[0][0]
+            heapq.heappush(heap, handle)
+        if first:
+            self._wakeup.notify()
+        return handle
 
     def stop(self) -> None:
         self._stopped = True
@@ -76,12 +110,13 @@ class TimerService:
     def _run(self) -> None:
         clock = self.clock
         heap = self._heap
+        heappop = heapq.heappop
         while not self._stopped:
             due: list[TimerHandle] = []
             with self._wakeup.lock:
                 now = clock.monotonic()
                 while heap and heap[0][0] <= now:
-                    due.append(heapq.heappop(heap)[2])
+                    due.append(heappop(heap))
                 if not due:
                     timeout = (heap[0][0] - now) if heap and clock.real else None
                     self._wakeup.wait(timeout)
@@ -90,6 +125,6 @@ class TimerService:
                 if handle.cancelled:
                     continue
                 try:
-                    handle.callback()
+                    handle[2]()
                 except Exception:
                     logger.exception("timer callback failed")

@@ -6,7 +6,7 @@ import pytest
 
 from tests.runtime.harness import Harness
 
-BACKENDS = ["threading"]
+BACKENDS = ["threading", "gevent"]
 
 
 @pytest.fixture(params=BACKENDS)

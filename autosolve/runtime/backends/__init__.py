@@ -37,6 +37,13 @@ class Backend(Protocol):
     def make_event(self) -> Event: ...
     def make_wakeup(self) -> Wakeup: ...
     def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
+    def cooperate(self) -> None:
+        """Let other actors run before going on (a no-op where they run anyway).
+
+        Loops over thousands of children call this between iterations, so on
+        greenlets a long loop neither blocks the hub nor starves the others.
+        """
+        ...
 
 
 def get_backend(name: str) -> Backend:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pykka
+
+if TYPE_CHECKING:
+    from pykka._actor import ActorInbox
 
 __all__ = ["DaemonThreadingActor", "ThreadingBackend"]
 
@@ -19,17 +24,43 @@ class DaemonThreadingActor(pykka.ThreadingActor):
 
     use_daemon_thread = True
 
+    @staticmethod
+    def _create_actor_inbox() -> ActorInbox:
+        # The C ``SimpleQueue`` instead of ``queue.Queue``: an idle actor then
+        # waits on one lock instead of a Python condition variable, which
+        # allocates a lock per wait. Inboxes are unbounded either way.
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        return inbox
 
-class _ConditionWakeup:
+
+class _LockWakeup:
+    """A condition variable with a single waiter, made of two plain locks.
+
+    ``threading.Condition`` allocates a lock on every wait; the timer loop
+    waits once per deadline, so this one keeps a doorbell lock instead: held
+    while nobody rang, released by :meth:`notify`. A ring stays until the
+    waiter takes it, so a notify is never lost.
+    """
+
+    __slots__ = ("_bell", "lock")
+
     def __init__(self) -> None:
-        self.lock = threading.Condition()
+        self.lock = threading.Lock()
+        self._bell = threading.Lock()
+        self._bell.acquire()
 
     def wait(self, timeout: float | None) -> None:
-        self.lock.wait(timeout)
+        self.lock.release()
+        try:
+            self._bell.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
+        finally:
+            self.lock.acquire()
 
     def notify(self) -> None:
-        with self.lock:
-            self.lock.notify()
+        try:  # noqa: SIM105 - on the tick path; suppress() costs a context manager
+            self._bell.release()
+        except RuntimeError:
+            pass  # already rung
 
 
 class ThreadingBackend:
@@ -39,8 +70,11 @@ class ThreadingBackend:
     def make_event(self) -> threading.Event:
         return threading.Event()
 
-    def make_wakeup(self) -> _ConditionWakeup:
-        return _ConditionWakeup()
+    def make_wakeup(self) -> _LockWakeup:
+        return _LockWakeup()
 
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         threading.Thread(target=target, name=name, daemon=True).start()
+
+    def cooperate(self) -> None:
+        pass  # threads are preempted anyway
