@@ -425,7 +425,7 @@ class SupervisorBehaviour:
 
 
 def _glob(slots: dict[str, ChildSlot], pattern: str) -> list[ChildSlot]:
-    """The slots whose names match the shell-style ``pattern``, in start order.
+    """The slots whose names match the shell-style ``pattern``, in declaration order.
 
     A plain name is one dict lookup and a pattern one compiled regex: with
     tens of thousands of children a control call must not cost a
