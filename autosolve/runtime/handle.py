@@ -67,6 +67,8 @@ class RuntimeHandle:
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """The phase and one record per child (SPEC §5.3), also after the run ended."""
         if self._outcome.result is None:
+            if self._outcome.stopping_status is not None:
+                return self._outcome.stopping_status()
             try:
                 return self.proxy.status().get(timeout=timeout)
             except pykka.ActorDeadError:

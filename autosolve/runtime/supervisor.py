@@ -90,6 +90,8 @@ class Outcome:
         self.result: RunResult | None = None
         self.final_status: dict[str, Any] | None = None
         """The status document as the run ended, for callers who ask afterwards."""
+        self.stopping_status: Callable[[], dict[str, Any]] | None = None
+        """Reads the status without the supervisor while it is busy stopping children."""
 
     def set(self, result: RunResult) -> None:
         self.result = result
@@ -271,6 +273,9 @@ class SupervisorBehaviour:
 
     def _shutdown(self, failure: str | None) -> None:
         """Stop every child in reverse start order, then run the shutdown hooks."""
+        # The supervisor's inbox waits until this method returns; status reads
+        # of the (no longer changing) slot table need not.
+        self._outcome.stopping_status = self.status
         self._set_phase(Phase.STOPPING)
         deadline = time.monotonic() + self._options.shutdown_timeout
         for slot in reversed(self._started):

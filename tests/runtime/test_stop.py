@@ -93,3 +93,22 @@ def test_control_after_stop_is_answered_from_the_final_status(harness: Harness) 
     handle.stop(timeout=5.0)
     assert handle.stop(timeout=1.0).ok
     assert handle.status()["phase"] == "stopped"
+
+
+def test_status_answers_while_a_stop_waits_for_a_slow_child(harness: Harness) -> None:
+    release = harness.backend.make_event()
+
+    def stubborn(ctx):
+        harness.poke()
+        release.wait(30.0)  # does not look at ctx
+
+    handle = harness.start(workers=[Unit("worker:w", stubborn, 10.0)], shutdown_timeout=30.0)
+    harness.wait_for(lambda: harness.child("worker:w")["state"] == "running", what="a tick")
+    handle.proxy.stop()
+    harness.wait_event("phase", count=3)  # preflight, workers, stopping
+    status = handle.status(timeout=1.0)
+    assert status["phase"] == "stopping"
+    assert status["children"][0]["state"] == "running"
+    release.set()
+    result = handle.wait(10.0)
+    assert result is not None and result.ok
