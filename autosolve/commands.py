@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from autosolve.cli import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.config import Settings, SettingsError, load_settings
 
 __all__ = ["run_command"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FORCED = 0, 1, 2, 130
 
 logger = logging.getLogger("autosolve")
 

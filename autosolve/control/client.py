@@ -10,13 +10,12 @@ import socket
 import sys
 from typing import Any, Self
 
+from autosolve.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.control.protocol import ProtocolError, Request, decode_reply, encode
 from autosolve.control.table import format_status
 from autosolve.runtime.handle import ControlError
 
 __all__ = ["ControlClient", "ControlError", "DaemonUnavailable", "run_ctl", "socket_path"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class DaemonUnavailable(ConnectionError):

@@ -14,12 +14,12 @@ import code
 import sys
 from typing import Any
 
+from autosolve.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.control.client import ControlClient, DaemonUnavailable, socket_path
 from autosolve.control.table import format_status
 
 __all__ = ["helpers", "run_repl"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 _BANNER = """autosolve {where}
   status()         the status document      table()          the same as a table

@@ -146,17 +146,7 @@ def list_dead_jobs(connection: sqlite3.Connection) -> list[DeadJob]:
     rows = connection.execute(
         "SELECT id, job_id, payload, receive_count, reason, dead_at FROM dead_jobs ORDER BY id"
     ).fetchall()
-    return [
-        DeadJob(
-            id=row[0],
-            job_id=row[1],
-            payload=row[2],
-            receive_count=row[3],
-            reason=row[4],
-            dead_at=row[5],
-        )
-        for row in rows
-    ]
+    return [DeadJob(*row) for row in rows]  # columns in the dataclass's field order
 
 
 def _decode(raw_payload: str) -> dict[str, Any] | None:
