@@ -25,14 +25,16 @@ if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
 
-__all__ = ["Dependencies", "build_scheduler", "start"]
+__all__ = ["AppDependencies", "build_scheduler", "start"]
 
 
-class Dependencies:
+class AppDependencies:
     """The infrastructure the tasks share: GitHub, Ollama, the store.
 
+    Satisfies :class:`autosolve.schedule.dependencies.Dependencies`.
+
     :meth:`open` takes the database's single-instance lock, then opens and
-    migrates the store; :meth:`close` undoes it. A ``Dependencies`` that was
+    migrates the store; :meth:`close` undoes it. An ``AppDependencies`` that was
     never opened still builds a plan (``check``) and touches neither the
     network nor the database.
     """
@@ -94,7 +96,7 @@ class _UnopenedStore:
         raise RuntimeError(f"the store is not open (Store.{name} used while only planning)")
 
 
-def build_scheduler(settings: Settings, deps: Dependencies) -> Scheduler:
+def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
     """The Scheduler for ``settings``: registered tasks × configured repositories."""
     planner = Planner(
         settings.github.repositories,
@@ -105,7 +107,7 @@ def build_scheduler(settings: Settings, deps: Dependencies) -> Scheduler:
     return Scheduler(planner, registry.new_global_workers(deps))
 
 
-def _repository_resolver(deps: Dependencies) -> Callable[[str, str], int]:
+def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
     def resolve(owner: str, name: str) -> int:
         return deps.store.repository_id(owner, name)
 
@@ -151,7 +153,7 @@ def start(
     """
     if not isinstance(settings, Settings):
         settings = load_settings(settings)
-    deps = Dependencies(settings)
+    deps = AppDependencies(settings)
     deps.open()
     try:
         scheduler = build_scheduler(settings, deps)

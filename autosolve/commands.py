@@ -38,10 +38,10 @@ def check(args: argparse.Namespace) -> int:
     settings = _load(args)
     if settings is None:
         return EXIT_USAGE
-    from autosolve.app import Dependencies, build_scheduler
+    from autosolve.app import AppDependencies, build_scheduler
 
     try:
-        plan = build_scheduler(settings, Dependencies(settings)).plan()
+        plan = build_scheduler(settings, AppDependencies(settings)).plan()
     except ValueError as error:
         print(f"autosolve-supervisor: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,8 +8,8 @@ from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 
 if TYPE_CHECKING:
-    from autosolve.app import Dependencies
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
+    from autosolve.schedule.dependencies import Dependencies
 
 __all__ = ["new_global_workers", "new_preflights", "new_workers"]
 

@@ -1,0 +1,35 @@
+"""What the registry needs to build tasks: a protocol, not the composition root.
+
+The registry only reads these four attributes; the composition root
+(:class:`autosolve.app.AppDependencies`) provides them, and a test may hand in
+anything with the same shape. Keeping the protocol here means the schedule
+layer never imports the module that imports everything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from autosolve.config import Settings
+    from autosolve.infra.github import GitHubClient
+    from autosolve.infra.ollama import OllamaClient
+    from autosolve.infra.store import Store
+
+__all__ = ["Dependencies"]
+
+
+class Dependencies(Protocol):
+    """The infrastructure the tasks share, and the settings they are built from."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def github(self) -> GitHubClient: ...
+
+    @property
+    def ollama(self) -> OllamaClient: ...
+
+    @property
+    def store(self) -> Store: ...
