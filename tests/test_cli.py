@@ -61,3 +61,25 @@ def test_the_console_script_is_installed_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "preflight:repository-validator:octo/hello"
+
+
+def imported_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``statement``."""
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    return set(done.stdout.split())
+
+
+def test_the_control_package_imports_nothing_from_the_command_line() -> None:
+    modules = imported_after("import autosolve.control, autosolve.app")
+    assert "autosolve.control.server" in modules
+    assert not {m for m in modules if m.startswith("autosolve.cli")}
+
+
+def test_parsing_imports_nothing_that_gevent_must_patch_first() -> None:
+    modules = imported_after(
+        "from autosolve.cli import parser; parser.build_parser().parse_args(['check'])"
+    )
+    assert not modules & {"requests", "urllib3", "ssl", "pykka", "autosolve.runtime"}
