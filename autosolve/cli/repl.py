@@ -14,11 +14,14 @@ import code
 import sys
 from typing import Any
 
+import pykka
+
 from autosolve.cli.common import fail
 from autosolve.cli.ctl import socket_path
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.config import SettingsError, load_settings
-from autosolve.control.client import ControlClient, DaemonUnavailable
+from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
+from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
 
 __all__ = ["helpers", "run"]
@@ -104,12 +107,23 @@ def _in_process(args: argparse.Namespace) -> int:
     return EXIT_OK if result is not None and result.ok else EXIT_FAILED
 
 
+_HELPER_ERRORS: tuple[type[BaseException], ...] = (
+    ControlError,
+    DaemonUnavailable,
+    ProtocolError,
+    pykka.Timeout,
+    pykka.ActorDeadError,
+)
+"""What a helper raises when the runtime says no: one line, not a traceback into our code."""
+
+
 class _Console(code.InteractiveConsole):
     """A console that keeps a piped script's output clean of prompts.
 
     ``cooperative`` reads stdin in a native thread: on the gevent backend a
     blocking read would freeze the hub, and with it every actor, while the
-    console waits for the next line.
+    console waits for the next line. A helper's refusal prints one line;
+    other errors (the user's own code) keep their traceback.
     """
 
     def __init__(self, namespace: dict[str, Any], cooperative: bool) -> None:
@@ -123,6 +137,13 @@ class _Console(code.InteractiveConsole):
 
             return gevent.get_hub().threadpool.apply(input, (prompt,))
         return input(prompt)
+
+    def showtraceback(self) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, _HELPER_ERRORS):
+            self.write(f"{type(error).__name__}: {error}\n")
+            return
+        super().showtraceback()
 
 
 def _interact(namespace: dict[str, Any], where: str, sup: str, cooperative: bool = False) -> None:
