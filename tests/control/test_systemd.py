@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -138,3 +141,42 @@ def test_a_service_manager_that_went_away_is_logged_once_and_never_raises(
     notifier.watchdog()
     warnings = [r for r in caplog.records if "cannot notify the service manager" in r.message]
     assert len(warnings) == 1
+
+
+# -- the shipped unit -------------------------------------------------------------------
+
+UNIT = Path(__file__).resolve().parents[2] / "deploy" / "autosolve.service"
+
+
+def unit_settings() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def test_the_shipped_unit_is_a_hardened_notify_service_with_a_watchdog() -> None:
+    unit = unit_settings()
+    assert unit["Type"] == ["notify"] and unit["NotifyAccess"] == ["main"]
+    assert unit["WatchdogSec"] and unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"]  # invalid settings need a human
+    assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
+    assert unit["ExecStart"][0].endswith("autosolve-supervisor start --settings "
+                                         "/etc/autosolve/settings.toml")  # fmt: skip
+
+
+def test_systemd_accepts_the_shipped_unit(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    script = Path(sys.executable).with_name("autosolve-supervisor")
+    unit = tmp_path / "autosolve.service"
+    unit.write_text(
+        UNIT.read_text().replace("/opt/autosolve/bin/autosolve-supervisor", str(script))
+    )
+    done = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
