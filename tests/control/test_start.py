@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pykka
 import pytest
 
 from autosolve.app import App
@@ -75,12 +76,17 @@ def app(sock_dir: Path) -> Iterator[App]:
         '[github]\nrepositories = []\n[database]\npath = "autosolve.db"\n'
         "[intervals]\nissue_explainer = 3600.0\n"
     )
+    before = set(pykka.ActorRegistry.get_all())
     started = App.start(str(settings))
     yield started
     if started.handle.ref.is_alive():
         started.stop(timeout=10.0)
-    else:  # killed by the test: its shutdown hooks never ran
-        started.deps.close()
+        return
+    # The test killed the supervisor: stop its orphaned children and close what its
+    # shutdown hooks would have, so no actor outlives this test.
+    for orphan in set(pykka.ActorRegistry.get_all()) - before:
+        orphan.stop(block=True, timeout=10.0)
+    started.deps.close()
 
 
 def test_the_start_loop_returns_the_runs_result_once_it_stops(app: App) -> None:
