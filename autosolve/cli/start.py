@@ -111,7 +111,7 @@ def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
             )
         if notifier.enabled and time.monotonic() >= next_report:
             next_report = time.monotonic() + period
-            summary = _healthy_summary(app, timeout=period)
+            summary = _healthy_summary(app, timeout=period / 2)  # a ping stays in time
             if summary is None:
                 continue  # no ping: a supervisor that does not answer is not healthy
             if watchdog:
