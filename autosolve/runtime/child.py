@@ -15,8 +15,8 @@ from autosolve.runtime.status import ChildState
 from autosolve.runtime.timers import TimerHandle
 
 if TYPE_CHECKING:
+    from autosolve.runtime.shared import RunShared
     from autosolve.runtime.slot import ChildSlot
-    from autosolve.runtime.timers import TimerService
 
 __all__ = ["ChildBehaviour", "child_actor_class", "tell_quietly"]
 
@@ -66,17 +66,18 @@ class ChildBehaviour:
         self,
         slot: ChildSlot,
         supervisor: pykka.ActorRef[Any],
-        timers: TimerService,
+        shared: RunShared,
     ) -> None:
         super().__init__()
         self._slot = slot
         self._generation = slot.generation
         self._supervisor = supervisor
-        self._timers = timers
-        self._clock = timers.clock
+        self._timers = shared.timers
+        self._clock = shared.clock
+        self._lateness = shared.lateness
         self._ctx = slot.context
         self._record = slot.record
-        self._interval = slot.unit.interval
+        self._one_shot = slot.unit.interval is None
         self._work = slot.unit.work
         self._timer = self._new_timer()
         self._due = 0.0
@@ -116,6 +117,7 @@ class ChildBehaviour:
             record.state = ChildState.PAUSED
             record.next_run_at = None
             return
+        self._lateness.observe(self._clock.monotonic() - self._due)
         self._ctx.scheduled_at = self._due
         record.state = ChildState.RUNNING
         try:
@@ -132,13 +134,13 @@ class ChildBehaviour:
             # so the first success of this actor is the only one with any to reset.
             self._succeeded_once = True
             record.reset_attempts()
-        if self._interval is None:
+        if self._one_shot:
             self._finish_one_shot()
         else:
             self._schedule_next()
 
     def _schedule_next(self) -> None:
-        interval = self._interval
+        interval = self._record.interval  # work may have changed it (set_interval)
         assert interval is not None
         if self._slot.paused:  # resume() sends a RunNow, which reschedules
             self._record.state = ChildState.PAUSED

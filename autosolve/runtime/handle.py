@@ -10,6 +10,8 @@ import pykka
 
 from autosolve.runtime.backends import Backend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
+from autosolve.runtime.lateness import LatenessSnapshot
+from autosolve.runtime.shared import RunShared
 from autosolve.runtime.supervisor import (
     Outcome,
     RunResult,
@@ -38,7 +40,7 @@ class RuntimeHandle:
         ref: pykka.ActorRef[Any],
         outcome: Outcome,
         backend: Backend,
-        timers: TimerService,
+        shared: RunShared,
     ) -> None:
         self.ref = ref
         """The supervisor's actor ref."""
@@ -46,9 +48,10 @@ class RuntimeHandle:
         with contextlib.suppress(pykka.ActorDeadError):
             self._proxy = ref.proxy()
         self.backend = backend
-        self.timers = timers
+        self.timers = shared.timers
         """The runtime's timer service (tests use it as a barrier on a manual clock)."""
-        self.clock = timers.clock
+        self.clock = shared.clock
+        self._shared = shared
         self._outcome = outcome
 
     @property
@@ -112,6 +115,18 @@ class RuntimeHandle:
         """Wait for the run to end; None if ``timeout`` passed first."""
         return self._outcome.wait(timeout)
 
+    def tick_lateness(self) -> LatenessSnapshot:
+        """How late ticks started, as a histogram: ``(bounds, cumulative, sum, count)``.
+
+        ``bounds`` are the buckets' upper bounds in seconds (inclusive, the
+        last is ``inf``); ``cumulative[i]`` is the number of ticks that started
+        at most ``bounds[i]`` seconds after they were due (so the last equals
+        ``count``); ``sum`` is their total lateness in seconds. The shape of a
+        Prometheus histogram; read without asking the supervisor, so a scrape
+        never waits behind it. Counts cover the whole run, every child.
+        """
+        return self._shared.lateness.snapshot()
+
     @property
     def result(self) -> RunResult | None:
         return self._outcome.result
@@ -134,17 +149,18 @@ def start_runtime(
     clock = clock or SystemClock()
     outcome = Outcome(backend.make_event())
     timers = TimerService(clock, backend)
+    shared = RunShared(backend, timers)
     supervisor_class = supervisor_actor_class(backend.actor_class)
     try:
         ref = supervisor_class.start(
             preflights,
             workers,
             backend=backend,
-            timers=timers,
+            shared=shared,
             options=options or SupervisorOptions(),
             outcome=outcome,
         )
     except Exception:
         timers.stop()
         raise
-    return RuntimeHandle(ref, outcome, backend, timers)
+    return RuntimeHandle(ref, outcome, backend, shared)

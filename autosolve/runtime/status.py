@@ -48,13 +48,14 @@ class ChildRecord:
 
     __slots__ = (
         "attempts", "failures", "interval", "kind", "last_error", "last_success_at",
-        "name", "next_run_at", "restarts", "runs", "state",
+        "name", "next_run_at", "progress", "restarts", "runs", "state",
     )  # fmt: skip
 
     def __init__(self, name: str, kind: str, interval: float | None) -> None:
         self.name = name
         self.kind = kind
         self.interval = interval
+        """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
         self.state = ChildState.PENDING
         self.runs = 0
         self.failures = 0
@@ -65,6 +66,8 @@ class ChildRecord:
         """Wall time (epoch seconds) of the last successful run."""
         self.next_run_at: float | None = None
         """Monotonic time of the next tick or restart."""
+        self.progress: dict[str, Any] | None = None
+        """What the work last reported with ``WorkContext.set_progress``."""
 
     def reset_attempts(self) -> None:
         for key, value in self.attempts.items():
@@ -98,6 +101,7 @@ class ChildRecord:
             "last_error": self.last_error,
             "last_success_at": iso(self.last_success_at),
             "next_run_at": None if next_run is None else iso(next_run + wall_offset),
+            "progress": self.progress,
         }
 
 

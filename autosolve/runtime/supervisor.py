@@ -31,7 +31,7 @@ from autosolve.runtime.status import ChildState, Phase
 
 if TYPE_CHECKING:
     from autosolve.runtime.backends import Backend, Event
-    from autosolve.runtime.timers import TimerService
+    from autosolve.runtime.shared import RunShared
     from autosolve.runtime.units import Unit
 
 __all__ = [
@@ -124,7 +124,7 @@ class SupervisorBehaviour:
         workers: Sequence[Unit],
         *,
         backend: Backend,
-        timers: TimerService,
+        shared: RunShared,
         options: SupervisorOptions,
         outcome: Outcome,
     ) -> None:
@@ -138,8 +138,9 @@ class SupervisorBehaviour:
         self._slots = {s.unit.name: s for s in (*self._preflights, *self._workers)}
         self._started: list[ChildSlot] = []
         self._backend = backend
-        self._timers = timers
-        self._clock = timers.clock
+        self._shared = shared
+        self._timers = shared.timers
+        self._clock = shared.clock
         self._options = options
         self._outcome = outcome
         self._child_class = child_actor_class(backend.actor_class)
@@ -195,10 +196,12 @@ class SupervisorBehaviour:
         else:
             self._started.append(slot)
         slot.generation += 1
-        slot.context = WorkContext(slot.unit.name, self._backend.make_event(), self._clock)
+        slot.context = WorkContext(
+            slot.unit.name, self._backend.make_event(), self._clock, slot.record
+        )
         slot.record.state = ChildState.PENDING
         slot.record.next_run_at = None
-        slot.ref = self._child_class.start(slot, self.actor_ref, self._timers)
+        slot.ref = self._child_class.start(slot, self.actor_ref, self._shared)
         self._emit("spawned", slot.unit.name, slot.generation)
 
     def _on_succeeded(self, message: ChildSucceeded) -> None:

@@ -8,6 +8,7 @@ threads (:mod:`.threading`) or on greenlets (:mod:`.gevent`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Backend(Protocol):
 
     def make_event(self) -> Event: ...
     def make_wakeup(self) -> Wakeup: ...
+    def make_lock(self) -> AbstractContextManager[object]:
+        """A lock for counters that actors of this backend update in parallel."""
+        ...
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
     def cooperate(self) -> None:
         """Let other actors run before going on (a no-op where they run anyway).

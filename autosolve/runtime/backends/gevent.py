@@ -195,6 +195,11 @@ class GeventBackend:
     def make_wakeup(self) -> _EventWakeup:
         return _EventWakeup()
 
+    def make_lock(self) -> contextlib.nullcontext[None]:
+        # Greenlets of one thread switch only where they block, and nothing
+        # a lock guards here blocks: there is nothing to exclude.
+        return contextlib.nullcontext()
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         loop = gevent.spawn(target)
         loop.name = name

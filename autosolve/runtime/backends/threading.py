@@ -73,6 +73,9 @@ class ThreadingBackend:
     def make_wakeup(self) -> _LockWakeup:
         return _LockWakeup()
 
+    def make_lock(self) -> threading.Lock:
+        return threading.Lock()
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         threading.Thread(target=target, name=name, daemon=True).start()
 
