@@ -55,7 +55,7 @@ class WorkContext:
             gets one of its own.
     """
 
-    __slots__ = ("_cancel", "_record", "clock", "name", "scheduled_at")
+    __slots__ = ("_cancel", "_overdue", "_record", "clock", "name", "scheduled_at")
 
     def __init__(
         self, name: str, cancel: Event, clock: Clock, record: ChildRecord | None = None
@@ -67,6 +67,7 @@ class WorkContext:
         self.scheduled_at: float = 0.0
         """Monotonic time at which the current tick was due (lateness = now - this)."""
         self._cancel = cancel
+        self._overdue = False
         self._record = record if record is not None else ChildRecord(name, "worker", None)
 
     @property
@@ -83,8 +84,20 @@ class WorkContext:
         if self._cancel.is_set():
             raise Cancelled(self.name)
 
-    def cancel(self) -> None:
-        """Ask the work to stop (used by the supervisor)."""
+    @property
+    def overdue(self) -> bool:
+        """True when the cancellation came from the tick's deadline, not from a stop."""
+        return self._overdue
+
+    def cancel(self, *, overdue: bool = False) -> None:
+        """Ask the work to stop (used by the supervisor).
+
+        Args:
+            overdue: the tick ran past its deadline (its end then counts as a
+                failure); otherwise the child or the run is being stopped.
+        """
+        if overdue:
+            self._overdue = True
         self._cancel.set()
 
     @property

@@ -70,14 +70,15 @@ class RuntimeHandle:
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """The phase and one record per child (SPEC §5.3), also after the run ended."""
         if self._outcome.result is None:
-            if self._outcome.stopping_status is not None:
-                return self._outcome.stopping_status()
             try:
-                return self.proxy.status().get(timeout=timeout)
+                status: dict[str, Any] = self.proxy.status().get(timeout=timeout)
+                return status
             except pykka.ActorDeadError:
                 self._outcome.wait(timeout)  # it ended between the check and the ask
-        assert self._outcome.final_status is not None
-        return self._outcome.final_status
+        final = self._outcome.final_status
+        if final is None:
+            raise ControlError("the runtime ended and left no status")
+        return final
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
@@ -87,10 +88,20 @@ class RuntimeHandle:
         """
         if command not in ("pause", "resume", "run_now", "restart"):
             raise ControlError(f"unknown control command {command!r}")
-        reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+        try:
+            if self._outcome.result is not None:
+                raise pykka.ActorDeadError("ended")
+            reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+        except pykka.ActorDeadError:
+            self._outcome.wait(timeout)
+            result = self._outcome.result
+            raise ControlError(
+                f"the runtime is {'stopped' if result is not None and result.ok else 'failed'}"
+            ) from None
         if not reply["ok"]:
             raise ControlError(reply["error"])
-        return reply["names"]
+        names: list[str] = reply["names"]
+        return names
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)
@@ -105,14 +116,23 @@ class RuntimeHandle:
         return self.control("restart", name)
 
     def stop(self, timeout: float | None = None) -> RunResult | None:
-        """Ask for a graceful stop and wait up to ``timeout`` for it to finish."""
+        """Ask for a graceful stop and wait up to ``timeout`` for it to finish.
+
+        Every child is cancelled at once; the stop itself is bounded by
+        ``shutdown_timeout`` (children still running then are abandoned), so
+        a ``timeout`` a few seconds above it sees the result.
+        """
         if self._outcome.result is None:
             with contextlib.suppress(pykka.ActorDeadError):  # it ended meanwhile
                 self.proxy.stop().get(timeout=timeout)
         return self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> RunResult | None:
-        """Wait for the run to end; None if ``timeout`` passed first."""
+        """Wait for the run to end; None if ``timeout`` passed first.
+
+        A supervisor that crashed ends the run too: the result is then not
+        ``ok`` and its reason names the crash.
+        """
         return self._outcome.wait(timeout)
 
     def tick_lateness(self) -> LatenessSnapshot:
@@ -155,7 +175,6 @@ def start_runtime(
         ref = supervisor_class.start(
             preflights,
             workers,
-            backend=backend,
             shared=shared,
             options=options or SupervisorOptions(),
             outcome=outcome,

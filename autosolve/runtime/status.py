@@ -5,40 +5,75 @@ from __future__ import annotations
 import functools
 import math
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.policy import Category
+from autosolve.runtime.units import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
 
-__all__ = ["ChildRecord", "ChildState", "Phase", "iso"]
+__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "iso"]
 
 
-class Phase:
+class Phase(StrEnum):
+    """Where the run is; a ``str``, so comparing with ``"workers"`` keeps working."""
+
     PREFLIGHT = "preflight"
     WORKERS = "workers"
     STOPPING = "stopping"
     STOPPED = "stopped"
     FAILED = "failed"
 
+    @property
+    def running(self) -> bool:
+        """True while children may start, tick and be restarted."""
+        return self in (Phase.PREFLIGHT, Phase.WORKERS)
 
-class ChildState:
+
+class ChildState(StrEnum):
+    """A child's state as its status record shows it."""
+
     PENDING = "pending"
+    """Not started yet, or a fresh actor that has not ticked yet."""
     RUNNING = "running"
+    """Its work is running right now."""
     IDLE = "idle"
+    """A worker waiting for its next tick."""
     BACKOFF = "backoff"
+    """Failed; a fresh actor starts at ``next_run_at``."""
     PAUSED = "paused"
     SUCCEEDED = "succeeded"
+    """A preflight whose work is done."""
     FAILED = "failed"
+    """Its failure is being handled, or ended the run."""
     STOPPED = "stopped"
+    ABANDONED = "abandoned"
+    """Still running when the stop's ``shutdown_timeout`` ran out."""
 
 
 _LAST_ERROR_LIMIT = 500
 
+_ATTEMPT_KEYS = tuple(c.value for c in Category)
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message``, cut to a status-sized length; never raises.
+
+    An exception's ``__str__`` is arbitrary code: when it fails, the
+    failure is still recorded, with what can be said about it.
+    """
+    name = type(error).__name__
+    try:
+        text = f"{name}: {error}"
+    except Exception as problem:
+        text = f"{name}: <unprintable: {type(problem).__name__} in __str__>"
+    return text[:_LAST_ERROR_LIMIT]
+
 
 class ChildRecord:
-    """The live facts about one unit, shared by its actor and the supervisor.
+    """The live facts about one unit, shared by its actors and the supervisor.
 
     The child actor writes the tick fields directly instead of messaging the
     supervisor: a status request then costs one ask, and a tick costs no
@@ -48,19 +83,19 @@ class ChildRecord:
 
     __slots__ = (
         "attempts", "failures", "interval", "kind", "last_error", "last_success_at",
-        "name", "next_run_at", "progress", "restarts", "runs", "state",
+        "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
     )  # fmt: skip
 
-    def __init__(self, name: str, kind: str, interval: float | None) -> None:
+    def __init__(self, name: str, kind: UnitKind | str, interval: float | None) -> None:
         self.name = name
-        self.kind = kind
+        self.kind = UnitKind(kind)
         self.interval = interval
         """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
         self.state = ChildState.PENDING
         self.runs = 0
         self.failures = 0
         self.restarts = 0
-        self.attempts = dict.fromkeys((c.value for c in Category), 0)
+        self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
         self.last_error: str | None = None
         self.last_success_at: float | None = None
         """Wall time (epoch seconds) of the last successful run."""
@@ -68,6 +103,8 @@ class ChildRecord:
         """Monotonic time of the next tick or restart."""
         self.progress: dict[str, Any] | None = None
         """What the work last reported with ``WorkContext.set_progress``."""
+        self.running_since: float | None = None
+        """Monotonic time the running tick started; None between ticks."""
 
     def reset_attempts(self) -> None:
         for key, value in self.attempts.items():
@@ -75,20 +112,21 @@ class ChildRecord:
                 self.attempts[key] = 0
 
     def set_error(self, error: BaseException) -> None:
-        text = f"{type(error).__name__}: {error}"
-        self.last_error = text[:_LAST_ERROR_LIMIT]
+        self.last_error = describe_error(error)
 
     def to_dict(self, clock: Clock, wall_offset: float | None = None) -> dict[str, Any]:
-        """The record as SPEC §5.3 shows it.
+        """The record as SPEC §5.3 shows it, plus ``running_for`` and ``progress``.
 
         Args:
             clock: converts the monotonic ``next_run_at`` to wall time.
             wall_offset: ``clock.time() - clock.monotonic()``, when the caller
                 renders many records at once and reads the clock only once.
         """
-        next_run = self.next_run_at
+        now = clock.monotonic()
         if wall_offset is None:
-            wall_offset = clock.time() - clock.monotonic()
+            wall_offset = clock.time() - now
+        next_run = self.next_run_at
+        since = self.running_since
         return {
             "name": self.name,
             "kind": self.kind,
@@ -101,6 +139,7 @@ class ChildRecord:
             "last_error": self.last_error,
             "last_success_at": iso(self.last_success_at),
             "next_run_at": None if next_run is None else iso(next_run + wall_offset),
+            "running_for": None if since is None else max(now - since, 0.0),
             "progress": self.progress,
         }
 

@@ -6,7 +6,6 @@ every runtime event and by work functions that call :meth:`Harness.poke`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from autosolve.runtime import (
     start_runtime,
 )
 from autosolve.runtime.backends import get_backend
+from autosolve.runtime.clock import real_monotonic
 from autosolve.schedule.classifier import infra_classifier
 
 
@@ -60,12 +60,12 @@ class Harness:
     # -- waiting ---------------------------------------------------------------
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         while True:
             value = predicate()
             if value:
                 return value
-            remaining = deadline - time.monotonic()
+            remaining = deadline - real_monotonic()
             if remaining <= 0:
                 raise AssertionError(f"timed out waiting for {what or predicate}")
             with self._wake.lock:

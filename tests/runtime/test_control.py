@@ -24,7 +24,7 @@ def test_status_has_one_record_per_child_in_the_documented_shape(harness: Harnes
     worker = status["children"][1]
     assert set(worker) == {
         "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
-        "last_error", "last_success_at", "next_run_at", "progress",
+        "last_error", "last_success_at", "next_run_at", "running_for", "progress",
     }  # fmt: skip
     assert worker["kind"] == "worker" and worker["interval"] == 10.0
     assert worker["attempts"] == {"node": 0, "service": 0, "degraded": 0}

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from autosolve.runtime.context import Event
 
-__all__ = ["Backend", "Wakeup", "get_backend"]
+__all__ = ["Backend", "Cancellable", "Wakeup", "get_backend"]
 
 
 class Wakeup(Protocol):
@@ -31,6 +31,10 @@ class Wakeup(Protocol):
     def notify(self) -> None: ...
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
 class Backend(Protocol):
     name: str
     actor_class: type[pykka.Actor]
@@ -42,6 +46,27 @@ class Backend(Protocol):
         ...
 
     def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> Cancellable:
+        """Call ``callback`` (quick, non-blocking) after ``delay`` seconds of real time.
+
+        For deadlines that must pass even on a manual clock: a stop is
+        bounded in real seconds.
+        """
+        ...
+
+    def current_runner(self) -> Any:
+        """What runs the calling actor and :meth:`abandon` can end (None if nothing can)."""
+        ...
+
+    def abandon(self, runner: Any) -> None:
+        """End an actor's runner that ignores cancellation, if the backend can.
+
+        Greenlets are killed (their work sees :class:`Abandoned`, a
+        ``GreenletExit``); an OS thread cannot be killed and is left to
+        finish on its own (it is a daemon thread, so it never holds up exit).
+        """
+        ...
+
     def cooperate(self) -> None:
         """Let other actors run before going on (a no-op where they run anyway).
 

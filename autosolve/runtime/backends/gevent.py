@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pykka._future import GetHookFunc
     from pykka._types import OptExcInfo
 
-__all__ = ["GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
+__all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
 
 T = TypeVar("T")
 
@@ -183,6 +183,22 @@ class _EventWakeup:
         self._event.set()
 
 
+class Abandoned(greenlet.GreenletExit):
+    """Thrown into the greenlet of an actor the runtime gave up on (a hung tick)."""
+
+
+class _LaterGreenlet:
+    """A :func:`gevent.spawn_later` greenlet, cancelled by killing it."""
+
+    __slots__ = ("_greenlet",)
+
+    def __init__(self, delay: float, callback: Callable[[], None]) -> None:
+        self._greenlet = gevent.spawn_later(delay, callback)
+
+    def cancel(self) -> None:
+        self._greenlet.kill(block=False)
+
+
 class GeventBackend:
     """Actors, events, wake-ups and loops on greenlets; timeouts are hub timers."""
 
@@ -203,6 +219,16 @@ class GeventBackend:
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         loop = gevent.spawn(target)
         loop.name = name
+
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> _LaterGreenlet:
+        return _LaterGreenlet(delay, callback)
+
+    def current_runner(self) -> greenlet.greenlet:
+        return greenlet.getcurrent()
+
+    def abandon(self, runner: Any) -> None:
+        if runner is not None and not runner.dead:
+            gevent.kill(runner, Abandoned)
 
     def cooperate(self) -> None:
         gevent.sleep(0)
