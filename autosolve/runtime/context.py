@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from autosolve.runtime.status import ChildRecord
 
@@ -31,7 +31,10 @@ class Event(Protocol):
 
     def set(self) -> None: ...
     def is_set(self) -> bool: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
+    @overload
+    def wait(self, timeout: None = None) -> bool: ...
+    @overload
+    def wait(self, timeout: float) -> bool: ...
 
 
 class WorkContext:

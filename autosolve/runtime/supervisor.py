@@ -35,7 +35,8 @@ from autosolve.runtime.slot import ChildSlot
 from autosolve.runtime.status import ChildState, Phase, describe_error
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend, Cancellable, Event
+    from autosolve.runtime.backends import Backend, Cancellable
+    from autosolve.runtime.context import Event
     from autosolve.runtime.shared import RunShared
     from autosolve.runtime.timers import TimerHandle
     from autosolve.runtime.units import Unit
@@ -104,7 +105,7 @@ class Outcome:
         return self.result
 
 
-class SupervisorBehaviour(ControlMixin, Contained):
+class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # stop(): see below
     """Starts preflights, then workers; restarts failures; answers control calls.
 
     Its own handling is guarded: a classifier, policy, observer or error
@@ -112,6 +113,9 @@ class SupervisorBehaviour(ControlMixin, Contained):
     handled as unknown (degraded). Should the actor die anyway, its loop
     wrapper stops the children, runs the hooks and leaves a failed
     :class:`RunResult` naming the crash, so whoever waits learns of it.
+
+    ``stop()`` here is the control call (begin a graceful stop of the run),
+    not pykka's ``Actor.stop()``: the supervisor ends itself through its ref.
     """
 
     def __init__(
@@ -532,7 +536,7 @@ class SupervisorBehaviour(ControlMixin, Contained):
         self._set_phase(final)
         self._outcome.final_status = self._status_document(final)
         self._outcome.set(RunResult(ok=self._failure is None, reason=self._failure))
-        self.stop()
+        self.actor_ref.stop(block=False)
 
     def _run_hooks(self) -> None:
         for hook in self._options.shutdown_hooks:

@@ -36,8 +36,15 @@ class Cancellable(Protocol):
 
 
 class Backend(Protocol):
-    name: str
-    actor_class: type[pykka.Actor]
+    @property
+    def name(self) -> str:
+        """``"threading"`` or ``"gevent"``."""
+        ...
+
+    @property
+    def actor_class(self) -> type[pykka.Actor]:
+        """The pykka actor class the supervisor and children are built on."""
+        ...
 
     def make_event(self) -> Event: ...
     def make_wakeup(self) -> Wakeup: ...

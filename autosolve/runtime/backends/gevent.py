@@ -56,7 +56,7 @@ class GeventFuture(pykka.Future[T]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._async_result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+        self._async_result: gevent.event.AsyncResult[_Result] = gevent.event.AsyncResult()
         """Holds a :class:`_Result` once set; waiting on it yields to the hub."""
 
     def get(self, *, timeout: float | None = None) -> Any:
@@ -65,9 +65,10 @@ class GeventFuture(pykka.Future[T]):
         except NotImplementedError:
             pass
         try:
-            result: _Result = self._async_result.get(timeout=timeout)
+            result = self._async_result.get(timeout=timeout)
         except gevent.Timeout:
             raise pykka.Timeout(f"{timeout} seconds") from None
+        assert result is not None  # only _Result values are ever set
         if result is _HOOKED:
             return super().get(timeout=timeout)
         if result.exc_info is not None:
