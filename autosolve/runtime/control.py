@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.runtime.child import tell_quietly
 from autosolve.runtime.messages import STOP_RUN, RunNow
-from autosolve.runtime.status import ChildState, Phase
+from autosolve.runtime.status import ChildState, Phase, render_records
 
 if TYPE_CHECKING:
     import pykka
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["ControlMixin"]
 
 logger = logging.getLogger("autosolve.runtime")
-
-_COOPERATE_EVERY = 500
-"""Records rendered between two yields of a status call (about a millisecond)."""
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -134,21 +131,12 @@ class ControlMixin:
             self._maybe_respawn(slot)
 
     def _status_document(self: _Supervisor, phase: Phase) -> dict[str, Any]:
-        clock = self._clock
-        offset = clock.time() - clock.monotonic()
-        cooperate = self._backend.cooperate
-        children = []
-        for count, slot in enumerate(self._slots.values(), 1):
-            record = slot.record
-            try:
-                children.append(record.to_dict(clock, offset))
-            except Exception as error:
-                logger.exception("status of %s could not be rendered", record.name)
-                children.append(
-                    {"name": record.name, "state": str(record.state), "error": repr(error)}
-                )
-            if not count % _COOPERATE_EVERY:
-                cooperate()
+        records = [slot.record for slot in self._slots.values()]
+        try:
+            children = render_records(records, self._clock, self._backend.cooperate)
+        except Exception:  # a bug in rendering must not take the supervisor down
+            logger.exception("status records could not be rendered")
+            children = [{"name": r.name, "state": str(r.state)} for r in records]
         return {"phase": phase, "children": children}
 
     def _match(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import gc
 import math
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from autosolve.runtime.units import UnitKind
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
 
-__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "iso"]
+__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "iso", "render_records"]
 
 
 class Phase(StrEnum):
@@ -106,42 +108,85 @@ class ChildRecord:
         self.running_since: float | None = None
         """Monotonic time the running tick started; None between ticks."""
 
+    def count_attempt(self, category: Category) -> int:
+        """Count one more retry of ``category``; returns the attempt number before it."""
+        attempt = self.attempts[category]
+        # Copy on write: a status document shares the dict instead of copying
+        # it, so it must never change once handed out.
+        self.attempts = {**self.attempts, category: attempt + 1}
+        return attempt
+
     def reset_attempts(self) -> None:
-        for key, value in self.attempts.items():
-            if value:
-                self.attempts[key] = 0
+        if any(self.attempts.values()):
+            self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
 
     def set_error(self, error: BaseException) -> None:
         self.last_error = describe_error(error)
 
-    def to_dict(self, clock: Clock, wall_offset: float | None = None) -> dict[str, Any]:
-        """The record as SPEC §5.3 shows it, plus ``running_for`` and ``progress``.
+    def to_dict(self, clock: Clock) -> dict[str, Any]:
+        """The record as SPEC §5.3 shows it, plus ``running_for`` and ``progress``."""
+        return render_records([self], clock)[0]
 
-        Args:
-            clock: converts the monotonic ``next_run_at`` to wall time.
-            wall_offset: ``clock.time() - clock.monotonic()``, when the caller
-                renders many records at once and reads the clock only once.
-        """
-        now = clock.monotonic()
-        if wall_offset is None:
-            wall_offset = clock.time() - now
-        next_run = self.next_run_at
-        since = self.running_since
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "state": self.state,
-            "interval": self.interval,
-            "runs": self.runs,
-            "failures": self.failures,
-            "restarts": self.restarts,
-            "attempts": dict(self.attempts),
-            "last_error": self.last_error,
-            "last_success_at": iso(self.last_success_at),
-            "next_run_at": None if next_run is None else iso(next_run + wall_offset),
-            "running_for": None if since is None else max(now - since, 0.0),
-            "progress": self.progress,
-        }
+
+def render_records(
+    records: Iterable[ChildRecord],
+    clock: Clock,
+    cooperate: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The status records of SPEC §5.3 (plus ``running_for`` and ``progress``).
+
+    One pass, clock read once, timestamps formatted once per second, and
+    ``attempts``/``progress`` shared rather than copied (both are replaced,
+    never changed, by their writers): at tens of thousands of children a
+    status call must stay in the tens of milliseconds. The collector is
+    paused meanwhile: the documents hold no reference cycles, so it could
+    find nothing in them, yet the tens of thousands of dicts would trigger
+    collections that promote them to the oldest generation, and with them a
+    full collection of every actor (see BENCHMARKS.md).
+
+    Args:
+        records: the records, in the order the document lists them.
+        clock: the runtime's clock (monotonic times become wall times).
+        cooperate: called every 500 records (greenlets: yield to the hub).
+    """
+    now = clock.monotonic()
+    offset = clock.time() - now
+    stamp = _iso_second
+    rendered: list[dict[str, Any]] = []
+    append = rendered.append
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        for count, record in enumerate(records, 1):
+            success, next_run, since = (
+                record.last_success_at, record.next_run_at, record.running_since
+            )  # fmt: skip
+            append({
+                "name": record.name,
+                "kind": record.kind,
+                "state": record.state,
+                "interval": record.interval,
+                "runs": record.runs,
+                "failures": record.failures,
+                "restarts": record.restarts,
+                "attempts": record.attempts,
+                "last_error": record.last_error,
+                "last_success_at": None if success is None else stamp(math.floor(success)),
+                "next_run_at": None if next_run is None else stamp(math.floor(next_run + offset)),
+                "running_for": None if since is None else max(now - since, 0.0),
+                "progress": record.progress,
+            })  # fmt: skip
+            if cooperate is not None and not count % _COOPERATE_EVERY:
+                cooperate()
+    finally:
+        if collecting:
+            gc.enable()
+    return rendered
+
+
+_COOPERATE_EVERY = 500
+"""Records rendered between two yields (about a millisecond)."""
 
 
 def iso(epoch: float | None) -> str | None:

@@ -383,8 +383,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
 
     def _schedule_restart(self, slot: ChildSlot, category: Category, delay: float) -> None:
         record = slot.record
-        attempt = record.attempts[category]
-        record.attempts[category] = attempt + 1
+        attempt = record.count_attempt(category)
         record.state = ChildState.BACKOFF
         record.next_run_at = self._clock.monotonic() + delay
         slot.restart_due = False
