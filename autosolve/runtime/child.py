@@ -144,22 +144,22 @@ class ChildBehaviour(Contained):
         elif message is STOP_CHILD:
             self.stop()  # after whatever is queued before it
         elif type(message) is RunNow and not (
-            self._done or self._shared.stopping or self._ctx.cancelled
+            self._done or self._shared.stopping or self._ctx.cancelled or self._slot.paused
         ):
             # The armed handle may already sit in the inbox: replace it, so
             # that stale copy is ignored instead of ticking a second time.
             self._timer.cancel()
             self._timer = self._new_timer()
             self._due = self._clock.monotonic()
-            self._tick(forced=True)
+            self._tick()
         return None
 
     # -- ticks -----------------------------------------------------------------
 
-    def _tick(self, *, forced: bool = False) -> None:
+    def _tick(self) -> None:
         slot, record, ctx = self._slot, self._record, self._ctx
         slot.run_now_pending = False
-        if slot.paused and not forced:
+        if slot.paused:
             record.state = ChildState.PAUSED
             record.next_run_at = None
             return

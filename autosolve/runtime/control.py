@@ -85,13 +85,20 @@ class ControlMixin:
         return _reply([s.unit.name for s in slots])
 
     def run_now(self: _Supervisor, pattern: str) -> dict[str, Any]:
-        """Tick matching workers at once; requests made during a tick coalesce."""
+        """Tick matching workers at once; requests made during a tick coalesce.
+
+        Paused workers are left alone (a paused worker never ticks): resume
+        ticks at once anyway.
+        """
         slots, error = self._match(pattern, workers_only=True)
         if error:
             return _reply(error=error)
-        for slot in slots:
+        awake = [s for s in slots if not s.paused]
+        if not awake:
+            return _reply(error=f"{pattern!r} matches only paused workers (resume ticks at once)")
+        for slot in awake:
             self._run_now(slot)
-        return _reply([s.unit.name for s in slots])
+        return _reply([s.unit.name for s in awake])
 
     def restart(self: _Supervisor, pattern: str) -> dict[str, Any]:
         """Replace matching children by fresh actors, with their retry counters reset.

@@ -149,3 +149,17 @@ def test_control_refuses_an_empty_name(harness: Harness) -> None:
     handle = harness.start(workers=[Unit("worker:w", noop, 10.0)])
     with pytest.raises(ControlError, match="name or pattern is required"):
         handle.pause("")
+
+
+def test_run_now_leaves_paused_workers_alone(harness: Harness) -> None:
+    first, second = Recorder(harness), Recorder(harness)
+    handle = harness.start(workers=[Unit("worker:a", first, 10.0), Unit("worker:b", second, 10.0)])
+    first.wait_ticks(1)
+    second.wait_ticks(1)
+    handle.pause("worker:a")
+    with pytest.raises(ControlError, match="only paused workers"):
+        handle.run_now("worker:a")
+    assert handle.run_now("worker:*") == ["worker:b"]
+    second.wait_ticks(2)
+    harness.settle()
+    assert len(first.ticks) == 1
