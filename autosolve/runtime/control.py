@@ -144,7 +144,7 @@ class ControlMixin:
         except Exception:  # a bug in rendering must not take the supervisor down
             logger.exception("status records could not be rendered")
             children = [{"name": r.name, "state": str(r.state)} for r in records]
-        return {"phase": phase, "children": children}
+        return {"phase": phase.value, "children": children}
 
     def _match(
         self: _Supervisor, pattern: str, *, workers_only: bool

@@ -152,6 +152,7 @@ def render_records(
     now = clock.monotonic()
     offset = clock.time() - now
     stamp = _iso_second
+    plain = _PLAIN
     rendered: list[dict[str, Any]] = []
     append = rendered.append
     collecting = gc.isenabled()
@@ -164,8 +165,8 @@ def render_records(
             )  # fmt: skip
             append({
                 "name": record.name,
-                "kind": record.kind,
-                "state": record.state,
+                "kind": plain[record.kind],
+                "state": plain[record.state],
                 "interval": record.interval,
                 "runs": record.runs,
                 "failures": record.failures,
@@ -187,6 +188,9 @@ def render_records(
 
 _COOPERATE_EVERY = 500
 """Records rendered between two yields (about a millisecond)."""
+
+_PLAIN: dict[str, str] = {member: member.value for member in (*ChildState, *UnitKind)}
+"""Enum members as plain strings: a status document prints like the JSON it becomes."""
 
 
 def iso(epoch: float | None) -> str | None:

@@ -567,7 +567,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             self._outcome.final_status = self._status_document(Phase.FAILED)
         except Exception:
             logger.exception("status after the supervisor crashed")
-            self._outcome.final_status = {"phase": Phase.FAILED, "children": []}
+            self._outcome.final_status = {"phase": Phase.FAILED.value, "children": []}
         self._outcome.set(RunResult(ok=False, reason=reason))
         self._emit(EventKind.PHASE, detail=Phase.FAILED)
 
