@@ -65,6 +65,7 @@ class Script:
         self.violations: list[str] = []
         self.release = harness.backend.make_event()
         self.hanging: set[str] = set()
+        self.base_raised = 0
         self.lock = threading.Lock()
 
     def work(self, ctx: Any) -> None:
@@ -87,7 +88,8 @@ class Script:
         if outcome == "node":
             raise node_error()
         if outcome == "base":
-            raise BASE_ERRORS[hash(name) % len(BASE_ERRORS)]()
+            self.base_raised += 1  # each kind in turn
+            raise BASE_ERRORS[self.base_raised % len(BASE_ERRORS)]()
         if outcome == "hinted":
             raise RateLimited(7.5)
         if outcome == "hang":
