@@ -143,23 +143,27 @@ class ChildBehaviour(Contained):
                 self._tick()
         elif message is STOP_CHILD:
             self.stop()  # after whatever is queued before it
-        elif type(message) is RunNow and not (
-            self._done or self._shared.stopping or self._ctx.cancelled or self._slot.paused
-        ):
+        elif type(message) is RunNow and self._wants(message):
             # The armed handle may already sit in the inbox: replace it, so
             # that stale copy is ignored instead of ticking a second time.
             self._timer.cancel()
             self._timer = self._new_timer()
             self._due = self._clock.monotonic()
-            self._tick()
+            self._tick(forced=True)
         return None
+
+    def _wants(self, run_now: RunNow) -> bool:
+        """A run-now ticks even a paused worker, unless a pause came after it."""
+        if self._done or self._shared.stopping or self._ctx.cancelled:
+            return False
+        return not (self._slot.paused and run_now.epoch != self._slot.pause_epoch)
 
     # -- ticks -----------------------------------------------------------------
 
-    def _tick(self) -> None:
+    def _tick(self, *, forced: bool = False) -> None:
         slot, record, ctx = self._slot, self._record, self._ctx
         slot.run_now_pending = False
-        if slot.paused:
+        if slot.paused and not forced:
             record.state = ChildState.PAUSED
             record.next_run_at = None
             return

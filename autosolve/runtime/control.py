@@ -68,6 +68,8 @@ class ControlMixin:
             return _reply(error=error)
         for slot in slots:
             slot.paused = True
+            slot.pause_epoch += 1
+            slot.run_now_pending = False  # the next run-now must be sent, not coalesced
             if slot.record.state == ChildState.IDLE:
                 slot.record.state = ChildState.PAUSED
                 slot.record.next_run_at = None
@@ -85,20 +87,16 @@ class ControlMixin:
         return _reply([s.unit.name for s in slots])
 
     def run_now(self: _Supervisor, pattern: str) -> dict[str, Any]:
-        """Tick matching workers at once; requests made during a tick coalesce.
+        """Tick matching workers at once, paused ones too (once); requests coalesce.
 
-        Paused workers are left alone (a paused worker never ticks): resume
-        ticks at once anyway.
+        A pause cancels the run-nows asked for before it.
         """
         slots, error = self._match(pattern, workers_only=True)
         if error:
             return _reply(error=error)
-        awake = [s for s in slots if not s.paused]
-        if not awake:
-            return _reply(error=f"{pattern!r} matches only paused workers (resume ticks at once)")
-        for slot in awake:
+        for slot in slots:
             self._run_now(slot)
-        return _reply([s.unit.name for s in awake])
+        return _reply([s.unit.name for s in slots])
 
     def restart(self: _Supervisor, pattern: str) -> dict[str, Any]:
         """Replace matching children by fresh actors, with their retry counters reset.
@@ -131,7 +129,7 @@ class ControlMixin:
         if slot.live and not slot.expect_exit:
             if not slot.run_now_pending and slot.ref is not None:
                 slot.run_now_pending = True
-                tell_quietly(slot.ref, RunNow())
+                tell_quietly(slot.ref, RunNow(slot.pause_epoch))
         elif slot.restart_timer is not None:  # in backoff: restart at once
             self._cancel_restart_timer(slot)
             slot.restart_due = True

@@ -21,9 +21,16 @@ __all__ = [
 
 
 class RunNow:
-    """Run a tick at once (control message)."""
+    """Run a tick at once (control message), paused or not.
 
-    __slots__ = ()
+    ``epoch`` is the worker's pause count when the run-now was asked for: a
+    pause that came after it cancels it.
+    """
+
+    __slots__ = ("epoch",)
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
 
 
 class _Signal:

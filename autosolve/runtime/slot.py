@@ -27,8 +27,8 @@ class ChildSlot:
 
     __slots__ = (
         "context", "expect_exit", "generation", "live", "overdue_since", "overdue_tick",
-        "paused", "record", "ref", "restart_due", "restart_timer", "run_now_pending",
-        "runner", "unit",
+        "pause_epoch", "paused", "record", "ref", "restart_due", "restart_timer",
+        "run_now_pending", "runner", "unit",
     )  # fmt: skip
 
     def __init__(self, unit: Unit) -> None:
@@ -47,6 +47,8 @@ class ChildSlot:
         """Start a fresh actor as soon as the current one exited (backoff over, or a restart)."""
         self.restart_timer: TimerHandle | None = None
         self.paused = False
+        self.pause_epoch = 0
+        """Pauses so far: a run-now asked for before the latest pause is void."""
         self.run_now_pending = False
         self.overdue_tick: float | None = None
         """``record.running_since`` of the tick that was cancelled for its deadline."""

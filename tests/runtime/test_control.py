@@ -151,15 +151,34 @@ def test_control_refuses_an_empty_name(harness: Harness) -> None:
         handle.pause("")
 
 
-def test_run_now_leaves_paused_workers_alone(harness: Harness) -> None:
-    first, second = Recorder(harness), Recorder(harness)
-    handle = harness.start(workers=[Unit("worker:a", first, 10.0), Unit("worker:b", second, 10.0)])
-    first.wait_ticks(1)
-    second.wait_ticks(1)
-    handle.pause("worker:a")
-    with pytest.raises(ControlError, match="only paused workers"):
-        handle.run_now("worker:a")
-    assert handle.run_now("worker:*") == ["worker:b"]
-    second.wait_ticks(2)
+def test_run_now_ticks_a_paused_worker_once(harness: Harness) -> None:
+    work = Recorder(harness)
+    handle = harness.start(workers=[Unit("worker:w", work, 10.0)])
+    work.wait_ticks(1)
+    handle.pause("worker:w")
+    assert handle.run_now("worker:w") == ["worker:w"]
+    work.wait_ticks(2)
+    harness.wait_for(lambda: harness.child("worker:w")["state"] == "paused", what="paused")
+    harness.advance(100.0)
+    assert len(work.ticks) == 2
+
+
+def test_a_pause_cancels_a_run_now_asked_for_before_it(harness: Harness) -> None:
+    release = harness.backend.make_event()
+    work = Recorder(harness)
+
+    def blocking_once(ctx):
+        work(ctx)
+        if len(work.ticks) == 1:
+            release.wait(5.0)
+
+    handle = harness.start(workers=[Unit("worker:w", blocking_once, 10.0)])
+    work.wait_ticks(1)
+    handle.run_now("worker:w")  # queued behind the running tick
+    handle.pause("worker:w")
+    release.set()
+    harness.wait_for(lambda: harness.child("worker:w")["state"] == "paused", what="paused")
     harness.settle()
-    assert len(first.ticks) == 1
+    assert len(work.ticks) == 1
+    handle.run_now("worker:w")  # asked for while paused: ticks
+    work.wait_ticks(2)
