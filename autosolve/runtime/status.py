@@ -16,7 +16,7 @@ from autosolve.runtime.units import UnitKind
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
 
-__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "iso", "render_records"]
+__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "render_records"]
 
 
 class Phase(StrEnum):
@@ -120,13 +120,6 @@ class ChildRecord:
         if any(self.attempts.values()):
             self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
 
-    def set_error(self, error: BaseException) -> None:
-        self.last_error = describe_error(error)
-
-    def to_dict(self, clock: Clock) -> dict[str, Any]:
-        """The record as SPEC §5.3 shows it, plus ``running_for`` and ``progress``."""
-        return render_records([self], clock)[0]
-
 
 def render_records(
     records: Iterable[ChildRecord],
@@ -191,13 +184,6 @@ _COOPERATE_EVERY = 500
 
 _PLAIN: dict[str, str] = {member: member.value for member in (*ChildState, *UnitKind)}
 """Enum members as plain strings: a status document prints like the JSON it becomes."""
-
-
-def iso(epoch: float | None) -> str | None:
-    """Epoch seconds as ``2026-01-01T00:00:00Z`` (None stays None)."""
-    if epoch is None:
-        return None
-    return _iso_second(math.floor(epoch))
 
 
 @functools.lru_cache(maxsize=1024)

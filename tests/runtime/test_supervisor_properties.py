@@ -131,7 +131,8 @@ def runtime_loops_alive(harness: Harness) -> list[str]:
         ]
     alive = []
     for obj in gc.get_objects():
-        if isinstance(obj, greenlet.greenlet) and not obj.dead and obj.gr_frame is not None:
+        # type(), not isinstance(): the latter asks lazy proxies (dynaconf) for __class__
+        if issubclass(type(obj), greenlet.greenlet) and not obj.dead and obj.gr_frame:
             frame = obj.gr_frame
             while frame is not None:
                 if frame.f_code.co_name in ("_actor_loop", "_run") and "autosolve" in (
