@@ -8,7 +8,8 @@ errors or hang past the stop's timeout; control calls on random names and
 glob patterns; clock jumps; and a stop at a random moment. The invariants:
 
 - ticks of one child never overlap;
-- a paused child never ticks, but for one tick per run-now asked for while paused;
+- a paused child never ticks, but for one tick per run-now asked for while
+  paused (and the tick the pause may have caught on its way in);
 - every failure is followed by exactly one restart, or is permanent;
 - the run always ends with a result, and the stop returns within its bound;
 - no actor, thread or greenlet of the runtime outlives the run.
@@ -185,7 +186,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         with script.lock:  # before the call: the ticks it causes are allowed
             if command == "resume":
                 script.paused.difference_update(targets)
-            if command in ("resume", "pause"):
+            if command == "resume":
                 for name in targets:
                     script.allowed[name] = 0
             granted = [n for n in targets if n in script.paused] if command == "run_now" else []
@@ -201,6 +202,11 @@ class SupervisorMachine(RuleBasedStateMachine):
         if command == "pause":
             with script.lock:
                 script.paused.update(names)
+                for name in names:
+                    # A tick that got past the runtime's pause check just before
+                    # the pause landed may reach the work after this line: the
+                    # current tick finishes (SPEC §2.5). One, never more.
+                    script.allowed[name] = 1
 
     @precondition(lambda self: self.running)
     @rule()
@@ -280,7 +286,7 @@ def machine_for(backend_name: str) -> type[SupervisorMachine]:
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=30,
+    max_examples=80,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
