@@ -129,7 +129,7 @@ class ChildBehaviour(Contained):
         finally:
             self._timer.cancel()
             crash = crash or self.crash
-            tell_quietly(self._supervisor, ChildExited(self._name, self._generation, crash))
+            tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, crash))
 
     def on_start(self) -> None:
         CURRENT_UNIT.set(self._name)  # so log records name their child
@@ -239,7 +239,7 @@ class ChildBehaviour(Contained):
         self._done = True
         self._record.state = ChildState.SUCCEEDED
         self._record.next_run_at = None
-        tell_quietly(self._supervisor, ChildSucceeded(self._name, self._generation))
+        tell_quietly(self._supervisor, ChildSucceeded(self._slot, self._generation))
         self.stop()
 
     def _fail(self, error: BaseException) -> None:
@@ -249,7 +249,7 @@ class ChildBehaviour(Contained):
         self._done = True
         self._record.state = ChildState.FAILED
         self._record.next_run_at = None
-        tell_quietly(self._supervisor, ChildFailed(self._name, self._generation, error))
+        tell_quietly(self._supervisor, ChildFailed(self._slot, self._generation, error))
         self.stop()
 
 

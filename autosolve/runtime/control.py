@@ -18,14 +18,15 @@ if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.slot import ChildSlot
 
-__all__ = ["ControlMixin"]
+__all__ = ["ControlMixin", "glob_slots", "reply"]
 
 logger = logging.getLogger("autosolve.runtime")
 
 _GLOB_CHARS = frozenset("*?[")
 
 
-def _reply(names: list[str] | None = None, error: str | None = None) -> dict[str, Any]:
+def reply(names: list[str] | None = None, error: str | None = None) -> dict[str, Any]:
+    """A control answer: the names it applied to, or why it was refused."""
     if error is not None:
         return {"ok": False, "error": error}
     return {"ok": True, "names": names or []}
@@ -65,7 +66,7 @@ class ControlMixin:
         """Let matching workers finish their current tick, then stop ticking."""
         slots, error = self._match(pattern, workers_only=True)
         if error:
-            return _reply(error=error)
+            return reply(error=error)
         for slot in slots:
             slot.paused = True
             slot.pause_epoch += 1
@@ -73,18 +74,18 @@ class ControlMixin:
             if slot.record.state == ChildState.IDLE:
                 slot.record.state = ChildState.PAUSED
                 slot.record.next_run_at = None
-        return _reply([s.unit.name for s in slots])
+        return reply([s.unit.name for s in slots])
 
     def resume(self: _Supervisor, pattern: str) -> dict[str, Any]:
         """Resume matching workers; their next tick runs at once."""
         slots, error = self._match(pattern, workers_only=True)
         if error:
-            return _reply(error=error)
+            return reply(error=error)
         for slot in slots:
             if slot.paused:
                 slot.paused = False
                 self._run_now(slot)
-        return _reply([s.unit.name for s in slots])
+        return reply([s.unit.name for s in slots])
 
     def run_now(self: _Supervisor, pattern: str) -> dict[str, Any]:
         """Tick matching workers at once, paused ones too (once); requests coalesce.
@@ -93,10 +94,10 @@ class ControlMixin:
         """
         slots, error = self._match(pattern, workers_only=True)
         if error:
-            return _reply(error=error)
+            return reply(error=error)
         for slot in slots:
             self._run_now(slot)
-        return _reply([s.unit.name for s in slots])
+        return reply([s.unit.name for s in slots])
 
     def restart(self: _Supervisor, pattern: str) -> dict[str, Any]:
         """Replace matching children by fresh actors, with their retry counters reset.
@@ -106,7 +107,7 @@ class ControlMixin:
         """
         slots, error = self._match(pattern, workers_only=False)
         if error:
-            return _reply(error=error)
+            return reply(error=error)
         for slot in slots:
             slot.record.reset_attempts()
             self._cancel_restart_timer(slot)
@@ -115,13 +116,13 @@ class ControlMixin:
                 self._ask_to_stop(slot)
             else:
                 self._maybe_respawn(slot)
-        return _reply([s.unit.name for s in slots])
+        return reply([s.unit.name for s in slots])
 
     def stop(self: _Supervisor) -> dict[str, Any]:
         """Begin a graceful stop; returns at once (wait on the handle for the end)."""
         if self._phase.running:
             self.actor_ref.tell(STOP_RUN)
-        return _reply([])
+        return reply([])
 
     # -- helpers ---------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class ControlMixin:
             return [], f"the runtime is {self._phase}"
         if not isinstance(pattern, str) or not pattern:
             return [], "a child name or pattern is required"
-        matched = _glob(self._slots, pattern)
+        matched = glob_slots(self._slots, pattern)
         if not matched:
             return [], f"no child matches {pattern!r}"
         usable = [
@@ -159,6 +160,7 @@ class ControlMixin:
             for s in matched
             if s.generation > 0
             and s.record.state != ChildState.SUCCEEDED
+            and s.group.phase is not Phase.FAILED
             and not (workers_only and s.unit.interval is None)
         ]
         if not usable:
@@ -167,7 +169,7 @@ class ControlMixin:
         return usable, None
 
 
-def _glob(slots: dict[str, ChildSlot], pattern: str) -> list[ChildSlot]:
+def glob_slots(slots: dict[str, ChildSlot], pattern: str) -> list[ChildSlot]:
     """The slots whose names match the shell-style ``pattern``, in declaration order.
 
     A plain name is one dict lookup and a pattern one compiled regex: with

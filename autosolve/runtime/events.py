@@ -8,8 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from autosolve.runtime.policy import Category
+from autosolve.runtime.status import Phase
 
-__all__ = ["EventKind", "Failure", "Observer", "RuntimeEvent"]
+__all__ = ["EventKind", "Failure", "GroupChange", "Observer", "RuntimeEvent"]
 
 
 class EventKind(StrEnum):
@@ -38,7 +39,13 @@ class EventKind(StrEnum):
     STOPPED = "stopped"
     """The child is stopped for good (its actor ended, or it had none)."""
     ABANDONED = "abandoned"
-    """The child was still running when the stop's ``shutdown_timeout`` ran out."""
+    """The child was still running when its stop's ``shutdown_timeout`` ran out."""
+    ADDED = "added"
+    """The child was added to the running supervisor; ``detail`` is its group's number."""
+    REMOVED = "removed"
+    """The child was removed: the supervisor forgot it (``stopping``/``stopped`` follow)."""
+    GROUP = "group"
+    """A group changed phase; ``name`` is None, ``detail`` a :class:`GroupChange`."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,18 @@ class Failure:
     """``Type: message`` of the error, as the status record's ``last_error``."""
     permanent: bool
     """True when this failure ends the run (or, for a preflight, fails it)."""
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """The ``detail`` of a ``group`` event."""
+
+    group: int
+    """The group's number (0: the units the run started with)."""
+    phase: Phase
+    """``preflight`` (added), ``workers`` (its workers start) or ``failed``."""
+    reason: str | None = None
+    """Why it failed: which preflight, and its error."""
 
 
 @dataclass(frozen=True)

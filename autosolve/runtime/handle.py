@@ -10,6 +10,7 @@ import pykka
 
 from autosolve.runtime.backends import Backend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
+from autosolve.runtime.dynamic import UnitGroup
 from autosolve.runtime.lateness import LatenessSnapshot
 from autosolve.runtime.shared import RunShared
 from autosolve.runtime.supervisor import (
@@ -19,7 +20,7 @@ from autosolve.runtime.supervisor import (
     supervisor_actor_class,
 )
 from autosolve.runtime.timers import TimerService
-from autosolve.runtime.units import Unit
+from autosolve.runtime.units import Unit, UnitKind
 
 __all__ = ["ControlError", "RuntimeHandle", "start_runtime"]
 
@@ -88,10 +89,15 @@ class RuntimeHandle:
         """
         if command not in ("pause", "resume", "run_now", "restart"):
             raise ControlError(f"unknown control command {command!r}")
+        names: list[str] = self._ask(command, name, timeout=timeout)["names"]
+        return names
+
+    def _ask(self, method: str, *args: Any, timeout: float | None) -> dict[str, Any]:
+        """Call ``method`` on the supervisor; its answer, or :class:`ControlError`."""
         try:
             if self._outcome.result is not None:
                 raise pykka.ActorDeadError("ended")
-            reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+            reply: dict[str, Any] = getattr(self.proxy, method)(*args).get(timeout=timeout)
         except pykka.ActorDeadError:
             self._outcome.wait(timeout)
             result = self._outcome.result
@@ -100,8 +106,83 @@ class RuntimeHandle:
             ) from None
         if not reply["ok"]:
             raise ControlError(reply["error"])
-        names: list[str] = reply["names"]
+        return reply
+
+    # -- changing what runs (SPEC §2.4b) --------------------------------------------
+
+    def add(
+        self,
+        preflights: Sequence[Unit] = (),
+        workers: Sequence[Unit] = (),
+        *,
+        timeout: float | None = 30.0,
+    ) -> int:
+        """Start ``preflights`` then ``workers`` as a new group, beside what runs.
+
+        The group's preflights start at once; its workers when all of them
+        succeeded (and the run's own preflights did). A preflight of this
+        group that fails permanently marks the group's units ``failed`` (a
+        ``group`` event, a log line) and the run goes on. Nothing else is
+        restarted, paused or delayed.
+
+        Returns:
+            The group's number, shown as ``group`` in the status records.
+
+        Raises:
+            ControlError: a name is already supervised or given twice, or the
+                run ended; nothing was added.
+        """
+        return self.add_groups([(preflights, workers)], timeout=timeout)[0]
+
+    def add_groups(self, groups: Sequence[UnitGroup], *, timeout: float | None = 30.0) -> list[int]:
+        """:meth:`add` for many groups in one call (one each per ``(preflights, workers)``).
+
+        All or nothing: one name taken refuses every group.
+        """
+        checked = [(tuple(preflights), tuple(workers)) for preflights, workers in groups]
+        for preflights, workers in checked:
+            _check_kinds(preflights, workers)
+        numbers: list[int] = self._ask("add", checked, timeout=timeout)["groups"]
+        return numbers
+
+    def remove(self, names: str | Sequence[str], *, timeout: float | None = 30.0) -> list[str]:
+        """Stop the children matching ``names`` (names or shell-style patterns) and forget them.
+
+        Their running ticks are cancelled; whatever still runs
+        ``shutdown_timeout`` later is abandoned. Returns at once with the names
+        removed: they are gone from the status already.
+
+        Raises:
+            ControlError: a name or pattern matches nothing, or the run ended;
+                nothing was removed.
+        """
+        patterns = [names] if isinstance(names, str) else list(names)
+        removed: list[str] = self._ask("remove", patterns, timeout=timeout)["names"]
+        return removed
+
+    def replace(self, units: Sequence[Unit], *, timeout: float | None = 30.0) -> list[str]:
+        """Swap each unit into the child of the same name, run by a fresh actor.
+
+        For a changed interval or work function: only these children are
+        replaced (a running tick is cancelled and finishes first), their
+        counters stay, and no restart is counted.
+
+        Raises:
+            ControlError: a name is not supervised, or a unit changes kind.
+        """
+        names: list[str] = self._ask("replace", list(units), timeout=timeout)["names"]
         return names
+
+    def update_options(self, *, timeout: float | None = 10.0, **changes: Any) -> None:
+        """Change :class:`SupervisorOptions` fields of the running supervisor.
+
+        E.g. ``update_options(policies=..., max_restarts=5)``: effective for
+        the next failure, restart or sweep; no child restarts.
+
+        Raises:
+            ControlError: an unknown option, or the run ended.
+        """
+        self._ask("update_options", changes, timeout=timeout)
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)
@@ -150,6 +231,16 @@ class RuntimeHandle:
     @property
     def result(self) -> RunResult | None:
         return self._outcome.result
+
+
+def _check_kinds(preflights: Sequence[Unit], workers: Sequence[Unit]) -> None:
+    """A group's preflights are one-shot units and its workers interval ones."""
+    for unit, kind in [*((p, UnitKind.PREFLIGHT) for p in preflights),
+                       *((w, UnitKind.WORKER) for w in workers)]:  # fmt: skip
+        if not isinstance(unit, Unit):
+            raise TypeError(f"not a Unit: {unit!r}")
+        if unit.kind is not kind:
+            raise ValueError(f"{unit.name}: a {unit.kind} given as a {kind}")
 
 
 def start_runtime(

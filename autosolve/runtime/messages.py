@@ -7,6 +7,11 @@ Messages without fields are single instances, compared by identity.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autosolve.runtime.slot import ChildSlot
+
 __all__ = [
     "STOP_CHILD",
     "STOP_DEADLINE",
@@ -15,6 +20,7 @@ __all__ = [
     "ChildExited",
     "ChildFailed",
     "ChildSucceeded",
+    "RemovalDeadline",
     "RestartDue",
     "RunNow",
 ]
@@ -55,39 +61,59 @@ SWEEP = _Signal("sweep")
 """Timer → supervisor: look for ticks past their deadline."""
 
 
-class ChildSucceeded:
-    __slots__ = ("generation", "name")
+class _FromChild:
+    """A report about one slot's actor of one generation.
 
-    def __init__(self, name: str, generation: int) -> None:
-        self.name = name
+    It names the slot itself, not its name: a unit removed and added again
+    under the same name is another slot, and reports from the old one's
+    actor must not be mistaken for the new one's.
+    """
+
+    __slots__ = ("generation", "slot")
+
+    def __init__(self, slot: ChildSlot, generation: int) -> None:
+        self.slot = slot
         self.generation = generation
 
+    @property
+    def name(self) -> str:
+        return self.slot.unit.name
 
-class ChildFailed:
-    __slots__ = ("error", "generation", "name")
 
-    def __init__(self, name: str, generation: int, error: BaseException) -> None:
-        self.name = name
-        self.generation = generation
+class ChildSucceeded(_FromChild):
+    __slots__ = ()
+
+
+class ChildFailed(_FromChild):
+    __slots__ = ("error",)
+
+    def __init__(self, slot: ChildSlot, generation: int, error: BaseException) -> None:
+        super().__init__(slot, generation)
         self.error = error
 
 
-class ChildExited:
+class ChildExited(_FromChild):
     """A child actor's loop ended, by whatever route; ``crash`` says why if it was no stop."""
 
-    __slots__ = ("crash", "generation", "name")
+    __slots__ = ("crash",)
 
-    def __init__(self, name: str, generation: int, crash: BaseException | None = None) -> None:
-        self.name = name
-        self.generation = generation
+    def __init__(
+        self, slot: ChildSlot, generation: int, crash: BaseException | None = None
+    ) -> None:
+        super().__init__(slot, generation)
         self.crash = crash
 
 
-class RestartDue:
+class RestartDue(_FromChild):
     """A backoff delay ran out: start a fresh actor for the unit."""
 
-    __slots__ = ("generation", "name")
+    __slots__ = ()
 
-    def __init__(self, name: str, generation: int) -> None:
-        self.name = name
-        self.generation = generation
+
+class RemovalDeadline:
+    """Real-time timer → supervisor: removed children still running now are abandoned."""
+
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: frozenset[ChildSlot]) -> None:
+        self.slots = slots

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import pykka
 
     from autosolve.runtime.context import WorkContext
+    from autosolve.runtime.groups import Group
     from autosolve.runtime.timers import TimerHandle
     from autosolve.runtime.units import Unit
 
@@ -26,14 +27,15 @@ class ChildSlot:
     """
 
     __slots__ = (
-        "context", "expect_exit", "generation", "live", "overdue_since", "overdue_tick",
-        "pause_epoch", "paused", "record", "ref", "restart_due", "restart_timer",
-        "run_now_pending", "runner", "unit",
+        "context", "expect_exit", "generation", "gone", "live", "overdue_since", "overdue_tick",
+        "pause_epoch", "paused", "quiet_restart", "record", "ref", "restart_due",
+        "restart_timer", "run_now_pending", "runner", "unit",
     )  # fmt: skip
 
-    def __init__(self, unit: Unit) -> None:
+    def __init__(self, unit: Unit, group: Group | None = None) -> None:
         self.unit = unit
-        self.record = ChildRecord(unit.name, unit.kind, unit.interval)
+        """What the slot runs; :meth:`SupervisorBehaviour.replace` swaps it for the next actor."""
+        self.record = ChildRecord(unit.name, unit.kind, unit.interval, group)
         self.generation = 0
         self.context: WorkContext | None = None
         self.ref: pykka.ActorRef[Any] | None = None
@@ -54,3 +56,13 @@ class ChildSlot:
         """``record.running_since`` of the tick that was cancelled for its deadline."""
         self.overdue_since = 0.0
         """When that tick was cancelled (the runtime clock's monotonic time)."""
+        self.gone = False
+        """Removed (``handle.remove``): forgotten by the supervisor, its last actor stopping."""
+        self.quiet_restart = False
+        """The next fresh actor replaces this one on request: no restart to count."""
+
+    @property
+    def group(self) -> Group:
+        group = self.record.group
+        assert group is not None, "a supervised slot always has a group"
+        return group

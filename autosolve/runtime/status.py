@@ -15,6 +15,7 @@ from autosolve.runtime.units import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
+    from autosolve.runtime.groups import Group
 
 __all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "render_records"]
 
@@ -84,12 +85,20 @@ class ChildRecord:
     """
 
     __slots__ = (
-        "attempts", "failures", "interval", "kind", "last_error", "last_success_at",
+        "attempts", "failures", "group", "interval", "kind", "last_error", "last_success_at",
         "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
     )  # fmt: skip
 
-    def __init__(self, name: str, kind: UnitKind | str, interval: float | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: UnitKind | str,
+        interval: float | None,
+        group: Group | None = None,
+    ) -> None:
         self.name = name
+        self.group = group
+        """The group the unit was started with (None for a standalone context's record)."""
         self.kind = UnitKind(kind)
         self.interval = interval
         """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
@@ -126,7 +135,7 @@ def render_records(
     clock: Clock,
     cooperate: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The status records of SPEC §5.3 (plus ``running_for`` and ``progress``).
+    """The status records of SPEC §5.3, plus ``running_for``, ``progress`` and the group.
 
     One pass, clock read once, timestamps formatted once per second, and
     ``attempts``/``progress`` shared rather than copied (both are replaced,
@@ -153,8 +162,8 @@ def render_records(
         gc.disable()
     try:
         for count, record in enumerate(records, 1):
-            success, next_run, since = (
-                record.last_success_at, record.next_run_at, record.running_since
+            success, next_run, since, group = (
+                record.last_success_at, record.next_run_at, record.running_since, record.group
             )  # fmt: skip
             append({
                 "name": record.name,
@@ -170,6 +179,8 @@ def render_records(
                 "next_run_at": None if next_run is None else stamp(math.floor(next_run + offset)),
                 "running_for": None if since is None else max(now - since, 0.0),
                 "progress": record.progress,
+                "group": None if group is None else group.id,
+                "group_phase": None if group is None else plain[group.phase],
             })  # fmt: skip
             if cooperate is not None and not count % _COOPERATE_EVERY:
                 cooperate()
@@ -182,7 +193,7 @@ def render_records(
 _COOPERATE_EVERY = 500
 """Records rendered between two yields (about a millisecond)."""
 
-_PLAIN: dict[str, str] = {member: member.value for member in (*ChildState, *UnitKind)}
+_PLAIN: dict[str, str] = {member: member.value for member in (*ChildState, *UnitKind, *Phase)}
 """Enum members as plain strings: a status document prints like the JSON it becomes."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import random
@@ -18,8 +19,10 @@ from autosolve.runtime.classify import Classifier, classify
 from autosolve.runtime.contained import Contained, GreenletExit
 from autosolve.runtime.context import WorkContext
 from autosolve.runtime.control import ControlMixin
+from autosolve.runtime.dynamic import DynamicMixin
 from autosolve.runtime.errors import ActorDied, TickHung
-from autosolve.runtime.events import EventKind, Failure, Observer, RuntimeEvent
+from autosolve.runtime.events import EventKind, Failure, GroupChange, Observer, RuntimeEvent
+from autosolve.runtime.groups import Group
 from autosolve.runtime.messages import (
     STOP_CHILD,
     STOP_DEADLINE,
@@ -28,11 +31,13 @@ from autosolve.runtime.messages import (
     ChildExited,
     ChildFailed,
     ChildSucceeded,
+    RemovalDeadline,
     RestartDue,
 )
 from autosolve.runtime.policy import Category, Policies, default_policies
 from autosolve.runtime.slot import ChildSlot
 from autosolve.runtime.status import ChildState, Phase, describe_error
+from autosolve.runtime.units import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.backends import Backend, Cancellable
@@ -105,8 +110,13 @@ class Outcome:
         return self.result
 
 
-class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # stop(): see below
+class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignore[misc]  # stop()
     """Starts preflights, then workers; restarts failures; answers control calls.
+
+    Units come in groups (:class:`~autosolve.runtime.groups.Group`): group 0
+    is what the run started with, later ones are added while it runs
+    (:class:`~autosolve.runtime.dynamic.DynamicMixin`); each group's
+    workers wait for its own preflights.
 
     Its own handling is guarded: a classifier, policy, observer or error
     formatter that raises is logged with its traceback and the failure is
@@ -132,11 +142,16 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         duplicates = sorted(name for name, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"duplicate unit names: {', '.join(duplicates)}")
-        self._preflights = [ChildSlot(u) for u in preflights]
-        self._workers = [ChildSlot(u) for u in workers]
-        self._slots = {s.unit.name: s for s in (*self._preflights, *self._workers)}
+        self._slots: dict[str, ChildSlot] = {}
+        """Every child the supervisor knows, by name, in the order added."""
+        self._groups: dict[int, Group] = {}
+        self._initial = self._new_group(0, preflights, workers)
+        self._group_numbers = itertools.count(1)
         self._started: list[ChildSlot] = []
-        self._preflights_left = len(self._preflights)
+        self._leaving: set[ChildSlot] = set()
+        """Removed children whose last actor has not ended yet."""
+        self._leaving_names: Counter[str] = Counter()
+        self._removal_deadlines: set[Cancellable] = set()
         self._shared = shared
         self._backend: Backend = shared.backend
         self._timers = shared.timers
@@ -147,6 +162,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         self._restart_times: deque[float] = deque()
         self._phase = Phase.PREFLIGHT
         self._sweep_period = _sweep_period((*preflights, *workers), options)
+        """Seconds between two looks of the tick watchdog (follows units and options)."""
         self._sweep_timer: TimerHandle | None = None
         self._failure: str | None = None
         self._culprit: ChildSlot | None = None
@@ -158,6 +174,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             ChildSucceeded: self._on_child_succeeded,
             ChildExited: self._on_child_exited,
             RestartDue: self._on_restart_due,
+            RemovalDeadline: self._on_removal_deadline,
             type(STOP_RUN): self._on_signal,
         }
 
@@ -167,12 +184,10 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         try:
             self._emit(EventKind.PHASE, detail=Phase.PREFLIGHT)
             self._arm_sweep()
-            if not self._preflights:
+            if not self._initial.waiting:
                 self._start_workers()
                 return
-            for slot in self._preflights:
-                self._spawn(slot)
-                self._backend.cooperate()
+            self._spawn_all(self._initial.preflights, self._initial)
         except BaseException as error:
             self.crash = error
             raise
@@ -195,9 +210,43 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             if self._outcome.result is None:
                 self._die(crash or self.crash or ActorDied("the supervisor ended without a result"))
 
+    def _new_group(self, number: int, preflights: Sequence[Unit], workers: Sequence[Unit]) -> Group:
+        """A group of fresh slots, known by name from now on (names checked by the caller)."""
+        group = Group(number)
+        group.preflights = [ChildSlot(u, group) for u in preflights]
+        group.workers = [ChildSlot(u, group) for u in workers]
+        group.waiting = set(group.preflights)
+        for slot in (*group.preflights, *group.workers):
+            self._slots[slot.unit.name] = slot
+        self._groups[number] = group
+        return group
+
     def _start_workers(self) -> None:
+        """The run's preflights all succeeded: start the workers of every ready group."""
         self._set_phase(Phase.WORKERS)
-        for slot in self._workers:
+        for group in list(self._groups.values()):
+            if group.ready:
+                self._start_group_workers(group)
+
+    def _start_group_workers(self, group: Group) -> None:
+        group.phase = Phase.WORKERS
+        self._emit(EventKind.GROUP, detail=GroupChange(group.id, Phase.WORKERS))
+        self._spawn_all(group.workers, group)
+
+    def _group_progress(self, group: Group) -> None:
+        """Start ``group``'s workers if its preflights are all done and the run allows it."""
+        if not group.ready or not self._phase.running:
+            return
+        if group.initial:
+            self._start_workers()
+        elif self._phase is Phase.WORKERS:
+            self._start_group_workers(group)
+
+    def _spawn_all(self, slots: Sequence[ChildSlot], group: Group) -> None:
+        for slot in list(slots):
+            # A failed spawn may end the group or the run: then the rest stays unstarted.
+            if not self._phase.running or group.phase is Phase.FAILED:
+                return
             self._spawn(slot)
             # On greenlets, let the child start (and run its first tick) now:
             # the hub stays responsive while thousands spawn, and first ticks
@@ -205,12 +254,19 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             self._backend.cooperate()
 
     def _spawn(self, slot: ChildSlot) -> None:
+        name = slot.unit.name
+        if slot.generation == 0 and self._leaving_names[name]:
+            # Removed and added again: the new unit starts once the old one's
+            # last actor ended, so two ticks of one name never overlap.
+            slot.restart_due = True
+            return
         record = slot.record
-        restarted = slot.generation > 0
-        if restarted:
-            record.restarts += 1
-        else:
+        restarted = slot.generation > 0 and not slot.quiet_restart
+        if slot.generation == 0:
             self._started.append(slot)
+        elif restarted:
+            record.restarts += 1
+        slot.quiet_restart = False
         slot.generation += 1
         slot.live, slot.expect_exit, slot.restart_due = True, False, False
         slot.overdue_tick = slot.runner = None
@@ -247,33 +303,39 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
 
     # -- messages from children and timers ---------------------------------------
 
-    def _current(self, name: str, generation: int) -> ChildSlot | None:
-        slot = self._slots.get(name)
-        return slot if slot is not None and slot.generation == generation else None
+    @staticmethod
+    def _current(slot: ChildSlot, generation: int) -> ChildSlot | None:
+        """``slot`` if the report is about its current actor and it is still supervised."""
+        if slot.generation != generation or slot.gone or slot.group.phase is Phase.FAILED:
+            return None
+        return slot
 
     def _on_child_failed(self, message: ChildFailed) -> None:
-        slot = self._current(message.name, message.generation)
+        slot = self._current(message.slot, message.generation)
         if slot is None or not self._phase.running:
             return
         slot.expect_exit = True
         self._on_failure(slot, message.error)
 
     def _on_child_succeeded(self, message: ChildSucceeded) -> None:
-        slot = self._current(message.name, message.generation)
+        slot = self._current(message.slot, message.generation)
         if slot is None:
             return
         slot.expect_exit = True
         self._emit(EventKind.SUCCEEDED, message.name)
-        self._preflights_left -= 1
-        if self._phase is Phase.PREFLIGHT and self._preflights_left == 0:
-            self._start_workers()
+        group = slot.group
+        group.waiting.discard(slot)
+        self._group_progress(group)
 
     def _on_child_exited(self, message: ChildExited) -> None:
+        slot = message.slot
         self._emit(EventKind.EXITED, message.name, message.generation)
-        slot = self._current(message.name, message.generation)
-        if slot is None or not slot.live:
+        if slot.generation != message.generation or not slot.live:
             return
         slot.live, slot.ref = False, None
+        if slot.gone:
+            self._removed_child_ended(slot, ChildState.STOPPED)
+            return
         if self._phase is Phase.STOPPING:
             self._outstanding.discard(slot)
             self._settle(slot)
@@ -282,6 +344,9 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             return
         if not self._phase.running:
             return
+        if slot.group.phase is Phase.FAILED:
+            self._settle_failed_group_child(slot)
+            return
         if not slot.expect_exit:  # died without a word: a failure all the same
             self._shared.running.discard(slot)
             slot.record.running_since = None
@@ -289,7 +354,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         self._maybe_respawn(slot)
 
     def _on_restart_due(self, message: RestartDue) -> None:
-        slot = self._current(message.name, message.generation)
+        slot = self._current(message.slot, message.generation)
         if slot is None or slot.restart_timer is None or not self._phase.running:
             return
         slot.restart_timer = None
@@ -322,21 +387,28 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             )
             return
         delay, reason = self._decide(slot, category, wait)
+        intensity = None
         if reason is None and self._restart_intensity_exceeded():
-            reason = (
+            intensity = (
                 f"restart intensity exceeded: more than {self._options.max_restarts} "
                 f"restarts within {self._options.within_seconds:g} s "
                 f"(last: {slot.unit.name}: {record.last_error})"
             )
+        permanent = reason is not None or delay is None or intensity is not None
         self._emit(
-            EventKind.FAILED,
-            slot.unit.name,
-            Failure(category, record.last_error, reason is not None),
+            EventKind.FAILED, slot.unit.name, Failure(category, record.last_error, permanent)
         )
-        if reason is not None or delay is None:
-            self._fail_run(reason or f"{slot.unit.name} failed permanently", slot)
-            return
-        self._schedule_restart(slot, category, delay)
+        if intensity is not None:
+            self._fail_run(intensity, slot)
+        elif permanent:
+            reason = reason or f"{slot.unit.name} failed permanently"
+            if slot.unit.kind is UnitKind.PREFLIGHT and not slot.group.initial:
+                self._fail_group(slot.group, reason, slot)
+            else:
+                self._fail_run(reason, slot)
+        else:
+            assert delay is not None
+            self._schedule_restart(slot, category, delay)
 
     def _classify(self, slot: ChildSlot, error: BaseException) -> tuple[Category, float | None]:
         """The error's category and wait hint; a classifier that raises means "unknown"."""
@@ -389,9 +461,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         slot.restart_due = False
         slot.restart_timer = self._timers.call_later(
             delay,
-            functools.partial(
-                tell_quietly, self.actor_ref, RestartDue(slot.unit.name, slot.generation)
-            ),
+            functools.partial(tell_quietly, self.actor_ref, RestartDue(slot, slot.generation)),
         )
         level = logging.ERROR if category is Category.DEGRADED else logging.WARNING
         logger.log(
@@ -417,7 +487,35 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         logger.error("run failed: %s", reason)
         self._begin_stop(reason, culprit)
 
+    def _fail_group(self, group: Group, reason: str, culprit: ChildSlot) -> None:
+        """A later group's preflight failed for good: the group never starts, the run goes on."""
+        units = [*group.preflights, *group.workers]
+        logger.error(
+            "%s; its group %d (%d units) does not start; the run goes on",
+            reason, group.id, len(units), extra={"child": culprit.unit.name},
+        )  # fmt: skip
+        group.phase, group.reason = Phase.FAILED, reason
+        for slot in units:
+            self._cancel_restart_timer(slot)
+            slot.restart_due = False
+            if slot.live and not slot.expect_exit:
+                self._ask_to_stop(slot)  # its sibling preflights still running
+            self._settle_failed_group_child(slot)
+        self._emit(EventKind.GROUP, detail=GroupChange(group.id, Phase.FAILED, reason))
+
+    @staticmethod
+    def _settle_failed_group_child(slot: ChildSlot) -> None:
+        record = slot.record
+        if record.state != ChildState.SUCCEEDED:
+            record.state = ChildState.FAILED
+        record.next_run_at = None
+        if not slot.live:
+            record.running_since = None
+
     # -- the tick watchdog ---------------------------------------------------------
+
+    def _refresh_sweep_period(self) -> None:
+        self._sweep_period = _sweep_period([s.unit for s in self._slots.values()], self._options)
 
     def _arm_sweep(self) -> None:
         self._sweep_timer = self._timers.call_later(
@@ -435,8 +533,8 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
 
     def _check_deadline(self, slot: ChildSlot, now: float) -> None:
         started = slot.record.running_since
-        if started is None or not slot.live or slot.context is None:
-            return
+        if started is None or not slot.live or slot.context is None or slot.gone:
+            return  # a removed child is bounded by its removal's deadline instead
         deadline = self._deadline(slot)
         if slot.overdue_tick != started:
             if now - started >= deadline:
@@ -498,6 +596,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
                 self._settle(slot)
             if not count % _COOPERATE_EVERY:
                 self._backend.cooperate()
+        self._outstanding.update(self._leaving)  # removed, already signalled, not ended yet
         if not self._outstanding:
             self._finish()
 
@@ -506,6 +605,8 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         record = slot.record
         if slot is self._culprit:
             record.state = ChildState.FAILED
+        elif slot.group.phase is Phase.FAILED:
+            self._settle_failed_group_child(slot)
         elif record.state != ChildState.SUCCEEDED:
             record.state = ChildState.STOPPED
         record.next_run_at = record.running_since = None
@@ -515,13 +616,13 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
         if self._phase is not Phase.STOPPING or not self._outstanding:
             return
         names = []
-        for slot in reversed(self._started):
-            if slot in self._outstanding:
-                slot.record.state = ChildState.ABANDONED
-                slot.record.next_run_at = None
-                self._backend.abandon(slot.runner)
-                names.append(slot.unit.name)
-                self._emit(EventKind.ABANDONED, slot.unit.name)
+        ordered = [s for s in reversed(self._started) if s in self._outstanding]
+        for slot in [*ordered, *(s for s in self._outstanding if s.gone)]:
+            slot.record.state = ChildState.ABANDONED
+            slot.record.next_run_at = None
+            self._backend.abandon(slot.runner)
+            names.append(slot.unit.name)
+            self._emit(EventKind.ABANDONED, slot.unit.name)
         self._outstanding.clear()
         _log_abandoned(names, self._options.shutdown_timeout)
         self._finish()
@@ -529,6 +630,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
     def _finish(self) -> None:
         if self._stop_deadline is not None:
             self._stop_deadline.cancel()
+        self._cancel_removal_deadlines()
         self._run_hooks()
         self._timers.stop()
         final = Phase.FAILED if self._failure else Phase.STOPPED
@@ -561,6 +663,7 @@ class SupervisorBehaviour(ControlMixin, Contained):  # type: ignore[misc]  # sto
             slot.record.next_run_at = None
         if self._stop_deadline is not None:
             self._stop_deadline.cancel()
+        self._cancel_removal_deadlines()
         self._run_hooks()
         self._timers.stop()
         try:

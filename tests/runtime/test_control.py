@@ -24,8 +24,10 @@ def test_status_has_one_record_per_child_in_the_documented_shape(harness: Harnes
     worker = status["children"][1]
     assert set(worker) == {
         "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
-        "last_error", "last_success_at", "next_run_at", "running_for", "progress",
+        "last_error", "last_success_at", "next_run_at", "running_for", "progress", "group",
+        "group_phase",
     }  # fmt: skip
+    assert worker["group"] == 0 and worker["group_phase"] == "workers"
     assert worker["kind"] == "worker" and worker["interval"] == 10.0
     assert worker["attempts"] == {"node": 0, "service": 0, "degraded": 0}
     assert worker["last_success_at"] == "2026-01-01T00:00:00Z"
