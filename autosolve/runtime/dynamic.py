@@ -48,7 +48,7 @@ class _Supervisor(Protocol):
     _started: list[ChildSlot]
     _leaving: set[ChildSlot]
     _leaving_names: Counter[str]
-    _removal_deadlines: set[Cancellable]
+    _removal_deadlines: dict[RemovalDeadline, Cancellable]
     _outstanding: set[ChildSlot]
     _options: SupervisorOptions
     _sweep_period: float
@@ -136,11 +136,11 @@ class DynamicMixin:
         signalled = [_forget(self, slot) for slot in reversed(list(matched))]
         leaving = frozenset(slot for slot in signalled if slot is not None)
         if leaving:
-            deadline = self._backend.call_later_real(
+            message = RemovalDeadline(leaving)
+            self._removal_deadlines[message] = self._backend.call_later_real(
                 self._options.shutdown_timeout,
-                functools.partial(tell_quietly, self.actor_ref, RemovalDeadline(leaving)),
+                functools.partial(tell_quietly, self.actor_ref, message),
             )
-            self._removal_deadlines.add(deadline)
         for group in touched:
             if not group.empty:
                 self._group_progress(group)
@@ -201,17 +201,19 @@ class DynamicMixin:
 
     def _on_removal_deadline(self: _Supervisor, message: RemovalDeadline) -> None:
         """``shutdown_timeout`` after a removal: abandon its children still running."""
+        self._removal_deadlines.pop(message, None)
         late = [slot for slot in message.slots if slot in self._leaving]
+        if not late:
+            return
+        logger.warning(
+            "%s did not finish within runtime.shutdown_timeout (%g s) of their removal; "
+            "abandoned",
+            ", ".join(sorted(s.unit.name for s in late)), self._options.shutdown_timeout,
+        )  # fmt: skip
         for slot in late:
             self._backend.abandon(slot.runner)
             self._emit(EventKind.ABANDONED, slot.unit.name)
             self._removed_child_ended(slot, ChildState.ABANDONED)
-        if late:
-            logger.warning(
-                "%s did not finish within runtime.shutdown_timeout (%g s) of their removal; "
-                "abandoned",
-                ", ".join(sorted(s.unit.name for s in late)), self._options.shutdown_timeout,
-            )  # fmt: skip
 
     def _removed_child_ended(self: _Supervisor, slot: ChildSlot, state: ChildState) -> None:
         """The last actor of a removed child ended (or was abandoned): it is gone for good."""
@@ -236,7 +238,7 @@ class DynamicMixin:
             self._maybe_respawn(namesake)  # added again meanwhile: its turn now
 
     def _cancel_removal_deadlines(self: _Supervisor) -> None:
-        for deadline in self._removal_deadlines:
+        for deadline in self._removal_deadlines.values():
             deadline.cancel()
         self._removal_deadlines.clear()
 

@@ -151,7 +151,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         self._leaving: set[ChildSlot] = set()
         """Removed children whose last actor has not ended yet."""
         self._leaving_names: Counter[str] = Counter()
-        self._removal_deadlines: set[Cancellable] = set()
+        self._removal_deadlines: dict[RemovalDeadline, Cancellable] = {}
         self._shared = shared
         self._backend: Backend = shared.backend
         self._timers = shared.timers
