@@ -5,19 +5,29 @@ Erlang/OTP's own supervisor and process registry: hypothesis drives a real
 runtime (each backend, on the manual clock) with random sequences of ticks
 that succeed, raise an ``Exception`` or a ``BaseException``, raise wait-hinted
 errors or hang past the stop's timeout; control calls on random names and
-glob patterns; clock jumps; and a stop at a random moment. The invariants:
+glob patterns; clock jumps; groups added (names sometimes taken) and
+children removed by name or pattern (names sometimes added again); and a stop
+at a random moment. The invariants:
 
-- ticks of one child never overlap;
+- ticks of one child never overlap, not even of a name removed and added again;
 - a paused child never ticks, but for one tick per run-now asked for while
   paused (and the tick the pause may have caught on its way in);
+- a group's worker never ticks before its group's preflight succeeded (or
+  was removed); a removed child starts no tick after its removal (but the one
+  it may have been starting);
 - every failure is followed by exactly one restart, or is permanent;
+- a later group's preflight failing for good never fails the run;
+- the status lists exactly the children added and not removed;
 - the run always ends with a result, and the stop returns within its bound;
 - no actor, thread or greenlet of the runtime outlives the run.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import gc
+import itertools
 import threading
 from collections import defaultdict, deque
 from typing import Any
@@ -38,7 +48,10 @@ pytestmark = pytest.mark.timeout(180)
 WORKERS = ("worker:a", "worker:b", "worker:c")
 PREFLIGHT = "preflight:p"
 NAMES = (PREFLIGHT, *WORKERS)
-PATTERNS = (*NAMES, "worker:*", "*", "worker:[ab]", "nope", "preflight:*")
+PATTERNS = (*NAMES, "worker:*", "*", "worker:[ab]", "nope", "preflight:*", "*:g1:*", "worker:g*")
+GROUPS = (1, 2, 3)
+"""Group ``k`` is ``preflight:gk`` and ``worker:gk:a``/``b``; added again once removed."""
+REMOVALS = ("*:g1:*", "*:g2:*", "worker:g3:*", "preflight:g*", "worker:g2:a", "worker:c", "nope")
 OUTCOMES = ("ok", "node", "base", "hinted", "hang")
 BASE_ERRORS = (SystemExit, KeyboardInterrupt, greenlet.GreenletExit, gevent.Timeout)
 SHUTDOWN_TIMEOUT = 0.3
@@ -71,12 +84,23 @@ class Script:
         self.base_raised = 0
         self.lock = threading.Lock()
 
-    def work(self, ctx: Any) -> None:
+        self.released: set[int] = {0}
+        """Groups (by incarnation) whose workers may tick: their preflight succeeded or went."""
+        self.removed: dict[tuple[int, str], int] = {}
+        """Ticks started by a removed incarnation of a child since its removal."""
+
+    def work(self, incarnation: int, ctx: Any) -> None:
         name = ctx.name
         with self.lock:
             self.running[name] += 1
             if self.running[name] > 1:
                 self.violations.append(f"{name}: two ticks at once")
+            if name.startswith("worker:") and incarnation not in self.released:
+                self.violations.append(f"{name}: ticked before its group's preflight succeeded")
+            if (incarnation, name) in self.removed:
+                self.removed[incarnation, name] += 1
+                if self.removed[incarnation, name] > 1:
+                    self.violations.append(f"{name}: ticked after its removal")
             if name in self.paused:
                 if self.allowed[name] > 0:
                     self.allowed[name] -= 1
@@ -85,6 +109,9 @@ class Script:
             outcome = self.plans[name].popleft() if self.plans[name] else "ok"
         try:
             self._act(name, outcome)
+            if name.startswith("preflight:"):
+                with self.lock:
+                    self.released.add(incarnation)
         finally:
             with self.lock:
                 self.running[name] -= 1
@@ -116,7 +143,7 @@ def check_restarts(events: list[Any], name: str, *, quiescent: bool) -> None:
         elif event.kind == "backoff":
             backoffs += 1
             assert owed and backoffs == 1, f"{name}: a backoff without a failure, or two"
-        elif event.kind == "spawned":
+        elif event.kind in ("spawned", "removed"):
             owed = False
     if quiescent:
         assert not owed, f"{name}: a restart was lost"
@@ -153,9 +180,14 @@ class SupervisorMachine(RuleBasedStateMachine):
         self.harness = Harness(self.backend_name)
         self.script = Script(self.harness)
         self.stopped = False
+        self.names = list(NAMES)
+        """What the status must list: the children added and not removed, in order."""
+        self.incarnations = itertools.count(1)
+        self.incarnation_of: dict[str, int] = dict.fromkeys(NAMES, 0)
+        work = functools.partial(self.script.work, 0)
         self.handle = self.harness.start(
-            preflights=[Unit(PREFLIGHT, self.script.work, deadline=NEVER)],
-            workers=[Unit(name, self.script.work, 10.0, deadline=NEVER) for name in WORKERS],
+            preflights=[Unit(PREFLIGHT, work, deadline=NEVER)],
+            workers=[Unit(name, work, 10.0, deadline=NEVER) for name in WORKERS],
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             policies=POLICIES,
         )
@@ -165,7 +197,11 @@ class SupervisorMachine(RuleBasedStateMachine):
         return not self.stopped and self.handle.result is None
 
     @precondition(lambda self: self.running)
-    @rule(name=st.sampled_from(NAMES), outcomes=st.lists(st.sampled_from(OUTCOMES), max_size=3))
+    @rule(
+        name=st.sampled_from((*NAMES, *(f"{k}:g{g}{t}" for g in GROUPS for k, t in (
+            ("preflight", ""), ("worker", ":a"), ("worker", ":b"))))),
+        outcomes=st.lists(st.sampled_from(OUTCOMES), max_size=3),
+    )  # fmt: skip
     def plan(self, name: str, outcomes: list[str]) -> None:
         with self.script.lock:
             self.script.plans[name].extend(outcomes)
@@ -182,7 +218,7 @@ class SupervisorMachine(RuleBasedStateMachine):
     )
     def control(self, command: str, pattern: str) -> None:
         script = self.script
-        targets = [n for n in WORKERS if _matches(pattern, n)]
+        targets = [n for n in self.names if n.startswith("worker:") and _matches(pattern, n)]
         with script.lock:  # before the call: the ticks it causes are allowed
             if command == "resume":
                 script.paused.difference_update(targets)
@@ -209,6 +245,44 @@ class SupervisorMachine(RuleBasedStateMachine):
                     script.allowed[name] = 1
 
     @precondition(lambda self: self.running)
+    @rule(group=st.sampled_from(GROUPS))
+    def add_group(self, group: int) -> None:
+        names = [f"preflight:g{group}", f"worker:g{group}:a", f"worker:g{group}:b"]
+        incarnation = next(self.incarnations)
+        work = functools.partial(self.script.work, incarnation)
+        try:
+            number = self.handle.add(
+                [Unit(names[0], work, deadline=NEVER)],
+                [Unit(name, work, 10.0, deadline=NEVER) for name in names[1:]],
+            )
+        except ControlError as error:
+            assert set(names) & set(self.names), f"refused without a reason: {error}"
+            return
+        assert number > 0 and not set(names) & set(self.names)
+        self.names.extend(names)
+        self.incarnation_of.update(dict.fromkeys(names, incarnation))
+
+    @precondition(lambda self: self.running)
+    @rule(pattern=st.sampled_from(REMOVALS))
+    def remove(self, pattern: str) -> None:
+        expected = [n for n in self.names if _matches(pattern, n)]
+        script = self.script
+        with script.lock:  # before the call: it may start the workers of a preflight removed
+            for name in expected:
+                script.removed[self.incarnation_of[name], name] = 0
+                if name.startswith("preflight:"):
+                    script.released.add(self.incarnation_of[name])
+        try:
+            removed = self.handle.remove(pattern)
+        except ControlError:
+            assert not expected, f"{pattern} matched {expected} yet was refused"
+            return
+        assert sorted(removed) == sorted(expected)
+        self.names = [n for n in self.names if n not in removed]
+        with script.lock:
+            script.paused.difference_update(removed)  # a name added again starts unpaused
+
+    @precondition(lambda self: self.running)
     @rule()
     def stop(self) -> None:
         result = self.handle.stop(timeout=SHUTDOWN_TIMEOUT + 20.0)
@@ -219,7 +293,7 @@ class SupervisorMachine(RuleBasedStateMachine):
     def look(self) -> None:
         """A status call: it answers at any moment, also after the run ended."""
         status = self.handle.status()
-        assert [c["name"] for c in status["children"]] == list(NAMES)
+        assert [c["name"] for c in status["children"]] == self.names
 
     @invariant()
     def no_overlap_and_no_paused_tick(self) -> None:
@@ -227,8 +301,14 @@ class SupervisorMachine(RuleBasedStateMachine):
 
     @invariant()
     def restarts_are_never_doubled(self) -> None:
-        for name in NAMES:
+        for name in self.incarnation_of:
             check_restarts(list(self.harness.events), name, quiescent=False)
+
+    @invariant()
+    def only_the_initial_preflight_fails_the_run(self) -> None:
+        result = self.handle.result
+        if result is not None and not result.ok:
+            assert PREFLIGHT in (result.reason or ""), result.reason
 
     def teardown(self) -> None:
         harness, handle = self.harness, self.handle
@@ -261,7 +341,7 @@ class SupervisorMachine(RuleBasedStateMachine):
                 return True  # a preflight failed permanently meanwhile
             events = list(self.harness.events)
             try:
-                for name in NAMES:
+                for name in self.incarnation_of:
                     check_restarts(events, name, quiescent=True)
             except AssertionError:
                 return False
@@ -274,8 +354,6 @@ class SupervisorMachine(RuleBasedStateMachine):
 
 
 def _matches(pattern: str, name: str) -> bool:
-    import fnmatch
-
     return fnmatch.fnmatchcase(name, pattern)
 
 
