@@ -100,26 +100,29 @@ class IssueExplainer:
             self._store.dead_letter(job.id, reason)
         return issue
 
-    def _explain(self, ctx: WorkContext, issue: StoredIssue) -> None:
-        owner, name, number = issue.owner, issue.name, issue.number
+    def _explain(self, ctx: WorkContext, stored: StoredIssue) -> None:
+        owner, name = stored.repository.owner, stored.repository.name
+        issue = stored.issue
+        number = issue.number
         if self._required_label:
-            labels = self._github.get_issue(owner, name, number).labels
+            labels = issue.labels
             if self._required_label not in {label.casefold() for label in labels}:
                 return
         comments = self._github.list_comments(owner, name, number)
         if any(MARKER in comment.body for comment in comments):
             return
         ctx.raise_if_cancelled()
-        analysis = self._ollama.generate(_prompt(issue))
+        analysis = self._ollama.generate(_prompt(stored))
         ctx.raise_if_cancelled()
         self._github.create_comment(owner, name, number, _comment(self._ollama.model, analysis))
-        logger.info("explained %s#%d", issue.full_name, number)
+        logger.info("explained %s", stored.full_name)
 
 
-def _prompt(issue: StoredIssue) -> str:
+def _prompt(stored: StoredIssue) -> str:
+    issue = stored.issue
     kind = "pull request" if issue.is_pull_request else "issue"
     return (
-        f"You are a senior engineer triaging GitHub {kind}s of {issue.full_name}.\n"
+        f"You are a senior engineer triaging GitHub {kind}s of {stored.repository.full_name}.\n"
         f"Analyse {kind} #{issue.number}: explain what is being reported or asked, the "
         "likely cause, and concrete next steps to resolve it. Be concise.\n\n"
         f"Title: {issue.title}\n\n{issue.body or '(no description)'}\n"

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
-from autosolve.infra.store import IssueRecord, SyncCursor
+from autosolve.infra.store import SyncCursor
 
 if TYPE_CHECKING:
-    from autosolve.infra.github import GitHubClient, Issue, IssuePage
+    from autosolve.infra.github import GitHubClient, IssuePage
     from autosolve.infra.store import Store
     from autosolve.runtime.context import WorkContext
 
@@ -62,7 +62,7 @@ class IssuePoller:
             if page.not_modified:
                 return
             cursor, caught_up = _advance(cursor, page)
-            self._store.save_issue_page(repository_id, [_record(i) for i in page.issues], cursor)
+            self._store.save_issue_page(repository_id, page.issues, cursor)
             if caught_up:
                 return
 
@@ -94,16 +94,3 @@ def _timestamp_key(value: str) -> str:
     # GitHub's timestamps are fixed-width ISO 8601 UTC ("2026-01-01T00:00:00Z"),
     # which sort correctly as text; normalise a "+00:00" suffix just in case.
     return value.replace("+00:00", "Z")
-
-
-def _record(issue: Issue) -> IssueRecord:
-    return IssueRecord(
-        github_id=issue.github_id,
-        number=issue.number,
-        title=issue.title,
-        body=issue.body,
-        state=issue.state,
-        is_pull_request=issue.is_pull_request,
-        updated_at=issue.updated_at,
-        labels=tuple(issue.labels),
-    )
