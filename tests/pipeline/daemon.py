@@ -39,9 +39,17 @@ def settings_dict(
             "worker": {"node": FAST_POLICY, "service": FAST_POLICY, "degraded": FAST_POLICY},
         },
     }  # fmt: skip
-    for section, values in sections.items():
-        data.setdefault(section, {}).update(values)
+    merge(data, sections)
     return data
+
+
+def merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Deep-merge ``changes`` into ``into``: nested tables are merged, not replaced."""
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
 def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:

@@ -40,7 +40,7 @@ from autosolve.infra.github.schemas import (
 from autosolve.infra.http import RateLimitGate, Throttle
 from autosolve.infra.transport import raise_short
 
-__all__ = ["GitHubClient"]
+__all__ = ["GitHubClient", "same_url"]
 
 API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
@@ -181,12 +181,12 @@ class GitHubClient:
         )
         new_etag = response.headers.get("ETag") or etag
         if response.status_code == 304:
-            return IssuePage([], new_etag, None, not_modified=True)
+            return IssuePage([], new_etag, None, not_modified=True, url=response.url)
         issues = self._load(response, _issues_schema)
         next_url = self._next_url(response)
-        if next_url is not None and _same_url(next_url, response.url):
+        if next_url is not None and same_url(next_url, response.url):
             raise self._paging_loop(response, next_url)
-        return IssuePage(issues, new_etag, next_url, not_modified=False)
+        return IssuePage(issues, new_etag, next_url, not_modified=False, url=response.url)
 
     def get_issue(self, owner: str, name: str, number: int) -> Issue:
         """``GET /repos/{owner}/{name}/issues/{number}`` (issues and pull requests)."""
@@ -481,7 +481,8 @@ def _normal_url(url: str) -> str:
     return parts._replace(scheme=scheme, netloc=netloc).geturl()
 
 
-def _same_url(first: str, second: str) -> bool:
+def same_url(first: str, second: str) -> bool:
+    """True when both URLs name the same page (default ports and host case aside)."""
     return _normal_url(first) == _normal_url(second)
 
 

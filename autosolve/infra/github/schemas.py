@@ -40,6 +40,8 @@ class IssuePage:
     etag: str | None
     next_url: str | None
     not_modified: bool = False
+    url: str = ""
+    """The URL that was read (query included), to recognise a listing that loops."""
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,13 @@ def mark_posted(
     return cursor.rowcount > 0
 
 
-def latest_analysis(connection: sqlite3.Connection, issue_id: int) -> Analysis | None:
-    """The most recent analysis of ``issue_id``, posted or not."""
+def latest_analysis(
+    connection: sqlite3.Connection, issue_id: int, posted_only: bool = False
+) -> Analysis | None:
+    """The most recent analysis of ``issue_id``; with ``posted_only``, the latest posted one."""
+    posted = " AND posted_at IS NOT NULL" if posted_only else ""
     row = connection.execute(
-        f"SELECT {_COLUMNS} FROM analyses WHERE issue_id = ? ORDER BY id DESC LIMIT 1",
+        f"SELECT {_COLUMNS} FROM analyses WHERE issue_id = ?{posted} ORDER BY id DESC LIMIT 1",
         (issue_id,),
     ).fetchone()
     return None if row is None else Analysis(*row)

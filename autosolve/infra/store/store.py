@@ -245,10 +245,10 @@ class Store:
                 queue.delete_job(connection, done_job_id)
             return found
 
-    def latest_analysis(self, issue_id: int) -> Analysis | None:
-        """The most recent analysis of ``issue_id`` (posted or not), or None."""
+    def latest_analysis(self, issue_id: int, *, posted_only: bool = False) -> Analysis | None:
+        """The most recent analysis of ``issue_id`` (posted or not, or posted only), or None."""
         with self._read() as connection:
-            return analyses.latest_analysis(connection, issue_id)
+            return analyses.latest_analysis(connection, issue_id, posted_only)
 
     def recent_analyses(self, limit: int = 20) -> list[RecentAnalysis]:
         """The ``limit`` newest analyses of every repository, newest first."""
