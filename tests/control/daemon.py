@@ -48,6 +48,9 @@ token = "{TOKEN}"
 repositories = {json.dumps(list(REPOSITORIES))}
 timeout = 5.0
 
+[github.issues]
+since = "all"  # these tests analyse issues they open before the first start
+
 [ollama]
 url = "{ollama.url}"
 timeout = 120.0
