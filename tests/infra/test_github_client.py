@@ -24,6 +24,7 @@ from autosolve.infra.github import (
     UnprocessableError,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
+from autosolve.infra.issue import Issue
 from tests.fakes.github import FakeGitHub, route_to
 
 TOKEN = "ghp_SECRETtoken1234567890"
@@ -658,3 +659,82 @@ def test_client_throttles_every_request_that_reaches_the_network(github, clock):
     raised(lambda: client.get_repository("octo", "hello"))
     raised(lambda: client.get_repository("octo", "hello"))  # refused locally: no slot
     assert fake.sleeps == [0.5, 1.0, 1.5]
+
+
+# -- GitHub's own shapes (as its OpenAPI description and real answers have them) -----------
+
+GITHUB_ISSUE = {
+    "url": "https://api.github.com/repos/octo/hello/issues/7",
+    "repository_url": "https://api.github.com/repos/octo/hello",
+    "labels_url": "https://api.github.com/repos/octo/hello/issues/7/labels{/name}",
+    "comments_url": "https://api.github.com/repos/octo/hello/issues/7/comments",
+    "events_url": "https://api.github.com/repos/octo/hello/issues/7/events",
+    "html_url": "https://github.com/octo/hello/pull/7",
+    "id": 2_000_000_007,
+    "node_id": "PR_kwDOAbCdEf5abcde",
+    "number": 7,
+    "title": "Bump requests from 2.31.0 to 2.32.0",
+    "user": {"login": "dependabot[bot]", "id": 49699333, "node_id": "MDM6Qm90NDk2OTkzMzM=",
+             "type": "Bot", "site_admin": False},
+    "labels": [{"id": 1, "node_id": "LA_1", "url": "https://api.github.com/x",
+                "name": "dependencies", "color": "0366d6", "default": False,
+                "description": "Pull requests that update a dependency"}],
+    "state": "open",
+    "locked": False,
+    "assignee": None,
+    "assignees": [],
+    "milestone": None,
+    "comments": 0,
+    "created_at": "2026-01-05T10:20:30Z",
+    "updated_at": "2026-01-05T10:20:31.250Z",
+    "closed_at": None,
+    "author_association": "CONTRIBUTOR",
+    "active_lock_reason": None,
+    "draft": False,
+    "pull_request": {"url": "https://api.github.com/repos/octo/hello/pulls/7",
+                     "html_url": "https://github.com/octo/hello/pull/7",
+                     "diff_url": "https://github.com/octo/hello/pull/7.diff",
+                     "patch_url": "https://github.com/octo/hello/pull/7.patch", "merged_at": None},
+    "body": None,
+    "reactions": {"url": "https://api.github.com/x", "total_count": 0, "+1": 0, "-1": 0},
+    "timeline_url": "https://api.github.com/repos/octo/hello/issues/7/timeline",
+    "performed_via_github_app": None,
+    "state_reason": None,
+}  # fmt: skip
+
+
+def test_a_pull_request_as_github_lists_it_is_read_whole(github, client):
+    github.fail_next(1, "status", path_prefix=ISSUES, status=200, body=[GITHUB_ISSUE])
+    [issue] = client.list_issues("octo", "hello", since=None).issues
+    assert issue == Issue(
+        github_id=2_000_000_007,
+        number=7,
+        title="Bump requests from 2.31.0 to 2.32.0",
+        body=None,
+        state="open",
+        is_pull_request=True,
+        updated_at="2026-01-05T10:20:31.250Z",
+        created_at="2026-01-05T10:20:30Z",
+        labels=("dependencies",),
+        author_login="dependabot[bot]",
+        author_type="Bot",
+    )
+
+
+def test_a_422_as_github_words_it_reaches_the_message(github, client):
+    github.add_issue("octo", "hello")
+    body = {
+        "message": "Validation Failed",
+        "errors": [{"resource": "IssueComment", "code": "unprocessable", "field": "data",
+                    "message": "Body is too long (maximum is 65536 characters)"},
+                   "a plain string error"],
+        "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+        "status": "422",
+    }  # fmt: skip
+    github.fail_next(1, "status", path_prefix=f"{ISSUES}/1/comments", status=422, body=body)
+    error = raised(lambda: client.create_comment("octo", "hello", 1, "x"))
+    assert str(error) == (
+        "POST /repos/octo/hello/issues/1/comments: 422 Unprocessable Entity (GitHub says: "
+        "Validation Failed): GitHub rejected the request's parameters: IssueComment.data: "
+        "unprocessable Body is too long (maximum is 65536 characters); a plain string error"
+    )
