@@ -356,12 +356,13 @@ class FakeGitHub(FakeHTTPServer):
             status = int(p.get("status", 500))
             return Response.json(status, {"message": "Server Error"})
         if fault.kind == "self_next":
-            # A proxy or a broken server: the page is right, its next link points to itself.
+            # A proxy or a broken server: the page is right, its next link points to
+            # itself (or to ``url=``, a page read before).
             response = self.route(request)
             url = f"{self.url}{request.path}"
             if request.query:
                 url += f"?{urlencode(request.query)}"
-            response.headers["Link"] = f'<{url}>; rel="next"'
+            response.headers["Link"] = f'<{p.get("url", url)}>; rel="next"'
             return response
         if fault.kind == "malformed":
             if "raw" in p:

@@ -85,7 +85,7 @@ class IssuePoller:
             _check_paging(page, read)
             cursor, caught_up = _advance(cursor, page)
             stored = self._store.save_issue_page(repository_id, page.issues, cursor)
-            progress.page(len(page.issues), stored)
+            progress.page(stored)
             if caught_up:
                 progress.caught_up()
                 return
@@ -132,21 +132,19 @@ class _Progress:
         self._ctx = ctx
         self._repository = repository
         self._pages = 0
-        self._issues = 0
         self._changed = 0
         self._started = ctx.clock.monotonic()
         self._logged = self._started
 
-    def page(self, issues: int, changed: int) -> None:
+    def page(self, changed: int) -> None:
         self._pages += 1
-        self._issues += issues
         self._changed += changed
         now = self._ctx.clock.monotonic()
         if now - self._logged >= PROGRESS_LOG_SECONDS:
             self._logged = now
             logger.info(
-                "%s: syncing issues: %d read in %d pages so far, %d new or changed",
-                self._repository, self._issues, self._pages, self._changed,
+                "%s: syncing issues: %d new or changed in %d pages so far",
+                self._repository, self._changed, self._pages,
             )  # fmt: skip
 
     def caught_up(self) -> None:
@@ -156,6 +154,6 @@ class _Progress:
         level = logging.INFO if self._pages > 1 else logging.DEBUG
         logger.log(
             level,
-            "%s: caught up: %d issues read in %d pages, %d new or changed",
-            self._repository, self._issues, self._pages, self._changed,
+            "%s: caught up: %d issues new or changed in %d pages",
+            self._repository, self._changed, self._pages,
         )  # fmt: skip
