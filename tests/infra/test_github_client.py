@@ -238,12 +238,6 @@ def test_comment_paging_that_loops_stops_at_once_with_the_url_named(github, clie
     assert len(github.requests_for(f"{ISSUES}/1/comments")) == 1
 
 
-def test_get_issue_reads_label_objects(github: FakeGitHub, client: GitHubClient):
-    github.add_issue("octo", "hello", title="Crash", labels=("Bug",))
-    issue = client.get_issue("octo", "hello", 1)
-    assert (issue.number, issue.title, issue.labels) == (1, "Crash", ("Bug",))
-
-
 def test_list_comments_follows_every_page(github: FakeGitHub, client: GitHubClient):
     github.add_issue("octo", "hello")
     for n in range(150):
@@ -320,7 +314,7 @@ def test_fake_rejects_a_wrong_token_and_unknown_repositories(github: FakeGitHub)
     wrong = GitHubClient(github.url, "nope", timeout=5)
     assert isinstance(raised(lambda: wrong.get_repository("octo", "hello")), UnauthorizedError)
     right = GitHubClient(github.url, TOKEN, timeout=5)
-    assert isinstance(raised(lambda: right.get_issue("octo", "hello", 9)), NotFoundError)
+    assert isinstance(raised(lambda: right.list_comments("octo", "hello", 9)), NotFoundError)
 
 
 def test_fake_slow_requests_wait_until_released(github: FakeGitHub, client: GitHubClient):
@@ -410,7 +404,7 @@ def test_rate_limit_gate_holds_back_every_thread_sharing_the_client(github, clie
     errors: list[Exception] = []
 
     def call() -> None:
-        errors.append(raised(lambda: client.get_issue("octo", "hello", 1)))
+        errors.append(raised(lambda: client.list_comments("octo", "hello", 1)))
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:

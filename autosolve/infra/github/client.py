@@ -31,7 +31,6 @@ from autosolve.infra.github.errors import (
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
-    Issue,
     IssuePage,
     IssueSchema,
     Repository,
@@ -53,7 +52,6 @@ MIN_RATE_LIMIT_WAIT = 1.0
 TOKEN_HINT = "check github.token / AUTOSOLVE_GITHUB__TOKEN"
 
 _repository_schema = RepositorySchema()
-_issue_schema = IssueSchema()
 _issues_schema = IssueSchema(many=True)
 _comment_schema = CommentSchema()
 _comments_schema = CommentSchema(many=True)
@@ -187,15 +185,6 @@ class GitHubClient:
         if next_url is not None and same_url(next_url, response.url):
             raise self._paging_loop(response, next_url)
         return IssuePage(issues, new_etag, next_url, not_modified=False, url=response.url)
-
-    def get_issue(self, owner: str, name: str, number: int) -> Issue:
-        """``GET /repos/{owner}/{name}/issues/{number}`` (issues and pull requests)."""
-        response = self._request(
-            "GET",
-            self._url(f"/repos/{owner}/{name}/issues/{number}"),
-            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
-        )
-        return self._load(response, _issue_schema)
 
     def list_comments(self, owner: str, name: str, number: int) -> list[Comment]:
         """All comments of an issue, following every ``Link: rel="next"`` page.
