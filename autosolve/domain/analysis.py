@@ -14,11 +14,20 @@ matches exactly, and that comment is adopted instead of posting a second one.
 Re-analysis edits autosolve's own comment (``PATCH``), never a second one;
 the content hash (title and body) stored with each analysis decides whether
 an issue changed since it was analysed.
+
+Two analyses of the same issue never overlap in one process (an issue edited
+while its job runs gets a second job, which a concurrent worker could take,
+and an operator's ``explain`` may come at any time): each holds the issue's
+lock from reading its state to recording the comment, so the second one sees
+what the first one did.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeGuard
@@ -147,6 +156,12 @@ class Analyst:
         """
         if mode is Mode.PREVIEW:
             return self._preview(stored)
+        with _ISSUE_LOCKS.hold(stored.id):
+            return self._analyse(stored, mode, job_id, ctx)
+
+    def _analyse(
+        self, stored: StoredIssue, mode: Mode, job_id: int | None, ctx: WorkContext | None
+    ) -> AnalysisResult:
         content = content_sha256(stored.issue)
         latest = self._store.latest_analysis(stored.id)
         posted = latest if latest is None or latest.posted else (
@@ -253,6 +268,33 @@ class Analyst:
             self._store.delete_job(job_id)
         logger.debug("skipped %s: %s", stored.full_name, skip.reason)
         return AnalysisResult(Result.SKIPPED, issue=stored.full_name, action="skipped", skip=skip)
+
+
+class _IssueLocks:
+    """One lock per issue being analysed, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, issue_id: int) -> Iterator[None]:
+        with self._guard:
+            # threading.Lock is looked up now: under gevent's monkey-patching it cooperates.
+            lock, users = self._locks.setdefault(issue_id, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[issue_id]
+
+
+_ISSUE_LOCKS = _IssueLocks()
+"""Shared by every :class:`Analyst` of the process (the explainer's and the operator's)."""
 
 
 def _posted_before(latest: Analysis | None, marker: Comment) -> TypeGuard[Analysis]:

@@ -320,3 +320,23 @@ def test_a_failing_observer_never_fails_a_job(world: World, caplog):
     run_tick(world)
     assert len(markers(world, 1)) == 1
     assert "the issue explainer's observer failed" in caplog.text
+
+
+def test_two_jobs_for_one_issue_never_analyse_it_at_the_same_time(world: World):
+    world.configure(github={"issues": {"since": "all"}}, analysis={"concurrency": 2})
+    world.github.add_issue("octo", "hello")
+    world.validate()
+    world.sync()
+    # The issue was edited while its first job ran: a second job for the same work.
+    world.store.enqueue_job({"repository_id": 1, "number": 1})
+    world.ollama.hold()
+    ticker = threading.Thread(target=run_tick, args=(world,))
+    ticker.start()
+    assert world.ollama.wait_for_requests(1, "/api/generate", timeout=10)
+    assert not world.ollama.wait_for_requests(2, "/api/generate", timeout=0.5)
+    world.ollama.release()
+    ticker.join(timeout=30)
+
+    assert len(world.github.comments("octo", "hello", 1)) == 1
+    assert len(world.ollama.requests) == 1
+    assert sorted(world.outcomes) == ["posted", "skipped"]
