@@ -172,11 +172,10 @@ def test_an_empty_answer_posts_nothing_spends_an_attempt_and_ends_dead(world: Wo
     run_tick(world)  # the job waits out its lease before it is tried again
     assert world.outcomes == ["failed"]
     world.clock.advance(60)
-    run_tick(world)
-    world.clock.advance(60)
-    run_tick(world)
+    run_tick(world)  # the last attempt: dead-lettered at once
 
     assert posts(world) == [] and world.outcomes == ["failed", "failed"]
+    assert world.store.pending_jobs() == 0
     [dead] = world.store.dead_jobs()
     assert "exhausted after 2 attempts: EmptyAnswerError: the model answered nothing for " in (
         dead.reason

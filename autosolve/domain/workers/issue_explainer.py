@@ -161,12 +161,7 @@ class IssueExplainer:
         try:
             outcome = self._analyst.analyse(stored, job_id=job.id, ctx=ctx)
         except JOB_FAULTS as error:
-            self._fail(job, error, spend_attempt=True, delay=self._visibility_timeout)
-            logger.warning(
-                "job %d (%s) failed, attempt %d of %d; retried in %g s: %s",
-                job.id, stored.full_name, job.attempts, self._max_attempts,
-                self._visibility_timeout, _describe(error),
-            )  # fmt: skip
+            self._job_failed(job, stored, error)
             return
         except BaseException as error:
             # A stop is nobody's fault either: the job simply waits for the next run.
@@ -177,6 +172,18 @@ class IssueExplainer:
             with self._count_lock:
                 self.skipped[outcome.skip.code] += 1
         self._notify(outcome.result.value)
+
+    def _job_failed(self, job: Job, stored: StoredIssue, error: BaseException) -> None:
+        """The job's own fault: retried after its lease time, dead after the last attempt."""
+        if job.attempts >= self._max_attempts:
+            self._dead(job, f"exhausted after {job.attempts} attempts: {_describe(error)}")
+            return
+        self._fail(job, error, spend_attempt=True, delay=self._visibility_timeout)
+        logger.warning(
+            "job %d (%s) failed, attempt %d of %d; retried in %g s: %s",
+            job.id, stored.full_name, job.attempts, self._max_attempts,
+            self._visibility_timeout, _describe(error),
+        )  # fmt: skip
 
     def _fail(
         self, job: Job, error: BaseException, *, spend_attempt: bool, delay: float = 0.0
