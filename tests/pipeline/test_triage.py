@@ -174,3 +174,25 @@ def test_fractional_second_timestamps_are_compared_and_advanced_as_instants(
         [(since,)] = query(db, "SELECT since FROM sync_cursors")
         assert since == github.issue("octo", "hello", 140).updated_at
         assert not github.route_errors
+
+
+@pytest.mark.parametrize("backend", ["threading", "gevent"])
+@pytest.mark.timeout(120)
+def test_a_trickling_model_is_cut_off_at_ollama_timeout_on_either_backend(
+    github: FakeGitHub, ollama: FakeOllama, make_settings, write_settings, db: Path, backend: str
+) -> None:
+    github.add_repo("octo", "hello")
+    github.add_issue("octo", "hello")
+    ollama.answer = lambda prompt: "y" * 500  # one byte every 0.1 s: 50 s
+    ollama.trickle(0.1)
+    settings = make_settings(["octo/hello"], ollama={"timeout": 1.0},
+                             runtime={"backend": backend})  # fmt: skip
+    with DaemonProcess(write_settings(settings)) as daemon:
+        wait_until(lambda: "no complete answer within ollama.timeout (1 s" in daemon.log,
+                   timeout=30, what="the timeout logged")  # fmt: skip
+        ollama.trickle(0)
+        wait_until(lambda: markers(github, "octo/hello", 1), timeout=30, what="the comment")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0, daemon.log
+    assert not any(r.answered for r in ollama.requests_for("/api/generate")[:1])
+    assert query(db, "SELECT count(*) FROM dead_jobs") == [(0,)]
