@@ -17,7 +17,7 @@ import pytest
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub, iso_now
 from tests.fakes.ollama import FakeOllama
-from tests.pipeline.daemon import TOKEN, DaemonProcess, query, settings_dict, wait_until
+from tests.pipeline.daemon import TOKEN, DaemonProcess, cli, query, settings_dict, wait_until
 
 ISSUES = "/repos/octo/hello/issues"
 FIRST_START = {"issues": {"since": "first-start"}}
@@ -130,6 +130,8 @@ def test_a_prompt_file_with_an_unknown_placeholder_exits_2_naming_the_file(
     with DaemonProcess(settings) as daemon:
         assert daemon.wait() == 2
     assert f"analysis.prompt_file: {prompt}: unknown placeholder {{titel}}" in daemon.log
+    code, out = cli("check", settings=settings)
+    assert code == 2 and f"analysis.prompt_file: {prompt}: unknown placeholder {{titel}}" in out
 
 
 @pytest.mark.parametrize("backend", ["threading", "gevent"])
