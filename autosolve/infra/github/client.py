@@ -259,7 +259,8 @@ class GitHubClient:
         path = urlsplit(response.url).path
         return MalformedResponseError(
             f"GET {path}: Link rel=next points to {next_url}, a page already read in this "
-            "listing; refusing to loop (is a proxy rewriting the Link header?)",
+            f"listing (or past {MAX_COMMENT_PAGES} pages); refusing to loop (is a proxy "
+            "rewriting the Link header?)",
             method="GET",
             path=path,
             status=response.status_code,
