@@ -21,6 +21,7 @@ __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
     "get_issue",
+    "issue_counts",
     "save_issues",
 ]
 
@@ -209,3 +210,16 @@ def _stored_issue(row: sqlite3.Row | tuple) -> StoredIssue:
             author_type=author_type,
         ),
     )
+
+
+def issue_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id
+        ORDER BY r.owner, r.name
+        """
+    ).fetchall()
+    return {name: int(count) for name, count in rows}
