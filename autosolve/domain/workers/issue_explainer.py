@@ -196,15 +196,12 @@ class IssueExplainer:
         try:
             payload = _JobPayload().load(job.payload if job.payload is not None else {})
         except ValidationError as error:
-            reason = f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}"
-            return self._dead(job, reason)
+            self._dead(job, f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}")
+            return None
         stored = self._store.get_issue(payload["repository_id"], payload["number"])
         if stored is None:
-            reason = (
-                f"issue #{payload['number']} of repository {payload['repository_id']} "
-                "is not in the store"
-            )
-            return self._dead(job, reason)
+            number, repository_id = payload["number"], payload["repository_id"]
+            self._dead(job, f"issue #{number} of repository {repository_id} is not in the store")
         return stored
 
     def _dead(self, job: Job, reason: str) -> None:

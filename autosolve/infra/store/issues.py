@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.timestamps import parse_timestamp, same_instant
@@ -190,7 +191,7 @@ def get_issue(
     return None if row is None else _stored_issue(row)
 
 
-def _stored_issue(row: sqlite3.Row | tuple) -> StoredIssue:
+def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
     (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
      is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
     return StoredIssue(
