@@ -106,7 +106,7 @@ class IssueExplainer:
             Exception: the first outage or unexpected error; in-flight jobs
                 finish first, jobs not yet taken stay queued.
         """
-        first = self._receive()
+        first = None if ctx.cancelled else self._receive()
         if first is None:
             return
         stop = threading.Event()
@@ -137,7 +137,11 @@ class IssueExplainer:
         stop: threading.Event,
         errors: list[BaseException],
     ) -> None:
-        while not (ctx.cancelled or stop.is_set()):
+        while True:
+            if ctx.cancelled or stop.is_set():
+                if job is not None:  # taken, not started: back it goes, attempt unspent
+                    self._store.release_job(job.id, "not started: stopping", spend_attempt=False)
+                return
             if job is None:
                 job = self._receive()
                 if job is None:
