@@ -22,6 +22,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
+from autosolve.http.address import is_loopback, parse_listen
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
 __all__ = ["Settings", "SettingsError", "load_settings", "settings_from_mapping"]
@@ -95,6 +96,14 @@ class ControlSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    listen: str = "127.0.0.1:9477"
+    """``host:port`` of the HTTP endpoint (health, metrics, dashboard); ``""`` = off."""
+    token: str = field(default="", repr=False)
+    """Bearer token every route but ``/healthz`` requires when set; required off loopback."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     format: str = "text"
@@ -110,6 +119,7 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     policies: Policies = field(default_factory=Policies)
     control: ControlSettings = field(default_factory=ControlSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None
     """The settings file these came from, if any; relative paths are resolved beside it."""
@@ -125,6 +135,14 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,1
 def _http_url(value: str) -> None:
     if not re.match(r"^https?://[^\s/]+", value or ""):
         raise ValidationError("must be an http:// or https:// URL")
+
+
+def _listen(value: str) -> None:
+    if value:
+        try:
+            parse_listen(value)
+        except ValueError as error:
+            raise ValidationError(f"{error}; \"\" turns the endpoint off") from None
 
 
 def _repository(value: str) -> None:
@@ -281,6 +299,27 @@ class ControlSchema(_Section):
     socket = fields.String(validate=validate.Length(min=1, error="must not be empty"))
 
 
+class HttpSchema(_Section):
+    target = HttpSettings
+    listen = fields.String(validate=_listen)
+    token = fields.String()
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "token" in data:
+            data["token"] = data["token"].strip()  # a secrets file's trailing newline
+        settings = HttpSettings(**data)
+        if settings.listen and not settings.token and not is_loopback(
+            parse_listen(settings.listen).host
+        ):
+            raise ValidationError(
+                f"required when http.listen ({settings.listen}) is not a loopback address: "
+                "anyone who can reach it could steer the daemon",
+                "token",
+            )
+        return settings
+
+
 class LogSchema(_Section):
     target = LogSettings
     level = fields.String(
@@ -303,6 +342,7 @@ class SettingsSchema(_Section):
     runtime = _section(RuntimeSchema)
     policies = fields.Nested(PoliciesSchema)
     control = _section(ControlSchema)
+    http = _section(HttpSchema)
     log = _section(LogSchema)
 
 

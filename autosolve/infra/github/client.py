@@ -8,8 +8,9 @@ actor stops all of them until GitHub's reset, without further requests.
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
@@ -41,6 +42,8 @@ from autosolve.infra.http import RateLimitGate, Throttle
 
 __all__ = ["GitHubClient"]
 
+logger = logging.getLogger("autosolve.github")
+
 API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 50
 COMMENTS_PER_PAGE = 100
@@ -69,6 +72,8 @@ class GitHubClient:
     ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
+    ``on_response(status, headers)`` is called with every response GitHub
+    sends (metrics count them); an exception from it is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
     """
@@ -83,6 +88,7 @@ class GitHubClient:
         now: Callable[[], float] = _wall_time,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
+        on_response: Callable[[int, Mapping[str, str]], None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -108,6 +114,7 @@ class GitHubClient:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
+        self._on_response = on_response
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -260,6 +267,8 @@ class GitHubClient:
             timeout=self.timeout,
         )
         self._note_budget(response)
+        if self._on_response is not None:
+            _call_hook(self._on_response, response.status_code, response.headers)
         if response.status_code in expect:
             return response
         self._raise_for(method, path, response, not_found)
@@ -413,6 +422,14 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "_BearerAuth(<redacted>)"
+
+
+def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+    """Counting a response (metrics) never fails the request."""
+    try:
+        hook(*args)
+    except Exception:
+        logger.exception("github: response hook failed")
 
 
 def _parse_float(value: str | None) -> float | None:

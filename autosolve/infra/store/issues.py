@@ -201,3 +201,15 @@ def get_issue(
         updated_at=row[10],
         labels=tuple(json.loads(row[11])),
     )
+
+
+def count_per_repository(connection: sqlite3.Connection) -> dict[str, int]:
+    """Issues stored per repository (``owner/name``), repositories without any included."""
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id ORDER BY r.owner, r.name
+        """
+    )
+    return {name: count for name, count in rows}

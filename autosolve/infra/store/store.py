@@ -246,6 +246,11 @@ class Store:
             # Safe: ``table`` was checked against a fixed list of names.
             return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+    def issue_counts(self) -> dict[str, int]:
+        """Issues mirrored per repository (``owner/name`` → count), for metrics and dashboards."""
+        with self._read() as connection:
+            return issue_rows.count_per_repository(connection)
+
     # -- plumbing ----------------------------------------------------------------------
 
     @contextmanager

@@ -1,0 +1,306 @@
+"""What ``GET /metrics`` exposes, and the hooks that count it.
+
+Nothing here runs on a tick's path. Two kinds of figures:
+
+- **counted by hooks** the composition root hands to the parts that see the
+  facts: the runtime's observer (failures by category), the GitHub client's
+  response hook, the Ollama client's request hook, the explainer's outcome
+  hook. Each hook is a dictionary increment under a lock;
+- **read at scrape time** from :class:`ScrapeSources`: the status document
+  (runs, restarts, children per state), the runtime's tick-lateness
+  histogram, the store (issues per repository, jobs per state). A scrape
+  costs one status request and a couple of short queries, whatever the tick
+  rate.
+
+Each :class:`Metrics` keeps its own counters (two daemons in one process, as
+in the tests, never share them) and renders them with prometheus_client's
+``generate_latest``, its process collector included; only the two families
+with a sample per child are written directly (see :meth:`Metrics.render`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.process_collector import ProcessCollector
+
+__all__ = [
+    "ANALYSIS_RESULTS",
+    "CHILD_STATES",
+    "JOB_STATES",
+    "MODEL_REQUEST_BUCKETS",
+    "FixedHistogram",
+    "Metrics",
+    "ScrapeSources",
+    "TickLateness",
+]
+
+logger = logging.getLogger("autosolve.http")
+
+CHILD_STATES = (
+    "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
+    "abandoned",
+)  # fmt: skip
+"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+
+JOB_STATES = ("ready", "in_flight", "dead")
+ANALYSIS_RESULTS = ("posted", "skipped", "failed", "dry_run")
+
+MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+"""Seconds: a local model answers in about a second to a few minutes."""
+
+TickLateness = tuple[Sequence[float], Sequence[int], float, int]
+"""``(bucket upper bounds, per-bucket counts, sum, count)``, as the runtime keeps it."""
+
+
+@dataclass(frozen=True)
+class ScrapeSources:
+    """Where a scrape reads the state it reports; each is called once per scrape."""
+
+    status: Callable[[], Mapping[str, Any]]
+    """The status document (SPEC §5.3)."""
+    tick_lateness: Callable[[], TickLateness] | None = None
+    """The runtime's tick-lateness histogram."""
+    issues: Callable[[], Mapping[str, int]] | None = None
+    """Issues mirrored per repository (``owner/name``)."""
+    jobs: Callable[[], Mapping[str, int]] | None = None
+    """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
+
+
+class FixedHistogram:
+    """A histogram with fixed buckets: one bisect and two additions per value."""
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self._counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        index = bisect.bisect_left(self.bounds, value)
+        with self._lock:
+            self._counts[index] += 1
+            self._sum += value
+
+    def snapshot(self) -> TickLateness:
+        with self._lock:
+            return self.bounds, list(self._counts), self._sum, sum(self._counts)
+
+
+class Metrics:
+    """The daemon's Prometheus metrics: hooks to feed them, :meth:`render` to scrape them.
+
+    Create it before the runtime starts (its hooks go to the clients and the
+    runtime's observer), then give it :attr:`sources` once there is a runtime
+    to read. Until then, and for a source that is missing or fails, the
+    families are still exposed, without samples (or with zeros where the
+    labels are known in advance).
+    """
+
+    def __init__(self) -> None:
+        self.sources: ScrapeSources | None = None
+        """Set once the runtime runs; read at every scrape."""
+        self._lock = threading.Lock()
+        self._failures: Counter[tuple[str, str]] = Counter()
+        self._github_requests: Counter[str] = Counter()
+        self._rate_limit_remaining = math.nan  # unknown until GitHub said it
+        self._analyses: Counter[str] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
+        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS)
+        self._process = ProcessCollector(registry=None)
+
+    # -- hooks -----------------------------------------------------------------
+
+    def observe(self, event: Any) -> None:
+        """The runtime's observer: counts child failures by category."""
+        if event.kind == "failed" and event.name is not None:
+            category = _category(event.detail)
+            with self._lock:
+                self._failures[event.name, category] += 1
+
+    def on_github_response(self, status: int, headers: Mapping[str, str]) -> None:
+        """The GitHub client's response hook: requests by status, the rate limit left."""
+        remaining = headers.get("x-ratelimit-remaining")
+        with self._lock:
+            self._github_requests[str(status)] += 1
+            if remaining is not None:
+                with contextlib.suppress(ValueError):  # junk: keep the last good value
+                    self._rate_limit_remaining = float(remaining)
+
+    def on_model_request(self, seconds: float) -> None:
+        """The Ollama client's hook: the seconds one model request took."""
+        self._model_requests.observe(seconds)
+
+    def on_analysis(self, result: str) -> None:
+        """The explainer's hook: one job's outcome (``posted``, ``skipped``, ...)."""
+        with self._lock:
+            self._analyses[result] += 1
+
+    # -- exposition ------------------------------------------------------------
+
+    content_type = CONTENT_TYPE_LATEST
+    """The media type of :meth:`render`'s text."""
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric, read now.
+
+        The two families with a sample per child are written by
+        :func:`_per_child_text`: prometheus_client spends about 10 µs on each
+        sample it formats, which alone is 40 ms at 2,000 children; the rest
+        goes through ``generate_latest``.
+        """
+        sources = self.sources
+        status = _read("status", sources and sources.status) or {}
+        children = status.get("children", ())
+        return generate_latest(_Scrape(self, children)) + _per_child_text(children)
+
+    def families(self, children: Sequence[Mapping[str, Any]]) -> Iterator[Metric]:
+        """Every family but the per-child runs and restarts, read now."""
+        sources = self.sources
+        yield _children_per_state(children)
+        with self._lock:
+            failures = dict(self._failures)
+            requests = dict(self._github_requests)
+            remaining = self._rate_limit_remaining
+            analyses = dict(self._analyses)
+        family = CounterMetricFamily(
+            "autosolve_child_failures", "Failed runs per child and error category.",
+            labels=("child", "category"),
+        )  # fmt: skip
+        for (child, category), count in sorted(failures.items()):
+            family.add_metric((child, category), count)
+        yield family
+        yield _histogram(
+            "autosolve_tick_lateness_seconds",
+            "Seconds a worker's tick started after it was due.",
+            _read("tick lateness", sources and sources.tick_lateness),
+        )
+        family = CounterMetricFamily(
+            "autosolve_github_requests", "GitHub API responses by HTTP status.", labels=("status",)
+        )
+        for code, count in sorted(requests.items()):
+            family.add_metric((code,), count)
+        yield family
+        yield GaugeMetricFamily(
+            "autosolve_github_rate_limit_remaining",
+            "Requests left in GitHub's rate-limit window, as GitHub last said (NaN: not yet).",
+            value=remaining,
+        )
+        family = GaugeMetricFamily(
+            "autosolve_issues", "Issues mirrored per repository.", labels=("repository",)
+        )
+        for repository, count in (_read("issues", sources and sources.issues) or {}).items():
+            family.add_metric((repository,), count)
+        yield family
+        jobs = _read("jobs", sources and sources.jobs) or {}
+        family = GaugeMetricFamily("autosolve_jobs", "Analysis jobs per state.", labels=("state",))
+        for state in JOB_STATES:
+            family.add_metric((state,), jobs.get(state, 0))
+        yield family
+        family = CounterMetricFamily(
+            "autosolve_analyses", "Analysis jobs per outcome.", labels=("result",)
+        )
+        for result, count in analyses.items():
+            family.add_metric((result,), count)
+        yield family
+        yield _histogram(
+            "autosolve_model_request_seconds",
+            "Seconds each model request took, connect to last byte.",
+            self._model_requests.snapshot(),
+        )
+        yield from self._process.collect()
+
+
+class _Scrape:
+    """One scrape as a prometheus_client collector (``generate_latest`` takes any)."""
+
+    def __init__(self, metrics: Metrics, children: Sequence[Mapping[str, Any]]) -> None:
+        self._metrics = metrics
+        self._children = children
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.families(self._children)
+
+
+def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
+    states = dict.fromkeys(CHILD_STATES, 0)
+    for child in children:
+        states[child["state"]] = states.get(child["state"], 0) + 1
+    family = GaugeMetricFamily("autosolve_children", "Children per state.", labels=("state",))
+    for state, count in states.items():
+        family.add_metric((state,), count)
+    return family
+
+
+_PER_CHILD = (
+    ("autosolve_child_runs_total", "runs", "Successful runs per child."),
+    (
+        "autosolve_child_restarts_total",
+        "restarts",
+        "Fresh actors started after a failure or a restart request.",
+    ),
+)
+
+
+def _per_child_text(children: Sequence[Mapping[str, Any]]) -> bytes:
+    """The per-child counters in the text format (0.0.4), as ``generate_latest`` writes it."""
+    labels = [_escape(child["name"]) for child in children]
+    lines = []
+    for name, key, documentation in _PER_CHILD:
+        lines.append(f"# HELP {name} {documentation}\n# TYPE {name} counter\n")
+        lines.extend(
+            f'{name}{{child="{label}"}} {child[key]}\n'
+            for label, child in zip(labels, children, strict=True)
+        )
+    return "".join(lines).encode()
+
+
+def _escape(value: str) -> str:
+    """A label value as the text format quotes it."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _histogram(name: str, documentation: str, data: TickLateness | None) -> Metric:
+    """A histogram family from per-bucket counts (cumulated here, as Prometheus wants)."""
+    bounds, counts, total, count = data if data is not None else ((), (), 0.0, 0)
+    buckets, cumulative = [], 0
+    for bound, bucket_count in zip(bounds, counts, strict=False):
+        cumulative += bucket_count
+        buckets.append((_le(bound), cumulative))
+    buckets.append(("+Inf", count))
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+def _category(detail: Any) -> str:
+    """The category of a ``failed`` event's detail (a classification or a category)."""
+    category = getattr(detail, "category", detail)
+    return str(getattr(category, "value", category))
+
+
+def _read(what: str, source: Callable[[], Any] | None) -> Any:
+    """Call a scrape source; a failing one costs its samples, not the scrape."""
+    if source is None:
+        return None
+    try:
+        return source()
+    except Exception as error:
+        logger.warning("metrics: cannot read %s: %s: %s", what, type(error).__name__, error)
+        return None
