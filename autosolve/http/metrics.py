@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -152,8 +152,8 @@ class Metrics:
 
     # -- exposition ------------------------------------------------------------
 
-    content_type = CONTENT_TYPE_LATEST
-    """The media type of :meth:`render`'s text."""
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+    """The media type of :meth:`render`'s text: the classic format every Prometheus reads."""
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric, read now.

@@ -43,12 +43,16 @@ class HttpServer:
         OSError: the address cannot be bound; the message names it.
     """
 
-    def __init__(self, listen: str | ListenAddress, backend: str) -> None:
+    def __init__(
+        self, listen: str | ListenAddress, backend: str, *, idle_timeout: float = IDLE_TIMEOUT
+    ) -> None:
         self.listen = parse_listen(listen) if isinstance(listen, str) else listen
         """The configured address (port 0 until bound, when the configuration said 0)."""
         if backend not in ("threading", "gevent"):
             raise ValueError(f"unknown backend {backend!r}")
         self.backend = backend
+        self.idle_timeout = idle_timeout
+        """Seconds before an idle (or trickling) connection is closed."""
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._started = False
@@ -75,9 +79,9 @@ class HttpServer:
             raise RuntimeError("an HttpServer binds once")
         try:
             if self.backend == "gevent":
-                self._server = _bind_gevent(self.listen)
+                self._server = _bind_gevent(self.listen, self.idle_timeout)
             else:
-                self._server = _bind_cheroot(self.listen)
+                self._server = _bind_cheroot(self.listen, self.idle_timeout)
         except OSError as error:
             message = f"http.listen {self.listen}: {error.strerror or error}"
             raise OSError(error.errno, message) from None
@@ -117,13 +121,13 @@ class HttpServer:
             self._thread.join(timeout)
 
 
-def _bind_gevent(address: ListenAddress) -> Any:
+def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
     from gevent.pool import Pool
     from gevent.pywsgi import WSGIServer
 
     class _Server(WSGIServer):  # type: ignore[misc]
         def handle(self, sock: Any, client: Any) -> None:
-            sock.settimeout(IDLE_TIMEOUT)  # pywsgi waits for a kept-alive client forever
+            sock.settimeout(idle_timeout)  # pywsgi waits for a kept-alive client forever
             # Headers and body leave in separate writes: without this, Nagle
             # and the client's delayed ACK hold each answer back ~40 ms.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -141,7 +145,7 @@ def _bind_gevent(address: ListenAddress) -> Any:
     return server
 
 
-def _bind_cheroot(address: ListenAddress) -> Any:
+def _bind_cheroot(address: ListenAddress, idle_timeout: float) -> Any:
     from cheroot.wsgi import Server
 
     server = Server(
@@ -150,7 +154,7 @@ def _bind_cheroot(address: ListenAddress) -> Any:
         numthreads=THREADS,
         server_name="autosolve",
         request_queue_size=BACKLOG,
-        timeout=IDLE_TIMEOUT,
+        timeout=idle_timeout,
     )
     server.error_log = _cheroot_error_log
     server.prepare()
