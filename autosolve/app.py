@@ -27,6 +27,7 @@ from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from autosolve.http.metrics import Metrics
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import RunResult, RuntimeEvent
@@ -47,8 +48,10 @@ class AppDependencies:
     network nor the database.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
+        """Counts what the clients see (``/metrics``); None = nobody counts."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
 
@@ -59,7 +62,13 @@ class AppDependencies:
     @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
-        return GitHubClient(github.api_url, github.token, github.timeout, github.min_interval)
+        return GitHubClient(
+            github.api_url,
+            github.token,
+            github.timeout,
+            github.min_interval,
+            on_response=self.metrics.on_github_response if self.metrics else None,
+        )
 
     @cached_property
     def ollama(self) -> OllamaClient:
@@ -193,6 +202,7 @@ class App:
         clock: Clock | None = None,
         observers: Iterable[Observer] = (),
         backend: Any = None,
+        metrics: Metrics | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -202,6 +212,8 @@ class App:
             clock: an injectable clock (tests).
             observers: called with every :class:`RuntimeEvent`, from the first.
             backend: overrides ``runtime.backend`` (a name or a backend object).
+            metrics: counts runtime events and what the clients see (the
+                HTTP endpoint's ``/metrics``).
 
         Raises:
             SettingsError: invalid settings.
@@ -209,8 +221,10 @@ class App:
         """
         if not isinstance(settings, Settings):
             settings = load_settings(settings)
+        if metrics is not None:
+            observers = (*observers, metrics.observe)
         fan_out = _Observers(observers)
-        deps = AppDependencies(settings)
+        deps = AppDependencies(settings, metrics)
         deps.open()
         try:
             scheduler = build_scheduler(settings, deps)

@@ -168,7 +168,7 @@ def _listen(value: str) -> None:
         try:
             parse_listen(value)
         except ValueError as error:
-            raise ValidationError(f"{error}; \"\" turns the endpoint off") from None
+            raise ValidationError(f'{error}; "" turns the endpoint off') from None
 
 
 def _repository(value: str) -> None:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,13 +42,9 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
         from gevent import monkey
 
         monkey.patch_all()
-    import json
-
-    from autosolve.control import ControlServer
+    from autosolve.control.commands import CommandTable, runtime_commands
     from autosolve.http.app import make_app
-    from autosolve.http.endpoint import RunningDaemon
     from autosolve.http.metrics import Metrics, ScrapeSources
-    from autosolve.http.overview import Overview
     from autosolve.http.server import HttpServer
     from autosolve.infra.store import Store
     from autosolve.runtime import Unit, start_runtime
@@ -67,22 +64,35 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
         if time.monotonic() > deadline:
             raise SystemExit("children did not all run within 120 s")
         handle.wait(0.05)
-    control = ControlServer(handle, os.path.join(os.path.dirname(database), "unused.sock"))
     metrics.sources = ScrapeSources(
         status=handle.status,
         issues=store.issue_counts,
         jobs=lambda: {"ready": store.pending_jobs(), "dead": store.count("dead_jobs")},
     )
-    daemon = RunningDaemon(
-        handle,
-        lambda document: control.answer_line(json.dumps(document).encode()),
-        Overview(lambda: store, [], "https://api.github.com"),
-    )
+    daemon = _BareDaemon(handle, CommandTable(runtime_commands(handle)).answer, store)
     server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics))
     print(server.url, flush=True)
     handle.wait()  # until the client posts `stop`
     server.close()
     store.close()
+
+
+class _BareDaemon:
+    """The endpoint's view of a runtime and a store, without the pipeline."""
+
+    def __init__(self, handle: Any, answer: Any, store: Any) -> None:
+        self._handle = handle
+        from autosolve.http.overview import Overview
+
+        self.answer = answer
+        self.overview = Overview(lambda: store, [], "https://api.github.com")
+
+    @property
+    def running(self) -> bool:
+        return self._handle.result is None
+
+    def status(self) -> dict[str, Any]:
+        return self._handle.status()
 
 
 def fill_store(store: object) -> None:

@@ -15,6 +15,7 @@ from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USA
 from autosolve.config import resolve_path
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
+from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -37,16 +38,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from autosolve.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
+    configure_logging(
+        settings.log.level,
+        settings.log.format,
+        secrets=[settings.github.token, settings.http.token],
+    )
     socket_path = str(resolve_path(settings, settings.control.socket))
     try:
         check_socket_path(socket_path)
     except OSError as error:  # a live daemon's socket, or a path that is not a socket
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
+    endpoint = HttpEndpoint(settings)
     try:
-        app = App.start(settings)
+        endpoint.bind()  # a port in use stops us before any task runs
+        app = App.start(settings, metrics=endpoint.metrics)
     except Exception as error:  # e.g. the database is used by another daemon
+        endpoint.close()
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
     server = ControlServer(app.handle, socket_path, commands=app.commands)
@@ -58,11 +66,13 @@ def run(args: argparse.Namespace) -> int:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
+        endpoint.serve(app)
         result = None
         while result is None:
             result = app.wait(timeout=1.0)
     finally:
         server.close()
+        endpoint.close()
     if result.ok:
         logger.info("stopped")
         return EXIT_OK

@@ -18,8 +18,8 @@ from autosolve.http.overview import Overview
 from autosolve.http.server import HttpServer
 
 if TYPE_CHECKING:
+    from autosolve.app import App
     from autosolve.config import Settings
-    from autosolve.runtime.handle import RuntimeHandle
 
 __all__ = ["HttpEndpoint", "RunningDaemon"]
 
@@ -27,27 +27,21 @@ STATUS_TIMEOUT = 10.0
 
 
 class RunningDaemon:
-    """The :class:`~autosolve.http.app.Daemon` view of a runtime handle and its store."""
+    """The :class:`~autosolve.http.app.Daemon` view of a running :class:`~autosolve.app.App`."""
 
-    def __init__(
-        self,
-        handle: RuntimeHandle,
-        answer: Callable[[Mapping[str, Any]], dict[str, Any]],
-        overview: Callable[[], dict[str, Any]],
-    ) -> None:
-        self._handle = handle
-        self._answer = answer
+    def __init__(self, app: App, overview: Callable[[], dict[str, Any]]) -> None:
+        self._app = app
         self._overview = overview
 
     @property
     def running(self) -> bool:
-        return self._handle.result is None
+        return self._app.handle.result is None
 
     def status(self) -> dict[str, Any]:
-        return self._handle.status(timeout=STATUS_TIMEOUT)
+        return self._app.status(timeout=STATUS_TIMEOUT)
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        return self._answer(document)
+        return self._app.answer(document)
 
     def overview(self) -> dict[str, Any]:
         return self._overview()
@@ -77,30 +71,18 @@ class HttpEndpoint:
         if self.server is not None:
             self.server.bind()
 
-    def serve(
-        self,
-        handle: RuntimeHandle,
-        answer: Callable[[Mapping[str, Any]], dict[str, Any]],
-        store: Callable[[], Any],
-    ) -> None:
-        """Start answering for the runtime ``handle``.
-
-        Args:
-            handle: the running runtime.
-            answer: the control protocol's dispatch (request document → answer).
-            store: returns the open store (called per request: it may be
-                closed and reopened around the run).
-        """
-        github = self.settings.github
+    def serve(self, app: App) -> None:
+        """Start answering for the running ``app`` (started with :attr:`metrics`)."""
         self.metrics.sources = ScrapeSources(
-            status=lambda: handle.status(timeout=STATUS_TIMEOUT),
-            issues=lambda: store().issue_counts(),
-            jobs=lambda: _job_counts(store()),
+            status=lambda: app.status(timeout=STATUS_TIMEOUT),
+            issues=lambda: app.store.issue_counts(),
+            jobs=lambda: _job_counts(app.store),
         )
         if self.server is None:
             return
-        overview = Overview(store, github.repositories, github.api_url)
-        daemon = RunningDaemon(handle, answer, overview)
+        github = self.settings.github
+        overview = Overview(lambda: app.store, github.repositories, github.api_url)
+        daemon = RunningDaemon(app, overview)
         self.server.start(make_app(daemon, self.metrics, token=self.settings.http.token))
 
     def close(self, timeout: float = 5.0) -> None:

@@ -83,8 +83,10 @@ class HttpServer:
             else:
                 self._server = _bind_cheroot(self.listen, self.idle_timeout)
         except OSError as error:
-            message = f"http.listen {self.listen}: {error.strerror or error}"
-            raise OSError(error.errno, message) from None
+            cause = _bind_error(self.listen) or error
+            failure = OSError(f"http.listen {self.listen}: {cause.strerror or cause}")
+            failure.errno = cause.errno
+            raise failure from None
         return self
 
     def start(self, app: Any) -> HttpServer:
@@ -159,6 +161,22 @@ def _bind_cheroot(address: ListenAddress, idle_timeout: float) -> Any:
     server.error_log = _cheroot_error_log
     server.prepare()
     return server
+
+
+def _bind_error(address: ListenAddress) -> OSError | None:
+    """Why ``address`` cannot be bound, in the system's words.
+
+    cheroot words a failed bind as "No socket could be created -- ..."; a plain
+    bind says "Address already in use" or "Cannot assign requested address".
+    """
+    try:
+        family = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((address.host, address.port))
+    except OSError as error:
+        return error
+    return None
 
 
 def _serve_cheroot(server: Any) -> None:

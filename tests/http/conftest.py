@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from autosolve.control import ControlServer
+from autosolve.control.commands import CommandTable, runtime_commands
 from autosolve.http.app import make_app
-from autosolve.http.endpoint import RunningDaemon
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.http.server import HttpServer
 from autosolve.runtime import RuntimeEvent, RuntimeHandle, Unit
+from tests.http.daemon import HttpDaemon, running_daemon
 from tests.runtime.harness import Harness
 
 BACKENDS = ["threading", "gevent"]
@@ -64,9 +66,32 @@ class Endpoint:
 
 
 def socket_answer(handle: RuntimeHandle) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """The control socket's dispatch for ``handle``."""
-    server = ControlServer(handle, "/nonexistent/unused.sock")
-    return lambda document: server.answer_line(json.dumps(document).encode())
+    """The control socket's dispatch for ``handle``: its runtime commands."""
+    return CommandTable(runtime_commands(handle)).answer
+
+
+class HandleDaemon:
+    """The endpoint's view of a bare runtime (an ``App`` without the pipeline)."""
+
+    def __init__(self, handle: RuntimeHandle, overview: Callable[[], dict[str, Any]]) -> None:
+        self._handle = handle
+        self.answer = socket_answer(handle)
+        self.overview = overview
+
+    @property
+    def running(self) -> bool:
+        return self._handle.result is None
+
+    def status(self) -> dict[str, Any]:
+        return self._handle.status()
+
+
+@pytest.fixture(scope="module")
+def short_dir() -> Iterator[Path]:
+    """A short directory for control sockets (sun_path holds 107 bytes), per module."""
+    path = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -109,7 +134,7 @@ def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
         metrics = harness.metrics
         handle = harness.start(preflights, workers)
         metrics.sources = ScrapeSources(status=handle.status)
-        daemon = RunningDaemon(handle, socket_answer(handle), overview)
+        daemon = HandleDaemon(handle, overview)
         server = HttpServer(listen, harness.backend.name)
         server.start(make_app(daemon, metrics, token=token))
         endpoint = Endpoint(server, handle, metrics)
@@ -120,3 +145,14 @@ def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
     for endpoint in endpoints:
         endpoint.close()
         endpoint.server.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def http_daemon(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, short_dir: Path
+) -> Iterator[HttpDaemon]:
+    """``autosolve-supervisor start`` on each backend, shared by a module's tests."""
+    backend = request.param
+    directory = tmp_path_factory.mktemp(backend)
+    with running_daemon(directory, short_dir / f"{backend}.sock", backend) as daemon:
+        yield daemon

@@ -140,7 +140,7 @@
     const row = document.createElement("tr");
     row.dataset.name = child.name;
     row.dataset.kind = child.kind;
-    for (const cls of ["name", "state", "num runs", "num failures", "error", "next", "actions"]) {
+    for (const cls of ["name", "state-cell", "num", "num", "error", "next", "actions"]) {
       const cell = document.createElement("td");
       cell.className = cls;
       row.appendChild(cell);

@@ -1,0 +1,173 @@
+"""The live dashboard in a real headless Chromium, against a real daemon on each backend.
+
+The browser is Debian's ``chromium`` driven through ``chromium-driver`` by
+Selenium; nothing is downloaded at test time. Without them this module is
+skipped with the reason, except in CI (``CI=true``), where it fails: CI must
+run it (``.ci/run`` installs both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.http.daemon import HttpDaemon
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+POLLER = "worker:issue-poller:octo/hello"
+RELAY = "worker:outbox-relay:octo/world"
+REFLECTED_WITHIN = 2.0  # seconds: the dashboard's promise for a change made elsewhere
+
+
+def _require_browser() -> None:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if not missing:
+        return
+    reason = f"{' and '.join(missing)} not installed (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="as-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # A driver path given: Selenium Manager (which would download) is never run.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_dashboard(browser: Any, daemon: HttpDaemon) -> None:
+    """Load the dashboard in a page whose console holds nothing from earlier pages."""
+    browser.get("about:blank")  # the last test's page stops polling (its daemon may be gone)
+    browser.get_log("browser")
+    browser.get(daemon.http_url() + "/")
+
+
+@pytest.fixture
+def dashboard(browser: Any, http_daemon: HttpDaemon) -> Any:
+    """The dashboard of the module's daemon, loaded and showing its children."""
+    open_dashboard(browser, http_daemon)
+    wait_in_page(browser, lambda: rows(browser), "the children table")
+    return browser
+
+
+def wait_in_page(browser: Any, condition: Any, what: str, timeout: float = 15.0) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(
+        lambda _driver: condition(), message=f"the page did not show {what} within {timeout} s"
+    )
+
+
+def rows(browser: Any) -> dict[str, str]:
+    """Child name → state, as the page shows them."""
+    from selenium.webdriver.common.by import By
+
+    return {
+        row.get_attribute("data-name"): row.find_element(By.CSS_SELECTOR, ".state").text
+        for row in browser.find_elements(By.CSS_SELECTOR, "#children tbody tr")
+    }
+
+
+def console_errors(browser: Any) -> list[dict[str, Any]]:
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_the_page_loads_without_console_errors_and_shows_every_child(
+    browser: Any, http_daemon: HttpDaemon
+) -> None:
+    open_dashboard(browser, http_daemon)
+    names = [c["name"] for c in http_daemon.client.status()["children"]]
+    shown = wait_in_page(browser, lambda: (r := rows(browser)) and len(r) == len(names) and r,
+                         "every child")  # fmt: skip
+    assert list(shown) == names
+    assert wait_in_page(browser, lambda: browser.find_element("id", "phase").text == "workers",
+                        "the phase")  # fmt: skip
+    repositories = browser.find_elements("css selector", "#repositories tbody tr")
+    assert [r.get_attribute("data-repository") for r in repositories] == [
+        "octo/hello",
+        "octo/world",
+    ]
+    assert console_errors(browser) == []
+
+
+def test_a_pause_made_through_the_socket_shows_within_2_seconds(
+    dashboard: Any, http_daemon: HttpDaemon
+) -> None:
+    assert rows(dashboard)[RELAY] != "paused"
+    http_daemon.client.pause(RELAY)
+    paused_at = time.monotonic()
+    try:
+        wait_in_page(dashboard, lambda: rows(dashboard)[RELAY] == "paused", "the pause")
+        assert time.monotonic() - paused_at < REFLECTED_WITHIN
+    finally:
+        http_daemon.client.resume(RELAY)
+    wait_in_page(dashboard, lambda: rows(dashboard)[RELAY] != "paused", "the resume")
+    assert console_errors(dashboard) == []
+
+
+def test_its_pause_and_resume_buttons_steer_the_daemon(
+    dashboard: Any, http_daemon: HttpDaemon
+) -> None:
+    button = 'tr[data-name="{}"] button[data-command="{}"]'
+    try:
+        dashboard.find_element("css selector", button.format(POLLER, "pause")).click()
+        http_daemon.wait_until(
+            lambda: http_daemon.child(POLLER)["state"] == "paused", what="paused by the button"
+        )
+        wait_in_page(dashboard, lambda: rows(dashboard)[POLLER] == "paused", "the pause")
+        message = dashboard.find_element("id", "message").text
+        assert message == f"pause {POLLER}: {POLLER}"
+        dashboard.find_element("css selector", button.format(POLLER, "resume")).click()
+        http_daemon.wait_until(
+            lambda: http_daemon.child(POLLER)["state"] != "paused", what="resumed by the button"
+        )
+    finally:
+        http_daemon.client.resume(POLLER)
+    assert console_errors(dashboard) == []
+
+
+def test_the_filter_narrows_the_children_table(dashboard: Any) -> None:
+    dashboard.find_element("id", "filter").send_keys("outbox")
+    visible = [
+        row.get_attribute("data-name")
+        for row in dashboard.find_elements("css selector", "#children tbody tr")
+        if row.is_displayed()
+    ]
+    assert visible == ["worker:outbox-relay:octo/hello", "worker:outbox-relay:octo/world"]
+    assert console_errors(dashboard) == []
