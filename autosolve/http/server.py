@@ -125,7 +125,7 @@ class HttpServer:
 
 def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
     from gevent.pool import Pool
-    from gevent.pywsgi import WSGIServer
+    from gevent.pywsgi import LoggingLogAdapter, WSGIServer
 
     class _Server(WSGIServer):  # type: ignore[misc]
         def handle(self, sock: Any, client: Any) -> None:
@@ -141,7 +141,9 @@ def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
         backlog=BACKLOG,
         spawn=Pool(CONNECTION_LIMIT),
         log=None,
-        error_log=logger,
+        # What pywsgi reports here is the clients' doing (a malformed request,
+        # an idle connection timed out): worth a debug line, not an error.
+        error_log=LoggingLogAdapter(logger, logging.DEBUG),
     )
     server.init_socket()
     return server

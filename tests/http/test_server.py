@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -58,8 +59,8 @@ def test_an_address_in_use_is_an_error_naming_it(backend: str, servers: list[Htt
         HttpServer(taken, backend).bind()
 
 
-def test_an_idle_connection_is_closed_after_the_idle_timeout(
-    backend: str, servers: list[HttpServer]
+def test_an_idle_connection_is_closed_after_the_idle_timeout_quietly(
+    backend: str, servers: list[HttpServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = HttpServer("127.0.0.1:0", backend, idle_timeout=0.3).start(hello)
     servers.append(server)
@@ -74,6 +75,7 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout(
 
     received = on_backend(backend, connect_and_wait_for_hang_up)
     assert b"hello" not in received  # hung up (cheroot says 408 first), never served
+    assert [r.message for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_close_stops_serving_and_is_idempotent(backend: str) -> None:
