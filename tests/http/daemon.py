@@ -13,6 +13,9 @@ from tests.control.daemon import Daemon, new_github, write_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 
+LISTEN = 'listen = "127.0.0.1:0"'
+"""The ``[http]`` line of the test settings (tests/control/daemon.py)."""
+
 _LISTENING = re.compile(r"http endpoint listening on (http://[0-9.:]+)")
 
 
@@ -30,10 +33,15 @@ class HttpDaemon(Daemon):
 
 
 @contextmanager
-def running_daemon(directory: Path, sock: Path, backend: str) -> Iterator[HttpDaemon]:
+def running_daemon(
+    directory: Path, sock: Path, backend: str, *, token: str = ""
+) -> Iterator[HttpDaemon]:
     """A daemon on ``backend`` against fresh fakes, in the worker phase."""
     with new_github() as github, FakeOllama() as ollama:
         settings = write_settings(directory, sock, github, ollama, backend=backend)
+        if token:
+            text = settings.read_text().replace(LISTEN, f'{LISTEN}\ntoken = "{token}"')
+            settings.write_text(text)
         daemon = HttpDaemon(settings, sock, directory / f"daemon-{backend}.log")
         try:
             daemon.wait_ready()

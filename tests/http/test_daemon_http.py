@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.control.daemon import Daemon, new_github, write_settings
 from tests.fakes.ollama import FakeOllama
 from tests.http.conftest import BACKENDS
-from tests.http.daemon import HttpDaemon, get, running_daemon
+from tests.http.daemon import LISTEN, HttpDaemon, get, running_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -98,9 +98,7 @@ def test_an_address_in_use_stops_start_before_any_task_runs(
         port = taken.getsockname()[1]
         sock = short_dir / f"taken-{backend}.sock"
         settings = write_settings(tmp_path, sock, github, ollama, backend=backend)
-        settings.write_text(
-            settings.read_text().replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"')
-        )
+        settings.write_text(settings.read_text().replace(LISTEN, f'listen = "127.0.0.1:{port}"'))
         daemon = Daemon(settings, sock, tmp_path / "daemon.log")
         try:
             assert daemon.exit_code() == 1

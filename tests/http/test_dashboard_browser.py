@@ -13,11 +13,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.http.daemon import HttpDaemon
+from tests.http.daemon import HttpDaemon, running_daemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -171,3 +172,38 @@ def test_the_filter_narrows_the_children_table(dashboard: Any) -> None:
     ]
     assert visible == ["worker:outbox-relay:octo/hello", "worker:outbox-relay:octo/world"]
     assert console_errors(dashboard) == []
+
+
+TOKEN = "dashboard-t0ken"
+
+
+@pytest.fixture(scope="module")
+def token_daemon(tmp_path_factory: pytest.TempPathFactory, short_dir: Path) -> Iterator[HttpDaemon]:
+    directory = tmp_path_factory.mktemp("token")
+    with running_daemon(directory, short_dir / "token.sock", "threading", token=TOKEN) as daemon:
+        yield daemon
+
+
+def test_with_a_token_the_page_takes_it_from_the_url_and_hides_it(
+    browser: Any, token_daemon: HttpDaemon
+) -> None:
+    browser.get("about:blank")
+    browser.get_log("browser")
+    browser.get(token_daemon.http_url() + f"/#token={TOKEN}")
+    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    assert TOKEN not in browser.current_url
+    assert browser.find_element("id", "token-form").is_displayed() is False
+    assert console_errors(browser) == []
+
+
+def test_with_a_token_the_page_asks_for_it(browser: Any, token_daemon: HttpDaemon) -> None:
+    browser.get(token_daemon.http_url() + "/")
+    browser.execute_script("sessionStorage.clear()")  # forget the last test's token
+    browser.refresh()
+    form = browser.find_element("id", "token-form")
+    wait_in_page(browser, form.is_displayed, "the token form")
+    assert rows(browser) == {}
+    browser.find_element("id", "token-input").send_keys(TOKEN)
+    browser.find_element("css selector", "#token-form button").click()
+    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    assert not form.is_displayed()
