@@ -75,6 +75,7 @@ class HttpEndpoint:
         """Start answering for the running ``app`` (started with :attr:`metrics`)."""
         self.metrics.sources = ScrapeSources(
             status=lambda: app.status(timeout=STATUS_TIMEOUT),
+            tick_lateness=app.handle.tick_lateness,
             issues=lambda: app.store.issue_counts(),
             jobs=lambda: _job_counts(app.store),
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import logging
 import math
 import threading
@@ -47,7 +48,7 @@ __all__ = [
     "FixedHistogram",
     "Metrics",
     "ScrapeSources",
-    "TickLateness",
+    "Histogram",
 ]
 
 logger = logging.getLogger("autosolve.http")
@@ -64,8 +65,12 @@ ANALYSIS_RESULTS = ("posted", "skipped", "failed", "dry_run")
 MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 """Seconds: a local model answers in about a second to a few minutes."""
 
-TickLateness = tuple[Sequence[float], Sequence[int], float, int]
-"""``(bucket upper bounds, per-bucket counts, sum, count)``, as the runtime keeps it."""
+Histogram = tuple[Sequence[float], Sequence[int], float, int]
+"""``(bucket upper bounds, the last inf; cumulative counts; sum; count)``.
+
+The shape of :meth:`RuntimeHandle.tick_lateness` and of
+:meth:`FixedHistogram.snapshot`: a Prometheus histogram's.
+"""
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class ScrapeSources:
 
     status: Callable[[], Mapping[str, Any]]
     """The status document (SPEC §5.3)."""
-    tick_lateness: Callable[[], TickLateness] | None = None
+    tick_lateness: Callable[[], Histogram] | None = None
     """The runtime's tick-lateness histogram."""
     issues: Callable[[], Mapping[str, int]] | None = None
     """Issues mirrored per repository (``owner/name``)."""
@@ -86,8 +91,8 @@ class FixedHistogram:
     """A histogram with fixed buckets: one bisect and two additions per value."""
 
     def __init__(self, bounds: Sequence[float]) -> None:
-        self.bounds = tuple(bounds)
-        self._counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
+        self.bounds = (*bounds, math.inf)
+        self._counts = [0] * len(self.bounds)  # per bucket; cumulated by snapshot()
         self._sum = 0.0
         self._lock = threading.Lock()
 
@@ -97,9 +102,10 @@ class FixedHistogram:
             self._counts[index] += 1
             self._sum += value
 
-    def snapshot(self) -> TickLateness:
+    def snapshot(self) -> Histogram:
         with self._lock:
-            return self.bounds, list(self._counts), self._sum, sum(self._counts)
+            counts, total = list(self._counts), self._sum
+        return self.bounds, list(itertools.accumulate(counts)), total, sum(counts)
 
 
 class Metrics:
@@ -128,7 +134,7 @@ class Metrics:
     def observe(self, event: Any) -> None:
         """The runtime's observer: counts child failures by category."""
         if event.kind == "failed" and event.name is not None:
-            category = _category(event.detail)
+            category = str(event.detail.category)  # a Failure; its category is a StrEnum
             with self._lock:
                 self._failures[event.name, category] += 1
 
@@ -274,25 +280,15 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _histogram(name: str, documentation: str, data: TickLateness | None) -> Metric:
-    """A histogram family from per-bucket counts (cumulated here, as Prometheus wants)."""
-    bounds, counts, total, count = data if data is not None else ((), (), 0.0, 0)
-    buckets, cumulative = [], 0
-    for bound, bucket_count in zip(bounds, counts, strict=False):
-        cumulative += bucket_count
-        buckets.append((_le(bound), cumulative))
-    buckets.append(("+Inf", count))
+def _histogram(name: str, documentation: str, data: Histogram | None) -> Metric:
+    """A histogram family; without data, its ``+Inf`` bucket, count and sum at 0."""
+    bounds, cumulative, total, _count = data if data is not None else ((math.inf,), (0,), 0.0, 0)
+    buckets = [(_le(bound), count) for bound, count in zip(bounds, cumulative, strict=True)]
     return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
 
 
 def _le(bound: float) -> str:
-    return repr(float(bound))
-
-
-def _category(detail: Any) -> str:
-    """The category of a ``failed`` event's detail (a classification or a category)."""
-    category = getattr(detail, "category", detail)
-    return str(getattr(category, "value", category))
+    return "+Inf" if math.isinf(bound) else repr(float(bound))
 
 
 def _read(what: str, source: Callable[[], Any] | None) -> Any:

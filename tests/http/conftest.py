@@ -133,7 +133,7 @@ def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
     ) -> Endpoint:
         metrics = harness.metrics
         handle = harness.start(preflights, workers)
-        metrics.sources = ScrapeSources(status=handle.status)
+        metrics.sources = ScrapeSources(status=handle.status, tick_lateness=handle.tick_lateness)
         daemon = HandleDaemon(handle, overview)
         server = HttpServer(listen, harness.backend.name)
         server.start(make_app(daemon, metrics, token=token))

@@ -109,6 +109,8 @@ def test_metrics_count_runs_failures_and_children_per_state(
     assert found["autosolve_children", (("state", "idle"),)] == 3
     assert found["autosolve_children", (("state", "backoff"),)] == 1
     assert found["autosolve_children", (("state", "paused"),)] == 0
+    assert found["autosolve_tick_lateness_seconds_count", ()] >= 3  # the runtime's histogram
+    assert found["autosolve_tick_lateness_seconds_bucket", (("le", "+Inf"),)] >= 3
 
 
 def test_metrics_count_restarts(serve: Serve, harness: MeteredHarness) -> None:

@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
-from autosolve.runtime import Category, RuntimeEvent
-from autosolve.runtime.classify import Classification
+from autosolve.runtime import Category, EventKind, RuntimeEvent
+from autosolve.runtime.events import Failure
 from tests.fakes.github import FakeGitHub
 
 SPEC_FAMILIES = {
@@ -49,6 +49,8 @@ def scrape(metrics: Metrics) -> dict[str, Any]:
 
 def test_every_family_of_the_spec_is_exposed_before_anything_happened() -> None:
     families = scrape(Metrics())
+    lateness = families["autosolve_tick_lateness_seconds"]
+    assert lateness["autosolve_tick_lateness_seconds_bucket", (("le", "+Inf"),)] == 0
     for name, kind in SPEC_FAMILIES.items():
         assert families[name]["type"] == kind, name
     assert "process_resident_memory_bytes" in families
@@ -61,10 +63,11 @@ def test_every_family_of_the_spec_is_exposed_before_anything_happened() -> None:
 
 def test_failures_are_counted_per_child_and_category_from_runtime_events() -> None:
     metrics = Metrics()
-    for category in (Category.NODE, Category.NODE, Category.DEGRADED):
-        metrics.observe(RuntimeEvent("failed", "worker:a", Classification(category)))
-    metrics.observe(RuntimeEvent("failed", "worker:b", "service"))  # a bare category too
-    metrics.observe(RuntimeEvent("spawned", "worker:a", 2))
+    for category in (Category.NODE, Category.NODE, Category.DEGRADED, Category.SERVICE):
+        name = "worker:b" if category is Category.SERVICE else "worker:a"
+        failure = Failure(category, "OSError: boom", permanent=False)
+        metrics.observe(RuntimeEvent(EventKind.FAILED, name, failure))
+    metrics.observe(RuntimeEvent(EventKind.SPAWNED, "worker:a", 2))
     failures = scrape(metrics)["autosolve_child_failures"]
     assert failures[("category", "node"), ("child", "worker:a")] == 2
     assert failures[("category", "degraded"), ("child", "worker:a")] == 1
@@ -129,11 +132,11 @@ def test_a_failing_source_costs_its_samples_not_the_scrape(
     assert "cannot read issues: OSError: disk I/O error" in caplog.text
 
 
-def test_tick_lateness_buckets_are_cumulated() -> None:
+def test_tick_lateness_is_the_runtimes_histogram() -> None:
     metrics = Metrics()
     metrics.sources = ScrapeSources(
         status=lambda: {"children": []},
-        tick_lateness=lambda: ((0.001, 0.01, 0.1), [5, 3, 1, 1], 0.75, 10),
+        tick_lateness=lambda: ((0.001, 0.01, 0.1, math.inf), [5, 8, 9, 10], 0.75, 10),
     )
     histogram = scrape(metrics)["autosolve_tick_lateness_seconds"]
     buckets = {

@@ -211,7 +211,9 @@
     repositories = overview.repositories || [];
     renderRepositories();
     renderJobs(overview.jobs || {});
-    renderAnalyses(overview.analyses);
+    const commands = overview.commands || [];
+    $("#try-section").hidden = !commands.includes("explain");
+    renderAnalyses(overview.analyses, commands.includes("explain"));
   }
 
   function renderProgress(status) {
@@ -278,22 +280,61 @@
     );
   }
 
-  function renderAnalyses(analyses) {
+  function renderAnalyses(analyses, canTry) {
     const section = $("#analyses-section");
     section.hidden = !Array.isArray(analyses) || analyses.length === 0;
     if (section.hidden) return;
     $("#analyses tbody").replaceChildren(
       ...analyses.map((analysis) => {
-        const row = cells(["", analysis.model || "", analysis.created_at || "", ""]);
-        row.cells[0].appendChild(link(analysis.url, `${analysis.repository}#${analysis.number}`));
+        const issue = `${analysis.repository}#${analysis.number}`;
+        const row = cells(["", analysis.title || "", analysis.model || "", analysis.created_at || "", "", ""]);
+        row.dataset.issue = issue;
+        row.cells[0].appendChild(link(analysis.url, issue));
         if (analysis.comment_url) {
-          row.cells[3].appendChild(link(analysis.comment_url, "comment"));
+          row.cells[4].appendChild(link(analysis.comment_url, "comment"));
         } else {
-          row.cells[3].textContent = analysis.posted_at ? "posted" : "not posted";
+          row.cells[4].textContent = analysis.posted_at ? "posted" : "not posted";
+        }
+        if (canTry) {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.textContent = "try";
+          button.dataset.try = issue;
+          row.cells[5].appendChild(button);
         }
         return row;
       }),
     );
+  }
+
+  // -- the prompt playground -------------------------------------------------
+
+  async function tryAnalysis(issue) {
+    const state = $("#try-state");
+    const button = $("#try-form button");
+    $("#try-issue").value = issue;
+    button.disabled = true;
+    state.textContent = `asking the model about ${issue}…`;
+    try {
+      const { body } = await request("/api/control", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ command: "explain", issue, post: false }),
+      });
+      if (body.ok) {
+        $("#try-prompt").textContent = body.prompt || "";
+        $("#try-answer").textContent = body.answer || "";
+        $("#try-result").hidden = false;
+        state.textContent = `${issue}: analysed, not posted`;
+      } else {
+        state.textContent = `${issue}: ${body.error}`;
+      }
+    } catch (error) {
+      handleError(error);
+      state.textContent = "";
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function cells(texts) {
@@ -336,6 +377,14 @@
       control(button.dataset.command, button.closest("tr").dataset.name);
     });
     $("#filter").addEventListener("input", applyFilter);
+    $("#try-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      tryAnalysis($("#try-issue").value.trim());
+    });
+    $("#analyses tbody").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-try]");
+      if (button) tryAnalysis(button.dataset.try);
+    });
     $("#token-form").addEventListener("submit", (event) => {
       event.preventDefault();
       token = $("#token-input").value.trim();
