@@ -46,9 +46,9 @@ __all__ = [
     "JOB_STATES",
     "MODEL_REQUEST_BUCKETS",
     "FixedHistogram",
+    "Histogram",
     "Metrics",
     "ScrapeSources",
-    "Histogram",
 ]
 
 logger = logging.getLogger("autosolve.http")
