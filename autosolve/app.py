@@ -52,6 +52,11 @@ class AppDependencies:
         self.settings = settings
         self.metrics = metrics
         """Counts what the clients see (``/metrics``); None = nobody counts."""
+        self.analysis_observer: Callable[[str], None] | None = (
+            metrics.on_analysis if metrics else None
+        )
+        """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
+        set it before the scheduler is built."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
 
@@ -73,7 +78,12 @@ class AppDependencies:
     @cached_property
     def ollama(self) -> OllamaClient:
         ollama = self.settings.ollama
-        return OllamaClient(ollama.url, ollama.model, ollama.timeout)
+        return OllamaClient(
+            ollama.url,
+            ollama.model,
+            ollama.timeout,
+            on_request=self.metrics.on_model_request if self.metrics else None,
+        )
 
     @property
     def store(self) -> Store:
@@ -277,7 +287,9 @@ def application_commands(app: App) -> list[Command]:
     marshmallow fields (see :mod:`autosolve.control.commands`). The control
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
-    return []
+    from autosolve.analysis_commands import operator_commands
+
+    return operator_commands(registry.new_operations(app.deps))
 
 
 def start(

@@ -44,7 +44,7 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
         monkey.patch_all()
     from autosolve.control.commands import CommandTable, runtime_commands
     from autosolve.http.app import make_app
-    from autosolve.http.metrics import Metrics, ScrapeSources
+    from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
     from autosolve.http.server import HttpServer
     from autosolve.infra.store import Store
     from autosolve.runtime import Unit, start_runtime
@@ -67,7 +67,7 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
     metrics.sources = ScrapeSources(
         status=handle.status,
         issues=store.issue_counts,
-        jobs=lambda: {"ready": store.pending_jobs(), "dead": store.count("dead_jobs")},
+        jobs=lambda: job_counts(store.jobs_summary(0)),
     )
     daemon = _BareDaemon(handle, CommandTable(runtime_commands(handle)).answer, store)
     server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics))
@@ -96,12 +96,13 @@ class _BareDaemon:
 
 
 def fill_store(store: object) -> None:
-    from autosolve.infra.store import IssueRecord, SyncCursor
+    from autosolve.infra.issue import Issue
+    from autosolve.infra.store import SyncCursor
 
     for r in range(REPOSITORIES):
         repository_id = store.upsert_repository(r + 1, "bench", f"repo{r}")
         issues = [
-            IssueRecord(
+            Issue(
                 github_id=r * 100_000 + n,
                 number=n,
                 title=f"issue {n}",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autosolve.http.app import make_app
-from autosolve.http.metrics import Metrics, ScrapeSources
+from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
 from autosolve.http.server import HttpServer
 
@@ -77,12 +77,14 @@ class HttpEndpoint:
             status=lambda: app.status(timeout=STATUS_TIMEOUT),
             tick_lateness=app.handle.tick_lateness,
             issues=lambda: app.store.issue_counts(),
-            jobs=lambda: _job_counts(app.store),
+            jobs=lambda: job_counts(app.store.jobs_summary(0)),
         )
         if self.server is None:
             return
         github = self.settings.github
-        overview = Overview(lambda: app.store, github.repositories, github.api_url)
+        overview = Overview(
+            lambda: app.store, github.repositories, github.api_url, app.commands.names
+        )
         daemon = RunningDaemon(app, overview)
         self.server.start(make_app(daemon, self.metrics, token=self.settings.http.token))
 
@@ -91,6 +93,3 @@ class HttpEndpoint:
         if self.server is not None:
             self.server.close(timeout)
 
-
-def _job_counts(store: Any) -> dict[str, int]:
-    return {"ready": store.pending_jobs(), "dead": store.count("dead_jobs")}

@@ -49,6 +49,7 @@ __all__ = [
     "Histogram",
     "Metrics",
     "ScrapeSources",
+    "job_counts",
 ]
 
 logger = logging.getLogger("autosolve.http")
@@ -85,6 +86,11 @@ class ScrapeSources:
     """Issues mirrored per repository (``owner/name``)."""
     jobs: Callable[[], Mapping[str, int]] | None = None
     """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
+
+
+def job_counts(summary: Any) -> dict[str, int]:
+    """``autosolve_jobs`` from the store's jobs summary (``ready``, ``in_flight``, ``dead``)."""
+    return {state: getattr(summary, state) for state in JOB_STATES}
 
 
 class FixedHistogram:

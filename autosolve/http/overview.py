@@ -10,23 +10,37 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["Overview", "web_url"]
+from autosolve.runtime.status import iso
+
+__all__ = ["RECENT", "Overview", "web_url"]
+
+RECENT = 10
+"""Dead jobs and analyses listed: the newest ones."""
 
 
 class Overview:
-    """Builds ``GET /api/overview``'s document from ``store``.
+    """Builds ``GET /api/overview``'s document.
 
     Args:
-        store: the daemon's store (read-only use).
+        store: returns the daemon's open store (read-only use).
         repositories: the configured ``owner/name`` list, shown even before
             their first sync.
         api_url: ``github.api_url``; links point at the matching web host.
+        commands: returns the control commands the daemon answers (the
+            page offers "try" only where ``explain`` exists).
     """
 
-    def __init__(self, store: Callable[[], Any], repositories: Sequence[str], api_url: str) -> None:
+    def __init__(
+        self,
+        store: Callable[[], Any],
+        repositories: Sequence[str],
+        api_url: str,
+        commands: Callable[[], list[str]] = list,
+    ) -> None:
         self._store = store
         self._repositories = list(repositories)
         self._web = web_url(api_url)
+        self._commands = commands
 
     def __call__(self) -> dict[str, Any]:
         store = self._store()
@@ -36,12 +50,38 @@ class Overview:
                 {"name": name, "issues": counts.get(name.lower(), 0), "url": f"{self._web}/{name}"}
                 for name in self._repositories
             ],
-            "jobs": self._jobs(store),
+            "jobs": _jobs(store.jobs_summary(RECENT)),
+            "analyses": [self._analysis(a) for a in store.recent_analyses(RECENT)],
+            "commands": self._commands(),
         }
 
-    @staticmethod
-    def _jobs(store: Any) -> dict[str, Any]:
-        return {"pending": store.pending_jobs(), "dead": store.count("dead_jobs")}
+    def _analysis(self, analysis: Any) -> dict[str, Any]:
+        url = f"{self._web}/{analysis.repository}/issues/{analysis.number}"
+        return {
+            "repository": analysis.repository,
+            "number": analysis.number,
+            "title": analysis.title,
+            "model": analysis.model,
+            "created_at": iso(analysis.created_at),
+            "posted_at": iso(analysis.posted_at),
+            "url": url,
+            "comment_url": (
+                f"{url}#issuecomment-{analysis.comment_id}" if analysis.comment_id else None
+            ),
+        }
+
+
+def _jobs(summary: Any) -> dict[str, Any]:
+    return {
+        "ready": summary.ready,
+        "in_flight": summary.in_flight,
+        "dead": summary.dead,
+        "recent_dead": [
+            {"id": job.job_id, "payload": job.payload, "reason": job.reason,
+             "dead_at": iso(job.dead_at)}  # fmt: skip
+            for job in summary.recent_dead
+        ],
+    }
 
 
 def web_url(api_url: str) -> str:

@@ -275,7 +275,7 @@
     table.hidden = dead.length === 0;
     table.tBodies[0].replaceChildren(
       ...dead.map((job) =>
-        cells([String(job.id), job.issue || "", job.reason || "", job.dead_at || ""]),
+        cells([String(job.id), job.payload || "", job.reason || "", job.dead_at || ""]),
       ),
     );
   }
