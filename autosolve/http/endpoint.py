@@ -92,4 +92,3 @@ class HttpEndpoint:
         """Stop serving. Idempotent."""
         if self.server is not None:
             self.server.close(timeout)
-

@@ -6,11 +6,10 @@ children's own figures come from the status document instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-from autosolve.runtime.status import iso
 
 __all__ = ["RECENT", "Overview", "web_url"]
 
@@ -62,8 +61,8 @@ class Overview:
             "number": analysis.number,
             "title": analysis.title,
             "model": analysis.model,
-            "created_at": iso(analysis.created_at),
-            "posted_at": iso(analysis.posted_at),
+            "created_at": _iso(analysis.created_at),
+            "posted_at": _iso(analysis.posted_at),
             "url": url,
             "comment_url": (
                 f"{url}#issuecomment-{analysis.comment_id}" if analysis.comment_id else None
@@ -77,11 +76,20 @@ def _jobs(summary: Any) -> dict[str, Any]:
         "in_flight": summary.in_flight,
         "dead": summary.dead,
         "recent_dead": [
-            {"id": job.job_id, "payload": job.payload, "reason": job.reason,
-             "dead_at": iso(job.dead_at)}  # fmt: skip
+            {
+                "id": job.job_id,
+                "payload": job.payload,
+                "reason": job.reason,
+                "dead_at": _iso(job.dead_at),
+            }
             for job in summary.recent_dead
         ],
     }
+
+
+def _iso(epoch: float | None) -> str | None:
+    """Epoch seconds as the status document writes times: ``2026-01-01T00:00:00Z``."""
+    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def web_url(api_url: str) -> str:
