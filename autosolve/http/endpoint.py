@@ -83,7 +83,7 @@ class HttpEndpoint:
             return
         github = self.settings.github
         overview = Overview(
-            lambda: app.store, github.repositories, github.api_url, app.commands.names
+            lambda: app.store, github.repositories, github.api_url, lambda: app.commands.names
         )
         daemon = RunningDaemon(app, overview)
         self.server.start(make_app(daemon, self.metrics, token=self.settings.http.token))

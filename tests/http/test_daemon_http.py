@@ -12,6 +12,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.control.daemon import Daemon, new_github, write_settings
+from tests.fakes.github import iso_now
 from tests.fakes.ollama import FakeOllama
 from tests.http.conftest import BACKENDS
 from tests.http.daemon import LISTEN, HttpDaemon, get, running_daemon
@@ -50,8 +51,8 @@ def test_metrics_show_github_requests_runs_and_mirrored_issues(daemon: HttpDaemo
     text = get(url + "/metrics").text
     assert (metric(text, "autosolve_github_requests_total", status="200") or 0) >= 3
     assert metric(text, "autosolve_child_runs_total", child=POLLER) >= 1
-    assert metric(text, "autosolve_issues", repository="octo/hello") == 0
-    assert metric(text, "autosolve_jobs", state="ready") == 0
+    assert metric(text, "autosolve_issues", repository="octo/hello") is not None
+    assert metric(text, "autosolve_jobs", state="dead") == 0
     assert metric(text, "process_resident_memory_bytes") > 0
 
 
@@ -109,3 +110,28 @@ def test_an_address_in_use_stops_start_before_any_task_runs(
         assert github.requests == []  # not a single task ran
         assert not (tmp_path / "autosolve.db").exists()
         assert not sock.exists()
+
+
+def test_an_analysis_shows_in_metrics_and_the_overview(daemon: HttpDaemon) -> None:
+    url = daemon.http_url()
+    issue = daemon.github.add_issue("octo", "world", title="Crash on start", created_at=iso_now())
+
+    def posted() -> float | None:
+        return metric(get(url + "/metrics").text, "autosolve_analyses_total", result="posted")
+
+    daemon.wait_until(lambda: (posted() or 0) >= 1, timeout=30, what="an analysis posted")
+    text = get(url + "/metrics").text
+    assert metric(text, "autosolve_model_request_seconds_count") >= 1
+    assert metric(text, "autosolve_issues", repository="octo/world") >= 1
+    assert (metric(text, "autosolve_github_requests_total", status="201") or 0) >= 1
+    overview = get(url + "/api/overview").json()
+    analysis = next(a for a in overview["analyses"] if a["repository"] == "octo/world")
+    assert analysis["number"] == issue.number
+    assert analysis["title"] == "Crash on start"
+    assert analysis["url"] == f"{daemon.github.url}/octo/world/issues/{issue.number}"
+    assert analysis["comment_url"].startswith(analysis["url"] + "#issuecomment-")
+    assert analysis["posted_at"] is not None
+    assert "explain" in overview["commands"]
+    assert set(overview["jobs"]) == {"ready", "in_flight", "dead", "recent_dead"}
+    world = next(r for r in overview["repositories"] if r["name"] == "octo/world")
+    assert world["issues"] >= 1

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.daemon import HttpDaemon, running_daemon
+from tests.http.daemon import HttpDaemon, get, running_daemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -119,11 +119,13 @@ def test_the_page_loads_without_console_errors_and_shows_every_child(
     assert list(shown) == names
     assert wait_in_page(browser, lambda: browser.find_element("id", "phase").text == "workers",
                         "the phase")  # fmt: skip
-    repositories = browser.find_elements("css selector", "#repositories tbody tr")
-    assert [r.get_attribute("data-repository") for r in repositories] == [
-        "octo/hello",
-        "octo/world",
-    ]
+
+    def repositories() -> list[str]:
+        rows = browser.find_elements("css selector", "#repositories tbody tr")
+        return [row.get_attribute("data-repository") for row in rows]
+
+    assert wait_in_page(browser, repositories, "the repositories") == ["octo/hello", "octo/world"]
+    assert browser.find_element("css selector", '#jobs [data-figure="dead"]').text == "0"
     assert console_errors(browser) == []
 
 
@@ -171,6 +173,35 @@ def test_the_filter_narrows_the_children_table(dashboard: Any) -> None:
         if row.is_displayed()
     ]
     assert visible == ["worker:outbox-relay:octo/hello", "worker:outbox-relay:octo/world"]
+    assert console_errors(dashboard) == []
+
+
+def test_try_shows_the_prompt_and_the_answer_without_posting(
+    dashboard: Any, http_daemon: HttpDaemon
+) -> None:
+    github = http_daemon.github
+    # Closed: the pipeline never analyses it (github.issues.states), "try" does.
+    issue = github.add_issue(
+        "octo", "hello", title="Try me", body="It breaks on Tuesdays.", state="closed"
+    )
+    url = http_daemon.http_url()
+
+    def mirrored() -> bool:
+        repositories = get(url + "/api/overview").json()["repositories"]
+        return next(r["issues"] for r in repositories if r["name"] == "octo/hello") >= 1
+
+    http_daemon.wait_until(mirrored, what="the issue mirrored")
+    comments_before = len(github.comments("octo", "hello", issue.number))
+    wait_in_page(dashboard, dashboard.find_element("id", "try-section").is_displayed, "try")
+    dashboard.find_element("id", "try-issue").send_keys(f"octo/hello#{issue.number}")
+    dashboard.find_element("css selector", "#try-form button").click()
+    result = dashboard.find_element("id", "try-result")
+    wait_in_page(dashboard, result.is_displayed, "the prompt and the answer", timeout=30)
+    assert "It breaks on Tuesdays." in dashboard.find_element("id", "try-prompt").text
+    assert dashboard.find_element("id", "try-answer").text
+    state = dashboard.find_element("id", "try-state").text
+    assert state == f"octo/hello#{issue.number}: analysed, not posted"
+    assert len(github.comments("octo", "hello", issue.number)) == comments_before
     assert console_errors(dashboard) == []
 
 
