@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,52 +183,57 @@ class Metrics:
     def families(self, children: Sequence[Mapping[str, Any]]) -> Iterator[Metric]:
         """Every family but the per-child runs and restarts, read now."""
         sources = self.sources
-        yield _children_per_state(children)
         with self._lock:
-            failures = dict(self._failures)
-            requests = dict(self._github_requests)
+            failures = sorted(self._failures.items())
+            requests = sorted(self._github_requests.items())
             remaining = self._rate_limit_remaining
-            analyses = dict(self._analyses)
-        family = CounterMetricFamily(
-            "autosolve_child_failures", "Failed runs per child and error category.",
-            labels=("child", "category"),
-        )  # fmt: skip
-        for (child, category), count in sorted(failures.items()):
-            family.add_metric((child, category), count)
-        yield family
+            analyses = list(self._analyses.items())
+        issues = _read("issues", sources and sources.issues) or {}
+        jobs = _read("jobs", sources and sources.jobs) or {}
+        lateness = _read("tick lateness", sources and sources.tick_lateness)
+        yield _children_per_state(children)
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_child_failures",
+                "Failed runs per child and error category.",
+                labels=("child", "category"),
+            ),
+            failures,
+        )
         yield _histogram(
             "autosolve_tick_lateness_seconds",
             "Seconds a worker's tick started after it was due.",
-            _read("tick lateness", sources and sources.tick_lateness),
+            lateness,
         )
-        family = CounterMetricFamily(
-            "autosolve_github_requests", "GitHub API responses by HTTP status.", labels=("status",)
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_github_requests",
+                "GitHub API responses by HTTP status.",
+                labels=("status",),
+            ),
+            (((code,), count) for code, count in requests),
         )
-        for code, count in sorted(requests.items()):
-            family.add_metric((code,), count)
-        yield family
         yield GaugeMetricFamily(
             "autosolve_github_rate_limit_remaining",
             "Requests left in GitHub's rate-limit window, as GitHub last said (NaN: not yet).",
             value=remaining,
         )
-        family = GaugeMetricFamily(
-            "autosolve_issues", "Issues mirrored per repository.", labels=("repository",)
+        yield _labelled(
+            GaugeMetricFamily(
+                "autosolve_issues", "Issues mirrored per repository.", labels=("repository",)
+            ),
+            (((repository,), count) for repository, count in issues.items()),
         )
-        for repository, count in (_read("issues", sources and sources.issues) or {}).items():
-            family.add_metric((repository,), count)
-        yield family
-        jobs = _read("jobs", sources and sources.jobs) or {}
-        family = GaugeMetricFamily("autosolve_jobs", "Analysis jobs per state.", labels=("state",))
-        for state in JOB_STATES:
-            family.add_metric((state,), jobs.get(state, 0))
-        yield family
-        family = CounterMetricFamily(
-            "autosolve_analyses", "Analysis jobs per outcome.", labels=("result",)
+        yield _labelled(
+            GaugeMetricFamily("autosolve_jobs", "Analysis jobs per state.", labels=("state",)),
+            (((state,), jobs.get(state, 0)) for state in JOB_STATES),
         )
-        for result, count in analyses.items():
-            family.add_metric((result,), count)
-        yield family
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_analyses", "Analysis jobs per outcome.", labels=("result",)
+            ),
+            (((result,), count) for result, count in analyses),
+        )
         yield _histogram(
             "autosolve_model_request_seconds",
             "Seconds each model request took, connect to last byte.",
@@ -248,14 +253,19 @@ class _Scrape:
         return self._metrics.families(self._children)
 
 
+def _labelled(family: Any, samples: Iterable[tuple[tuple[str, ...], float]]) -> Any:
+    """``family`` with one sample per ``(label values, value)``."""
+    for labels, value in samples:
+        family.add_metric(labels, value)
+    return family
+
+
 def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
     states = dict.fromkeys(CHILD_STATES, 0)
     for child in children:
         states[child["state"]] = states.get(child["state"], 0) + 1
     family = GaugeMetricFamily("autosolve_children", "Children per state.", labels=("state",))
-    for state, count in states.items():
-        family.add_metric((state,), count)
-    return family
+    return _labelled(family, (((state,), count) for state, count in states.items()))
 
 
 _PER_CHILD = (
