@@ -215,8 +215,12 @@ def _json(status: str, document: Any, headers: Iterable[tuple[str, str]] = ()) -
 
 
 def _failing(child: Mapping[str, Any]) -> bool:
-    """Failed, waiting to restart, or not yet successful since its last failure."""
-    return child["state"] in ("failed", "backoff") or any(child["attempts"].values())
+    """Failed for good (SPEC §5.3a): a child in backoff is being restarted, not failing.
+
+    Transient failures show in ``/metrics`` (failures, restarts) and status;
+    readiness only drops for what no restart will mend.
+    """
+    return bool(child["state"] == "failed")
 
 
 def _require_method(method: str, allowed: str) -> None:

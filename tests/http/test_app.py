@@ -55,13 +55,27 @@ def test_readyz_is_not_ready_while_preflights_run(serve: Serve, harness: Metered
         release.set()
 
 
-def test_readyz_names_the_failing_workers(serve: Serve, harness: MeteredHarness) -> None:
+def test_readyz_stays_ready_while_a_worker_is_restarted(
+    serve: Serve, harness: MeteredHarness
+) -> None:
     endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
     harness.wait_event("backoff", "worker:broken")
     response = endpoint.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"phase": "workers", "failing": []})
+
+
+def test_readyz_names_the_children_that_failed_for_good(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    def invalid(ctx: object) -> None:
+        raise ValueError("no such repository")  # unknown error: permanent in a preflight
+
+    endpoint = serve(preflights=(Unit("preflight:broken", invalid),))
+    harness.wait_for(lambda: endpoint.handle.result is not None, what="the run to fail")
+    response = endpoint.get("/readyz")
     assert (response.status_code, response.json()) == (
         503,
-        {"phase": "workers", "failing": ["worker:broken"]},
+        {"phase": "failed", "failing": ["preflight:broken"]},
     )
 
 
