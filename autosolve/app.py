@@ -24,10 +24,11 @@ from autosolve.infra.store import InstanceLock, Store
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
-from autosolve.schedule.scheduler import Scheduler
+from autosolve.schedule.scheduler import Plan, Scheduler
 
 if TYPE_CHECKING:
     from autosolve.http.metrics import Metrics
+    from autosolve.reload import ReloadReport
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import RunResult, RuntimeEvent
@@ -88,6 +89,22 @@ class AppDependencies:
     @property
     def store(self) -> Store:
         return self._store if self._store is not None else _UnopenedStore()  # type: ignore[return-value]
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
+
+        The GitHub client is retuned in place (its throttle and rate-limit gate
+        are shared by every actor); an Ollama client with other settings is
+        dropped, and the tasks built next get a new one.
+        """
+        old, self.settings = self.settings, settings
+        github = settings.github
+        if "github" in self.__dict__:
+            self.github.reconfigure(
+                token=github.token, timeout=github.timeout, min_interval=github.min_interval
+            )
+        if settings.ollama != old.ollama:
+            self.__dict__.pop("ollama", None)
 
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
@@ -192,18 +209,30 @@ class App:
         deps: AppDependencies,
         handle: RuntimeHandle,
         observers: _Observers,
+        plan: Plan,
     ) -> None:
+        from autosolve.reload import Reloader
+
         self.settings = settings
-        """The settings the daemon runs with."""
+        """The settings the daemon runs with (a reload replaces them)."""
         self.deps = deps
         """GitHub, Ollama and the store, shared by the tasks."""
         self.handle = handle
         """The running supervisor."""
+        self.plan = plan
+        """The units that run, by tenant (a reload replaces it)."""
+        self.reloader = Reloader(self)
+        """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.reload`."""
         self.commands = CommandTable(runtime_commands(handle), secrets=[settings.github.token])
         """The control commands: the runtime's, then :func:`application_commands`."""
-        for command in application_commands(self):
-            self.commands.register(command)
+        self.register_commands()
         self._observers = observers
+
+    def register_commands(self, *, replace: bool = False) -> None:
+        """Register :func:`application_commands` (again, after a reload: new settings)."""
+        self.commands.mask_also([self.settings.github.token])
+        for command in application_commands(self):
+            self.commands.register(command, replace=replace)
 
     @classmethod
     def start(
@@ -239,16 +268,18 @@ class App:
         deps.open()
         try:
             scheduler = build_scheduler(settings, deps)
+            plan = scheduler.plan()
             handle = scheduler.start(
                 supervisor_options(settings, shutdown_hooks=(deps.close,), observer=fan_out),
                 backend=backend or settings.runtime.backend,
                 clock=clock,
+                plan=plan,
             )
         except BaseException:
             deps.close()
             raise
         try:
-            return cls(settings, deps, handle, fan_out)
+            return cls(settings, deps, handle, fan_out, plan)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
             handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             raise
@@ -270,6 +301,17 @@ class App:
         """Answer one control request document; never raises (see :class:`CommandTable`)."""
         return self.commands.answer(document)
 
+    def reload(self, settings: Settings | None = None) -> ReloadReport:
+        """Read the settings again (or take ``settings``) and apply the difference live.
+
+        See :mod:`autosolve.reload`.
+
+        Raises:
+            SettingsError: invalid settings; nothing changed.
+            ReloadError: the tasks could not be built from them; nothing changed.
+        """
+        return self.reloader.reload(settings)
+
     def stop(self, timeout: float | None = None) -> RunResult | None:
         """Stop gracefully and wait up to ``timeout`` for the run to end."""
         return self.handle.stop(timeout)
@@ -289,7 +331,7 @@ def application_commands(app: App) -> list[Command]:
     """
     from autosolve.analysis_commands import operator_commands
 
-    return operator_commands(registry.new_operations(app.deps))
+    return [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
 
 
 def start(

@@ -34,10 +34,11 @@ class Masker:
     """Replaces every form of ``secrets`` with :data:`MASK`; empty secrets are ignored."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = tuple(dict.fromkeys(secret for secret in secrets if secret))
+        """The secrets masked (each once, in the order given)."""
         forms: set[str] = set()
-        for secret in secrets:
-            if secret:
-                forms |= _forms(secret)
+        for secret in self.secrets:
+            forms |= _forms(secret)
         self._forms = sorted(forms, key=len, reverse=True)
 
     def mask(self, text: str) -> str:

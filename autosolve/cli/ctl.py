@@ -7,9 +7,10 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from autosolve.cli.common import fail
-from autosolve.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.config import SettingsError, load_settings, resolve_path
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
@@ -113,6 +114,31 @@ def _retry_dead(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reload(client: ControlClient, args: argparse.Namespace) -> int:
+    reply = client.request("reload")
+    if args.json:  # the answer as it came, a refusal too (exit 1 then)
+        print(json.dumps(reply, indent=2))
+        return EXIT_OK if reply.get("ok") else EXIT_FAILED
+    if not reply.get("ok"):
+        raise ControlError(f"reload refused, nothing changed: {reply.get('error', 'refused')}")
+    print(format_reload(reply))
+    return EXIT_OK
+
+
+def format_reload(reply: dict[str, Any]) -> str:
+    """A reload's answer for people: what changed, one line per kind, names below."""
+    lines = ["reloaded"]
+    for kind in ("added", "removed", "replaced"):
+        names = reply.get(kind) or []
+        lines.append(f"  {kind}: {len(names)}")
+        lines.extend(f"    {name}" for name in names)
+    lines.append(f"  unchanged: {reply.get('unchanged', 0)}")
+    restart = reply.get("needs_restart") or []
+    if restart:
+        lines.append(f"  needs a restart (kept as they are): {', '.join(restart)}")
+    return "\n".join(lines)
+
+
 ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "status": _status,
     "pause": _control,
@@ -120,6 +146,7 @@ ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "run-now": _control,
     "restart": _control,
     "stop": _stop,
+    "reload": _reload,
     "explain": _explain,
     "jobs": _jobs,
     "retry-dead": _retry_dead,

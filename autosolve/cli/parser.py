@@ -69,7 +69,7 @@ examples:
 
   Under systemd (NOTIFY_SOCKET set) the daemon reports READY=1 when its workers
   start, STOPPING=1, STATUS= lines and, with WatchdogSec, WATCHDOG=1.
-  SIGINT/SIGTERM stop gracefully; SIGHUP is logged and otherwise ignored.""",
+  SIGINT/SIGTERM stop gracefully; SIGHUP reloads the settings (as `ctl reload`).""",
     "check": """\
 examples:
   autosolve-supervisor check
@@ -154,6 +154,11 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         "restart worker:outbox-relay:octo/hello",
     ),
     "stop": ("stop the daemon gracefully and wait until it is gone", None, "stop"),
+    "reload": (
+        "re-read the settings and apply the difference without a restart (as SIGHUP)",
+        _json_flag,
+        "reload",
+    ),
     "explain": (
         "analyse one issue now, whatever the filters; edits autosolve's comment if there is one",
         _explain_arguments,

@@ -3,7 +3,7 @@
 The control socket is claimed before the runtime starts (a second daemon on
 the same socket must not run a single task) and removed on every way out, a
 forced exit included. SIGINT/SIGTERM stop gracefully, a second SIGINT exits
-at once; SIGHUP is logged (live reload is not supported yet); SIGPIPE stays
+at once; SIGHUP reloads the settings (as ``ctl reload``); SIGPIPE stays
 ignored, so a client hanging up is that connection's problem. Under systemd
 the service manager hears ``READY=1`` when the workers start, ``STOPPING=1``,
 ``STATUS=`` lines and, while the supervisor answers, ``WATCHDOG=1``.
@@ -36,6 +36,7 @@ from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
 if TYPE_CHECKING:
     from autosolve.app import App
+    from autosolve.config import Settings
 
 __all__ = ["run", "run_until_done"]
 
@@ -53,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
-    if getattr(args, "dry_run", False):
-        settings = dataclasses.replace(
-            settings, analysis=dataclasses.replace(settings.analysis, dry_run=True)
-        )
+    dry_run = bool(getattr(args, "dry_run", False))
+    if dry_run:
+        settings = _dry_run(settings)
     from autosolve.app import App
 
     configure_logging(
@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         endpoint.close()
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
+    _prepare_reload(app, endpoint, dry_run=dry_run)
     server = ControlServer(app.handle, socket_path, commands=app.commands)
     _handle_signals(app, before_forced_exit=server.remove_socket)
     try:
@@ -104,6 +105,35 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     logger.error("run failed: %s", result.reason)
     return EXIT_FAILED
+
+
+def _dry_run(settings: Settings) -> Settings:
+    return dataclasses.replace(
+        settings, analysis=dataclasses.replace(settings.analysis, dry_run=True)
+    )
+
+
+def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
+    """What a reload needs from the command line: its overrides kept, logs and HTTP retuned.
+
+    ``start --dry-run`` stays a dry run whatever the file says. The log level
+    and format follow the new settings, and a new token is masked from then
+    on (the old one too: messages about earlier requests may still name it).
+    """
+    if dry_run:
+        read = app.reloader.read
+        app.reloader.read = lambda: _dry_run(read())
+    secrets = [app.settings.github.token, app.settings.http.token]
+
+    def apply(running: Settings, new: Settings) -> None:
+        tokens = [new.github.token, new.http.token]
+        if new.log != running.log or not set(tokens) <= set(secrets):
+            secrets.extend(token for token in tokens if token not in secrets)
+            configure_logging(new.log.level, new.log.format, secrets=secrets)
+        if new.http.token != running.http.token:
+            endpoint.set_token(new.http.token)
+
+    app.reloader.add_listener(apply)
 
 
 def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
@@ -182,6 +212,11 @@ def _check_model(app: App) -> None:
         logger.warning("%s: %s; analyses fail until it is there", finding.subject, finding.detail)
 
 
+def _reload(app: App) -> None:
+    with contextlib.suppress(Exception):  # refused: the reloader logged why
+        app.reload()
+
+
 def _socket_error(path: str, error: OSError) -> str:
     return (
         str(error) if isinstance(error, ControlSocketError) else f"control socket {path}: {error}"
@@ -189,7 +224,7 @@ def _socket_error(path: str, error: OSError) -> str:
 
 
 def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = None) -> None:
-    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130; SIGHUP is noted.
+    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130; SIGHUP reloads.
 
     ``before_forced_exit`` runs just before that exit (it must not block or
     take locks: it interrupts whatever the main thread was doing).
@@ -210,10 +245,10 @@ def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = No
                 app.handle.proxy.stop()  # an ask whose answer nobody waits for
 
     def on_hangup(_signum: int, _frame: Any) -> None:
-        logger.warning(
-            "SIGHUP received: live reload is not supported yet; "
-            "running on with the settings read at start"
-        )
+        # Not here: a handler interrupts the main thread wherever it is. The
+        # reload runs beside it and logs its outcome (as `ctl reload` answers it).
+        logger.info("SIGHUP received: reloading the settings")
+        app.handle.backend.spawn_loop(lambda: _reload(app), "reload")
 
     signal.signal(signal.SIGINT, on_stop_signal)
     signal.signal(signal.SIGTERM, on_stop_signal)

@@ -122,6 +122,10 @@ class CommandTable:
             commands[command.name] = (command, command.schema())
             self._commands = commands  # replaced whole: answer() reads without the lock
 
+    def mask_also(self, secrets: Iterable[str]) -> None:
+        """Mask ``secrets`` too from now on (a reload brought a new token)."""
+        self._masker = Masker([*self._masker.secrets, *secrets])
+
     @property
     def names(self) -> list[str]:
         """Registered command names, in registration order."""

@@ -122,6 +122,10 @@ class _App:
             "/api/control": ("POST", self._control),
         }
 
+    def set_token(self, token: str) -> None:
+        """The bearer token from now on (``""``: none, loopback names only)."""
+        self._token = token.encode()
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         try:

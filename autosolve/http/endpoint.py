@@ -61,6 +61,7 @@ class HttpEndpoint:
         listen = settings.http.listen
         self.server = HttpServer(listen, settings.runtime.backend) if listen else None
         """None when the endpoint is off."""
+        self._wsgi: Any = None
 
     def bind(self) -> None:
         """Claim the address.
@@ -83,10 +84,19 @@ class HttpEndpoint:
             return
         github = self.settings.github
         overview = Overview(
-            lambda: app.store, github.repositories, github.api_url, lambda: app.commands.names
+            lambda: app.store,
+            lambda: app.settings.github.repositories,
+            github.api_url,
+            lambda: app.commands.names,
         )
         daemon = RunningDaemon(app, overview)
-        self.server.start(make_app(daemon, self.metrics, token=self.settings.http.token))
+        self._wsgi = make_app(daemon, self.metrics, token=self.settings.http.token)
+        self.server.start(self._wsgi)
+
+    def set_token(self, token: str) -> None:
+        """Require ``token`` from the next request on (a reload changed ``http.token``)."""
+        if self._wsgi is not None:
+            self._wsgi.set_token(token)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop serving. Idempotent."""

@@ -23,7 +23,7 @@ class Overview:
     Args:
         store: returns the daemon's open store (read-only use).
         repositories: the configured ``owner/name`` list, shown even before
-            their first sync.
+            their first sync; or a function returning it (it changes on reload).
         api_url: ``github.api_url``; links point at the matching web host.
         commands: returns the control commands the daemon answers (the
             page offers "try" only where ``explain`` exists).
@@ -32,12 +32,15 @@ class Overview:
     def __init__(
         self,
         store: Callable[[], Any],
-        repositories: Sequence[str],
+        repositories: Sequence[str] | Callable[[], Sequence[str]],
         api_url: str,
         commands: Callable[[], list[str]] = list,
     ) -> None:
         self._store = store
-        self._repositories = list(repositories)
+        if not callable(repositories):
+            fixed = list(repositories)
+            repositories = lambda: fixed  # noqa: E731 - one reader for both forms
+        self._repositories = repositories
         self._web = web_url(api_url)
         self._commands = commands
 
@@ -47,7 +50,7 @@ class Overview:
         return {
             "repositories": [
                 {"name": name, "issues": counts.get(name.lower(), 0), "url": f"{self._web}/{name}"}
-                for name in self._repositories
+                for name in self._repositories()
             ],
             "jobs": _jobs(store.jobs_summary(RECENT)),
             "analyses": [self._analysis(a) for a in store.recent_analyses(RECENT)],

@@ -43,31 +43,36 @@ class Planner:
         self._workers = workers
         self._resolve = resolve_repository_id
 
+    @property
+    def tenants(self) -> list[str]:
+        """The repositories planned for, ``owner/name``, in settings order."""
+        return [tenant.full_name for tenant in self._tenants]
+
     def preflights(self) -> list[Unit]:
         """One one-shot unit per repository × preflight."""
-        units = []
-        for spec in (p.task_spec() for p in self._preflights):
-            for tenant in self._tenants:
-                units.append(
-                    Unit(
-                        f"preflight:{spec.resource}:{tenant.full_name}",
-                        _bind_preflight(spec, tenant),
-                    )
-                )
-        return units
+        return [unit for _, unit in self.tenant_preflights()]
 
     def workers(self) -> list[Unit]:
         """One interval unit per repository × worker, repository ids resolved lazily."""
+        return [unit for _, unit in self.tenant_workers()]
+
+    def tenant_preflights(self) -> list[tuple[str, Unit]]:
+        """:meth:`preflights`, each with the repository it works for."""
+        units = []
+        for spec in (p.task_spec() for p in self._preflights):
+            for tenant in self._tenants:
+                name = f"preflight:{spec.resource}:{tenant.full_name}"
+                units.append((tenant.full_name, Unit(name, _bind_preflight(spec, tenant))))
+        return units
+
+    def tenant_workers(self) -> list[tuple[str, Unit]]:
+        """:meth:`workers`, each with the repository it works for."""
         units = []
         for spec in (w.task_spec() for w in self._workers):
             for tenant in self._tenants:
-                units.append(
-                    Unit(
-                        f"worker:{spec.resource}:{tenant.full_name}",
-                        _bind_worker(spec, tenant, self._resolve),
-                        spec.interval,
-                    )
-                )
+                name = f"worker:{spec.resource}:{tenant.full_name}"
+                work = _bind_worker(spec, tenant, self._resolve)
+                units.append((tenant.full_name, Unit(name, work, spec.interval)))
         return units
 
     def infra_classifier(self) -> Classifier:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.handle import start_runtime
@@ -12,24 +13,56 @@ from autosolve.runtime.units import Unit
 if TYPE_CHECKING:
     from autosolve.runtime.backends import Backend
     from autosolve.runtime.clock import Clock
+    from autosolve.runtime.context import WorkContext
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import SupervisorOptions
+    from autosolve.runtime.units import WorkFunc
     from autosolve.schedule.contracts import GlobalWorker
     from autosolve.schedule.planner import Planner
 
-__all__ = ["Plan", "Scheduler"]
+__all__ = ["GLOBAL", "Plan", "Scheduler", "SwitchableWork"]
+
+GLOBAL = ""
+"""The key of the global workers' group in :attr:`Plan.groups` (tenants are ``owner/name``)."""
+
+
+class SwitchableWork:
+    """A unit's work that can be pointed at a newer closure while its actor runs.
+
+    Every unit the Scheduler plans runs through one: a reload builds the
+    tasks again from the new settings and switches the units it keeps to the
+    new closures, which they run from their next tick on — no actor restarts
+    for a new filter, a new queue setting or a new model.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: WorkFunc) -> None:
+        self.target = target
+        """What the next tick calls (one attribute write switches it)."""
+
+    def __call__(self, ctx: WorkContext) -> None:
+        self.target(ctx)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The units of a run, in start order."""
+    """The units of a run, in start order, and which tenant each belongs to."""
 
     preflights: tuple[Unit, ...]
     workers: tuple[Unit, ...]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Tenant (``owner/name``, or :data:`GLOBAL`) → the names of its units, preflights first.
+
+    A tenant's units are added and removed together, as one runtime group."""
 
     @property
     def names(self) -> list[str]:
         return [u.name for u in (*self.preflights, *self.workers)]
+
+    def units(self) -> dict[str, Unit]:
+        """Every unit by name."""
+        return {u.name: u for u in (*self.preflights, *self.workers)}
 
 
 class Scheduler:
@@ -45,12 +78,20 @@ class Scheduler:
     def plan(self) -> Plan:
         """The units to run; raises ``ValueError`` when two share a name."""
         global_units = [
-            Unit(f"worker:{spec.resource}", spec.work, spec.interval)
+            (GLOBAL, Unit(f"worker:{spec.resource}", spec.work, spec.interval))
             for spec in (g.task_spec() for g in self._global_workers)
         ]
-        plan = Plan(tuple(self._planner.preflights()), (*self._planner.workers(), *global_units))
-        names = plan.names
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        preflights = _switchable(self._planner.tenant_preflights())
+        workers = _switchable([*self._planner.tenant_workers(), *global_units])
+        groups: dict[str, list[str]] = {tenant: [] for tenant in self._planner.tenants}
+        for tenant, unit in (*preflights, *workers):
+            groups.setdefault(tenant, []).append(unit.name)
+        plan = Plan(
+            tuple(u for _, u in preflights),
+            tuple(u for _, u in workers),
+            {tenant: tuple(names) for tenant, names in groups.items()},
+        )
+        duplicates = sorted(n for n, count in Counter(plan.names).items() if count > 1)
         if duplicates:
             raise ValueError(f"duplicate task names: {', '.join(duplicates)}")
         return plan
@@ -61,10 +102,18 @@ class Scheduler:
         *,
         backend: str | Backend = "threading",
         clock: Clock | None = None,
+        plan: Plan | None = None,
     ) -> RuntimeHandle:
-        """Start the run without blocking; the application classifier is the Planner's."""
-        plan = self.plan()
+        """Start the run (of ``plan``, default :meth:`plan`) without blocking.
+
+        The application classifier is the Planner's.
+        """
+        plan = plan or self.plan()
         options = replace(options, classifier=self._planner.infra_classifier())
         return start_runtime(
             plan.preflights, plan.workers, backend=backend, clock=clock, options=options
         )
+
+
+def _switchable(units: Sequence[tuple[str, Unit]]) -> list[tuple[str, Unit]]:
+    return [(tenant, replace(unit, work=SwitchableWork(unit.work))) for tenant, unit in units]

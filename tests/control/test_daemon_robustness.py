@@ -50,18 +50,24 @@ def test_clients_that_hang_up_before_their_answer_never_kill_the_daemon(
 
 
 @pytest.mark.parametrize("backend", ["threading", "gevent"])
-def test_sighup_is_logged_and_the_daemon_keeps_running(
+def test_sighup_reloads_unchanged_settings_and_the_daemon_keeps_running(
     launch: Callable[..., Daemon], backend: str
 ) -> None:
     daemon = launch(backend=backend)
-    daemon.wait_ready()
+    before = {c["name"]: c for c in daemon.wait_ready()["children"]}
     daemon.signal(signal.SIGHUP)
     daemon.wait_until(
-        lambda: daemon.logged("SIGHUP received: live reload is not supported yet"),
-        what="the SIGHUP log line",
+        lambda: daemon.logged("reload: added 0, removed 0, replaced 0"),
+        what="the reload's log line",
     )
-    daemon.signal(signal.SIGHUP)  # and again: still nothing but a log line
-    assert daemon.wait_ready()["phase"] == "workers"
+    assert daemon.logged("SIGHUP received: reloading the settings")
+    daemon.signal(signal.SIGHUP)  # and again
+    daemon.wait_until(
+        lambda: daemon.log_path.read_text().count("reload: added 0") == 2, what="another"
+    )
+    after = daemon.wait_ready()
+    assert after["phase"] == "workers"
+    assert {c["name"]: c["restarts"] for c in after["children"]} == {n: 0 for n in before}
     daemon.signal(signal.SIGTERM)
     assert daemon.exit_code() == 0
     assert not daemon.sock_path.exists()

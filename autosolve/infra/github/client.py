@@ -126,6 +126,28 @@ class GitHubClient:
             f"timeout={self.timeout!r}, min_interval={self.min_interval!r})"
         )
 
+    def reconfigure(
+        self,
+        *,
+        token: str | None = None,
+        timeout: float | None = None,
+        min_interval: float | None = None,
+    ) -> None:
+        """Use new settings from the next request on (a reload), keeping the session.
+
+        Requests in flight finish with what they started with. ``min_interval``
+        changes the shared throttle, so every actor spaces its requests anew.
+        """
+        if token is not None:
+            self._token = token
+            self._auth = _BearerAuth(token)
+        if timeout is not None:
+            self.timeout = timeout
+        if min_interval is not None:
+            if min_interval < 0:
+                raise ValueError(f"min_interval must be >= 0, got {min_interval!r}")
+            self._throttle.min_interval = self.min_interval = float(min_interval)
+
     @property
     def rate_limited_until(self) -> float | None:
         """Epoch seconds until which requests are refused locally, if any."""
