@@ -85,7 +85,8 @@ class ChildRecord:
     """
 
     __slots__ = (
-        "attempts", "failures", "group", "interval", "kind", "last_error", "last_success_at",
+        "actors", "attempts", "failures", "group", "interval", "kind", "last_error",
+        "last_success_at",
         "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
     )  # fmt: skip
 
@@ -106,6 +107,8 @@ class ChildRecord:
         self.runs = 0
         self.failures = 0
         self.restarts = 0
+        self.actors = 0
+        """Actors started for the unit so far: a restart or a replacement starts one more."""
         self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
         self.last_error: str | None = None
         self.last_success_at: float | None = None
@@ -135,7 +138,7 @@ def render_records(
     clock: Clock,
     cooperate: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The status records of SPEC §5.3, plus ``running_for``, ``progress`` and the group.
+    """The status records of SPEC §5.3, plus ``running_for``, ``progress``, the group, ``actors``.
 
     One pass, clock read once, timestamps formatted once per second, and
     ``attempts``/``progress`` shared rather than copied (both are replaced,
@@ -181,6 +184,7 @@ def render_records(
                 "progress": record.progress,
                 "group": None if group is None else group.id,
                 "group_phase": None if group is None else plain[group.phase],
+                "actors": record.actors,
             })  # fmt: skip
             if cooperate is not None and not count % _COOPERATE_EVERY:
                 cooperate()

@@ -268,6 +268,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             record.restarts += 1
         slot.quiet_restart = False
         slot.generation += 1
+        record.actors += 1
         slot.live, slot.expect_exit, slot.restart_due = True, False, False
         slot.overdue_tick = slot.runner = None
         slot.context = WorkContext(slot.unit.name, self._backend.make_event(), self._clock, record)

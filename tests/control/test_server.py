@@ -27,7 +27,7 @@ Serve = Callable[..., ControlServer]
 CHILD_KEYS = {
     "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
     "last_error", "last_success_at", "next_run_at", "running_for", "progress", "group",
-    "group_phase",
+    "group_phase", "actors",
 }  # fmt: skip
 
 

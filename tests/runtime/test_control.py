@@ -25,7 +25,7 @@ def test_status_has_one_record_per_child_in_the_documented_shape(harness: Harnes
     assert set(worker) == {
         "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
         "last_error", "last_success_at", "next_run_at", "running_for", "progress", "group",
-        "group_phase",
+        "group_phase", "actors",
     }  # fmt: skip
     assert worker["group"] == 0 and worker["group_phase"] == "workers"
     assert worker["kind"] == "worker" and worker["interval"] == 10.0

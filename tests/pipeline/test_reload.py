@@ -1,0 +1,281 @@
+"""``reload`` in-process: the whole daemon (``App``) against the fakes, its settings file
+rewritten between reloads (SPEC §2.4b, §5.2). The daemon as a process, with SIGHUP and
+``ctl reload``, is in ``test_reload_daemon.py``."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autosolve.app import App
+from autosolve.runtime import RuntimeEvent
+from tests.fakes.github import FakeGitHub
+from tests.pipeline.daemon import merge, query, to_toml, wait_until
+
+Settings = dict[str, Any]
+
+
+class Running:
+    """An ``App`` started from a settings file the test rewrites, and its runtime events."""
+
+    def __init__(self, path: Path, data: Settings) -> None:
+        self.path, self.data = path, copy.deepcopy(data)
+        self.events: list[RuntimeEvent] = []
+        path.write_text(to_toml(self.data))
+        self.app = App.start(path, observers=[self.events.append])
+
+    def rewrite(self, **changes: Any) -> None:
+        merge(self.data, changes)
+        self.path.write_text(to_toml(self.data))
+
+    def reload(self) -> dict[str, Any]:
+        return self.app.answer({"command": "reload"})
+
+    def children(self) -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in self.app.status()["children"]}
+
+    def spawned(self, name: str) -> int:
+        return sum(1 for e in list(self.events) if e.kind == "spawned" and e.name == name)
+
+    def wait_state(self, name: str, state: str) -> None:
+        wait_until(
+            lambda: self.children().get(name, {}).get("state") == state, what=f"{name} {state}"
+        )
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Callable[[Settings], Running]]:
+    started: list[Running] = []
+
+    def start(data: Settings) -> Running:
+        started.append(Running(tmp_path / "settings.toml", data))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.app.stop(timeout=15.0)
+
+
+def poller(repo: str) -> str:
+    return f"worker:issue-poller:{repo}"
+
+
+def units(repo: str) -> list[str]:
+    return [
+        f"preflight:repository-validator:{repo}",
+        f"worker:issue-poller:{repo}",
+        f"worker:outbox-relay:{repo}",
+    ]
+
+
+def polls(github: FakeGitHub, repo: str) -> int:
+    return len(github.requests_for(f"/repos/{repo}/issues", method="GET"))
+
+
+def test_repositories_added_removed_and_kept(
+    github: FakeGitHub, make_settings, running, db: Path
+) -> None:
+    for name in ("a", "b", "c"):
+        github.add_repo("octo", name)
+        github.add_issue("octo", name, title=f"issue of {name}")
+    daemon = running(make_settings(["octo/a", "octo/b"]))
+    wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(2,)], what="2 mirrored")
+    daemon.rewrite(github={"repositories": ["octo/b", "octo/c"]})
+    answer = daemon.reload()
+    assert answer == {
+        "ok": True, "added": units("octo/c"), "removed": units("octo/a"), "replaced": [],
+        "unchanged": 4, "needs_restart": [],
+    }  # fmt: skip
+    wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(3,)], what="octo/c mirrored")
+    children = daemon.children()
+    assert set(children) == {*units("octo/b"), *units("octo/c"), "worker:issue-explainer"}
+    assert children[poller("octo/c")]["group"] > 0
+    assert daemon.spawned(poller("octo/b")) == 1 and children[poller("octo/b")]["restarts"] == 0
+    dropped = polls(github, "octo/a")
+    runs = children[poller("octo/b")]["runs"]
+    wait_until(lambda: daemon.children()[poller("octo/b")]["runs"] > runs + 3, what="polls")
+    assert polls(github, "octo/a") == dropped  # removed: no more requests
+    assert query(db, "SELECT count(*) FROM issues i JOIN repositories r "
+                     "ON r.id = i.repository_id WHERE r.name = 'a'") == [(1,)]  # fmt: skip
+
+
+def test_a_changed_interval_replaces_only_the_affected_workers(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    daemon.rewrite(intervals={"outbox_relay": 0.5})
+    answer = daemon.reload()
+    assert answer["replaced"] == ["worker:outbox-relay:octo/a"] and answer["unchanged"] == 3
+    wait_until(lambda: daemon.spawned("worker:outbox-relay:octo/a") == 2, what="a fresh relay")
+    children = daemon.children()
+    assert children["worker:outbox-relay:octo/a"]["interval"] == 0.5
+    assert children["worker:outbox-relay:octo/a"]["restarts"] == 0
+    assert daemon.spawned(poller("octo/a")) == 1
+    assert daemon.spawned("worker:issue-explainer") == 1
+
+
+def test_a_new_required_label_applies_from_the_next_tick_without_restarting_anyone(
+    github: FakeGitHub, make_settings, running, db: Path
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"], github={"issues": {"required_label": "urgent"}}))
+    github.add_issue("octo", "a", title="a bug", labels=["bug"])
+    wait_until(lambda: query(db, "SELECT count(*) FROM jobs") == [(0,)]
+               and query(db, "SELECT count(*) FROM issues") == [(1,)], what="judged")  # fmt: skip
+    assert github.requests_for(method="POST") == []
+    daemon.rewrite(github={"issues": {"required_label": "bug"}})
+    assert daemon.reload()["unchanged"] == 4
+    github.add_issue("octo", "a", title="another bug", labels=["Bug"])
+    wait_until(lambda: github.requests_for("/repos/octo/a/issues/2/comments", "POST"),
+               what="the comment on the new bug")  # fmt: skip
+    assert [e for e in daemon.events if e.kind == "restarted"] == []
+    assert daemon.spawned("worker:issue-explainer") == 1
+
+
+def test_a_new_min_interval_spaces_every_request_from_then_on(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    github.add_repo("octo", "b")
+    daemon = running(make_settings(["octo/a", "octo/b"]))
+    daemon.wait_state(poller("octo/b"), "idle")
+    daemon.rewrite(github={"min_interval": 0.25})
+    daemon.reload()
+    start = len(github.requests)
+    wait_until(lambda: len(github.requests) >= start + 8, what="requests after the reload")
+    arrivals = [r.monotonic for r in github.requests[start + 1 :]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert min(gaps) >= 0.2, gaps  # a floor: a busy machine only makes gaps longer
+    assert daemon.app.deps.github.min_interval == 0.25
+
+
+def test_new_restart_policies_apply_to_the_next_failure(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    daemon.rewrite(policies={"worker": {"service": {"initial": 0.7, "max": 0.7}}})
+    daemon.reload()
+    github.fail_next(1, "status", path_prefix="/repos/octo/a/issues", status=503)
+    backoff = wait_until(
+        lambda: [e for e in daemon.events if e.kind == "backoff" and e.name == poller("octo/a")],
+        what="the poller's backoff",
+    )
+    assert backoff[0].detail == 0.7
+    assert daemon.spawned("worker:issue-explainer") == 1
+
+
+def test_invalid_settings_refuse_the_reload_and_change_nothing(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    before = daemon.app.settings
+    daemon.rewrite(github={"repositories": ["octo/a", "nope"]}, intervals={"issue_poller": 0})
+    answer = daemon.reload()
+    assert answer["ok"] is False
+    assert "github.repositories[1]: 'nope' is not of the form owner/name" in answer["error"]
+    assert "intervals.issue_poller: must be greater than 0" in answer["error"]
+    assert daemon.app.settings is before
+    assert set(daemon.children()) == {*units("octo/a"), "worker:issue-explainer"}
+    assert daemon.spawned(poller("octo/a")) == 1
+
+
+def test_keys_that_need_a_restart_are_reported_and_kept_as_they_are(
+    github: FakeGitHub, make_settings, running, tmp_path: Path
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    before = daemon.app.settings
+    daemon.rewrite(
+        database={"path": str(tmp_path / "elsewhere.db")},
+        control={"socket": str(tmp_path / "other.sock")},
+        http={"listen": "127.0.0.1:9"},
+        runtime={"backend": "gevent"},
+        intervals={"issue_explainer": 0.5},
+    )
+    answer = daemon.reload()
+    assert answer["needs_restart"] == [
+        "control.socket", "database.path", "http.listen", "runtime.backend",
+    ]  # fmt: skip
+    assert answer["replaced"] == ["worker:issue-explainer"]  # the rest applies
+    settings = daemon.app.settings
+    assert (settings.database, settings.control) == (before.database, before.control)
+    assert (settings.http.listen, settings.runtime.backend) == ("127.0.0.1:0", "threading")
+    assert settings.intervals.issue_explainer == 0.5
+    assert daemon.reload()["needs_restart"] == answer["needs_restart"]  # still pending
+
+
+def test_a_repository_github_does_not_know_fails_alone_and_is_tried_again_by_a_reload(
+    github: FakeGitHub, make_settings, running, caplog: pytest.LogCaptureFixture
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    daemon.rewrite(github={"repositories": ["octo/a", "octo/late"]})
+    assert daemon.reload()["added"] == units("octo/late")
+    for name in units("octo/late"):
+        daemon.wait_state(name, "failed")
+    assert daemon.children()[poller("octo/late")]["group_phase"] == "failed"
+    assert any("octo/late" in r.getMessage() and "does not start" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+    assert daemon.app.status()["phase"] == "workers" and daemon.app.handle.result is None
+    github.add_repo("octo", "late")
+    answer = daemon.reload()
+    assert answer["replaced"] == units("octo/late") and answer["added"] == []
+    daemon.wait_state(poller("octo/late"), "idle")
+    assert daemon.spawned(poller("octo/a")) == 1
+
+
+def test_operator_commands_follow_the_new_settings(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    github.add_issue("octo", "a", title="explain me")
+    daemon = running(make_settings(["octo/a"], analysis={"dry_run": True}))
+    wait_until(lambda: daemon.children()[poller("octo/a")]["runs"] > 0, what="a poll")
+    daemon.rewrite(analysis={"dry_run": False})
+    daemon.reload()
+    answer = daemon.app.answer({"command": "explain", "issue": "octo/a#1"})
+    assert answer["ok"] and answer["result"] == "posted", answer
+
+
+def test_a_new_token_is_sent_from_then_on_and_masked_in_answers(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    github.token = "ghp_rotatedToken123"
+    daemon.wait_state(poller("octo/a"), "backoff")  # the old token is refused now
+    daemon.rewrite(github={"token": "ghp_rotatedToken123"})
+    daemon.reload()
+    daemon.app.handle.run_now(poller("octo/a"))
+    wait_until(lambda: github.requests_for("/repos/octo/a/issues")[-1].status in (200, 304),
+               what="a poll with the new token")  # fmt: skip
+    echoed = daemon.app.answer({"command": "pause", "name": "ghp_rotatedToken123"})
+    assert "ghp_rotatedToken123" not in str(echoed)
+
+
+def test_a_reload_without_a_settings_file_is_refused(github: FakeGitHub, make_settings) -> None:
+    from autosolve.config import settings_from_mapping
+
+    github.add_repo("octo", "a")
+    app = App.start(settings_from_mapping(make_settings(["octo/a"])))
+    try:
+        answer = app.answer({"command": "reload"})
+        assert answer == {
+            "ok": False,
+            "error": "the settings were not read from a file: nothing to read again",
+        }
+    finally:
+        app.stop(timeout=15.0)
