@@ -138,11 +138,15 @@ class Metrics:
     # -- hooks -----------------------------------------------------------------
 
     def observe(self, event: Any) -> None:
-        """The runtime's observer: counts child failures by category."""
+        """The runtime's observer: counts child failures by category, forgets removed children."""
         if event.kind == "failed" and event.name is not None:
             category = str(event.detail.category)  # a Failure; its category is a StrEnum
             with self._lock:
                 self._failures[event.name, category] += 1
+        elif event.kind == "removed":  # a reload dropped it: its series go with it
+            with self._lock:
+                for key in [key for key in self._failures if key[0] == event.name]:
+                    del self._failures[key]
 
     def on_github_response(self, status: int, headers: Mapping[str, str]) -> None:
         """The GitHub client's response hook: requests by status, the rate limit left."""

@@ -74,6 +74,18 @@ def test_failures_are_counted_per_child_and_category_from_runtime_events() -> No
     assert failures[("category", "service"), ("child", "worker:b")] == 1
 
 
+def test_a_removed_child_takes_its_failure_series_with_it() -> None:
+    metrics = Metrics()
+    for name in ("worker:a", "worker:b"):
+        failure = Failure(Category.NODE, "OSError: boom", permanent=False)
+        metrics.observe(RuntimeEvent(EventKind.FAILED, name, failure))
+    metrics.observe(RuntimeEvent(EventKind.REMOVED, "worker:a"))
+    failures = scrape(metrics)["autosolve_child_failures"]
+    assert {k: v for k, v in failures.items() if k != "type"} == {
+        (("category", "node"), ("child", "worker:b")): 1
+    }
+
+
 def test_a_scrape_reads_runs_restarts_and_states_from_the_status() -> None:
     metrics = Metrics()
     metrics.sources = ScrapeSources(
