@@ -58,6 +58,8 @@ class AppDependencies:
         )
         """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
         set it before the scheduler is built."""
+        self.repository_ids: dict[tuple[str, str], int] = {}
+        """Local ids of validated repositories, by ``(owner, name)``: they never change."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
 
@@ -152,8 +154,16 @@ def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
 
 
 def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
+    # The ids outlive one plan: the units a reload keeps switch to closures of a
+    # new plan, which then find their id here instead of asking the store again
+    # (while a thousand validators of new repositories may be writing to it).
+    ids = deps.repository_ids
+
     def resolve(owner: str, name: str) -> int:
-        return deps.store.repository_id(owner, name)
+        key = (owner, name)
+        if key not in ids:
+            ids[key] = deps.store.repository_id(owner, name)
+        return ids[key]
 
     return resolve
 

@@ -64,6 +64,8 @@ _NAMES_LOGGED = 20
 
 SettingsListener = Callable[[Settings, Settings], None]
 """Called with ``(running, new)`` settings just before a reload applies them."""
+ReportListener = Callable[["ReloadReport | None"], None]
+"""Called after every reload with its report, or None when it was refused."""
 
 
 class ReloadError(Exception):
@@ -85,6 +87,9 @@ class ReloadReport:
     """Dotted keys changed in the file that only a restart applies."""
     changed: tuple[str, ...] = ()
     """Dotted keys applied live."""
+    groups: int = 0
+    """Runtime groups started (repositories added or tried again): the run ``settled``
+    once their children all started."""
 
     def answer(self) -> dict[str, Any]:
         """The reply document (``"ok": true`` is added by the command table)."""
@@ -112,11 +117,21 @@ class Reloader:
         self.read = read or self._read_again
         """How the settings are read again."""
         self._listeners: list[SettingsListener] = []
+        self._report_listeners: list[ReportListener] = []
+        self._start_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+
+    def add_start_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` as every reload begins (before the settings are read)."""
+        self._start_listeners.append(listener)
 
     def add_listener(self, listener: SettingsListener) -> None:
         """Call ``listener(running, new)`` before every reload that applies."""
         self._listeners.append(listener)
+
+    def add_report_listener(self, listener: ReportListener) -> None:
+        """Call ``listener(report)`` after every reload (``None``: it was refused)."""
+        self._report_listeners.append(listener)
 
     def reload(self, settings: Settings | None = None) -> ReloadReport:
         """Read the settings again (or take ``settings``) and apply the difference.
@@ -126,12 +141,16 @@ class Reloader:
             ReloadError: the new tasks could not be built; nothing changed.
             ControlError: the run ended meanwhile.
         """
+        report: ReloadReport | None = None
         with self._lock:
+            _call_all(self._start_listeners)
             try:
                 report = self._reload(settings)
             except Exception as error:
                 logger.error("reload refused, nothing changed: %s", error)
                 raise
+            finally:
+                _call_all(self._report_listeners, report)
         _log(report)
         return report
 
@@ -164,11 +183,7 @@ class Reloader:
         restart = needs_restart(changed)
         effective = keep_running(new, running, RESTART_KEYS)
         changes = self._plan(effective)
-        for listener in self._listeners:
-            try:
-                listener(running, effective)
-            except Exception:
-                logger.exception("reload listener %r failed", listener)
+        _call_all(self._listeners, running, effective)
         options = {
             key: value
             for key, value in _options(effective).items()
@@ -205,6 +220,14 @@ class Reloader:
             if child.get("group_phase") == "failed"
         }
         return {tenant for tenant, names in plan.groups.items() if failed.intersection(names)}
+
+
+def _call_all(listeners: Iterable[Callable[..., None]], *arguments: Any) -> None:
+    for listener in listeners:
+        try:
+            listener(*arguments)
+        except Exception:  # a listener's bug must not undo a reload half-way
+            logger.exception("reload listener %r failed", listener)
 
 
 # -- settings differences ------------------------------------------------------------
@@ -275,6 +298,7 @@ def _report(changes: Changes, restart: list[str], live: list[str]) -> ReloadRepo
         unchanged=changes.unchanged,
         needs_restart=tuple(restart),
         changed=tuple(live),
+        groups=len(changes.added),
     )
 
 

@@ -22,9 +22,10 @@ def main() -> None:
     parser.add_argument("--repositories", type=int, default=500)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, example_service(
-        Path(tmp), args.repositories
-    ) as service:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        example_service(Path(tmp), args.repositories) as service,
+    ):
         latencies = []
         for _ in range(args.requests):
             started = time.perf_counter()

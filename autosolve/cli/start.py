@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 if TYPE_CHECKING:
     from autosolve.app import App
     from autosolve.config import Settings
+    from autosolve.reload import ReloadReport
 
 __all__ = ["run", "run_until_done"]
 
@@ -134,6 +137,59 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
             endpoint.set_token(new.http.token)
 
     app.reloader.add_listener(apply)
+    QuietCollector(app)
+
+
+class QuietCollector:
+    """Keeps the garbage collector's full passes out of a reload's way (the daemon only).
+
+    A reload adding thousands of children allocates enough long-lived objects
+    to trigger full collections while they start, and a full collection
+    traverses every actor of the process: 445 ms at 6,000 children, during
+    which no thread runs (BENCHMARKS.md, "Reload"). So before a reload the
+    objects alive are frozen (young garbage collected first), collection is
+    paused until the children added have all started (the runtime's
+    ``settled`` event, at most :attr:`LONGEST` seconds), then what the reload
+    created is frozen too. Frozen objects are never traversed again: full
+    collections stay short. The price: garbage cycles made during a reload
+    are kept — bounded, once per reload.
+    """
+
+    LONGEST = 120.0
+    """Seconds collection stays paused if the run never settles."""
+
+    def __init__(self, app: App) -> None:
+        self._backend = app.handle.backend
+        self._lock = threading.Lock()
+        self._deadline: Any = None
+        app.reloader.add_start_listener(self.pause)
+        app.reloader.add_report_listener(self.reloaded)
+        app.add_observer(self.observe)
+
+    def pause(self) -> None:
+        with self._lock:
+            gc.collect(1)
+            gc.freeze()
+            gc.disable()
+            if self._deadline is None:
+                self._deadline = self._backend.call_later_real(self.LONGEST, self.resume)
+
+    def reloaded(self, report: ReloadReport | None) -> None:
+        if report is None or not report.groups:  # nothing to wait for
+            self.resume()
+
+    def observe(self, event: RuntimeEvent) -> None:
+        if event.kind == "settled":
+            self.resume()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            if not gc.isenabled():
+                gc.freeze()
+                gc.enable()
 
 
 def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:

@@ -17,6 +17,7 @@ from autosolve.runtime.messages import (
     ChildExited,
     ChildFailed,
     ChildSucceeded,
+    FirstTickDone,
     RunNow,
 )
 from autosolve.runtime.status import ChildState
@@ -102,6 +103,8 @@ class ChildBehaviour(Contained):
         self._done = False
         """Reported a result (success or failure): nothing more to do but end."""
         self._succeeded_once = False
+        self._admitting = slot.admitting
+        """Tell the supervisor when the first tick is over (see :class:`FirstTickDone`)."""
 
     @classmethod
     def start(cls, *args: Any, **kwargs: Any) -> pykka.ActorRef[Self]:
@@ -150,6 +153,9 @@ class ChildBehaviour(Contained):
             self._timer = self._new_timer()
             self._due = self._clock.monotonic()
             self._tick(forced=True)
+        if self._admitting:
+            self._admitting = False
+            tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
         return None
 
     def _wants(self, run_now: RunNow) -> bool:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.runtime.child import tell_quietly
 from autosolve.runtime.control import glob_slots, reply
 from autosolve.runtime.events import EventKind, GroupChange
-from autosolve.runtime.messages import RemovalDeadline
+from autosolve.runtime.messages import FirstTickDone, RemovalDeadline
 from autosolve.runtime.status import ChildState, Phase
 from autosolve.runtime.units import Unit
 
@@ -50,6 +50,9 @@ class _Supervisor(Protocol):
     _leaving_names: Counter[str]
     _removal_deadlines: dict[RemovalDeadline, Cancellable]
     _outstanding: set[ChildSlot]
+    _admission: deque[ChildSlot]
+    _admitting: set[ChildSlot]
+    _admitted_count: int
     _options: SupervisorOptions
     _sweep_period: float
     _backend: Backend
@@ -68,6 +71,9 @@ class _Supervisor(Protocol):
     def _finish(self) -> None: ...
     def _removed_child_ended(self, slot: ChildSlot, state: ChildState) -> None: ...
     def _refresh_sweep_period(self) -> None: ...
+    def _spawn(self, slot: ChildSlot) -> None: ...
+    def _admit_more(self) -> None: ...
+    def _admitted(self, slot: ChildSlot) -> None: ...
 
 
 class DynamicMixin:
@@ -127,6 +133,8 @@ class DynamicMixin:
                 return reply(error=f"no child matches {pattern!r}")
             matched.update(dict.fromkeys(hits))
         gone = set(matched)
+        for slot in gone:
+            slot.gone = True  # before anything else: none of them is started meanwhile
         self._started = [s for s in self._started if s not in gone]
         touched = {slot.group for slot in gone}
         for group in touched:
@@ -237,6 +245,52 @@ class DynamicMixin:
         if namesake is not None and namesake.generation == 0:
             self._maybe_respawn(namesake)  # added again meanwhile: its turn now
 
+    # -- admission: added children start a few at a time ---------------------------------
+
+    def _admit(self: _Supervisor, slots: Sequence[ChildSlot]) -> None:
+        """Start ``slots`` (of an added group) as :meth:`_admit_more` lets them."""
+        self._admission.extend(slots)
+        self._admit_more()
+
+    def _admit_more(self: _Supervisor) -> None:
+        """Start waiting children while fewer than ``add_concurrency`` are starting.
+
+        Thousands of children added at once would all run their first tick
+        together: on threads the ones already running would then wait their
+        turn for the interpreter, on greenlets for the hub. A few at a time,
+        each next one as soon as one is through its first tick, keeps both
+        the process and the services it calls at an even load.
+        """
+        limit = self._options.add_concurrency
+        while self._admission and self._phase.running:
+            if 0 < limit <= len(self._admitting):
+                return
+            slot = self._admission.popleft()
+            if slot.gone or slot.generation > 0 or slot.group.phase is Phase.FAILED:
+                continue
+            slot.admitting = True
+            self._admitting.add(slot)
+            self._spawn(slot)
+            if not slot.live and slot.generation > 0:  # it could not start: no first tick
+                self._admitted(slot)
+            self._backend.cooperate()
+
+    def _admitted(self: _Supervisor, slot: ChildSlot) -> None:
+        """``slot`` is through its start (or gone): let the next one in."""
+        if slot not in self._admitting:
+            return
+        self._admitting.discard(slot)
+        slot.admitting = False
+        self._admitted_count += 1
+        self._admit_more()
+        if not (self._admitting or self._admission) and self._admitted_count:
+            started, self._admitted_count = self._admitted_count, 0
+            self._emit(EventKind.SETTLED, detail=started)
+
+    def _on_first_tick_done(self: _Supervisor, message: FirstTickDone) -> None:
+        if message.generation == message.slot.generation:
+            self._admitted(message.slot)
+
     def _cancel_removal_deadlines(self: _Supervisor) -> None:
         for deadline in self._removal_deadlines.values():
             deadline.cancel()
@@ -250,6 +304,7 @@ def _forget(supervisor: _Supervisor, slot: ChildSlot) -> ChildSlot | None:
     slot.gone = True
     supervisor._cancel_restart_timer(slot)
     slot.restart_due = False
+    supervisor._admitted(slot)
     supervisor._emit(EventKind.REMOVED, name)
     supervisor._emit(EventKind.STOPPING, name)
     if not slot.live:

@@ -46,6 +46,9 @@ class EventKind(StrEnum):
     """The child was removed: the supervisor forgot it (``stopping``/``stopped`` follow)."""
     GROUP = "group"
     """A group changed phase; ``name`` is None, ``detail`` a :class:`GroupChange`."""
+    SETTLED = "settled"
+    """Every child of the groups added so far has started (its first tick is over, or it
+    ended); ``detail`` is how many started since the last ``settled``."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ __all__ = [
     "ChildExited",
     "ChildFailed",
     "ChildSucceeded",
+    "FirstTickDone",
     "RemovalDeadline",
     "RestartDue",
     "RunNow",
@@ -106,6 +107,12 @@ class ChildExited(_FromChild):
 
 class RestartDue(_FromChild):
     """A backoff delay ran out: start a fresh actor for the unit."""
+
+    __slots__ = ()
+
+
+class FirstTickDone(_FromChild):
+    """A child of an added group finished its first tick: another may start (admission)."""
 
     __slots__ = ()
 

@@ -27,7 +27,8 @@ class ChildSlot:
     """
 
     __slots__ = (
-        "context", "expect_exit", "generation", "gone", "live", "overdue_since", "overdue_tick",
+        "admitting", "context", "expect_exit", "generation", "gone", "live", "overdue_since",
+        "overdue_tick",
         "pause_epoch", "paused", "quiet_restart", "record", "ref", "restart_due",
         "restart_timer", "run_now_pending", "runner", "unit",
     )  # fmt: skip
@@ -60,6 +61,8 @@ class ChildSlot:
         """Removed (``handle.remove``): forgotten by the supervisor, its last actor stopping."""
         self.quiet_restart = False
         """The next fresh actor replaces this one on request: no restart to count."""
+        self.admitting = False
+        """Started by an admission (an added group): its actor reports its first tick."""
 
     @property
     def group(self) -> Group:

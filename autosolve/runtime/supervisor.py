@@ -31,6 +31,7 @@ from autosolve.runtime.messages import (
     ChildExited,
     ChildFailed,
     ChildSucceeded,
+    FirstTickDone,
     RemovalDeadline,
     RestartDue,
 )
@@ -85,6 +86,9 @@ class SupervisorOptions:
     """Seconds a tick may run before it is cancelled; 0 = 10 × the interval, at least 60 s."""
     max_restarts: int = 0
     """Give up after more than this many restarts within ``within_seconds``; 0 = never."""
+    add_concurrency: int = 16
+    """Children of added groups that may be starting at once (spawned, first tick not over);
+    0 = no limit. A reload adding thousands then does not starve the children running."""
     within_seconds: float = 60.0
     shutdown_hooks: Sequence[Callable[[], None]] = ()
     """Run once every child stopped or was abandoned, in order, on every way out."""
@@ -152,6 +156,11 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         """Removed children whose last actor has not ended yet."""
         self._leaving_names: Counter[str] = Counter()
         self._removal_deadlines: dict[RemovalDeadline, Cancellable] = {}
+        self._admission: deque[ChildSlot] = deque()
+        """Children of added groups waiting for their turn to start."""
+        self._admitting: set[ChildSlot] = set()
+        """Children of added groups started and not through their first tick yet."""
+        self._admitted_count = 0
         self._shared = shared
         self._backend: Backend = shared.backend
         self._timers = shared.timers
@@ -175,6 +184,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             ChildExited: self._on_child_exited,
             RestartDue: self._on_restart_due,
             RemovalDeadline: self._on_removal_deadline,
+            FirstTickDone: self._on_first_tick_done,
             type(STOP_RUN): self._on_signal,
         }
 
@@ -243,6 +253,9 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             self._start_group_workers(group)
 
     def _spawn_all(self, slots: Sequence[ChildSlot], group: Group) -> None:
+        if not group.initial:
+            self._admit(slots)  # paced: what runs already keeps its pace
+            return
         for slot in list(slots):
             # A failed spawn may end the group or the run: then the rest stays unstarted.
             if not self._phase.running or group.phase is Phase.FAILED:
@@ -334,6 +347,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         if slot.generation != message.generation or not slot.live:
             return
         slot.live, slot.ref = False, None
+        self._admitted(slot)  # ended before its first tick was over
         if slot.gone:
             self._removed_child_ended(slot, ChildState.STOPPED)
             return
@@ -497,6 +511,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         )  # fmt: skip
         group.phase, group.reason = Phase.FAILED, reason
         for slot in units:
+            self._admitted(slot)
             self._cancel_restart_timer(slot)
             slot.restart_due = False
             if slot.live and not slot.expect_exit:
@@ -562,6 +577,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         slot.live, slot.ref, slot.runner = False, None, None
         self._shared.running.discard(slot)
         slot.record.running_since = None
+        self._admitted(slot)
         self._backend.abandon(runner)
         self._emit(EventKind.HUNG, slot.unit.name, running_for)
         self._on_failure(slot, TickHung(slot.unit.name, running_for, deadline), Category.DEGRADED)
@@ -579,6 +595,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             return
         self._failure, self._culprit = failure, culprit
         self._shared.stopping = True  # from now on no tick starts
+        self._admission.clear()
         self._set_phase(Phase.STOPPING)
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
