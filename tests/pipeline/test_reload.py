@@ -5,6 +5,7 @@ rewritten between reloads (SPEC §2.4b, §5.2). The daemon as a process, with SI
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -279,3 +280,27 @@ def test_a_reload_without_a_settings_file_is_refused(github: FakeGitHub, make_se
         }
     finally:
         app.stop(timeout=15.0)
+
+
+def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_started(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    from autosolve.cli.start import QuietCollector
+
+    github.add_repo("octo", "a")
+    github.add_repo("octo", "b")
+    daemon = running(make_settings(["octo/a"]))
+    QuietCollector(daemon.app)
+    during: list[bool] = []
+    daemon.app.reloader.add_listener(lambda _running, _new: during.append(gc.isenabled()))
+    try:
+        daemon.rewrite(github={"repositories": ["octo/a", "octo/b"]})
+        daemon.reload()
+        assert during == [False]
+        wait_until(lambda: [e for e in daemon.events if e.kind == "settled"], what="settled")
+        wait_until(gc.isenabled, what="collection resumed")
+        daemon.rewrite(intervals={"outbox_relay": 0.5})  # nothing added: resumes at once
+        daemon.reload()
+        assert during == [False, False] and gc.isenabled()
+    finally:
+        gc.enable()

@@ -46,7 +46,11 @@ class Actors:
         self.harness.poke()
 
     def all_ticked(self, names: list[str], times: int) -> bool:
-        return all(self.ticks[n] >= times for n in names)
+        """Each ticked ``times`` and has armed its next tick (advancing the clock is safe)."""
+        if not all(self.ticks[n] >= times for n in names):
+            return False
+        idle = {n for n, state in states(self.harness).items() if state == "idle"}
+        return idle.issuperset(names)
 
 
 def states(harness: Harness) -> dict[str, str]:
@@ -269,9 +273,9 @@ def test_remove_by_pattern_stops_and_forgets_only_the_matching_children(
     assert list(states(harness)) == kept
     for name in dropped:
         harness.wait_event("stopped", name)
-    for _ in range(3):
+    for times in range(2, 5):
         harness.advance(10.0)
-    harness.wait_for(lambda: work.all_ticked(kept, 4), what="the kept workers' ticks")
+        harness.wait_for(lambda t=times: work.all_ticked(kept, t), what="the kept workers' ticks")
     assert [work.ticks[n] for n in dropped] == [1, 1]
     assert [len(work.contexts[n]) for n in kept] == [1, 1]
     assert [e.name for e in harness.named("removed")] == ["worker:drop:2", "worker:drop:1"]
@@ -516,3 +520,60 @@ def test_after_the_run_ended_changes_are_refused(harness: Harness) -> None:
         with pytest.raises(ControlError, match="stopped"):
             call()
     assert EventKind.ADDED not in {e.kind for e in harness.events}
+
+
+# -- admission -----------------------------------------------------------------------------
+
+
+def test_added_children_start_add_concurrency_at_a_time_and_the_run_then_settles(
+    harness: Harness,
+) -> None:
+    gate = harness.backend.make_event()
+    running: list[str] = []
+    most: list[int] = [0]
+    lock = harness.backend.make_lock()
+
+    def preflight(ctx) -> None:
+        with lock:
+            running.append(ctx.name)
+            most[0] = max(most[0], len(running))
+        harness.poke()
+        gate.wait(10.0)
+        with lock:
+            running.remove(ctx.name)
+
+    work = Actors(harness)
+    handle = harness.start(workers=[Unit("worker:old", work, 10.0)], add_concurrency=3)
+    harness.wait_for(lambda: work.all_ticked(["worker:old"], 1), what="the old worker")
+    groups = [
+        ([Unit(f"preflight:{n}", preflight)], [Unit(f"worker:{n}", work, 10.0)]) for n in range(10)
+    ]
+    handle.add_groups(groups)
+    harness.wait_for(lambda: len(running) == 3, what="three preflights started")
+    assert states(harness)["preflight:9"] == "pending"  # waits for its turn
+    assert harness.named("settled") == []
+    harness.advance(10.0)  # the children already running go on meanwhile
+    harness.wait_for(lambda: work.all_ticked(["worker:old"], 2), what="the old worker's tick")
+    gate.set()
+    settled = harness.wait_event("settled")
+    assert settled.detail == 20  # ten preflights, then ten workers
+    assert most[0] == 3
+    assert all(work.ticks[f"worker:{n}"] == 1 for n in range(10))
+    assert states(harness)["worker:9"] == "idle"
+
+
+def test_a_removed_child_waiting_for_its_turn_never_starts(harness: Harness) -> None:
+    gate = harness.backend.make_event()
+
+    def preflight(ctx) -> None:
+        harness.poke()
+        gate.wait(10.0)
+
+    handle = harness.start(add_concurrency=1)
+    handle.add_groups([([Unit("preflight:a", preflight)], []), ([Unit("preflight:b", noop)], [])])
+    harness.wait_for(lambda: states(harness)["preflight:a"] == "running", what="the first one")
+    handle.remove("preflight:b")
+    handle.remove("preflight:a")  # its place goes to nobody
+    gate.set()
+    harness.wait_event("settled")
+    assert harness.named("spawned", "preflight:b") == []
