@@ -147,9 +147,12 @@ class PostgresDatabase:
         Raises:
             StoreError: any database error, translated and redacted.
         """
-        with self.translated(), self._require_open().connection() as connection:
-            with connection.transaction():
-                yield connection
+        with (
+            self.translated(),
+            self._require_open().connection() as connection,
+            connection.transaction(),
+        ):
+            yield connection
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
