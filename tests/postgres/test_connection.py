@@ -131,5 +131,5 @@ def test_only_postgresql_urls_are_accepted() -> None:
 def test_using_a_closed_database_is_a_clear_error(database: PostgresDatabase) -> None:
     database.close()
     database.close()  # idempotent
-    with pytest.raises(StoreClosedError, match="not open"), database.transaction():
+    with pytest.raises(StoreClosedError, match="is closed"), database.transaction():
         pass

@@ -106,6 +106,7 @@ class PostgresDatabase:
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: psycopg_pool.ConnectionPool | None = None
+        self._closed = False
 
     def open(self) -> None:
         """Connect once (to report a bad URL or an unreachable server clearly), then pool.
@@ -119,6 +120,8 @@ class PostgresDatabase:
 
         if self._pool is not None:
             return
+        if self._closed:
+            raise StoreClosedError(f"store for database {self.name} is closed")
         with self.translated():
             # The pool would retry a failing connection in the background and
             # only say "pool initialization incomplete"; one direct attempt
@@ -190,6 +193,7 @@ class PostgresDatabase:
     def close(self) -> None:
         """Close every pooled connection. Idempotent."""
         pool, self._pool = self._pool, None
+        self._closed = True
         if pool is not None:
             pool.close()
 
@@ -200,7 +204,8 @@ class PostgresDatabase:
 
     def _require_open(self) -> psycopg_pool.ConnectionPool:
         if self._pool is None:
-            raise StoreClosedError(f"store for database {self.name} is not open")
+            state = "closed" if self._closed else "not open (call Store.migrate() first)"
+            raise StoreClosedError(f"store for database {self.name} is {state}")
         return self._pool
 
 

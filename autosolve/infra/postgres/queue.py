@@ -1,0 +1,156 @@
+"""The job queue on PostgreSQL: ``FOR UPDATE SKIP LOCKED``, the Oban/graphile-worker way.
+
+The same at-least-once semantics as :mod:`autosolve.infra.store.queue` (a
+received job is leased, not removed; exhausted jobs go to ``dead_jobs``),
+with one addition that only matters with several daemons: receiving locks the
+job row and *skips* rows other daemons are locking, so explainers on every
+node take different jobs without waiting on each other.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from autosolve.infra.store.records import DeadJob, Job
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "count_jobs",
+    "dead_letter_job",
+    "delete_job",
+    "enqueue_job",
+    "find_waiting_job",
+    "list_dead_jobs",
+    "receive_job",
+    "release_job",
+]
+
+
+def enqueue_job(
+    connection: psycopg.Connection, now: float, payload: str, delay: float = 0.0
+) -> int:
+    """Append a job whose payload text is ``payload``; return its id."""
+    row = connection.execute(
+        "INSERT INTO jobs (payload, enqueued_at, visible_at) VALUES (%s, %s, %s) RETURNING id",
+        (payload, now, now + delay),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def find_waiting_job(connection: psycopg.Connection, now: float, payload: str) -> int | None:
+    """A job with this exact payload that nobody works on, locked until the caller commits.
+
+    Locking it (and skipping one another daemon is receiving right now) keeps
+    it waiting until the new event is acknowledged: the event then rides on a
+    job whose worker has not yet read the issue.
+    """
+    row = connection.execute(
+        """
+        SELECT id FROM jobs
+        WHERE payload = %s AND (leased_until IS NULL OR leased_until <= %s)
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+        """,
+        (payload, now),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def receive_job(
+    connection: psycopg.Connection, now: float, visibility_timeout: float, max_attempts: int
+) -> Job | None:
+    """Lease the oldest visible job nobody else is taking; dead-letter exhausted ones."""
+    while True:
+        row = connection.execute(
+            """
+            SELECT id, payload, receive_count, last_error FROM jobs
+            WHERE visible_at <= %s
+            ORDER BY id
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+            """,
+            (now,),
+        ).fetchone()
+        if row is None:
+            return None
+        job_id, raw_payload, receive_count, last_error = row
+        if receive_count >= max_attempts:
+            cause = last_error if last_error is not None else "no error recorded (lease expired)"
+            _move_to_dead(
+                connection, now, job_id, f"exhausted after {receive_count} attempts: {cause}"
+            )
+            continue
+        lease_end = now + visibility_timeout
+        connection.execute(
+            "UPDATE jobs SET receive_count = receive_count + 1, visible_at = %s, "
+            "leased_until = %s WHERE id = %s",
+            (lease_end, lease_end, job_id),
+        )
+        return Job(
+            id=job_id,
+            payload=_decode(raw_payload),
+            raw_payload=raw_payload,
+            receive_count=receive_count + 1,
+            last_error=last_error,
+        )
+
+
+def delete_job(connection: psycopg.Connection, job_id: int) -> bool:
+    """Remove a finished job; False if it was already gone."""
+    return connection.execute("DELETE FROM jobs WHERE id = %s", (job_id,)).rowcount > 0
+
+
+def release_job(
+    connection: psycopg.Connection, now: float, job_id: int, error: str, delay: float
+) -> bool:
+    """End the lease early: record ``error`` and show the job again after ``delay``."""
+    cursor = connection.execute(
+        "UPDATE jobs SET last_error = %s, visible_at = %s, leased_until = NULL WHERE id = %s",
+        (error, now + delay, job_id),
+    )
+    return cursor.rowcount > 0
+
+
+def dead_letter_job(connection: psycopg.Connection, now: float, job_id: int, reason: str) -> bool:
+    """Move a job to ``dead_jobs`` at once; False if it was already gone."""
+    return _move_to_dead(connection, now, job_id, reason)
+
+
+def count_jobs(connection: psycopg.Connection) -> int:
+    """Jobs not yet done: waiting, leased or waiting for a retry."""
+    row = connection.execute("SELECT count(*) FROM jobs").fetchone()
+    return int(row[0]) if row else 0
+
+
+def list_dead_jobs(connection: psycopg.Connection) -> list[DeadJob]:
+    """Every dead-lettered job, oldest first."""
+    rows = connection.execute(
+        "SELECT id, job_id, payload, receive_count, reason, dead_at FROM dead_jobs ORDER BY id"
+    ).fetchall()
+    return [DeadJob(*row) for row in rows]
+
+
+def _move_to_dead(connection: psycopg.Connection, now: float, job_id: int, reason: str) -> bool:
+    # One statement: the job leaves ``jobs`` and lands in ``dead_jobs`` together.
+    cursor = connection.execute(
+        """
+        WITH gone AS (DELETE FROM jobs WHERE id = %s RETURNING *)
+        INSERT INTO dead_jobs (job_id, payload, enqueued_at, receive_count, last_error, reason,
+                               dead_at)
+        SELECT id, payload, enqueued_at, receive_count, last_error, %s, %s FROM gone
+        """,
+        (job_id, reason, now),
+    )
+    return cursor.rowcount > 0
+
+
+def _decode(raw_payload: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw_payload)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
