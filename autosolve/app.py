@@ -1,18 +1,23 @@
 """The composition root: settings in, a running (or planned) schedule out.
 
 This is the one module that knows every layer; each layer below it only
-knows the ones beneath.
+knows the ones beneath. :class:`App` is the running daemon as one object:
+its settings, dependencies, runtime handle and control commands, for the
+command line and every server that exposes it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autosolve.config import Settings, load_settings, resolve_path
+from autosolve.control.commands import Command, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import InstanceLock, Store
@@ -24,8 +29,11 @@ from autosolve.schedule.scheduler import Scheduler
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
-__all__ = ["AppDependencies", "build_scheduler", "start"]
+__all__ = ["App", "AppDependencies", "application_commands", "build_scheduler", "start"]
+
+logger = logging.getLogger("autosolve")
 
 
 class AppDependencies:
@@ -131,6 +139,132 @@ def supervisor_options(
     )
 
 
+class _Observers:
+    """Fans runtime events out to observers added at any time (metrics, systemd, tests)."""
+
+    def __init__(self, observers: Iterable[Observer]) -> None:
+        self._observers = tuple(observers)
+        self._lock = threading.Lock()
+
+    def add(self, observer: Observer) -> None:
+        with self._lock:
+            self._observers = (*self._observers, observer)  # replaced whole: calls read no lock
+
+    def __call__(self, event: RuntimeEvent) -> None:
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception:  # one broken observer must not blind the others
+                logger.exception("runtime observer %r failed", observer)
+
+
+class App:
+    """The daemon in one object: settings, dependencies, runtime handle, control commands.
+
+    Built by :meth:`start`. Servers that expose the daemon (the control socket,
+    an HTTP endpoint) take an ``App`` and use :meth:`answer` for requests,
+    :meth:`status` for the status document and :attr:`store` for data.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        deps: AppDependencies,
+        handle: RuntimeHandle,
+        observers: _Observers,
+    ) -> None:
+        self.settings = settings
+        """The settings the daemon runs with."""
+        self.deps = deps
+        """GitHub, Ollama and the store, shared by the tasks."""
+        self.handle = handle
+        """The running supervisor."""
+        self.commands = CommandTable(runtime_commands(handle), secrets=[settings.github.token])
+        """The control commands: the runtime's, then :func:`application_commands`."""
+        for command in application_commands(self):
+            self.commands.register(command)
+        self._observers = observers
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings | str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        observers: Iterable[Observer] = (),
+        backend: Any = None,
+    ) -> App:
+        """Open the dependencies and start the runtime without blocking.
+
+        Args:
+            settings: a :class:`Settings`, or a path to a ``settings.toml``
+                (default: ``./settings.toml`` plus the environment).
+            clock: an injectable clock (tests).
+            observers: called with every :class:`RuntimeEvent`, from the first.
+            backend: overrides ``runtime.backend`` (a name or a backend object).
+
+        Raises:
+            SettingsError: invalid settings.
+            DatabaseInUseError: another daemon uses ``database.path``.
+        """
+        if not isinstance(settings, Settings):
+            settings = load_settings(settings)
+        fan_out = _Observers(observers)
+        deps = AppDependencies(settings)
+        deps.open()
+        try:
+            scheduler = build_scheduler(settings, deps)
+            handle = scheduler.start(
+                supervisor_options(settings, shutdown_hooks=(deps.close,), observer=fan_out),
+                backend=backend or settings.runtime.backend,
+                clock=clock,
+            )
+        except BaseException:
+            deps.close()
+            raise
+        try:
+            return cls(settings, deps, handle, fan_out)
+        except BaseException:  # e.g. a command registered twice: no runtime left behind
+            handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
+            raise
+
+    @property
+    def store(self) -> Store:
+        """The open store (until the run ended)."""
+        return self.deps.store
+
+    def add_observer(self, observer: Observer) -> None:
+        """Also call ``observer`` with every runtime event from now on."""
+        self._observers.add(observer)
+
+    def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
+        """The status document (SPEC §5.3)."""
+        return self.handle.status(timeout=timeout)
+
+    def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer one control request document; never raises (see :class:`CommandTable`)."""
+        return self.commands.answer(document)
+
+    def stop(self, timeout: float | None = None) -> RunResult | None:
+        """Stop gracefully and wait up to ``timeout`` for the run to end."""
+        return self.handle.stop(timeout)
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """Wait for the run to end; None if ``timeout`` passed first."""
+        return self.handle.wait(timeout)
+
+
+def application_commands(app: App) -> list[Command]:
+    """The application's control commands, beyond the runtime's own.
+
+    To add one, append a :class:`Command` here: a name, a handler taking the
+    validated arguments and returning the reply, and its arguments as
+    marshmallow fields (see :mod:`autosolve.control.commands`). The control
+    socket, ``POST /api/control`` and ``ctl`` clients see it at once.
+    """
+    return []
+
+
 def start(
     settings: Settings | str | os.PathLike[str] | None = None,
     *,
@@ -151,17 +285,5 @@ def start(
         SettingsError: invalid settings.
         DatabaseInUseError: another daemon uses ``database.path``.
     """
-    if not isinstance(settings, Settings):
-        settings = load_settings(settings)
-    deps = AppDependencies(settings)
-    deps.open()
-    try:
-        scheduler = build_scheduler(settings, deps)
-        return scheduler.start(
-            supervisor_options(settings, shutdown_hooks=(deps.close,), observer=observer),
-            backend=backend or settings.runtime.backend,
-            clock=clock,
-        )
-    except BaseException:
-        deps.close()
-        raise
+    observers = (observer,) if observer is not None else ()
+    return App.start(settings, clock=clock, observers=observers, backend=backend).handle

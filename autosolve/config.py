@@ -7,7 +7,11 @@ validated as a whole: every unknown or invalid key is reported by its dotted
 path in one :class:`SettingsError`, so an operator fixes them all at once.
 
 Adding a section is one schema class, one frozen dataclass and one field in
-:class:`SettingsSchema`.
+:class:`SettingsSchema`. Durations use :func:`_seconds` (bounded by a week).
+A rule spanning several keys goes in a ``@validates_schema(skip_on_field_errors=False)``
+method that reads what is valid, so an unrelated error never hides it.
+The ``[intervals]`` section is generated from
+:data:`autosolve.domain.intervals.TASK_INTERVALS`.
 """
 
 from __future__ import annotations
@@ -20,11 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
+from autosolve.domain.intervals import TASK_INTERVALS
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
-__all__ = ["Settings", "SettingsError", "load_settings", "settings_from_mapping"]
+__all__ = ["WEEK", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
 
 ENV_PREFIX = "AUTOSOLVE"
 
@@ -68,11 +81,19 @@ class DatabaseSettings:
     path: str = "autosolve.db"
 
 
-@dataclass(frozen=True)
-class IntervalsSettings:
-    issue_poller: float = 10.0
-    outbox_relay: float = 5.0
-    issue_explainer: float = 2.0
+def _intervals_settings(table: Mapping[str, float]) -> type:
+    """A frozen dataclass with one float field per interval key, defaulting as ``table``."""
+    settings = dataclasses.make_dataclass(
+        "IntervalsSettings",
+        [(key, float, field(default=default)) for key, default in table.items()],
+        frozen=True,
+    )
+    settings.__module__ = __name__
+    return settings
+
+
+IntervalsSettings = _intervals_settings(TASK_INTERVALS)
+"""Seconds between ticks of each interval task: one field per :data:`TASK_INTERVALS` key."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +138,14 @@ class Settings:
 
 # -- schemas -------------------------------------------------------------------
 
+WEEK = 7 * 24 * 3600.0
+"""The longest interval, timeout or delay accepted: beyond it a typo, not a choice."""
+
 _positive = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
 _non_negative = validate.Range(min=0, error="must be 0 or greater")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_at_most_a_week = validate.Range(max=WEEK, error=f"must be at most {WEEK:g} (a week)")
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 def _http_url(value: str) -> None:
@@ -128,8 +154,30 @@ def _http_url(value: str) -> None:
 
 
 def _repository(value: str) -> None:
-    if not _REPOSITORY.match(value):
+    """GitHub's rules for ``owner/name``, so a typo fails here, not as a 404 at start."""
+    owner, slash, name = value.partition("/")
+    if not slash or not owner or not name:
         raise ValidationError(f"{value!r} is not of the form owner/name")
+    if not _OWNER.match(owner):
+        raise ValidationError(
+            f"{value!r}: the owner may only hold letters, digits and single hyphens "
+            "(not first or last), at most 39 characters"
+        )
+    if not _REPOSITORY_NAME.match(name):
+        raise ValidationError(
+            f"{value!r}: the name may only hold letters, digits, '.', '-' and '_', "
+            "at most 100 characters"
+        )
+    if name in (".", ".."):
+        raise ValidationError(f"{value!r}: {name!r} is not a repository name")
+    if name.lower().endswith(".git"):
+        raise ValidationError(f"{value!r}: write the name without '.git'")
+
+
+def _unique(values: list[str]) -> None:
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValidationError(f"listed more than once: {', '.join(duplicates)}")
 
 
 class _Section(Schema):
@@ -149,6 +197,11 @@ def _number(*checks: Any) -> fields.Float:
     return fields.Float(validate=list(checks), allow_nan=False)
 
 
+def _seconds(minimum: validate.Range = _positive) -> fields.Float:
+    """An interval, timeout or delay: at least ``minimum``, at most a week."""
+    return _number(minimum, _at_most_a_week)
+
+
 def _count(*checks: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=list(checks))
 
@@ -166,21 +219,17 @@ class GitHubSchema(_Section):
     target = GitHubSettings
     api_url = fields.String(validate=_http_url)
     token = fields.String()
-    repositories = fields.List(fields.String(validate=_repository))
-    timeout = _number(_positive)
-    min_interval = _number(_non_negative)
+    repositories = fields.List(fields.String(validate=_repository), validate=_unique)
+    timeout = _seconds()
+    min_interval = _seconds(_non_negative)
     issues = _section(IssuesSchema)
 
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "token" in data:  # `echo ghp_... > secret` leaves a newline a header cannot carry
+            data["token"] = data["token"].strip()
         if "repositories" in data:
-            repositories = data["repositories"]
-            duplicates = sorted({r for r in repositories if repositories.count(r) > 1})
-            if duplicates:
-                raise ValidationError(
-                    f"listed more than once: {', '.join(duplicates)}", "repositories"
-                )
-            data["repositories"] = tuple(repositories)
+            data["repositories"] = tuple(data["repositories"])
         if "api_url" in data:
             data["api_url"] = data["api_url"].rstrip("/")
         return GitHubSettings(**data)
@@ -190,7 +239,7 @@ class OllamaSchema(_Section):
     target = OllamaSettings
     url = fields.String(validate=_http_url)
     model = fields.String(validate=validate.Length(min=1, error="must not be empty"))
-    timeout = _number(_positive)
+    timeout = _seconds()
 
 
 class DatabaseSchema(_Section):
@@ -198,16 +247,19 @@ class DatabaseSchema(_Section):
     path = fields.String(validate=validate.Length(min=1, error="must not be empty"))
 
 
-class IntervalsSchema(_Section):
-    target = IntervalsSettings
-    issue_poller = _number(_positive)
-    outbox_relay = _number(_positive)
-    issue_explainer = _number(_positive)
+def _intervals_schema(table: Mapping[str, float], target: type) -> type[Schema]:
+    """The ``[intervals]`` schema: one bounded duration per key of ``table``."""
+    declared: dict[str, Any] = {key: _seconds() for key in table}
+    declared["target"] = target
+    return type("IntervalsSchema", (_Section,), declared)
+
+
+IntervalsSchema = _intervals_schema(TASK_INTERVALS, IntervalsSettings)
 
 
 class QueueSchema(_Section):
     target = QueueSettings
-    visibility_timeout = _number(_positive)
+    visibility_timeout = _seconds()
     max_attempts = _count(validate.Range(min=1, error="must be 1 or greater"))
 
 
@@ -216,9 +268,9 @@ class RuntimeSchema(_Section):
     backend = fields.String(
         validate=validate.OneOf(("threading", "gevent"), error="must be one of: {choices}")
     )
-    shutdown_timeout = _number(_non_negative)
+    shutdown_timeout = _seconds(_non_negative)
     max_restarts = _count(_non_negative)
-    within_seconds = _number(_positive)
+    within_seconds = _seconds()
 
 
 class PolicySchema(Schema):
@@ -227,11 +279,24 @@ class PolicySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    initial = _number(_non_negative)
-    max = _number(_non_negative)
+    initial = _seconds(_non_negative)
+    max = _seconds(_non_negative)
     multiplier = _number(validate.Range(min=1, error="must be 1 or greater"))
     retries = _count(_non_negative)
     jitter = _number(validate.Range(min=0, max=1, error="must be between 0 and 1"))
+
+
+_TEMPLATE_POLICY = RestartPolicy(initial=30.0, max=300.0)
+"""What a category with no default policy (preflight degraded) starts from when configured."""
+
+
+def _real(value: Any, default: float) -> float | None:
+    """``value`` if it is a number (the default if absent); None if it is invalid anyway."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 class PhasePoliciesSchema(Schema):
@@ -250,6 +315,31 @@ class PoliciesSchema(Schema):
     preflight = fields.Nested(PhasePoliciesSchema)
     worker = fields.Nested(PhasePoliciesSchema)
 
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _max_not_below_initial(self, _data: Any, original: Any, **_: Any) -> None:
+        """Checked on the raw values, so an error elsewhere in the section hides nothing."""
+        if not isinstance(original, Mapping):
+            return
+        defaults = Policies()
+        problems: dict[str, Any] = {}
+        for phase in ("preflight", "worker"):
+            given = original.get(phase)
+            if not isinstance(given, Mapping):
+                continue
+            for category in ("node", "service", "degraded"):
+                values = given.get(category)
+                if not isinstance(values, Mapping):
+                    continue
+                default = getattr(getattr(defaults, phase), category) or _TEMPLATE_POLICY
+                initial = _real(values.get("initial"), default.initial)
+                maximum = _real(values.get("max"), default.max)
+                if initial is not None and maximum is not None and maximum < initial:
+                    problems.setdefault(phase, {})[category] = {
+                        "max": ["must not be less than initial"]
+                    }
+        if problems:
+            raise ValidationError(problems)
+
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> Policies:
         defaults = Policies()
@@ -263,16 +353,9 @@ class PoliciesSchema(Schema):
                 if category not in given:
                     merged[category] = default
                     continue
-                template = default or RestartPolicy(initial=30.0, max=300.0)
+                template = default or _TEMPLATE_POLICY
                 merged[category] = dataclasses.replace(template, **given[category])
             phases[phase] = PhasePolicies(**merged)  # type: ignore[arg-type]
-        for phase, policies in phases.items():
-            for category in ("node", "service", "degraded"):
-                policy = getattr(policies, category)
-                if policy is not None and policy.max < policy.initial:
-                    raise ValidationError(
-                        {phase: {category: {"max": ["must not be less than initial"]}}}
-                    )
         return Policies(**phases)
 
 
@@ -353,18 +436,19 @@ def settings_from_mapping(data: Mapping[str, Any], source: Path | None = None) -
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load ``path`` (default ``./settings.toml``), ``.secrets.toml`` and the environment.
 
-    An explicit ``path`` must exist; the default one may be absent, in which
-    case defaults and environment variables are all there is.
+    The file must exist, the default one too: a daemon started in the wrong
+    directory must not run on defaults (nothing to watch, a database where it
+    stands).
 
     Raises:
         SettingsError: a missing or unreadable file, or invalid values.
     """
     from dynaconf import Dynaconf
 
-    explicit = path is not None
     file = Path(path if path is not None else "settings.toml").resolve()
-    if explicit and not file.is_file():
-        raise SettingsError({"settings": f"file {file} does not exist"})
+    if not file.is_file():
+        hint = "" if path is not None else " (give --settings PATH)"
+        raise SettingsError({"settings": f"file {file} does not exist{hint}"})
     files = [str(p) for p in (file, file.with_name(".secrets.toml")) if p.is_file()]
     try:
         raw = Dynaconf(
@@ -375,7 +459,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         ).as_dict()
     except Exception as error:  # dynaconf surfaces TOML errors with many types
         raise SettingsError({"settings": f"cannot read {file}: {error}"}) from None
-    return settings_from_mapping(raw, source=file if file.is_file() else None)
+    return settings_from_mapping(raw, source=file)
 
 
 def resolve_path(settings: Settings, value: str) -> Path:

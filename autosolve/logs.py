@@ -1,7 +1,8 @@
 """Log set-up: text or JSON lines on stderr, each record naming its child actor.
 
 Secrets are masked in the formatted output, after every argument has been
-interpolated, so a token that sneaks into an exception text is masked too.
+interpolated, so a token that sneaks into an exception text is masked too, in
+each form it may take there (see :mod:`autosolve.masking`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO
 
+from autosolve.masking import MASK, Masker
 from autosolve.runtime.context import CURRENT_UNIT
 
 __all__ = ["MASK", "configure_logging"]
-
-MASK = "***"
 
 
 class _ChildFilter(logging.Filter):
@@ -32,7 +32,7 @@ class _ChildFilter(logging.Filter):
 class _MaskingFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str], json_lines: bool) -> None:
         super().__init__("%(asctime)s %(levelname)-7s [%(child)s] %(name)s: %(message)s")
-        self._secrets = [s for s in secrets if s]
+        self._masker = Masker(secrets)
         self._json = json_lines
 
     def format(self, record: logging.LogRecord) -> str:
@@ -49,14 +49,12 @@ class _MaskingFormatter(logging.Formatter):
             document["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             document["stack"] = self.formatStack(record.stack_info)
-        # Masked before encoding too: JSON escapes a secret holding `"` or `\`.
+        # Masked before encoding too, then the encoded line for the escaped forms.
         masked = {key: self._mask(str(value)) for key, value in document.items()}
         return self._mask(json.dumps(masked, ensure_ascii=False))
 
     def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return self._masker.mask(text)
 
 
 def configure_logging(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autosolve.cli import main
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import DEFAULT_MODEL, FakeOllama
 
 
 def test_check_prints_the_plan_preflights_first(
@@ -61,3 +65,204 @@ def test_the_console_script_is_installed_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "preflight:repository-validator:octo/hello"
+
+
+def imported_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``statement``."""
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    return set(done.stdout.split())
+
+
+def test_the_control_package_imports_nothing_from_the_command_line() -> None:
+    modules = imported_after("import autosolve.control, autosolve.app")
+    assert "autosolve.control.server" in modules
+    assert not {m for m in modules if m.startswith("autosolve.cli")}
+
+
+def test_parsing_imports_nothing_that_gevent_must_patch_first() -> None:
+    modules = imported_after(
+        "from autosolve.cli import parser; parser.build_parser().parse_args(['check'])"
+    )
+    assert not modules & {"requests", "urllib3", "ssl", "pykka", "autosolve.runtime"}
+
+
+# -- a command line a new user can trust ---------------------------------------------
+
+HELPS = [
+    [], ["start"], ["check"], ["ctl"], ["repl"],
+    *(["ctl", action] for action in ("status", "pause", "resume", "run-now", "restart", "stop")),
+]  # fmt: skip
+
+
+def help_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--help"])
+    assert caught.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from autosolve import __version__
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"autosolve-supervisor {__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["start", "check", "ctl", "repl"])
+def test_each_commands_help_has_examples_environment_and_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = help_of([command], capsys)
+    assert f"autosolve-supervisor {command}" in text.split("examples:")[1]
+    assert "AUTOSOLVE_GITHUB__TOKEN" in text.split("environment:")[1]
+    codes = text.split("exit codes:")[1]
+    assert "  0 " in codes and "  2 " in codes
+
+
+@pytest.mark.parametrize("argv", HELPS, ids=lambda a: " ".join(a) or "main")
+def test_no_help_text_mentions_the_spec(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = help_of(argv, capsys)
+    assert "usage: autosolve-supervisor" in text
+    assert "SPEC" not in text and "§" not in text
+
+
+def test_options_may_follow_the_ctl_action(capsys: pytest.CaptureFixture[str]) -> None:
+    from autosolve.cli.parser import build_parser
+
+    parse = build_parser().parse_args
+    after = parse(["ctl", "status", "--json", "--settings", "x.toml"])
+    assert (after.action, after.json, after.settings, after.socket) == (
+        "status",
+        True,
+        "x.toml",
+        None,
+    )
+    before = parse(["ctl", "--socket", "s.sock", "pause", "worker:*", "--settings", "y"])
+    assert (before.socket, before.settings, before.name) == ("s.sock", "y", "worker:*")
+    only_before = parse(["ctl", "--settings", "z", "stop"])
+    assert only_before.settings == "z"
+
+
+def test_check_without_a_settings_file_in_the_directory_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"file {tmp_path / 'settings.toml'} does not exist" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("github", "warning"),
+    [
+        ('repositories = ["octo/hello"]\n', "github.token is empty"),
+        ('token = "t"\nrepositories = []\n', "github.repositories is empty"),
+    ],
+)
+def test_check_warns_about_an_empty_token_or_repository_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], github: str, warning: str
+) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f"[github]\n{github}")
+    assert main(["check", "--settings", str(settings)]) == 0
+    err = capsys.readouterr().err
+    assert f"autosolve-supervisor: warning: {warning}" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_check_does_not_warn_when_token_and_repositories_are_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[github]\ntoken = "t"\nrepositories = ["octo/hello"]\n')
+    assert main(["check", "--settings", str(settings)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+# -- check --online --------------------------------------------------------------------
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeGitHub, FakeOllama]]:
+    with FakeGitHub(token="test-token") as github, FakeOllama() as ollama:
+        github.add_repo("octo", "hello")
+        yield github, ollama
+
+
+def online_settings(
+    tmp_path: Path,
+    github: FakeGitHub,
+    ollama: FakeOllama,
+    token: str = "test-token",
+    repositories: tuple[str, ...] = ("octo/hello",),
+    model: str = DEFAULT_MODEL,
+) -> str:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f'[github]\napi_url = "{github.url}"\ntoken = "{token}"\n'
+        f"repositories = {list(repositories)!r}\n".replace("'", '"')
+        + f'[ollama]\nurl = "{ollama.url}"\nmodel = "{model}"\n'
+    )
+    return str(settings)
+
+
+def test_check_online_passes_when_token_repositories_and_model_answer(
+    tmp_path: Path, fakes: tuple[FakeGitHub, FakeOllama], capsys: pytest.CaptureFixture[str]
+) -> None:
+    github, ollama = fakes
+    assert main(["check", "--online", "--settings", online_settings(tmp_path, *fakes)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == "preflight:repository-validator:octo/hello"
+    assert captured.err.splitlines() == [
+        "online: ok: github token: accepted (login autosolve-test)",
+        "online: ok: repository octo/hello: visible",
+        f"online: ok: ollama model {DEFAULT_MODEL}: available on {ollama.url}",
+    ]
+    assert [r.path for r in github.requests] == ["/user", "/repos/octo/hello"]
+    assert [r.path for r in ollama.requests] == ["/api/tags"]
+
+
+@pytest.mark.parametrize(
+    ("change", "failed", "why"),
+    [
+        ({"token": "wrong"}, "github token", "401: GitHub refuses the token"),
+        ({"repositories": ("octo/hello", "octo/gone")}, "repository octo/gone", "404"),
+        ({"model": "llama9:70b"}, "ollama model llama9:70b", "run `ollama pull llama9:70b`"),
+    ],
+    ids=["token", "repository", "model"],
+)
+def test_check_online_exits_1_naming_what_failed(
+    tmp_path: Path,
+    fakes: tuple[FakeGitHub, FakeOllama],
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, Any],
+    failed: str,
+    why: str,
+) -> None:
+    assert (
+        main(["check", "--online", "--settings", online_settings(tmp_path, *fakes, **change)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert f"online: FAILED: {failed}: " in err and why in err
+    assert err.splitlines()[-1].startswith(f"autosolve-supervisor: online check failed: {failed}")
+
+
+def test_check_online_names_an_unreachable_service_in_a_few_words(
+    tmp_path: Path, fakes: tuple[FakeGitHub, FakeOllama], capsys: pytest.CaptureFixture[str]
+) -> None:
+    github, ollama = fakes
+    settings = online_settings(tmp_path, github, ollama)
+    ollama.stop()
+    assert main(["check", "--online", "--settings", settings]) == 1
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if "FAILED: ollama model" in line)
+    assert line.endswith("/api/tags: connection refused")
+    assert "urllib3" not in err and "HTTPConnectionPool" not in err

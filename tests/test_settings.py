@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from autosolve.config import SettingsError, load_settings, resolve_path, settings_from_mapping
+from autosolve.config import (
+    WEEK,
+    SettingsError,
+    load_settings,
+    resolve_path,
+    settings_from_mapping,
+)
+from autosolve.domain.intervals import TASK_INTERVALS
 from autosolve.runtime import RestartPolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +113,17 @@ def test_an_explicit_settings_file_must_exist(tmp_path: Path) -> None:
         load_settings(tmp_path / "absent.toml")
 
 
+def test_the_default_settings_file_must_exist_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.problems == {
+        "settings": f"file {tmp_path / 'settings.toml'} does not exist (give --settings PATH)"
+    }
+
+
 def test_a_toml_syntax_error_is_a_settings_error(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text("[github\n")
@@ -159,3 +177,124 @@ def test_relative_paths_are_taken_beside_the_settings_file(tmp_path: Path) -> No
     (tmp_path / "settings.toml").write_text('[database]\npath = "data/autosolve.db"\n')
     settings = load_settings(tmp_path / "settings.toml")
     assert resolve_path(settings, settings.database.path) == tmp_path / "data/autosolve.db"
+
+
+# -- sanity: bounds, names, all errors at once ----------------------------------
+
+DURATIONS = [
+    *(("intervals", key) for key in TASK_INTERVALS),
+    ("github", "timeout"),
+    ("github", "min_interval"),
+    ("ollama", "timeout"),
+    ("queue", "visibility_timeout"),
+    ("runtime", "shutdown_timeout"),
+    ("runtime", "within_seconds"),
+]
+
+
+@pytest.mark.parametrize(("section", "key"), DURATIONS, ids=".".join)
+@pytest.mark.parametrize("value", [1e300, WEEK + 1, float("inf")], ids=["1e300", "week+1", "inf"])
+def test_every_interval_timeout_and_delay_is_at_most_a_week(
+    section: str, key: str, value: float
+) -> None:
+    found = problems({section: {key: value}})
+    assert found[f"{section}.{key}"] in (
+        "must be at most 604800 (a week)",
+        "special numeric values (nan or infinity) are not permitted",
+    )
+
+
+@pytest.mark.parametrize(("section", "key"), DURATIONS, ids=".".join)
+def test_a_week_itself_is_accepted(section: str, key: str) -> None:
+    settings = settings_from_mapping({section: {key: WEEK}})
+    assert getattr(getattr(settings, section), key) == WEEK
+
+
+@pytest.mark.parametrize("key", ["initial", "max"])
+def test_policy_delays_are_at_most_a_week(key: str) -> None:
+    found = problems({"policies": {"worker": {"node": {key: 1e300, "initial": 1e300}}}})
+    assert found["policies.worker.node.initial"] == "must be at most 604800 (a week)"
+
+
+@pytest.mark.parametrize(
+    ("repository", "message"),
+    [
+        ("octo/..", "'octo/..': '..' is not a repository name"),
+        ("octo/.", "'octo/.': '.' is not a repository name"),
+        ("octo/hello world", "the name may only hold letters, digits"),
+        ("octo/hé", "the name may only hold letters, digits"),
+        ("octo/" + "x" * 101, "at most 100 characters"),
+        ("octo/a/b", "the name may only hold letters, digits"),
+        ("oc_to/hello", "the owner may only hold letters, digits and single hyphens"),
+        ("-octo/hello", "the owner may only hold"),
+        ("octo-/hello", "the owner may only hold"),
+        ("oc--to/hello", "the owner may only hold"),
+        ("x" * 40 + "/hello", "at most 39 characters"),
+        ("octo/hello.git", "write the name without '.git'"),
+        ("/hello", "is not of the form owner/name"),
+        ("octo/", "is not of the form owner/name"),
+    ],
+)
+def test_repository_names_github_would_refuse_are_settings_errors(
+    repository: str, message: str
+) -> None:
+    found = problems({"github": {"repositories": [repository]}})
+    assert message in found["github.repositories[0]"]
+
+
+@pytest.mark.parametrize(
+    "repository", ["octo/hello", "Octo-Cat/hello.world_2", "a/b", "o/.github", "x" * 39 + "/y"]
+)
+def test_repository_names_github_allows_are_accepted(repository: str) -> None:
+    assert settings_from_mapping({"github": {"repositories": [repository]}}).github.repositories
+
+
+@pytest.mark.parametrize("token", ["ghp_abc\n", "  ghp_abc\t\r\n", "\nghp_abc"])
+def test_whitespace_around_the_token_is_stripped(token: str) -> None:
+    assert settings_from_mapping({"github": {"token": token}}).github.token == "ghp_abc"
+
+
+def test_an_unknown_key_does_not_hide_a_max_below_initial() -> None:
+    found = problems({"policies": {"worker": {"node": {"initial": 10, "max": 1, "jiter": 0.1}}}})
+    assert found == {
+        "policies.worker.node.jiter": "unknown key",
+        "policies.worker.node.max": "must not be less than initial",
+    }
+
+
+def test_a_max_below_a_categorys_default_initial_is_reported_beside_other_errors() -> None:
+    found = problems(
+        {
+            "policies": {"worker": {"degraded": {"max": 10}}, "bogus": {}},
+            "github": {"repositories": ["octo/a", "octo/a"], "tokn": "x"},
+        }
+    )
+    assert found == {
+        "policies.worker.degraded.max": "must not be less than initial",
+        "policies.bogus": "unknown key",
+        "github.repositories": "listed more than once: octo/a",
+        "github.tokn": "unknown key",
+    }
+
+
+def test_the_intervals_section_follows_the_task_table() -> None:
+    settings = settings_from_mapping({})
+    assert {key: getattr(settings.intervals, key) for key in TASK_INTERVALS} == {
+        "issue_poller": 10.0,
+        "outbox_relay": 5.0,
+        "issue_explainer": 2.0,
+    }
+    assert problems({"intervals": {"stale_closer": 60.0}}) == {
+        "intervals.stale_closer": "unknown key"
+    }
+
+
+def test_a_task_added_to_the_table_gets_its_key_and_default() -> None:
+    from autosolve.config import _intervals_schema, _intervals_settings
+
+    table = {**TASK_INTERVALS, "stale_closer": 3600.0}
+    schema = _intervals_schema(table, _intervals_settings(table))()
+    assert schema.load({}).stale_closer == 3600.0
+    assert schema.load({"stale_closer": 60}).stale_closer == 60.0
+    with pytest.raises(Exception, match="must be at most 604800"):
+        schema.load({"stale_closer": 1e300})

@@ -1,26 +1,32 @@
-"""The operator surface of a running runtime: control socket, ``ctl`` and REPL.
+"""The operator surface's transport: control socket, protocol, commands, client.
 
 :class:`ControlServer` serves the line-delimited JSON protocol of
-:mod:`.protocol` on a Unix socket; :class:`ControlClient` speaks it.
-``autosolve-supervisor ctl`` and ``repl --attach`` are thin layers over the
-client. Nothing here knows about GitHub: it steers any :class:`RuntimeHandle`.
+:mod:`.protocol` on a Unix socket and answers through a :class:`CommandTable`
+(:mod:`.commands`: the runtime's commands built in, the application's
+registered); :class:`ControlClient` speaks it. The command line
+(:mod:`autosolve.cli`) builds on this package; nothing here imports it, and
+nothing here knows about GitHub: it steers any :class:`RuntimeHandle`.
 """
 
 from __future__ import annotations
 
 from autosolve.control.client import ControlClient, DaemonUnavailable
-from autosolve.control.protocol import MAX_LINE, ProtocolError, Request, parse_request
+from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
+from autosolve.control.protocol import MAX_LINE, ProtocolError, parse_request
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, SocketInUseError
 
 __all__ = [
     "MAX_LINE",
+    "Command",
+    "CommandError",
+    "CommandTable",
     "ControlClient",
     "ControlServer",
     "ControlSocketError",
     "DaemonUnavailable",
     "ProtocolError",
-    "Request",
     "SocketInUseError",
     "parse_request",
+    "runtime_commands",
 ]

@@ -1,21 +1,15 @@
-"""Talking to a running daemon: :class:`ControlClient` and ``autosolve-supervisor ctl``."""
+"""Talking to a running daemon: :class:`ControlClient`."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
 import os
 import socket
-import sys
 from typing import Any, Self
 
-from autosolve.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.control.protocol import ProtocolError, Request, decode_reply, encode
-from autosolve.control.table import format_status
+from autosolve.control.protocol import decode_reply, encode
 from autosolve.runtime.handle import ControlError
 
-__all__ = ["ControlClient", "ControlError", "DaemonUnavailable", "run_ctl", "socket_path"]
+__all__ = ["ControlClient", "ControlError", "DaemonUnavailable"]
 
 
 class DaemonUnavailable(ConnectionError):
@@ -78,9 +72,17 @@ class ControlClient:
 
     # -- requests --------------------------------------------------------------
 
-    def request(self, command: str, name: str | None = None) -> dict[str, Any]:
-        """Send one request and return the daemon's answer as is (``ok`` true or false)."""
-        return self.send_line(encode(Request(command, name).to_json()))
+    def request(self, command: str, name: str | None = None, **arguments: Any) -> dict[str, Any]:
+        """Send one request and return the daemon's answer as is (``ok`` true or false).
+
+        ``name`` and ``arguments`` become the request's keys, e.g.
+        ``request("pause", "worker:*")`` or ``request("explain", issue="octo/hello#12")``.
+        """
+        document: dict[str, Any] = {"command": command}
+        if name is not None:
+            document["name"] = name
+        document.update(arguments)
+        return self.send_line(encode(document))
 
     def send_line(self, line: bytes) -> dict[str, Any]:
         """Send one raw line (newline included) and read the answer; for tests and tools."""
@@ -104,12 +106,12 @@ class ControlClient:
 
     def status(self) -> dict[str, Any]:
         """The status document (SPEC §5.3)."""
-        reply = self._checked("status")
+        reply = self.call("status")
         return reply["status"]
 
     def control(self, command: str, name: str) -> list[str]:
         """``pause``/``resume``/``run-now``/``restart`` (``run_now`` works too)."""
-        return self._checked(command.replace("_", "-"), name)["names"]
+        return self.call(command.replace("_", "-"), name=name)["names"]
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)
@@ -128,7 +130,7 @@ class ControlClient:
 
         Returns True once the daemon hung up (with ``wait``), else True at once.
         """
-        self._checked("stop")
+        self.call("stop")
         return self.wait_closed(timeout) if wait else True
 
     def wait_closed(self, timeout: float | None = None) -> bool:
@@ -147,79 +149,9 @@ class ControlClient:
             self.close()
         return True
 
-    def _checked(self, command: str, name: str | None = None) -> dict[str, Any]:
-        reply = self.request(command, name)
+    def call(self, command: str, **arguments: Any) -> dict[str, Any]:
+        """Send one request and return its answer; a refusal raises :class:`ControlError`."""
+        reply = self.request(command, **arguments)
         if not reply["ok"]:
             raise ControlError(reply.get("error", "refused"))
         return reply
-
-
-# -- autosolve-supervisor ctl -------------------------------------------------
-
-
-def socket_path(args: argparse.Namespace) -> str:
-    """``--socket``, else ``control.socket`` from the settings (relative to their file).
-
-    Raises:
-        SettingsError: the settings cannot be loaded.
-    """
-    if getattr(args, "socket", None):
-        return args.socket
-    from autosolve.config import load_settings, resolve_path
-
-    settings = load_settings(args.settings)
-    return str(resolve_path(settings, settings.control.socket))
-
-
-def run_ctl(args: argparse.Namespace) -> int:
-    """Run one ``ctl`` action; returns the exit code (0 ok, 1 refused/no daemon, 2 usage)."""
-    from autosolve.config import SettingsError
-
-    try:
-        path = socket_path(args)
-    except SettingsError as error:
-        return _fail(str(error), EXIT_USAGE)
-    try:
-        with ControlClient(path) as client:
-            return _ACTIONS[args.action](client, args)
-    except (DaemonUnavailable, ControlError, ProtocolError) as error:
-        return _fail(str(error))
-
-
-def _status(client: ControlClient, args: argparse.Namespace) -> int:
-    document = client.status()
-    if args.json:
-        print(json.dumps(document, indent=2))
-    else:
-        print(format_status(document))
-    return EXIT_OK
-
-
-def _control(client: ControlClient, args: argparse.Namespace) -> int:
-    for name in client.control(args.action, args.name):
-        print(f"{args.action}: {name}")
-    return EXIT_OK
-
-
-def _stop(client: ControlClient, _args: argparse.Namespace) -> int:
-    client.stop()
-    print("stopping...", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops waiting, not the daemon
-        client.wait_closed()
-        print("stopped")
-    return EXIT_OK
-
-
-_ACTIONS = {
-    "status": _status,
-    "pause": _control,
-    "resume": _control,
-    "run-now": _control,
-    "restart": _control,
-    "stop": _stop,
-}
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"autosolve-supervisor: {message}", file=sys.stderr)
-    return code

@@ -2,9 +2,16 @@
 
 One loop accepts connections; each connection gets its own loop (a thread,
 or a greenlet on the gevent backend) that reads request lines and answers
-them in order. Answers come from the :class:`RuntimeHandle`, i.e. from the
-supervisor's mailbox, so the server never touches runtime state itself and
-a slow or hostile client only ever blocks its own connection.
+them in order. Answers come from a :class:`CommandTable` (by default the
+runtime's own commands, which ask the supervisor's mailbox), so the server
+never touches runtime state itself and a slow or hostile client only ever
+blocks its own connection.
+
+What a client can do to the server is bounded: a line is at most
+:data:`MAX_LINE` bytes, a connection idle for ``idle_timeout`` seconds is
+closed, at most ``max_connections`` are served at once (the next one is told
+so and closed), the listen backlog is ``backlog``. A connection's failure
+ends that connection only, and is logged.
 """
 
 from __future__ import annotations
@@ -18,18 +25,16 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO, Self
 
-import pykka
-
+from autosolve.control.commands import CommandTable, runtime_commands
 from autosolve.control.protocol import (
     MAX_LINE,
     ProtocolError,
-    Request,
     encode,
     error_reply,
     parse_request,
 )
 from autosolve.control.socket_file import bind_private_socket, remove_socket_file
-from autosolve.runtime.handle import ControlError
+from autosolve.masking import Masker
 
 if TYPE_CHECKING:
     from autosolve.runtime.handle import RuntimeHandle
@@ -38,8 +43,14 @@ __all__ = ["ControlServer"]
 
 logger = logging.getLogger("autosolve.control")
 
-ANSWER_TIMEOUT = 10.0
-"""Seconds to wait for the supervisor's answer before answering with an error."""
+IDLE_TIMEOUT = 30.0
+"""Seconds a connection may stay silent (or half-way through a line) before it is closed."""
+
+MAX_CONNECTIONS = 64
+"""Connections served at once; operators need one or two, a runaway script more."""
+
+BACKLOG = 16
+"""Connections the kernel queues before ``accept``; more are refused by the kernel."""
 
 
 class ControlServer:
@@ -47,7 +58,9 @@ class ControlServer:
 
     The socket is created with mode 0600 (see :mod:`.socket_file`) by
     :meth:`start` and removed by :meth:`close`; use it as a context manager to
-    get both. ``secrets`` are masked in every answer, as in the logs.
+    get both. Requests are answered by ``commands`` (default: the runtime's
+    own, see :func:`runtime_commands`). ``secrets`` are masked in every
+    answer, as in the logs.
 
     Raises (from :meth:`start`):
         SocketInUseError: a live daemon already listens on ``path``.
@@ -59,14 +72,23 @@ class ControlServer:
         handle: RuntimeHandle,
         path: str | os.PathLike[str],
         *,
+        commands: CommandTable | None = None,
         secrets: Iterable[str] = (),
-        backlog: int = 128,
+        backlog: int = BACKLOG,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float | None = IDLE_TIMEOUT,
     ) -> None:
         self.handle = handle
-        """The runtime whose supervisor answers the requests."""
+        """The runtime served; its backend runs the server's loops."""
         self.path = os.fspath(path)
         """Where the socket lives."""
-        self._secrets = [(s.encode(), _json_escaped(s)) for s in secrets if s]
+        self.commands = commands if commands is not None else CommandTable(runtime_commands(handle))
+        """What answers the requests."""
+        self.idle_timeout = idle_timeout
+        """Seconds of silence after which a connection is closed (None: never)."""
+        self.max_connections = max_connections
+        """Connections served at once; one more is refused with an error line."""
+        self._masker = Masker(secrets)
         self._backlog = backlog
         self._socket_module = _socket_module(handle.backend.name)
         self._lock = threading.Lock()
@@ -125,44 +147,13 @@ class ControlServer:
 
     # -- answering -------------------------------------------------------------
 
-    def answer(self, request: Request) -> dict[str, Any]:
-        """The answer to one valid request; never raises."""
-        handle = self.handle
-        try:
-            if request.command == "status":
-                return {"ok": True, "status": handle.status(timeout=ANSWER_TIMEOUT)}
-            if request.command == "stop":
-                logger.info("control: stop requested")
-                if handle.result is None:
-                    handle.proxy.stop()  # answered at once; the run ends asynchronously
-                return {"ok": True, "names": []}
-            assert request.name is not None
-            command = request.command.replace("-", "_")
-            names = handle.control(command, request.name, timeout=ANSWER_TIMEOUT)
-            logger.info("control: %s %s -> %s", request.command, request.name, ", ".join(names))
-            return {"ok": True, "names": names}
-        except ControlError as error:
-            return error_reply(str(error))
-        except pykka.ActorDeadError:  # worded as the supervisor words it while it lives
-            result = handle.wait(ANSWER_TIMEOUT)
-            return error_reply(
-                f"the runtime is {'failed' if result and not result.ok else 'stopped'}"
-            )
-        except pykka.Timeout:
-            return error_reply(
-                f"the supervisor did not answer within {ANSWER_TIMEOUT:g} s (is it stopping?)"
-            )
-        except Exception as error:  # an answer, not a dead connection
-            logger.exception("control: %s failed", request.command)
-            return error_reply(f"internal error: {type(error).__name__}: {error}")
-
     def answer_line(self, line: bytes) -> dict[str, Any]:
-        """Validate and answer one request line."""
+        """Decode and answer one request line; never raises."""
         try:
-            request = parse_request(line)
+            document = parse_request(line)
         except ProtocolError as error:
             return error_reply(str(error))
-        return self.answer(request)
+        return self.commands.answer(document)
 
     # -- serving ---------------------------------------------------------------
 
@@ -181,46 +172,65 @@ class ControlServer:
                 if self._closed:
                     _hang_up(connection)
                     return
-                self._connections.add(connection)
-            self.handle.backend.spawn_loop(
-                lambda c=connection: self._serve(c), "control-connection"
-            )
+                full = len(self._connections) >= self.max_connections
+                if not full:
+                    self._connections.add(connection)
+            if full:
+                self._refuse(
+                    connection, f"too many control connections ({self.max_connections} open)"
+                )
+                continue
+            try:
+                self.handle.backend.spawn_loop(
+                    lambda c=connection: self._serve(c), "control-connection"
+                )
+            except Exception:  # e.g. no thread can be started: refuse this one, keep accepting
+                logger.exception("control: cannot serve a connection")
+                with self._lock:
+                    self._connections.discard(connection)
+                self._refuse(connection, "the daemon cannot serve a connection now")
+
+    def _refuse(self, connection: Any, reason: str) -> None:
+        """Tell a client why it is not served, without waiting on it, and hang up."""
+        logger.warning("control: refused a connection: %s", reason)
+        with contextlib.suppress(OSError):
+            connection.setblocking(False)
+            connection.send(encode(error_reply(f"{reason}; try again later")))
+        _hang_up(connection)
 
     def _serve(self, connection: Any) -> None:
-        reader = connection.makefile("rb")
         try:
-            while not self._closed:
-                line = reader.readline(MAX_LINE + 2)  # room for "\r\n"
-                if not line:
-                    return
-                if len(line.rstrip(b"\r\n")) > MAX_LINE:
-                    if not line.endswith(b"\n"):
-                        _discard_rest_of_line(reader)
-                    reply = error_reply(f"request too long: at most {MAX_LINE} bytes per line")
-                elif not line.strip():
-                    continue  # a blank line is not a request
-                else:
-                    reply = self.answer_line(line)
-                connection.sendall(self._mask(encode(reply)))
+            connection.settimeout(self.idle_timeout)
+            reader = connection.makefile("rb")
+            try:
+                self._answer_lines(connection, reader)
+            finally:
+                reader.close()
+        except TimeoutError:
+            logger.info("control: closed a connection idle for %g s", self.idle_timeout)
         except OSError:
             pass  # the client went away, or close() hung up on it
+        except Exception:  # a bug: this connection ends, the daemon does not
+            logger.exception("control: a connection failed")
         finally:
             with self._lock:
                 self._connections.discard(connection)
-            reader.close()
             _hang_up(connection)
 
-    def _mask(self, data: bytes) -> bytes:
-        for raw, escaped in self._secrets:
-            data = data.replace(raw, b"***")
-            if escaped != raw:
-                data = data.replace(escaped, b"***")
-        return data
-
-
-def _json_escaped(secret: str) -> bytes:
-    """``secret`` as it appears inside a JSON string (quotes and backslashes escaped)."""
-    return encode({"": secret})[5:-3]  # {"":"...."}\n
+    def _answer_lines(self, connection: Any, reader: BinaryIO) -> None:
+        while not self._closed:
+            line = reader.readline(MAX_LINE + 2)  # room for "\r\n"
+            if not line:
+                return
+            if len(line.rstrip(b"\r\n")) > MAX_LINE:
+                if not line.endswith(b"\n"):
+                    _discard_rest_of_line(reader)
+                reply = error_reply(f"request too long: at most {MAX_LINE} bytes per line")
+            elif not line.strip():
+                continue  # a blank line is not a request
+            else:
+                reply = self.answer_line(line)
+            connection.sendall(encode(self._masker.mask_document(reply)))
 
 
 def _discard_rest_of_line(reader: BinaryIO) -> None:

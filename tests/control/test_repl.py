@@ -58,7 +58,8 @@ def test_attached_helpers_drive_the_daemon_through_its_socket(
     ]
     assert lines[5] == "phase: workers" and lines[6].startswith("NAME")
     assert lines[-1] == "still here"
-    assert "ControlError: no child matches 'nope'" in captured.err
+    assert "ControlError: no child matches 'nope'" in captured.err.splitlines()
+    assert "Traceback" not in captured.err  # a helper's refusal is one line
     assert ">>>" not in captured.out  # no prompts in a piped session
     assert harness.child("worker:poller:c/d")["restarts"] == 1
 
@@ -125,3 +126,36 @@ def test_in_process_repl_exits_2_on_invalid_settings(
     settings.write_text("[intervals]\nissue_poller = -1\n")
     assert run_script(monkeypatch, "", "--settings", str(settings)) == 2
     assert "intervals.issue_poller: must be greater than 0" in capsys.readouterr().err
+
+
+class ScriptThen(io.StringIO):
+    """A piped script that runs ``hook`` when the console reads line ``at`` (from 0)."""
+
+    def __init__(self, script: str, at: int, hook: Callable[[], object]) -> None:
+        super().__init__(script)
+        self._lines_read, self._at, self._hook = 0, at, hook
+
+    def readline(self, *args: object) -> str:
+        if self._lines_read == self._at:
+            self._hook()
+        self._lines_read += 1
+        return super().readline(*args)
+
+
+def test_a_helper_that_cannot_reach_the_daemon_prints_one_line_and_the_console_goes_on(
+    serve: Serve,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = serve(workers=[Unit("worker:w", noop, 10.0)])
+    script = "\n".join(['print(status()["phase"])', "status()", "1 / 0", 'print("still here")'])
+    monkeypatch.setattr("sys.stdin", ScriptThen(script, at=1, hook=server.close))
+    assert main(["repl", "--attach", "--socket", str(sock_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "workers\nstill here\n"
+    before_users_error = captured.err.split("Traceback")[0]
+    assert before_users_error.splitlines()[-1].startswith(
+        f"DaemonUnavailable: the daemon on {sock_path} "
+    )
+    assert "ZeroDivisionError: division by zero" in captured.err  # the user's own: as usual

@@ -312,6 +312,8 @@ class FakeGitHub(FakeHTTPServer):
             f"Bearer {self.token}"
         ):
             return Response.json(401, {"message": "Bad credentials", "documentation_url": DOCS})
+        if request.path == "/user" and request.method == "GET":
+            return Response.json(200, {"login": "autosolve-test", "type": "User"})
         found = _match_route(request.path)
         if found is None:
             return self._not_found()

@@ -1,4 +1,4 @@
-"""The command implementations behind :mod:`autosolve.cli`."""
+"""``autosolve-supervisor start``: the daemon in the foreground."""
 
 from __future__ import annotations
 
@@ -7,64 +7,35 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autosolve.cli import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
-from autosolve.config import Settings, SettingsError, load_settings
+from autosolve.cli.common import load_or_report
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
+from autosolve.config import resolve_path
+from autosolve.control.server import ControlServer
+from autosolve.control.socket_file import ControlSocketError, check_socket_path
+from autosolve.logs import configure_logging
 
-__all__ = ["run_command"]
+if TYPE_CHECKING:
+    from autosolve.app import App
 
+__all__ = ["run"]
 
 logger = logging.getLogger("autosolve")
 
 
-def run_command(args: argparse.Namespace) -> int:
-    command = {"start": start, "check": check, "ctl": ctl, "repl": repl}[args.command]
-    return command(args)
-
-
-def _load(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(args.settings)
-    except SettingsError as error:
-        print(f"autosolve-supervisor: {error}", file=sys.stderr)
-        return None
-
-
-def check(args: argparse.Namespace) -> int:
-    """Validate the settings and print the plan, one task per line, preflights first."""
-    settings = _load(args)
-    if settings is None:
-        return EXIT_USAGE
-    from autosolve.app import AppDependencies, build_scheduler
-
-    try:
-        plan = build_scheduler(settings, AppDependencies(settings)).plan()
-    except ValueError as error:
-        print(f"autosolve-supervisor: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    for name in plan.names:
-        print(name)
-    return EXIT_OK
-
-
-def start(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run in the foreground until a signal, ``ctl stop`` or a permanent failure.
 
     The control socket is claimed before the runtime starts (a second daemon
     on the same socket must not run a single task) and removed on every way
     out, a forced exit included.
     """
-    settings = _load(args)
+    settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
-    from autosolve.app import start as start_app
-    from autosolve.config import resolve_path
-    from autosolve.control.server import ControlServer
-    from autosolve.control.socket_file import check_socket_path
-    from autosolve.logs import configure_logging
+    from autosolve.app import App
 
     configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
     socket_path = str(resolve_path(settings, settings.control.socket))
@@ -74,22 +45,22 @@ def start(args: argparse.Namespace) -> int:
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     try:
-        handle = start_app(settings)
+        app = App.start(settings)
     except Exception as error:  # e.g. the database is used by another daemon
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
-    server = ControlServer(handle, socket_path, secrets=[settings.github.token])
-    _stop_on_signals(handle, before_forced_exit=server.remove_socket)
+    server = ControlServer(app.handle, socket_path, commands=app.commands)
+    _handle_signals(app, before_forced_exit=server.remove_socket)
     try:
         try:
             server.start()
         except OSError as error:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
-            handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
+            app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
         result = None
         while result is None:
-            result = handle.wait(timeout=1.0)
+            result = app.wait(timeout=1.0)
     finally:
         server.close()
     if result.ok:
@@ -100,14 +71,12 @@ def start(args: argparse.Namespace) -> int:
 
 
 def _socket_error(path: str, error: OSError) -> str:
-    from autosolve.control.socket_file import ControlSocketError
-
     return (
         str(error) if isinstance(error, ControlSocketError) else f"control socket {path}: {error}"
     )
 
 
-def _stop_on_signals(handle: Any, before_forced_exit: Callable[[], None] | None = None) -> None:
+def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = None) -> None:
     """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130.
 
     ``before_forced_exit`` runs just before that exit (it must not block or
@@ -125,19 +94,7 @@ def _stop_on_signals(handle: Any, before_forced_exit: Callable[[], None] | None 
         if not requested:
             requested.append(signum)
             logger.info("%s received, stopping", signal.Signals(signum).name)
-            handle.proxy.stop()  # an ask whose answer nobody waits for
+            app.handle.proxy.stop()  # an ask whose answer nobody waits for
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-
-
-def ctl(args: argparse.Namespace) -> int:
-    from autosolve.control.client import run_ctl
-
-    return run_ctl(args)
-
-
-def repl(args: argparse.Namespace) -> int:
-    from autosolve.control.repl import run_repl
-
-    return run_repl(args)

@@ -14,11 +14,17 @@ import code
 import sys
 from typing import Any
 
-from autosolve.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.control.client import ControlClient, DaemonUnavailable, socket_path
+import pykka
+
+from autosolve.cli.common import fail
+from autosolve.cli.ctl import socket_path
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from autosolve.config import SettingsError, load_settings
+from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
+from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
 
-__all__ = ["helpers", "run_repl"]
+__all__ = ["helpers", "run"]
 
 
 _BANNER = """autosolve {where}
@@ -46,7 +52,7 @@ def helpers(target: Any, sup: Any) -> dict[str, Any]:
     }
 
 
-def run_repl(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the console until EOF (Ctrl-D, or the end of a piped script)."""
     if args.attach:
         return _attached(args)
@@ -54,17 +60,15 @@ def run_repl(args: argparse.Namespace) -> int:
 
 
 def _attached(args: argparse.Namespace) -> int:
-    from autosolve.config import SettingsError
-
     try:
         path = socket_path(args)
     except SettingsError as error:
-        return _fail(str(error), EXIT_USAGE)
+        return fail(str(error), EXIT_USAGE)
     client = ControlClient(path)
     try:
         client.connect()
     except DaemonUnavailable as error:
-        return _fail(str(error))
+        return fail(str(error))
     namespace = helpers(client, client)
     namespace["stop"] = lambda wait=True, timeout=None: client.stop(wait, timeout)
     try:
@@ -76,18 +80,17 @@ def _attached(args: argparse.Namespace) -> int:
 
 def _in_process(args: argparse.Namespace) -> int:
     from autosolve.app import start
-    from autosolve.config import SettingsError, load_settings
     from autosolve.logs import configure_logging
 
     try:
         settings = load_settings(args.settings)
     except SettingsError as error:
-        return _fail(str(error), EXIT_USAGE)
+        return fail(str(error), EXIT_USAGE)
     configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
     try:
         handle = start(settings)
     except Exception as error:  # e.g. the database is used by a running daemon
-        return _fail(f"cannot start: {error}")
+        return fail(f"cannot start: {error}")
     shutdown_timeout = settings.runtime.shutdown_timeout
     namespace = helpers(handle, handle.proxy)
     namespace["handle"] = handle
@@ -104,12 +107,23 @@ def _in_process(args: argparse.Namespace) -> int:
     return EXIT_OK if result is not None and result.ok else EXIT_FAILED
 
 
+_HELPER_ERRORS: tuple[type[BaseException], ...] = (
+    ControlError,
+    DaemonUnavailable,
+    ProtocolError,
+    pykka.Timeout,
+    pykka.ActorDeadError,
+)
+"""What a helper raises when the runtime says no: one line, not a traceback into our code."""
+
+
 class _Console(code.InteractiveConsole):
     """A console that keeps a piped script's output clean of prompts.
 
     ``cooperative`` reads stdin in a native thread: on the gevent backend a
     blocking read would freeze the hub, and with it every actor, while the
-    console waits for the next line.
+    console waits for the next line. A helper's refusal prints one line;
+    other errors (the user's own code) keep their traceback.
     """
 
     def __init__(self, namespace: dict[str, Any], cooperative: bool) -> None:
@@ -124,12 +138,14 @@ class _Console(code.InteractiveConsole):
             return gevent.get_hub().threadpool.apply(input, (prompt,))
         return input(prompt)
 
+    def showtraceback(self) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, _HELPER_ERRORS):
+            self.write(f"{type(error).__name__}: {error}\n")
+            return
+        super().showtraceback()
+
 
 def _interact(namespace: dict[str, Any], where: str, sup: str, cooperative: bool = False) -> None:
     console = _Console(namespace, cooperative)
     console.interact(banner=_BANNER.format(where=where, sup=sup), exitmsg="")
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"autosolve-supervisor: {message}", file=sys.stderr)
-    return code

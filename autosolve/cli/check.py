@@ -1,0 +1,63 @@
+"""``autosolve-supervisor check``: validate the settings and print the plan."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from autosolve.cli.common import fail, load_or_report, warn
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from autosolve.config import Settings
+
+__all__ = ["run", "settings_warnings"]
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """Valid settings that are probably not what the operator meant."""
+    found = []
+    if not settings.github.token:
+        found.append(
+            "github.token is empty: GitHub allows 60 anonymous requests per hour and no "
+            "comments; set AUTOSOLVE_GITHUB__TOKEN"
+        )
+    if not settings.github.repositories:
+        found.append("github.repositories is empty: there is nothing to watch")
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print one task name per line, preflights first; with ``--online``, check the services.
+
+    Without ``--online`` it touches neither the network nor the database.
+    """
+    settings = load_or_report(args.settings)
+    if settings is None:
+        return EXIT_USAGE
+    from autosolve.app import AppDependencies, build_scheduler
+
+    try:
+        plan = build_scheduler(settings, AppDependencies(settings)).plan()
+    except ValueError as error:
+        return fail(str(error), EXIT_USAGE)
+    for warning in settings_warnings(settings):
+        warn(warning)
+    for name in plan.names:
+        print(name)
+    return _online(settings) if args.online else EXIT_OK
+
+
+def _online(settings: Settings) -> int:
+    """Each finding on stderr (stdout stays the plan); exit 1 naming what failed."""
+    from autosolve.cli.online import check_model, check_repositories, check_token
+
+    sys.stdout.flush()
+    findings = [check_token(settings), *check_repositories(settings), check_model(settings)]
+    for finding in findings:
+        print(f"online: {finding}", file=sys.stderr)
+    failed = [finding.subject for finding in findings if not finding.ok]
+    if failed:
+        return fail(f"online check failed: {', '.join(failed)}", EXIT_FAILED)
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""``autosolve-supervisor ctl``: one request to a running daemon."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from collections.abc import Callable
+
+from autosolve.cli.common import fail
+from autosolve.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from autosolve.config import SettingsError, load_settings, resolve_path
+from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
+from autosolve.control.protocol import ProtocolError
+from autosolve.control.table import format_status
+
+__all__ = ["run", "socket_path"]
+
+
+def socket_path(args: argparse.Namespace) -> str:
+    """``--socket``, else ``control.socket`` from the settings (relative to their file).
+
+    Raises:
+        SettingsError: the settings cannot be loaded.
+    """
+    if getattr(args, "socket", None):
+        return args.socket
+    settings = load_settings(args.settings)
+    return str(resolve_path(settings, settings.control.socket))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one ``ctl`` action; returns the exit code (0 ok, 1 refused/no daemon, 2 usage)."""
+    try:
+        path = socket_path(args)
+    except SettingsError as error:
+        return fail(str(error), EXIT_USAGE)
+    try:
+        with ControlClient(path) as client:
+            return ACTIONS[args.action](client, args)
+    except (DaemonUnavailable, ControlError, ProtocolError) as error:
+        return fail(str(error))
+
+
+def _status(client: ControlClient, args: argparse.Namespace) -> int:
+    document = client.status()
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_status(document))
+    return EXIT_OK
+
+
+def _control(client: ControlClient, args: argparse.Namespace) -> int:
+    for name in client.control(args.action, args.name):
+        print(f"{args.action}: {name}")
+    return EXIT_OK
+
+
+def _stop(client: ControlClient, _args: argparse.Namespace) -> int:
+    client.stop()
+    print("stopping...", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops waiting, not the daemon
+        client.wait_closed()
+        print("stopped")
+    return EXIT_OK
+
+
+ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
+    "status": _status,
+    "pause": _control,
+    "resume": _control,
+    "run-now": _control,
+    "restart": _control,
+    "stop": _stop,
+}
+"""Each ``ctl`` action's runner; its grammar is in :data:`autosolve.cli.parser.CTL_ACTIONS`."""

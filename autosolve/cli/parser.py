@@ -1,0 +1,204 @@
+"""The command line's grammar and help; imports nothing that opens a socket.
+
+``main`` parses before it monkey-patches for gevent, so this module must stay
+free of requests, ssl and the runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from autosolve import __version__
+
+__all__ = ["CTL_ACTIONS", "build_parser"]
+
+PROG = "autosolve-supervisor"
+
+_ENVIRONMENT = """\
+environment:
+  AUTOSOLVE_<SECTION>__<KEY>  overrides a setting, e.g. AUTOSOLVE_GITHUB__TOKEN=ghp_...,
+                              AUTOSOLVE_RUNTIME__BACKEND=gevent, AUTOSOLVE_LOG__LEVEL=DEBUG
+  settings are read from ./settings.toml (or --settings PATH), then .secrets.toml
+  beside it, then the environment; later wins"""
+
+_EXIT_CODES = {
+    "start": """\
+exit codes:
+  0    stopped gracefully (SIGINT, SIGTERM or `ctl stop`)
+  1    the run failed (a preflight failed, a worker failed permanently, too many
+       restarts) or the daemon could not start (socket or database in use)
+  2    usage error or invalid settings (a missing settings file included)
+  130  a second Ctrl-C forced the exit""",
+    "check": """\
+exit codes:
+  0    the settings are valid (and, with --online, everything answered)
+  1    an online check failed (each failure is named)
+  2    usage error or invalid settings (a missing settings file included)""",
+    "ctl": """\
+exit codes:
+  0    the daemon did what was asked
+  1    the daemon refused the request, or no daemon listens on the socket
+  2    usage error or invalid settings""",
+    "repl": """\
+exit codes:
+  0    the console ended (EOF) and the runtime stopped gracefully
+  1    the runtime could not start or its run failed, or no daemon to attach to
+  2    usage error or invalid settings""",
+}
+
+_EXAMPLES = {
+    "main": """\
+examples:
+  autosolve-supervisor check --settings /etc/autosolve/settings.toml
+  autosolve-supervisor start --settings /etc/autosolve/settings.toml
+  autosolve-supervisor ctl status
+  autosolve-supervisor ctl pause 'worker:issue-poller:*'
+  autosolve-supervisor COMMAND --help""",
+    "start": """\
+examples:
+  autosolve-supervisor start
+  AUTOSOLVE_GITHUB__TOKEN=ghp_... autosolve-supervisor start --settings /etc/autosolve/settings.toml
+
+  Under systemd (NOTIFY_SOCKET set) the daemon reports READY=1 when its workers
+  start, STOPPING=1, STATUS= lines and, with WatchdogSec, WATCHDOG=1.
+  SIGINT/SIGTERM stop gracefully; SIGHUP is logged and otherwise ignored.""",
+    "check": """\
+examples:
+  autosolve-supervisor check
+  autosolve-supervisor check --settings /etc/autosolve/settings.toml --online""",
+    "ctl": """\
+examples:
+  autosolve-supervisor ctl status
+  autosolve-supervisor ctl status --json --settings /etc/autosolve/settings.toml
+  autosolve-supervisor ctl --socket /run/autosolve/autosolve.sock pause 'worker:issue-poller:*'
+  autosolve-supervisor ctl run-now worker:issue-explainer
+  autosolve-supervisor ctl stop""",
+    "repl": """\
+examples:
+  autosolve-supervisor repl                    start the runtime behind the prompt
+  autosolve-supervisor repl --attach           drive the running daemon
+  echo 'print(status()["phase"])' | autosolve-supervisor repl --attach""",
+}
+
+
+def _epilog(command: str) -> str:
+    parts = [_EXAMPLES[command], _ENVIRONMENT]
+    if command in _EXIT_CODES:
+        parts.append(_EXIT_CODES[command])
+    return "\n\n".join(parts)
+
+
+def _add_settings(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+    parser.add_argument(
+        "--settings",
+        metavar="PATH",
+        default=default,
+        help="settings file (default: ./settings.toml; it must exist)",
+    )
+
+
+def _add_socket(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+    parser.add_argument(
+        "--socket",
+        metavar="PATH",
+        default=default,
+        help="control socket (default: control.socket from the settings)",
+    )
+
+
+def _name_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="child name or shell-style pattern")
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the JSON document")
+
+
+CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
+    "status": ("the phase and every child as a table", _json_flag),
+    "pause": ("stop ticking the matching children", _name_argument),
+    "resume": ("tick the matching children again (at once)", _name_argument),
+    "run-now": ("tick the matching children now", _name_argument),
+    "restart": ("replace the matching children with fresh actors", _name_argument),
+    "stop": ("stop the daemon gracefully and wait until it is gone", None),
+}
+"""``ctl`` actions: help and what they add to the parser (runners: :mod:`.ctl`)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Mirror GitHub issues into a local store and have an AI model "
+        "(Ollama) analyse them, as a supervised service.",
+        epilog=_epilog("main"),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=_epilog(name),
+            formatter_class=_Formatter,
+        )
+        _add_settings(sub)
+        return sub
+
+    command(
+        "start",
+        "run the daemon in the foreground",
+        "Run the daemon in the foreground until SIGINT, SIGTERM or `ctl stop`. "
+        "Logs go to stderr. The control socket is created before any task runs.",
+    )
+    check = command(
+        "check",
+        "validate the settings and print the plan",
+        "Validate the settings (every problem at once) and print the plan: one task "
+        "name per line, preflights first. Touches neither the network nor the database "
+        "unless --online is given.",
+    )
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also verify the token, each repository and that the model exists",
+    )
+    _add_ctl(command)
+    repl = command(
+        "repl",
+        "an interactive Python console with the runtime at hand",
+        "An interactive Python console with the helpers status(), table(), pause(name), "
+        "resume(name), run_now(name), restart(name), stop() and the supervisor `sup`. "
+        "Without --attach the runtime starts in-process behind the prompt.",
+    )
+    repl.add_argument("--attach", action="store_true", help="drive a running daemon instead")
+    _add_socket(repl)
+    return parser
+
+
+def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
+    ctl = command(
+        "ctl",
+        "talk to a running daemon through its control socket",
+        "Send one request to a running daemon through its control socket. "
+        "Options may come before or after the action.",
+    )
+    _add_socket(ctl)
+    actions = ctl.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, (summary, add_arguments) in CTL_ACTIONS.items():
+        action = actions.add_parser(
+            name, help=summary, description=summary[:1].upper() + summary[1:] + "."
+        )
+        if add_arguments is not None:
+            add_arguments(action)
+        # Accepted after the action too; SUPPRESS keeps an earlier value when absent here.
+        _add_settings(action, default=argparse.SUPPRESS)
+        _add_socket(action, default=argparse.SUPPRESS)
