@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.config import Settings, load_settings, resolve_path
+from autosolve.config import Settings, load_settings, resolve_path, secrets_of
 from autosolve.control.commands import Command, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
@@ -179,7 +179,7 @@ class App:
         """GitHub, Ollama and the store, shared by the tasks."""
         self.handle = handle
         """The running supervisor."""
-        self.commands = CommandTable(runtime_commands(handle), secrets=[settings.github.token])
+        self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
         """The control commands: the runtime's, then :func:`application_commands`."""
         for command in application_commands(self):
             self.commands.register(command)

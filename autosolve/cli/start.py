@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
-from autosolve.config import resolve_path
+from autosolve.config import resolve_path, secrets_of
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.logs import configure_logging
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from autosolve.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
     socket_path = str(resolve_path(settings, settings.control.socket))
     try:
         check_socket_path(socket_path)
