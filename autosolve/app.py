@@ -20,6 +20,7 @@ from autosolve.config import Settings, load_settings, resolve_path, secrets_of
 from autosolve.control.commands import Command, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, Store
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
@@ -73,10 +74,16 @@ class AppDependencies:
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
 
+        With ``database.url`` the store is PostgreSQL, shared by design: no
+        single-instance lock, and migrations serialise on an advisory lock.
+
         Raises:
-            DatabaseInUseError: another daemon uses the database.
+            DatabaseInUseError: another daemon uses the SQLite database.
             StoreError: the database cannot be opened or migrated.
         """
+        if self.settings.database.url:
+            self._store = _open_postgres(self.settings.database.url)  # type: ignore[assignment]
+            return
         lock = InstanceLock(self.database_path)
         lock.acquire()
         try:
@@ -95,6 +102,16 @@ class AppDependencies:
             store.close()
         if lock is not None:
             lock.release()
+
+
+def _open_postgres(url: str) -> PostgresStore:
+    store = PostgresStore(url)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 class _UnopenedStore:

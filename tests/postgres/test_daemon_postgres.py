@@ -1,0 +1,84 @@
+"""The daemon on PostgreSQL (``database.url``), in-process, against the fake GitHub and model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import autosolve
+from autosolve.config import settings_from_mapping
+from autosolve.domain.workers import MARKER
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import TOKEN, settings_dict, wait_until
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    with FakeOllama() as fake:
+        yield fake
+
+
+def count(url: str, sql: str) -> int:
+    with psycopg.connect(url) as connection:
+        try:
+            row = connection.execute(sql).fetchone()  # type: ignore[arg-type]
+        except psycopg.errors.UndefinedTable:
+            return 0
+    return int(row[0]) if row else 0
+
+
+def test_the_daemon_mirrors_and_explains_on_postgresql(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    for n in range(30):
+        github.add_issue("octo", "hello", title=f"issue {n + 1}")
+    data = settings_dict(
+        tmp_path, github.url, ollama.url, ["octo/hello"], database={"url": postgres_url}
+    )
+    handle = autosolve.start(settings_from_mapping(data))
+    try:
+        wait_until(lambda: count(postgres_url, "SELECT count(*) FROM issues") == 30)
+        wait_until(
+            lambda: all(
+                any(MARKER in c.body for c in github.comments("octo", "hello", n))
+                for n in range(1, 31)
+            ),
+            timeout=40,
+            what="a marker comment on every issue",
+        )
+    finally:
+        handle.stop(timeout=15.0)
+    assert not (tmp_path / "autosolve.db").exists()  # database.path is not used
+    assert not (tmp_path / "autosolve.db.lock").exists()  # nor its single-instance lock
+
+
+def test_two_daemons_may_share_one_postgresql_database(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    handles = []
+    try:
+        for index in range(2):
+            data = settings_dict(
+                tmp_path / str(index),
+                github.url,
+                ollama.url,
+                ["octo/hello"],
+                database={"url": postgres_url},
+            )
+            handles.append(autosolve.start(settings_from_mapping(data)))
+        wait_until(lambda: count(postgres_url, "SELECT count(*) FROM repositories") == 1)
+    finally:
+        for handle in handles:
+            handle.stop(timeout=15.0)
