@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autosolve.cluster import ClusterMember, node_name_of
 from autosolve.config import Settings, load_settings, resolve_path, secrets_of
 from autosolve.control.commands import Command, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
@@ -52,6 +53,8 @@ class AppDependencies:
         self.settings = settings
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
+        self.cluster: ClusterMember | None = None
+        """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
 
     @cached_property
     def database_path(self) -> Path:
@@ -82,7 +85,11 @@ class AppDependencies:
             StoreError: the database cannot be opened or migrated.
         """
         if self.settings.database.url:
-            self._store = _open_postgres(self.settings.database.url)  # type: ignore[assignment]
+            store = _open_postgres(
+                self.settings.database.url, f"autosolve {node_name_of(self.settings)}"
+            )
+            self.cluster = ClusterMember(self.settings, store)
+            self._store = store  # type: ignore[assignment]
             return
         lock = InstanceLock(self.database_path)
         lock.acquire()
@@ -98,14 +105,17 @@ class AppDependencies:
         """Close the store and release the lock (after every child stopped)."""
         store, self._store = self._store, None
         lock, self._lock = self._lock, None
+        cluster, self.cluster = self.cluster, None
+        if cluster is not None:
+            cluster.leave()
         if store is not None:
             store.close()
         if lock is not None:
             lock.release()
 
 
-def _open_postgres(url: str) -> PostgresStore:
-    store = PostgresStore(url)
+def _open_postgres(url: str, application_name: str) -> PostgresStore:
+    store = PostgresStore(url, application_name=application_name)
     try:
         store.migrate()
     except BaseException:
@@ -122,14 +132,23 @@ class _UnopenedStore:
 
 
 def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
-    """The Scheduler for ``settings``: registered tasks × configured repositories."""
+    """The Scheduler for ``settings``: registered tasks × configured repositories.
+
+    In cluster mode every repository is planned on every daemon, but its
+    workers only work where its lease is held (see :mod:`autosolve.cluster`).
+    """
+    workers = registry.new_workers(deps)
+    global_workers = registry.new_global_workers(deps)
+    if deps.cluster is not None:
+        workers = deps.cluster.gate(workers)
+        global_workers = [deps.cluster.keeper_worker(), *global_workers]
     planner = Planner(
         settings.github.repositories,
         registry.new_preflights(deps),
-        registry.new_workers(deps),
+        workers,
         resolve_repository_id=_repository_resolver(deps),
     )
-    return Scheduler(planner, registry.new_global_workers(deps))
+    return Scheduler(planner, global_workers)
 
 
 def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
@@ -239,6 +258,8 @@ class App:
         except BaseException:
             deps.close()
             raise
+        if deps.cluster is not None:
+            deps.cluster.attach(handle)
         try:
             return cls(settings, deps, handle, fan_out)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
@@ -279,7 +300,13 @@ def application_commands(app: App) -> list[Command]:
     marshmallow fields (see :mod:`autosolve.control.commands`). The control
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
-    return []
+    commands: list[Command] = []
+    if app.deps.cluster is not None:
+        member = app.deps.cluster
+        commands.append(
+            Command("cluster", lambda _arguments: member.status(), help="the lease table")
+        )
+    return commands
 
 
 def start(

@@ -78,7 +78,6 @@ def test_the_lease_holder_writes_and_another_node_is_fenced_off(make_store, cloc
     assert holder_store.relay_outbox(repo) == 1
 
     writes = {
-        "upsert_repository": lambda: other_store.upsert_repository(1, "Octo", "Hello"),
         "save_issue_page": lambda: other_store.save_issue_page(repo, [issue(2)], SyncCursor()),
         "save_cursor": lambda: other_store.save_cursor(repo, SyncCursor(since="t9")),
         "relay_outbox": lambda: other_store.relay_outbox(repo),

@@ -85,6 +85,8 @@ class PostgresDatabase:
         url: ``postgresql://user:password@host:port/dbname?...``.
         pool_size: most connections open at once.
         timeout: seconds to wait for a connection before failing.
+        application_name: how the connections appear in ``pg_stat_activity``
+            (the cluster puts the node name in it).
 
     Raises:
         StoreError: ``url`` is not a PostgreSQL URL, or psycopg was imported
@@ -92,7 +94,12 @@ class PostgresDatabase:
     """
 
     def __init__(
-        self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, timeout: float = DEFAULT_TIMEOUT
+        self,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
+        application_name: str = "autosolve",
     ) -> None:
         self.name = redact_url(url)
         """The database, named without its password."""
@@ -105,6 +112,7 @@ class PostgresDatabase:
         self._url = url
         self._pool_size = pool_size
         self._timeout = timeout
+        self._application_name = application_name
         self._pool: psycopg_pool.ConnectionPool | None = None
         self._closed = False
 
@@ -134,7 +142,7 @@ class PostgresDatabase:
                 kwargs={
                     "autocommit": True,
                     "connect_timeout": _connect_timeout(self._timeout),
-                    "application_name": "autosolve",
+                    "application_name": self._application_name,
                 },
                 timeout=self._timeout,
                 name="autosolve",

@@ -40,8 +40,8 @@ class PostgresStore:
 
     Same operations, arguments, results and errors as
     :class:`autosolve.infra.store.Store`; each public method is one short
-    transaction on a pooled connection. Writes for a repository (validating
-    it, saving issues and cursors, relaying its outbox) first pass the
+    transaction on a pooled connection. Writes for a repository's data
+    (saving issues and cursors, relaying its outbox) first pass the
     ``fence``, in the same transaction.
 
     Args:
@@ -49,6 +49,7 @@ class PostgresStore:
         now: epoch-seconds clock for the store's own timestamps.
         fence: the cluster's lease check; ``None`` on a single daemon.
         pool_size: connections at most.
+        application_name: the connections' name in ``pg_stat_activity``.
 
     Raises:
         StoreError: the URL is not a PostgreSQL URL.
@@ -61,8 +62,11 @@ class PostgresStore:
         now: Callable[[], float] = time.time,
         fence: Fence | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        application_name: str = "autosolve",
     ) -> None:
-        self._database = PostgresDatabase(url, pool_size=pool_size)
+        self._database = PostgresDatabase(
+            url, pool_size=pool_size, application_name=application_name
+        )
         self._now = now
         self._fence = fence
 
@@ -116,12 +120,10 @@ class PostgresStore:
     def upsert_repository(self, github_id: int, owner: str, name: str) -> int:
         """Store or refresh ``owner/name``; return its local id, stable across runs.
 
-        Raises:
-            LeaseLostError: fenced: this node does not hold the repository.
+        Not fenced: every daemon of a cluster validates every repository at
+        start, and refreshing its name and id is the same write from any node.
         """
         with self._database.transaction() as connection:
-            if self._fence is not None:
-                self._fence.fence(connection, f"{owner}/{name}")
             return sync.upsert_repository(connection, self._now(), github_id, owner, name)
 
     def repository_id(self, owner: str, name: str) -> int:
