@@ -1,0 +1,148 @@
+"""Two and three daemon processes on one PostgreSQL, against the fake GitHub (issue #12).
+
+Lease TTLs are short (seconds) so that failover happens within a test; every
+wait is a poll on a condition with a generous deadline.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import wait_until
+from tests.postgres.harness import Cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+TTL = 3.0
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path, github: FakeGitHub, ollama: FakeOllama, postgres_url: str):
+    made: list[Cluster] = []
+
+    def make(repositories: list[str], ttl: float = TTL, **sections) -> Cluster:
+        for repository in repositories:
+            github.add_repo(*repository.split("/"))
+        cluster = Cluster(tmp_path, github, ollama, postgres_url, repositories, ttl, **sections)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop_all()
+
+
+def repositories(count: int) -> list[str]:
+    return [f"org/repo-{i}" for i in range(count)]
+
+
+@pytest.mark.parametrize("daemons", [2, 3])
+def test_each_repository_is_polled_by_exactly_one_daemon(make_cluster, daemons: int) -> None:
+    cluster = make_cluster(repositories(6))
+    names = [f"node-{chr(ord('a') + i)}" for i in range(daemons)]
+    for name in names:
+        cluster.start(name)
+    wait_until(lambda: cluster.settled(names), timeout=60, what="leases spread over every node")
+    settled_at = time.monotonic()
+    owners = cluster.lease_owners()
+    # Over more than two lease periods, each repository is listed, by its owner only.
+    wait_until(
+        lambda: all(len(cluster.listings(settled_at)[r]) >= 3 for r in cluster.repositories),
+        timeout=60,
+        what="every repository listed again",
+    )
+    listings = cluster.listings(settled_at)
+    assert cluster.lease_owners() == owners, "the leases moved although no node changed"
+    for repository in cluster.repositories:
+        assert {node for _, node in listings[repository]} == {owners[repository]}, repository
+
+
+def test_a_killed_daemons_repositories_are_polled_again_within_two_ttls(make_cluster) -> None:
+    cluster = make_cluster(repositories(4))
+    cluster.start("node-a")
+    cluster.start("node-b")
+    wait_until(lambda: cluster.settled(["node-a", "node-b"]), timeout=60, what="spread")
+    orphaned = {r for r, node in cluster.lease_owners().items() if node == "node-a"}
+    killed_at = time.monotonic()
+    cluster.kill("node-a")
+
+    def polled_by_b() -> bool:
+        listings = cluster.listings(killed_at)
+        return all(any(node == "node-b" for _, node in listings[r]) for r in orphaned)
+
+    wait_until(polled_by_b, timeout=60, what="node-b polling node-a's repositories")
+    listings = cluster.listings(killed_at)
+    takeover = max(min(t for t, node in listings[r] if node == "node-b") for r in orphaned)
+    assert takeover - killed_at <= 2 * TTL
+    assert cluster.lease_owners() == dict.fromkeys(cluster.repositories, "node-b")
+
+
+def test_a_paused_daemon_writes_nothing_for_the_repositories_it_lost(
+    make_cluster, github: FakeGitHub
+) -> None:
+    cluster = make_cluster(repositories(4))
+    cluster.start("node-a")
+    cluster.start("node-b")
+    wait_until(lambda: cluster.settled(["node-a", "node-b"]), timeout=60, what="spread")
+    cluster.install_audit(("issues", "sync_cursors", "outbox_events"))
+    lost = sorted(r for r, node in cluster.lease_owners().items() if node == "node-a")
+    target = lost[0]
+    # node-a is caught in the middle of a poll of `target`: its listing is held...
+    listing = f"/repos/{target}/issues"
+    github.slow(path_prefix=listing)
+    github.add_issue(*target.split("/"), title="arrives while node-a is frozen")
+    before = len(github.requests_for(listing))
+    assert github.wait_for_requests(before + 1, path_prefix=listing, timeout=30)
+    # ... when it is frozen past its lease; the answer waits in its socket.
+    cluster.signal("node-a", signal.SIGSTOP)
+    paused_at = cluster.sql("SELECT clock_timestamp()")[0][0]
+    github.release()
+    wait_until(
+        lambda: set(lost) <= {r for r, n in cluster.lease_owners().items() if n == "node-b"},
+        timeout=60,
+        what="node-b taking over",
+    )
+    wait_until(
+        lambda: cluster.sql("SELECT count(*) FROM issues")[0][0] == 1,
+        timeout=30,
+        what="node-b storing the new issue",
+    )
+    cluster.signal("node-a", signal.SIGCONT)
+    # node-a wakes up: its keeper notices the loss and parks the units.
+    wait_until(
+        lambda: "leases lost to other nodes" in cluster.nodes["node-a"].log,
+        timeout=30,
+        what="node-a noticing the loss",
+    )
+    lost_ids = [
+        row[0]
+        for row in cluster.sql("SELECT id, lower(owner || '/' || name) FROM repositories")
+        if row[1] in lost
+    ]
+    writes = cluster.sql(
+        "SELECT tbl, repository_id FROM audit WHERE app = 'autosolve node-a' AND at > %s "
+        "AND repository_id = ANY(%s)",
+        paused_at,
+        lost_ids,
+    )
+    assert writes == []
+    assert cluster.sql("SELECT count(*) FROM issues")[0][0] == 1
