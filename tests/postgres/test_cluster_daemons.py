@@ -6,13 +6,17 @@ wait is a poll on a condition with a generous deadline.
 
 from __future__ import annotations
 
+import random
 import signal
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import wait_until
@@ -146,3 +150,47 @@ def test_a_paused_daemon_writes_nothing_for_the_repositories_it_lost(
     )
     assert writes == []
     assert cluster.sql("SELECT count(*) FROM issues")[0][0] == 1
+
+
+@pytest.mark.timeout(600)
+def test_random_kills_during_a_big_sync_store_every_issue_once_and_comment_once(
+    make_cluster, github: FakeGitHub
+) -> None:
+    repos = repositories(30)
+    cluster = make_cluster(
+        repos,
+        queue={"visibility_timeout": 10.0},
+        intervals={"issue_poller": 0.2, "outbox_relay": 0.1, "issue_explainer": 0.05},
+    )
+    for repository in repos:
+        for n in range(100):
+            github.add_issue(*repository.split("/"), title=f"{repository} issue {n + 1}")
+    names = ["node-a", "node-b", "node-c"]
+    for name in names:
+        cluster.start(name)
+    chaos = random.Random(12)
+    pause = threading.Event()
+    for _ in range(20):
+        pause.wait(chaos.uniform(0.3, 1.5))  # pacing the kills, not waiting for a result
+        victim = chaos.choice(names)
+        cluster.kill(victim)
+        cluster.start(victim)
+
+    def done() -> bool:
+        counts = cluster.sql(
+            "SELECT (SELECT count(*) FROM issues), (SELECT count(*) FROM jobs), "
+            "(SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL)"
+        )
+        return bool(counts) and counts[0] == (3000, 0, 0)
+
+    wait_until(done, timeout=400, what="3,000 issues stored and every job done")
+    assert cluster.sql(
+        "SELECT count(*) FROM (SELECT repository_id, number FROM issues "
+        "GROUP BY 1, 2 HAVING count(*) > 1) AS duplicates"
+    ) == [(0,)]
+    per_issue = Counter(
+        sum(MARKER in c.body for c in github.comments(*repository.split("/"), n))
+        for repository in repos
+        for n in range(1, 101)
+    )
+    assert per_issue == {1: 3000}  # every issue analysed, none twice
