@@ -115,8 +115,17 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON document")
 
 
+def _status_flags(parser: argparse.ArgumentParser) -> None:
+    _json_flag(parser)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also the lease table: which node runs which repository (database.url only)",
+    )
+
+
 CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
-    "status": ("the phase and every child as a table", _json_flag),
+    "status": ("the phase and every child as a table", _status_flags),
     "pause": ("stop ticking the matching children", _name_argument),
     "resume": ("tick the matching children again (at once)", _name_argument),
     "run-now": ("tick the matching children now", _name_argument),

@@ -6,8 +6,11 @@ wait is a poll on a condition with a generous deadline.
 
 from __future__ import annotations
 
+import json
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -55,6 +58,22 @@ def make_cluster(tmp_path: Path, github: FakeGitHub, ollama: FakeOllama, postgre
         cluster.stop_all()
 
 
+def ctl_text(cluster: Cluster, node: str, *arguments: str) -> str:
+    settings = cluster.tmp_path / node / "settings.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "autosolve.cli", "ctl", "--settings", str(settings), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def ctl(cluster: Cluster, node: str, *arguments: str) -> dict:
+    return json.loads(ctl_text(cluster, node, *arguments))
+
+
 def repositories(count: int) -> list[str]:
     return [f"org/repo-{i}" for i in range(count)]
 
@@ -78,6 +97,11 @@ def test_each_repository_is_polled_by_exactly_one_daemon(make_cluster, daemons: 
     assert cluster.lease_owners() == owners, "the leases moved although no node changed"
     for repository in cluster.repositories:
         assert {node for _, node in listings[repository]} == {owners[repository]}, repository
+    shown = ctl(cluster, "node-a", "status", "--cluster", "--json")["cluster"]
+    assert {lease["repository"]: lease["node"] for lease in shown["leases"]} == owners
+    assert sorted(n["name"] for n in shown["nodes"] if n["alive"]) == names
+    table = ctl_text(cluster, "node-a", "status", "--cluster")
+    assert "REPOSITORY" in table and "node-a (this node)" in table
 
 
 def test_a_killed_daemons_repositories_are_polled_again_within_two_ttls(make_cluster) -> None:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 import autosolve
+from autosolve.app import App
 from autosolve.config import settings_from_mapping
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
@@ -82,3 +83,32 @@ def test_two_daemons_may_share_one_postgresql_database(
     finally:
         for handle in handles:
             handle.stop(timeout=15.0)
+
+
+def test_the_cluster_command_answers_on_postgresql_only(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    on_sqlite = App.start(
+        settings_from_mapping(settings_dict(tmp_path / "s", github.url, ollama.url, ["octo/hello"]))
+    )
+    try:
+        assert on_sqlite.answer({"command": "cluster"})["ok"] is False
+    finally:
+        on_sqlite.stop(timeout=15.0)
+    data = settings_dict(
+        tmp_path, github.url, ollama.url, ["octo/hello"],
+        database={"url": postgres_url}, cluster={"node_name": "alpha", "lease_ttl": 3.0},
+    )  # fmt: skip
+    on_postgres = App.start(settings_from_mapping(data))
+    try:
+        answer = wait_until(
+            lambda: (a := on_postgres.answer({"command": "cluster"}))["leases"] and a,
+            what="the lease taken",
+        )
+        assert answer["node"]["name"] == "alpha"
+        assert [(lease["repository"], lease["node"]) for lease in answer["leases"]] == [
+            ("octo/hello", "alpha")
+        ]
+    finally:
+        on_postgres.stop(timeout=15.0)
