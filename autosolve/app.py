@@ -88,7 +88,12 @@ class AppDependencies:
             store = _open_postgres(
                 self.settings.database.url, f"autosolve {node_name_of(self.settings)}"
             )
-            self.cluster = ClusterMember(self.settings, store)
+            try:
+                self.cluster = ClusterMember(self.settings, store)
+                self.cluster.join()
+            except BaseException:
+                store.close()
+                raise
             self._store = store  # type: ignore[assignment]
             return
         lock = InstanceLock(self.database_path)

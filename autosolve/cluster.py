@@ -82,6 +82,15 @@ class ClusterMember:
         self._parked = False
         store.set_fence(self.cluster)
 
+    def join(self) -> None:
+        """Register this node before the preflights run.
+
+        Daemons started together then all count each other at their first
+        heartbeat and take their fair share at once, instead of the first one
+        taking everything and giving most of it back a heartbeat later.
+        """
+        self.cluster.beat()
+
     def attach(self, handle: RuntimeHandle) -> None:
         """The runtime whose per-repository units the keeper switches."""
         self._handle = handle
