@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.cluster import ClusterMember, node_name_of
 from autosolve.config import Settings, load_settings, resolve_path, secrets_of
-from autosolve.control.commands import Command, CommandTable, runtime_commands
+from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.postgres.store import PostgresStore
-from autosolve.infra.store import InstanceLock, Store
+from autosolve.infra.store import InstanceLock, Store, StoreError
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -308,9 +308,14 @@ def application_commands(app: App) -> list[Command]:
     commands: list[Command] = []
     if app.deps.cluster is not None:
         member = app.deps.cluster
-        commands.append(
-            Command("cluster", lambda _arguments: member.status(), help="the lease table")
-        )
+
+        def cluster(_arguments: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return member.status()
+            except StoreError as error:  # the database is down: say so, do not crash
+                raise CommandError(str(error)) from None
+
+        commands.append(Command("cluster", cluster, help="this node and the lease table"))
     return commands
 
 

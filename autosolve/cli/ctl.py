@@ -48,7 +48,10 @@ def _status(client: ControlClient, args: argparse.Namespace) -> int:
     if getattr(args, "cluster", False):
         reply = client.request("cluster")
         if not reply["ok"]:
-            return fail("no cluster: this daemon runs on SQLite (set database.url to share one)")
+            error = str(reply.get("error", "refused"))
+            if "command: must be one of" in error:  # no `cluster` command: SQLite
+                error = "no cluster: this daemon runs on SQLite (set database.url to share one)"
+            return fail(error)
         cluster = {key: value for key, value in reply.items() if key != "ok"}
     if args.json:
         print(

@@ -10,7 +10,6 @@ PostgreSQL's SQL. Each function runs inside the caller's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -290,10 +289,3 @@ def _is_older(incoming: str, stored: str) -> bool:
         return datetime.fromisoformat(incoming) < datetime.fromisoformat(stored)
     except (TypeError, ValueError):
         return False
-
-
-def save_issues(
-    connection: psycopg.Connection, now: float, repository_id: int, issues: Sequence[IssueRecord]
-) -> int:
-    """:func:`save_issue` for each of ``issues``; returns how many were new or changed."""
-    return sum(save_issue(connection, now, repository_id, issue) for issue in issues)
