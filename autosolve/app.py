@@ -85,9 +85,7 @@ class AppDependencies:
             StoreError: the database cannot be opened or migrated.
         """
         if self.settings.database.url:
-            store = _open_postgres(
-                self.settings.database.url, f"autosolve {node_name_of(self.settings)}"
-            )
+            store = _open_postgres(self.settings)
             try:
                 self.cluster = ClusterMember(self.settings, store)
                 self.cluster.join()
@@ -119,8 +117,14 @@ class AppDependencies:
             lock.release()
 
 
-def _open_postgres(url: str, application_name: str) -> PostgresStore:
-    store = PostgresStore(url, application_name=application_name)
+def _open_postgres(settings: Settings) -> PostgresStore:
+    store = PostgresStore(
+        settings.database.url,
+        application_name=f"autosolve {node_name_of(settings)}",
+        # A frozen daemon's transaction must end (and free its locks) well
+        # within a lease, or it would hold the takeover of its leases up.
+        idle_transaction_timeout=settings.cluster.lease_ttl / 3,
+    )
     try:
         store.migrate()
     except BaseException:

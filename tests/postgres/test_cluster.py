@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from autosolve.domain.lease_keeper import LeaseKeeper
-from autosolve.infra.postgres import LeaseLostError, PostgresDatabase
+from autosolve.infra.postgres import DatabaseUnavailableError, LeaseLostError, PostgresDatabase
 from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.migrations import apply_migrations
 
@@ -287,3 +287,28 @@ def wait_for_lock_waiter(connection: psycopg.Connection, timeout: float = 20.0) 
                 pytest.fail("the takeover never waited for the lease row")
     finally:
         timer.cancel()
+
+
+def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
+    make_node, database, clock, postgres_url
+) -> None:
+    frozen_db = PostgresDatabase(postgres_url, timeout=10, idle_transaction_timeout=0.5)
+    frozen_db.open()
+    frozen = Cluster(frozen_db, node_name="a", ttl=TTL, now=clock)
+    frozen.beat()
+    frozen.claim(["octo/hello"], 1)
+    b = make_node("b", ["octo/hello"])
+    claimed: list[frozenset[str]] = []
+    try:
+        with pytest.raises(DatabaseUnavailableError), frozen_db.transaction() as connection:
+            frozen.fence(connection, "octo/hello")  # holds the lease row's share lock...
+            clock.advance(TTL + 1)  # ... and freezes (SIGSTOP) past its lease
+            taking = threading.Thread(
+                target=lambda: claimed.append(b.cluster.claim(["octo/hello"], 1))
+            )
+            taking.start()
+            taking.join(timeout=30)  # the server ends the idle transaction, b goes on
+            assert claimed == [frozenset({"octo/hello"})]
+            connection.execute("INSERT INTO repositories VALUES (DEFAULT, 1, 'o', 'n', 0, 0)")
+    finally:
+        frozen_db.close()

@@ -23,7 +23,8 @@ and move time by hand.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,7 @@ class Cluster:
         meanwhile (this node was paused): no other node wrote for it then,
         since taking it over is the only way to write.
         """
-        with self._database.transaction() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 f"""
                 INSERT INTO cluster_nodes (id, name, started_at, heartbeat_at, expires_at)
@@ -149,7 +150,7 @@ class Cluster:
         Call it only after this node's leased units stopped: the others take
         the repositories over at their next heartbeat.
         """
-        with self._database.transaction() as connection:
+        with self._transaction() as connection:
             connection.execute("DELETE FROM leases WHERE owner_id = %(id)s", self._params())
             connection.execute("DELETE FROM cluster_nodes WHERE id = %(id)s", self._params())
 
@@ -168,7 +169,7 @@ class Cluster:
         keys = sorted({lease_key(c) for c in candidates})
         if limit <= 0 or not keys:
             return frozenset()
-        with self._database.transaction() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 f"""
                 WITH wanted AS (
@@ -197,7 +198,7 @@ class Cluster:
         keys = sorted({lease_key(r) for r in repositories})
         if not keys:
             return
-        with self._database.transaction() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "DELETE FROM leases WHERE owner_id = %(id)s AND repository = ANY(%(keys)s)",
                 self._params(keys=keys),
@@ -270,6 +271,20 @@ class Cluster:
         ).fetchone()
         if row is None:
             raise LeaseLostError(f"id {repository_id}", self.node_name)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection]:
+        """A transaction that waits at most a third of the TTL for a row lock.
+
+        A heartbeat that blocks behind a frozen node's lock must fail and be
+        retried, not wait past this node's own leases.
+        """
+        with self._database.transaction() as connection:
+            connection.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                (f"{max(1, round(self.ttl * 1000 / 3))}ms",),
+            )
+            yield connection
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {

@@ -48,6 +48,9 @@ DEFAULT_POOL_SIZE = 10
 DEFAULT_TIMEOUT = 30.0
 """Seconds to wait for a pooled connection (or to connect) before failing."""
 
+DEFAULT_IDLE_TRANSACTION_TIMEOUT = 10.0
+"""Seconds a transaction may sit idle before the server ends it (see :class:`PostgresDatabase`)."""
+
 
 def is_postgres_url(url: str) -> bool:
     """True when ``url`` is a ``postgresql://`` (or ``postgres://``) URI."""
@@ -87,6 +90,12 @@ class PostgresDatabase:
         timeout: seconds to wait for a connection before failing.
         application_name: how the connections appear in ``pg_stat_activity``
             (the cluster puts the node name in it).
+        idle_transaction_timeout: seconds after which the *server* ends a
+            transaction whose client went quiet in the middle of it. Every
+            transaction here is milliseconds long, so a quiet one belongs to a
+            process that is frozen (SIGSTOP, a paused VM) or cut off; ending it
+            releases its row locks, which would otherwise keep the other
+            daemons from taking its leases over.
 
     Raises:
         StoreError: ``url`` is not a PostgreSQL URL, or psycopg was imported
@@ -100,6 +109,7 @@ class PostgresDatabase:
         pool_size: int = DEFAULT_POOL_SIZE,
         timeout: float = DEFAULT_TIMEOUT,
         application_name: str = "autosolve",
+        idle_transaction_timeout: float = DEFAULT_IDLE_TRANSACTION_TIMEOUT,
     ) -> None:
         self.name = redact_url(url)
         """The database, named without its password."""
@@ -113,6 +123,7 @@ class PostgresDatabase:
         self._pool_size = pool_size
         self._timeout = timeout
         self._application_name = application_name
+        self._idle_ms = max(1, round(idle_transaction_timeout * 1000))
         self._pool: psycopg_pool.ConnectionPool | None = None
         self._closed = False
 
@@ -143,6 +154,7 @@ class PostgresDatabase:
                     "autocommit": True,
                     "connect_timeout": _connect_timeout(self._timeout),
                     "application_name": self._application_name,
+                    "options": f"-c idle_in_transaction_session_timeout={self._idle_ms}",
                 },
                 timeout=self._timeout,
                 name="autosolve",
@@ -175,6 +187,7 @@ class PostgresDatabase:
     def translated(self) -> Iterator[None]:
         """Turn psycopg's errors into :class:`StoreError` naming the database, redacted."""
         import psycopg
+        import psycopg.errors
         import psycopg_pool
 
         try:
@@ -184,7 +197,9 @@ class PostgresDatabase:
                 f"database {self.name}: no connection within {self._timeout:g} s "
                 f"({self.redact(str(exc))}); is the server up and reachable?"
             ) from None
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout) as exc:
+            # The server is gone or ended this session (a frozen transaction):
+            # the next attempt gets a fresh connection from the pool.
             raise DatabaseUnavailableError(
                 f"database {self.name}: {self.redact(str(exc))}"
             ) from None

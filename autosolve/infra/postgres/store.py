@@ -14,7 +14,7 @@ from autosolve.infra.store.records import DeadJob, IssueRecord, Job, StoredIssue
 from autosolve.infra.store.store import DEFAULT_RELAY_BATCH, TABLES
 
 from . import queue, sync
-from .connection import DEFAULT_POOL_SIZE, PostgresDatabase
+from .connection import DEFAULT_IDLE_TRANSACTION_TIMEOUT, DEFAULT_POOL_SIZE, PostgresDatabase
 from .migrations import SCHEMA_VERSION, apply_migrations
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class PostgresStore:
         fence: the cluster's lease check; ``None`` on a single daemon.
         pool_size: connections at most.
         application_name: the connections' name in ``pg_stat_activity``.
+        idle_transaction_timeout: see :class:`PostgresDatabase`.
 
     Raises:
         StoreError: the URL is not a PostgreSQL URL.
@@ -63,9 +64,13 @@ class PostgresStore:
         fence: Fence | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         application_name: str = "autosolve",
+        idle_transaction_timeout: float = DEFAULT_IDLE_TRANSACTION_TIMEOUT,
     ) -> None:
         self._database = PostgresDatabase(
-            url, pool_size=pool_size, application_name=application_name
+            url,
+            pool_size=pool_size,
+            application_name=application_name,
+            idle_transaction_timeout=idle_transaction_timeout,
         )
         self._now = now
         self._fence = fence
@@ -150,20 +155,15 @@ class PostgresStore:
             InvalidIssueError: an issue violates the schema; nothing was written.
             LeaseLostError: fenced; nothing was written.
         """
-        import psycopg
-
         with self._repository_write(repository_id) as (connection, full_name):
-            now = self._now()
-            changed = 0
             for issue in issues:
                 try:
-                    with connection.transaction():  # a savepoint: the error names the issue
-                        changed += sync.save_issue(connection, now, repository_id, issue)
-                except (psycopg.DataError, psycopg.IntegrityError, TypeError, ValueError) as exc:
+                    sync.check_issue(issue)
+                except (AttributeError, TypeError, ValueError) as exc:
                     number = getattr(issue, "number", "?")
-                    raise InvalidIssueError(
-                        full_name, number, self._database.redact(str(exc))
-                    ) from None
+                    raise InvalidIssueError(full_name, number, str(exc)) from None
+            now = self._now()
+            changed = sync.save_page(connection, now, repository_id, issues)
             sync.save_cursor(connection, now, repository_id, cursor)
             return changed
 

@@ -10,8 +10,9 @@ PostgreSQL's SQL. Each function runs inside the caller's transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autosolve.infra.store.errors import UnknownRepositoryError
 from autosolve.infra.store.issues import EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "check_issue",
     "get_issue",
     "load_cursor",
     "pending_events",
@@ -31,7 +33,7 @@ __all__ = [
     "repository_id",
     "require_repository",
     "save_cursor",
-    "save_issue",
+    "save_page",
     "upsert_repository",
 ]
 
@@ -86,60 +88,135 @@ def require_repository(connection: psycopg.Connection, repository_id: int) -> st
     return f"{row[0]}/{row[1]}"
 
 
-def save_issue(
-    connection: psycopg.Connection, now: float, repository_id: int, issue: IssueRecord
+def save_page(
+    connection: psycopg.Connection, now: float, repository_id: int, issues: Sequence[IssueRecord]
 ) -> int:
-    """Upsert one issue; write its outbox event when it is new or changed. Returns 0 or 1.
+    """Upsert a page of issues and write one outbox event per new or changed issue.
+
+    A handful of statements per page, whatever its size (a statement per
+    issue would be a round trip per issue to the server). Issues must have
+    passed :func:`check_issue`. An issue older than the stored copy is skipped;
+    one with the same ``updated_at`` is refreshed without an event.
+
+    Returns:
+        How many issues were new or changed (= outbox events written).
+    """
+    latest = {issue.number: issue for issue in issues}  # a repeated number: the last wins
+    stored = {
+        number: (issue_id, updated_at)
+        for number, issue_id, updated_at in connection.execute(
+            "SELECT number, id, github_updated_at FROM issues "
+            "WHERE repository_id = %s AND number = ANY(%s) FOR UPDATE",
+            (repository_id, list(latest)),
+        ).fetchall()
+    }
+    new = [issue for number, issue in latest.items() if number not in stored]
+    refreshed = [
+        (stored[number][0], issue)
+        for number, issue in latest.items()
+        if number in stored and not _is_older(issue.updated_at, stored[number][1])
+    ]
+    ids = _insert_issues(connection, now, repository_id, new)
+    _update_issues(connection, now, refreshed)
+    events = [(ids[issue.number], issue, EVENT_ISSUE_CREATED) for issue in new] + [
+        (issue_id, issue, EVENT_ISSUE_UPDATED)
+        for issue_id, issue in refreshed
+        if issue.updated_at != stored[issue.number][1]
+    ]
+    _add_events(connection, now, repository_id, events)
+    return len(events)
+
+
+def check_issue(issue: IssueRecord) -> None:
+    """Refuse what the ``issues`` columns would refuse, before anything is written.
+
+    The table's constraints say the same (NOT NULL, CHECK); checking here lets
+    a page be written in a few statements and still name the offending issue.
 
     Raises:
-        TypeError: a field has a type the column cannot hold as such.
+        TypeError, ValueError: what is wrong with the issue.
     """
-    _require_types(issue)
-    labels = _labels_json(issue.labels)
-    row = connection.execute(
-        "SELECT id, github_updated_at FROM issues WHERE repository_id = %s AND number = %s "
-        "FOR UPDATE",
-        (repository_id, issue.number),
-    ).fetchone()
-    fields = (
-        issue.github_id,
-        issue.title,
-        issue.body,
-        issue.state,
-        int(_require_bool(issue.is_pull_request)),
-        issue.updated_at,
-        labels,
-    )
-    if row is None:
-        inserted = connection.execute(
-            """
-            INSERT INTO issues (
-                github_id, title, body, state, is_pull_request, github_updated_at, labels,
-                repository_id, number, created_at, updated_at
-            ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING id
-            """,
-            (*fields, repository_id, issue.number, now, now),
-        ).fetchone()
-        assert inserted is not None
-        _add_event(connection, now, repository_id, int(inserted[0]), issue, EVENT_ISSUE_CREATED)
-        return 1
-    issue_id, stored_updated_at = row
-    if _is_older(issue.updated_at, stored_updated_at):
-        return 0
+    for field in ("github_id", "number"):
+        value = getattr(issue, field)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{field} must be an integer, got {value!r}")
+    if issue.number <= 0:
+        raise ValueError(f"number must be positive, got {issue.number!r}")
+    # PostgreSQL would quietly turn a list into its text form ('{a,b}'), where
+    # SQLite refuses it; refuse it here, as SQLite does.
+    for field in ("title", "state", "updated_at"):
+        value = getattr(issue, field)
+        if not isinstance(value, str):
+            raise TypeError(f"{field} must be text, got {value!r}")
+    if issue.body is not None and not isinstance(issue.body, str):
+        raise TypeError(f"body must be text or null, got {issue.body!r}")
+    if issue.state not in ("open", "closed"):
+        raise ValueError(f"state must be open or closed, got {issue.state!r}")
+    if issue.is_pull_request not in (0, 1):
+        raise ValueError(f"is_pull_request must be a boolean, got {issue.is_pull_request!r}")
+    _labels_json(issue.labels)
+
+
+def _insert_issues(
+    connection: psycopg.Connection, now: float, repository_id: int, issues: list[IssueRecord]
+) -> dict[int, int]:
+    """Insert ``issues`` in one statement; their ids by number."""
+    if not issues:
+        return {}
+    columns = _columns(issues)
+    rows = connection.execute(
+        """
+        INSERT INTO issues (
+            github_id, title, body, state, is_pull_request, github_updated_at, labels,
+            number, repository_id, created_at, updated_at
+        )
+        SELECT u.github_id, u.title, u.body, u.state, u.is_pull_request, u.github_updated_at,
+               u.labels, u.number, %s, %s, %s
+        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
+                    %s::text[], %s::int[])
+             WITH ORDINALITY AS u (github_id, title, body, state, is_pull_request,
+                                   github_updated_at, labels, number, position)
+        ORDER BY u.position
+        RETURNING number, id
+        """,
+        (repository_id, now, now, *columns),
+    ).fetchall()
+    return {number: issue_id for number, issue_id in rows}
+
+
+def _update_issues(
+    connection: psycopg.Connection, now: float, issues: list[tuple[int, IssueRecord]]
+) -> None:
+    """Rewrite the fields of already stored ``(id, issue)`` pairs in one statement."""
+    if not issues:
+        return
     connection.execute(
         """
-        UPDATE issues SET
-            github_id = %s, title = %s, body = %s, state = %s, is_pull_request = %s,
-            github_updated_at = %s, labels = %s, updated_at = %s
-        WHERE id = %s
+        UPDATE issues AS i SET
+            github_id = u.github_id, title = u.title, body = u.body, state = u.state,
+            is_pull_request = u.is_pull_request, github_updated_at = u.github_updated_at,
+            labels = u.labels, updated_at = %s
+        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
+                    %s::text[], %s::int[], %s::bigint[])
+             AS u (github_id, title, body, state, is_pull_request, github_updated_at, labels,
+                   number, id)
+        WHERE i.id = u.id
         """,
-        (*fields, now, issue_id),
+        (now, *_columns([issue for _, issue in issues]), [issue_id for issue_id, _ in issues]),
     )
-    if issue.updated_at == stored_updated_at:
-        return 0
-    _add_event(connection, now, repository_id, issue_id, issue, EVENT_ISSUE_UPDATED)
-    return 1
+
+
+def _columns(issues: list[IssueRecord]) -> tuple[list[Any], ...]:
+    return (
+        [i.github_id for i in issues],
+        [i.title for i in issues],
+        [i.body for i in issues],
+        [i.state for i in issues],
+        [int(i.is_pull_request) for i in issues],
+        [i.updated_at for i in issues],
+        [_labels_json(i.labels) for i in issues],
+        [i.number for i in issues],
+    )
 
 
 def get_issue(
@@ -232,28 +309,42 @@ def pending_events(connection: psycopg.Connection, repository_id: int | None = N
     return int(row[0]) if row else 0
 
 
-def _add_event(
+def _add_events(
     connection: psycopg.Connection,
     now: float,
     repository_id: int,
-    issue_id: int,
-    issue: IssueRecord,
-    kind: str,
+    events: list[tuple[int, IssueRecord, str]],
 ) -> None:
-    payload = json.dumps(
-        {
-            "repository_id": repository_id,
-            "number": issue.number,
-            "github_updated_at": issue.updated_at,
-        },
-        sort_keys=True,
-    )
+    """One outbox event per ``(issue id, issue, kind)``, in one statement."""
+    if not events:
+        return
+    payloads = [
+        json.dumps(
+            {
+                "repository_id": repository_id,
+                "number": issue.number,
+                "github_updated_at": issue.updated_at,
+            },
+            sort_keys=True,
+        )
+        for _, issue, _ in events
+    ]
     connection.execute(
         """
-        INSERT INTO outbox_events (repository_id, issue_id, number, kind, payload, created_at)
-        VALUES (%s, %s, %s, %s, %s, %s)
+        INSERT INTO outbox_events (repository_id, created_at, issue_id, number, kind, payload)
+        SELECT %s, %s, u.issue_id, u.number, u.kind, u.payload
+        FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[])
+             WITH ORDINALITY AS u (issue_id, number, kind, payload, position)
+        ORDER BY u.position
         """,
-        (repository_id, issue_id, issue.number, kind, payload, now),
+        (
+            repository_id,
+            now,
+            [issue_id for issue_id, _, _ in events],
+            [issue.number for _, issue, _ in events],
+            [kind for _, _, kind in events],
+            payloads,
+        ),
     )
 
 
@@ -265,22 +356,6 @@ def _labels_json(labels: object) -> str:
         if not isinstance(label, str):
             raise TypeError(f"label names must be strings, got {label!r}")
     return json.dumps(names)
-
-
-def _require_types(issue: IssueRecord) -> None:
-    # PostgreSQL would quietly turn a list into its text form ('{a,b}'), where
-    # SQLite refuses it; refuse it here, as SQLite does.
-    for field in ("title", "body", "state", "updated_at"):
-        value = getattr(issue, field)
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{field} must be text, got {value!r}")
-
-
-def _require_bool(value: object) -> bool:
-    # SQLite's CHECK (is_pull_request IN (0, 1)) rejects anything else; so do we.
-    if value not in (0, 1):
-        raise ValueError(f"is_pull_request must be a boolean, got {value!r}")
-    return bool(value)
 
 
 def _is_older(incoming: str, stored: str) -> bool:
