@@ -9,11 +9,11 @@ set). What each part does:
   repositories this node runs; it ticks as the global worker
   ``worker:lease-keeper`` every ``cluster.lease_ttl / 3`` seconds;
 * every daemon plans every repository's units, but a per-repository worker
-  only works while this node holds that repository's lease (:meth:`gate`).
-  When the keeper takes a lease, those units are resumed and run at once;
-  when it loses or gives one back, they are paused and restarted, which
-  cancels a tick in flight. So ``ctl status`` shows the repositories another
-  node runs as ``paused`` here.
+  only works while this node holds that repository's lease (:meth:`gate`);
+  its first tick waits for the keeper's first heartbeat. When the keeper
+  takes a lease later, those units are resumed and run at once; when it
+  loses or gives one back, they are paused and restarted, which cancels a
+  tick in flight (``ctl status`` shows them ``paused``).
 * the explainer is not leased: every daemon takes jobs (``SKIP LOCKED``).
 """
 
@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 
 KEEPER_RESOURCE = "lease-keeper"
 """The keeper's unit is ``worker:lease-keeper``."""
+
+FIRST_BEAT_POLL = 0.05
+"""Seconds between checks, at start, for the keeper's first heartbeat."""
+FIRST_BEAT_POLLS = 200
+"""Checks before a worker gives up waiting (10 s) and skips its tick."""
 
 
 def default_node_name() -> str:
@@ -79,7 +84,6 @@ class ClusterMember:
         )
         """Decides which repositories this node runs."""
         self._handle: RuntimeHandle | None = None
-        self._parked = False
         store.set_fence(self.cluster)
 
     def join(self) -> None:
@@ -106,13 +110,8 @@ class ClusterMember:
         return _KeeperWorker(self)
 
     def heartbeat(self, ctx: WorkContext) -> None:
-        """One keeper tick; the first also parks the units of repositories held elsewhere."""
-        report = self.keeper.tick()
-        if not self._parked and self._handle is not None:
-            self._parked = True
-            elsewhere = frozenset(self._repositories) - report.held
-            if elsewhere:
-                self._stop_units(elsewhere)
+        """One keeper tick (the unit ``worker:lease-keeper``)."""
+        self.keeper.tick()
 
     def leave(self) -> None:
         """Give every lease back (a shutdown hook: the units have stopped)."""
@@ -184,6 +183,11 @@ class _LeasedWorker:
         keeper = self._keeper
 
         def work(ctx: WorkContext, tenant: RepoTenant) -> None:
+            # At start the workers run before the keeper's first heartbeat: wait
+            # for it (briefly) rather than skip a tick and lose a poll interval.
+            for _ in range(FIRST_BEAT_POLLS):
+                if keeper.has_beaten or ctx.wait(FIRST_BEAT_POLL):
+                    break
             if keeper.holds(tenant.full_name):
                 spec.work(ctx, tenant)
 

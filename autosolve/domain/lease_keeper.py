@@ -109,11 +109,17 @@ class LeaseKeeper:
         self._monotonic = monotonic
         self._held: frozenset[str] = frozenset()
         self._valid_until = -math.inf
+        self._beaten = False
 
     @property
     def held(self) -> frozenset[str]:
         """Lease keys (lower-case ``owner/name``) this node runs units for."""
         return self._held
+
+    @property
+    def has_beaten(self) -> bool:
+        """True once a heartbeat succeeded: until then nobody knows what this node holds."""
+        return self._beaten
 
     def holds(self, repository: str) -> bool:
         """True while this node holds ``repository`` and its last heartbeat is fresh."""
@@ -144,6 +150,7 @@ class LeaseKeeper:
                 self._stop_units(lost)
             raise
         self._valid_until = started + self._table.ttl
+        self._beaten = True
         lost = self._held - beat.held
         if lost:
             log.warning("leases lost to other nodes, stopping at once: %s", ", ".join(sorted(lost)))

@@ -22,10 +22,11 @@ __all__ = [
     "dead_letter_job",
     "delete_job",
     "enqueue_job",
-    "find_waiting_job",
+    "enqueue_jobs",
     "list_dead_jobs",
     "receive_job",
     "release_job",
+    "waiting_payloads",
 ]
 
 
@@ -41,23 +42,35 @@ def enqueue_job(
     return int(row[0])
 
 
-def find_waiting_job(connection: psycopg.Connection, now: float, payload: str) -> int | None:
-    """A job with this exact payload that nobody works on, locked until the caller commits.
+def waiting_payloads(connection: psycopg.Connection, now: float, payloads: list[str]) -> set[str]:
+    """Which of ``payloads`` have a job nobody works on; those jobs stay locked until commit.
 
-    Locking it (and skipping one another daemon is receiving right now) keeps
-    it waiting until the new event is acknowledged: the event then rides on a
-    job whose worker has not yet read the issue.
+    Locking them (and skipping one another daemon is receiving right now)
+    keeps them waiting until the new events are acknowledged: the events then
+    ride on jobs whose workers have not read the issues yet.
     """
-    row = connection.execute(
+    rows = connection.execute(
         """
-        SELECT id FROM jobs
-        WHERE payload = %s AND (leased_until IS NULL OR leased_until <= %s)
-        LIMIT 1
+        SELECT payload FROM jobs
+        WHERE payload = ANY(%s) AND (leased_until IS NULL OR leased_until <= %s)
         FOR UPDATE SKIP LOCKED
         """,
-        (payload, now),
-    ).fetchone()
-    return None if row is None else int(row[0])
+        (payloads, now),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def enqueue_jobs(connection: psycopg.Connection, now: float, payloads: list[str]) -> None:
+    """Append one job per payload text, in order, in one statement."""
+    if payloads:
+        connection.execute(
+            """
+            INSERT INTO jobs (payload, enqueued_at, visible_at)
+            SELECT p.payload, %s, %s FROM unnest(%s::text[]) WITH ORDINALITY AS p (payload, n)
+            ORDER BY p.n
+            """,
+            (now, now, payloads),
+        )
 
 
 def receive_job(

@@ -19,7 +19,7 @@ from autosolve.infra.store.issues import EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATE
 from autosolve.infra.store.outbox import job_payload
 from autosolve.infra.store.records import IssueRecord, StoredIssue, SyncCursor
 
-from .queue import enqueue_job, find_waiting_job
+from .queue import enqueue_jobs, waiting_payloads
 
 if TYPE_CHECKING:
     import psycopg
@@ -278,7 +278,12 @@ def save_cursor(
 def relay_events(
     connection: psycopg.Connection, now: float, repository_id: int, batch_size: int
 ) -> int:
-    """Move up to ``batch_size`` pending events of ``repository_id`` into ``jobs``."""
+    """Move up to ``batch_size`` pending events of ``repository_id`` into ``jobs``.
+
+    An event whose job already waits in the queue (or that repeats an issue of
+    the same batch) is acknowledged without a second job. Four statements per
+    batch, whatever its size.
+    """
     events = connection.execute(
         """
         SELECT id, number FROM outbox_events
@@ -289,13 +294,15 @@ def relay_events(
         """,
         (repository_id, batch_size),
     ).fetchall()
-    for event_id, number in events:
-        payload = job_payload(repository_id, number)
-        if find_waiting_job(connection, now, payload) is None:
-            enqueue_job(connection, now, payload)
-        connection.execute(
-            "UPDATE outbox_events SET relayed_at = %s WHERE id = %s", (now, event_id)
-        )
+    if not events:
+        return 0
+    payloads = list(dict.fromkeys(job_payload(repository_id, number) for _, number in events))
+    waiting = waiting_payloads(connection, now, payloads)
+    enqueue_jobs(connection, now, [p for p in payloads if p not in waiting])
+    connection.execute(
+        "UPDATE outbox_events SET relayed_at = %s WHERE id = ANY(%s)",
+        (now, [event_id for event_id, _ in events]),
+    )
     return len(events)
 
 
