@@ -40,9 +40,6 @@ class Masker:
                 forms |= _forms(secret)
         self._forms = sorted(forms, key=len, reverse=True)
 
-    def __bool__(self) -> bool:
-        return bool(self._forms)
-
     def mask(self, text: str) -> str:
         """``text`` with every form of every secret replaced."""
         for form in self._forms:

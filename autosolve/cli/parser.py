@@ -23,6 +23,12 @@ environment:
   beside it, then the environment; later wins"""
 
 _EXIT_CODES = {
+    "main": """\
+exit codes:
+  0    success (a graceful stop, for start)
+  1    the run failed, a request was refused, an online check failed
+  2    usage error or invalid settings (a missing settings file included)
+  130  a second Ctrl-C forced start to exit""",
     "start": """\
 exit codes:
   0    stopped gracefully (SIGINT, SIGTERM or `ctl stop`)
@@ -124,15 +130,23 @@ def _status_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
-    "status": ("the phase and every child as a table", _status_flags),
-    "pause": ("stop ticking the matching children", _name_argument),
-    "resume": ("tick the matching children again (at once)", _name_argument),
-    "run-now": ("tick the matching children now", _name_argument),
-    "restart": ("replace the matching children with fresh actors", _name_argument),
-    "stop": ("stop the daemon gracefully and wait until it is gone", None),
+CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, str]] = {
+    "status": ("the phase and every child as a table", _status_flags, "status --json"),
+    "pause": ("stop ticking the matching children", _name_argument, "pause 'worker:*:octo/*'"),
+    "resume": (
+        "tick the matching children again (at once)",
+        _name_argument,
+        "resume 'worker:issue-poller:*'",
+    ),
+    "run-now": ("tick the matching children now", _name_argument, "run-now worker:issue-explainer"),
+    "restart": (
+        "replace the matching children with fresh actors",
+        _name_argument,
+        "restart worker:outbox-relay:octo/hello",
+    ),
+    "stop": ("stop the daemon gracefully and wait until it is gone", None, "stop"),
 }
-"""``ctl`` actions: help and what they add to the parser (runners: :mod:`.ctl`)."""
+"""``ctl`` actions: help, what they add to the parser, an example (runners: :mod:`.ctl`)."""
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -202,9 +216,13 @@ def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> Non
     )
     _add_socket(ctl)
     actions = ctl.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, (summary, add_arguments) in CTL_ACTIONS.items():
+    for name, (summary, add_arguments, example) in CTL_ACTIONS.items():
         action = actions.add_parser(
-            name, help=summary, description=summary[:1].upper() + summary[1:] + "."
+            name,
+            help=summary,
+            description=summary[:1].upper() + summary[1:] + ".",
+            epilog=f"example:\n  {PROG} ctl {example}\n\n{_EXIT_CODES['ctl']}",
+            formatter_class=_Formatter,
         )
         if add_arguments is not None:
             add_arguments(action)

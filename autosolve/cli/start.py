@@ -1,4 +1,13 @@
-"""``autosolve-supervisor start``: the daemon in the foreground."""
+"""``autosolve-supervisor start``: the daemon in the foreground.
+
+The control socket is claimed before the runtime starts (a second daemon on
+the same socket must not run a single task) and removed on every way out, a
+forced exit included. SIGINT/SIGTERM stop gracefully, a second SIGINT exits
+at once; SIGHUP is logged (live reload is not supported yet); SIGPIPE stays
+ignored, so a client hanging up is that connection's problem. Under systemd
+the service manager hears ``READY=1`` when the workers start, ``STOPPING=1``,
+``STATUS=`` lines and, while the supervisor answers, ``WATCHDOG=1``.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +16,55 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import pykka
+
+from autosolve.cli.check import settings_warnings
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
+from autosolve.cli.systemd import Notifier
 from autosolve.config import resolve_path, secrets_of
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.logs import configure_logging
+from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
 if TYPE_CHECKING:
     from autosolve.app import App
 
-__all__ = ["run"]
+__all__ = ["run", "run_until_done"]
 
 logger = logging.getLogger("autosolve")
 
+POLL = 0.5
+"""Seconds between looks at the run: a dead supervisor is noticed within about this."""
+
+STATUS_PERIOD = 10.0
+"""Seconds between ``STATUS=`` refreshes under a service manager without a watchdog."""
+
 
 def run(args: argparse.Namespace) -> int:
-    """Run in the foreground until a signal, ``ctl stop`` or a permanent failure.
-
-    The control socket is claimed before the runtime starts (a second daemon
-    on the same socket must not run a single task) and removed on every way
-    out, a forced exit included.
-    """
+    """Run in the foreground until a signal, ``ctl stop`` or a permanent failure."""
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
     from autosolve.app import App
 
     configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    for warning in settings_warnings(settings):
+        logger.warning("%s", warning)
     socket_path = str(resolve_path(settings, settings.control.socket))
     try:
         check_socket_path(socket_path)
     except OSError as error:  # a live daemon's socket, or a path that is not a socket
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
+    notifier = Notifier()
     try:
-        app = App.start(settings)
+        app = App.start(settings, observers=[_PhaseNotes(notifier)])
     except Exception as error:  # e.g. the database is used by another daemon
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
@@ -58,16 +77,92 @@ def run(args: argparse.Namespace) -> int:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
-        result = None
-        while result is None:
-            result = app.wait(timeout=1.0)
+        app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
+        result = run_until_done(app, notifier)
     finally:
         server.close()
+        notifier.close()
     if result.ok:
         logger.info("stopped")
         return EXIT_OK
     logger.error("run failed: %s", result.reason)
     return EXIT_FAILED
+
+
+def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
+    """Wait for the run to end, keeping the service manager informed meanwhile.
+
+    Returns the run's result, or a failed one as soon as the supervisor is
+    found dead without having left a result (it crashed).
+    """
+    notifier = notifier or Notifier({})
+    watchdog = notifier.watchdog_interval
+    period = watchdog or STATUS_PERIOD
+    poll = min(POLL, watchdog) if watchdog else POLL
+    next_report = time.monotonic()
+    last_status = ""
+    while True:
+        result = app.wait(timeout=poll)
+        if result is not None:
+            return result
+        if not app.handle.ref.is_alive():
+            return app.wait(timeout=poll) or RunResult(
+                ok=False, reason="the supervisor died without a result"
+            )
+        if notifier.enabled and time.monotonic() >= next_report:
+            next_report = time.monotonic() + period
+            summary = _healthy_summary(app, timeout=period / 2)  # a ping stays in time
+            if summary is None:
+                continue  # no ping: a supervisor that does not answer is not healthy
+            if watchdog:
+                notifier.watchdog()
+            if summary != last_status:
+                notifier.status(summary)
+                last_status = summary
+
+
+def _healthy_summary(app: App, timeout: float) -> str | None:
+    """``workers: 7 children, 1 failing`` if the supervisor answers within ``timeout``."""
+    try:
+        document = app.status(timeout=timeout)
+    except Exception:
+        logger.warning("the supervisor did not answer a status request within %g s", timeout)
+        return None
+    children = document.get("children", [])
+    failing = sum(1 for child in children if child.get("state") in ("failed", "backoff"))
+    text = f"{document.get('phase')}: {len(children)} children"
+    return f"{text}, {failing} failing" if failing else text
+
+
+class _PhaseNotes:
+    """Tells the service manager about phase changes (on the supervisor's thread: no asks)."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+        self._stopping = False
+
+    def __call__(self, event: RuntimeEvent) -> None:
+        if event.kind != "phase" or not self._notifier.enabled:
+            return
+        phase = str(event.detail)
+        if phase == "workers":
+            self._notifier.ready("workers: running")
+        elif phase in ("stopping", "stopped", "failed") and not self._stopping:
+            self._stopping = True
+            self._notifier.stopping(phase)
+        else:
+            self._notifier.status(phase)
+
+
+def _check_model(app: App) -> None:
+    """Warn at start, not at the first job, when the model is missing (one line either way)."""
+    from autosolve.cli.online import check_model
+
+    finding = check_model(app.settings)
+    if finding.ok:
+        logger.info("%s: %s", finding.subject, finding.detail)
+    else:
+        logger.warning("%s: %s; analyses fail until it is there", finding.subject, finding.detail)
 
 
 def _socket_error(path: str, error: OSError) -> str:
@@ -77,14 +172,14 @@ def _socket_error(path: str, error: OSError) -> str:
 
 
 def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = None) -> None:
-    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130.
+    """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130; SIGHUP is noted.
 
     ``before_forced_exit`` runs just before that exit (it must not block or
     take locks: it interrupts whatever the main thread was doing).
     """
     requested = []
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def on_stop_signal(signum: int, _frame: Any) -> None:
         if requested and signum == signal.SIGINT:
             if before_forced_exit is not None:
                 with contextlib.suppress(Exception):
@@ -94,7 +189,15 @@ def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = No
         if not requested:
             requested.append(signum)
             logger.info("%s received, stopping", signal.Signals(signum).name)
-            app.handle.proxy.stop()  # an ask whose answer nobody waits for
+            with contextlib.suppress(pykka.ActorDeadError):  # the run ended meanwhile
+                app.handle.proxy.stop()  # an ask whose answer nobody waits for
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    def on_hangup(_signum: int, _frame: Any) -> None:
+        logger.warning(
+            "SIGHUP received: live reload is not supported yet; "
+            "running on with the settings read at start"
+        )
+
+    signal.signal(signal.SIGINT, on_stop_signal)
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    signal.signal(signal.SIGHUP, on_hangup)

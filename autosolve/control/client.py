@@ -52,6 +52,12 @@ class ControlClient:
                 raise DaemonUnavailable(
                     f"no daemon listens on {self.path} (is autosolve-supervisor running?)"
                 ) from None
+            except (TimeoutError, BlockingIOError):
+                sock.close()
+                raise DaemonUnavailable(
+                    f"the daemon on {self.path} accepts no more connections now "
+                    "(too many clients waiting); try again later"
+                ) from None
             except OSError as error:
                 sock.close()
                 raise DaemonUnavailable(f"cannot connect to {self.path}: {error}") from None

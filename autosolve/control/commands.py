@@ -127,13 +127,6 @@ class CommandTable:
         """Registered command names, in registration order."""
         return list(self._commands)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._commands
-
-    def get(self, name: str) -> Command | None:
-        entry = self._commands.get(name)
-        return entry[0] if entry else None
-
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """The reply to one request document; never raises.
 

@@ -123,7 +123,7 @@ class ControlServer:
             listener, identity = self._listener, self._identity
             connections = list(self._connections)
         if identity is not None:
-            remove_socket_file(self.path, identity)  # first: no newcomers from here on
+            self._remove_socket_file(identity)  # first: no newcomers from here on
         if listener is not None:
             _hang_up(listener)
         for connection in connections:
@@ -133,7 +133,18 @@ class ControlServer:
         """Remove the socket file only; lock-free, so a signal handler may call it."""
         identity = self._identity
         if identity is not None:
+            with contextlib.suppress(OSError):
+                remove_socket_file(self.path, identity)
+
+    def _remove_socket_file(self, identity: tuple[int, int]) -> None:
+        try:
             remove_socket_file(self.path, identity)
+        except OSError as error:  # e.g. its directory became read-only: nothing to lose
+            logger.error(
+                "cannot remove the control socket %s: %s; the next start replaces it",
+                self.path,
+                error.strerror or error,
+            )
 
     @property
     def closed(self) -> bool:

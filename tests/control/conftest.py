@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from autosolve.control import ControlClient, ControlServer
+from tests.control.daemon import Daemon, new_github, write_settings
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
 from tests.runtime.harness import Harness
 
 
@@ -78,3 +81,35 @@ def short_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="as-", dir="/tmp"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with new_github() as fake:
+        yield fake
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+def launch(
+    tmp_path: Path, sock_path: Path, github: FakeGitHub, ollama: FakeOllama
+) -> Iterator[Callable[..., Daemon]]:
+    """``launch(env=None, **settings)``: a daemon on the fakes, stopped after the test."""
+    daemons: list[Daemon] = []
+
+    def start(env: dict[str, str] | None = None, **settings: object) -> Daemon:
+        directory = settings.pop("directory", tmp_path)
+        path = write_settings(directory, sock_path, github, ollama, **settings)  # type: ignore[arg-type]
+        daemon = Daemon(path, sock_path, tmp_path / f"daemon-{len(daemons)}.log", env=env)
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    ollama.release()
+    for daemon in daemons:
+        daemon.close()

@@ -37,6 +37,7 @@ def write_settings(
     issue_poller: float = 1.0,
     shutdown_timeout: float = 5.0,
     log_format: str = "json",
+    model: str | None = None,
 ) -> Path:
     """A settings.toml for the fakes, a database in ``directory`` and small intervals."""
     settings = directory / "settings.toml"
@@ -51,6 +52,7 @@ timeout = 5.0
 [ollama]
 url = "{ollama.url}"
 timeout = 120.0
+{f'model = "{model}"' if model else ""}
 
 [database]
 path = "autosolve.db"
@@ -103,7 +105,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, proc=Non
 class Daemon:
     """One ``autosolve-supervisor start`` process, its log file and its socket."""
 
-    def __init__(self, settings: Path, sock_path: Path, log_path: Path) -> None:
+    def __init__(
+        self, settings: Path, sock_path: Path, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.sock_path = sock_path
         self.log_path = log_path
@@ -113,7 +117,10 @@ class Daemon:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
-            env={k: v for k, v in os.environ.items() if not k.startswith("AUTOSOLVE_")},
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("AUTOSOLVE_")},
+                **(env or {}),
+            },
         )
         self.client = ControlClient(sock_path, timeout=15.0)
 

@@ -6,12 +6,12 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.control.daemon import SUPERVISOR, Daemon, new_github, write_settings
+from tests.control.daemon import SUPERVISOR, Daemon, write_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 
@@ -19,37 +19,6 @@ pytestmark = pytest.mark.slow
 
 BACKENDS = ["threading", "gevent"]
 GENERATE = "/api/generate"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with new_github() as fake:
-        yield fake
-
-
-@pytest.fixture
-def ollama() -> Iterator[FakeOllama]:
-    with FakeOllama() as fake:
-        yield fake
-
-
-@pytest.fixture
-def launch(
-    tmp_path: Path, sock_path: Path, github: FakeGitHub, ollama: FakeOllama
-) -> Iterator[Callable[..., Daemon]]:
-    """``launch(**settings)``: start a daemon on the fakes; it is stopped after the test."""
-    daemons: list[Daemon] = []
-
-    def start(**settings: object) -> Daemon:
-        path = write_settings(tmp_path, sock_path, github, ollama, **settings)
-        daemon = Daemon(path, sock_path, tmp_path / f"daemon-{len(daemons)}.log")
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    ollama.release()
-    for daemon in daemons:
-        daemon.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -96,3 +98,31 @@ def test_a_child_failure_is_logged_naming_the_child_with_the_token_masked(
     assert failure["child"] == "worker:leaky" and failure["level"] == "ERROR"
     assert "access_token=*** failed" in failure["message"]
     assert TOKEN not in stream.getvalue()
+
+
+ODD_TOKEN = "ghp_a/b+c d\"e'f\\g\n"
+"""A secret whose repr, JSON and URL forms all differ from it (and from each other)."""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize(
+    ("form", "encode"),
+    [
+        ("raw", str),
+        ("repr", repr),
+        ("json", lambda t: json.dumps(t)),
+        ("json-ascii", lambda t: json.dumps(t + "é", ensure_ascii=True)),
+        ("url", lambda t: quote(t, safe="")),
+        ("url-path", quote),
+        ("url-plus", quote_plus),
+    ],
+)
+def test_the_token_is_masked_in_every_encoding_a_message_may_carry(
+    stream: io.StringIO, fmt: str, form: str, encode: Callable[[str], str]
+) -> None:
+    configure_logging("INFO", fmt, secrets=[ODD_TOKEN], stream=stream)
+    log.warning("sent %s", encode(ODD_TOKEN))
+    output = stream.getvalue()
+    for leaked in {encode(ODD_TOKEN), "ghp_a/b+c", "ghp_a%2Fb", "ghp_a/b%2Bc"}:
+        assert leaked not in output, (form, output)
+    assert "***" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -358,3 +359,92 @@ def test_a_thousand_requests_from_concurrent_clients_are_all_answered(
         thread.join(timeout=30.0)
     assert failures == [] and not any(t.is_alive() for t in threads)
     assert len(ticks) > before
+
+
+# -- no client can hurt the server ---------------------------------------------------
+
+
+def served(harness: Harness, sock_path: Path, **options: object) -> ControlServer:
+    return ControlServer(
+        harness.start(workers=[Unit("worker:w", noop, 10.0)]), sock_path, **options
+    )
+
+
+def hung_up_on(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(timeout)
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("silence", [b"", b'{"command": "sta'], ids=["silent", "half-a-line"])
+def test_an_idle_connection_is_closed_after_the_idle_timeout_and_logged(
+    harness: Harness, sock_path: Path, silence: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="autosolve.control")
+    with served(harness, sock_path, idle_timeout=0.2), socket.socket(socket.AF_UNIX) as idle:
+        idle.connect(str(sock_path))
+        idle.sendall(silence)
+        assert hung_up_on(idle) == b""
+        with ControlClient(sock_path, timeout=5.0) as other:  # the server itself goes on
+            assert other.status()["phase"] == "workers"
+    assert any("idle for 0.2 s" in r.getMessage() for r in caplog.records)
+
+
+def test_the_idle_timeout_is_30_seconds_by_default(harness: Harness, sock_path: Path) -> None:
+    server = served(harness, sock_path)
+    assert server.idle_timeout == 30.0
+
+
+def test_connections_beyond_the_limit_are_refused_with_a_clear_answer(
+    harness: Harness, sock_path: Path
+) -> None:
+    with served(harness, sock_path, max_connections=2) as server:
+        held = [ControlClient(sock_path, timeout=5.0) for _ in range(2)]
+        for client in held:
+            assert client.status()["phase"] == "workers"  # served: counted as open
+        with socket.socket(socket.AF_UNIX) as extra:
+            extra.connect(str(sock_path))
+            refusal = hung_up_on(extra)
+        assert json.loads(refusal) == {
+            "ok": False,
+            "error": "too many control connections (2 open); try again later",
+        }
+        held[0].close()
+        harness.wait_for(lambda: len(server._connections) < 2, what="the slot to free")
+        with ControlClient(sock_path, timeout=5.0) as again:
+            assert again.status()["phase"] == "workers"
+        held[1].close()
+
+
+def test_the_limit_and_backlog_have_bounded_defaults(harness: Harness, sock_path: Path) -> None:
+    with served(harness, sock_path) as server:
+        assert server.max_connections == 64
+        assert server._backlog == 16
+
+
+def test_a_failing_connection_is_logged_not_printed_and_others_are_served(
+    harness: Harness,
+    sock_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = served(harness, sock_path)
+
+    def broken(line: bytes) -> dict[str, object]:
+        if b"boom" in line:
+            raise RuntimeError("a bug in answering")
+        return ControlServer.answer_line(server, line)
+
+    server.answer_line = broken  # type: ignore[method-assign]
+    with server, socket.socket(socket.AF_UNIX) as victim:
+        victim.connect(str(sock_path))
+        victim.sendall(b'{"command": "boom"}\n')
+        assert hung_up_on(victim) == b""  # this connection ends...
+        with ControlClient(sock_path, timeout=5.0) as other:  # ...the server does not
+            assert other.status()["phase"] == "workers"
+    failures = [r for r in caplog.records if r.getMessage() == "control: a connection failed"]
+    assert len(failures) == 1 and "a bug in answering" in str(failures[0].exc_info[1])
+    assert "Traceback" not in capfd.readouterr().err

@@ -1,0 +1,78 @@
+"""Running ``examples/gevent_service.py`` against the fake GitHub (for the test and the bench)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import TOKEN, settings_dict, to_toml, wait_until
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gevent_service.py"
+
+
+def get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+@dataclass
+class RunningService:
+    base: str
+    """``http://127.0.0.1:PORT`` of the example's server."""
+    process: subprocess.Popen[str]
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+@contextmanager
+def example_service(tmp_path: Path, repositories: int) -> Iterator[RunningService]:
+    """The example service with ``2 × repositories + 1`` gevent workers, all ticking."""
+    with FakeGitHub(token=TOKEN) as github, FakeOllama() as ollama:
+        names = [f"load/repo{n}" for n in range(repositories)]
+        for repository in names:
+            github.add_repo(*repository.split("/"))
+            github.add_issue(*repository.split("/"))
+        data = settings_dict(tmp_path, github.url, ollama.url, names)
+        data["intervals"] = {"issue_poller": 2.0, "outbox_relay": 1.0, "issue_explainer": 1.0}
+        data["runtime"]["backend"] = "gevent"
+        data["log"] = {"level": "WARNING"}
+        settings = tmp_path / "settings.toml"
+        settings.write_text(to_toml(data))
+        with (tmp_path / "service.log").open("w+") as log:
+            process = subprocess.Popen(
+                [sys.executable, str(EXAMPLE), "--settings", str(settings), "--port", "0"],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )  # fmt: skip
+            try:
+                assert process.stdout is not None
+                line = process.stdout.readline()
+                assert line.startswith("listening on "), line + Path(log.name).read_text()
+                service = RunningService(line.split()[-1], process)
+                wait_until(
+                    lambda: _all_ticking(service.base, 2 * repositories + 1),
+                    timeout=90,
+                    what=f"{2 * repositories + 1} workers ticking",
+                )
+                yield service
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(10)
+
+
+def _all_ticking(base: str, workers: int) -> bool:
+    status = json.loads(get(f"{base}/status")[1])
+    ticking = [c for c in status["children"] if c["kind"] == "worker" and c["runs"] >= 1]
+    return status["phase"] == "workers" and len(ticking) == workers
