@@ -10,7 +10,7 @@ set). What each part does:
   ``worker:lease-keeper`` every ``cluster.lease_ttl / 3`` seconds;
 * every daemon plans every repository's units, but a per-repository worker
   only works while this node holds that repository's lease (:meth:`gate`);
-  its first tick waits for the keeper's first heartbeat. When the keeper
+  the first of them to tick makes the keeper's first heartbeat happen. When the keeper
   takes a lease later, those units are resumed and run at once; when it
   loses or gives one back, they are paused and restarted, which cancels a
   tick in flight (``ctl status`` shows them ``paused``).
@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,6 @@ log = logging.getLogger(__name__)
 
 KEEPER_RESOURCE = "lease-keeper"
 """The keeper's unit is ``worker:lease-keeper``."""
-
-FIRST_BEAT_POLL = 0.05
-"""Seconds between checks, at start, for the keeper's first heartbeat."""
-FIRST_BEAT_POLLS = 200
-"""Checks before a worker gives up waiting (10 s) and skips its tick."""
 
 
 def default_node_name() -> str:
@@ -84,6 +80,8 @@ class ClusterMember:
         )
         """Decides which repositories this node runs."""
         self._handle: RuntimeHandle | None = None
+        # One tick at a time: the keeper's unit and a worker's first_beat().
+        self._ticking = threading.Lock()
         store.set_fence(self.cluster)
 
     def join(self) -> None:
@@ -103,7 +101,7 @@ class ClusterMember:
 
     def gate(self, workers: Sequence[Worker]) -> list[Worker]:
         """``workers`` whose ticks do nothing unless this node holds the repository."""
-        return [_LeasedWorker(worker, self.keeper) for worker in workers]
+        return [_LeasedWorker(worker, self) for worker in workers]
 
     def keeper_worker(self) -> GlobalWorker:
         """The global worker that runs the keeper's heartbeat."""
@@ -111,7 +109,21 @@ class ClusterMember:
 
     def heartbeat(self, ctx: WorkContext) -> None:
         """One keeper tick (the unit ``worker:lease-keeper``)."""
-        self.keeper.tick()
+        with self._ticking:
+            self.keeper.tick()
+
+    def first_beat(self) -> None:
+        """Make sure the keeper beat once; the first worker to need it beats itself.
+
+        The keeper's own unit starts after every per-repository worker (global
+        workers come last), which with hundreds of repositories is a while;
+        the workers' first ticks should not wait for that.
+        """
+        if self.keeper.has_beaten:
+            return
+        with self._ticking:
+            if not self.keeper.has_beaten:
+                self.keeper.tick()
 
     def leave(self) -> None:
         """Give every lease back (a shutdown hook: the units have stopped)."""
@@ -174,21 +186,19 @@ class ClusterMember:
 class _LeasedWorker:
     """A per-repository worker that works only while this node holds the repository."""
 
-    def __init__(self, worker: Worker, keeper: LeaseKeeper) -> None:
+    def __init__(self, worker: Worker, member: ClusterMember) -> None:
         self._worker = worker
-        self._keeper = keeper
+        self._member = member
 
     def task_spec(self) -> WorkerSpec:
         spec = self._worker.task_spec()
-        keeper = self._keeper
+        member = self._member
 
         def work(ctx: WorkContext, tenant: RepoTenant) -> None:
-            # At start the workers run before the keeper's first heartbeat: wait
-            # for it (briefly) rather than skip a tick and lose a poll interval.
-            for _ in range(FIRST_BEAT_POLLS):
-                if keeper.has_beaten or ctx.wait(FIRST_BEAT_POLL):
-                    break
-            if keeper.holds(tenant.full_name):
+            # At start the workers run before the keeper's unit: rather than
+            # skip a tick (and lose a poll interval), have the first beat now.
+            member.first_beat()
+            if member.keeper.holds(tenant.full_name):
                 spec.work(ctx, tenant)
 
         return WorkerSpec(resource=spec.resource, interval=spec.interval, work=work)
