@@ -22,7 +22,7 @@ from autosolve.control.commands import Command, CommandError, CommandTable, runt
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.postgres.store import PostgresStore
-from autosolve.infra.store import InstanceLock, Store, StoreError
+from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -95,12 +95,12 @@ class AppDependencies:
             except BaseException:
                 store.close()
                 raise
-            self._store = store  # type: ignore[assignment]
+            self._store = store
             return
         lock = InstanceLock(self.database_path)
         lock.acquire()
         try:
-            store = Store(self.database_path)
+            store = SQLiteStore(self.database_path)
             store.migrate()
         except BaseException:
             lock.release()

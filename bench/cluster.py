@@ -82,6 +82,7 @@ def start_node(
     data["github"]["token"] = f"token-{name}"
     data["intervals"] = intervals
     data["log"] = {"level": "WARNING"}
+    data["github"]["issues"] = {"since": "all"}  # the fake's issues predate the first start
     if url:
         data["database"]["url"] = url
         data["cluster"] = {"node_name": name, "lease_ttl": ttl}

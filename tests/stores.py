@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autosolve.infra.postgres.store import PostgresStore
-from autosolve.infra.store import Store
+from autosolve.infra.store import SQLiteStore
 
 __all__ = ["PostgresBackend", "SQLiteBackend", "StoreBackend"]
 
@@ -40,6 +40,9 @@ class StoreBackend(Protocol):
     def unique_keys(self, table: str) -> list[list[str]]:
         """Column lists of ``table``'s unique constraints and indexes (expressions unwrapped)."""
 
+    def fail_job_insert(self, number: int, message: str) -> None:
+        """From now on, inserting the job of issue ``number`` aborts with ``message``."""
+
 
 class SQLiteBackend:
     kind = "sqlite"
@@ -47,8 +50,8 @@ class SQLiteBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def open(self, now: Clock | None = None) -> Store:
-        return Store(self.path) if now is None else Store(self.path, now=now)
+    def open(self, now: Clock | None = None) -> SQLiteStore:
+        return SQLiteStore(self.path) if now is None else SQLiteStore(self.path, now=now)
 
     def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         connection = sqlite3.connect(self.path)
@@ -67,6 +70,15 @@ class SQLiteBackend:
             for index in self.sql(f"PRAGMA index_list({table})")
             if index[2]
         ]
+
+    def fail_job_insert(self, number: int, message: str) -> None:
+        self.sql(
+            f"""
+            CREATE TRIGGER fail_job_{number} BEFORE INSERT ON jobs
+            WHEN json_extract(NEW.payload, '$.number') = {int(number)}
+            BEGIN SELECT RAISE(ABORT, '{message}'); END
+            """
+        )
 
 
 class PostgresBackend:
@@ -107,6 +119,23 @@ class PostgresBackend:
             (table,),
         )
         return [[_unwrap(column) for column in row[0]] for row in rows]
+
+    def fail_job_insert(self, number: int, message: str) -> None:
+        self.sql(
+            f"""
+            CREATE FUNCTION fail_job_{number}() RETURNS trigger AS $$
+            BEGIN
+                IF (NEW.payload::json ->> 'number')::int = {int(number)} THEN
+                    RAISE EXCEPTION '{message}';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql
+            """
+        )
+        self.sql(
+            f"CREATE TRIGGER fail_job_{number} BEFORE INSERT ON jobs "
+            f"FOR EACH ROW EXECUTE FUNCTION fail_job_{number}()"
+        )
 
 
 def _unwrap(expression: str) -> str:

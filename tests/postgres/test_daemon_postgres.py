@@ -47,6 +47,7 @@ def test_the_daemon_mirrors_and_explains_on_postgresql(
     data = settings_dict(
         tmp_path, github.url, ollama.url, ["octo/hello"], database={"url": postgres_url}
     )
+    data["github"]["issues"] = {"since": "all"}  # the issues predate the first start
     handle = autosolve.start(settings_from_mapping(data))
     try:
         wait_until(lambda: count(postgres_url, "SELECT count(*) FROM issues") == 30)

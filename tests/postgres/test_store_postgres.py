@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
+from autosolve.infra.issue import Issue
 from autosolve.infra.postgres import LeaseLostError
 from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.store import PostgresStore
-from autosolve.infra.store import IssueRecord, SyncCursor
+from autosolve.infra.store import SyncCursor
 
 TTL = 30.0
 
@@ -27,8 +28,8 @@ class ManualTime:
         return self.now
 
 
-def issue(number: int) -> IssueRecord:
-    return IssueRecord(
+def issue(number: int) -> Issue:
+    return Issue(
         github_id=number,
         number=number,
         title=f"Issue {number}",

@@ -227,7 +227,7 @@ class PostgresDatabase:
 
     def _require_open(self) -> psycopg_pool.ConnectionPool:
         if self._pool is None:
-            state = "closed" if self._closed else "not open (call Store.migrate() first)"
+            state = "closed" if self._closed else "not open (was Store.migrate() called?)"
             raise StoreClosedError(f"store for database {self.name} is {state}")
         return self._pool
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from autosolve.infra.store.records import DeadJob, Job
+from autosolve.infra.store.errors import UnknownJobError
+from autosolve.infra.store.records import DeadJob, Job, JobsSummary
 
 if TYPE_CHECKING:
     import psycopg
@@ -23,9 +24,11 @@ __all__ = [
     "delete_job",
     "enqueue_job",
     "enqueue_jobs",
+    "jobs_summary",
     "list_dead_jobs",
     "receive_job",
     "release_job",
+    "retry_dead_jobs",
     "waiting_payloads",
 ]
 
@@ -76,11 +79,15 @@ def enqueue_jobs(connection: psycopg.Connection, now: float, payloads: list[str]
 def receive_job(
     connection: psycopg.Connection, now: float, visibility_timeout: float, max_attempts: int
 ) -> Job | None:
-    """Lease the oldest visible job nobody else is taking; dead-letter exhausted ones."""
+    """Lease the oldest visible job nobody else is taking; dead-letter exhausted ones.
+
+    Each receive spends one of the job's attempts; a job that already spent
+    ``max_attempts`` and is visible again goes to ``dead_jobs``.
+    """
     while True:
         row = connection.execute(
             """
-            SELECT id, payload, receive_count, last_error FROM jobs
+            SELECT id, payload, receive_count, last_error, attempts FROM jobs
             WHERE visible_at <= %s
             ORDER BY id
             LIMIT 1
@@ -90,17 +97,15 @@ def receive_job(
         ).fetchone()
         if row is None:
             return None
-        job_id, raw_payload, receive_count, last_error = row
-        if receive_count >= max_attempts:
+        job_id, raw_payload, receive_count, last_error, attempts = row
+        if attempts >= max_attempts:
             cause = last_error if last_error is not None else "no error recorded (lease expired)"
-            _move_to_dead(
-                connection, now, job_id, f"exhausted after {receive_count} attempts: {cause}"
-            )
+            _move_to_dead(connection, now, job_id, f"exhausted after {attempts} attempts: {cause}")
             continue
         lease_end = now + visibility_timeout
         connection.execute(
-            "UPDATE jobs SET receive_count = receive_count + 1, visible_at = %s, "
-            "leased_until = %s WHERE id = %s",
+            "UPDATE jobs SET receive_count = receive_count + 1, attempts = attempts + 1, "
+            "visible_at = %s, leased_until = %s WHERE id = %s",
             (lease_end, lease_end, job_id),
         )
         return Job(
@@ -109,6 +114,7 @@ def receive_job(
             raw_payload=raw_payload,
             receive_count=receive_count + 1,
             last_error=last_error,
+            attempts=attempts + 1,
         )
 
 
@@ -118,12 +124,21 @@ def delete_job(connection: psycopg.Connection, job_id: int) -> bool:
 
 
 def release_job(
-    connection: psycopg.Connection, now: float, job_id: int, error: str, delay: float
+    connection: psycopg.Connection,
+    now: float,
+    job_id: int,
+    error: str,
+    delay: float,
+    spend_attempt: bool = True,
 ) -> bool:
-    """End the lease early: record ``error`` and show the job again after ``delay``."""
+    """End the lease early: record ``error`` and show the job again after ``delay``.
+
+    ``spend_attempt=False`` (an outage) gives back the attempt the receive spent.
+    """
     cursor = connection.execute(
-        "UPDATE jobs SET last_error = %s, visible_at = %s, leased_until = NULL WHERE id = %s",
-        (error, now + delay, job_id),
+        "UPDATE jobs SET last_error = %s, visible_at = %s, leased_until = NULL, "
+        "attempts = GREATEST(attempts - %s, 0) WHERE id = %s",
+        (error, now + delay, 0 if spend_attempt else 1, job_id),
     )
     return cursor.rowcount > 0
 
@@ -139,12 +154,73 @@ def count_jobs(connection: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+_DEAD_COLUMNS = "id, job_id, payload, receive_count, reason, dead_at"
+"""``dead_jobs`` columns in :class:`DeadJob`'s field order."""
+
+
 def list_dead_jobs(connection: psycopg.Connection) -> list[DeadJob]:
     """Every dead-lettered job, oldest first."""
-    rows = connection.execute(
-        "SELECT id, job_id, payload, receive_count, reason, dead_at FROM dead_jobs ORDER BY id"
-    ).fetchall()
+    rows = connection.execute(f"SELECT {_DEAD_COLUMNS} FROM dead_jobs ORDER BY id").fetchall()
     return [DeadJob(*row) for row in rows]
+
+
+def jobs_summary(connection: psycopg.Connection, now: float, recent: int) -> JobsSummary:
+    """Ready, in-flight and dead counts, and the ``recent`` newest dead jobs."""
+    counts = connection.execute(
+        """
+        SELECT count(*) FILTER (WHERE leased_until IS NULL OR leased_until <= %s),
+               count(*) FILTER (WHERE leased_until > %s),
+               (SELECT count(*) FROM dead_jobs)
+        FROM jobs
+        """,
+        (now, now),
+    ).fetchone()
+    assert counts is not None
+    rows = connection.execute(
+        f"SELECT {_DEAD_COLUMNS} FROM dead_jobs ORDER BY id DESC LIMIT %s", (recent,)
+    ).fetchall()
+    ready, in_flight, dead = (int(c) for c in counts)
+    return JobsSummary(ready, in_flight, dead, [DeadJob(*row) for row in rows])
+
+
+def retry_dead_jobs(connection: psycopg.Connection, now: float, job_id: int | None) -> list[int]:
+    """Move dead job ``job_id`` (``None``: every dead job) back to the queue, attempts reset.
+
+    A job keeps its id when it is free; if the same work already waits in the
+    queue, the dead copy is dropped instead.
+
+    Returns:
+        The ids of the jobs moved back (or dropped as duplicates), oldest first.
+
+    Raises:
+        UnknownJobError: ``job_id`` is not in ``dead_jobs``.
+    """
+    rows = connection.execute(
+        "DELETE FROM dead_jobs WHERE %(job)s::bigint IS NULL OR job_id = %(job)s "
+        "RETURNING id, job_id, payload, enqueued_at, last_error",
+        {"job": job_id},
+    ).fetchall()
+    if job_id is not None and not rows:
+        raise UnknownJobError(job_id)
+    retried = []
+    for _, original_id, payload, enqueued_at, last_error in sorted(rows):
+        retried.append(int(original_id))
+        if waiting_payloads(connection, now, [payload]):
+            continue
+        taken = connection.execute("SELECT 1 FROM jobs WHERE id = %s", (original_id,)).fetchone()
+        if taken:
+            connection.execute(
+                "INSERT INTO jobs (payload, enqueued_at, visible_at, last_error) "
+                "VALUES (%s, %s, %s, %s)",
+                (payload, enqueued_at, now, last_error),
+            )
+        else:
+            connection.execute(
+                "INSERT INTO jobs (id, payload, enqueued_at, visible_at, last_error) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (original_id, payload, enqueued_at, now, last_error),
+            )
+    return retried
 
 
 def _move_to_dead(connection: psycopg.Connection, now: float, job_id: int, reason: str) -> bool:

@@ -9,11 +9,21 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from autosolve.infra.store.errors import InvalidIssueError
-from autosolve.infra.store.records import DeadJob, IssueRecord, Job, StoredIssue, SyncCursor
+from autosolve.infra.issue import Issue
+from autosolve.infra.store.errors import InvalidIssueError, UnknownIssueError
+from autosolve.infra.store.records import (
+    Analysis,
+    DeadJob,
+    Job,
+    JobsSummary,
+    RecentAnalysis,
+    RepositoryRef,
+    StoredIssue,
+    SyncCursor,
+)
 from autosolve.infra.store.store import DEFAULT_RELAY_BATCH, TABLES
 
-from . import queue, sync
+from . import analyses, queue, sync
 from .connection import DEFAULT_IDLE_TRANSACTION_TIMEOUT, DEFAULT_POOL_SIZE, PostgresDatabase
 from .migrations import SCHEMA_VERSION, apply_migrations
 
@@ -131,6 +141,15 @@ class PostgresStore:
         with self._database.transaction() as connection:
             return sync.upsert_repository(connection, self._now(), github_id, owner, name)
 
+    def repository(self, owner: str, name: str) -> RepositoryRef:
+        """The stored repository ``owner/name`` (case-insensitive), with its watch start.
+
+        Raises:
+            UnknownRepositoryError: the repository was never upserted.
+        """
+        with self._database.transaction() as connection:
+            return sync.find_repository(connection, owner, name)
+
     def repository_id(self, owner: str, name: str) -> int:
         """The local id of ``owner/name`` (case-insensitive).
 
@@ -143,7 +162,7 @@ class PostgresStore:
     # -- issue sync ------------------------------------------------------------------
 
     def save_issue_page(
-        self, repository_id: int, issues: Sequence[IssueRecord], cursor: SyncCursor
+        self, repository_id: int, issues: Sequence[Issue], cursor: SyncCursor
     ) -> int:
         """Store one page of issues, their outbox events and the new cursor, all or nothing.
 
@@ -191,6 +210,75 @@ class PostgresStore:
         """Issue ``number`` of ``repository_id`` with its repository's owner and name."""
         with self._database.transaction() as connection:
             return sync.get_issue(connection, repository_id, number)
+
+    def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
+        """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
+
+        Raises:
+            UnknownRepositoryError: the repository is not in the store.
+            UnknownIssueError: the repository is, the issue is not (yet) mirrored.
+        """
+        with self._database.transaction() as connection:
+            repository = sync.find_repository(connection, owner, name)
+            found = sync.get_issue(connection, repository.id, number)
+        if found is None:
+            raise UnknownIssueError(repository.full_name, number)
+        return found
+
+    # -- analyses --------------------------------------------------------------------
+
+    def add_analysis(
+        self,
+        issue_id: int,
+        *,
+        model: str,
+        prompt_sha256: str,
+        content_sha256: str,
+        body: str,
+        comment_id: int | None = None,
+        posted: bool = False,
+        done_job_id: int | None = None,
+    ) -> Analysis:
+        """Record an analysis of ``issue_id``; with ``done_job_id``, delete that job too.
+
+        Not fenced: analysis runs on every daemon (jobs are not per node).
+        """
+        with self._database.transaction() as connection:
+            analysis = analyses.add_analysis(
+                connection,
+                self._now(),
+                issue_id,
+                model=model,
+                prompt_sha256=prompt_sha256,
+                content_sha256=content_sha256,
+                body=body,
+                comment_id=comment_id,
+                posted=posted,
+            )
+            if done_job_id is not None:
+                queue.delete_job(connection, done_job_id)
+            return analysis
+
+    def mark_analysis_posted(
+        self, analysis_id: int, comment_id: int, *, done_job_id: int | None = None
+    ) -> bool:
+        """Record that analysis ``analysis_id`` is comment ``comment_id``; delete the job too."""
+        with self._database.transaction() as connection:
+            found = analyses.mark_posted(connection, self._now(), analysis_id, comment_id)
+            if done_job_id is not None:
+                queue.delete_job(connection, done_job_id)
+            return found
+
+    def latest_analysis(self, issue_id: int, *, posted_only: bool = False) -> Analysis | None:
+        """The most recent analysis of ``issue_id`` (posted or not, or posted only), or None."""
+        with self._database.transaction() as connection:
+            return analyses.latest_analysis(connection, issue_id, posted_only)
+
+    def recent_analyses(self, limit: int = 20) -> list[RecentAnalysis]:
+        """The ``limit`` newest analyses of every repository, newest first."""
+        _require(limit >= 1, f"`limit` must be at least 1, got {limit!r}")
+        with self._database.transaction() as connection:
+            return analyses.recent_analyses(connection, limit)
 
     # -- outbox ----------------------------------------------------------------------
 
@@ -242,11 +330,17 @@ class PostgresStore:
         with self._database.transaction() as connection:
             return queue.delete_job(connection, job_id)
 
-    def release_job(self, job_id: int, error: str, delay: float = 0.0) -> bool:
-        """Give a failed job back: record ``error``, visible again after ``delay`` seconds."""
+    def release_job(
+        self, job_id: int, error: str, delay: float = 0.0, *, spend_attempt: bool = True
+    ) -> bool:
+        """Give a failed job back: record ``error``, visible again after ``delay`` seconds.
+
+        ``spend_attempt=False`` (an outage, not the job's fault) gives back the
+        attempt the receive spent.
+        """
         _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
         with self._database.transaction() as connection:
-            return queue.release_job(connection, self._now(), job_id, error, delay)
+            return queue.release_job(connection, self._now(), job_id, error, delay, spend_attempt)
 
     def dead_letter(self, job_id: int, reason: str) -> bool:
         """Move a job to ``dead_jobs`` at once; False if it was already gone."""
@@ -262,6 +356,21 @@ class PostgresStore:
         """Every dead-lettered job, oldest first."""
         with self._database.transaction() as connection:
             return queue.list_dead_jobs(connection)
+
+    def jobs_summary(self, recent: int = 20) -> JobsSummary:
+        """Counts of ready, in-flight (leased) and dead jobs, and the newest dead ones."""
+        _require(recent >= 0, f"`recent` must be non-negative, got {recent!r}")
+        with self._database.transaction() as connection:
+            return queue.jobs_summary(connection, self._now(), recent)
+
+    def retry_dead_jobs(self, job_id: int | None = None) -> list[int]:
+        """Move dead job ``job_id`` (None: all of them) back to the queue, attempts reset.
+
+        Raises:
+            UnknownJobError: ``job_id`` is not a dead job.
+        """
+        with self._database.transaction() as connection:
+            return queue.retry_dead_jobs(connection, self._now(), job_id)
 
     # -- status ----------------------------------------------------------------------
 

@@ -10,14 +10,16 @@ PostgreSQL's SQL. Each function runs inside the caller's transaction.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from autosolve.infra.issue import Issue
 from autosolve.infra.store.errors import UnknownRepositoryError
 from autosolve.infra.store.issues import EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED
 from autosolve.infra.store.outbox import job_payload
-from autosolve.infra.store.records import IssueRecord, StoredIssue, SyncCursor
+from autosolve.infra.store.records import RepositoryRef, StoredIssue, SyncCursor
+from autosolve.infra.timestamps import parse_timestamp, same_instant
 
 from .queue import enqueue_jobs, waiting_payloads
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_issue",
+    "find_repository",
     "get_issue",
     "load_cursor",
     "pending_events",
@@ -41,22 +44,44 @@ __all__ = [
 def upsert_repository(
     connection: psycopg.Connection, now: float, github_id: int, owner: str, name: str
 ) -> int:
-    """Insert or refresh ``owner/name`` (case-insensitive key); return its local id."""
+    """Insert or refresh ``owner/name`` (case-insensitive key); return its local id.
+
+    The first upsert records ``watch_since`` (``now``, whole seconds); later
+    ones never move it.
+    """
+    watch_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
     row = connection.execute(
         """
-        INSERT INTO repositories (github_id, owner, name, created_at, updated_at)
-        VALUES (%s, %s, %s, %s, %s)
+        INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since)
+        VALUES (%s, %s, %s, %s, %s, %s)
         ON CONFLICT ((lower(owner)), (lower(name))) DO UPDATE SET
             github_id = excluded.github_id,
             owner = excluded.owner,
             name = excluded.name,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at,
+            watch_since = COALESCE(repositories.watch_since, excluded.watch_since)
         RETURNING id
         """,
-        (github_id, owner, name, now, now),
+        (github_id, owner, name, now, now, watch_since),
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def find_repository(connection: psycopg.Connection, owner: str, name: str) -> RepositoryRef:
+    """The stored repository ``owner/name`` (case-insensitive).
+
+    Raises:
+        UnknownRepositoryError: the repository was never upserted.
+    """
+    row = connection.execute(
+        "SELECT id, owner, name, watch_since FROM repositories "
+        "WHERE lower(owner) = lower(%s) AND lower(name) = lower(%s)",
+        (owner, name),
+    ).fetchone()
+    if row is None:
+        raise UnknownRepositoryError(f"{owner}/{name}")
+    return RepositoryRef(*row)
 
 
 def repository_id(connection: psycopg.Connection, owner: str, name: str) -> int:
@@ -89,7 +114,7 @@ def require_repository(connection: psycopg.Connection, repository_id: int) -> st
 
 
 def save_page(
-    connection: psycopg.Connection, now: float, repository_id: int, issues: Sequence[IssueRecord]
+    connection: psycopg.Connection, now: float, repository_id: int, issues: Sequence[Issue]
 ) -> int:
     """Upsert a page of issues and write one outbox event per new or changed issue.
 
@@ -121,13 +146,13 @@ def save_page(
     events = [(ids[issue.number], issue, EVENT_ISSUE_CREATED) for issue in new] + [
         (issue_id, issue, EVENT_ISSUE_UPDATED)
         for issue_id, issue in refreshed
-        if issue.updated_at != stored[issue.number][1]
+        if not same_instant(issue.updated_at, stored[issue.number][1])
     ]
     _add_events(connection, now, repository_id, events)
     return len(events)
 
 
-def check_issue(issue: IssueRecord) -> None:
+def check_issue(issue: Issue) -> None:
     """Refuse what the ``issues`` columns would refuse, before anything is written.
 
     The table's constraints say the same (NOT NULL, CHECK); checking here lets
@@ -148,8 +173,10 @@ def check_issue(issue: IssueRecord) -> None:
         value = getattr(issue, field)
         if not isinstance(value, str):
             raise TypeError(f"{field} must be text, got {value!r}")
-    if issue.body is not None and not isinstance(issue.body, str):
-        raise TypeError(f"body must be text or null, got {issue.body!r}")
+    for field in ("body", "created_at", "author_login", "author_type"):
+        value = getattr(issue, field)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{field} must be text or null, got {value!r}")
     if issue.state not in ("open", "closed"):
         raise ValueError(f"state must be open or closed, got {issue.state!r}")
     if issue.is_pull_request not in (0, 1):
@@ -158,7 +185,7 @@ def check_issue(issue: IssueRecord) -> None:
 
 
 def _insert_issues(
-    connection: psycopg.Connection, now: float, repository_id: int, issues: list[IssueRecord]
+    connection: psycopg.Connection, now: float, repository_id: int, issues: list[Issue]
 ) -> dict[int, int]:
     """Insert ``issues`` in one statement; their ids by number."""
     if not issues:
@@ -168,14 +195,15 @@ def _insert_issues(
         """
         INSERT INTO issues (
             github_id, title, body, state, is_pull_request, github_updated_at, labels,
-            number, repository_id, created_at, updated_at
+            created_at, author_login, author_type, number, repository_id, stored_at, updated_at
         )
         SELECT u.github_id, u.title, u.body, u.state, u.is_pull_request, u.github_updated_at,
-               u.labels, u.number, %s, %s, %s
+               u.labels, u.created_at, u.author_login, u.author_type, u.number, %s, %s, %s
         FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
-                    %s::text[], %s::int[])
+                    %s::text[], %s::text[], %s::text[], %s::text[], %s::int[])
              WITH ORDINALITY AS u (github_id, title, body, state, is_pull_request,
-                                   github_updated_at, labels, number, position)
+                                   github_updated_at, labels, created_at, author_login,
+                                   author_type, number, position)
         ORDER BY u.position
         RETURNING number, id
         """,
@@ -185,7 +213,7 @@ def _insert_issues(
 
 
 def _update_issues(
-    connection: psycopg.Connection, now: float, issues: list[tuple[int, IssueRecord]]
+    connection: psycopg.Connection, now: float, issues: list[tuple[int, Issue]]
 ) -> None:
     """Rewrite the fields of already stored ``(id, issue)`` pairs in one statement."""
     if not issues:
@@ -195,18 +223,19 @@ def _update_issues(
         UPDATE issues AS i SET
             github_id = u.github_id, title = u.title, body = u.body, state = u.state,
             is_pull_request = u.is_pull_request, github_updated_at = u.github_updated_at,
-            labels = u.labels, updated_at = %s
+            labels = u.labels, created_at = u.created_at, author_login = u.author_login,
+            author_type = u.author_type, updated_at = %s
         FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
-                    %s::text[], %s::int[], %s::bigint[])
+                    %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[])
              AS u (github_id, title, body, state, is_pull_request, github_updated_at, labels,
-                   number, id)
+                   created_at, author_login, author_type, number, id)
         WHERE i.id = u.id
         """,
         (now, *_columns([issue for _, issue in issues]), [issue_id for issue_id, _ in issues]),
     )
 
 
-def _columns(issues: list[IssueRecord]) -> tuple[list[Any], ...]:
+def _columns(issues: list[Issue]) -> tuple[list[Any], ...]:
     return (
         [i.github_id for i in issues],
         [i.title for i in issues],
@@ -215,38 +244,51 @@ def _columns(issues: list[IssueRecord]) -> tuple[list[Any], ...]:
         [int(i.is_pull_request) for i in issues],
         [i.updated_at for i in issues],
         [_labels_json(i.labels) for i in issues],
+        [i.created_at for i in issues],
+        [i.author_login for i in issues],
+        [i.author_type for i in issues],
         [i.number for i in issues],
     )
+
+
+_SELECT_ISSUE = """
+    SELECT i.id, r.id, r.owner, r.name, r.watch_since,
+           i.github_id, i.number, i.title, i.body, i.state, i.is_pull_request,
+           i.github_updated_at, i.created_at, i.labels, i.author_login, i.author_type
+    FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
+"""
 
 
 def get_issue(
     connection: psycopg.Connection, repository_id: int, number: int
 ) -> StoredIssue | None:
-    """The stored issue ``number`` of ``repository_id``, with its repository's name."""
+    """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
-        """
-        SELECT i.id, i.repository_id, r.owner, r.name, i.github_id, i.number, i.title,
-               i.body, i.state, i.is_pull_request, i.github_updated_at, i.labels
-        FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
-        WHERE i.repository_id = %s AND i.number = %s
-        """,
+        _SELECT_ISSUE + " WHERE i.repository_id = %s AND i.number = %s",  # type: ignore[operator]
         (repository_id, number),
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _stored_issue(row)
+
+
+def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
+    (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
+     is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
     return StoredIssue(
-        id=row[0],
-        repository_id=row[1],
-        owner=row[2],
-        name=row[3],
-        github_id=row[4],
-        number=row[5],
-        title=row[6],
-        body=row[7],
-        state=row[8],
-        is_pull_request=bool(row[9]),
-        updated_at=row[10],
-        labels=tuple(json.loads(row[11])),
+        id=issue_id,
+        repository=RepositoryRef(repository_id, owner, name, watch_since),
+        issue=Issue(
+            github_id=github_id,
+            number=number,
+            title=title,
+            body=body,
+            state=state,
+            is_pull_request=bool(is_pull_request),
+            updated_at=updated_at,
+            created_at=created_at,
+            labels=tuple(json.loads(labels)),
+            author_login=author_login,
+            author_type=author_type,
+        ),
     )
 
 
@@ -320,7 +362,7 @@ def _add_events(
     connection: psycopg.Connection,
     now: float,
     repository_id: int,
-    events: list[tuple[int, IssueRecord, str]],
+    events: list[tuple[int, Issue, str]],
 ) -> None:
     """One outbox event per ``(issue id, issue, kind)``, in one statement."""
     if not events:
@@ -368,6 +410,6 @@ def _labels_json(labels: object) -> str:
 def _is_older(incoming: str, stored: str) -> bool:
     """True when ``incoming`` is a strictly earlier instant than ``stored``."""
     try:
-        return datetime.fromisoformat(incoming) < datetime.fromisoformat(stored)
+        return parse_timestamp(incoming) < parse_timestamp(stored)
     except (TypeError, ValueError):
         return False
