@@ -81,7 +81,10 @@ class Cluster:
         )
         data["github"]["token"] = f"token-{name}"
         for section, values in self.sections.items():
-            data.setdefault(section, {}).update(values)
+            if section == "analysed":  # [github.issues]: which issues are analysed
+                data["github"]["issues"] = dict(values)
+            else:
+                data.setdefault(section, {}).update(values)
         path = directory / "settings.toml"
         path.write_text(to_toml(data))
         if name in self.nodes:

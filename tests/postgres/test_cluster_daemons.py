@@ -184,7 +184,7 @@ def test_random_kills_during_a_big_sync_store_every_issue_once_and_comment_once(
     cluster = make_cluster(
         repos,
         queue={"visibility_timeout": 10.0},
-        github={"issues": {"since": "all"}},  # the issues predate the first start
+        analysed={"since": "all"},  # the issues predate the first start
         intervals={"issue_poller": 0.2, "outbox_relay": 0.1, "issue_explainer": 0.05},
     )
     for repository in repos:
