@@ -29,6 +29,7 @@ from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from autosolve.http.metrics import Metrics
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import RunResult, RuntimeEvent
@@ -49,9 +50,13 @@ class AppDependencies:
     network nor the database.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.analysis_observer: Callable[[str], None] | None = None
+        self.metrics = metrics
+        """Counts what the clients see (``/metrics``); None = nobody counts."""
+        self.analysis_observer: Callable[[str], None] | None = (
+            metrics.on_analysis if metrics else None
+        )
         """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
         set it before the scheduler is built."""
         self._store: Store | None = None
@@ -66,12 +71,23 @@ class AppDependencies:
     @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
-        return GitHubClient(github.api_url, github.token, github.timeout, github.min_interval)
+        return GitHubClient(
+            github.api_url,
+            github.token,
+            github.timeout,
+            github.min_interval,
+            on_response=self.metrics.on_github_response if self.metrics else None,
+        )
 
     @cached_property
     def ollama(self) -> OllamaClient:
         ollama = self.settings.ollama
-        return OllamaClient(ollama.url, ollama.model, ollama.timeout)
+        return OllamaClient(
+            ollama.url,
+            ollama.model,
+            ollama.timeout,
+            on_request=self.metrics.on_model_request if self.metrics else None,
+        )
 
     @property
     def store(self) -> Store:
@@ -180,6 +196,7 @@ def supervisor_options(
     return SupervisorOptions(
         policies=settings.policies,
         shutdown_timeout=runtime.shutdown_timeout,
+        tick_deadline=runtime.tick_deadline,
         max_restarts=runtime.max_restarts,
         within_seconds=runtime.within_seconds,
         shutdown_hooks=shutdown_hooks,
@@ -241,6 +258,7 @@ class App:
         clock: Clock | None = None,
         observers: Iterable[Observer] = (),
         backend: Any = None,
+        metrics: Metrics | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -250,6 +268,8 @@ class App:
             clock: an injectable clock (tests).
             observers: called with every :class:`RuntimeEvent`, from the first.
             backend: overrides ``runtime.backend`` (a name or a backend object).
+            metrics: counts runtime events and what the clients see (the
+                HTTP endpoint's ``/metrics``).
 
         Raises:
             SettingsError: invalid settings.
@@ -257,8 +277,10 @@ class App:
         """
         if not isinstance(settings, Settings):
             settings = load_settings(settings)
+        if metrics is not None:
+            observers = (*observers, metrics.observe)
         fan_out = _Observers(observers)
-        deps = AppDependencies(settings)
+        deps = AppDependencies(settings, metrics)
         deps.open()
         try:
             scheduler = build_scheduler(settings, deps)

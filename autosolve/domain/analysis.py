@@ -188,15 +188,14 @@ class Analyst:
         prompt, answer, body = self._ask(stored)
         if ctx is not None:
             ctx.raise_if_cancelled()
-        record = {"prompt_sha256": sha256(prompt), "content_sha256": content, "body": body}
-        common = {"issue": stored.full_name, "prompt": prompt, "answer": answer, "body": body}
         if self.dry_run:
-            self._store.add_analysis(
-                stored.id, model=self._ollama.model, done_job_id=job_id, **record
-            )
+            self._record(stored, prompt, content, body, done_job_id=job_id)
             logger.info("analysed %s (dry run: not posted)", stored.full_name)
-            return AnalysisResult(Result.DRY_RUN, action="dry_run", **common)
-        pending = self._store.add_analysis(stored.id, model=self._ollama.model, **record)
+            return AnalysisResult(
+                Result.DRY_RUN, stored.full_name, "dry_run", prompt=prompt, answer=answer,
+                body=body,
+            )  # fmt: skip
+        pending = self._record(stored, prompt, content, body)
         owner, name = stored.repository.owner, stored.repository.name
         if marker is not None:
             comment = self._github.edit_comment(owner, name, marker.github_id, body)
@@ -206,7 +205,10 @@ class Analyst:
             action = "posted"
         self._store.mark_analysis_posted(pending.id, comment.github_id, done_job_id=job_id)
         logger.info("explained %s (%s comment %d)", stored.full_name, action, comment.github_id)
-        return AnalysisResult(Result.POSTED, action=action, comment_id=comment.github_id, **common)
+        return AnalysisResult(
+            Result.POSTED, stored.full_name, action, comment_id=comment.github_id, prompt=prompt,
+            answer=answer, body=body,
+        )  # fmt: skip
 
     # -- steps ------------------------------------------------------------------------
 
@@ -231,15 +233,28 @@ class Analyst:
         body = format_comment(self._ollama.model, answer, self._max_chars, stored.full_name)
         return prompt, answer, body
 
-    def _preview(self, stored: StoredIssue) -> AnalysisResult:
-        prompt, answer, body = self._ask(stored)
-        self._store.add_analysis(
+    def _record(
+        self,
+        stored: StoredIssue,
+        prompt: str,
+        content: str,
+        body: str,
+        *,
+        done_job_id: int | None = None,
+    ) -> Analysis:
+        """Store an analysis, not (yet) posted; with ``done_job_id`` its job is done too."""
+        return self._store.add_analysis(
             stored.id,
             model=self._ollama.model,
             prompt_sha256=sha256(prompt),
-            content_sha256=content_sha256(stored.issue),
+            content_sha256=content,
             body=body,
+            done_job_id=done_job_id,
         )
+
+    def _preview(self, stored: StoredIssue) -> AnalysisResult:
+        prompt, answer, body = self._ask(stored)
+        self._record(stored, prompt, content_sha256(stored.issue), body)
         return AnalysisResult(
             Result.PREVIEW,
             issue=stored.full_name,

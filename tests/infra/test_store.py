@@ -747,3 +747,9 @@ def test_a_dry_run_analysis_is_stored_unposted_and_its_job_deleted_at_once(store
     assert latest is not None and (latest.body, latest.posted_at) == ("two", None)
     assert store.pending_jobs() == 0 and store.count("analyses") == 2
     assert store.latest_analysis(stored.id + 1) is None
+
+
+def test_issue_counts_name_every_repository_even_an_empty_one(store: Store, repo: int):
+    store.upsert_repository(2, "octo", "world")
+    store.save_issue_page(repo, [issue(1), issue(2, is_pull_request=True)], SyncCursor())
+    assert store.issue_counts() == {"octo/hello": 2, "octo/world": 0}

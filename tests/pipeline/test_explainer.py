@@ -15,6 +15,7 @@ import requests
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT, MARKER
 from autosolve.infra.github import MalformedResponseError
 from autosolve.infra.store import SQLiteStore
+from autosolve.runtime import Cancelled
 from tests.fakes.github import iso_now
 from tests.pipeline.daemon import query
 from tests.pipeline.world import World, context
@@ -339,3 +340,39 @@ def test_two_jobs_for_one_issue_never_analyse_it_at_the_same_time(world: World):
     assert len(world.github.comments("octo", "hello", 1)) == 1
     assert len(world.ollama.requests) == 1
     assert sorted(world.outcomes) == ["posted", "skipped"]
+
+
+def test_a_stop_leaves_jobs_not_yet_started_queued_with_their_attempts(world: World):
+    world.configure(github={"issues": {"since": "all"}}, analysis={"concurrency": 2})
+    for _ in range(4):
+        world.github.add_issue("octo", "hello")
+    world.validate()
+    world.sync()
+    ctx = context("worker:issue-explainer")
+    world.ollama.hold()
+    errors: list[BaseException] = []
+
+    def tick() -> None:
+        try:
+            world.explainer().run(ctx)
+        except BaseException as error:
+            errors.append(error)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    assert world.ollama.wait_for_requests(2, "/api/generate", timeout=10)
+    ctx.cancel()  # the stop begins while two analyses are in flight
+    world.ollama.release()
+    ticker.join(timeout=30)
+
+    assert not ticker.is_alive()
+    assert [type(e) for e in errors] in ([], [Cancelled])  # the in-flight ones see the stop
+    assert world.github.requests_for(method="POST") == []
+    assert query(world.db, "SELECT count(*) FROM jobs WHERE attempts > 0") == [(0,)]
+    assert world.store.jobs_summary().in_flight == 0
+
+    stopped = context("worker:issue-explainer")
+    stopped.cancel()
+    world.explainer().run(stopped)  # a tick that begins after the stop takes nothing
+    assert world.store.jobs_summary().in_flight == 0
+    assert query(world.db, "SELECT count(*) FROM jobs WHERE receive_count > 1") == [(0,)]

@@ -18,10 +18,11 @@ from tests.pipeline.world import World
 ISSUES = "/repos/octo/hello/issues"
 
 
-def poll(world: World, clock: ManualClock | None = None) -> None:
+def poll(world: World, clock: ManualClock | None = None) -> WorkContext:
     ctx = WorkContext("worker:issue-poller:octo/hello", threading.Event(), clock or ManualClock())
     tenant = RepoTenant("octo", "hello", world.store.repository_id("octo", "hello"))
     IssuePoller(world.github_client, world.store, 1.0).poll(ctx, tenant)
+    return ctx
 
 
 def test_a_catch_up_logs_progress_at_most_every_five_seconds_then_caught_up(world: World, caplog):
@@ -37,10 +38,41 @@ def test_a_catch_up_logs_progress_at_most_every_five_seconds_then_caught_up(worl
 
     lines = [r.getMessage() for r in caplog.records]
     progress = [line for line in lines if "syncing issues" in line]
-    # 12 listing requests, 24 s: a line every third page (at 6 s, 12 s, 18 s, 24 s).
-    assert progress[0] == "octo/hello: syncing issues: 298 new or changed in 3 pages so far"
-    assert len(progress) == len(world.github.requests_for(ISSUES)) // 3
+    # 12 listing requests, 2 s each: a line every third page (at 6, 12, 18 s), then
+    # the 12th page, which is caught up, says so instead.
+    assert len(world.github.requests_for(ISSUES)) == 12
+    assert progress == [
+        "octo/hello: syncing issues: 298 new or changed in 3 pages so far",
+        "octo/hello: syncing issues: 595 new or changed in 6 pages so far",
+        "octo/hello: syncing issues: 892 new or changed in 9 pages so far",
+    ]
     assert lines[-1] == "octo/hello: caught up: 1000 issues new or changed in 12 pages"
+
+
+def test_the_status_record_carries_the_catch_ups_progress(world: World):
+    for n in range(250):
+        world.github.add_issue("octo", "hello", title=f"issue {n}")
+    world.validate()
+    contexts: list[WorkContext] = []
+    seen: list[dict | None] = []
+    world.github.before_request = lambda request: seen.append(
+        contexts[0].progress if contexts else None
+    )
+    clock = ManualClock()
+    ctx = WorkContext("worker:issue-poller:octo/hello", threading.Event(), clock)
+    contexts.append(ctx)
+    tenant = RepoTenant("octo", "hello", world.store.repository_id("octo", "hello"))
+    IssuePoller(world.github_client, world.store, 1.0).poll(ctx, tenant)
+
+    last = world.github.issue("octo", "hello", 250).updated_at
+    assert seen[:3] == [
+        None,
+        {"pages": 1, "stored": 100, "since": world.github.issue("octo", "hello", 100).updated_at,
+         "caught_up": False},
+        {"pages": 2, "stored": 199, "since": world.github.issue("octo", "hello", 199).updated_at,
+         "caught_up": False},
+    ]  # fmt: skip
+    assert ctx.progress == {"pages": 4, "stored": 250, "since": last, "caught_up": True}
 
 
 def test_the_mirror_keeps_every_issue_with_its_author_and_creation_time(world: World):

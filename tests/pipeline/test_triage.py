@@ -47,10 +47,13 @@ def test_a_first_start_posts_nothing_for_300_old_issues_then_comments_a_new_one_
         github.add_issue("octo", "hello", title=f"old {n}", state="closed" if n % 2 else "open",
                          pull_request=n % 5 == 0)  # fmt: skip
     github.add_issue("octo", "hello", title="deps", author="renovate[bot]", author_type="Bot")
-    run_daemon(make_settings(["octo/hello"], github=FIRST_START))
+    handle = run_daemon(make_settings(["octo/hello"], github=FIRST_START))
     wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(301,)], what="the mirror")
     wait_until(lambda: settled(db), what="every old issue judged")
     assert comments_posted(github) == []
+    [poller] = [c for c in handle.status()["children"] if c["name"].startswith("worker:issue-p")]
+    newest = github.issue("octo", "hello", 301).updated_at
+    assert poller["progress"] == {"pages": 5, "stored": 301, "since": newest, "caught_up": True}
 
     github.add_issue("octo", "hello", title="a new bug", created_at=iso_now())
     wait_until(lambda: markers(github, "octo/hello", 302), what="the new issue's comment")

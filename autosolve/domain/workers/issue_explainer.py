@@ -106,7 +106,7 @@ class IssueExplainer:
             Exception: the first outage or unexpected error; in-flight jobs
                 finish first, jobs not yet taken stay queued.
         """
-        first = self._receive()
+        first = None if ctx.cancelled else self._receive()
         if first is None:
             return
         stop = threading.Event()
@@ -137,7 +137,11 @@ class IssueExplainer:
         stop: threading.Event,
         errors: list[BaseException],
     ) -> None:
-        while not (ctx.cancelled or stop.is_set()):
+        while True:
+            if ctx.cancelled or stop.is_set():
+                if job is not None:  # taken, not started: back it goes, attempt unspent
+                    self._store.release_job(job.id, "not started: stopping", spend_attempt=False)
+                return
             if job is None:
                 job = self._receive()
                 if job is None:
@@ -196,15 +200,12 @@ class IssueExplainer:
         try:
             payload = _JobPayload().load(job.payload if job.payload is not None else {})
         except ValidationError as error:
-            reason = f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}"
-            return self._dead(job, reason)
+            self._dead(job, f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}")
+            return None
         stored = self._store.get_issue(payload["repository_id"], payload["number"])
         if stored is None:
-            reason = (
-                f"issue #{payload['number']} of repository {payload['repository_id']} "
-                "is not in the store"
-            )
-            return self._dead(job, reason)
+            number, repository_id = payload["number"], payload["repository_id"]
+            self._dead(job, f"issue #{number} of repository {repository_id} is not in the store")
         return stored
 
     def _dead(self, job: Job, reason: str) -> None:

@@ -85,9 +85,8 @@ class IssuePoller:
             _check_paging(page, read)
             cursor, caught_up = _advance(cursor, page)
             stored = self._store.save_issue_page(repository_id, page.issues, cursor)
-            progress.page(stored)
+            progress.page(stored, cursor.since, caught_up)
             if caught_up:
-                progress.caught_up()
                 return
 
 
@@ -126,19 +125,29 @@ def _advance(cursor: SyncCursor, page: IssuePage) -> tuple[SyncCursor, bool]:
 
 
 class _Progress:
-    """A catch-up's progress: logged at INFO at most every few seconds, and when done."""
+    """A catch-up's progress: in the status record, and logged at most every few seconds.
+
+    The worker's status record carries ``{"pages", "stored", "since",
+    "caught_up"}`` of the latest catch-up: pages read, issues stored new or
+    changed, the high-water mark, and whether the listing is caught up.
+    """
 
     def __init__(self, ctx: WorkContext, repository: str) -> None:
         self._ctx = ctx
         self._repository = repository
         self._pages = 0
         self._changed = 0
-        self._started = ctx.clock.monotonic()
-        self._logged = self._started
+        self._logged = ctx.clock.monotonic()
 
-    def page(self, changed: int) -> None:
+    def page(self, changed: int, since: str | None, caught_up: bool) -> None:
         self._pages += 1
         self._changed += changed
+        self._ctx.set_progress(
+            {"pages": self._pages, "stored": self._changed, "since": since, "caught_up": caught_up}
+        )
+        if caught_up:
+            self._caught_up()
+            return
         now = self._ctx.clock.monotonic()
         if now - self._logged >= PROGRESS_LOG_SECONDS:
             self._logged = now
@@ -147,7 +156,7 @@ class _Progress:
                 self._repository, self._changed, self._pages,
             )  # fmt: skip
 
-    def caught_up(self) -> None:
+    def _caught_up(self) -> None:
         if not self._changed and self._pages <= 1:
             return
         # A catch-up of several pages is news; a steady-state change is not.

@@ -8,8 +8,9 @@ actor stops all of them until GitHub's reset, without further requests.
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -40,6 +41,8 @@ from autosolve.infra.http import RateLimitGate, Throttle
 from autosolve.infra.transport import raise_short
 
 __all__ = ["GitHubClient", "same_url"]
+
+logger = logging.getLogger("autosolve.github")
 
 API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
@@ -72,6 +75,8 @@ class GitHubClient:
     ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
+    ``on_response(status, headers)`` is called with every response GitHub
+    sends (metrics count them); an exception from it is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
     """
@@ -86,6 +91,7 @@ class GitHubClient:
         now: Callable[[], float] = _wall_time,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
+        on_response: Callable[[int, Mapping[str, str]], None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -111,6 +117,7 @@ class GitHubClient:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
+        self._on_response = on_response
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -297,6 +304,8 @@ class GitHubClient:
         except requests.RequestException as error:
             raise_short(error, method, url)
         self._note_budget(response)
+        if self._on_response is not None:
+            _call_hook(self._on_response, response.status_code, response.headers)
         if response.status_code in expect:
             return response
         self._raise_for(method, path, response, not_found)
@@ -493,6 +502,14 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "_BearerAuth(<redacted>)"
+
+
+def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+    """Counting a response (metrics) never fails the request."""
+    try:
+        hook(*args)
+    except Exception:
+        logger.exception("github: response hook failed")
 
 
 def _parse_float(value: str | None) -> float | None:

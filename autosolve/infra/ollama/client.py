@@ -125,12 +125,13 @@ class OllamaClient:
                 status=status,
             )
         try:
-            return _generate_schema.load(payload)["response"]
+            answer: str = _generate_schema.load(payload)["response"]
         except ValidationError as exc:
             raise OllamaMalformedResponseError(
                 f"{where}: 200 body does not have the expected shape: {exc.messages}",
                 status=status,
             ) from None
+        return answer
 
     def _post(self, prompt: str) -> tuple[int, str, Any]:
         """Status, body text and decoded JSON of one request, all within ``timeout``.
@@ -146,7 +147,8 @@ class OllamaClient:
             response = self._session.post(
                 url,
                 json={"model": self.model, "prompt": prompt, "stream": False},
-                timeout=urllib3.Timeout(total=self.timeout),
+                # requests hands a urllib3 Timeout to the pool as it is.
+                timeout=urllib3.Timeout(total=self.timeout),  # type: ignore[arg-type]
                 stream=True,
             )
         except requests.Timeout:

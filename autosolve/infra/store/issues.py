@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.timestamps import parse_timestamp, same_instant
@@ -21,6 +22,7 @@ __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
     "get_issue",
+    "issue_counts",
     "save_issues",
 ]
 
@@ -189,7 +191,7 @@ def get_issue(
     return None if row is None else _stored_issue(row)
 
 
-def _stored_issue(row: sqlite3.Row | tuple) -> StoredIssue:
+def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
     (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
      is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
     return StoredIssue(
@@ -209,3 +211,16 @@ def _stored_issue(row: sqlite3.Row | tuple) -> StoredIssue:
             author_type=author_type,
         ),
     )
+
+
+def issue_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id
+        ORDER BY r.owner, r.name
+        """
+    ).fetchall()
+    return {name: int(count) for name, count in rows}

@@ -180,6 +180,11 @@ class SQLiteStore:
         with self._read() as connection:
             return issue_rows.get_issue(connection, repository_id, number)
 
+    def issue_counts(self) -> dict[str, int]:
+        """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
+        with self._read() as connection:
+            return issue_rows.issue_counts(connection)
+
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
 
