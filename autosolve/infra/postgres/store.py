@@ -211,6 +211,11 @@ class PostgresStore:
         with self._database.transaction() as connection:
             return sync.get_issue(connection, repository_id, number)
 
+    def issue_counts(self) -> dict[str, int]:
+        """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
+        with self._database.transaction() as connection:
+            return sync.issue_counts(connection)
+
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
 

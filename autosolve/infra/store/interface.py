@@ -91,6 +91,10 @@ class Store(Protocol):
         """Issue ``number`` of ``repository_id``, or None."""
         ...
 
+    def issue_counts(self) -> dict[str, int]:
+        """Mirrored issues per repository (``owner/name`` → count)."""
+        ...
+
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of ``owner/name``; ``UnknownRepositoryError``/``UnknownIssueError``."""
         ...
