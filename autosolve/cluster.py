@@ -132,6 +132,10 @@ class ClusterMember:
         except Exception:  # the others take over when the leases expire instead
             log.warning("could not give the leases back; they expire in %g s", self.cluster.ttl)
 
+    def leases_held(self) -> dict[str, bool]:
+        """Per configured repository (as spelled in the settings): held by this node now."""
+        return {name: self.keeper.holds(name) for name in self._repositories.values()}
+
     # -- status ----------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:

@@ -113,3 +113,35 @@ def test_the_cluster_command_answers_on_postgresql_only(
         ]
     finally:
         on_postgres.stop(timeout=15.0)
+
+
+def test_metrics_say_which_repositories_this_daemon_holds(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from autosolve.http.endpoint import HttpEndpoint
+
+    for name in ("hello", "world"):
+        github.add_repo("octo", name)
+    data = settings_dict(
+        tmp_path, github.url, ollama.url, ["octo/hello", "octo/world"],
+        database={"url": postgres_url}, cluster={"lease_ttl": 3.0}, http={"listen": ""},
+    )  # fmt: skip
+    settings = settings_from_mapping(data)
+    endpoint = HttpEndpoint(settings)
+    app = App.start(settings)
+    try:
+        endpoint.serve(app)
+
+        def held() -> dict[str, float]:
+            return {
+                sample.labels["repository"]: sample.value
+                for family in text_string_to_metric_families(endpoint.metrics.render().decode())
+                for sample in family.samples
+                if sample.name == "autosolve_lease_held"
+            }
+
+        assert wait_until(lambda: held() == {"octo/hello": 1.0, "octo/world": 1.0})
+    finally:
+        app.stop(timeout=15.0)
