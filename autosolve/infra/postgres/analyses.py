@@ -36,7 +36,7 @@ def add_analysis(
                               created_at, posted_at)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
         RETURNING {_COLUMNS}
-        """,  # type: ignore[arg-type]
+        """,
         (issue_id, model, prompt_sha256, content_sha256, body, comment_id, now,
          now if posted else None),
     ).fetchone()  # fmt: skip
@@ -64,7 +64,7 @@ def latest_analysis(
         SELECT {_COLUMNS} FROM analyses
         WHERE issue_id = %s AND (NOT %s OR posted_at IS NOT NULL)
         ORDER BY id DESC LIMIT 1
-        """,  # type: ignore[arg-type]
+        """,
         (issue_id, posted_only),
     ).fetchone()
     return None if row is None else Analysis(*row)

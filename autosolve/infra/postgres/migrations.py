@@ -290,7 +290,7 @@ def _apply_track(
 
         try:
             for statement in migration.statements:
-                connection.execute(statement)  # type: ignore[arg-type]  # our own literal SQL
+                connection.execute(statement)  # our own literal SQL
         except psycopg.Error as exc:
             raise StoreError(
                 f"migration {track} {migration.version} ({migration.description}) of "

@@ -388,7 +388,7 @@ class PostgresStore:
         _require(table in TABLES, f"`table` must be one of {', '.join(TABLES)}; got {table!r}")
         with self._database.transaction() as connection:
             # Safe: ``table`` was checked against a fixed list of names.
-            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[arg-type]
+            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
 
     # -- plumbing --------------------------------------------------------------------

@@ -265,7 +265,7 @@ def get_issue(
 ) -> StoredIssue | None:
     """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
-        _SELECT_ISSUE + " WHERE i.repository_id = %s AND i.number = %s",  # type: ignore[operator]
+        _SELECT_ISSUE + " WHERE i.repository_id = %s AND i.number = %s",
         (repository_id, number),
     ).fetchone()
     return None if row is None else _stored_issue(row)
