@@ -168,6 +168,8 @@ class ClusterMember:
     # -- switching -------------------------------------------------------------------
 
     def _start_units(self, keys: frozenset[str]) -> None:
+        if not self.keeper.has_beaten:
+            return  # the first heartbeat: every unit is about to tick anyway
         self._each(keys, "resume")
         self._each(keys, "run_now")
 

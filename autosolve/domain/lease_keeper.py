@@ -118,7 +118,7 @@ class LeaseKeeper:
 
     @property
     def has_beaten(self) -> bool:
-        """True once a heartbeat succeeded: until then nobody knows what this node holds."""
+        """True once a heartbeat completed: until then nobody knows what this node holds."""
         return self._beaten
 
     def holds(self, repository: str) -> bool:
@@ -150,7 +150,6 @@ class LeaseKeeper:
                 self._stop_units(lost)
             raise
         self._valid_until = started + self._table.ttl
-        self._beaten = True
         lost = self._held - beat.held
         if lost:
             log.warning("leases lost to other nodes, stopping at once: %s", ", ".join(sorted(lost)))
@@ -162,6 +161,7 @@ class LeaseKeeper:
         share = math.ceil(len(self._repositories) / max(beat.live_nodes, 1))
         released = self._release(orphans | self._surplus(share))
         acquired = self._claim(share)
+        self._beaten = True  # only now: the first tick's claims are in `held`
         return KeeperReport(beat.live_nodes, share, self._held, acquired, released, lost)
 
     def stop(self) -> None:
