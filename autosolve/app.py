@@ -16,11 +16,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.config import Settings, load_settings, resolve_path
-from autosolve.control.commands import Command, CommandTable, runtime_commands
+from autosolve.cluster import ClusterMember, node_name_of
+from autosolve.config import Settings, load_settings, resolve_path, secrets_of
+from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
-from autosolve.infra.store import InstanceLock, Store
+from autosolve.infra.postgres.store import PostgresStore
+from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -62,6 +64,8 @@ class AppDependencies:
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
+        self.cluster: ClusterMember | None = None
+        """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
 
     @cached_property
     def database_path(self) -> Path:
@@ -111,14 +115,27 @@ class AppDependencies:
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
 
+        With ``database.url`` the store is PostgreSQL, shared by design: no
+        single-instance lock, and migrations serialise on an advisory lock.
+
         Raises:
-            DatabaseInUseError: another daemon uses the database.
+            DatabaseInUseError: another daemon uses the SQLite database.
             StoreError: the database cannot be opened or migrated.
         """
+        if self.settings.database.url:
+            store = _open_postgres(self.settings)
+            try:
+                self.cluster = ClusterMember(self.settings, store)
+                self.cluster.join()
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+            return
         lock = InstanceLock(self.database_path)
         lock.acquire()
         try:
-            store = Store(self.database_path)
+            store = SQLiteStore(self.database_path)
             store.migrate()
         except BaseException:
             lock.release()
@@ -129,10 +146,29 @@ class AppDependencies:
         """Close the store and release the lock (after every child stopped)."""
         store, self._store = self._store, None
         lock, self._lock = self._lock, None
+        cluster, self.cluster = self.cluster, None
+        if cluster is not None:
+            cluster.leave()
         if store is not None:
             store.close()
         if lock is not None:
             lock.release()
+
+
+def _open_postgres(settings: Settings) -> PostgresStore:
+    store = PostgresStore(
+        settings.database.url,
+        application_name=f"autosolve {node_name_of(settings)}",
+        # A frozen daemon's transaction must end (and free its locks) well
+        # within a lease, or it would hold the takeover of its leases up.
+        idle_transaction_timeout=settings.cluster.lease_ttl / 3,
+    )
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 class _UnopenedStore:
@@ -143,14 +179,23 @@ class _UnopenedStore:
 
 
 def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
-    """The Scheduler for ``settings``: registered tasks × configured repositories."""
+    """The Scheduler for ``settings``: registered tasks × configured repositories.
+
+    In cluster mode every repository is planned on every daemon, but its
+    workers only work where its lease is held (see :mod:`autosolve.cluster`).
+    """
+    workers = registry.new_workers(deps)
+    global_workers = registry.new_global_workers(deps)
+    if deps.cluster is not None:
+        workers = deps.cluster.gate(workers)
+        global_workers = [deps.cluster.keeper_worker(), *global_workers]
     planner = Planner(
         settings.github.repositories,
         registry.new_preflights(deps),
-        registry.new_workers(deps),
+        workers,
         resolve_repository_id=_repository_resolver(deps),
     )
-    return Scheduler(planner, registry.new_global_workers(deps))
+    return Scheduler(planner, global_workers)
 
 
 def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
@@ -233,14 +278,14 @@ class App:
         """The units that run, by tenant (a reload replaces it)."""
         self.reloader = Reloader(self)
         """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.reload`."""
-        self.commands = CommandTable(runtime_commands(handle), secrets=[settings.github.token])
+        self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""
-        self.commands.mask_also([self.settings.github.token])
+        self.commands.mask_also(secrets_of(self.settings))
         for command in application_commands(self):
             self.commands.register(command, replace=replace)
 
@@ -288,6 +333,8 @@ class App:
         except BaseException:
             deps.close()
             raise
+        if deps.cluster is not None:
+            deps.cluster.attach(handle)
         try:
             return cls(settings, deps, handle, fan_out, plan)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
@@ -341,7 +388,18 @@ def application_commands(app: App) -> list[Command]:
     """
     from autosolve.analysis_commands import operator_commands
 
-    return [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
+    commands = [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
+    if app.deps.cluster is not None:
+        member = app.deps.cluster
+
+        def cluster(_arguments: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return member.status()
+            except StoreError as error:  # the database is down: say so, do not crash
+                raise CommandError(str(error)) from None
+
+        commands.append(Command("cluster", cluster, help="this node and the lease table"))
+    return commands
 
 
 def start(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,6 +100,18 @@ class OllamaSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     path: str = "autosolve.db"
+    url: str = field(default="", repr=False)
+    """``postgresql://…``: the shared store of a cluster; ``""`` = SQLite at ``path``."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Used with ``database.url`` only: how daemons sharing the database split the work."""
+
+    node_name: str = ""
+    """This daemon's name in the lease table; ``""`` = ``hostname-pid``."""
+    lease_ttl: float = 30.0
+    """Seconds a repository lease lives without a heartbeat (renewed every third of it)."""
 
 
 def _intervals_settings(table: Mapping[str, float]) -> type:
@@ -157,6 +170,7 @@ class Settings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     intervals: IntervalsSettings = field(default_factory=IntervalsSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
@@ -325,9 +339,37 @@ class OllamaSchema(_Section):
     timeout = _seconds()
 
 
+def _database_url(value: str) -> None:
+    """``""`` or a PostgreSQL URI; the message never quotes the URL (it may hold a password)."""
+    if value and urllib.parse.urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise ValidationError('must be "" (SQLite at database.path) or a postgresql:// URL')
+
+
+def _node_name(value: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9._:@-]{0,100}", value):
+        raise ValidationError(
+            "may only hold letters, digits and . _ : @ -, at most 100 characters "
+            '("" = hostname-pid)'
+        )
+
+
 class DatabaseSchema(_Section):
     target = DatabaseSettings
     path = fields.String(validate=validate.Length(min=1, error="must not be empty"))
+    url = fields.String(validate=_database_url)
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "url" in data:
+            data["url"] = data["url"].strip()
+        return DatabaseSettings(**data)
+
+
+class ClusterSchema(_Section):
+    target = ClusterSettings
+    node_name = fields.String(validate=_node_name)
+    # At least a second: heartbeats come every third of it, each a few queries.
+    lease_ttl = _number(validate.Range(min=1, error="must be 1 or greater"), _at_most_a_week)
 
 
 def _intervals_schema(table: Mapping[str, float], target: type) -> type[Schema]:
@@ -489,6 +531,7 @@ class SettingsSchema(_Section):
     analysis = _section(AnalysisSchema)
     ollama = _section(OllamaSchema)
     database = _section(DatabaseSchema)
+    cluster = _section(ClusterSchema)
     intervals = _section(IntervalsSchema)
     queue = _section(QueueSchema)
     runtime = _section(RuntimeSchema)
@@ -592,6 +635,20 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except Exception as error:  # dynaconf surfaces TOML errors with many types
         raise SettingsError({"settings": f"cannot read {file}: {error}"}) from None
     return settings_from_mapping(raw, source=file)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values no log line, answer or message may show: tokens, the database password."""
+    secrets = [settings.github.token, settings.http.token]
+    url = settings.database.url
+    _, _, rest = url.partition("://")
+    userinfo, at, _ = rest.rpartition("@")
+    if at and ":" in userinfo:
+        password = userinfo.split(":", 1)[1]
+        secrets += [password, urllib.parse.unquote(password)]
+    query = urllib.parse.parse_qs(url.partition("?")[2])
+    secrets += query.get("password", [])
+    return [secret for secret in secrets if secret]
 
 
 def resolve_path(settings: Settings, value: str) -> Path:

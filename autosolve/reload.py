@@ -48,6 +48,7 @@ logger = logging.getLogger("autosolve")
 
 RESTART_KEYS = (
     "database",
+    "cluster",
     "control.socket",
     "http.listen",
     "runtime.backend",
@@ -191,7 +192,16 @@ class Reloader:
         }
         if options:
             app.handle.update_options(**options)
-        app.plan = apply(app.handle, changes)
+        cluster = app.deps.cluster
+        app.plan = apply(
+            app.handle,
+            changes,
+            before_removal=(
+                None
+                if cluster is None
+                else lambda: cluster.set_repositories(effective.github.repositories)
+            ),
+        )
         app.settings = effective
         app.register_commands(replace=True)
         return _report(changes, restart, [key for key in changed if key not in restart])

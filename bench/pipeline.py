@@ -181,11 +181,11 @@ def _queue_every_issue(github: FakeGitHub, db: Path) -> None:
     from autosolve.domain.spec import RepoTenant
     from autosolve.domain.workers import IssuePoller, OutboxRelay
     from autosolve.infra.github import GitHubClient
-    from autosolve.infra.store import Store
+    from autosolve.infra.store import SQLiteStore
     from autosolve.runtime import SystemClock, WorkContext
 
     repo = github.repo("bench", "repo")
-    with Store(db) as store:
+    with SQLiteStore(db) as store:
         store.migrate()
         tenant = RepoTenant(
             "bench", "repo", store.upsert_repository(repo.github_id, "bench", "repo")

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.store import Store, SyncCursor
+from autosolve.infra.store import SQLiteStore, SyncCursor
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
         return result
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bench.db")
+        store = SQLiteStore(Path(tmp) / "bench.db")
         store.migrate()
         repository_id = store.upsert_repository(1, "bench", "repo")
         for page in range(args.pages):

@@ -14,7 +14,7 @@ from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.config import SettingsError, load_settings, resolve_path
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
-from autosolve.control.table import format_status
+from autosolve.control.table import format_cluster, format_status
 
 __all__ = ["run", "socket_path"]
 
@@ -51,10 +51,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _status(client: ControlClient, args: argparse.Namespace) -> int:
     document = client.status()
+    cluster = None
+    if getattr(args, "cluster", False):
+        reply = client.request("cluster")
+        if not reply["ok"]:
+            error = str(reply.get("error", "refused"))
+            if "command: must be one of" in error:  # no `cluster` command: SQLite
+                error = "no cluster: this daemon runs on SQLite (set database.url to share one)"
+            return fail(error)
+        cluster = {key: value for key, value in reply.items() if key != "ok"}
     if args.json:
-        print(json.dumps(document, indent=2))
+        print(
+            json.dumps(document if cluster is None else {**document, "cluster": cluster}, indent=2)
+        )
     else:
         print(format_status(document))
+        if cluster is not None:
+            print()
+            print(format_cluster(cluster))
     return EXIT_OK
 
 

@@ -125,6 +125,15 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON document")
 
 
+def _status_flags(parser: argparse.ArgumentParser) -> None:
+    _json_flag(parser)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also the lease table: which node runs which repository (database.url only)",
+    )
+
+
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("issue", metavar="OWNER/NAME#N", help="the issue, e.g. octo/hello#12")
     parser.add_argument(
@@ -140,7 +149,7 @@ def _retry_dead_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, str]] = {
-    "status": ("the phase and every child as a table", _json_flag, "status --json"),
+    "status": ("the phase and every child as a table", _status_flags, "status --json"),
     "pause": ("stop ticking the matching children", _name_argument, "pause 'worker:*:octo/*'"),
     "resume": (
         "tick the matching children again (at once)",

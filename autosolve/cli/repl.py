@@ -20,7 +20,7 @@ import pykka
 from autosolve.cli.common import fail
 from autosolve.cli.ctl import socket_path
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.config import SettingsError, load_settings
+from autosolve.config import SettingsError, load_settings, secrets_of
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
@@ -124,7 +124,7 @@ def _in_process(args: argparse.Namespace) -> int:
         settings = load_settings(args.settings)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
     try:
         app = App.start(settings)
     except Exception as error:  # e.g. the database is used by a running daemon

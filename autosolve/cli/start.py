@@ -29,7 +29,7 @@ from autosolve.cli.check import settings_warnings
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.systemd import Notifier
-from autosolve.config import resolve_path
+from autosolve.config import resolve_path, secrets_of
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
@@ -62,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
         settings = _dry_run(settings)
     from autosolve.app import App
 
-    configure_logging(
-        settings.log.level,
-        settings.log.format,
-        secrets=[settings.github.token, settings.http.token],
-    )
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["format_status"]
+__all__ = ["format_cluster", "format_status"]
 
 ERROR_WIDTH = 60
 """Characters of ``last_error`` shown; the full text is in ``status --json``."""
@@ -47,6 +47,33 @@ def format_status(document: dict[str, Any], now: float | None = None) -> str:
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def format_cluster(document: dict[str, Any]) -> str:
+    """The ``cluster`` answer as ``node: ...`` and one row per lease (``status --cluster``)."""
+    node = document.get("node", {})
+    alive = [n["name"] for n in document.get("nodes", []) if n.get("alive")]
+    lines = [
+        f"node: {node.get('name', '?')} ({node.get('id', '?')})",
+        f"live nodes: {len(alive)} ({', '.join(alive)}); lease ttl {document.get('lease_ttl')}s",
+    ]
+    rows = [
+        (
+            lease["repository"],
+            (lease.get("node") or lease.get("node_id", "?"))
+            + (" (this node)" if lease["mine"] else ""),
+            f"{lease['expires_in']:.1f}s" if lease["expires_in"] > 0 else "expired",
+        )
+        for lease in document.get("leases", [])
+    ]
+    if not rows:
+        lines.append("(no leases)")
+        return "\n".join(lines)
+    header = ("REPOSITORY", "NODE", "EXPIRES IN")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    for row in (header, *rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 

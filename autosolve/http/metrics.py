@@ -86,6 +86,8 @@ class ScrapeSources:
     """Issues mirrored per repository (``owner/name``)."""
     jobs: Callable[[], Mapping[str, int]] | None = None
     """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
+    leases: Callable[[], Mapping[str, bool]] | None = None
+    """Cluster mode only: per configured repository, whether this node holds its lease."""
 
 
 def job_counts(summary: Any) -> dict[str, int]:
@@ -194,6 +196,7 @@ class Metrics:
             analyses = list(self._analyses.items())
         issues = _read("issues", sources and sources.issues) or {}
         jobs = _read("jobs", sources and sources.jobs) or {}
+        leases = _read("leases", sources and sources.leases)
         lateness = _read("tick lateness", sources and sources.tick_lateness)
         yield _children_per_state(children)
         yield _labelled(
@@ -232,6 +235,15 @@ class Metrics:
             GaugeMetricFamily("autosolve_jobs", "Analysis jobs per state.", labels=("state",)),
             (((state,), jobs.get(state, 0)) for state in JOB_STATES),
         )
+        if leases is not None:
+            yield _labelled(
+                GaugeMetricFamily(
+                    "autosolve_lease_held",
+                    "1 when this daemon holds the repository's lease (runs its poller and relay).",
+                    labels=("repository",),
+                ),
+                (((repository,), int(held)) for repository, held in sorted(leases.items())),
+            )
         yield _labelled(
             CounterMetricFamily(
                 "autosolve_analyses", "Analysis jobs per outcome.", labels=("result",)

@@ -13,7 +13,7 @@ decides which tenants a daemon runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -112,23 +112,36 @@ def diff(running: Plan, desired: Plan, *, restart: Iterable[str] = ()) -> Change
     return Changes(tuple(removed), tuple(replaced), tuple(added), tuple(switched), plan)
 
 
-def apply(handle: RuntimeHandle, changes: Changes) -> Plan:
+def apply(
+    handle: RuntimeHandle,
+    changes: Changes,
+    *,
+    before_removal: Callable[[], None] | None = None,
+) -> Plan:
     """Make ``handle``'s run match ``changes.result``; returns that plan.
 
-    Removals first (their names may come back as new groups), then
-    replacements, then the new groups; kept units switch last.
+    Units that go and come back (a tenant started again) go first; then the
+    replacements, the new groups and the kept units' switch; then
+    ``before_removal`` (e.g. a cluster member told the new tenant list, once
+    the new units exist and before the old ones go) and the removals.
 
     Raises:
         ControlError: the run ended meanwhile.
     """
-    if changes.removed:
-        handle.remove([_literal(name) for name in changes.removed])
+    again = set(changes.removed).intersection(changes.added_names)
+    if again:
+        handle.remove([_literal(name) for name in changes.removed if name in again])
     if changes.replaced:
         handle.replace(list(changes.replaced))
     if changes.added:
         handle.add_groups(list(changes.added))
     for work, target in changes.switched:
         work.target = target
+    if before_removal is not None:
+        before_removal()
+    gone = [_literal(name) for name in changes.removed if name not in again]
+    if gone:
+        handle.remove(gone)
     return changes.result
 
 

@@ -1,6 +1,10 @@
-"""Specification of the SQLite store: schema, issue sync, outbox relay and job queue.
+"""The store contract: schema, issue sync, outbox relay, job queue, analyses.
 
-Every test uses a real database file in ``tmp_path`` and an injected clock.
+Every test that takes ``store`` runs against both stores (``store_backend``:
+a real SQLite file in ``tmp_path``, and a fresh database on a real PostgreSQL),
+with an injected clock. Tests of one engine's own mechanics (SQLite's WAL and
+``user_version``) say so and use :class:`SQLiteStore` directly; PostgreSQL's
+are in ``tests/postgres``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from autosolve.infra.store import (
     SCHEMA_VERSION,
     InvalidIssueError,
     SchemaVersionError,
+    SQLiteStore,
     Store,
     StoreClosedError,
     StoreError,
@@ -26,6 +31,7 @@ from autosolve.infra.store import (
     UnknownRepositoryError,
 )
 from autosolve.infra.store.migrations import MIGRATIONS, apply_migrations
+from tests.stores import StoreBackend
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-01T00:05:00Z"
@@ -64,7 +70,7 @@ def issue(number: int, updated_at: str = T0, **changes: object) -> Issue:
 
 
 def inspect(db: Path) -> sqlite3.Connection:
-    """A separate connection, as a user querying the database would open."""
+    """A separate connection to a SQLite file, as a user querying it would open."""
     return sqlite3.connect(db)
 
 
@@ -79,8 +85,8 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path, clock: FakeClock) -> Iterator[Store]:
-    store = Store(db, now=clock)
+def store(store_backend: StoreBackend, clock: FakeClock) -> Iterator[Store]:
+    store = store_backend.open(now=clock)
     store.migrate()
     yield store
     store.close()
@@ -130,10 +136,10 @@ CONTRACT_COLUMNS = {
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACT_COLUMNS))
-def test_migrate_creates_table_with_the_contract_columns(store: Store, db: Path, table: str):
-    with inspect(db) as connection:
-        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
-    assert CONTRACT_COLUMNS[table] <= columns
+def test_migrate_creates_table_with_the_contract_columns(
+    store: Store, store_backend: StoreBackend, table: str
+):
+    assert CONTRACT_COLUMNS[table] <= store_backend.columns(table)
 
 
 @pytest.mark.parametrize(
@@ -141,49 +147,56 @@ def test_migrate_creates_table_with_the_contract_columns(store: Store, db: Path,
     [("repositories", ["owner", "name"]), ("issues", ["repository_id", "number"])],
 )
 def test_migrate_creates_the_contract_unique_keys(
-    store: Store, db: Path, table: str, columns: list[str]
+    store: Store, store_backend: StoreBackend, table: str, columns: list[str]
 ):
-    with inspect(db) as connection:
-        unique_keys = [
-            [info[2] for info in connection.execute(f"PRAGMA index_info('{index[1]}')")]
-            for index in connection.execute(f"PRAGMA index_list({table})")
-            if index[2]
-        ]
-    assert columns in unique_keys
+    assert columns in store_backend.unique_keys(table)
 
 
-def test_migrating_twice_is_harmless_and_keeps_the_data(store: Store, repo: int, db: Path):
+def test_migrating_twice_is_harmless_and_keeps_the_data(
+    store: Store, repo: int, store_backend: StoreBackend
+):
     store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0))
 
     assert store.migrate() == SCHEMA_VERSION
-    with Store(db) as reopened:
+    with store_backend.open() as reopened:
         assert reopened.migrate() == SCHEMA_VERSION
         assert reopened.get_issue(repo, 1) is not None
+
+
+def test_sqlite_keeps_its_schema_version_in_user_version(db: Path):
+    with SQLiteStore(db) as store:
+        store.migrate()
+        store.migrate()
     with inspect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_database_is_in_wal_mode_with_foreign_keys_enforced(store: Store, db: Path):
+def test_sqlite_is_in_wal_mode(db: Path):
+    with SQLiteStore(db) as store:
+        store.migrate()
     with inspect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_unknown_repository_id_is_refused_clearly(store: Store):
     with pytest.raises(StoreError, match="unknown repository with id 999"):
         store.save_issue_page(999, [issue(1)], SyncCursor())
 
 
-def test_database_from_a_newer_autosolve_is_refused(db: Path):
+def test_sqlite_database_from_a_newer_autosolve_is_refused(db: Path):
     with inspect(db) as connection:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with Store(db) as store, pytest.raises(SchemaVersionError, match="upgrade autosolve"):
+    with SQLiteStore(db) as store, pytest.raises(SchemaVersionError, match="upgrade autosolve"):
         store.migrate()
 
 
-def test_using_an_unmigrated_database_says_migrate_was_not_called(db: Path):
-    with Store(db) as store, pytest.raises(StoreError, match=r"migrate\(\) called"):
+def test_using_an_unmigrated_database_says_migrate_was_not_called(store_backend: StoreBackend):
+    with store_backend.open() as store, pytest.raises(StoreError, match=r"migrate\(\) called"):
         store.repository_id("octo", "hello")
 
 
-def test_missing_parent_directories_are_created(tmp_path: Path):
-    with Store(tmp_path / "data" / "nested" / "autosolve.db") as store:
+def test_sqlite_creates_missing_parent_directories(tmp_path: Path):
+    with SQLiteStore(tmp_path / "data" / "nested" / "autosolve.db") as store:
         assert store.migrate() == SCHEMA_VERSION
 
 
@@ -197,11 +210,13 @@ def test_a_closed_store_refuses_further_calls_and_closing_again_is_harmless(stor
 # -- repositories -----------------------------------------------------------------------
 
 
-def test_upsert_repository_returns_the_same_id_across_runs(store: Store, db: Path):
+def test_upsert_repository_returns_the_same_id_across_runs(
+    store: Store, store_backend: StoreBackend
+):
     first = store.upsert_repository(1, "octo", "hello")
     other = store.upsert_repository(2, "octo", "world")
     store.close()
-    with Store(db) as reopened:
+    with store_backend.open() as reopened:
         reopened.migrate()
         assert reopened.upsert_repository(1, "octo", "hello") == first
         assert reopened.repository_id("octo", "world") == other
@@ -237,13 +252,12 @@ def test_save_issue_page_stores_issues_events_and_cursor(store: Store, repo: int
     assert saved.issue == issue(2, T1)
 
 
-def test_pull_requests_are_stored_flagged(store: Store, repo: int, db: Path):
+def test_pull_requests_are_stored_flagged(store: Store, repo: int, store_backend: StoreBackend):
     store.save_issue_page(repo, [issue(7, is_pull_request=True)], SyncCursor())
 
     saved = store.get_issue(repo, 7)
     assert saved is not None and saved.issue.is_pull_request is True
-    with inspect(db) as connection:
-        assert connection.execute("SELECT is_pull_request FROM issues").fetchone()[0] == 1
+    assert store_backend.sql("SELECT is_pull_request FROM issues") == [(1,)]
 
 
 def test_get_issue_of_an_unknown_number_is_none(store: Store, repo: int):
@@ -371,17 +385,12 @@ def test_relay_moves_only_the_events_of_its_repository(store: Store, repo: int):
     assert job is not None and job.payload == {"repository_id": other, "number": 1}
 
 
-def test_relay_enqueues_and_acknowledges_in_one_transaction(store: Store, repo: int, db: Path):
+def test_relay_enqueues_and_acknowledges_in_one_transaction(
+    store: Store, repo: int, store_backend: StoreBackend
+):
     store.save_issue_page(repo, [issue(n) for n in range(1, 6)], SyncCursor())
     # A real failure half-way through the batch: the fourth job insert aborts.
-    with inspect(db) as connection:
-        connection.execute(
-            """
-            CREATE TRIGGER fail_fourth_job BEFORE INSERT ON jobs
-            WHEN json_extract(NEW.payload, '$.number') = 4
-            BEGIN SELECT RAISE(ABORT, 'disk on fire'); END
-            """
-        )
+    store_backend.fail_job_insert(number=4, message="disk on fire")
 
     with pytest.raises(StoreError, match="disk on fire"):
         store.relay_outbox(repo)
@@ -541,7 +550,7 @@ def test_invalid_arguments_are_refused_with_the_parameter_named(store: Store, ca
 # -- schema version 2: upgrading a database in place -----------------------------------
 
 
-def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(db: Path):
+def test_a_version_1_sqlite_database_is_upgraded_in_place_keeping_its_data(db: Path):
     with inspect(db) as connection:
         connection.isolation_level = None
         apply_migrations(connection, MIGRATIONS[:1])
@@ -560,7 +569,7 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(db: Path):
             'VALUES (\'{"number": 1, "repository_id": 1}\', 1.0, 1.0, 2)'
         )
 
-    with Store(db) as store:
+    with SQLiteStore(db) as store:
         assert store.migrate() == SCHEMA_VERSION == 2
         kept = store.get_issue(1, 1)
         assert kept is not None and kept.issue.title == "Old" and kept.issue.labels == ("bug",)
@@ -693,7 +702,7 @@ def test_retrying_all_dead_jobs_skips_work_that_already_waits(store: Store):
 
 
 def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
-    store: Store, repo: int, clock: FakeClock, db: Path
+    store: Store, repo: int, clock: FakeClock, store_backend: StoreBackend
 ):
     store.save_issue_page(repo, [issue(1)], SyncCursor())
     stored = store.get_issue(repo, 1)
@@ -721,13 +730,7 @@ def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
         "Issue 1",
         4242,
     )
-    with inspect(db) as connection:
-        assert (
-            connection.execute("SELECT count(*) FROM analyses WHERE posted_at IS NULL").fetchone()[
-                0
-            ]
-            == 0
-        )
+    assert store_backend.sql("SELECT count(*) FROM analyses WHERE posted_at IS NULL") == [(0,)]
 
 
 def test_a_dry_run_analysis_is_stored_unposted_and_its_job_deleted_at_once(store: Store, repo: int):

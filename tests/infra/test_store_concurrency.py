@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.store import Store, SyncCursor
+from autosolve.infra.store import SQLiteStore, SyncCursor
 
 THREADS = 8
 ROUNDS = 25
@@ -61,13 +61,13 @@ def test_concurrent_writers_are_never_locked_out_and_lose_no_rows(tmp_path: Path
     store's own lock.
     """
     db = tmp_path / "autosolve.db"
-    shared = Store(db)
+    shared = SQLiteStore(db)
     shared.migrate()
     repositories = [shared.upsert_repository(i, "octo", f"repo{i}") for i in range(THREADS)]
     done: list[list[int]] = [[] for _ in range(THREADS)]
 
     def worker(index: int) -> None:
-        store = shared if sharing == "one shared store" else Store(db)
+        store = shared if sharing == "one shared store" else SQLiteStore(db)
         try:
             repository = repositories[index]
             for round_ in range(ROUNDS):

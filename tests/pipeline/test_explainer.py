@@ -14,7 +14,7 @@ import requests
 
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT, MARKER
 from autosolve.infra.github import MalformedResponseError
-from autosolve.infra.store import Store
+from autosolve.infra.store import SQLiteStore
 from autosolve.runtime import Cancelled
 from tests.fakes.github import iso_now
 from tests.pipeline.daemon import query
@@ -244,7 +244,7 @@ def test_a_crash_after_posting_adopts_the_comment_instead_of_posting_again(
     world.github.add_issue("octo", "hello")
     world.validate()
     world.sync()
-    real = Store.mark_analysis_posted
+    real = SQLiteStore.mark_analysis_posted
     crashed = []
 
     def crash_once(self, *args, **kwargs):
@@ -253,7 +253,7 @@ def test_a_crash_after_posting_adopts_the_comment_instead_of_posting_again(
             raise OSError(5, "Input/output error")  # the comment is on GitHub already
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "mark_analysis_posted", crash_once)
+    monkeypatch.setattr(SQLiteStore, "mark_analysis_posted", crash_once)
     with pytest.raises(OSError):
         run_tick(world)
     world.clock.advance(60)  # as if the daemon had died: the lease runs out

@@ -9,7 +9,7 @@ import pytest
 
 from autosolve.control.client import ControlClient
 from autosolve.domain.workers import MARKER
-from autosolve.infra.store import Store
+from autosolve.infra.store import SQLiteStore
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import DaemonProcess, cli, query, wait_until
 
@@ -90,7 +90,7 @@ def test_the_socket_protocol_answers_explain_jobs_and_retry_dead(
 def test_ctl_jobs_lists_dead_jobs_and_retry_dead_brings_them_back(
     github: FakeGitHub, two_old_issues: Path, db: Path
 ) -> None:
-    with Store(db) as store:  # a job that cannot be done: dead-lettered at once
+    with SQLiteStore(db) as store:  # a job that cannot be done: dead-lettered at once
         store.migrate()
         store.enqueue_job("not json")
     with DaemonProcess(two_old_issues):

@@ -220,11 +220,11 @@ def test_a_malformed_body_degrades_the_worker_instead_of_crashing(
 def test_malformed_and_exhausted_jobs_are_dead_lettered(
     github: FakeGitHub, ollama: FakeOllama, make_settings, run_daemon, db: Path
 ) -> None:
-    from autosolve.infra.store import Store
+    from autosolve.infra.store import SQLiteStore
 
     github.add_repo("octo", "hello")
     github.add_issue("octo", "hello")
-    store = Store(db)
+    store = SQLiteStore(db)
     store.migrate()
     store.enqueue_job("not json at all")
     store.enqueue_job({"repository_id": "one", "number": 1})
@@ -261,9 +261,9 @@ def test_more_issues_sharing_one_timestamp_than_a_page_holds_are_all_stored(
 def test_a_crash_between_posting_and_deleting_the_job_never_posts_twice(
     github: FakeGitHub, make_settings, run_daemon, db: Path, monkeypatch
 ) -> None:
-    from autosolve.infra.store import Store
+    from autosolve.infra.store import SQLiteStore
 
-    real_delete = Store.delete_job
+    real_delete = SQLiteStore.delete_job
     crashes = []
 
     def crash_once(self, job_id: int) -> bool:
@@ -272,7 +272,7 @@ def test_a_crash_between_posting_and_deleting_the_job_never_posts_twice(
             raise OSError(28, "No space left on device")  # the comment is already posted
         return real_delete(self, job_id)
 
-    monkeypatch.setattr(Store, "delete_job", crash_once)
+    monkeypatch.setattr(SQLiteStore, "delete_job", crash_once)
     github.add_repo("octo", "hello")
     github.add_issue("octo", "hello")
     run_daemon(make_settings(["octo/hello"], queue={"visibility_timeout": 0.2}))

@@ -17,7 +17,7 @@ from autosolve.config import Settings, settings_from_mapping
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
-from autosolve.infra.store import Store
+from autosolve.infra.store import SQLiteStore
 from autosolve.runtime import SystemClock, WorkContext
 from autosolve.schedule import registry
 from tests.fakes.github import FakeGitHub
@@ -46,7 +46,7 @@ class World:
     def __post_init__(self) -> None:
         self.clock = WallClock()
         """The store's clock: leases and retry delays pass when a test says so."""
-        self.store = Store(self.db, now=self.clock)
+        self.store = SQLiteStore(self.db, now=self.clock)
         self.store.migrate()
         self.github_client = GitHubClient(self.github.url, TOKEN, timeout=5)
         self.ollama_client = OllamaClient(self.ollama.url, "qwen2.5-coder:7b", timeout=10)

@@ -1,8 +1,9 @@
-"""SQLite store: repositories, issues, sync cursors, the outbox and the job queue.
+"""The store: repositories, issues, sync cursors, the outbox, the job queue, analyses.
 
-Stdlib :mod:`sqlite3` only, WAL mode, versioned migrations. :class:`Store` is
-the facade the domain uses; :class:`InstanceLock` keeps a second daemon off
-the same database.
+:class:`Store` is the interface (a ``Protocol``) the domain types against;
+:class:`SQLiteStore` implements it on SQLite (stdlib :mod:`sqlite3`, WAL mode,
+versioned migrations), :class:`autosolve.infra.postgres.PostgresStore` on
+PostgreSQL. :class:`InstanceLock` keeps a second daemon off a SQLite file.
 
 Tables (users may query them directly; store-written times are epoch seconds):
 
@@ -39,6 +40,7 @@ from .errors import (
     UnknownJobError,
     UnknownRepositoryError,
 )
+from .interface import Store
 from .lock import InstanceLock
 from .migrations import SCHEMA_VERSION
 from .records import (
@@ -51,7 +53,7 @@ from .records import (
     StoredIssue,
     SyncCursor,
 )
-from .store import TABLES, Store
+from .store import TABLES, SQLiteStore
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -65,6 +67,7 @@ __all__ = [
     "JobsSummary",
     "RecentAnalysis",
     "RepositoryRef",
+    "SQLiteStore",
     "SchemaVersionError",
     "Store",
     "StoreClosedError",

@@ -29,7 +29,7 @@ from .records import (
     SyncCursor,
 )
 
-__all__ = ["TABLES", "Store"]
+__all__ = ["TABLES", "SQLiteStore"]
 
 TABLES = (
     "repositories",
@@ -46,7 +46,7 @@ DEFAULT_RELAY_BATCH = 20
 """Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
 
 
-class Store:
+class SQLiteStore:
     """The SQLite store and job queue, safe to share between threads and greenlets.
 
     Each public method is one short transaction (see
@@ -88,7 +88,7 @@ class Store:
         """Close the database. Idempotent; any later call raises ``StoreClosedError``."""
         self._database.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SQLiteStore:
         return self
 
     def __exit__(
@@ -100,7 +100,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Store {self.path}{' closed' if self._database.closed else ''}>"
+        return f"<SQLiteStore {self.path}{' closed' if self._database.closed else ''}>"
 
     # -- repositories ----------------------------------------------------------------
 

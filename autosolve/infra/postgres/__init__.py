@@ -1,0 +1,20 @@
+"""PostgreSQL: the shared store and coordinator for several daemons.
+
+:class:`PostgresDatabase` is the connection layer (psycopg 3 pool, short
+transactions, redacted errors); :mod:`.migrations` creates the same tables as
+the SQLite store plus the cluster's own; :mod:`.cluster` holds the nodes,
+the repository leases and the fencing check every repository write makes.
+"""
+
+from __future__ import annotations
+
+from .connection import PostgresDatabase, is_postgres_url, redact_url
+from .errors import DatabaseUnavailableError, LeaseLostError
+
+__all__ = [
+    "DatabaseUnavailableError",
+    "LeaseLostError",
+    "PostgresDatabase",
+    "is_postgres_url",
+    "redact_url",
+]

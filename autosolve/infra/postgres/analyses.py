@@ -1,0 +1,87 @@
+"""The ``analyses`` table on PostgreSQL: the twin of :mod:`autosolve.infra.store.analyses`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from autosolve.infra.store.records import Analysis, RecentAnalysis
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["add_analysis", "latest_analysis", "mark_posted", "recent_analyses"]
+
+_COLUMNS = (
+    "id, issue_id, model, prompt_sha256, content_sha256, body, comment_id, created_at, posted_at"
+)
+"""Columns in :class:`Analysis`'s field order."""
+
+
+def add_analysis(
+    connection: psycopg.Connection,
+    now: float,
+    issue_id: int,
+    *,
+    model: str,
+    prompt_sha256: str,
+    content_sha256: str,
+    body: str,
+    comment_id: int | None,
+    posted: bool,
+) -> Analysis:
+    """Insert one analysis; ``posted`` stamps ``posted_at`` with ``now``."""
+    row = connection.execute(
+        f"""
+        INSERT INTO analyses (issue_id, model, prompt_sha256, content_sha256, body, comment_id,
+                              created_at, posted_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+        RETURNING {_COLUMNS}
+        """,
+        (issue_id, model, prompt_sha256, content_sha256, body, comment_id, now,
+         now if posted else None),
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    return Analysis(*row)
+
+
+def mark_posted(
+    connection: psycopg.Connection, now: float, analysis_id: int, comment_id: int
+) -> bool:
+    """Record that analysis ``analysis_id`` is on GitHub as comment ``comment_id``."""
+    cursor = connection.execute(
+        "UPDATE analyses SET comment_id = %s, posted_at = %s WHERE id = %s",
+        (comment_id, now, analysis_id),
+    )
+    return cursor.rowcount > 0
+
+
+def latest_analysis(
+    connection: psycopg.Connection, issue_id: int, posted_only: bool = False
+) -> Analysis | None:
+    """The most recent analysis of ``issue_id``; with ``posted_only``, the latest posted one."""
+    row = connection.execute(
+        f"""
+        SELECT {_COLUMNS} FROM analyses
+        WHERE issue_id = %s AND (NOT %s OR posted_at IS NOT NULL)
+        ORDER BY id DESC LIMIT 1
+        """,
+        (issue_id, posted_only),
+    ).fetchone()
+    return None if row is None else Analysis(*row)
+
+
+def recent_analyses(connection: psycopg.Connection, limit: int) -> list[RecentAnalysis]:
+    """The ``limit`` newest analyses with their repository and issue number, newest first."""
+    rows = connection.execute(
+        """
+        SELECT a.id, r.owner || '/' || r.name, i.number, i.title, a.model, a.comment_id,
+               a.created_at, a.posted_at, a.body
+        FROM analyses AS a
+        JOIN issues AS i ON i.id = a.issue_id
+        JOIN repositories AS r ON r.id = i.repository_id
+        ORDER BY a.id DESC
+        LIMIT %s
+        """,
+        (limit,),
+    ).fetchall()
+    return [RecentAnalysis(*row) for row in rows]

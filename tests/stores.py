@@ -1,0 +1,145 @@
+"""Both stores behind one test interface, for the store contract suite.
+
+A contract test asks for ``store_backend`` (parametrised over ``sqlite`` and
+``postgres`` in ``tests/conftest.py``) and gets a :class:`StoreBackend`: it
+opens stores on one database and reads that database as a user would, with
+``?`` placeholders on both engines. Tests about one engine's own mechanics
+(SQLite's WAL mode, PostgreSQL's fencing) live beside that engine's tests.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from autosolve.infra.postgres.store import PostgresStore
+from autosolve.infra.store import SQLiteStore
+
+__all__ = ["PostgresBackend", "SQLiteBackend", "StoreBackend"]
+
+Clock = Callable[[], float]
+
+
+class StoreBackend(Protocol):
+    """One database of one engine, as the contract suite sees it."""
+
+    kind: str
+    """``sqlite`` or ``postgres``."""
+
+    def open(self, now: Clock | None = None) -> Any:
+        """A new store object on the database (not migrated yet)."""
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``query`` (``?`` placeholders) in its own committed transaction."""
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table``."""
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        """Column lists of ``table``'s unique constraints and indexes (expressions unwrapped)."""
+
+    def fail_job_insert(self, number: int, message: str) -> None:
+        """From now on, inserting the job of issue ``number`` aborts with ``message``."""
+
+
+class SQLiteBackend:
+    kind = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self, now: Clock | None = None) -> SQLiteStore:
+        return SQLiteStore(self.path) if now is None else SQLiteStore(self.path, now=now)
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        connection = sqlite3.connect(self.path)
+        try:
+            with connection:
+                return connection.execute(query, tuple(params)).fetchall()
+        finally:
+            connection.close()
+
+    def columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.sql(f"PRAGMA table_info({table})")}
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        return [
+            [info[2] for info in self.sql(f"PRAGMA index_info('{index[1]}')")]
+            for index in self.sql(f"PRAGMA index_list({table})")
+            if index[2]
+        ]
+
+    def fail_job_insert(self, number: int, message: str) -> None:
+        self.sql(
+            f"""
+            CREATE TRIGGER fail_job_{number} BEFORE INSERT ON jobs
+            WHEN json_extract(NEW.payload, '$.number') = {int(number)}
+            BEGIN SELECT RAISE(ABORT, '{message}'); END
+            """
+        )
+
+
+class PostgresBackend:
+    kind = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def open(self, now: Clock | None = None) -> PostgresStore:
+        if now is None:
+            return PostgresStore(self.url, pool_size=2)
+        return PostgresStore(self.url, now=now, pool_size=2)
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.url) as connection:
+            cursor = connection.execute(query.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+
+    def columns(self, table: str) -> set[str]:
+        rows = self.sql(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = ?",
+            (table,),
+        )
+        return {row[0] for row in rows}
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        rows = self.sql(
+            """
+            SELECT array_agg(pg_get_indexdef(i.indexrelid, k.n, true) ORDER BY k.n)
+            FROM pg_index AS i
+            CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) AS k (n)
+            WHERE i.indrelid = ?::regclass AND i.indisunique AND NOT i.indisprimary
+            GROUP BY i.indexrelid
+            """,
+            (table,),
+        )
+        return [[_unwrap(column) for column in row[0]] for row in rows]
+
+    def fail_job_insert(self, number: int, message: str) -> None:
+        self.sql(
+            f"""
+            CREATE FUNCTION fail_job_{number}() RETURNS trigger AS $$
+            BEGIN
+                IF (NEW.payload::json ->> 'number')::int = {int(number)} THEN
+                    RAISE EXCEPTION '{message}';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql
+            """
+        )
+        self.sql(
+            f"CREATE TRIGGER fail_job_{number} BEFORE INSERT ON jobs "
+            f"FOR EACH ROW EXECUTE FUNCTION fail_job_{number}()"
+        )
+
+
+def _unwrap(expression: str) -> str:
+    """``lower(owner)`` → ``owner``: a case-insensitive key is still a key on the column."""
+    if expression.startswith("lower(") and expression.endswith(")"):
+        return expression[len("lower(") : -1]
+    return expression
