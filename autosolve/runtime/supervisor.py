@@ -86,10 +86,10 @@ class SupervisorOptions:
     """Seconds a tick may run before it is cancelled; 0 = 10 × the interval, at least 60 s."""
     max_restarts: int = 0
     """Give up after more than this many restarts within ``within_seconds``; 0 = never."""
+    within_seconds: float = 60.0
     add_concurrency: int = 16
     """Children of added groups that may be starting at once (spawned, first tick not over);
     0 = no limit. A reload adding thousands then does not starve the children running."""
-    within_seconds: float = 60.0
     shutdown_hooks: Sequence[Callable[[], None]] = ()
     """Run once every child stopped or was abandoned, in order, on every way out."""
     observer: Observer | None = None

@@ -162,6 +162,7 @@ def test_the_shipped_unit_is_a_hardened_notify_service_with_a_watchdog() -> None
     assert unit["Type"] == ["notify"] and unit["NotifyAccess"] == ["main"]
     assert unit["WatchdogSec"] and unit["Restart"] == ["on-failure"]
     assert unit["RestartPreventExitStatus"] == ["2"]  # invalid settings need a human
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]  # `systemctl reload`: SIGHUP
     assert unit["ProtectSystem"] == ["strict"] and unit["NoNewPrivileges"] == ["yes"]
     assert unit["ExecStart"][0].endswith("autosolve-supervisor start --settings "
                                          "/etc/autosolve/settings.toml")  # fmt: skip
