@@ -170,3 +170,38 @@ def test_a_reloaded_repository_list_moves_the_leases(
         assert member.leases_held() == {"octo/hello": True}
     finally:
         app.stop(timeout=15.0)
+
+
+def test_ctl_reload_in_a_cluster_moves_leases_and_units_together(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    from tests.pipeline.daemon import to_toml
+
+    for name in ("hello", "world", "new"):
+        github.add_repo("octo", name)
+    data = settings_dict(
+        tmp_path, github.url, ollama.url, ["octo/hello", "octo/world"],
+        database={"url": postgres_url}, cluster={"lease_ttl": 3.0},
+    )  # fmt: skip
+    path = tmp_path / "settings.toml"
+    path.write_text(to_toml(data))
+    app = App.start(path)
+    try:
+        member = app.deps.cluster
+        assert member is not None
+
+        def leases() -> list[str]:
+            return [lease["repository"] for lease in member.status()["leases"]]
+
+        wait_until(lambda: leases() == ["octo/hello", "octo/world"], what="both leased")
+        data["github"]["repositories"] = ["octo/hello", "octo/new"]
+        data["cluster"]["lease_ttl"] = 5.0
+        path.write_text(to_toml(data))
+        answer = app.answer({"command": "reload"})
+        assert answer["ok"] and answer["needs_restart"] == ["cluster.lease_ttl"], answer
+        assert "worker:issue-poller:octo/new" in answer["added"]
+        assert "worker:issue-poller:octo/world" in answer["removed"]
+        wait_until(lambda: leases() == ["octo/hello", "octo/new"], what="the leases moved")
+        wait_until(lambda: github.requests_for("/repos/octo/new/issues"), what="octo/new polled")
+    finally:
+        app.stop(timeout=15.0)
