@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
@@ -18,6 +19,7 @@ import requests.auth
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
+from autosolve.infra.budget import BudgetClosedError, BudgetExceededError, RequestBudget
 from autosolve.infra.github.errors import (
     ClientError,
     ForbiddenError,
@@ -71,6 +73,11 @@ class GitHubClient:
     pass one to share spacing between clients or to drive it with a fake clock).
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
+
+    ``budget`` (shared by every client of one token) makes each request wait
+    until it fits GitHub's secondary limits; a request that would wait longer
+    than one budget window (the hourly write budget is spent) is not sent and
+    raises :class:`RateLimitError` with the wait instead.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class GitHubClient:
         now: Callable[[], float] = _wall_time,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -95,6 +103,8 @@ class GitHubClient:
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
         self._gate = RateLimitGate(now=now)
+        self.budget = budget
+        """The request budget every request waits for, if any."""
         self._headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
@@ -249,20 +259,49 @@ class GitHubClient:
         path = urlsplit(url).path
         self._check_gate(method, path)
         self._throttle.wait()
-        self._check_gate(method, path)  # another thread may have hit the limit meanwhile
-        response = self._session.request(
-            method,
-            url,
-            params=params,
-            headers={**self._headers, **(headers or {})},
-            json=json,
-            auth=self._auth,
-            timeout=self.timeout,
-        )
+        with self._budgeted(method, path):
+            self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                headers={**self._headers, **(headers or {})},
+                json=json,
+                auth=self._auth,
+                timeout=self.timeout,
+            )
         self._note_budget(response)
         if response.status_code in expect:
             return response
         self._raise_for(method, path, response, not_found)
+
+    @contextmanager
+    def _budgeted(self, method: str, path: str) -> Iterator[None]:
+        """Hold the budget's room for one request from before it is sent until its answer."""
+        budget = self.budget
+        if budget is None:
+            yield
+            return
+        try:
+            budget.acquire(method, max_wait=budget.ledger.limits.span)
+        except BudgetExceededError as error:
+            raise RateLimitError(
+                f"{method} {path}: not sent, {error}; it waits for the budget's next room",
+                wait=error.wait,
+                method=method,
+                path=path,
+            ) from None
+        except BudgetClosedError:
+            raise RateLimitError(
+                f"{method} {path}: not sent, the daemon is stopping",
+                wait=SECONDARY_RATE_LIMIT_WAIT,
+                method=method,
+                path=path,
+            ) from None
+        try:
+            yield
+        finally:
+            budget.release()
 
     def _check_gate(self, method: str, path: str) -> None:
         left = self._gate.remaining()
