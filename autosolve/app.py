@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.config import Settings, load_settings, resolve_path
 from autosolve.control.commands import Command, CommandTable, runtime_commands
+from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import InstanceLock, Store
@@ -57,9 +58,31 @@ class AppDependencies:
         return resolve_path(self.settings, self.settings.database.path)
 
     @cached_property
+    def budget_limits(self) -> BudgetLimits:
+        budget = self.settings.github.budget
+        return BudgetLimits(
+            points=budget.points_per_minute,
+            writes=budget.writes_per_minute,
+            writes_long=budget.writes_per_hour,
+            window=budget.window,
+        )
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """Where the budget's windows are kept: this process's memory."""
+        return MemoryLedger(self.budget_limits)
+
+    @cached_property
+    def budget(self) -> RequestBudget:
+        """GitHub's secondary limits, shared by every request of this daemon."""
+        return RequestBudget(self.ledger, self.settings.github.budget.concurrency)
+
+    @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
-        return GitHubClient(github.api_url, github.token, github.timeout, github.min_interval)
+        return GitHubClient(
+            github.api_url, github.token, github.timeout, github.min_interval, budget=self.budget
+        )
 
     @cached_property
     def ollama(self) -> OllamaClient:
