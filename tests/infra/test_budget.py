@@ -208,6 +208,27 @@ def test_a_request_that_would_wait_longer_than_allowed_fails_without_spending(ma
     assert budget.acquire("GET") == 0.0
 
 
+def test_a_request_gives_up_after_max_wait_with_a_wait_that_grows_with_the_queue(make, clock):
+    budget = make(concurrency=1, points=10, window=10.0)
+    budget.acquire("GET")
+    callers = []
+    for method, name, patience in [("GET", "a", None), ("POST", "b", None), ("GET", "c", 30.0)]:
+        callers.append(Caller(budget, method, name, [], max_wait=patience).start())
+        eventually(waiting(budget, len(callers)))
+    clock.advance(29.0)
+    budget.wake()
+    assert not callers[2].done.wait(0.1)
+    clock.advance(1.0)
+    budget.wake()
+    assert callers[2].done.wait(5)
+    error = callers[2].outcome
+    assert isinstance(error, BudgetExceededError)
+    assert error.wait == 7.0  # 1 + 5 + 1 points queued, at 10 points per 10 s
+    assert "waited 30s for the GitHub request budget with 2 requests ahead" in str(error)
+    assert budget.stats().waiting == 2
+    assert not callers[0].done.is_set()
+
+
 def test_closing_fails_every_waiter_and_every_later_request(make):
     budget = make(concurrency=1)
     budget.acquire("GET")

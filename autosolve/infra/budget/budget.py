@@ -86,13 +86,16 @@ class BudgetStats:
 
 class _Ticket:
     __slots__ = (
-        "blocked_on", "condition", "error", "granted", "max_wait", "points", "retry_at", "write",
+        "blocked_on", "condition", "error", "give_up_at", "granted", "points", "retry_at", "write",
     )  # fmt: skip
 
-    def __init__(self, method: str, max_wait: float | None, condition: threading.Condition) -> None:
+    def __init__(
+        self, method: str, give_up_at: float | None, condition: threading.Condition
+    ) -> None:
         self.points = points_of(method)
         self.write = is_write(method)
-        self.max_wait = max_wait
+        self.give_up_at = give_up_at
+        """When this request stops waiting (None: never)."""
         self.condition = condition
         self.granted = False
         self.error: Exception | None = None
@@ -150,15 +153,18 @@ class RequestBudget:
 
         Args:
             method: the HTTP method (decides points and whether it is a write).
-            max_wait: give up at once when the ledger says this request would
-                need longer than this to fit (an exhausted hourly write budget
-                should end a tick, not block it for an hour).
+            max_wait: wait at most this long, and give up at once when the
+                ledger says this request could not fit by then. A tick must not
+                block for an hour on a spent hourly write budget, nor past the
+                runtime's tick deadline behind a long queue: failing with the
+                time to wait lets the runtime's backoff retry it later.
 
         Raises:
-            BudgetExceededError: the wait would exceed ``max_wait``.
+            BudgetExceededError: the request could not fit within ``max_wait``.
             BudgetClosedError: the budget is closed.
         """
-        ticket = _Ticket(method, max_wait, threading.Condition(self._lock))
+        give_up_at = None if max_wait is None else self._now() + max_wait
+        ticket = _Ticket(method, give_up_at, threading.Condition(self._lock))
         with self._lock:
             if self._closed:
                 raise BudgetClosedError("the GitHub request budget is closed: stopping")
@@ -185,6 +191,8 @@ class RequestBudget:
             for ticket in self._queue:
                 ticket.retry_at = None
             self._dispatch()
+            for ticket in self._queue:
+                ticket.condition.notify()  # to look at the clock again
 
     def close(self) -> None:
         """Refuse new requests and fail every waiting one with :class:`BudgetClosedError`."""
@@ -214,6 +222,9 @@ class RequestBudget:
             while not ticket.granted:
                 if ticket.error is not None:
                     raise ticket.error
+                if ticket.give_up_at is not None and self._now() >= ticket.give_up_at:
+                    self._give_up(ticket, started)
+                    continue
                 ticket.condition.wait(self._timeout(ticket))
                 if not ticket.granted and ticket.error is None and self._due(ticket):
                     self._dispatch()
@@ -228,14 +239,30 @@ class RequestBudget:
         return waited
 
     def _timeout(self, ticket: _Ticket) -> float | None:
-        """Sleep until this ticket's own retry time; past it, until someone wakes it.
+        """Sleep until this ticket's own retry time or its end of patience.
 
-        A ticket whose time has come but that is still held waits behind an
-        earlier one, and whoever moves that one on moves this one too.
+        Past its retry time, a ticket still held waits behind an earlier one,
+        and whoever moves that one on moves this one too.
         """
-        if ticket.retry_at is None or self._due(ticket):
-            return None
-        return ticket.retry_at - self._now()
+        now = self._now()
+        ends = [ticket.give_up_at] if ticket.give_up_at is not None else []
+        if ticket.retry_at is not None and now < ticket.retry_at:
+            ends.append(ticket.retry_at)
+        return max(min(ends) - now, 0.0) if ends else None
+
+    def _give_up(self, ticket: _Ticket, started: float) -> None:
+        """Fail a ticket that waited its fill; its wait hint grows with the queue ahead."""
+        position = self._queue.index(ticket)
+        ahead = sum(t.points for t in self._queue[: position + 1])
+        limits = self.ledger.limits
+        wait = max(ahead * limits.span / limits.points, 1.0)
+        self._queue.remove(ticket)
+        self._dispatch()  # those behind it may go now
+        ticket.error = BudgetExceededError(
+            f"waited {self._now() - started:.0f}s for the GitHub request budget with "
+            f"{position} requests ahead; about {wait:.0f}s until there is room",
+            wait=wait,
+        )
 
     def _due(self, ticket: _Ticket) -> bool:
         """True once a ticket's retry time has come (it then looks again itself)."""
@@ -263,8 +290,8 @@ class RequestBudget:
             if answer.granted:
                 self._grant(ticket)
                 continue
-            if ticket.max_wait is not None and answer.wait > ticket.max_wait:
-                self._refuse(ticket, answer, ticket.max_wait)
+            if ticket.give_up_at is not None and now + answer.wait > ticket.give_up_at:
+                self._refuse(ticket, answer)
                 continue
             self._hold(ticket, answer, now)
             if ticket.blocked_on == "writes":
@@ -278,12 +305,12 @@ class RequestBudget:
         self._in_flight += 1
         ticket.condition.notify()
 
-    def _refuse(self, ticket: _Ticket, answer: Reservation, max_wait: float) -> None:
+    def _refuse(self, ticket: _Ticket, answer: Reservation) -> None:
         self._queue.remove(ticket)
         what = "write budget" if answer.writes_wait > 0 else "points budget"
         ticket.error = BudgetExceededError(
-            f"the GitHub {what} has no room for {answer.wait:.0f}s "
-            f"(longer than the {max_wait:.0f}s this request may wait)",
+            f"the GitHub {what} has no room for {answer.wait:.0f}s, "
+            "longer than this request may wait",
             wait=answer.wait,
         )
         ticket.condition.notify()

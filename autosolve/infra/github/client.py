@@ -19,7 +19,12 @@ import requests.auth
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
-from autosolve.infra.budget import BudgetClosedError, BudgetExceededError, RequestBudget
+from autosolve.infra.budget import (
+    BudgetClosedError,
+    BudgetExceededError,
+    RequestBudget,
+    is_write,
+)
 from autosolve.infra.github.errors import (
     ClientError,
     ForbiddenError,
@@ -47,6 +52,9 @@ API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 50
 COMMENTS_PER_PAGE = 100
 SECONDARY_RATE_LIMIT_WAIT = 60.0
+READ_PATIENCE = 30.0
+"""Seconds a read waits for the request budget at most: a tick behind a long queue
+then ends with the wait (the runtime's backoff retries it) well within its deadline."""
 MIN_RATE_LIMIT_WAIT = 1.0
 TOKEN_HINT = "check github.token / AUTOSOLVE_GITHUB__TOKEN"
 
@@ -75,9 +83,11 @@ class GitHubClient:
     URLs, messages or ``repr``.
 
     ``budget`` (shared by every client of one token) makes each request wait
-    until it fits GitHub's secondary limits; a request that would wait longer
-    than one budget window (the hourly write budget is spent) is not sent and
-    raises :class:`RateLimitError` with the wait instead.
+    until it fits GitHub's secondary limits. A read waits at most
+    :data:`READ_PATIENCE`, a write one budget window (the time the write
+    budget takes to free a place); one that would wait longer (a spent
+    hourly write budget, a long queue) is not sent and raises
+    :class:`RateLimitError` with the time to wait instead.
     """
 
     def __init__(
@@ -282,8 +292,9 @@ class GitHubClient:
         if budget is None:
             yield
             return
+        span = budget.ledger.limits.span
         try:
-            budget.acquire(method, max_wait=budget.ledger.limits.span)
+            budget.acquire(method, max_wait=span if is_write(method) else min(READ_PATIENCE, span))
         except BudgetExceededError as error:
             raise RateLimitError(
                 f"{method} {path}: not sent, {error}; it waits for the budget's next room",
