@@ -16,12 +16,14 @@ daemon) is forgotten after a while.
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 __all__ = ["PollPacer", "polls_per_second"]
+
+logger = logging.getLogger(__name__)
 
 QUIET_FACTOR = 0.5
 """A repository quiet for ``q`` seconds wants to be polled every ``q / 2`` seconds."""
@@ -85,12 +87,18 @@ class PollPacer:
         self._lock = threading.Lock()
         self._pollers: dict[Hashable, _Poller] = {}
         self._stretch = 1.0
+        self._overflow: float | None = None
         self._computed_at: float | None = None
 
     @property
     def stretch(self) -> float:
         """The common factor every wish is multiplied by (1.0: the budget suffices)."""
         return self._stretch
+
+    @property
+    def overflow(self) -> float | None:
+        """The interval every poller gets when even all-slowest exceeds the budget."""
+        return self._overflow
 
     def next_interval(
         self, key: Hashable, *, changed: bool, now: float, at_least: float | None = None
@@ -113,7 +121,10 @@ class PollPacer:
             poller.wish = self._wish(now - poller.last_change)
             if self._computed_at is None or now - self._computed_at >= self._recompute_every:
                 self._recompute(now)
-            interval = min(poller.wish * self._stretch, self.slowest)
+            if self._overflow is not None:
+                interval = self._overflow
+            else:
+                interval = min(poller.wish * self._stretch, self.slowest)
             if at_least is not None:
                 interval = max(interval, at_least)
             poller.interval = interval
@@ -138,21 +149,27 @@ class PollPacer:
             del self._pollers[key]
         active = len(self._pollers)
         share = 1.0 if not self.expected else min(1.0, active / self.expected)
-        self._stretch = _stretch([p.wish for p in self._pollers.values()],
-                                 self.budget * share, self.slowest)  # fmt: skip
+        budget = self.budget * share
+        overflow = active / budget if active / self.slowest > budget else None
+        if overflow is not None and self._overflow is None:
+            logger.warning(
+                "%d repositories polled every intervals.issue_poller_max (%g s) would exceed "
+                "the request budget (%.3g polls/s): every repository is polled every %.0f s",
+                active, self.slowest, budget, overflow,
+            )  # fmt: skip
+        self._overflow = overflow
+        if overflow is None:
+            self._stretch = _stretch([p.wish for p in self._pollers.values()], budget, self.slowest)
 
 
 def _stretch(wishes: list[float], budget: float, slowest: float) -> float:
     """The least factor ``s >= 1`` with ``sum(1 / min(w * s, slowest)) <= budget``.
 
     Intervals that reach ``slowest`` stop stretching, so the others stretch
-    more; when even all-slowest exceeds the budget, the result is infinite
-    (everyone at ``slowest``, and the request budget queues the excess).
+    more. The caller made sure that all-slowest fits (``len / slowest < budget``).
     """
     if sum(1 / w for w in wishes) <= budget:
         return 1.0
-    if len(wishes) / slowest >= budget:
-        return math.inf
     # Longest wishes reach the cap first. With the k longest capped:
     # k / slowest + rest / s = budget  =>  s = rest / (budget - k / slowest).
     ordered = sorted(wishes, reverse=True)
@@ -162,4 +179,4 @@ def _stretch(wishes: list[float], budget: float, slowest: float) -> float:
         if wish * stretch <= slowest:
             return max(stretch, 1.0)
         rest -= 1 / wish
-    return math.inf
+    raise AssertionError("unreachable: all-slowest fits the budget")

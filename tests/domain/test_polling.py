@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from autosolve.domain.polling import PollPacer, polls_per_second
@@ -70,12 +68,18 @@ def test_capped_intervals_make_the_others_stretch_more():
     assert 10 / busy + 10 / 300.0 == pytest.approx(0.1)
 
 
-def test_when_even_the_slowest_is_too_fast_everyone_polls_at_the_slowest():
-    pacer = PollPacer(10.0, 300.0, budget=1.0, recompute_every=0.0)
+def test_when_even_the_slowest_is_too_fast_everyone_gets_the_interval_that_fits(caplog):
+    pacer = PollPacer(10.0, 300.0, budget=1.0, recompute_every=10.0)
     for n in range(600):  # 600 / 300 s = 2 polls/s > 1
         pacer.next_interval(n, changed=True, now=0.0)
-    assert math.isinf(pacer.stretch)
-    assert pacer.next_interval(0, changed=True, now=0.0) == 300.0
+    assert pacer.next_interval(0, changed=True, now=10.0) == 600.0
+    assert pacer.overflow == 600.0
+    assert pacer.next_interval(1, changed=False, now=500.0) == 600.0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "600 repositories polled every intervals.issue_poller_max (300 s) would exceed the "
+        "request budget (1 polls/s): every repository is polled every 600 s"
+    ]
 
 
 def test_github_poll_interval_header_is_honoured_even_beyond_the_slowest():
