@@ -1,0 +1,96 @@
+"""Issue #11: the whole daemon lives within GitHub's secondary limits.
+
+The fake GitHub enforces the limits (tests/fakes/limits.py) and answers a
+secondary-rate-limit 403 beyond them; the daemon is configured with the same
+numbers. Time is compressed with ``github.budget.window`` (GitHub's minute
+becomes a few seconds), never waited out with sleeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import signal
+from pathlib import Path
+
+import pytest
+
+from autosolve.domain.workers import MARKER
+from tests.fakes.github import FakeGitHub
+from tests.fakes.limits import GitHubLimits
+from tests.pipeline.daemon import DaemonProcess, query, wait_until
+
+COMMENTS = "/comments"
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    """The most events within any ``window`` seconds (a sliding window over sorted times)."""
+    times = sorted(times)
+    start, most = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def posts(github: FakeGitHub) -> list:
+    return [r for r in github.requests if r.method == "POST" and r.path.endswith(COMMENTS)]
+
+
+def test_two_hundred_queued_analyses_are_posted_within_the_write_budget(
+    github: FakeGitHub, make_settings, run_daemon, db: Path
+) -> None:
+    github.limits = GitHubLimits(points=100_000, window=1.0, writes=20, writes_long=10_000)
+    repositories = [f"octo/r{n}" for n in range(4)]
+    for repository in repositories:
+        github.add_repo(*repository.split("/"))
+    budget = {"points_per_minute": 100_000, "concurrency": 20, "writes_per_minute": 20,
+              "writes_per_hour": 10_000, "window": 1.0}  # fmt: skip
+    run_daemon(make_settings(repositories, github={"budget": budget}))
+    wait_until(lambda: query(db, "SELECT count(*) FROM repositories") == [(4,)], what="started")
+    for repository, n in itertools.product(repositories, range(50)):
+        github.add_issue(*repository.split("/"), title=f"issue {n}")
+    wait_until(lambda: len(posts(github)) == 200, timeout=120, what="200 comments")
+    assert github.limits.rejected == []
+    assert most_in_any_window([r.monotonic for r in posts(github)], 1.0) <= 20
+    for repository in repositories:
+        owner, name = repository.split("/")
+        assert all(
+            sum(MARKER in c.body for c in github.comments(owner, name, n)) == 1
+            for n in range(1, 51)
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", ["threading", "gevent"])
+def test_five_hundred_repositories_run_a_minute_without_a_secondary_rate_limit(
+    github: FakeGitHub, make_settings, write_settings, db: Path, backend: str
+) -> None:
+    github.limits = GitHubLimits(points=60, window=10.0, concurrency=100, writes=5, writes_long=100)
+    repositories = [f"fleet/repo{n}" for n in range(500)]
+    for repository in repositories:
+        github.add_repo(*repository.split("/"))
+        github.add_issue(*repository.split("/"), title="an old issue")
+    budget = {"points_per_minute": 60, "concurrency": 20, "writes_per_minute": 5,
+              "writes_per_hour": 100, "window": 10.0}  # fmt: skip
+    settings = make_settings(
+        repositories,
+        github={"budget": budget},
+        intervals={"issue_poller": 1.0, "issue_poller_max": 30.0},
+        runtime={"backend": backend, "shutdown_timeout": 10.0},
+        log={"level": "WARNING"},
+    )
+    with DaemonProcess(write_settings(settings)) as daemon:
+        assert github.wait_for_requests(1, timeout=60), daemon.log
+        first = github.requests[0].monotonic
+        wait_until(lambda: github.requests[-1].monotonic - first >= 60.0 or daemon.process.poll(),
+                   timeout=120, what="a minute of traffic")  # fmt: skip
+        assert daemon.process.poll() is None, daemon.log
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(60) == 0, daemon.log[-3000:]
+    assert github.limits.rejected == []
+    assert not [r for r in github.requests if r.status == 429]
+    # It used the budget, not just avoided it: at least a window's worth went through.
+    assert github.limits.admitted >= 60
+    assert github.limits.peak_points <= 60
