@@ -155,6 +155,7 @@ def supervisor_options(
     return SupervisorOptions(
         policies=settings.policies,
         shutdown_timeout=runtime.shutdown_timeout,
+        tick_deadline=runtime.tick_deadline,
         max_restarts=runtime.max_restarts,
         within_seconds=runtime.within_seconds,
         shutdown_hooks=shutdown_hooks,

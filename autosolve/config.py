@@ -121,6 +121,8 @@ class QueueSettings:
 class RuntimeSettings:
     backend: str = "threading"
     shutdown_timeout: float = 30.0
+    tick_deadline: float = 0.0
+    """Seconds a tick may run before it is cancelled; 0 = 10 × the interval, at least 60 s."""
     max_restarts: int = 0
     within_seconds: float = 60.0
 
@@ -327,6 +329,7 @@ class RuntimeSchema(_Section):
         validate=validate.OneOf(("threading", "gevent"), error="must be one of: {choices}")
     )
     shutdown_timeout = _seconds(_non_negative)
+    tick_deadline = _seconds(_non_negative)
     max_restarts = _count(_non_negative)
     within_seconds = _seconds()
 

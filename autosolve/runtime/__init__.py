@@ -12,19 +12,28 @@ from autosolve.runtime.capabilities import Retryable, ServicePressure, WaitHinte
 from autosolve.runtime.classify import Classification, Classifier, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
 from autosolve.runtime.context import Cancelled, WorkContext
+from autosolve.runtime.events import EventKind, Failure, Observer, RuntimeEvent
 from autosolve.runtime.handle import ControlError, RuntimeHandle, start_runtime
+from autosolve.runtime.lateness import LATENESS_BUCKETS
 from autosolve.runtime.policy import Category, PhasePolicies, Policies, RestartPolicy
-from autosolve.runtime.supervisor import RunResult, RuntimeEvent, SupervisorOptions
-from autosolve.runtime.units import Unit, WorkFunc
+from autosolve.runtime.status import ChildState, Phase
+from autosolve.runtime.supervisor import RunResult, SupervisorOptions
+from autosolve.runtime.units import Unit, UnitKind, WorkFunc
 
 __all__ = [
+    "LATENESS_BUCKETS",
     "Cancelled",
     "Category",
+    "ChildState",
     "Classification",
     "Classifier",
     "Clock",
     "ControlError",
+    "EventKind",
+    "Failure",
     "ManualClock",
+    "Observer",
+    "Phase",
     "PhasePolicies",
     "Policies",
     "RestartPolicy",
@@ -36,6 +45,7 @@ __all__ = [
     "SupervisorOptions",
     "SystemClock",
     "Unit",
+    "UnitKind",
     "WaitHinted",
     "WorkContext",
     "WorkFunc",

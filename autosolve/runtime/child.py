@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import pykka
 from pykka._envelope import Envelope  # the inbox item type, part of the backend contract
 
-from autosolve.runtime.context import CURRENT_UNIT, Cancelled
-from autosolve.runtime.messages import ChildExited, ChildFailed, ChildSucceeded, RunNow
+from autosolve.runtime.contained import Contained
+from autosolve.runtime.context import CURRENT_UNIT
+from autosolve.runtime.errors import TickOverdue
+from autosolve.runtime.messages import (
+    STOP_CHILD,
+    ChildExited,
+    ChildFailed,
+    ChildSucceeded,
+    RunNow,
+)
 from autosolve.runtime.status import ChildState
 from autosolve.runtime.timers import TimerHandle
 
 if TYPE_CHECKING:
+    from autosolve.runtime.shared import RunShared
     from autosolve.runtime.slot import ChildSlot
-    from autosolve.runtime.timers import TimerService
 
 __all__ = ["ChildBehaviour", "child_actor_class", "tell_quietly"]
 
@@ -48,7 +56,7 @@ def _deliver(ref: pykka.ActorRef[Any], envelope: Envelope[Any]) -> None:
         ref.actor_inbox.put(envelope)
 
 
-class ChildBehaviour:
+class ChildBehaviour(Contained):
     """Runs a unit's work: once (preflight) or at a fixed rate (worker).
 
     The work runs inside the actor, so messages that arrive during a tick
@@ -60,47 +68,82 @@ class ChildBehaviour:
     replaced by a run-now is stale). The handle and its envelope are re-used
     for every tick, so a steady worker allocates nothing per tick that
     outlives the tick (see :func:`_deliver`).
+
+    Whatever ends the actor (a stop, a reported result, a bug in this class,
+    a kill from outside), its last act is to tell the supervisor
+    :class:`ChildExited`, with the crash if there was one: the link of an
+    Erlang process to its supervisor.
     """
 
     def __init__(
         self,
         slot: ChildSlot,
         supervisor: pykka.ActorRef[Any],
-        timers: TimerService,
+        shared: RunShared,
     ) -> None:
         super().__init__()
         self._slot = slot
+        self._name = slot.unit.name
         self._generation = slot.generation
         self._supervisor = supervisor
-        self._timers = timers
-        self._clock = timers.clock
-        self._ctx = slot.context
+        self._shared = shared
+        self._timers = shared.timers
+        self._clock = shared.clock
+        self._lateness = shared.lateness
+        self._running = shared.running
+        context = slot.context
+        assert context is not None
+        self._ctx = context
         self._record = slot.record
-        self._interval = slot.unit.interval
+        self._one_shot = slot.unit.interval is None
         self._work = slot.unit.work
         self._timer = self._new_timer()
         self._due = 0.0
         self._done = False
+        """Reported a result (success or failure): nothing more to do but end."""
         self._succeeded_once = False
 
-    def on_start(self) -> None:
-        CURRENT_UNIT.set(self._slot.unit.name)  # so log records name their child
-        self._due = self._clock.monotonic()
-        self.actor_ref.tell(self._timer)  # the first tick runs at once
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> pykka.ActorRef[Self]:
+        """Start the actor *without* registering it in pykka's ``ActorRegistry``.
 
-    def on_stop(self) -> None:
-        self._timer.cancel()
-        if not self._done and self._record.state != ChildState.SUCCEEDED:
-            self._record.state = ChildState.STOPPED
-        self._record.next_run_at = None
-        tell_quietly(self._supervisor, ChildExited(self._slot.unit.name, self._generation))
+        pykka's registry is a list: unregistering scans it, so stopping N
+        registered children costs O(N²) (50 s at 50,000). The supervisor
+        holds its children's refs itself; and the embedding application's
+        ``ActorRegistry.stop_all()`` cannot yank them from under it.
+        """
+        actor = cls(*args, **kwargs)
+        actor._start_actor_loop()
+        ref: pykka.ActorRef[Self] = actor.actor_ref
+        return ref
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def _actor_loop(self) -> None:
+        crash: BaseException | None = None
+        try:
+            super()._actor_loop()
+        except BaseException as error:
+            crash = error
+            self.actor_stopped.set()
+        finally:
+            self._timer.cancel()
+            crash = crash or self.crash
+            tell_quietly(self._supervisor, ChildExited(self._name, self._generation, crash))
+
+    def on_start(self) -> None:
+        CURRENT_UNIT.set(self._name)  # so log records name their child
+        self._slot.runner = self._shared.backend.current_runner()
+        self._due = self._clock.monotonic()
+        self.actor_ref.tell(self._timer)  # the first tick: now
 
     def on_receive(self, message: Any) -> Any:
-        if self._done or self._ctx.cancelled:
-            return None
         if message is self._timer:
-            self._tick()
-        elif type(message) is RunNow:
+            if not (self._done or self._shared.stopping or self._ctx.cancelled):
+                self._tick()
+        elif message is STOP_CHILD:
+            self.stop()  # after whatever is queued before it
+        elif type(message) is RunNow and self._wants(message):
             # The armed handle may already sit in the inbox: replace it, so
             # that stale copy is ignored instead of ticking a second time.
             self._timer.cancel()
@@ -109,20 +152,49 @@ class ChildBehaviour:
             self._tick(forced=True)
         return None
 
+    def _wants(self, run_now: RunNow) -> bool:
+        """A run-now ticks even a paused worker, unless a pause came after it."""
+        if self._done or self._shared.stopping or self._ctx.cancelled:
+            return False
+        return not (self._slot.paused and run_now.epoch != self._slot.pause_epoch)
+
+    # -- ticks -----------------------------------------------------------------
+
     def _tick(self, *, forced: bool = False) -> None:
-        slot, record = self._slot, self._record
+        slot, record, ctx = self._slot, self._record, self._ctx
         slot.run_now_pending = False
         if slot.paused and not forced:
             record.state = ChildState.PAUSED
             record.next_run_at = None
             return
-        self._ctx.scheduled_at = self._due
+        now = self._clock.monotonic()
+        self._lateness.observe(now - self._due)
+        ctx.scheduled_at = self._due
+        record.running_since = now
         record.state = ChildState.RUNNING
+        self._running.add(slot)
         try:
-            self._work(self._ctx)
-        except Exception as error:
-            if isinstance(error, Cancelled) or self._ctx.cancelled:
-                return  # a stop interrupted the work: not a failure
+            self._work(ctx)
+        except BaseException as error:
+            self._after_work(error)
+            return
+        self._after_work(None)
+
+    def _after_work(self, error: BaseException | None) -> None:
+        slot, record, ctx = self._slot, self._record, self._ctx
+        if slot.generation != self._generation:
+            # Declared hung and replaced while the work ran (or killed for
+            # it): the slot and its record belong to a fresh actor now.
+            self._done = True
+            self.stop()
+            return
+        self._running.discard(slot)
+        record.running_since = None
+        if ctx.cancelled:
+            if ctx.overdue:
+                self._fail(TickOverdue(self._name, self._clock.monotonic() - self._due))
+            return  # a stop interrupted the work: not a failure
+        if error is not None:
             self._fail(error)
             return
         record.runs += 1
@@ -132,50 +204,53 @@ class ChildBehaviour:
             # so the first success of this actor is the only one with any to reset.
             self._succeeded_once = True
             record.reset_attempts()
-        if self._interval is None:
+        if self._one_shot:
             self._finish_one_shot()
         else:
             self._schedule_next()
 
     def _schedule_next(self) -> None:
-        interval = self._interval
+        record = self._record
+        interval = record.interval  # work may have changed it (set_interval)
         assert interval is not None
         if self._slot.paused:  # resume() sends a RunNow, which reschedules
-            self._record.state = ChildState.PAUSED
-            self._record.next_run_at = None
+            record.state = ChildState.PAUSED
+            record.next_run_at = None
             return
         now = self._clock.monotonic()
         due = self._due + interval
-        if due <= now:
-            # Overran: skip the ticks that were missed instead of bursting.
-            due = self._due + interval * (math.floor((now - self._due) / interval) + 1)
+        if due < now:
+            # Overran: skip the ticks that were missed instead of bursting;
+            # a slot that falls due exactly now is not missed.
+            due = self._due + interval * math.ceil((now - self._due) / interval)
         self._due = due
         self._timers.arm(self._timer, due)
-        self._record.next_run_at = due
-        self._record.state = ChildState.IDLE
+        record.next_run_at = due
+        record.state = ChildState.IDLE
 
     def _new_timer(self) -> TimerHandle:
         timer = TimerHandle(_nothing)  # the callback needs the handle itself: set below
         timer.callback = functools.partial(_deliver, self.actor_ref, Envelope(timer))
         return timer
 
+    # -- results ---------------------------------------------------------------
+
     def _finish_one_shot(self) -> None:
         self._done = True
         self._record.state = ChildState.SUCCEEDED
         self._record.next_run_at = None
-        self._supervisor.tell(ChildSucceeded(self._slot.unit.name, self._generation))
-        self.actor_ref.stop(block=False)
+        tell_quietly(self._supervisor, ChildSucceeded(self._name, self._generation))
+        self.stop()
 
-    def _fail(self, error: Exception) -> None:
+    def _fail(self, error: BaseException) -> None:
         # A failed actor never runs again: the supervisor starts a fresh one.
+        # It keeps the books (counters, error text) and may format the error:
+        # arbitrary code, which must not run here, on the failure path.
         self._done = True
-        record = self._record
-        record.failures += 1
-        record.set_error(error)
-        record.state = ChildState.FAILED
-        record.next_run_at = None
-        tell_quietly(self._supervisor, ChildFailed(self._slot.unit.name, self._generation, error))
-        self.actor_ref.stop(block=False)
+        self._record.state = ChildState.FAILED
+        self._record.next_run_at = None
+        tell_quietly(self._supervisor, ChildFailed(self._name, self._generation, error))
+        self.stop()
 
 
 @functools.cache

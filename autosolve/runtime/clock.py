@@ -7,12 +7,34 @@ policy chose without sleeping.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "real_monotonic"]
+
+
+def _unfreezable_monotonic() -> Callable[[], float]:
+    """``time.monotonic``, out of reach of test tools that freeze time.
+
+    ``freezegun.freeze_time`` replaces ``time.monotonic`` and every module
+    attribute bound to it; a runtime reading the frozen value would wait for
+    a due time that never comes. ``clock_gettime(CLOCK_MONOTONIC)`` is the
+    same clock (it is what ``time.monotonic`` reads on Linux and macOS) and
+    freezegun leaves it alone; elsewhere a partial keeps the real function
+    out of sight of freezegun's module scan.
+    """
+    clock_gettime = getattr(time, "clock_gettime", None)
+    clock_id = getattr(time, "CLOCK_MONOTONIC", None)
+    if clock_gettime is not None and clock_id is not None:
+        return functools.partial(clock_gettime, clock_id)
+    return functools.partial(time.monotonic)
+
+
+real_monotonic: Callable[[], float] = _unfreezable_monotonic()
+"""Monotonic seconds that keep running under ``freezegun.freeze_time``."""
 
 
 class Clock(Protocol):
@@ -30,15 +52,19 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The process's clocks: ``time.monotonic`` and ``time.time``."""
+    """The process's clocks: real monotonic time for scheduling, ``time.time`` for stamps.
+
+    Under ``freezegun.freeze_time`` timers keep running on real monotonic
+    time, while wall-clock stamps (``last_success_at``, ``next_run_at``)
+    follow the frozen clock, which is what a test of those stamps wants.
+    """
 
     real = True
 
-    def monotonic(self) -> float:
-        return time.monotonic()
+    monotonic = staticmethod(real_monotonic)
 
     def time(self) -> float:
-        return time.time()
+        return time.time()  # looked up per call: a frozen clock applies
 
     def subscribe(self, callback: Callable[[], None]) -> None:
         pass

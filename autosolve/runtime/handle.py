@@ -10,6 +10,8 @@ import pykka
 
 from autosolve.runtime.backends import Backend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
+from autosolve.runtime.lateness import LatenessSnapshot
+from autosolve.runtime.shared import RunShared
 from autosolve.runtime.supervisor import (
     Outcome,
     RunResult,
@@ -38,7 +40,7 @@ class RuntimeHandle:
         ref: pykka.ActorRef[Any],
         outcome: Outcome,
         backend: Backend,
-        timers: TimerService,
+        shared: RunShared,
     ) -> None:
         self.ref = ref
         """The supervisor's actor ref."""
@@ -46,9 +48,10 @@ class RuntimeHandle:
         with contextlib.suppress(pykka.ActorDeadError):
             self._proxy = ref.proxy()
         self.backend = backend
-        self.timers = timers
+        self.timers = shared.timers
         """The runtime's timer service (tests use it as a barrier on a manual clock)."""
-        self.clock = timers.clock
+        self.clock = shared.clock
+        self._shared = shared
         self._outcome = outcome
 
     @property
@@ -67,14 +70,15 @@ class RuntimeHandle:
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """The phase and one record per child (SPEC §5.3), also after the run ended."""
         if self._outcome.result is None:
-            if self._outcome.stopping_status is not None:
-                return self._outcome.stopping_status()
             try:
-                return self.proxy.status().get(timeout=timeout)
+                status: dict[str, Any] = self.proxy.status().get(timeout=timeout)
+                return status
             except pykka.ActorDeadError:
                 self._outcome.wait(timeout)  # it ended between the check and the ask
-        assert self._outcome.final_status is not None
-        return self._outcome.final_status
+        final = self._outcome.final_status
+        if final is None:
+            raise ControlError("the runtime ended and left no status")
+        return final
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
@@ -84,10 +88,20 @@ class RuntimeHandle:
         """
         if command not in ("pause", "resume", "run_now", "restart"):
             raise ControlError(f"unknown control command {command!r}")
-        reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+        try:
+            if self._outcome.result is not None:
+                raise pykka.ActorDeadError("ended")
+            reply = getattr(self.proxy, command)(name).get(timeout=timeout)
+        except pykka.ActorDeadError:
+            self._outcome.wait(timeout)
+            result = self._outcome.result
+            raise ControlError(
+                f"the runtime is {'stopped' if result is not None and result.ok else 'failed'}"
+            ) from None
         if not reply["ok"]:
             raise ControlError(reply["error"])
-        return reply["names"]
+        names: list[str] = reply["names"]
+        return names
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)
@@ -102,15 +116,36 @@ class RuntimeHandle:
         return self.control("restart", name)
 
     def stop(self, timeout: float | None = None) -> RunResult | None:
-        """Ask for a graceful stop and wait up to ``timeout`` for it to finish."""
+        """Ask for a graceful stop and wait up to ``timeout`` for it to finish.
+
+        Every child is cancelled at once; the stop itself is bounded by
+        ``shutdown_timeout`` (children still running then are abandoned), so
+        a ``timeout`` a few seconds above it sees the result.
+        """
         if self._outcome.result is None:
             with contextlib.suppress(pykka.ActorDeadError):  # it ended meanwhile
                 self.proxy.stop().get(timeout=timeout)
         return self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> RunResult | None:
-        """Wait for the run to end; None if ``timeout`` passed first."""
+        """Wait for the run to end; None if ``timeout`` passed first.
+
+        A supervisor that crashed ends the run too: the result is then not
+        ``ok`` and its reason names the crash.
+        """
         return self._outcome.wait(timeout)
+
+    def tick_lateness(self) -> LatenessSnapshot:
+        """How late ticks started, as a histogram: ``(bounds, cumulative, sum, count)``.
+
+        ``bounds`` are the buckets' upper bounds in seconds (inclusive, the
+        last is ``inf``); ``cumulative[i]`` is the number of ticks that started
+        at most ``bounds[i]`` seconds after they were due (so the last equals
+        ``count``); ``sum`` is their total lateness in seconds. The shape of a
+        Prometheus histogram; read without asking the supervisor, so a scrape
+        never waits behind it. Counts cover the whole run, every child.
+        """
+        return self._shared.lateness.snapshot()
 
     @property
     def result(self) -> RunResult | None:
@@ -134,17 +169,17 @@ def start_runtime(
     clock = clock or SystemClock()
     outcome = Outcome(backend.make_event())
     timers = TimerService(clock, backend)
+    shared = RunShared(backend, timers)
     supervisor_class = supervisor_actor_class(backend.actor_class)
     try:
         ref = supervisor_class.start(
             preflights,
             workers,
-            backend=backend,
-            timers=timers,
+            shared=shared,
             options=options or SupervisorOptions(),
             outcome=outcome,
         )
     except Exception:
         timers.stop()
         raise
-    return RuntimeHandle(ref, outcome, backend, timers)
+    return RuntimeHandle(ref, outcome, backend, shared)

@@ -6,6 +6,8 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from autosolve.runtime.units import UnitKind
+
 __all__ = ["Category", "PhasePolicies", "Policies", "RestartPolicy", "default_policies"]
 
 
@@ -40,10 +42,17 @@ class RestartPolicy:
         return self.retries > 0 and attempt >= self.retries
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """The delay before retry number ``attempt`` (0-based)."""
-        base = min(self.initial * self.multiplier**attempt, self.max)
+        """The delay before retry number ``attempt`` (0-based).
+
+        ``min(initial × multiplier^attempt, max)``, spread by ±``jitter`` of
+        itself but never past ``max``: the cap is a promise to operators.
+        """
+        try:
+            base = min(self.initial * self.multiplier**attempt, self.max)
+        except OverflowError:  # multiplier^attempt after thousands of attempts
+            base = self.max
         if self.jitter:
-            base *= 1.0 + self.jitter * (rng or random).uniform(-1.0, 1.0)
+            base = min(base * (1.0 + self.jitter * (rng or random).uniform(-1.0, 1.0)), self.max)
         return max(base, 0.0)
 
 
@@ -56,11 +65,21 @@ class PhasePolicies:
     degraded: RestartPolicy | None = None
 
     def for_category(self, category: Category) -> RestartPolicy | None:
-        return getattr(self, category.value)
+        """The policy for ``category``; None means such failures are permanent."""
+        match category:
+            case Category.NODE:
+                return self.node
+            case Category.SERVICE:
+                return self.service
+            case Category.DEGRADED:
+                return self.degraded
+        raise ValueError(f"unknown category {category!r}")
 
 
 @dataclass(frozen=True)
 class Policies:
+    """The policies of both phases: the one mapping kind → category → policy."""
+
     preflight: PhasePolicies = field(
         default_factory=lambda: PhasePolicies(
             node=RestartPolicy(2.0, 120.0), service=RestartPolicy(5.0, 300.0)
@@ -73,6 +92,19 @@ class Policies:
             degraded=RestartPolicy(30.0, 300.0),
         )
     )
+
+    def for_kind(self, kind: UnitKind) -> PhasePolicies:
+        """The policies of the phase units of ``kind`` run in."""
+        match kind:
+            case UnitKind.PREFLIGHT:
+                return self.preflight
+            case UnitKind.WORKER:
+                return self.worker
+        raise ValueError(f"unknown unit kind {kind!r}")
+
+    def lookup(self, kind: UnitKind, category: Category) -> RestartPolicy | None:
+        """The policy for a failure of ``category`` in a unit of ``kind``; None = permanent."""
+        return self.for_kind(kind).for_category(category)
 
 
 def default_policies() -> Policies:

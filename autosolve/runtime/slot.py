@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from autosolve.runtime.context import WorkContext
 from autosolve.runtime.status import ChildRecord
 
 if TYPE_CHECKING:
     import pykka
 
+    from autosolve.runtime.context import WorkContext
     from autosolve.runtime.timers import TimerHandle
     from autosolve.runtime.units import Unit
 
@@ -19,13 +19,16 @@ __all__ = ["ChildSlot"]
 class ChildSlot:
     """A unit, its record, and the actor currently running it (if any).
 
-    ``generation`` grows with every fresh actor; reports from an older
-    generation are stale and ignored.
+    ``generation`` grows with every fresh actor, and when a hung actor is
+    abandoned; reports from another generation are stale and ignored. Only
+    the supervisor writes the slot's own fields, except ``runner`` (set by
+    the child as it starts) and ``run_now_pending`` (cleared by a tick).
     """
 
     __slots__ = (
-        "context", "generation", "paused", "record", "ref", "replace_on_exit",
-        "restart_timer", "run_now_pending", "unit",
+        "context", "expect_exit", "generation", "live", "overdue_since", "overdue_tick",
+        "pause_epoch", "paused", "record", "ref", "restart_due", "restart_timer",
+        "run_now_pending", "runner", "unit",
     )  # fmt: skip
 
     def __init__(self, unit: Unit) -> None:
@@ -34,12 +37,20 @@ class ChildSlot:
         self.generation = 0
         self.context: WorkContext | None = None
         self.ref: pykka.ActorRef[Any] | None = None
-        self.paused = False
-        self.run_now_pending = False
+        self.runner: Any = None
+        """The greenlet running the current actor (None on threads): what abandoning kills."""
+        self.live = False
+        """The current generation's actor has not been seen to exit yet."""
+        self.expect_exit = False
+        """The current actor reported its result or was asked to stop: its exit is no news."""
+        self.restart_due = False
+        """Start a fresh actor as soon as the current one exited (backoff over, or a restart)."""
         self.restart_timer: TimerHandle | None = None
-        self.replace_on_exit = False
-        """Set by a manual restart: start the fresh actor once the old one exited."""
-
-    @property
-    def alive(self) -> bool:
-        return self.ref is not None and self.ref.is_alive()
+        self.paused = False
+        self.pause_epoch = 0
+        """Pauses so far: a run-now asked for before the latest pause is void."""
+        self.run_now_pending = False
+        self.overdue_tick: float | None = None
+        """``record.running_since`` of the tick that was cancelled for its deadline."""
+        self.overdue_since = 0.0
+        """When that tick was cancelled (the runtime clock's monotonic time)."""

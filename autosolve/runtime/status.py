@@ -3,42 +3,79 @@
 from __future__ import annotations
 
 import functools
+import gc
 import math
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.policy import Category
+from autosolve.runtime.units import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
 
-__all__ = ["ChildRecord", "ChildState", "Phase", "iso"]
+__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "render_records"]
 
 
-class Phase:
+class Phase(StrEnum):
+    """Where the run is; a ``str``, so comparing with ``"workers"`` keeps working."""
+
     PREFLIGHT = "preflight"
     WORKERS = "workers"
     STOPPING = "stopping"
     STOPPED = "stopped"
     FAILED = "failed"
 
+    @property
+    def running(self) -> bool:
+        """True while children may start, tick and be restarted."""
+        return self in (Phase.PREFLIGHT, Phase.WORKERS)
 
-class ChildState:
+
+class ChildState(StrEnum):
+    """A child's state as its status record shows it."""
+
     PENDING = "pending"
+    """Not started yet, or a fresh actor that has not ticked yet."""
     RUNNING = "running"
+    """Its work is running right now."""
     IDLE = "idle"
+    """A worker waiting for its next tick."""
     BACKOFF = "backoff"
+    """Failed; a fresh actor starts at ``next_run_at``."""
     PAUSED = "paused"
     SUCCEEDED = "succeeded"
+    """A preflight whose work is done."""
     FAILED = "failed"
+    """Its failure is being handled, or ended the run."""
     STOPPED = "stopped"
+    ABANDONED = "abandoned"
+    """Still running when the stop's ``shutdown_timeout`` ran out."""
 
 
 _LAST_ERROR_LIMIT = 500
 
+_ATTEMPT_KEYS = tuple(c.value for c in Category)
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message``, cut to a status-sized length; never raises.
+
+    An exception's ``__str__`` is arbitrary code: when it fails, the
+    failure is still recorded, with what can be said about it.
+    """
+    name = type(error).__name__
+    try:
+        text = f"{name}: {error}"
+    except Exception as problem:
+        text = f"{name}: <unprintable: {type(problem).__name__} in __str__>"
+    return text[:_LAST_ERROR_LIMIT]
+
 
 class ChildRecord:
-    """The live facts about one unit, shared by its actor and the supervisor.
+    """The live facts about one unit, shared by its actors and the supervisor.
 
     The child actor writes the tick fields directly instead of messaging the
     supervisor: a status request then costs one ask, and a tick costs no
@@ -48,64 +85,105 @@ class ChildRecord:
 
     __slots__ = (
         "attempts", "failures", "interval", "kind", "last_error", "last_success_at",
-        "name", "next_run_at", "restarts", "runs", "state",
+        "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
     )  # fmt: skip
 
-    def __init__(self, name: str, kind: str, interval: float | None) -> None:
+    def __init__(self, name: str, kind: UnitKind | str, interval: float | None) -> None:
         self.name = name
-        self.kind = kind
+        self.kind = UnitKind(kind)
         self.interval = interval
+        """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
         self.state = ChildState.PENDING
         self.runs = 0
         self.failures = 0
         self.restarts = 0
-        self.attempts = dict.fromkeys((c.value for c in Category), 0)
+        self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
         self.last_error: str | None = None
         self.last_success_at: float | None = None
         """Wall time (epoch seconds) of the last successful run."""
         self.next_run_at: float | None = None
         """Monotonic time of the next tick or restart."""
+        self.progress: dict[str, Any] | None = None
+        """What the work last reported with ``WorkContext.set_progress``."""
+        self.running_since: float | None = None
+        """Monotonic time the running tick started; None between ticks."""
+
+    def count_attempt(self, category: Category) -> int:
+        """Count one more retry of ``category``; returns the attempt number before it."""
+        attempt = self.attempts[category]
+        # Copy on write: a status document shares the dict instead of copying
+        # it, so it must never change once handed out.
+        self.attempts = {**self.attempts, category: attempt + 1}
+        return attempt
 
     def reset_attempts(self) -> None:
-        for key, value in self.attempts.items():
-            if value:
-                self.attempts[key] = 0
-
-    def set_error(self, error: BaseException) -> None:
-        text = f"{type(error).__name__}: {error}"
-        self.last_error = text[:_LAST_ERROR_LIMIT]
-
-    def to_dict(self, clock: Clock, wall_offset: float | None = None) -> dict[str, Any]:
-        """The record as SPEC §5.3 shows it.
-
-        Args:
-            clock: converts the monotonic ``next_run_at`` to wall time.
-            wall_offset: ``clock.time() - clock.monotonic()``, when the caller
-                renders many records at once and reads the clock only once.
-        """
-        next_run = self.next_run_at
-        if wall_offset is None:
-            wall_offset = clock.time() - clock.monotonic()
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "state": self.state,
-            "interval": self.interval,
-            "runs": self.runs,
-            "failures": self.failures,
-            "restarts": self.restarts,
-            "attempts": dict(self.attempts),
-            "last_error": self.last_error,
-            "last_success_at": iso(self.last_success_at),
-            "next_run_at": None if next_run is None else iso(next_run + wall_offset),
-        }
+        if any(self.attempts.values()):
+            self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
 
 
-def iso(epoch: float | None) -> str | None:
-    """Epoch seconds as ``2026-01-01T00:00:00Z`` (None stays None)."""
-    if epoch is None:
-        return None
-    return _iso_second(math.floor(epoch))
+def render_records(
+    records: Iterable[ChildRecord],
+    clock: Clock,
+    cooperate: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The status records of SPEC §5.3 (plus ``running_for`` and ``progress``).
+
+    One pass, clock read once, timestamps formatted once per second, and
+    ``attempts``/``progress`` shared rather than copied (both are replaced,
+    never changed, by their writers): at tens of thousands of children a
+    status call must stay in the tens of milliseconds. The collector is
+    paused meanwhile: the documents hold no reference cycles, so it could
+    find nothing in them, yet the tens of thousands of dicts would trigger
+    collections that promote them to the oldest generation, and with them a
+    full collection of every actor (see BENCHMARKS.md).
+
+    Args:
+        records: the records, in the order the document lists them.
+        clock: the runtime's clock (monotonic times become wall times).
+        cooperate: called every 500 records (greenlets: yield to the hub).
+    """
+    now = clock.monotonic()
+    offset = clock.time() - now
+    stamp = _iso_second
+    plain = _PLAIN
+    rendered: list[dict[str, Any]] = []
+    append = rendered.append
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        for count, record in enumerate(records, 1):
+            success, next_run, since = (
+                record.last_success_at, record.next_run_at, record.running_since
+            )  # fmt: skip
+            append({
+                "name": record.name,
+                "kind": plain[record.kind],
+                "state": plain[record.state],
+                "interval": record.interval,
+                "runs": record.runs,
+                "failures": record.failures,
+                "restarts": record.restarts,
+                "attempts": record.attempts,
+                "last_error": record.last_error,
+                "last_success_at": None if success is None else stamp(math.floor(success)),
+                "next_run_at": None if next_run is None else stamp(math.floor(next_run + offset)),
+                "running_for": None if since is None else max(now - since, 0.0),
+                "progress": record.progress,
+            })  # fmt: skip
+            if cooperate is not None and not count % _COOPERATE_EVERY:
+                cooperate()
+    finally:
+        if collecting:
+            gc.enable()
+    return rendered
+
+
+_COOPERATE_EVERY = 500
+"""Records rendered between two yields (about a millisecond)."""
+
+_PLAIN: dict[str, str] = {member: member.value for member in (*ChildState, *UnitKind)}
+"""Enum members as plain strings: a status document prints like the JSON it becomes."""
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["Unit", "WorkFunc"]
+__all__ = ["Unit", "UnitKind", "WorkFunc"]
 
 WorkFunc = Callable[["WorkContext"], None]
 """A unit's work: called with a context; raising means the run failed."""
+
+
+class UnitKind(StrEnum):
+    """The phase a unit runs in, which also picks its restart policies."""
+
+    PREFLIGHT = "preflight"
+    WORKER = "worker"
 
 
 @dataclass(frozen=True)
@@ -23,11 +32,15 @@ class Unit:
     work: WorkFunc
     interval: float | None = None
     """Seconds between tick starts (fixed rate); None for a one-shot preflight."""
+    deadline: float | None = None
+    """Seconds a tick may run before it is cancelled; None = ``runtime.tick_deadline``."""
 
     @property
-    def kind(self) -> str:
-        return "preflight" if self.interval is None else "worker"
+    def kind(self) -> UnitKind:
+        return UnitKind.PREFLIGHT if self.interval is None else UnitKind.WORKER
 
     def __post_init__(self) -> None:
-        if self.interval is not None and self.interval <= 0:
-            raise ValueError(f"{self.name}: `interval` must be greater than 0")
+        for field in ("interval", "deadline"):
+            value = getattr(self, field)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{self.name}: `{field}` must be finite and greater than 0")

@@ -94,7 +94,7 @@ def test_ctl_status_json_is_the_section_5_3_document(daemon: Daemon) -> None:
     for child in status["children"]:
         assert set(child) == {
             "name", "kind", "state", "interval", "runs", "failures", "restarts",
-            "attempts", "last_error", "last_success_at", "next_run_at",
+            "attempts", "last_error", "last_success_at", "next_run_at", "running_for", "progress",
         }  # fmt: skip
         assert set(child["attempts"]) == {"node", "service", "degraded"}
         assert child["kind"] == (

@@ -26,7 +26,7 @@ from tests.runtime.test_ticks import Recorder
 Serve = Callable[..., ControlServer]
 CHILD_KEYS = {
     "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
-    "last_error", "last_success_at", "next_run_at",
+    "last_error", "last_success_at", "next_run_at", "running_for", "progress",
 }  # fmt: skip
 
 

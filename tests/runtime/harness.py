@@ -6,7 +6,6 @@ every runtime event and by work functions that call :meth:`Harness.poke`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from autosolve.runtime import (
     start_runtime,
 )
 from autosolve.runtime.backends import get_backend
+from autosolve.runtime.clock import real_monotonic
 from autosolve.schedule.classifier import infra_classifier
 
 
@@ -60,12 +60,12 @@ class Harness:
     # -- waiting ---------------------------------------------------------------
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
+        deadline = real_monotonic() + timeout
         while True:
             value = predicate()
             if value:
                 return value
-            remaining = deadline - time.monotonic()
+            remaining = deadline - real_monotonic()
             if remaining <= 0:
                 raise AssertionError(f"timed out waiting for {what or predicate}")
             with self._wake.lock:
@@ -85,11 +85,17 @@ class Harness:
     def settle(self) -> None:
         """Let every timer due by now fire and the supervisor handle what it was told."""
         assert self.handle is not None
+        handle = self.handle
         fired = self.backend.make_event()
-        self.handle.timers.call_at(self.clock.monotonic(), fired.set)
-        assert fired.wait(5.0), "timer service did not fire"
-        if self.handle.result is None:
-            self.handle.status()
+        handle.timers.call_at(self.clock.monotonic(), fired.set)
+        if not fired.wait(1.0):
+            # A run that ended meanwhile stopped its timer service: nothing to settle.
+            self.wait_for(
+                lambda: fired.is_set() or handle.result is not None,
+                what="the timer service to fire",
+            )
+        if handle.result is None:
+            handle.status()
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)

@@ -24,7 +24,7 @@ def test_status_has_one_record_per_child_in_the_documented_shape(harness: Harnes
     worker = status["children"][1]
     assert set(worker) == {
         "name", "kind", "state", "interval", "runs", "failures", "restarts", "attempts",
-        "last_error", "last_success_at", "next_run_at",
+        "last_error", "last_success_at", "next_run_at", "running_for", "progress",
     }  # fmt: skip
     assert worker["kind"] == "worker" and worker["interval"] == 10.0
     assert worker["attempts"] == {"node": 0, "service": 0, "degraded": 0}
@@ -149,3 +149,36 @@ def test_control_refuses_an_empty_name(harness: Harness) -> None:
     handle = harness.start(workers=[Unit("worker:w", noop, 10.0)])
     with pytest.raises(ControlError, match="name or pattern is required"):
         handle.pause("")
+
+
+def test_run_now_ticks_a_paused_worker_once(harness: Harness) -> None:
+    work = Recorder(harness)
+    handle = harness.start(workers=[Unit("worker:w", work, 10.0)])
+    work.wait_ticks(1)
+    handle.pause("worker:w")
+    assert handle.run_now("worker:w") == ["worker:w"]
+    work.wait_ticks(2)
+    harness.wait_for(lambda: harness.child("worker:w")["state"] == "paused", what="paused")
+    harness.advance(100.0)
+    assert len(work.ticks) == 2
+
+
+def test_a_pause_cancels_a_run_now_asked_for_before_it(harness: Harness) -> None:
+    release = harness.backend.make_event()
+    work = Recorder(harness)
+
+    def blocking_once(ctx):
+        work(ctx)
+        if len(work.ticks) == 1:
+            release.wait(5.0)
+
+    handle = harness.start(workers=[Unit("worker:w", blocking_once, 10.0)])
+    work.wait_ticks(1)
+    handle.run_now("worker:w")  # queued behind the running tick
+    handle.pause("worker:w")
+    release.set()
+    harness.wait_for(lambda: harness.child("worker:w")["state"] == "paused", what="paused")
+    harness.settle()
+    assert len(work.ticks) == 1
+    handle.run_now("worker:w")  # asked for while paused: ticks
+    work.wait_ticks(2)

@@ -83,6 +83,8 @@ def test_a_permanent_preflight_failure_means_no_worker_ever_starts(harness: Harn
     assert "preflight:bad" in result.reason and "403" in result.reason
     assert ran == []
     assert harness.named("spawned", "worker:w") == []
+    states = {c["name"]: c["state"] for c in handle.status()["children"]}
+    assert states == {"preflight:ok": "succeeded", "preflight:bad": "failed", "worker:w": "pending"}
 
 
 def test_a_permanent_preflight_failure_stops_the_preflights_still_running(
@@ -123,7 +125,7 @@ def test_stop_stops_workers_in_reverse_start_order(harness: Harness) -> None:
     )
     harness.wait_for(lambda: len(harness.named("spawned")) == 3, what="three workers")
     harness.stop()
-    assert [e.name for e in harness.named("stopped")] == ["worker:c", "worker:b", "worker:a"]
+    assert [e.name for e in harness.named("stopping")] == ["worker:c", "worker:b", "worker:a"]
 
 
 def test_a_worker_failing_permanently_fails_the_run_and_stops_the_others(
@@ -147,12 +149,12 @@ def test_a_worker_failing_permanently_fails_the_run_and_stops_the_others(
     )
     result = handle.wait(5.0)
     assert result is not None and not result.ok and "worker:b" in result.reason
-    assert [e.name for e in harness.named("stopped")] == [
+    assert [e.name for e in harness.named("stopping")] == [
         "worker:c", "worker:b", "worker:a", "preflight:p",
     ]  # fmt: skip
     final = handle.status()
     assert final["phase"] == "failed"
-    assert [c["state"] for c in final["children"]] == ["succeeded", "stopped", "stopped", "stopped"]
+    assert [c["state"] for c in final["children"]] == ["succeeded", "stopped", "failed", "stopped"]
 
 
 def test_duplicate_unit_names_are_refused_at_start(harness: Harness) -> None:

@@ -20,7 +20,7 @@ def test_retry_budget_counts_attempts_and_zero_means_unlimited() -> None:
 
 
 def test_jitter_spreads_the_delay_within_its_fraction() -> None:
-    policy = RestartPolicy(initial=10.0, max=10.0, jitter=0.2)
+    policy = RestartPolicy(initial=10.0, max=100.0, jitter=0.2)
     rng = random.Random(7)
     delays = [policy.delay(0, rng) for _ in range(200)]
     assert all(8.0 <= d <= 12.0 for d in delays)
@@ -46,3 +46,13 @@ def test_default_policy_table(phase: str, category: Category, initial: float, ca
 
 def test_preflights_have_no_degraded_policy_by_default() -> None:
     assert default_policies().preflight.for_category(Category.DEGRADED) is None
+
+
+def test_jitter_never_takes_a_delay_past_the_cap() -> None:
+    policy = RestartPolicy(initial=2.0, max=10.0, jitter=0.5)
+    rng = random.Random(3)
+    delays = [policy.delay(attempt, rng) for attempt in range(10) for _ in range(50)]
+    assert max(delays) <= 10.0
+    assert min(delays) >= 1.0
+    capped = [policy.delay(8, rng) for _ in range(200)]
+    assert all(5.0 <= d <= 10.0 for d in capped) and len(set(capped)) > 50

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 
-import pykka
+import greenlet
 import pytest
 
 from autosolve.runtime import PhasePolicies, Policies, RestartPolicy, Unit
+from autosolve.runtime.child import ChildBehaviour
 from tests.runtime.errors import CATEGORY_ERRORS, RateLimited, node_error
 from tests.runtime.harness import Harness
 
@@ -21,12 +23,11 @@ def always_failing(make_error):
     return work
 
 
-def child_actor_urns() -> set[str]:
-    return {
-        ref.actor_urn
-        for ref in pykka.ActorRegistry.get_all()
-        if ref.actor_class.__name__.startswith("Child")
-    }
+def current_runner(harness: Harness) -> object:
+    """The thread or greenlet running the calling actor (kept alive, so never reused)."""
+    if harness.backend.name == "gevent":
+        return greenlet.getcurrent()
+    return threading.current_thread()
 
 
 def run_failures(harness: Harness, name: str, rounds: int) -> list[float]:
@@ -143,17 +144,17 @@ def test_a_success_resets_the_counters(harness: Harness) -> None:
 
 
 def test_every_restart_starts_a_fresh_actor(harness: Harness) -> None:
-    running_actors: list[set[str]] = []
+    runs: list[tuple[object, object]] = []
 
     def work(ctx):
-        running_actors.append(child_actor_urns())  # the only child: the one running us
+        runs.append((ctx, current_runner(harness)))
         raise node_error()
 
     harness.start(workers=[Unit(NAME, work, 10.0)])
     run_failures(harness, NAME, 3)
-    harness.wait_for(lambda: len(running_actors) == 4, what="the fourth run")
-    assert all(len(urns) == 1 for urns in running_actors)
-    assert len(set.union(*running_actors)) == 4
+    harness.wait_for(lambda: len(runs) == 4, what="the fourth run")
+    assert len({id(ctx) for ctx, _ in runs}) == 4  # the objects are kept: ids are unique
+    assert len({id(runner) for _, runner in runs}) == 4
     record = harness.child(NAME)
     assert (record["restarts"], record["failures"]) == (3, 4)
 
@@ -190,3 +191,28 @@ def test_restarts_spread_out_in_time_stay_within_the_intensity(harness: Harness)
     )
     run_failures(harness, NAME, 4)
     assert handle.result is None
+
+
+def test_a_restart_due_while_the_old_actor_is_still_stopping_is_not_lost(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old actor has reported its failure but not finished stopping yet."""
+    stall = harness.backend.make_event()
+    original = ChildBehaviour._fail
+
+    def fail_then_stall(self, error):
+        original(self, error)
+        stall.wait(10.0)  # keeps the old actor busy, before it handles its stop
+
+    monkeypatch.setattr(ChildBehaviour, "_fail", fail_then_stall)
+    fast = Policies(
+        worker=PhasePolicies(node=RestartPolicy(0.01, 0.01), service=RestartPolicy(5.0, 300.0))
+    )
+    harness.start(workers=[Unit(NAME, always_failing(node_error), 10.0)], policies=fast)
+    harness.wait_event("backoff", NAME)
+    harness.advance(0.01)  # the restart falls due while the old actor stalls
+    stall.set()
+    harness.wait_event("spawned", NAME, count=2)
+    harness.wait_event("backoff", NAME, count=2)
+    harness.advance(0.01)
+    harness.wait_event("spawned", NAME, count=3)

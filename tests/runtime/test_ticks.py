@@ -97,3 +97,19 @@ def test_ticks_of_one_worker_never_overlap_and_run_now_requests_coalesce(
     harness.settle()
     assert work.max_running == 1
     assert len(work.ticks) == 2  # five requests during one tick → one extra tick
+
+
+def test_a_tick_that_takes_exactly_one_interval_is_followed_by_the_tick_due_then(
+    harness: Harness,
+) -> None:
+    ticks: list[float] = []
+
+    def exactly_one_interval_once(ctx):
+        ticks.append(ctx.scheduled_at)
+        if len(ticks) == 1:
+            harness.clock.advance(10.0)
+        harness.poke()
+
+    harness.start(workers=[Unit(NAME, exactly_one_interval_once, 10.0)])
+    harness.wait_for(lambda: len(ticks) == 2, what="the tick due as the first one ended")
+    assert ticks[1] - ticks[0] == 10.0

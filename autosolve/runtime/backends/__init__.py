@@ -8,6 +8,7 @@ threads (:mod:`.threading`) or on greenlets (:mod:`.gevent`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
     from autosolve.runtime.context import Event
 
-__all__ = ["Backend", "Wakeup", "get_backend"]
+__all__ = ["Backend", "Cancellable", "Wakeup", "get_backend"]
 
 
 class Wakeup(Protocol):
@@ -30,13 +31,49 @@ class Wakeup(Protocol):
     def notify(self) -> None: ...
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
 class Backend(Protocol):
-    name: str
-    actor_class: type[pykka.Actor]
+    @property
+    def name(self) -> str:
+        """``"threading"`` or ``"gevent"``."""
+        ...
+
+    @property
+    def actor_class(self) -> type[pykka.Actor]:
+        """The pykka actor class the supervisor and children are built on."""
+        ...
 
     def make_event(self) -> Event: ...
     def make_wakeup(self) -> Wakeup: ...
+    def make_lock(self) -> AbstractContextManager[object]:
+        """A lock for counters that actors of this backend update in parallel."""
+        ...
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> Cancellable:
+        """Call ``callback`` (quick, non-blocking) after ``delay`` seconds of real time.
+
+        For deadlines that must pass even on a manual clock: a stop is
+        bounded in real seconds.
+        """
+        ...
+
+    def current_runner(self) -> Any:
+        """What runs the calling actor and :meth:`abandon` can end (None if nothing can)."""
+        ...
+
+    def abandon(self, runner: Any) -> None:
+        """End an actor's runner that ignores cancellation, if the backend can.
+
+        Greenlets are killed (their work sees :class:`Abandoned`, a
+        ``GreenletExit``); an OS thread cannot be killed and is left to
+        finish on its own (it is a daemon thread, so it never holds up exit).
+        """
+        ...
+
     def cooperate(self) -> None:
         """Let other actors run before going on (a no-op where they run anyway).
 

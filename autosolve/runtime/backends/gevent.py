@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pykka._future import GetHookFunc
     from pykka._types import OptExcInfo
 
-__all__ = ["GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
+__all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ class GeventFuture(pykka.Future[T]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._async_result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+        self._async_result: gevent.event.AsyncResult[_Result] = gevent.event.AsyncResult()
         """Holds a :class:`_Result` once set; waiting on it yields to the hub."""
 
     def get(self, *, timeout: float | None = None) -> Any:
@@ -65,9 +65,10 @@ class GeventFuture(pykka.Future[T]):
         except NotImplementedError:
             pass
         try:
-            result: _Result = self._async_result.get(timeout=timeout)
+            result = self._async_result.get(timeout=timeout)
         except gevent.Timeout:
             raise pykka.Timeout(f"{timeout} seconds") from None
+        assert result is not None  # only _Result values are ever set
         if result is _HOOKED:
             return super().get(timeout=timeout)
         if result.exc_info is not None:
@@ -183,6 +184,22 @@ class _EventWakeup:
         self._event.set()
 
 
+class Abandoned(greenlet.GreenletExit):
+    """Thrown into the greenlet of an actor the runtime gave up on (a hung tick)."""
+
+
+class _LaterGreenlet:
+    """A :func:`gevent.spawn_later` greenlet, cancelled by killing it."""
+
+    __slots__ = ("_greenlet",)
+
+    def __init__(self, delay: float, callback: Callable[[], None]) -> None:
+        self._greenlet = gevent.spawn_later(delay, callback)
+
+    def cancel(self) -> None:
+        self._greenlet.kill(block=False)
+
+
 class GeventBackend:
     """Actors, events, wake-ups and loops on greenlets; timeouts are hub timers."""
 
@@ -195,9 +212,24 @@ class GeventBackend:
     def make_wakeup(self) -> _EventWakeup:
         return _EventWakeup()
 
+    def make_lock(self) -> contextlib.nullcontext[None]:
+        # Greenlets of one thread switch only where they block, and nothing
+        # a lock guards here blocks: there is nothing to exclude.
+        return contextlib.nullcontext()
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         loop = gevent.spawn(target)
         loop.name = name
+
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> _LaterGreenlet:
+        return _LaterGreenlet(delay, callback)
+
+    def current_runner(self) -> greenlet.greenlet:
+        return greenlet.getcurrent()
+
+    def abandon(self, runner: Any) -> None:
+        if runner is not None and not runner.dead:
+            gevent.kill(runner, Abandoned)
 
     def cooperate(self) -> None:
         gevent.sleep(0)

@@ -73,8 +73,23 @@ class ThreadingBackend:
     def make_wakeup(self) -> _LockWakeup:
         return _LockWakeup()
 
+    def make_lock(self) -> threading.Lock:
+        return threading.Lock()
+
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         threading.Thread(target=target, name=name, daemon=True).start()
+
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> threading.Timer:
+        timer = threading.Timer(delay, callback)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def current_runner(self) -> None:
+        return None  # a thread cannot be ended from outside
+
+    def abandon(self, runner: Any) -> None:
+        pass
 
     def cooperate(self) -> None:
         pass  # threads are preempted anyway

@@ -1,0 +1,37 @@
+"""What every actor of one run shares: timers, the clock, tick statistics, the stop flag."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from autosolve.runtime.lateness import LatenessHistogram
+
+if TYPE_CHECKING:
+    from autosolve.runtime.backends import Backend
+    from autosolve.runtime.clock import Clock
+    from autosolve.runtime.slot import ChildSlot
+    from autosolve.runtime.timers import TimerService
+
+__all__ = ["RunShared"]
+
+
+class RunShared:
+    """One run's common ground, handed to the supervisor and to every child.
+
+    Children write here without a message to the supervisor (a tick must not
+    cost a round trip); every write is a single attribute or container
+    operation, whole under the GIL.
+    """
+
+    __slots__ = ("backend", "clock", "lateness", "running", "stopping", "timers")
+
+    def __init__(self, backend: Backend, timers: TimerService) -> None:
+        self.backend = backend
+        self.timers = timers
+        self.clock: Clock = timers.clock
+        self.lateness = LatenessHistogram(backend.make_lock())
+        """How late ticks started (see :meth:`RuntimeHandle.tick_lateness`)."""
+        self.running: set[ChildSlot] = set()
+        """The children whose work is running right now (the tick watchdog reads it)."""
+        self.stopping = False
+        """Set once a stop began: from then on no tick starts."""
