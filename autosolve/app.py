@@ -22,6 +22,8 @@ from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBu
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import InstanceLock, Store
+from autosolve.runtime.events import EventKind
+from autosolve.runtime.status import Phase
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -92,6 +94,12 @@ class AppDependencies:
     @property
     def store(self) -> Store:
         return self._store if self._store is not None else _UnopenedStore()  # type: ignore[return-value]
+
+    def on_runtime_event(self, event: RuntimeEvent) -> None:
+        """Once the run stops, no GitHub request waits for budget any more."""
+        stopping = event.kind == EventKind.PHASE and event.detail == Phase.STOPPING
+        if stopping and "budget" in self.__dict__:  # the budget is built on first use
+            self.budget.close()
 
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
@@ -233,8 +241,8 @@ class App:
         """
         if not isinstance(settings, Settings):
             settings = load_settings(settings)
-        fan_out = _Observers(observers)
         deps = AppDependencies(settings)
+        fan_out = _Observers((*observers, deps.on_runtime_event))
         deps.open()
         try:
             scheduler = build_scheduler(settings, deps)

@@ -229,7 +229,7 @@ def test_a_request_gives_up_after_max_wait_with_a_wait_that_grows_with_the_queue
     assert not callers[0].done.is_set()
 
 
-def test_closing_fails_every_waiter_and_every_later_request(make):
+def test_closing_fails_every_waiter_and_every_later_request_that_would_wait(make):
     budget = make(concurrency=1)
     budget.acquire("GET")
     callers = [Caller(budget, "GET", f"c{i}", []).start() for i in range(3)]
@@ -238,7 +238,9 @@ def test_closing_fails_every_waiter_and_every_later_request(make):
     assert all(c.done.wait(5) for c in callers)
     assert all(isinstance(c.outcome, BudgetClosedError) for c in callers)
     with pytest.raises(BudgetClosedError, match="closed"):
-        budget.acquire("GET")
+        budget.acquire("GET")  # it would have to wait for the slot
+    budget.release()
+    assert budget.acquire("GET") == 0.0  # what fits at once still goes
 
 
 def test_spend_releases_the_slot_even_when_the_request_fails(make):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import autosolve
+from autosolve.config import settings_from_mapping
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
 from tests.fakes.limits import GitHubLimits
@@ -94,3 +96,28 @@ def test_five_hundred_repositories_run_a_minute_without_a_secondary_rate_limit(
     # It used the budget, not just avoided it: at least a window's worth went through.
     assert github.limits.admitted >= 60
     assert github.limits.peak_points <= 60
+
+
+def test_a_stop_does_not_wait_for_the_budget(
+    github: FakeGitHub, make_settings, tmp_path: Path
+) -> None:
+    """Requests waiting for budget when the stop begins give up at once: nothing is abandoned."""
+    repositories = [f"octo/r{n}" for n in range(8)]
+    for repository in repositories:
+        github.add_repo(*repository.split("/"))
+    # 5 points per 21 s: five preflights go, the others wait (within their patience).
+    budget = {"points_per_minute": 5, "concurrency": 20, "writes_per_minute": 1,
+              "writes_per_hour": 1, "window": 20.0}  # fmt: skip
+    data = make_settings(repositories, github={"budget": budget})
+    events: list = []
+    handle = autosolve.start(settings_from_mapping(data), observer=events.append)
+    try:
+        assert github.wait_for_requests(5, timeout=20)
+        wait_until(lambda: handle.status()["phase"] == "preflight" and len(
+            [c for c in handle.status()["children"] if c["state"] == "running"]) == 3,
+            what="three preflights waiting for budget")  # fmt: skip
+    finally:
+        result = handle.stop(timeout=30)
+    assert result is not None and result.ok, result
+    assert [e for e in events if e.kind == "abandoned"] == []
+    assert len(github.requests) == 5

@@ -161,18 +161,20 @@ class RequestBudget:
 
         Raises:
             BudgetExceededError: the request could not fit within ``max_wait``.
-            BudgetClosedError: the budget is closed.
+            BudgetClosedError: the budget is closed and the request does not fit now.
         """
         give_up_at = None if max_wait is None else self._now() + max_wait
         ticket = _Ticket(method, give_up_at, threading.Condition(self._lock))
         with self._lock:
-            if self._closed:
-                raise BudgetClosedError("the GitHub request budget is closed: stopping")
             self._queue.append(ticket)
             self._dispatch()
             if ticket.granted:
                 self._requests += 1
                 return 0.0
+            if self._closed:
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
+                raise BudgetClosedError("the GitHub request budget is closed: stopping")
             if ticket.error is not None:
                 raise ticket.error
             return self._wait(ticket)
@@ -195,7 +197,11 @@ class RequestBudget:
                 ticket.condition.notify()  # to look at the clock again
 
     def close(self) -> None:
-        """Refuse new requests and fail every waiting one with :class:`BudgetClosedError`."""
+        """Stop waiting: fail every waiting request with :class:`BudgetClosedError`.
+
+        From then on a request that fits at once still goes (the work a stop
+        lets finish), and one that would have to wait fails at once.
+        """
         with self._lock:
             self._closed = True
             for ticket in self._queue:
