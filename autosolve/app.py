@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,7 @@ from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBu
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import InstanceLock, Store
+from autosolve.runtime.context import CURRENT_CONTEXT
 from autosolve.runtime.events import EventKind
 from autosolve.runtime.status import Phase
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
@@ -77,7 +79,8 @@ class AppDependencies:
     @cached_property
     def budget(self) -> RequestBudget:
         """GitHub's secondary limits, shared by every request of this daemon."""
-        return RequestBudget(self.ledger, self.settings.github.budget.concurrency)
+        concurrency = self.settings.github.budget.concurrency
+        return RequestBudget(self.ledger, concurrency, on_wait=show_budget_wait)
 
     @cached_property
     def github(self) -> GitHubClient:
@@ -126,6 +129,21 @@ class AppDependencies:
             store.close()
         if lock is not None:
             lock.release()
+
+
+BUDGET_WAIT = "waiting_for_github_budget_since"
+"""The ``progress`` key a child shows while one of its requests waits for budget."""
+
+
+def show_budget_wait(waiting: bool) -> None:
+    """Show (or clear) in the waiting child's ``progress`` that it waits for budget."""
+    ctx = CURRENT_CONTEXT.get()
+    if ctx is None:  # not in a task: nobody to show it to
+        return
+    progress = {k: v for k, v in (ctx.progress or {}).items() if k != BUDGET_WAIT}
+    if waiting:
+        progress[BUDGET_WAIT] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    ctx.set_progress(progress or None)
 
 
 class _UnopenedStore:

@@ -243,6 +243,37 @@ def test_closing_fails_every_waiter_and_every_later_request_that_would_wait(make
     assert budget.acquire("GET") == 0.0  # what fits at once still goes
 
 
+def test_on_wait_is_told_when_a_request_starts_and_stops_waiting(clock):
+    told: list[tuple[str, bool]] = []
+
+    def on_wait(waiting: bool) -> None:
+        told.append((threading.current_thread().name, waiting))
+
+    limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
+    budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
+    budget.acquire("GET")
+    assert told == []  # no wait, nothing to tell
+    waiter = Caller(budget, "GET", "waiter", []).start()
+    eventually(lambda: told == [("waiter", True)])
+    budget.release()
+    assert waiter.done.wait(5)
+    assert told == [("waiter", True), ("waiter", False)]
+
+
+def test_a_failing_on_wait_hook_never_fails_the_request(clock, caplog):
+    def on_wait(waiting: bool) -> None:
+        raise RuntimeError("display broken")
+
+    limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
+    budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
+    budget.acquire("GET")
+    waiter = Caller(budget, "GET", "waiter", []).start()
+    eventually(waiting(budget, 1))
+    budget.release()
+    assert waiter.done.wait(5) and waiter.outcome == 0.0
+    assert "on_wait hook failed" in caplog.text
+
+
 def test_spend_releases_the_slot_even_when_the_request_fails(make):
     budget = make(concurrency=1)
     with pytest.raises(OSError), budget.spend("GET"):

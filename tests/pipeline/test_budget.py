@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import autosolve
+from autosolve.app import BUDGET_WAIT
 from autosolve.config import settings_from_mapping
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
@@ -121,3 +122,24 @@ def test_a_stop_does_not_wait_for_the_budget(
     assert result is not None and result.ok, result
     assert [e for e in events if e.kind == "abandoned"] == []
     assert len(github.requests) == 5
+
+
+def test_a_child_waiting_for_budget_shows_it_in_its_progress(
+    github: FakeGitHub, make_settings, run_daemon
+) -> None:
+    repositories = [f"octo/r{n}" for n in range(8)]
+    for repository in repositories:
+        github.add_repo(*repository.split("/"))
+    # 5 points per 3 s: five preflights go at once, three wait a window.
+    budget = {"points_per_minute": 5, "concurrency": 20, "writes_per_minute": 1,
+              "writes_per_hour": 1, "window": 2.0}  # fmt: skip
+    handle = run_daemon(make_settings(repositories, github={"budget": budget}))
+
+    def waiting() -> list[str]:
+        return [c["name"] for c in handle.status()["children"]
+                if BUDGET_WAIT in (c.get("progress") or {})]  # fmt: skip
+
+    wait_until(lambda: len(waiting()) == 3, what="three children waiting for budget")
+    assert all(name.startswith("preflight:repository-validator:") for name in waiting())
+    wait_until(lambda: handle.status()["phase"] == "workers", what="every preflight done")
+    assert [name for name in waiting() if name.startswith("preflight:")] == []

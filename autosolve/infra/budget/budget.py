@@ -15,6 +15,7 @@ no thundering herd, and a shared ledger is asked about once per request.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,8 @@ __all__ = [
     "is_write",
     "points_of",
 ]
+
+logger = logging.getLogger(__name__)
 
 WRITE_POINTS = 5
 """What GitHub charges a POST, PATCH, PUT or DELETE against its points per minute."""
@@ -112,15 +115,23 @@ class RequestBudget:
         ledger: the windows' bookkeeping (in memory, or shared by a cluster).
         concurrency: requests in flight at most.
         now: the clock the ledger's times come from (epoch seconds).
+        on_wait: called from the waiting thread with True when a request
+            starts waiting and False when it stops (e.g. to show it in the
+            waiting child's status); its errors are logged, never raised.
     """
 
     def __init__(
-        self, ledger: Ledger, concurrency: int, now: Callable[[], float] = _wall_time
+        self,
+        ledger: Ledger,
+        concurrency: int,
+        now: Callable[[], float] = _wall_time,
+        on_wait: Callable[[bool], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"`concurrency` must be an integer of at least 1, got {concurrency!r}")
         self.ledger = ledger
         self.concurrency = concurrency
+        self.on_wait = on_wait
         self._now = now
         self._lock = threading.Lock()
         self._queue: list[_Ticket] = []
@@ -177,7 +188,12 @@ class RequestBudget:
                 raise BudgetClosedError("the GitHub request budget is closed: stopping")
             if ticket.error is not None:
                 raise ticket.error
-            return self._wait(ticket)
+        self._tell_waiting(True)
+        try:
+            with self._lock:
+                return self._wait(ticket)
+        finally:
+            self._tell_waiting(False)
 
     def release(self) -> None:
         """Give back the slot of a request whose answer has arrived."""
@@ -219,6 +235,15 @@ class RequestBudget:
                 waits_total=self._waits,
                 wait_seconds_total=self._wait_seconds,
             )
+
+    def _tell_waiting(self, waiting: bool) -> None:
+        hook = self.on_wait
+        if hook is None:
+            return
+        try:
+            hook(waiting)
+        except Exception:  # a display must never fail a request
+            logger.exception("the request budget's on_wait hook failed")
 
     # -- under the lock ------------------------------------------------------
 
