@@ -9,11 +9,19 @@ from typing import Any, Self
 from autosolve.control.protocol import decode_reply, encode
 from autosolve.runtime.handle import ControlError
 
-__all__ = ["ControlClient", "ControlError", "DaemonUnavailable"]
+__all__ = ["ControlClient", "ControlError", "DaemonHungUp", "DaemonUnavailable"]
 
 
 class DaemonUnavailable(ConnectionError):
     """No daemon listens on the control socket (or it went away mid-request)."""
+
+
+class DaemonHungUp(DaemonUnavailable):
+    """The daemon took the request, then closed the connection without answering.
+
+    After a ``stop`` that is success, not failure: a daemon with little to
+    stop may exit before its answer is written.
+    """
 
 
 class ControlClient:
@@ -104,10 +112,10 @@ class ControlClient:
             ) from None
         except OSError as error:
             self.close()
-            raise DaemonUnavailable(f"the daemon on {self.path} went away: {error}") from None
+            raise DaemonHungUp(f"the daemon on {self.path} went away: {error}") from None
         if not answer.endswith(b"\n"):
             self.close()
-            raise DaemonUnavailable(f"the daemon on {self.path} closed the connection")
+            raise DaemonHungUp(f"the daemon on {self.path} closed the connection")
         return decode_reply(answer)
 
     def status(self) -> dict[str, Any]:
@@ -135,8 +143,12 @@ class ControlClient:
         """Ask the daemon to stop; with ``wait``, also wait until it has.
 
         Returns True once the daemon hung up (with ``wait``), else True at once.
+        A daemon that hangs up instead of answering has stopped: that is success.
         """
-        self.call("stop")
+        try:
+            self.call("stop")
+        except DaemonHungUp:
+            return True
         return self.wait_closed(timeout) if wait else True
 
     def wait_closed(self, timeout: float | None = None) -> bool:

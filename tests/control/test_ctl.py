@@ -136,6 +136,28 @@ def test_ctl_stop_returns_once_the_daemon_is_gone(
     assert not sock_path.exists()
 
 
+def test_ctl_stop_succeeds_when_the_daemon_exits_before_answering(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A daemon with little to stop may be gone before its answer is written.
+    path = tmp_path / "quick.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def take_the_request_and_exit() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as reader:
+            reader.readline()
+        listener.close()
+
+    daemon = threading.Thread(target=take_the_request_and_exit)
+    daemon.start()
+    assert ctl(path, "stop") == 0
+    daemon.join(timeout=10.0)
+    assert capsys.readouterr().out == "stopping...\nstopped\n"
+
+
 # -- the table ---------------------------------------------------------------
 
 
