@@ -157,3 +157,17 @@ def test_many_threads_on_one_budget_never_meet_githubs_secondary_limit(github):
     assert errors == []
     assert github.limits.admitted == 48
     assert github.limits.peak_in_flight <= 3
+
+
+@pytest.mark.parametrize(("header", "expected"), [("60", 60.0), ("0", None), ("soon", None)])
+def test_a_listing_carries_githubs_poll_interval(github, header, expected):
+    github.fail_next(1, "status", f"{REPO}/issues", status=200, body=[],
+                     headers={"X-Poll-Interval": header})  # fmt: skip
+    page = GitHubClient(github.url, TOKEN, timeout=5).list_issues("octo", "hello", since=None)
+    assert page.poll_interval == expected
+    assert (
+        GitHubClient(github.url, TOKEN, timeout=5)
+        .list_issues("octo", "hello", since=None)
+        .poll_interval
+        is None
+    )

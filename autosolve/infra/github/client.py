@@ -195,10 +195,12 @@ class GitHubClient:
             not_found=f"repository {owner}/{name} not found or not visible to the token",
         )
         new_etag = response.headers.get("ETag") or etag
+        poll_interval = _poll_interval(response)
         if response.status_code == 304:
-            return IssuePage([], new_etag, None, not_modified=True)
+            return IssuePage([], new_etag, None, not_modified=True, poll_interval=poll_interval)
         issues = self._load(response, _issues_schema)
-        return IssuePage(issues, new_etag, self._next_url(response), not_modified=False)
+        next_url = self._next_url(response)
+        return IssuePage(issues, new_etag, next_url, poll_interval=poll_interval)
 
     def get_issue(self, owner: str, name: str, number: int) -> Issue:
         """``GET /repos/{owner}/{name}/issues/{number}`` (issues and pull requests)."""
@@ -472,6 +474,12 @@ def _parse_float(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _poll_interval(response: requests.Response) -> float | None:
+    """``X-Poll-Interval`` when it is a positive number of seconds."""
+    seconds = _parse_float(response.headers.get("x-poll-interval"))
+    return seconds if seconds is not None and 0 < seconds < float("inf") else None
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:

@@ -51,6 +51,8 @@ class IssuePage:
     etag: str | None
     next_url: str | None
     not_modified: bool = False
+    poll_interval: float | None = None
+    """GitHub's ``X-Poll-Interval``: poll no more often than this many seconds."""
 
 
 @dataclass(frozen=True)
