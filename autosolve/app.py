@@ -54,6 +54,9 @@ class AppDependencies:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.analysis_observer: Callable[[str], None] | None = None
+        """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
+        set it before the scheduler is built."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
 
@@ -312,7 +315,9 @@ def application_commands(app: App) -> list[Command]:
     marshmallow fields (see :mod:`autosolve.control.commands`). The control
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
-    return []
+    from autosolve.analysis_commands import operator_commands
+
+    return operator_commands(registry.new_operations(app.deps))
 
 
 def start(

@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
 from autosolve.domain.intervals import TASK_INTERVALS
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
@@ -56,7 +58,24 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class IssuesSettings:
+    """Which mirrored issues are analysed (SPEC §3.1); the mirror itself keeps them all."""
+
     required_label: str = ""
+    since: str = "first-start"
+    """``first-start``, ``all``, or an ISO 8601 time (UTC when it names no offset)."""
+    states: tuple[str, ...] = ("open",)
+    include_pull_requests: bool = False
+    skip_bots: bool = True
+    reanalyze_on_edit: bool = False
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    dry_run: bool = False
+    prompt_file: str = ""
+    """``""`` = the built-in template; a relative path is taken beside the settings file."""
+    concurrency: int = 1
+    max_comment_chars: int = 60000
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,7 @@ class LogSettings:
 @dataclass(frozen=True)
 class Settings:
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     intervals: IntervalsSettings = field(default_factory=IntervalsSettings)
@@ -227,9 +247,52 @@ def _section(schema: type[Schema]) -> fields.Nested:
     return fields.Nested(schema)
 
 
+SINCE_WORDS = ("first-start", "all")
+ISSUE_STATES = ("open", "closed")
+MAX_CONCURRENCY = 64
+
+
+def _since(value: str) -> None:
+    if value in SINCE_WORDS:
+        return
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f'must be "first-start", "all" or an ISO 8601 UTC time like '
+            f'"2026-01-01T00:00:00Z"; got {value!r}'
+        ) from None
+
+
 class IssuesSchema(_Section):
     target = IssuesSettings
     required_label = fields.String()
+    since = fields.String(validate=_since)
+    states = fields.List(
+        fields.String(validate=validate.OneOf(ISSUE_STATES, error="must be one of: {choices}")),
+        validate=validate.Length(min=1, error="must name at least one state: open, closed"),
+    )
+    include_pull_requests = fields.Boolean()
+    skip_bots = fields.Boolean()
+    reanalyze_on_edit = fields.Boolean()
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "states" in data:
+            data["states"] = tuple(dict.fromkeys(data["states"]))
+        return IssuesSettings(**data)
+
+
+class AnalysisSchema(_Section):
+    target = AnalysisSettings
+    dry_run = fields.Boolean()
+    prompt_file = fields.String()
+    concurrency = _count(
+        validate.Range(min=1, max=MAX_CONCURRENCY, error="must be between {min} and {max}")
+    )
+    max_comment_chars = _count(
+        validate.Range(min=1000, max=GITHUB_COMMENT_LIMIT, error="must be between {min} and {max}")
+    )
 
 
 GITHUB_CONCURRENCY = 100
@@ -440,6 +503,7 @@ class LogSchema(_Section):
 class SettingsSchema(_Section):
     target = Settings
     github = _section(GitHubSchema)
+    analysis = _section(AnalysisSchema)
     ollama = _section(OllamaSchema)
     database = _section(DatabaseSchema)
     intervals = _section(IntervalsSchema)
@@ -487,11 +551,34 @@ def settings_from_mapping(data: Mapping[str, Any], source: Path | None = None) -
     Raises:
         SettingsError: every problem, by dotted key.
     """
+    data = _lower_keys(data)
+    problems = _prompt_file_problems(data, source)
     try:
-        settings: Settings = SettingsSchema().load(_lower_keys(data))
+        settings: Settings = SettingsSchema().load(data)
     except ValidationError as error:
-        raise SettingsError(_flatten(error.messages)) from None
+        raise SettingsError({**_flatten(error.messages), **problems}) from None
+    if problems:
+        raise SettingsError(problems)
     return dataclasses.replace(settings, source=source)
+
+
+def _prompt_file_problems(data: Mapping[str, Any], source: Path | None) -> dict[str, str]:
+    """``analysis.prompt_file`` must be a readable template using known placeholders.
+
+    Checked at load time, beside the other keys, so ``check`` and ``start``
+    refuse a broken template (exit 2) instead of the first analysis failing.
+    """
+    analysis = data.get("analysis")
+    value = analysis.get("prompt_file") if isinstance(analysis, Mapping) else None
+    if not isinstance(value, str) or not value:
+        return {}
+    from autosolve.domain.prompt import PromptTemplate, TemplateError
+
+    try:
+        PromptTemplate.from_file(_resolve_beside(source, value))
+    except TemplateError as error:
+        return {"analysis.prompt_file": str(error)}
+    return {}
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -525,8 +612,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 def resolve_path(settings: Settings, value: str) -> Path:
     """A path from the settings: relative ones are taken beside the settings file."""
+    return _resolve_beside(settings.source, value)
+
+
+def _resolve_beside(source: Path | None, value: str) -> Path:
     candidate = Path(value).expanduser()
     if candidate.is_absolute():
         return candidate
-    base = settings.source.parent if settings.source else Path.cwd()
+    base = source.parent if source else Path.cwd()
     return base / candidate

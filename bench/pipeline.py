@@ -1,15 +1,20 @@
-"""Pipeline benchmark: initial sync and steady state against the fake GitHub.
+"""Pipeline benchmark: initial sync and steady state, or the explainer's throughput.
 
 The daemon runs as a real ``autosolve-supervisor start`` subprocess; the fake
 GitHub and Ollama run in this process, so the two do not share a GIL and the
 fake counts every request the daemon makes.
 
     python bench/pipeline.py --repos 50 --issues 500
-    python bench/pipeline.py --budget --repos 2000 --minutes 5
+    python bench/pipeline.py --throughput 1000 --backend gevent --concurrency 1
+    python bench/pipeline.py --budget --repos 2000 --minutes 5 --backend gevent
 
-Prints: initial sync time, issues stored per second (with their outbox
-events), listing requests per issue; then, in steady state, listing requests
-per poll (one conditional request answered 304 is the target).
+Sync mode prints: initial sync time, issues stored per second (with their
+outbox events), listing requests per issue; then, in steady state, listing
+requests per poll (one conditional request answered 304 is the target).
+
+Throughput mode queues that many jobs (one per issue, mirrored beforehand)
+and starts the daemon with a model that answers at once; it prints the time
+until every job is done and every comment posted (bar: 1,000 in < 30 s).
 
 Budget mode (issue #11) runs many repositories on one token against a fake
 that enforces GitHub's documented secondary limits (900 points per minute,
@@ -63,16 +68,22 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=500)
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument("--throughput", type=int, metavar="JOBS", default=0,
+                        help="measure the explainer draining JOBS queued jobs instead")  # fmt: skip
+    parser.add_argument("--backend", choices=("threading", "gevent"), default="threading")
+    parser.add_argument("--concurrency", type=int, default=1, help="analysis.concurrency")
     parser.add_argument("--budget", action="store_true",
                         help="run many repositories against GitHub's secondary limits")  # fmt: skip
     parser.add_argument("--minutes", type=float, default=5.0,
                         help="budget mode: minutes before the probes")  # fmt: skip
     parser.add_argument("--probes", type=int, default=50,
                         help="budget mode: quiet repositories that get an issue")  # fmt: skip
-    parser.add_argument("--backend", choices=("threading", "gevent"), default="gevent")
     args = parser.parse_args()
     if args.budget:
         budget_run(args.repos, args.minutes, args.probes, args.backend)
+        return
+    if args.throughput:
+        throughput(args.throughput, args.backend, args.concurrency)
         return
     total = args.repos * args.issues
     pause = threading.Event()
@@ -139,6 +150,71 @@ def main() -> None:
             )
             daemon.signal(signal.SIGTERM)
             print(f"  daemon exit code     {daemon.wait(60)}")
+
+
+def throughput(jobs: int, backend: str, concurrency: int) -> None:
+    """Time the explainer draining ``jobs`` queued jobs with an instant model."""
+    pause = threading.Event()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeGitHub(token="bench") as github,
+        FakeOllama() as ollama,
+    ):
+        github.add_repo("bench", "repo")
+        for n in range(jobs):
+            github.add_issue("bench", "repo", title=f"issue {n}", body="x" * 200)
+        data = settings_dict(Path(tmp), github.url, ollama.url, ["bench/repo"])
+        data["github"]["token"] = "bench"
+        data["github"]["issues"] = {"since": "all"}
+        data["analysis"] = {"concurrency": concurrency}
+        data["runtime"]["backend"] = backend
+        data["intervals"] = {"issue_poller": 60.0, "outbox_relay": 60.0, "issue_explainer": 1.0}
+        data["log"] = {"level": "WARNING"}
+        settings = Path(tmp) / "settings.toml"
+        settings.write_text(to_toml(data))
+        db = Path(tmp) / "autosolve.db"
+        _queue_every_issue(github, db)
+
+        started = time.monotonic()
+        with DaemonProcess(settings) as daemon:
+            while len(github.requests_for(method="POST")) < jobs or count(
+                db, "SELECT count(*) FROM jobs"
+            ):
+                if daemon.process.poll() is not None:
+                    sys.exit(f"daemon exited early:\n{daemon.log}")
+                pause.wait(0.05)
+            elapsed = time.monotonic() - started
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(60)
+        posted = len(github.requests_for(method="POST"))
+        print(f"explainer throughput: {jobs} queued jobs, instant model, backend {backend}, "
+              f"concurrency {concurrency}")  # fmt: skip
+        print(f"  comments posted      {posted}")
+        print(f"  time                 {elapsed:.2f} s (daemon start included; bar < 30 s)")
+        print(f"  jobs/s               {jobs / elapsed:,.0f}")
+        print(f"  daemon exit code     {code}")
+
+
+def _queue_every_issue(github: FakeGitHub, db: Path) -> None:
+    """Mirror the repository and queue one job per issue, as poller and relay would."""
+    from autosolve.domain.spec import RepoTenant
+    from autosolve.domain.workers import IssuePoller, OutboxRelay
+    from autosolve.infra.github import GitHubClient
+    from autosolve.infra.store import Store
+    from autosolve.runtime import SystemClock, WorkContext
+
+    repo = github.repo("bench", "repo")
+    with Store(db) as store:
+        store.migrate()
+        tenant = RepoTenant(
+            "bench", "repo", store.upsert_repository(repo.github_id, "bench", "repo")
+        )
+        ctx = WorkContext("bench", threading.Event(), SystemClock())
+        IssuePoller(GitHubClient(github.url, "bench", timeout=10), store, 1.0).poll(ctx, tenant)
+        OutboxRelay(store, 1.0).relay(ctx, tenant)
+        queued = store.pending_jobs()
+    github.clear_log()
+    print(f"queued {queued} jobs")
 
 
 BUDGET_TOKEN = "ghp_budgetbench0123456789"

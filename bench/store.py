@@ -16,7 +16,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from autosolve.infra.store import IssueRecord, Store, SyncCursor
+from autosolve.infra.issue import Issue
+from autosolve.infra.store import Store, SyncCursor
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
         repository_id = store.upsert_repository(1, "bench", "repo")
         for page in range(args.pages):
             issues = [
-                IssueRecord(
+                Issue(
                     github_id=page * 50 + i,
                     number=page * 50 + i + 1,
                     title="t" * 60,

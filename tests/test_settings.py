@@ -179,6 +179,93 @@ def test_relative_paths_are_taken_beside_the_settings_file(tmp_path: Path) -> No
     assert resolve_path(settings, settings.database.path) == tmp_path / "data/autosolve.db"
 
 
+# -- [github.issues] and [analysis] ----------------------------------------------------
+
+
+def test_the_analysis_gate_and_analysis_defaults_follow_the_spec() -> None:
+    settings = settings_from_mapping({})
+    issues = settings.github.issues
+    assert (issues.required_label, issues.since, issues.states) == ("", "first-start", ("open",))
+    assert (issues.include_pull_requests, issues.skip_bots, issues.reanalyze_on_edit) == (
+        False,
+        True,
+        False,
+    )
+    analysis = settings.analysis
+    assert (analysis.dry_run, analysis.prompt_file) == (False, "")
+    assert (analysis.concurrency, analysis.max_comment_chars) == (1, 60000)
+
+
+def test_since_accepts_its_two_words_and_iso_times() -> None:
+    for since in ("first-start", "all", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5+00:00"):
+        settings = settings_from_mapping({"github": {"issues": {"since": since}}})
+        assert settings.github.issues.since == since
+
+
+def test_bad_gate_and_analysis_values_are_reported_by_dotted_path_all_at_once() -> None:
+    found = problems(
+        {
+            "github": {"issues": {"since": "yesterday", "states": ["open", "merged"]}},
+            "analysis": {"concurrency": 0, "max_comment_chars": 70000, "dryrun": True},
+        }
+    )
+    assert found == {
+        "github.issues.since": 'must be "first-start", "all" or an ISO 8601 UTC time like '
+        "\"2026-01-01T00:00:00Z\"; got 'yesterday'",
+        "github.issues.states[1]": "must be one of: open, closed",
+        "analysis.concurrency": "must be between 1 and 64",
+        "analysis.max_comment_chars": "must be between 1000 and 65536",
+        "analysis.dryrun": "unknown key",
+    }
+
+
+def test_no_state_at_all_is_refused() -> None:
+    assert problems({"github": {"issues": {"states": []}}}) == {
+        "github.issues.states": "must name at least one state: open, closed"
+    }
+
+
+def test_a_prompt_file_is_read_beside_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "prompt.txt").write_text("Look at {repository}#{number}: {title}\n{{json}}")
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text('[analysis]\nprompt_file = "prompt.txt"\n')
+    assert load_settings(settings_file).analysis.prompt_file == "prompt.txt"
+
+
+def test_a_prompt_file_with_an_unknown_placeholder_is_a_settings_error_naming_it(
+    tmp_path: Path,
+) -> None:
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Issue {number} by {reporter}")
+    found = problems({"analysis": {"prompt_file": str(prompt)}, "queue": {"max_attempts": 0}})
+    assert found == {
+        "analysis.prompt_file": f"{prompt}: unknown placeholder {{reporter}}; known: "
+        "{repository}, {number}, {kind}, {title}, {body}, {labels}, {author}",
+        "queue.max_attempts": "must be 1 or greater",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read {path}: No such file or directory"),
+        ("", "{path}: the template is empty"),
+        ("Issue {number", "{path}: expected '}' before end of string; write {{ and }}"),
+        ("Issue {title!r}", "{path}: placeholder {title} must be plain"),
+        ("Issue {0}", "{path}: unknown placeholder {0}"),
+        ("Issue {title.__class__}", "{path}: unknown placeholder {title.__class__}"),
+    ],
+)
+def test_an_unusable_prompt_file_is_a_settings_error(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    prompt = tmp_path / "prompt.txt"
+    if content is not None:
+        prompt.write_text(content)
+    found = problems({"analysis": {"prompt_file": str(prompt)}})
+    assert found["analysis.prompt_file"].startswith(message.replace("{path}", str(prompt)))
+
+
 # -- sanity: bounds, names, all errors at once ----------------------------------
 
 DURATIONS = [

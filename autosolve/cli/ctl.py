@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import time
 from collections.abc import Callable
 
 from autosolve.cli.common import fail
@@ -15,6 +16,9 @@ from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
 
 __all__ = ["run", "socket_path"]
+
+ANSWER_TIMEOUT = 30.0
+"""Seconds ``ctl`` waits for an answer (``explain`` waits as long as the daemon works)."""
 
 
 def socket_path(args: argparse.Namespace) -> str:
@@ -35,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
         path = socket_path(args)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
+    # An explanation waits for the model, which may take minutes: no answer timeout.
+    timeout = None if args.action == "explain" else ANSWER_TIMEOUT
     try:
-        with ControlClient(path) as client:
+        with ControlClient(path, timeout=timeout) as client:
             return ACTIONS[args.action](client, args)
     except (DaemonUnavailable, ControlError, ProtocolError) as error:
         return fail(str(error))
@@ -66,6 +72,47 @@ def _stop(client: ControlClient, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _explain(client: ControlClient, args: argparse.Namespace) -> int:
+    reply = client.call("explain", issue=args.issue, post=not args.preview)
+    reply.pop("ok", None)
+    if args.json:
+        print(json.dumps(reply, indent=2))
+    elif args.preview:
+        print(f"--- prompt\n{reply['prompt']}\n--- answer\n{reply['answer']}")
+    else:
+        print(_explained(reply))
+    return EXIT_OK
+
+
+def _explained(reply: dict) -> str:
+    issue, action = reply["issue"], reply["action"]
+    if action in ("posted", "edited", "adopted"):
+        return f"{issue}: {action} comment {reply['comment_id']}"
+    if action == "dry_run":
+        return f"{issue}: analysed and stored (dry run: not posted)"
+    return f"{issue}: {action}"
+
+
+def _jobs(client: ControlClient, args: argparse.Namespace) -> int:
+    reply = client.call("jobs")
+    reply.pop("ok", None)
+    if args.json:
+        print(json.dumps(reply, indent=2))
+        return EXIT_OK
+    print(f"ready {reply['ready']}  in flight {reply['in_flight']}  dead {reply['dead']}")
+    for job in reply["recent_dead"]:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job["dead_at"]))
+        print(f"  job {job['id']}  {when}  {job['payload']}\n    {job['reason']}")
+    return EXIT_OK
+
+
+def _retry_dead(client: ControlClient, args: argparse.Namespace) -> int:
+    which = int(args.id) if args.id.isdigit() else args.id
+    retried = client.call("retry-dead", id=which)["retried"]
+    print(f"back in the queue: {', '.join(map(str, retried)) if retried else 'nothing'}")
+    return EXIT_OK
+
+
 ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "status": _status,
     "pause": _control,
@@ -73,5 +120,8 @@ ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "run-now": _control,
     "restart": _control,
     "stop": _stop,
+    "explain": _explain,
+    "jobs": _jobs,
+    "retry-dead": _retry_dead,
 }
 """Each ``ctl`` action's runner; its grammar is in :data:`autosolve.cli.parser.CTL_ACTIONS`."""

@@ -65,6 +65,7 @@ examples:
 examples:
   autosolve-supervisor start
   AUTOSOLVE_GITHUB__TOKEN=ghp_... autosolve-supervisor start --settings /etc/autosolve/settings.toml
+  autosolve-supervisor start --dry-run         see what would be posted (table analyses)
 
   Under systemd (NOTIFY_SOCKET set) the daemon reports READY=1 when its workers
   start, STOPPING=1, STATUS= lines and, with WatchdogSec, WATCHDOG=1.
@@ -79,6 +80,9 @@ examples:
   autosolve-supervisor ctl status --json --settings /etc/autosolve/settings.toml
   autosolve-supervisor ctl --socket /run/autosolve/autosolve.sock pause 'worker:issue-poller:*'
   autosolve-supervisor ctl run-now worker:issue-explainer
+  autosolve-supervisor ctl explain octo/hello#12
+  autosolve-supervisor ctl jobs --json
+  autosolve-supervisor ctl retry-dead all
   autosolve-supervisor ctl stop""",
     "repl": """\
 examples:
@@ -121,6 +125,20 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON document")
 
 
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("issue", metavar="OWNER/NAME#N", help="the issue, e.g. octo/hello#12")
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="only show the prompt and the model's answer; post nothing, read nothing on GitHub",
+    )
+    _json_flag(parser)
+
+
+def _retry_dead_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID|all", help="a dead job's id (see `ctl jobs`), or all")
+
+
 CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, str]] = {
     "status": ("the phase and every child as a table", _json_flag, "status --json"),
     "pause": ("stop ticking the matching children", _name_argument, "pause 'worker:*:octo/*'"),
@@ -136,6 +154,21 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         "restart worker:outbox-relay:octo/hello",
     ),
     "stop": ("stop the daemon gracefully and wait until it is gone", None, "stop"),
+    "explain": (
+        "analyse one issue now, whatever the filters; edits autosolve's comment if there is one",
+        _explain_arguments,
+        "explain octo/hello#12",
+    ),
+    "jobs": (
+        "counts of ready, in-flight and dead jobs, and the 20 latest dead jobs",
+        _json_flag,
+        "jobs --json",
+    ),
+    "retry-dead": (
+        "move a dead job (or all of them) back to the queue",
+        _retry_dead_arguments,
+        "retry-dead all",
+    ),
 }
 """``ctl`` actions: help, what they add to the parser, an example (runners: :mod:`.ctl`)."""
 
@@ -167,11 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
         _add_settings(sub)
         return sub
 
-    command(
+    start = command(
         "start",
         "run the daemon in the foreground",
         "Run the daemon in the foreground until SIGINT, SIGTERM or `ctl stop`. "
         "Logs go to stderr. The control socket is created before any task runs.",
+    )
+    start.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="analyse and store analyses, post nothing (analysis.dry_run = true for this run)",
     )
     check = command(
         "check",

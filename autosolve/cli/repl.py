@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import code
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pykka
 
@@ -24,6 +25,9 @@ from autosolve.control.client import ControlClient, ControlError, DaemonUnavaila
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
 
+if TYPE_CHECKING:
+    from autosolve.app import App
+
 __all__ = ["helpers", "run"]
 
 
@@ -31,14 +35,29 @@ _BANNER = """autosolve {where}
   status()         the status document      table()          the same as a table
   pause(name)      resume(name)             run_now(name)    restart(name)
   stop()           stop the runtime         sup              {sup}
+  explain("octo/hello#12", post=True)       jobs()           retry_dead(7 or "all")
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
 
-def helpers(target: Any, sup: Any) -> dict[str, Any]:
-    """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient)."""
+def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
+
+    ``call(command, **arguments)`` sends an application command (``explain``,
+    ``jobs``, ``retry-dead``) and returns the answer, raising ControlError on a
+    refusal.
+    """
 
     def table() -> None:
         print(format_status(target.status()))
+
+    def explain(issue: str, post: bool = True) -> dict[str, Any]:
+        return _without_ok(call("explain", issue=issue, post=post))
+
+    def jobs() -> dict[str, Any]:
+        return _without_ok(call("jobs"))
+
+    def retry_dead(which: int | str) -> list[int]:
+        return call("retry-dead", id=which)["retried"]
 
     return {
         "status": target.status,
@@ -48,8 +67,27 @@ def helpers(target: Any, sup: Any) -> dict[str, Any]:
         "run_now": target.run_now,
         "restart": target.restart,
         "stop": target.stop,
+        "explain": explain,
+        "jobs": jobs,
+        "retry_dead": retry_dead,
         "sup": sup,
     }
+
+
+def _without_ok(reply: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in reply.items() if key != "ok"}
+
+
+def _answering(app: App) -> Callable[..., dict[str, Any]]:
+    """``call`` for an in-process daemon: its command table, refusals raised."""
+
+    def call(command: str, **arguments: Any) -> dict[str, Any]:
+        reply = app.answer({"command": command, **arguments})
+        if not reply["ok"]:
+            raise ControlError(reply["error"])
+        return reply
+
+    return call
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +107,7 @@ def _attached(args: argparse.Namespace) -> int:
         client.connect()
     except DaemonUnavailable as error:
         return fail(str(error))
-    namespace = helpers(client, client)
+    namespace = helpers(client, client, client.call)
     namespace["stop"] = lambda wait=True, timeout=None: client.stop(wait, timeout)
     try:
         _interact(namespace, f"attached to {path}", "a ControlClient on the socket")
@@ -79,7 +117,7 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _in_process(args: argparse.Namespace) -> int:
-    from autosolve.app import start
+    from autosolve.app import App
     from autosolve.logs import configure_logging
 
     try:
@@ -88,11 +126,12 @@ def _in_process(args: argparse.Namespace) -> int:
         return fail(str(error), EXIT_USAGE)
     configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
     try:
-        handle = start(settings)
+        app = App.start(settings)
     except Exception as error:  # e.g. the database is used by a running daemon
         return fail(f"cannot start: {error}")
+    handle = app.handle
     shutdown_timeout = settings.runtime.shutdown_timeout
-    namespace = helpers(handle, handle.proxy)
+    namespace = helpers(handle, handle.proxy, _answering(app))
     namespace["handle"] = handle
     namespace["stop"] = lambda timeout=shutdown_timeout + 5.0: handle.stop(timeout)
     try:

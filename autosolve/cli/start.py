@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -51,11 +52,17 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
+    if getattr(args, "dry_run", False):
+        settings = dataclasses.replace(
+            settings, analysis=dataclasses.replace(settings.analysis, dry_run=True)
+        )
     from autosolve.app import App
 
     configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
+    if settings.analysis.dry_run:
+        logger.info("dry run: analyses are stored in the database, nothing is posted to GitHub")
     socket_path = str(resolve_path(settings, settings.control.socket))
     try:
         check_socket_path(socket_path)

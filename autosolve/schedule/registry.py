@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from autosolve.domain.analysis import Analyst
+from autosolve.domain.gate import AnalysisGate
+from autosolve.domain.operations import Operations
 from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.preflights import RepositoryValidator
+from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+from autosolve.runtime.classify import classify
+from autosolve.runtime.policy import Category
+from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
 
-__all__ = ["new_global_workers", "new_pacer", "new_preflights", "new_workers"]
+__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
+           "new_preflights", "new_workers"]  # fmt: skip
 
 
 def new_preflights(deps: Dependencies) -> list[Preflight]:
@@ -45,12 +53,53 @@ def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
     settings = deps.settings
     return [
         IssueExplainer(
-            deps.github,
-            deps.ollama,
+            new_analyst(deps),
             deps.store,
             interval=settings.intervals.issue_explainer,
-            required_label=settings.github.issues.required_label,
             visibility_timeout=settings.queue.visibility_timeout,
             max_attempts=settings.queue.max_attempts,
+            concurrency=settings.analysis.concurrency,
+            is_outage=is_outage,
+            observer=getattr(deps, "analysis_observer", None),
         )
     ]
+
+
+def new_analyst(deps: Dependencies) -> Analyst:
+    """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it."""
+    from autosolve.config import resolve_path
+
+    settings = deps.settings
+    issues, analysis = settings.github.issues, settings.analysis
+    template = (
+        PromptTemplate.from_file(resolve_path(settings, analysis.prompt_file))
+        if analysis.prompt_file
+        else PromptTemplate.builtin()
+    )
+    gate = AnalysisGate(
+        since=issues.since,
+        states=issues.states,
+        include_pull_requests=issues.include_pull_requests,
+        skip_bots=issues.skip_bots,
+        required_label=issues.required_label,
+    )
+    return Analyst(
+        deps.github,
+        deps.ollama,
+        deps.store,
+        gate=gate,
+        template=template,
+        dry_run=analysis.dry_run,
+        reanalyze_on_edit=issues.reanalyze_on_edit,
+        max_comment_chars=analysis.max_comment_chars,
+    )
+
+
+def new_operations(deps: Dependencies) -> Operations:
+    """The operator's functions (explain, jobs, retry-dead) over the same analysis."""
+    return Operations(new_analyst(deps), deps.store)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when ``error`` is a service's trouble (node or service category), not a job's."""
+    return classify(error, infra_classifier).category in (Category.NODE, Category.SERVICE)

@@ -49,6 +49,9 @@ token = "{TOKEN}"
 repositories = {json.dumps(list(REPOSITORIES))}
 timeout = 5.0
 
+[github.issues]
+since = "all"  # these tests analyse issues they open before the first start
+
 [ollama]
 url = "{ollama.url}"
 timeout = 120.0

@@ -12,7 +12,6 @@ import socket
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,11 +123,10 @@ def test_pausing_one_repositorys_poller_stops_its_requests_while_others_continue
         wait_until(lambda: polls(github, WORLD) >= world + 2, 10.0, "two more polls of world")
         assert polls(github, HELLO) == hello
     finally:
-        resumed_at = time.monotonic()
         assert daemon.ctl("resume", POLLER_HELLO).returncode == 0
+    # "At once, not at the next slot" is exact on the manual clock
+    # (tests/runtime/test_control.py); wall-clock gaps here would only measure load.
     wait_until(lambda: polls(github, HELLO) > hello, 5.0, "hello polled again")
-    first = [r for r in github.requests_for(HELLO) if r.path == HELLO][hello]
-    assert first.monotonic - resumed_at < INTERVAL / 2  # at once, not at the next slot
 
 
 def test_run_now_ticks_at_once_even_a_paused_poller(daemon: Daemon, github: FakeGitHub) -> None:

@@ -156,6 +156,6 @@ def test_a_helper_that_cannot_reach_the_daemon_prints_one_line_and_the_console_g
     assert captured.out == "workers\nstill here\n"
     before_users_error = captured.err.split("Traceback")[0]
     assert before_users_error.splitlines()[-1].startswith(
-        f"DaemonUnavailable: the daemon on {sock_path} "
+        f"DaemonHungUp: the daemon on {sock_path} "
     )
     assert "ZeroDivisionError: division by zero" in captured.err  # the user's own: as usual

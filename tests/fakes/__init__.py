@@ -42,6 +42,8 @@ class RequestRecord:
     wall: float
     status: int | None = None
     body: bytes = b""
+    answered: bool = False
+    """True once the whole response body went out (False while trickling, or if cut off)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -52,6 +54,8 @@ class Response:
     status: int
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0
+    """Seconds between body bytes: > 0 sends the body one byte at a time (a stuck peer)."""
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -330,7 +334,12 @@ class FakeHTTPServer:
             handler.close_connection = True
             return
         record.status = response.status
-        self._write(handler, response)
+        try:
+            self._write(handler, response)
+        except OSError:  # the client hung up mid-answer
+            handler.close_connection = True
+            return
+        record.answered = True
 
     def _respond(self, record: RequestRecord) -> Response:
         hook = self.before_request
@@ -359,4 +368,12 @@ class FakeHTTPServer:
             handler.send_header("Content-Length", str(len(response.body or b"")))
         handler.end_headers()
         if response.body and not no_body and handler.command != "HEAD":
-            handler.wfile.write(response.body)
+            if response.trickle <= 0:
+                handler.wfile.write(response.body)
+                return
+            handler.wfile.flush()
+            pause = threading.Event()
+            for index in range(len(response.body)):
+                handler.wfile.write(response.body[index : index + 1])
+                handler.wfile.flush()
+                pause.wait(response.trickle)

@@ -6,8 +6,14 @@ since``), page-number pagination computed at request time with absolute
 ``Link: rel="next"`` URLs (so an issue edited while a client pages moves to the
 end and can make page-number paging skip items, exactly as on github.com),
 pull requests mixed into the issue list, weak ETags with 304s, commenting
-bumping the issue's ``updated_at``, 401 for a wrong token and 404 for unknown
-repositories and issues.
+bumping the issue's ``updated_at``, comment editing (``PATCH``), authors with
+an account type (``User``, ``Bot``), 422 ``Validation Failed`` with GitHub's
+``errors[]`` (a comment body over 65,536 characters), 401 for a wrong token
+and 404 for unknown repositories and issues.
+
+Timestamps come from a counter clock (one ``step`` per change, whole seconds
+by default; ``fraction_digits`` > 0 writes fractional seconds, which GitHub's
+schema allows), so tests control ordering exactly.
 
 Example::
 
@@ -26,12 +32,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+from requests import PreparedRequest, Session
+from requests import Response as ResponseType
+from requests.adapters import HTTPAdapter
 
 from tests.fakes import FakeHTTPServer, Fault, RequestRecord, Response
 from tests.fakes.limits import GitHubLimits
 
-__all__ = ["FakeComment", "FakeGitHub", "FakeIssue", "FakeRepo"]
+__all__ = ["FakeComment", "FakeGitHub", "FakeIssue", "FakeRepo", "iso_now", "route_to"]
 
 DOCS = "https://docs.github.com/rest"
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -40,8 +50,21 @@ SECONDARY_MESSAGE = (
 )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+COMMENT_LIMIT = 65536
+"""GitHub's longest comment body, in characters."""
+
+
+def _iso(moment: datetime, fraction_digits: int = 0) -> str:
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction_digits:
+        text += f".{moment.microsecond:06d}"[: fraction_digits + 1]
+    return text + "Z"
+
+
+def iso_now(offset: float = 0.0) -> str:
+    """The wall-clock time (plus ``offset`` seconds) as GitHub writes it, whole seconds up."""
+    moment = datetime.now(UTC) + timedelta(seconds=offset)
+    return _iso(moment.replace(microsecond=0) + timedelta(seconds=1))
 
 
 def _parse_iso(value: str) -> datetime:
@@ -55,15 +78,16 @@ class FakeComment:
     body: str
     user: str = "someone"
     created_at: str = ""
+    updated_at: str = ""
 
     def payload(self) -> dict[str, Any]:
         return {
             "id": self.github_id,
             "node_id": f"IC_{self.github_id}",
             "body": self.body,
-            "user": {"login": self.user, "id": 1},
+            "user": {"login": self.user, "id": 1, "type": "User"},
             "created_at": self.created_at,
-            "updated_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
             "author_association": "NONE",
         }
 
@@ -80,6 +104,8 @@ class FakeIssue:
     created_at: str
     updated_at: str
     comments: list[FakeComment] = field(default_factory=list)
+    author: str = "reporter"
+    author_type: str = "User"
 
     def payload(self, repo: FakeRepo, base_url: str) -> dict[str, Any]:
         api = f"{base_url}/repos/{repo.owner}/{repo.name}/issues/{self.number}"
@@ -92,7 +118,7 @@ class FakeIssue:
             "title": self.title,
             "body": self.body,
             "state": self.state,
-            "user": {"login": "reporter", "id": 7},
+            "user": {"login": self.author, "id": 7, "type": self.author_type},
             "labels": [
                 {"id": 100 + i, "name": name, "color": "ededed", "default": False}
                 for i, name in enumerate(self.labels)
@@ -144,6 +170,10 @@ _ROUTES = [
         "comments",
         re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/issues/(?P<number>\d+)/comments/?$"),
     ),
+    (
+        "comment",
+        re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/issues/comments/(?P<comment>\d+)/?$"),
+    ),
 ]
 
 
@@ -158,10 +188,12 @@ def _match_route(path: str) -> tuple[str, dict[str, str]] | None:
 class FakeGitHub(FakeHTTPServer):
     """Fake ``api.github.com`` on loopback. All state changes go through one lock.
 
-    ``token=None`` disables the Authorization check.
+    ``token=None`` disables the Authorization check. ``step`` and
+    ``fraction_digits`` shape the counter clock's timestamps (see the module).
     """
 
     fault_kinds = (
+        "self_next",
         "rate_limit",
         "retry_after",
         "secondary",
@@ -171,12 +203,22 @@ class FakeGitHub(FakeHTTPServer):
         "status",
     )
 
-    def __init__(self, token: str | None = "test-token") -> None:
+    def __init__(
+        self,
+        token: str | None = "test-token",
+        *,
+        step: timedelta = timedelta(seconds=1),
+        fraction_digits: int = 0,
+    ) -> None:
         super().__init__()
         self.token = token
         self._repos: dict[tuple[str, str], FakeRepo] = {}
         self._next_id = 1000
         self._clock = EPOCH
+        self._step = step
+        self._fraction_digits = fraction_digits
+        self.link_base: str | None = None
+        """Base URL written into ``Link`` headers (default: :attr:`url`); see :func:`route_to`."""
 
     # -- state (thread-safe) -------------------------------------------------
 
@@ -185,8 +227,8 @@ class FakeGitHub(FakeHTTPServer):
         return self._next_id
 
     def _tick(self) -> str:
-        self._clock += timedelta(seconds=1)
-        return _iso(self._clock)
+        self._clock += self._step
+        return _iso(self._clock, self._fraction_digits)
 
     def _observe(self, stamp: str) -> None:
         """Keep the counter clock ahead of explicitly given timestamps."""
@@ -215,10 +257,18 @@ class FakeGitHub(FakeHTTPServer):
         pull_request: bool = False,
         updated_at: str | None = None,
         state: str = "open",
+        created_at: str | None = None,
+        author: str = "reporter",
+        author_type: str = "User",
     ) -> FakeIssue:
+        """Open an issue; ``created_at`` (e.g. :func:`iso_now`) moves the clock there."""
         with self._lock:
             repo = self.repo(owner, name)
-            created = self._tick()
+            if created_at is not None:
+                self._observe(created_at)
+                created = created_at
+            else:
+                created = self._tick()
             if updated_at is not None:
                 self._observe(updated_at)
             issue = FakeIssue(
@@ -231,6 +281,8 @@ class FakeGitHub(FakeHTTPServer):
                 pull_request=pull_request,
                 created_at=created,
                 updated_at=updated_at or created,
+                author=author,
+                author_type=author_type,
             )
             repo.next_number += 1
             repo.issues[issue.number] = issue
@@ -270,6 +322,10 @@ class FakeGitHub(FakeHTTPServer):
             issue.updated_at = stamp
             return comment
 
+    def marker_comments(self, owner: str, name: str, number: int, marker: str) -> list[str]:
+        """Bodies of the issue's comments that contain ``marker``."""
+        return [c.body for c in self.comments(owner, name, number) if marker in c.body]
+
     # -- faults --------------------------------------------------------------
 
     def fault_response(self, fault: Fault, request: RequestRecord) -> Response:
@@ -300,6 +356,15 @@ class FakeGitHub(FakeHTTPServer):
         if fault.kind == "server_error":
             status = int(p.get("status", 500))
             return Response.json(status, {"message": "Server Error"})
+        if fault.kind == "self_next":
+            # A proxy or a broken server: the page is right, its next link points to
+            # itself (or to ``url=``, a page read before).
+            response = self.route(request)
+            url = f"{self.url}{request.path}"
+            if request.query:
+                url += f"?{urlencode(request.query)}"
+            response.headers["Link"] = f'<{p.get("url", url)}>; rel="next"'
+            return response
         if fault.kind == "malformed":
             if "raw" in p:
                 return Response(200, p["raw"], {"Content-Type": "application/json"})
@@ -332,6 +397,8 @@ class FakeGitHub(FakeHTTPServer):
             repo = self._repos.get((args["owner"].lower(), args["name"].lower()))
             if repo is None:
                 return self._not_found()
+            if kind == "comment" and request.method == "PATCH":
+                return self._edit_comment(request, repo, int(args["comment"]))
             if kind == "repo" and request.method == "GET":
                 return self._get(request, repo.payload(self.url))
             if kind == "issues" and request.method == "GET":
@@ -353,10 +420,39 @@ class FakeGitHub(FakeHTTPServer):
         return Response.json(404, {"message": "Not Found", "documentation_url": DOCS})
 
     @staticmethod
-    def _validation_failed(message: str) -> Response:
+    def _validation_failed(message: str | dict[str, str]) -> Response:
         return Response.json(
             422, {"message": "Validation Failed", "errors": [message], "documentation_url": DOCS}
         )
+
+    def _comment_body(self, request: RequestRecord) -> str | Response:
+        """The ``body`` of a comment request, or the error GitHub would answer."""
+        try:
+            data = request.json()
+        except ValueError:
+            return Response.json(400, {"message": "Problems parsing JSON"})
+        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
+            return self._validation_failed("body is required and must be a string")
+        if len(data["body"]) > COMMENT_LIMIT:
+            return self._validation_failed(
+                {"resource": "IssueComment", "code": "custom", "field": "body",
+                 "message": f"body is too long (maximum is {COMMENT_LIMIT} characters)"}
+            )  # fmt: skip
+        return data["body"]
+
+    def _edit_comment(self, request: RequestRecord, repo: FakeRepo, comment_id: int) -> Response:
+        comment = next(
+            (c for i in repo.issues.values() for c in i.comments if c.github_id == comment_id),
+            None,
+        )
+        if comment is None:
+            return self._not_found()
+        body = self._comment_body(request)
+        if isinstance(body, Response):
+            return body
+        comment.body = body
+        comment.updated_at = self._tick()
+        return Response.json(200, comment.payload())
 
     def _get(
         self, request: RequestRecord, payload: Any, headers: dict[str, str] | None = None
@@ -419,17 +515,49 @@ class FakeGitHub(FakeHTTPServer):
 
     def _page_url(self, request: RequestRecord, page: int) -> str:
         query = {**request.query, "page": str(page)}
-        return f"{self.url}{request.path}?{urlencode(query)}"
+        return f"{self.link_base or self.url}{request.path}?{urlencode(query)}"
 
     def _create_comment(self, request: RequestRecord, issue: FakeIssue) -> Response:
-        try:
-            data = request.json()
-        except ValueError:
-            return Response.json(400, {"message": "Problems parsing JSON"})
-        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
-            return self._validation_failed("body is required and must be a string")
+        body = self._comment_body(request)
+        if isinstance(body, Response):
+            return body
         stamp = self._tick()
-        comment = FakeComment(self._new_id(), data["body"], "autosolve-bot", stamp)
+        comment = FakeComment(self._new_id(), body, "autosolve-bot", stamp)
         issue.comments.append(comment)
         issue.updated_at = stamp
         return Response.json(201, comment.payload())
+
+
+class _LoopbackAdapter(HTTPAdapter):
+    """Sends requests for ``public`` to the fake instead, as a real HTTP request."""
+
+    def __init__(self, public: str, fake: FakeGitHub) -> None:
+        super().__init__()
+        self._public = urlsplit(public)
+        self._fake = fake
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> ResponseType:
+        original = request.url or ""
+        target = urlsplit(self._fake.url)
+        request.url = (
+            urlsplit(original)._replace(scheme=target.scheme, netloc=target.netloc).geturl()
+        )
+        response = super().send(request, *args, **kwargs)
+        response.url = original  # what the client asked for, as if GitHub had answered
+        request.url = original
+        return response
+
+
+def route_to(fake: FakeGitHub, public: str) -> Session:
+    """A session that reaches ``fake`` when asked for ``public`` (``https://api.github.com``).
+
+    The fake writes ``public`` into its ``Link`` headers, so a client configured
+    with GitHub's real address (or a variant of it, ``:443``) talks to the fake
+    over loopback, unchanged. Nothing leaves the machine: every request for
+    ``public`` is re-addressed to the fake before it is sent.
+    """
+    parts = urlsplit(public)
+    fake.link_base = f"{parts.scheme}://{parts.hostname}"
+    session = Session()
+    session.mount(f"{parts.scheme}://{parts.hostname}", _LoopbackAdapter(public, fake))
+    return session

@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,10 @@ class FakeOllama(FakeHTTPServer):
     def __init__(self, models: tuple[str, ...] | list[str] = (DEFAULT_MODEL,)) -> None:
         super().__init__()
         self.models: set[str] = set(models)
+        self.answer: Callable[[str], str] | None = None
+        """Replaces :meth:`answer_for` when set: ``prompt -> response text``."""
+        self.trickle_seconds = 0.0
+        """> 0: answers are sent one byte every that many seconds (see :meth:`trickle`)."""
 
     @staticmethod
     def answer_for(prompt: str) -> str:
@@ -41,6 +46,10 @@ class FakeOllama(FakeHTTPServer):
         return f"Analysis of: {first}"
 
     # -- controls ------------------------------------------------------------
+
+    def trickle(self, seconds_per_byte: float) -> None:
+        """Send every answer one byte at a time, ``seconds_per_byte`` apart."""
+        self.trickle_seconds = seconds_per_byte
 
     def hold(self) -> None:
         """Make generate calls block until :meth:`release` (or :meth:`stop`)."""
@@ -97,7 +106,7 @@ class FakeOllama(FakeHTTPServer):
         final: dict[str, Any] = {
             "model": model,
             "created_at": datetime.now(UTC).isoformat(),
-            "response": self.answer_for(prompt),
+            "response": (self.answer or self.answer_for)(prompt),
             "done": True,
             "done_reason": "stop",
         }
@@ -107,4 +116,6 @@ class FakeOllama(FakeHTTPServer):
             del chunks[0]["done_reason"]
             body = "".join(json.dumps(c) + "\n" for c in chunks).encode()
             return Response(200, body, {"Content-Type": "application/x-ndjson"})
-        return Response.json(200, final)
+        response = Response.json(200, final)
+        response.trickle = self.trickle_seconds
+        return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -23,7 +24,8 @@ from autosolve.infra.github import (
     UnprocessableError,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
-from tests.fakes.github import FakeGitHub
+from autosolve.infra.issue import Issue
+from tests.fakes.github import FakeGitHub, route_to
 
 TOKEN = "ghp_SECRETtoken1234567890"
 NOW = 1_700_000_000.0
@@ -100,7 +102,7 @@ def test_list_issues_asks_for_every_state_oldest_update_first(
         "state": "all",
         "sort": "updated",
         "direction": "asc",
-        "per_page": "50",
+        "per_page": "100",
         "since": "2024-01-01T00:00:00Z",
     }
     client.list_issues("octo", "hello", since=None)
@@ -121,6 +123,31 @@ def test_list_issues_flags_pull_requests_and_reads_labels(github, client):
     assert not page.not_modified
 
 
+def test_list_issues_reads_creation_time_and_author(github, client):
+    github.add_issue("octo", "hello", created_at="2025-06-01T12:00:00.250Z")
+    github.add_issue("octo", "hello", author="dependabot[bot]", author_type="Bot")
+    human, bot = client.list_issues("octo", "hello", since=None).issues
+    assert (human.created_at, human.author_login, human.author_type) == (
+        "2025-06-01T12:00:00.250Z",
+        "reporter",
+        "User",
+    )
+    assert (bot.author_login, bot.author_type, bot.by_bot, human.by_bot) == (
+        "dependabot[bot]",
+        "Bot",
+        True,
+        False,
+    )
+
+
+def test_an_issue_by_a_deleted_account_has_no_author(github, client):
+    issue = github.add_issue("octo", "hello")
+    payload = issue.payload(github.repo("octo", "hello"), github.url)
+    github.fail_next(1, "status", status=200, body=[{**payload, "user": None}])
+    [ghost] = client.list_issues("octo", "hello", since=None).issues
+    assert (ghost.author_login, ghost.author_type, ghost.by_bot) == (None, None, False)
+
+
 def test_list_issues_since_returns_only_issues_updated_at_or_after_it(github, client):
     first = github.add_issue("octo", "hello", title="old")
     second = github.add_issue("octo", "hello", title="new")
@@ -130,14 +157,14 @@ def test_list_issues_since_returns_only_issues_updated_at_or_after_it(github, cl
 
 
 def test_following_next_urls_reaches_every_issue(github: FakeGitHub, client: GitHubClient):
-    for n in range(120):
+    for n in range(250):
         github.add_issue("octo", "hello", title=f"issue {n}")
     page = client.list_issues("octo", "hello", since=None)
     seen = [i.number for i in page.issues]
     while page.next_url:
         page = client.list_issues("octo", "hello", since=None, page_url=page.next_url)
         seen.extend(i.number for i in page.issues)
-    assert seen == list(range(1, 121))
+    assert seen == list(range(1, 251))
     assert [r.query.get("page") for r in github.requests_for(ISSUES)] == [None, "2", "3"]
 
 
@@ -178,10 +205,37 @@ def test_link_next_to_another_host_is_a_malformed_response(github, client):
         client.list_issues("octo", "hello", since=None)
 
 
-def test_get_issue_reads_label_objects(github: FakeGitHub, client: GitHubClient):
-    github.add_issue("octo", "hello", title="Crash", labels=("Bug",))
-    issue = client.get_issue("octo", "hello", 1)
-    assert (issue.number, issue.title, issue.labels) == (1, "Crash", ("Bug",))
+def test_an_api_url_with_its_default_port_follows_link_urls_without_it(github: FakeGitHub):
+    for n in range(150):
+        github.add_issue("octo", "hello", title=f"issue {n}")
+    session = route_to(github, "https://api.github.com")
+    client = GitHubClient("https://api.github.com:443", TOKEN, timeout=5, session=session)
+
+    first = client.list_issues("octo", "hello", since=None)
+    assert first.next_url is not None and first.next_url.startswith("https://api.github.com/")
+    second = client.list_issues("octo", "hello", since=None, page_url=first.next_url)
+
+    assert [i.number for i in first.issues + second.issues] == list(range(1, 151))
+    assert [r.query.get("page") for r in github.requests_for(ISSUES)] == [None, "2"]
+
+
+def test_a_next_link_to_the_page_just_read_is_malformed_and_names_the_url(github, client):
+    github.add_issue("octo", "hello")
+    github.fail_next(1, "self_next", path_prefix=ISSUES)
+    error = raised(lambda: client.list_issues("octo", "hello", since=None))
+    assert isinstance(error, MalformedResponseError)
+    assert f"{github.url}{ISSUES}?" in str(error) and "already read" in str(error)
+    assert len(github.requests_for(ISSUES)) == 1
+
+
+def test_comment_paging_that_loops_stops_at_once_with_the_url_named(github, client):
+    github.add_issue("octo", "hello")
+    github.add_comment("octo", "hello", 1, "first")
+    github.fail_next(1000, "self_next", path_prefix=f"{ISSUES}/1/comments")
+    error = raised(lambda: client.list_comments("octo", "hello", 1))
+    assert isinstance(error, MalformedResponseError)
+    assert f"{github.url}{ISSUES}/1/comments?per_page=100" in str(error)
+    assert len(github.requests_for(f"{ISSUES}/1/comments")) == 1
 
 
 def test_list_comments_follows_every_page(github: FakeGitHub, client: GitHubClient):
@@ -208,6 +262,27 @@ def test_create_comment_posts_the_body_and_returns_the_comment(github, client):
     )
     assert github.comments("octo", "hello", 1)[0].github_id == comment.github_id
     assert comment.body == "<!-- autosolve -->\nhello"
+
+
+def test_edit_comment_patches_the_body_in_place(github, client):
+    github.add_issue("octo", "hello")
+    posted = client.create_comment("octo", "hello", 1, "<!-- autosolve -->\nfirst")
+    edited = client.edit_comment("octo", "hello", posted.github_id, "<!-- autosolve -->\nsecond")
+    request = github.requests[-1]
+    assert (request.method, request.path, request.status) == (
+        "PATCH",
+        f"{ISSUES}/comments/{posted.github_id}",
+        200,
+    )
+    assert edited.github_id == posted.github_id
+    assert [c.body for c in github.comments("octo", "hello", 1)] == ["<!-- autosolve -->\nsecond"]
+
+
+def test_editing_a_deleted_comment_is_not_found(github, client):
+    github.add_issue("octo", "hello")
+    error = raised(lambda: client.edit_comment("octo", "hello", 987654, "x"))
+    assert isinstance(error, NotFoundError)
+    assert "comment 987654 of octo/hello not found" in str(error)
 
 
 # -- the fake behaves like GitHub where it matters ------------------------------------
@@ -239,7 +314,7 @@ def test_fake_rejects_a_wrong_token_and_unknown_repositories(github: FakeGitHub)
     wrong = GitHubClient(github.url, "nope", timeout=5)
     assert isinstance(raised(lambda: wrong.get_repository("octo", "hello")), UnauthorizedError)
     right = GitHubClient(github.url, TOKEN, timeout=5)
-    assert isinstance(raised(lambda: right.get_issue("octo", "hello", 9)), NotFoundError)
+    assert isinstance(raised(lambda: right.list_comments("octo", "hello", 9)), NotFoundError)
 
 
 def test_fake_slow_requests_wait_until_released(github: FakeGitHub, client: GitHubClient):
@@ -329,7 +404,7 @@ def test_rate_limit_gate_holds_back_every_thread_sharing_the_client(github, clie
     errors: list[Exception] = []
 
     def call() -> None:
-        errors.append(raised(lambda: client.get_issue("octo", "hello", 1)))
+        errors.append(raised(lambda: client.list_comments("octo", "hello", 1)))
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
@@ -409,6 +484,14 @@ def test_unprocessable_is_permanent(github, client):
     assert "POST /repos/octo/hello/issues/1/comments: 422" in str(error)
 
 
+def test_unprocessable_names_the_resource_field_and_code_github_gave(github, client):
+    github.add_issue("octo", "hello")
+    error = raised(lambda: client.create_comment("octo", "hello", 1, "x" * 70_000))
+    assert isinstance(error, UnprocessableError)
+    assert "(GitHub says: Validation Failed)" in str(error)
+    assert "IssueComment.body: custom body is too long (maximum is 65536 characters)" in str(error)
+
+
 def test_other_client_error_is_permanent(github, client):
     github.fail_next(1, "status", status=410, body={"message": "Issues are disabled"})
     assert isinstance(raised(lambda: client.get_repository("octo", "hello")), ClientError)
@@ -452,11 +535,26 @@ def test_body_that_is_not_json_is_malformed(github, client):
     assert "not JSON" in str(error)
 
 
-def test_dropped_connection_raises_the_raw_requests_error(github, client):
+def test_dropped_connection_raises_a_requests_error_with_a_short_reason(github, client):
     github.fail_next(1, "drop")
     error = raised(lambda: client.get_repository("octo", "hello"))
     assert isinstance(error, requests.ConnectionError)
+    assert str(error) == (
+        f"the server closed the connection without answering to 127.0.0.1:{github.port} "
+        "(GET /repos/octo/hello)"
+    )
     assert client.get_repository("octo", "hello").name == "hello"
+
+
+def test_a_refused_connection_is_one_short_line_not_urllib3s_chain():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    client = GitHubClient(f"http://127.0.0.1:{port}", TOKEN, timeout=5)
+    error = raised(lambda: client.get_repository("octo", "hello"))
+    assert isinstance(error, requests.ConnectionError)
+    assert str(error) == f"connection refused to 127.0.0.1:{port} (GET /repos/octo/hello)"
+    assert error.__suppress_context__ and "Max retries" not in str(error)
 
 
 def test_token_never_appears_in_errors_or_the_client(github: FakeGitHub, clock: WallClock):
@@ -555,3 +653,82 @@ def test_client_throttles_every_request_that_reaches_the_network(github, clock):
     raised(lambda: client.get_repository("octo", "hello"))
     raised(lambda: client.get_repository("octo", "hello"))  # refused locally: no slot
     assert fake.sleeps == [0.5, 1.0, 1.5]
+
+
+# -- GitHub's own shapes (as its OpenAPI description and real answers have them) -----------
+
+GITHUB_ISSUE = {
+    "url": "https://api.github.com/repos/octo/hello/issues/7",
+    "repository_url": "https://api.github.com/repos/octo/hello",
+    "labels_url": "https://api.github.com/repos/octo/hello/issues/7/labels{/name}",
+    "comments_url": "https://api.github.com/repos/octo/hello/issues/7/comments",
+    "events_url": "https://api.github.com/repos/octo/hello/issues/7/events",
+    "html_url": "https://github.com/octo/hello/pull/7",
+    "id": 2_000_000_007,
+    "node_id": "PR_kwDOAbCdEf5abcde",
+    "number": 7,
+    "title": "Bump requests from 2.31.0 to 2.32.0",
+    "user": {"login": "dependabot[bot]", "id": 49699333, "node_id": "MDM6Qm90NDk2OTkzMzM=",
+             "type": "Bot", "site_admin": False},
+    "labels": [{"id": 1, "node_id": "LA_1", "url": "https://api.github.com/x",
+                "name": "dependencies", "color": "0366d6", "default": False,
+                "description": "Pull requests that update a dependency"}],
+    "state": "open",
+    "locked": False,
+    "assignee": None,
+    "assignees": [],
+    "milestone": None,
+    "comments": 0,
+    "created_at": "2026-01-05T10:20:30Z",
+    "updated_at": "2026-01-05T10:20:31.250Z",
+    "closed_at": None,
+    "author_association": "CONTRIBUTOR",
+    "active_lock_reason": None,
+    "draft": False,
+    "pull_request": {"url": "https://api.github.com/repos/octo/hello/pulls/7",
+                     "html_url": "https://github.com/octo/hello/pull/7",
+                     "diff_url": "https://github.com/octo/hello/pull/7.diff",
+                     "patch_url": "https://github.com/octo/hello/pull/7.patch", "merged_at": None},
+    "body": None,
+    "reactions": {"url": "https://api.github.com/x", "total_count": 0, "+1": 0, "-1": 0},
+    "timeline_url": "https://api.github.com/repos/octo/hello/issues/7/timeline",
+    "performed_via_github_app": None,
+    "state_reason": None,
+}  # fmt: skip
+
+
+def test_a_pull_request_as_github_lists_it_is_read_whole(github, client):
+    github.fail_next(1, "status", path_prefix=ISSUES, status=200, body=[GITHUB_ISSUE])
+    [issue] = client.list_issues("octo", "hello", since=None).issues
+    assert issue == Issue(
+        github_id=2_000_000_007,
+        number=7,
+        title="Bump requests from 2.31.0 to 2.32.0",
+        body=None,
+        state="open",
+        is_pull_request=True,
+        updated_at="2026-01-05T10:20:31.250Z",
+        created_at="2026-01-05T10:20:30Z",
+        labels=("dependencies",),
+        author_login="dependabot[bot]",
+        author_type="Bot",
+    )
+
+
+def test_a_422_as_github_words_it_reaches_the_message(github, client):
+    github.add_issue("octo", "hello")
+    body = {
+        "message": "Validation Failed",
+        "errors": [{"resource": "IssueComment", "code": "unprocessable", "field": "data",
+                    "message": "Body is too long (maximum is 65536 characters)"},
+                   "a plain string error"],
+        "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+        "status": "422",
+    }  # fmt: skip
+    github.fail_next(1, "status", path_prefix=f"{ISSUES}/1/comments", status=422, body=body)
+    error = raised(lambda: client.create_comment("octo", "hello", 1, "x"))
+    assert str(error) == (
+        "POST /repos/octo/hello/issues/1/comments: 422 Unprocessable Entity (GitHub says: "
+        "Validation Failed): GitHub rejected the request's parameters: IssueComment.data: "
+        "unprocessable Body is too long (maximum is 65536 characters); a plain string error"
+    )

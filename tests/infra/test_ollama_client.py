@@ -14,6 +14,7 @@ from autosolve.infra.ollama import (
     OllamaError,
     OllamaMalformedResponseError,
     OllamaServerError,
+    OllamaTimeoutError,
 )
 from tests.fakes.ollama import DEFAULT_MODEL, FakeOllama
 
@@ -93,10 +94,65 @@ def test_ollama_down_raises_connection_refused_until_it_comes_back(ollama, clien
     assert client.generate("back") == "Analysis of: back"
 
 
-def test_dropped_connection_raises_the_raw_requests_error(ollama, client):
+def test_dropped_connection_raises_a_requests_error_with_a_short_reason(ollama, client):
     ollama.fail_next(1, "drop")
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.ConnectionError) as info:
         client.generate("hi")
+    assert str(info.value) == (
+        f"the server closed the connection without answering to 127.0.0.1:{ollama.port} "
+        "(POST /api/generate)"
+    )
+
+
+def test_a_refused_connection_is_one_short_line(ollama, client):
+    ollama.go_down()
+    with pytest.raises(requests.ConnectionError) as info:
+        client.generate("hi")
+    assert str(info.value) == f"connection refused to 127.0.0.1:{ollama.port} (POST /api/generate)"
+
+
+def test_the_timeout_bounds_the_whole_request_even_when_the_model_trickles(ollama):
+    ollama.answer = lambda prompt: "x" * 400  # 400 bytes at 10 per second: 40 s and more
+    ollama.trickle(0.1)
+    client = OllamaClient(ollama.url, DEFAULT_MODEL, timeout=1.0)
+
+    with pytest.raises(OllamaTimeoutError) as info:
+        client.generate("hi")
+
+    assert isinstance(info.value, requests.Timeout)  # the runtime's node category
+    assert "no complete answer within ollama.timeout (1 s, connect to last byte)" in str(info.value)
+    [request] = ollama.requests_for("/api/generate")
+    assert request.status == 200 and not request.answered
+
+
+def test_a_model_that_answers_nothing_in_time_times_out(ollama):
+    ollama.hold()
+    client = OllamaClient(ollama.url, DEFAULT_MODEL, timeout=0.5)
+    with pytest.raises(OllamaTimeoutError):
+        client.generate("hi")
+    ollama.release()
+
+
+def test_every_request_reports_its_duration_failures_included(ollama):
+    durations: list[float] = []
+    client = OllamaClient(ollama.url, DEFAULT_MODEL, timeout=5, on_request=durations.append)
+    client.generate("one")
+    ollama.fail_next(1, "server_error")
+    with pytest.raises(OllamaServerError):
+        client.generate("two")
+    ollama.go_down()
+    with pytest.raises(requests.ConnectionError):
+        client.generate("three")
+    assert len(durations) == 3 and all(isinstance(d, float) and d >= 0 for d in durations)
+
+
+def test_a_failing_duration_hook_never_fails_the_request(ollama, caplog):
+    def broken(seconds: float) -> None:
+        raise RuntimeError("metrics are down")
+
+    client = OllamaClient(ollama.url, DEFAULT_MODEL, timeout=5, on_request=broken)
+    assert client.generate("hi") == "Analysis of: hi"
+    assert "on_request hook of the Ollama client failed" in caplog.text
 
 
 def test_held_generate_waits_for_release(ollama: FakeOllama, client: OllamaClient):

@@ -12,17 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from autosolve.infra.issue import Issue
 from autosolve.infra.store import (
     SCHEMA_VERSION,
     InvalidIssueError,
-    IssueRecord,
     SchemaVersionError,
     Store,
     StoreClosedError,
     StoreError,
     SyncCursor,
+    UnknownIssueError,
+    UnknownJobError,
     UnknownRepositoryError,
 )
+from autosolve.infra.store.migrations import MIGRATIONS, apply_migrations
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-01T00:05:00Z"
@@ -42,7 +45,7 @@ class FakeClock:
         self.now += seconds
 
 
-def issue(number: int, updated_at: str = T0, **changes: object) -> IssueRecord:
+def issue(number: int, updated_at: str = T0, **changes: object) -> Issue:
     fields: dict[str, object] = {
         "github_id": 10_000 + number,
         "number": number,
@@ -51,10 +54,13 @@ def issue(number: int, updated_at: str = T0, **changes: object) -> IssueRecord:
         "state": "open",
         "is_pull_request": False,
         "updated_at": updated_at,
+        "created_at": T0,
         "labels": ("bug",),
+        "author_login": "reporter",
+        "author_type": "User",
     }
     fields.update(changes)
-    return IssueRecord(**fields)  # type: ignore[arg-type]
+    return Issue(**fields)  # type: ignore[arg-type]
 
 
 def inspect(db: Path) -> sqlite3.Connection:
@@ -88,7 +94,7 @@ def repo(store: Store) -> int:
 # -- schema ---------------------------------------------------------------------------
 
 CONTRACT_COLUMNS = {
-    "repositories": {"id", "github_id", "owner", "name"},
+    "repositories": {"id", "github_id", "owner", "name", "watch_since"},
     "issues": {
         "id",
         "repository_id",
@@ -100,6 +106,9 @@ CONTRACT_COLUMNS = {
         "is_pull_request",
         "github_updated_at",
         "labels",
+        "created_at",
+        "author_login",
+        "author_type",
     },
     "sync_cursors": {"repository_id", "since", "etag", "next_url"},
     "outbox_events": {
@@ -112,9 +121,12 @@ CONTRACT_COLUMNS = {
         "created_at",
         "relayed_at",
     },
-    "jobs": {"id", "payload", "enqueued_at", "visible_at", "receive_count", "last_error"},
+    "jobs": {"id", "payload", "enqueued_at", "visible_at", "receive_count", "attempts",
+             "last_error"},
     "dead_jobs": {"id", "job_id", "payload", "receive_count", "reason", "dead_at"},
-}
+    "analyses": {"id", "issue_id", "model", "prompt_sha256", "content_sha256", "body",
+                 "comment_id", "created_at", "posted_at"},
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACT_COLUMNS))
@@ -221,17 +233,15 @@ def test_save_issue_page_stores_issues_events_and_cursor(store: Store, repo: int
     assert store.pending_outbox(repo) == 2
     saved = store.get_issue(repo, 2)
     assert saved is not None
-    assert (saved.owner, saved.name, saved.full_name) == ("octo", "hello", "octo/hello")
-    assert (saved.number, saved.title, saved.state, saved.updated_at) == (2, "Issue 2", "open", T1)
-    assert saved.labels == ("bug",)
-    assert saved.is_pull_request is False
+    assert saved.repository.full_name == "octo/hello" and saved.full_name == "octo/hello#2"
+    assert saved.issue == issue(2, T1)
 
 
 def test_pull_requests_are_stored_flagged(store: Store, repo: int, db: Path):
     store.save_issue_page(repo, [issue(7, is_pull_request=True)], SyncCursor())
 
     saved = store.get_issue(repo, 7)
-    assert saved is not None and saved.is_pull_request is True
+    assert saved is not None and saved.issue.is_pull_request is True
     with inspect(db) as connection:
         assert connection.execute("SELECT is_pull_request FROM issues").fetchone()[0] == 1
 
@@ -257,7 +267,7 @@ def test_an_updated_issue_is_rewritten_and_gets_exactly_one_event(store: Store, 
 
     saved = store.get_issue(repo, 1)
     assert saved is not None
-    assert (saved.title, saved.state, saved.body, saved.labels) == (
+    assert (saved.issue.title, saved.issue.state, saved.issue.body, saved.issue.labels) == (
         "Renamed",
         "closed",
         None,
@@ -271,7 +281,7 @@ def test_an_issue_older_than_the_stored_copy_does_not_overwrite_it(store: Store,
 
     assert store.save_issue_page(repo, [issue(1, T0, title="stale")], SyncCursor(since=T2)) == 0
     saved = store.get_issue(repo, 1)
-    assert saved is not None and saved.title == "new"
+    assert saved is not None and saved.issue.title == "new"
 
 
 @pytest.mark.parametrize(
@@ -303,7 +313,7 @@ def test_save_issue_page_writes_nothing_when_an_issue_of_the_page_is_invalid(
 
     assert "rolled back" in str(err.value)
     saved = store.get_issue(repo, 1)
-    assert saved is not None and saved.title == "original"
+    assert saved is not None and saved.issue.title == "original"
     assert store.get_issue(repo, 2) is None
     assert store.count("issues") == 1
     assert store.count("outbox_events") == 1
@@ -526,3 +536,217 @@ def test_operations_on_a_job_that_is_gone_report_false(store: Store):
 def test_invalid_arguments_are_refused_with_the_parameter_named(store: Store, call, message):
     with pytest.raises(ValueError, match=message):
         call(store)
+
+
+# -- schema version 2: upgrading a database in place -----------------------------------
+
+
+def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(db: Path):
+    with inspect(db) as connection:
+        connection.isolation_level = None
+        apply_migrations(connection, MIGRATIONS[:1])
+        connection.execute(
+            "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
+            "VALUES (1, 'octo', 'hello', 1767225600.7, 1767225600.7)"  # 2026-01-01T00:00:00.7Z
+        )
+        connection.execute(
+            "INSERT INTO issues (repository_id, github_id, number, title, body, state, "
+            "is_pull_request, github_updated_at, labels, created_at, updated_at) "
+            "VALUES (1, 11, 1, 'Old', 'body', 'open', 0, ?, '[\"bug\"]', 5.0, 6.0)",
+            (T0,),
+        )
+        connection.execute(
+            "INSERT INTO jobs (payload, enqueued_at, visible_at, receive_count) "
+            'VALUES (\'{"number": 1, "repository_id": 1}\', 1.0, 1.0, 2)'
+        )
+
+    with Store(db) as store:
+        assert store.migrate() == SCHEMA_VERSION == 2
+        kept = store.get_issue(1, 1)
+        assert kept is not None and kept.issue.title == "Old" and kept.issue.labels == ("bug",)
+        assert kept.issue.created_at is None  # GitHub's creation time was not kept before
+        assert store.repository("octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+        job = store.receive_job(60, max_attempts=3)
+        assert job is not None and (job.receive_count, job.attempts) == (3, 3)
+    with inspect(db) as connection:
+        assert connection.execute("SELECT stored_at, updated_at FROM issues").fetchone() == (
+            5.0,
+            6.0,
+        )
+
+
+def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
+    store: Store, clock: FakeClock
+):
+    clock.now = 1_767_225_600.9  # 2026-01-01T00:00:00.9Z
+    store.upsert_repository(1, "octo", "hello")
+    clock.advance(86_400)
+    store.upsert_repository(1, "Octo", "Hello")
+    other = store.upsert_repository(2, "octo", "world")
+
+    assert store.repository("octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+    world = store.repository("OCTO", "WORLD")
+    assert (world.id, world.watch_since) == (other, "2026-01-02T00:00:00Z")
+
+
+def test_an_issue_keeps_its_author_and_creation_time(store: Store, repo: int):
+    bot = issue(
+        3, created_at="2025-12-31T23:59:59.5Z", author_login="dependabot[bot]", author_type="Bot"
+    )
+    store.save_issue_page(repo, [bot], SyncCursor())
+
+    saved = store.find_issue("OCTO", "hello", 3)
+    assert saved.issue == bot
+    assert saved.issue.by_bot
+
+
+def test_finding_an_issue_that_is_not_mirrored_names_what_is_missing(store: Store, repo: int):
+    with pytest.raises(UnknownIssueError, match=r"issue octo/hello#9 is not in the local mirror"):
+        store.find_issue("octo", "hello", 9)
+    with pytest.raises(UnknownRepositoryError, match="unknown repository octo/nope"):
+        store.find_issue("octo", "nope", 1)
+
+
+def test_the_same_instant_written_differently_is_no_change(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1, "2026-01-01T00:00:01Z")], SyncCursor())
+
+    assert store.save_issue_page(repo, [issue(1, "2026-01-01T00:00:01.000Z")], SyncCursor()) == 0
+    assert store.save_issue_page(repo, [issue(1, "2026-01-01T00:00:01.5Z")], SyncCursor()) == 1
+    # Text order would call "…:01Z" newer than "…:01.5Z"; as instants it is older.
+    assert (
+        store.save_issue_page(repo, [issue(1, "2026-01-01T00:00:01Z", title="stale")], SyncCursor())
+        == 0
+    )
+    saved = store.get_issue(repo, 1)
+    assert saved is not None and saved.issue.title == "Issue 1"
+
+
+# -- attempts, the jobs summary, retrying dead jobs --------------------------------------
+
+
+def test_outage_releases_give_the_attempt_back_so_the_job_never_dies_of_them(store: Store):
+    store.enqueue_job({"n": 1})
+    for _ in range(10):
+        job = store.receive_job(600, max_attempts=2)
+        assert job is not None and job.attempts == 1
+        store.release_job(job.id, "connection refused", spend_attempt=False)
+
+    job = store.receive_job(600, max_attempts=2)
+    assert job is not None and (job.receive_count, job.attempts) == (11, 1)
+    store.release_job(job.id, "422 Validation Failed")  # the job's own fault
+    job = store.receive_job(600, max_attempts=2)
+    assert job is not None and job.attempts == 2
+    store.release_job(job.id, "422 again")
+    assert store.receive_job(600, max_attempts=2) is None
+    [dead] = store.dead_jobs()
+    assert dead.reason == "exhausted after 2 attempts: 422 again"
+
+
+def test_jobs_summary_counts_ready_in_flight_and_dead_and_lists_the_newest_dead(
+    store: Store, clock: FakeClock
+):
+    ids = [store.enqueue_job({"n": n}) for n in range(30)]
+    for job_id in ids[:25]:
+        store.dead_letter(job_id, f"reason {job_id}")
+        clock.advance(1)
+    leased = store.receive_job(60, 5)
+    assert leased is not None
+
+    summary = store.jobs_summary()
+
+    assert (summary.ready, summary.in_flight, summary.dead) == (4, 1, 25)
+    assert [d.job_id for d in summary.recent_dead] == ids[24:4:-1]
+    assert summary.recent_dead[0].reason == f"reason {ids[24]}"
+    clock.advance(61)  # the lease ran out: the job is ready again
+    assert (store.jobs_summary(recent=0).ready, store.jobs_summary().in_flight) == (5, 0)
+
+
+def test_a_dead_job_retried_by_id_comes_back_with_its_id_and_fresh_attempts(store: Store):
+    first = store.enqueue_job({"n": 1})
+    second = store.enqueue_job({"n": 2})
+    for job_id in (first, second):
+        store.dead_letter(job_id, "gave up")
+
+    assert store.retry_dead_jobs(second) == [second]
+
+    job = store.receive_job(60, max_attempts=1)
+    assert job is not None and (job.id, job.payload, job.attempts) == (second, {"n": 2}, 1)
+    assert [d.job_id for d in store.dead_jobs()] == [first]
+    with pytest.raises(UnknownJobError, match="no dead job with id 999"):
+        store.retry_dead_jobs(999)
+
+
+def test_retrying_all_dead_jobs_skips_work_that_already_waits(store: Store):
+    dead = [store.enqueue_job({"n": n}) for n in range(3)]
+    for job_id in dead:
+        store.dead_letter(job_id, "gave up")
+    waiting = store.enqueue_job({"n": 1})
+
+    assert store.retry_dead_jobs() == dead
+
+    assert store.dead_jobs() == []
+    assert store.pending_jobs() == 3
+    assert {store.receive_job(60, 5).id for _ in range(3)} == {dead[0], waiting, dead[2]}
+
+
+# -- analyses ----------------------------------------------------------------------------
+
+
+def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
+    store: Store, repo: int, clock: FakeClock, db: Path
+):
+    store.save_issue_page(repo, [issue(1)], SyncCursor())
+    stored = store.get_issue(repo, 1)
+    job_id = store.enqueue_job({"repository_id": repo, "number": 1})
+    assert stored is not None
+
+    pending = store.add_analysis(
+        stored.id,
+        model="m",
+        prompt_sha256="p" * 64,
+        content_sha256="c" * 64,
+        body="<!-- autosolve -->\nhi",
+    )
+    assert (pending.posted, pending.comment_id) == (False, None)
+    clock.advance(5)
+    assert store.mark_analysis_posted(pending.id, 4242, done_job_id=job_id) is True
+
+    latest = store.latest_analysis(stored.id)
+    assert latest is not None and (latest.comment_id, latest.posted_at) == (4242, clock.now)
+    assert store.pending_jobs() == 0
+    [recent] = store.recent_analyses()
+    assert (recent.repository, recent.number, recent.title, recent.comment_id) == (
+        "octo/hello",
+        1,
+        "Issue 1",
+        4242,
+    )
+    with inspect(db) as connection:
+        assert (
+            connection.execute("SELECT count(*) FROM analyses WHERE posted_at IS NULL").fetchone()[
+                0
+            ]
+            == 0
+        )
+
+
+def test_a_dry_run_analysis_is_stored_unposted_and_its_job_deleted_at_once(store: Store, repo: int):
+    store.save_issue_page(repo, [issue(1)], SyncCursor())
+    stored = store.get_issue(repo, 1)
+    assert stored is not None
+    job_id = store.enqueue_job({"repository_id": repo, "number": 1})
+    store.add_analysis(stored.id, model="m", prompt_sha256="p", content_sha256="c1", body="one")
+    store.add_analysis(
+        stored.id, model="m", prompt_sha256="p", content_sha256="c2", body="two", done_job_id=job_id
+    )
+
+    latest = store.latest_analysis(stored.id)
+    assert latest is not None and (latest.body, latest.posted_at) == ("two", None)
+    assert store.pending_jobs() == 0 and store.count("analyses") == 2
+    assert store.latest_analysis(stored.id + 1) is None
+
+
+def test_issue_counts_name_every_repository_even_an_empty_one(store: Store, repo: int):
+    store.upsert_repository(2, "octo", "world")
+    store.save_issue_page(repo, [issue(1), issue(2, is_pull_request=True)], SyncCursor())
+    assert store.issue_counts() == {"octo/hello": 2, "octo/world": 0}

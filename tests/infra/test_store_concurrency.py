@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from autosolve.infra.store import IssueRecord, Store, SyncCursor
+from autosolve.infra.issue import Issue
+from autosolve.infra.store import Store, SyncCursor
 
 THREADS = 8
 ROUNDS = 25
 ISSUES_PER_PAGE = 4
 
 
-def page(first: int) -> list[IssueRecord]:
+def page(first: int) -> list[Issue]:
     return [
-        IssueRecord(
+        Issue(
             github_id=number,
             number=number,
             title=f"Issue {number}",

@@ -11,7 +11,8 @@ from autosolve.config import settings_from_mapping
 from autosolve.runtime import RuntimeHandle
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
-from tests.pipeline.daemon import TOKEN, settings_dict, to_toml
+from tests.pipeline.daemon import TOKEN, merge, settings_dict, to_toml
+from tests.pipeline.world import World
 
 
 @pytest.fixture
@@ -36,8 +37,15 @@ def db(tmp_path: Path) -> Path:
 def make_settings(
     tmp_path: Path, github: FakeGitHub, ollama: FakeOllama
 ) -> Callable[..., dict[str, Any]]:
+    """Settings for the fakes. ``github.issues.since`` is ``"all"`` unless given: these
+    tests analyse issues they created before the start; the first-run window
+    (``"first-start"``, the real default) has tests of its own."""
+
     def make(repositories: list[str], **sections: Any) -> dict[str, Any]:
-        return settings_dict(tmp_path, github.url, ollama.url, repositories, **sections)
+        data = settings_dict(tmp_path, github.url, ollama.url, repositories,
+                             github={"issues": {"since": "all"}})  # fmt: skip
+        merge(data, sections)
+        return data
 
     return make
 
@@ -65,3 +73,12 @@ def run_daemon() -> Iterator[Callable[[dict[str, Any]], RuntimeHandle]]:
     yield run
     for handle in handles:
         handle.stop(timeout=15.0)
+
+
+@pytest.fixture
+def world(github: FakeGitHub, ollama: FakeOllama, db: Path) -> Iterator[World]:
+    """The analysis side, driven by hand (see :mod:`tests.pipeline.world`)."""
+    github.add_repo("octo", "hello")
+    world = World(github, ollama, db)
+    yield world
+    world.close()

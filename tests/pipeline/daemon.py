@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,17 @@ def settings_dict(
             "worker": {"node": FAST_POLICY, "service": FAST_POLICY, "degraded": FAST_POLICY},
         },
     }  # fmt: skip
-    for section, values in sections.items():
-        data.setdefault(section, {}).update(values)
+    merge(data, sections)
     return data
+
+
+def merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Deep-merge ``changes`` into ``into``: nested tables are merged, not replaced."""
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
 def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:
@@ -109,7 +117,13 @@ def query(db: Path, sql: str, *args: Any) -> list[tuple]:
 class DaemonProcess:
     """``autosolve-supervisor start`` as a subprocess, stderr kept in a file."""
 
-    def __init__(self, settings_path: Path, *, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings_path: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.settings_path = settings_path
         self.log_path = settings_path.with_suffix(f".{time.monotonic_ns()}.log")
         # The test's settings file is the whole truth: no AUTOSOLVE_* leaks in.
@@ -117,7 +131,15 @@ class DaemonProcess:
         environment.update(env or {})
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autosolve.cli", "start", "--settings", str(settings_path)],
+            [
+                sys.executable,
+                "-m",
+                "autosolve.cli",
+                "start",
+                "--settings",
+                str(settings_path),
+                *args,
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -150,3 +172,20 @@ class DaemonProcess:
     def __exit__(self, *exc: object) -> None:
         self.kill()
         self._log.close()
+
+
+def cli(
+    *args: str, settings: Path, stdin: str | None = None, timeout: float = 60.0
+) -> tuple[int, str]:
+    """Run ``autosolve-supervisor ARGS --settings SETTINGS``; (exit code, stdout + stderr)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AUTOSOLVE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "autosolve.cli", *args, "--settings", str(settings)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        cwd=settings.parent,
+    )
+    return done.returncode, done.stdout + done.stderr

@@ -1,26 +1,36 @@
-"""Has the model analyse queued issues and posts the analysis, once per issue."""
+"""Drains the job queue: each job is one issue to analyse (see :mod:`..analysis`)."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from autosolve.domain.analysis import Result
+from autosolve.domain.comment import MARKER, EmptyAnswerError
 from autosolve.domain.spec import GlobalWorkerSpec
+from autosolve.infra.github import NotFoundError, UnprocessableError
 
 if TYPE_CHECKING:
-    from autosolve.infra.github import GitHubClient
-    from autosolve.infra.ollama import OllamaClient
+    from autosolve.domain.analysis import Analyst
     from autosolve.infra.store import Job, Store, StoredIssue
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["MARKER", "IssueExplainer"]
-
-MARKER = "<!-- autosolve -->"
-"""Starts every comment autosolve posts; its presence means "already explained"."""
+__all__ = ["JOB_FAULTS", "MARKER", "IssueExplainer"]
 
 logger = logging.getLogger(__name__)
+
+JOB_FAULTS: tuple[type[BaseException], ...] = (
+    UnprocessableError,  # GitHub refused this comment (422)
+    NotFoundError,  # the issue is gone or moved
+    EmptyAnswerError,  # the model had nothing to say about this issue
+)
+"""Failures caused by the job itself: they spend one of its ``queue.max_attempts``."""
 
 
 class _JobPayload(Schema):
@@ -32,99 +42,185 @@ class _JobPayload(Schema):
 
 
 class IssueExplainer:
-    """Takes one job per tick and turns it into at most one marker comment.
+    """Takes jobs until the queue is empty or the stop begins, ``concurrency`` at a time.
 
-    Exactly-once posting rests on GitHub, not on local state: before asking
-    the model, the explainer reads the issue's comments and skips it if one
-    already carries :data:`MARKER`. The job is deleted only after the
-    comment is posted, so a crash in between re-delivers the job, which then
-    finds the marker and ends without a second comment.
+    How a failed job is handled depends on whose fault it is:
 
-    Failures release the job (it comes back after the worker's backoff) and
-    re-raise so the runtime classifies them; the queue dead-letters a job
-    after ``queue.max_attempts`` receives, and a malformed job at once.
+    * the job's own (:data:`JOB_FAULTS`; a malformed payload is dead-lettered
+      at once): the job spends an attempt and stays hidden until its lease
+      ends (``queue.visibility_timeout``), the tick goes on with other jobs;
+      after ``queue.max_attempts`` such failures it is dead-lettered;
+    * an outage (``is_outage``: GitHub or the model unreachable, 5xx, rate
+      limits): the job is released *without* spending an attempt, the tick
+      ends and the error goes to the runtime, whose backoff keeps the worker
+      from hammering the service — an outage of any length dead-letters nothing;
+    * anything else: the attempt is spent, the tick ends and the error goes to
+      the runtime (degraded policy), so a configuration problem shows in status.
+
+    Args:
+        analyst: does the analysis of one issue.
+        store: the job queue and the mirror.
+        interval: seconds between ticks (``intervals.issue_explainer``).
+        visibility_timeout: a received job's lease (``queue.visibility_timeout``).
+        max_attempts: ``queue.max_attempts``.
+        concurrency: jobs (model requests) in flight at once (``analysis.concurrency``).
+            Extra jobs run on threads, which are greenlets when the daemon runs
+            monkey-patched on the gevent backend.
+        is_outage: True for errors that are a service's trouble, not the job's.
+        observer: called with ``"posted"``, ``"skipped"``, ``"failed"`` or
+            ``"dry_run"`` once per job outcome (from the thread that ran the
+            job); its own errors are logged, never raised.
     """
 
     def __init__(
         self,
-        github: GitHubClient,
-        ollama: OllamaClient,
+        analyst: Analyst,
         store: Store,
         *,
         interval: float,
-        required_label: str,
         visibility_timeout: float,
         max_attempts: int,
+        concurrency: int = 1,
+        is_outage: Callable[[BaseException], bool],
+        observer: Callable[[str], None] | None = None,
     ) -> None:
-        self._github = github
-        self._ollama = ollama
+        self._analyst = analyst
         self._store = store
         self._interval = interval
-        self._required_label = required_label.strip().casefold()
         self._visibility_timeout = visibility_timeout
         self._max_attempts = max_attempts
+        self._concurrency = max(1, concurrency)
+        self._is_outage = is_outage
+        self._observer = observer
+        self.skipped: Counter[str] = Counter()
+        """Skips by reason code since start (``before_watch_start``, ``state``, …)."""
+        self._count_lock = threading.Lock()
 
     def task_spec(self) -> GlobalWorkerSpec:
         return GlobalWorkerSpec(resource="issue-explainer", interval=self._interval, work=self.run)
 
     def run(self, ctx: WorkContext) -> None:
-        job = self._store.receive_job(self._visibility_timeout, self._max_attempts)
-        if job is None:
+        """One tick: drain the queue.
+
+        Raises:
+            Exception: the first outage or unexpected error; in-flight jobs
+                finish first, jobs not yet taken stay queued.
+        """
+        first = None if ctx.cancelled else self._receive()
+        if first is None:
             return
-        issue = self._load(job)
-        if issue is None:
+        stop = threading.Event()
+        errors: list[BaseException] = []
+        helpers = [
+            threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(self._drain, ctx, None, stop, errors),
+                name=f"issue-explainer-{n}",
+                daemon=True,
+            )
+            for n in range(1, self._concurrency)
+        ]
+        for helper in helpers:
+            helper.start()
+        self._drain(ctx, first, stop, errors)
+        for helper in helpers:
+            helper.join()
+        if errors:
+            raise errors[0]
+
+    # -- one worker's loop ---------------------------------------------------------------
+
+    def _drain(
+        self,
+        ctx: WorkContext,
+        job: Job | None,
+        stop: threading.Event,
+        errors: list[BaseException],
+    ) -> None:
+        while True:
+            if ctx.cancelled or stop.is_set():
+                if job is not None:  # taken, not started: back it goes, attempt unspent
+                    self._store.release_job(job.id, "not started: stopping", spend_attempt=False)
+                return
+            if job is None:
+                job = self._receive()
+                if job is None:
+                    return
+            try:
+                self._process(ctx, job)
+            except BaseException as error:
+                errors.append(error)
+                stop.set()
+                return
+            job = None
+
+    def _receive(self) -> Job | None:
+        return self._store.receive_job(self._visibility_timeout, self._max_attempts)
+
+    def _process(self, ctx: WorkContext, job: Job) -> None:
+        """Analyse one job's issue; raise only what should end the tick."""
+        stored = self._load(job)
+        if stored is None:
             return
         try:
-            self._explain(ctx, issue)
-        except Exception as error:
-            self._store.release_job(job.id, f"{type(error).__name__}: {error}")
+            outcome = self._analyst.analyse(stored, job_id=job.id, ctx=ctx)
+        except JOB_FAULTS as error:
+            self._job_failed(job, stored, error)
+            return
+        except BaseException as error:
+            # A stop is nobody's fault either: the job simply waits for the next run.
+            blameless = ctx.cancelled or self._is_outage(error)
+            self._fail(job, error, spend_attempt=not blameless)
             raise
-        self._store.delete_job(job.id)
+        if outcome.skip is not None:
+            with self._count_lock:
+                self.skipped[outcome.skip.code] += 1
+        self._notify(outcome.result.value)
+
+    def _job_failed(self, job: Job, stored: StoredIssue, error: BaseException) -> None:
+        """The job's own fault: retried after its lease time, dead after the last attempt."""
+        if job.attempts >= self._max_attempts:
+            self._dead(job, f"exhausted after {job.attempts} attempts: {_describe(error)}")
+            return
+        self._fail(job, error, spend_attempt=True, delay=self._visibility_timeout)
+        logger.warning(
+            "job %d (%s) failed, attempt %d of %d; retried in %g s: %s",
+            job.id, stored.full_name, job.attempts, self._max_attempts,
+            self._visibility_timeout, _describe(error),
+        )  # fmt: skip
+
+    def _fail(
+        self, job: Job, error: BaseException, *, spend_attempt: bool, delay: float = 0.0
+    ) -> None:
+        self._store.release_job(job.id, _describe(error), delay, spend_attempt=spend_attempt)
+        self._notify(Result.FAILED.value)
 
     def _load(self, job: Job) -> StoredIssue | None:
         """The job's issue, or None after dead-lettering a job that cannot be done."""
         try:
             payload = _JobPayload().load(job.payload if job.payload is not None else {})
         except ValidationError as error:
-            reason = f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}"
-            logger.error("job %d dead-lettered: %s", job.id, reason)
-            self._store.dead_letter(job.id, reason)
+            self._dead(job, f"malformed job payload {job.raw_payload[:200]!r}: {error.messages}")
             return None
-        issue = self._store.get_issue(payload["repository_id"], payload["number"])
-        if issue is None:
-            reason = (
-                f"issue #{payload['number']} of repository {payload['repository_id']} "
-                "is not in the store"
-            )
-            logger.error("job %d dead-lettered: %s", job.id, reason)
-            self._store.dead_letter(job.id, reason)
-        return issue
+        stored = self._store.get_issue(payload["repository_id"], payload["number"])
+        if stored is None:
+            number, repository_id = payload["number"], payload["repository_id"]
+            self._dead(job, f"issue #{number} of repository {repository_id} is not in the store")
+        return stored
 
-    def _explain(self, ctx: WorkContext, issue: StoredIssue) -> None:
-        owner, name, number = issue.owner, issue.name, issue.number
-        if self._required_label:
-            labels = self._github.get_issue(owner, name, number).labels
-            if self._required_label not in {label.casefold() for label in labels}:
-                return
-        comments = self._github.list_comments(owner, name, number)
-        if any(MARKER in comment.body for comment in comments):
+    def _dead(self, job: Job, reason: str) -> None:
+        logger.error("job %d dead-lettered: %s", job.id, reason)
+        self._store.dead_letter(job.id, reason)
+        self._notify(Result.FAILED.value)
+
+    def _notify(self, result: str) -> None:
+        if self._observer is None:
             return
-        ctx.raise_if_cancelled()
-        analysis = self._ollama.generate(_prompt(issue))
-        ctx.raise_if_cancelled()
-        self._github.create_comment(owner, name, number, _comment(self._ollama.model, analysis))
-        logger.info("explained %s#%d", issue.full_name, number)
+        try:
+            self._observer(result)
+        except Exception:
+            logger.exception("the issue explainer's observer failed")
 
 
-def _prompt(issue: StoredIssue) -> str:
-    kind = "pull request" if issue.is_pull_request else "issue"
-    return (
-        f"You are a senior engineer triaging GitHub {kind}s of {issue.full_name}.\n"
-        f"Analyse {kind} #{issue.number}: explain what is being reported or asked, the "
-        "likely cause, and concrete next steps to resolve it. Be concise.\n\n"
-        f"Title: {issue.title}\n\n{issue.body or '(no description)'}\n"
-    )
-
-
-def _comment(model: str, analysis: str) -> str:
-    return f"{MARKER}\n**autosolve analysis** (model: `{model}`)\n\n{analysis.strip()}\n"
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

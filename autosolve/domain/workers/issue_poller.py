@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
-from autosolve.infra.store import IssueRecord, SyncCursor
+from autosolve.infra.github import MalformedResponseError
+from autosolve.infra.github.client import same_url
+from autosolve.infra.store import SyncCursor
+from autosolve.infra.timestamps import parse_timestamp, step_past
 
 if TYPE_CHECKING:
     from autosolve.domain.polling import PollPacer
-    from autosolve.infra.github import GitHubClient, Issue, IssuePage
+    from autosolve.infra.github import GitHubClient, IssuePage
     from autosolve.infra.store import Store
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["IssuePoller"]
+__all__ = ["MAX_PAGES_PER_RUN", "PROGRESS_LOG_SECONDS", "IssuePoller"]
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGES_PER_RUN = 10_000
+"""A sane bound on pages read in one tick (a million issues); more is a listing that loops."""
+
+PROGRESS_LOG_SECONDS = 5.0
+"""A catch-up logs its progress at most this often."""
 
 
 class IssuePoller:
@@ -31,10 +43,17 @@ class IssuePoller:
 
     Only when a whole page shares one ``updated_at`` (``since`` cannot move)
     does it follow the next link, remembering it in the cursor; at the end of
-    that run ``since`` moves one second past it (GitHub's timestamps have
-    whole seconds, so nothing newer can fall in between). Residual risk: an
-    issue of such a run edited while the run is being paged can push one
-    other issue of the same second onto a page already read.
+    that run ``since`` moves one step past it: one unit of the precision the
+    timestamp was written with (a second for GitHub's usual whole seconds),
+    so nothing newer can fall in between. Residual risk: an issue of such a
+    run edited while the run is being paged can push one other issue of the
+    same moment onto a page already read.
+
+    Timestamps are compared as instants, never as text (fractional seconds,
+    which GitHub's schema allows, sort wrongly as text).
+
+    A ``next`` link to a page already read in this tick, or more than
+    :data:`MAX_PAGES_PER_RUN` pages, is a malformed response naming the URL.
 
     In steady state the poller repeats the last request with the listing's
     ``ETag``: a 304 costs one request and no rate limit.
@@ -68,6 +87,8 @@ class IssuePoller:
         repository_id = tenant.repository_id
         assert repository_id is not None, "the Planner resolves the repository id"
         cursor = self._store.load_cursor(repository_id)
+        progress = _Progress(ctx, tenant.full_name)
+        read: list[str] = []
         changed, at_least = 0, None
         while not ctx.cancelled:
             page = self._github.list_issues(
@@ -80,19 +101,37 @@ class IssuePoller:
             at_least = page.poll_interval or at_least
             if page.not_modified:
                 break
+            _check_paging(page, read)
             cursor, caught_up = _advance(cursor, page)
-            records = [_record(i) for i in page.issues]
-            changed += self._store.save_issue_page(repository_id, records, cursor)
+            stored = self._store.save_issue_page(repository_id, page.issues, cursor)
+            changed += stored
+            progress.page(stored, cursor.since, caught_up)
             if caught_up:
                 break
         return changed, at_least
 
 
+def _check_paging(page: IssuePage, read: list[str]) -> None:
+    """Refuse a ``next`` link back to a page of this run, or a run that never ends."""
+    read.append(page.url)
+    if page.next_url is None:
+        return
+    if any(same_url(page.next_url, url) for url in read) or len(read) >= MAX_PAGES_PER_RUN:
+        path = urlsplit(page.url).path
+        raise MalformedResponseError(
+            f"GET {path}: Link rel=next points to {page.next_url}, a page already read in "
+            f"this run (or more than {MAX_PAGES_PER_RUN} pages); refusing to loop",
+            method="GET",
+            path=path,
+            status=200,
+        )
+
+
 def _advance(cursor: SyncCursor, page: IssuePage) -> tuple[SyncCursor, bool]:
     """The cursor after ``page``, and whether the listing is caught up."""
-    newest = max((i.updated_at for i in page.issues), default=None, key=_timestamp_key)
+    newest = max((i.updated_at for i in page.issues), default=None, key=parse_timestamp)
     if newest is not None and (
-        cursor.since is None or _timestamp_key(newest) > _timestamp_key(cursor.since)
+        cursor.since is None or parse_timestamp(newest) > parse_timestamp(cursor.since)
     ):
         # Progress: restart at page 1 from the new mark. The ETag belongs to
         # the old URL, so it is dropped.
@@ -102,29 +141,49 @@ def _advance(cursor: SyncCursor, page: IssuePage) -> tuple[SyncCursor, bool]:
         return SyncCursor(since=cursor.since, etag=None, next_url=page.next_url), False
     if cursor.next_url is not None and cursor.since is not None:
         # The end of a same-timestamp run: everything at `since` is stored.
-        return SyncCursor(since=_one_second_after(cursor.since), etag=None), False
+        return SyncCursor(since=step_past(cursor.since), etag=None), False
     return SyncCursor(since=cursor.since, etag=page.etag, next_url=None), True
 
 
-def _one_second_after(timestamp: str) -> str:
-    moment = datetime.strptime(_timestamp_key(timestamp), "%Y-%m-%dT%H:%M:%SZ")
-    return (moment + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+class _Progress:
+    """A catch-up's progress: in the status record, and logged at most every few seconds.
 
+    The worker's status record carries ``{"pages", "stored", "since",
+    "caught_up"}`` of the latest catch-up: pages read, issues stored new or
+    changed, the high-water mark, and whether the listing is caught up.
+    """
 
-def _timestamp_key(value: str) -> str:
-    # GitHub's timestamps are fixed-width ISO 8601 UTC ("2026-01-01T00:00:00Z"),
-    # which sort correctly as text; normalise a "+00:00" suffix just in case.
-    return value.replace("+00:00", "Z")
+    def __init__(self, ctx: WorkContext, repository: str) -> None:
+        self._ctx = ctx
+        self._repository = repository
+        self._pages = 0
+        self._changed = 0
+        self._logged = ctx.clock.monotonic()
 
+    def page(self, changed: int, since: str | None, caught_up: bool) -> None:
+        self._pages += 1
+        self._changed += changed
+        self._ctx.set_progress(
+            {"pages": self._pages, "stored": self._changed, "since": since, "caught_up": caught_up}
+        )
+        if caught_up:
+            self._caught_up()
+            return
+        now = self._ctx.clock.monotonic()
+        if now - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = now
+            logger.info(
+                "%s: syncing issues: %d new or changed in %d pages so far",
+                self._repository, self._changed, self._pages,
+            )  # fmt: skip
 
-def _record(issue: Issue) -> IssueRecord:
-    return IssueRecord(
-        github_id=issue.github_id,
-        number=issue.number,
-        title=issue.title,
-        body=issue.body,
-        state=issue.state,
-        is_pull_request=issue.is_pull_request,
-        updated_at=issue.updated_at,
-        labels=tuple(issue.labels),
-    )
+    def _caught_up(self) -> None:
+        if not self._changed and self._pages <= 1:
+            return
+        # A catch-up of several pages is news; a steady-state change is not.
+        level = logging.INFO if self._pages > 1 else logging.DEBUG
+        logger.log(
+            level,
+            "%s: caught up: %d issues new or changed in %d pages",
+            self._repository, self._changed, self._pages,
+        )  # fmt: skip

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 import requests.auth
@@ -38,19 +38,22 @@ from autosolve.infra.github.errors import (
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
-    Issue,
     IssuePage,
     IssueSchema,
     Repository,
     RepositorySchema,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
+from autosolve.infra.transport import raise_short
 
-__all__ = ["GitHubClient"]
+__all__ = ["GitHubClient", "same_url"]
 
 API_VERSION = "2022-11-28"
-ISSUES_PER_PAGE = 50
+ISSUES_PER_PAGE = 100
+"""GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
 COMMENTS_PER_PAGE = 100
+MAX_COMMENT_PAGES = 1000
+"""A sane bound on one issue's comment pages (100,000 comments); more is a paging loop."""
 SECONDARY_RATE_LIMIT_WAIT = 60.0
 READ_PATIENCE = 30.0
 """Seconds a read waits for the request budget at most: a tick behind a long queue
@@ -59,10 +62,10 @@ MIN_RATE_LIMIT_WAIT = 1.0
 TOKEN_HINT = "check github.token / AUTOSOLVE_GITHUB__TOKEN"
 
 _repository_schema = RepositorySchema()
-_issue_schema = IssueSchema()
 _issues_schema = IssueSchema(many=True)
 _comment_schema = CommentSchema()
 _comments_schema = CommentSchema(many=True)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _wall_time() -> float:
@@ -197,25 +200,31 @@ class GitHubClient:
         new_etag = response.headers.get("ETag") or etag
         poll_interval = _poll_interval(response)
         if response.status_code == 304:
-            return IssuePage([], new_etag, None, not_modified=True, poll_interval=poll_interval)
+            return IssuePage(
+                [], new_etag, None, not_modified=True, url=response.url,
+                poll_interval=poll_interval,
+            )  # fmt: skip
         issues = self._load(response, _issues_schema)
         next_url = self._next_url(response)
-        return IssuePage(issues, new_etag, next_url, poll_interval=poll_interval)
-
-    def get_issue(self, owner: str, name: str, number: int) -> Issue:
-        """``GET /repos/{owner}/{name}/issues/{number}`` (issues and pull requests)."""
-        response = self._request(
-            "GET",
-            self._url(f"/repos/{owner}/{name}/issues/{number}"),
-            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
-        )
-        return self._load(response, _issue_schema)
+        if next_url is not None and same_url(next_url, response.url):
+            raise self._paging_loop(response, next_url)
+        return IssuePage(
+            issues, new_etag, next_url, not_modified=False, url=response.url,
+            poll_interval=poll_interval,
+        )  # fmt: skip
 
     def list_comments(self, owner: str, name: str, number: int) -> list[Comment]:
-        """All comments of an issue, following every ``Link: rel="next"`` page."""
+        """All comments of an issue, following every ``Link: rel="next"`` page.
+
+        Raises:
+            MalformedResponseError: a ``next`` link repeats a page already read
+                (or there are more than :data:`MAX_COMMENT_PAGES` pages): a
+                listing that goes nowhere is not followed forever.
+        """
         url: str | None = self._url(f"/repos/{owner}/{name}/issues/{number}/comments")
         params: dict[str, str] | None = {"per_page": str(COMMENTS_PER_PAGE)}
         comments: list[Comment] = []
+        read: set[str] = set()
         while url is not None:
             response = self._request(
                 "GET",
@@ -224,8 +233,11 @@ class GitHubClient:
                 not_found=f"issue #{number} of {owner}/{name} not found or not visible "
                 "to the token",
             )
+            read.add(_normal_url(response.url))
             comments.extend(self._load(response, _comments_schema))
             url, params = self._next_url(response), None
+            if url is not None and (_normal_url(url) in read or len(read) >= MAX_COMMENT_PAGES):
+                raise self._paging_loop(response, url)
         return comments
 
     def create_comment(self, owner: str, name: str, number: int, body: str) -> Comment:
@@ -240,18 +252,45 @@ class GitHubClient:
         )
         return self._load(response, _comment_schema)
 
+    def edit_comment(self, owner: str, name: str, comment_id: int, body: str) -> Comment:
+        """``PATCH /repos/{owner}/{name}/issues/comments/{comment_id}``; GitHub answers 200."""
+        response = self._request(
+            "PATCH",
+            self._url(f"/repos/{owner}/{name}/issues/comments/{comment_id}"),
+            json={"body": body},
+            not_found=f"comment {comment_id} of {owner}/{name} not found (deleted?) or not "
+            "visible to the token (editing needs the Issues: write permission)",
+        )
+        return self._load(response, _comment_schema)
+
     # -- plumbing ------------------------------------------------------------
 
     def _url(self, path: str) -> str:
         return self.api_url + path
 
     def _on_api_host(self, url: str) -> bool:
+        """Same scheme, host, port (defaults filled in) and base path as ``api_url``.
+
+        ``https://api.github.com:443`` and GitHub's ``Link`` URLs without the
+        port are the same place.
+        """
         target = urlsplit(url)
         base_path = self._base.path.rstrip("/")
-        return (
-            target.scheme == self._base.scheme
-            and target.netloc.lower() == self._base.netloc.lower()
-            and (target.path == base_path or target.path.startswith(base_path + "/"))
+        try:
+            same_origin = _origin(target) == _origin(self._base)
+        except ValueError:  # a port that is not a number
+            return False
+        return same_origin and (target.path == base_path or target.path.startswith(base_path + "/"))
+
+    def _paging_loop(self, response: requests.Response, next_url: str) -> MalformedResponseError:
+        path = urlsplit(response.url).path
+        return MalformedResponseError(
+            f"GET {path}: Link rel=next points to {next_url}, a page already read in this "
+            f"listing (or past {MAX_COMMENT_PAGES} pages); refusing to loop (is a proxy "
+            "rewriting the Link header?)",
+            method="GET",
+            path=path,
+            status=response.status_code,
         )
 
     def _redact(self, text: str) -> str:
@@ -273,15 +312,18 @@ class GitHubClient:
         self._throttle.wait()
         with self._budgeted(method, path):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                headers={**self._headers, **(headers or {})},
-                json=json,
-                auth=self._auth,
-                timeout=self.timeout,
-            )
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers={**self._headers, **(headers or {})},
+                    json=json,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as error:
+                raise_short(error, method, url)
         self._note_budget(response)
         if response.status_code in expect:
             return response
@@ -372,8 +414,11 @@ class GitHubClient:
                 **common,
             )
         if status == 422:
+            errors = self._validation_errors(response)
             raise UnprocessableError(
-                f"{where}{said}: GitHub rejected the request's parameters", **common
+                f"{where}{said}: GitHub rejected the request's parameters"
+                + (f": {errors}" if errors else ""),
+                **common,
             )
         if 400 <= status < 500:
             raise ClientError(f"{where}{said}: request refused by GitHub", **common)
@@ -408,6 +453,25 @@ class GitHubClient:
             return ""
         message = payload.get("message") if isinstance(payload, dict) else None
         return self._redact(str(message))[:300] if message else ""
+
+    def _validation_errors(self, response: requests.Response) -> str:
+        """A 422's ``errors[]`` (resource, field, code, message) as one line."""
+        try:
+            payload = response.json()
+        except ValueError:
+            return ""
+        items = payload.get("errors") if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            return ""
+        described = []
+        for item in items[:10]:
+            if isinstance(item, dict):
+                where = ".".join(str(item[k]) for k in ("resource", "field") if item.get(k))
+                what = " ".join(str(item[k]) for k in ("code", "message") if item.get(k))
+                described.append(f"{where}: {what}" if where else what)
+            else:
+                described.append(str(item))
+        return self._redact("; ".join(d for d in described if d))[:500]
 
     def _next_url(self, response: requests.Response) -> str | None:
         link = response.links.get("next")
@@ -446,6 +510,27 @@ class GitHubClient:
                 f"shape: {self._redact(str(exc.messages))[:500]}",
                 **common,
             ) from None
+
+
+def _origin(url: SplitResult) -> tuple[str, str, int | None]:
+    scheme = url.scheme.lower()
+    return scheme, (url.hostname or "").lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _normal_url(url: str) -> str:
+    """``url`` with its default port dropped and host lower-cased, for comparing pages."""
+    parts = urlsplit(url)
+    try:
+        scheme, host, port = _origin(parts)
+    except ValueError:
+        return url
+    netloc = host if port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return parts._replace(scheme=scheme, netloc=netloc).geturl()
+
+
+def same_url(first: str, second: str) -> bool:
+    """True when both URLs name the same page (default ports and host case aside)."""
+    return _normal_url(first) == _normal_url(second)
 
 
 class _BearerAuth(requests.auth.AuthBase):

@@ -13,6 +13,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
+from autosolve.infra.issue import Issue
+
 __all__ = [
     "Comment",
     "CommentSchema",
@@ -33,24 +35,13 @@ class Repository:
 
 
 @dataclass(frozen=True)
-class Issue:
-    github_id: int
-    number: int
-    title: str
-    body: str | None
-    state: str
-    is_pull_request: bool
-    updated_at: str
-    """ISO 8601, exactly as GitHub sent it (the poller's cursor compares these)."""
-    labels: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class IssuePage:
     issues: list[Issue]
     etag: str | None
     next_url: str | None
     not_modified: bool = False
+    url: str = ""
+    """The URL that was read (query included), to recognise a listing that loops."""
     poll_interval: float | None = None
     """GitHub's ``X-Poll-Interval``: poll no more often than this many seconds."""
 
@@ -90,6 +81,12 @@ class _OwnerSchema(_Base):
     login = fields.String(required=True)
 
 
+class _UserSchema(_Base):
+    login = fields.String(required=True)
+    # GitHub's simple-user always has a type; tolerate its absence all the same.
+    type = fields.String(load_default=None, allow_none=True)
+
+
 class RepositorySchema(_Base):
     id = fields.Integer(required=True, strict=True)
     name = fields.String(required=True)
@@ -112,13 +109,17 @@ class IssueSchema(_Base):
     title = fields.String(required=True)
     body = fields.String(allow_none=True, load_default=None)
     state = fields.String(required=True)
+    created_at = fields.String(required=True, validate=_iso8601)
     updated_at = fields.String(required=True, validate=_iso8601)
+    # null for a deleted account ("ghost"): GitHub's schema marks the user nullable.
+    user = fields.Nested(_UserSchema, allow_none=True, load_default=None)
     labels = fields.List(_LabelName(), load_default=list)
     # Present (an object) only on pull requests; absence is the signal.
     pull_request = fields.Dict(allow_none=True)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Issue:
+        user = data["user"]
         return Issue(
             github_id=data["id"],
             number=data["number"],
@@ -126,8 +127,11 @@ class IssueSchema(_Base):
             body=data["body"],
             state=data["state"],
             is_pull_request="pull_request" in data,
+            created_at=data["created_at"],
             updated_at=data["updated_at"],
             labels=tuple(data["labels"]),
+            author_login=user["login"] if user else None,
+            author_type=user["type"] if user else None,
         )
 
 

@@ -6,6 +6,7 @@ from autosolve.infra.ollama.errors import (
     OllamaError,
     OllamaMalformedResponseError,
     OllamaServerError,
+    OllamaTimeoutError,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "OllamaError",
     "OllamaMalformedResponseError",
     "OllamaServerError",
+    "OllamaTimeoutError",
 ]

@@ -1,16 +1,19 @@
 """Errors of the Ollama client, declaring their nature by capability methods.
 
-Connection errors and timeouts are not wrapped: they propagate as raw
-``requests`` exceptions, which the runtime classifies as node errors.
+Connection errors and timeouts stay ``requests`` exceptions (with a short
+message), which the runtime classifies as node errors.
 """
 
 from __future__ import annotations
+
+import requests
 
 __all__ = [
     "ModelNotFoundError",
     "OllamaError",
     "OllamaMalformedResponseError",
     "OllamaServerError",
+    "OllamaTimeoutError",
 ]
 
 
@@ -39,3 +42,7 @@ class ModelNotFoundError(OllamaError):
 
 class OllamaMalformedResponseError(OllamaError):
     """A 2xx body that is not the expected JSON; unknown to the classifier."""
+
+
+class OllamaTimeoutError(requests.Timeout):
+    """The whole model request outlasted ``ollama.timeout``: a node error, like any timeout."""

@@ -16,6 +16,8 @@ __all__ = [
     "SchemaVersionError",
     "StoreClosedError",
     "StoreError",
+    "UnknownIssueError",
+    "UnknownJobError",
     "UnknownRepositoryError",
 ]
 
@@ -38,6 +40,27 @@ class UnknownRepositoryError(StoreError, LookupError):
         )
         self.repository = repository
         """``owner/name`` or ``id N``: how the caller referred to the repository."""
+
+
+class UnknownIssueError(StoreError, LookupError):
+    """An issue that is not in the local mirror was asked for."""
+
+    def __init__(self, repository: str, number: int) -> None:
+        super().__init__(
+            f"issue {repository}#{number} is not in the local mirror: check the number, or "
+            "wait for the issue poller to fetch it"
+        )
+        self.repository = repository
+        """``owner/name`` of the repository."""
+        self.number = number
+
+
+class UnknownJobError(StoreError, LookupError):
+    """A dead job that does not exist was asked for."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"no dead job with id {job_id} (`ctl jobs` lists them)")
+        self.job_id = job_id
 
 
 class InvalidIssueError(StoreError, ValueError):

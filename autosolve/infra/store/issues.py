@@ -10,12 +10,21 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
+
+from autosolve.infra.issue import Issue
+from autosolve.infra.timestamps import parse_timestamp, same_instant
 
 from .errors import InvalidIssueError
-from .records import IssueRecord, StoredIssue
+from .records import RepositoryRef, StoredIssue
 
-__all__ = ["EVENT_ISSUE_CREATED", "EVENT_ISSUE_UPDATED", "get_issue", "save_issues"]
+__all__ = [
+    "EVENT_ISSUE_CREATED",
+    "EVENT_ISSUE_UPDATED",
+    "get_issue",
+    "issue_counts",
+    "save_issues",
+]
 
 EVENT_ISSUE_CREATED = "issue.created"
 """Outbox event kind for an issue stored for the first time."""
@@ -27,13 +36,13 @@ def save_issues(
     connection: sqlite3.Connection,
     now: float,
     repository_id: int,
-    issues: Sequence[IssueRecord],
+    issues: Sequence[Issue],
     repository: str = "",
 ) -> int:
     """Upsert ``issues`` and write one outbox event per new or changed issue.
 
-    An issue counts as changed when GitHub's ``updated_at`` differs from the
-    stored one; re-saving the same issue refreshes its fields but adds no
+    An issue counts as changed when GitHub's ``updated_at`` names another
+    instant than the stored one; re-saving the same issue refreshes its fields but adds no
     event. An issue *older* than the stored copy (a stale page) is ignored, so
     newer data is never overwritten by older data.
 
@@ -64,35 +73,36 @@ def save_issues(
 
 
 def _save_issue(
-    connection: sqlite3.Connection, now: float, repository_id: int, issue: IssueRecord
+    connection: sqlite3.Connection, now: float, repository_id: int, issue: Issue
 ) -> int:
     labels = _labels_json(issue.labels)
     row = connection.execute(
         "SELECT id, github_updated_at FROM issues WHERE repository_id = ? AND number = ?",
         (repository_id, issue.number),
     ).fetchone()
+    fields = (
+        issue.github_id,
+        issue.title,
+        issue.body,
+        issue.state,
+        issue.is_pull_request,
+        issue.updated_at,
+        labels,
+        issue.created_at,
+        issue.author_login,
+        issue.author_type,
+    )
     if row is None:
         issue_id = connection.execute(
             """
             INSERT INTO issues (
-                repository_id, github_id, number, title, body, state, is_pull_request,
-                github_updated_at, labels, created_at, updated_at
-            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                github_id, title, body, state, is_pull_request, github_updated_at, labels,
+                created_at, author_login, author_type, repository_id, number, stored_at,
+                updated_at
+            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """,
-            (
-                repository_id,
-                issue.github_id,
-                issue.number,
-                issue.title,
-                issue.body,
-                issue.state,
-                issue.is_pull_request,
-                issue.updated_at,
-                labels,
-                now,
-                now,
-            ),
+            (*fields, repository_id, issue.number, now, now),
         ).fetchone()[0]
         _add_event(connection, now, repository_id, issue_id, issue, EVENT_ISSUE_CREATED)
         return 1
@@ -104,22 +114,13 @@ def _save_issue(
         """
         UPDATE issues SET
             github_id = ?, title = ?, body = ?, state = ?, is_pull_request = ?,
-            github_updated_at = ?, labels = ?, updated_at = ?
+            github_updated_at = ?, labels = ?, created_at = ?, author_login = ?,
+            author_type = ?, updated_at = ?
         WHERE id = ?
         """,
-        (
-            issue.github_id,
-            issue.title,
-            issue.body,
-            issue.state,
-            issue.is_pull_request,
-            issue.updated_at,
-            labels,
-            now,
-            issue_id,
-        ),
+        (*fields, now, issue_id),
     )
-    if issue.updated_at == stored_updated_at:
+    if same_instant(issue.updated_at, stored_updated_at):
         return 0
     _add_event(connection, now, repository_id, issue_id, issue, EVENT_ISSUE_UPDATED)
     return 1
@@ -130,7 +131,7 @@ def _add_event(
     now: float,
     repository_id: int,
     issue_id: int,
-    issue: IssueRecord,
+    issue: Issue,
     kind: str,
 ) -> None:
     payload = json.dumps(
@@ -167,37 +168,59 @@ def _is_older(incoming: str, stored: str) -> bool:
     than silently dropping an update.
     """
     try:
-        return datetime.fromisoformat(incoming) < datetime.fromisoformat(stored)
+        return parse_timestamp(incoming) < parse_timestamp(stored)
     except (TypeError, ValueError):
         return False
+
+
+_SELECT_ISSUE = """
+    SELECT i.id, r.id, r.owner, r.name, r.watch_since,
+           i.github_id, i.number, i.title, i.body, i.state, i.is_pull_request,
+           i.github_updated_at, i.created_at, i.labels, i.author_login, i.author_type
+    FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
+"""
 
 
 def get_issue(
     connection: sqlite3.Connection, repository_id: int, number: int
 ) -> StoredIssue | None:
-    """The stored issue ``number`` of ``repository_id``, with its repository's name."""
+    """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
-        """
-        SELECT i.id, i.repository_id, r.owner, r.name, i.github_id, i.number, i.title,
-               i.body, i.state, i.is_pull_request, i.github_updated_at, i.labels
-        FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
-        WHERE i.repository_id = ? AND i.number = ?
-        """,
-        (repository_id, number),
+        _SELECT_ISSUE + " WHERE i.repository_id = ? AND i.number = ?", (repository_id, number)
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _stored_issue(row)
+
+
+def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
+    (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
+     is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
     return StoredIssue(
-        id=row[0],
-        repository_id=row[1],
-        owner=row[2],
-        name=row[3],
-        github_id=row[4],
-        number=row[5],
-        title=row[6],
-        body=row[7],
-        state=row[8],
-        is_pull_request=bool(row[9]),
-        updated_at=row[10],
-        labels=tuple(json.loads(row[11])),
+        id=issue_id,
+        repository=RepositoryRef(repository_id, owner, name, watch_since),
+        issue=Issue(
+            github_id=github_id,
+            number=number,
+            title=title,
+            body=body,
+            state=state,
+            is_pull_request=bool(is_pull_request),
+            updated_at=updated_at,
+            created_at=created_at,
+            labels=tuple(json.loads(labels)),
+            author_login=author_login,
+            author_type=author_type,
+        ),
     )
+
+
+def issue_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id
+        ORDER BY r.owner, r.name
+        """
+    ).fetchall()
+    return {name: int(count) for name, count in rows}

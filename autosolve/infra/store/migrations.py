@@ -116,7 +116,49 @@ _V1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2 = Migration(
+    version=2,
+    description="analysis gate and history: issue authors and creation times, watch starts, "
+    "job attempts, analyses",
+    statements=(
+        # `issues.created_at` now means what users expect: when the issue was
+        # opened on GitHub (ISO text as GitHub sends it). The store's own
+        # insert time, which it held so far, moves to `stored_at`.
+        "ALTER TABLE issues RENAME COLUMN created_at TO stored_at",
+        "ALTER TABLE issues ADD COLUMN created_at TEXT",
+        "ALTER TABLE issues ADD COLUMN author_login TEXT",
+        "ALTER TABLE issues ADD COLUMN author_type TEXT",
+        # The moment autosolve first validated the repository on this database
+        # (ISO 8601 UTC, whole seconds), written once and never moved. For
+        # repositories validated before it existed, that moment is their row's
+        # creation.
+        "ALTER TABLE repositories ADD COLUMN watch_since TEXT",
+        """
+        UPDATE repositories
+        SET watch_since = strftime('%Y-%m-%dT%H:%M:%SZ', CAST(created_at AS INTEGER), 'unixepoch')
+        """,
+        # Attempts spent by failures the job itself caused; outages give theirs
+        # back. Until now every receive counted.
+        "ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "UPDATE jobs SET attempts = receive_count",
+        """
+        CREATE TABLE analyses (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            issue_id       INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+            model          TEXT NOT NULL,
+            prompt_sha256  TEXT NOT NULL,
+            content_sha256 TEXT NOT NULL,
+            body           TEXT NOT NULL,
+            comment_id     INTEGER,
+            created_at     REAL NOT NULL,
+            posted_at      REAL
+        )
+        """,
+        "CREATE INDEX analyses_issue ON analyses (issue_id, id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 """Every migration, in version order (1, 2, ...)."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,66 +1,64 @@
 """Value objects the store accepts and returns.
 
 They are plain frozen dataclasses so the domain can build and compare them
-without touching SQLite; the domain maps the GitHub client's issues to
-:class:`IssueRecord` and reads :class:`StoredIssue` back.
+without touching SQLite. Issues go in as the shared
+:class:`autosolve.infra.issue.Issue` the GitHub client returns and come back
+wrapped in :class:`StoredIssue`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["DeadJob", "IssueRecord", "Job", "StoredIssue", "SyncCursor"]
+from autosolve.infra.issue import Issue
+
+__all__ = [
+    "Analysis",
+    "DeadJob",
+    "Job",
+    "JobsSummary",
+    "RecentAnalysis",
+    "RepositoryRef",
+    "StoredIssue",
+    "SyncCursor",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class IssueRecord:
-    """An issue (or pull request) as GitHub lists it, ready to be stored."""
+class RepositoryRef:
+    """A stored repository: its local id, its name, and when autosolve started watching it."""
 
-    github_id: int
-    """GitHub's global id of the issue."""
-    number: int
-    """The issue number inside its repository."""
-    title: str
-    body: str | None
-    """GitHub sends ``null`` for an empty body."""
-    state: str
-    """``open`` or ``closed``."""
-    is_pull_request: bool
-    """True when GitHub's item carries a ``pull_request`` key."""
-    updated_at: str
-    """GitHub's ``updated_at``, ISO 8601 text exactly as sent (``2026-01-01T00:00:00Z``)."""
-    labels: tuple[str, ...] = ()
-    """Label names, in GitHub's order."""
+    id: int
+    """Local id (``repositories.id``)."""
+    owner: str
+    name: str
+    watch_since: str | None
+    """ISO 8601 UTC, recorded once when autosolve first validated the repository here."""
+
+    @property
+    def full_name(self) -> str:
+        """``owner/name``, as GitHub writes it."""
+        return f"{self.owner}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
 class StoredIssue:
-    """An issue read back from the store, with the repository it belongs to.
+    """An issue read back from the store: the shared :class:`Issue`, where it lives, its id.
 
-    ``owner`` and ``name`` are included so the explainer can call GitHub
-    without a second lookup.
+    The repository comes along so the explainer can call GitHub and apply
+    the repository's watch start without a second lookup.
     """
 
     id: int
     """Local id (``issues.id``)."""
-    repository_id: int
-    owner: str
-    name: str
-    github_id: int
-    number: int
-    title: str
-    body: str | None
-    state: str
-    is_pull_request: bool
-    updated_at: str
-    """GitHub's ``updated_at`` (column ``github_updated_at``)."""
-    labels: tuple[str, ...]
+    repository: RepositoryRef
+    issue: Issue
 
     @property
     def full_name(self) -> str:
-        """``owner/name`` of the repository, as GitHub writes it."""
-        return f"{self.owner}/{self.name}"
+        """``owner/name#number``, for messages."""
+        return f"{self.repository.full_name}#{self.issue.number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +90,8 @@ class Job:
     """How many times the job was received, this time included (1 on the first receive)."""
     last_error: str | None = None
     """Error recorded by the previous failed attempt, if any."""
+    attempts: int = 0
+    """Attempts spent, this one included: outage releases give theirs back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +107,62 @@ class DeadJob:
     reason: str
     dead_at: float
     """Epoch seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobsSummary:
+    """The queue at a glance, for ``ctl jobs`` and the ``autosolve_jobs`` gauge."""
+
+    ready: int
+    """Jobs waiting to be taken (now or after a retry delay)."""
+    in_flight: int
+    """Jobs under a live lease: a worker is on them."""
+    dead: int
+    """Jobs given up on, in ``dead_jobs``."""
+    recent_dead: list[DeadJob]
+    """The most recent dead jobs, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One model analysis of one issue, posted or not (a row of ``analyses``)."""
+
+    id: int
+    issue_id: int
+    model: str
+    prompt_sha256: str
+    """Hash of the prompt sent to the model."""
+    content_sha256: str
+    """Hash of the issue's title and body that were analysed: a new one means an edit."""
+    body: str
+    """The comment body, marker included, as posted (or as it would have been)."""
+    comment_id: int | None
+    """GitHub's id of the comment carrying it; ``None`` until posted."""
+    created_at: float
+    """Epoch seconds."""
+    posted_at: float | None
+    """Epoch seconds; ``None`` when not posted (dry run, preview, or not yet)."""
+
+    @property
+    def posted(self) -> bool:
+        return self.posted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RecentAnalysis:
+    """An analysis with the issue it is about, for listings (dashboards, ``ctl``)."""
+
+    id: int
+    repository: str
+    """``owner/name``."""
+    number: int
+    title: str
+    model: str
+    comment_id: int | None
+    created_at: float
+    posted_at: float | None
+    body: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping of the fields."""
+        return asdict(self)

@@ -8,10 +8,12 @@ atomic writes.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from .errors import UnknownRepositoryError
+from .records import RepositoryRef
 
-__all__ = ["repository_id", "require_repository", "upsert_repository"]
+__all__ = ["find_repository", "repository_id", "require_repository", "upsert_repository"]
 
 
 def upsert_repository(
@@ -21,21 +23,40 @@ def upsert_repository(
 
     The key is ``(owner, name)``, compared case-insensitively, so the id stays
     the same across runs and the stored spelling follows what GitHub last said.
+    The first upsert records ``watch_since`` (``now``, whole seconds, the
+    precision of GitHub's timestamps); later ones never move it.
     """
+    watch_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
     row = connection.execute(
         """
-        INSERT INTO repositories (github_id, owner, name, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?)
+        INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since)
+        VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (owner, name) DO UPDATE SET
             github_id = excluded.github_id,
             owner = excluded.owner,
             name = excluded.name,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at,
+            watch_since = COALESCE(repositories.watch_since, excluded.watch_since)
         RETURNING id
         """,
-        (github_id, owner, name, now, now),
+        (github_id, owner, name, now, now, watch_since),
     ).fetchone()
     return int(row[0])
+
+
+def find_repository(connection: sqlite3.Connection, owner: str, name: str) -> RepositoryRef:
+    """The stored repository ``owner/name`` (case-insensitive).
+
+    Raises:
+        UnknownRepositoryError: the repository was never upserted.
+    """
+    row = connection.execute(
+        "SELECT id, owner, name, watch_since FROM repositories WHERE owner = ? AND name = ?",
+        (owner, name),
+    ).fetchone()
+    if row is None:
+        raise UnknownRepositoryError(f"{owner}/{name}")
+    return RepositoryRef(*row)
 
 
 def repository_id(connection: sqlite3.Connection, owner: str, name: str) -> int:

@@ -11,16 +11,35 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from . import cursors, outbox, queue, repositories
+from autosolve.infra.issue import Issue
+
+from . import analyses, cursors, outbox, queue, repositories
 from . import issues as issue_rows
 from .connection import Database
-from .errors import StoreError
+from .errors import StoreError, UnknownIssueError
 from .migrations import apply_migrations
-from .records import DeadJob, IssueRecord, Job, StoredIssue, SyncCursor
+from .records import (
+    Analysis,
+    DeadJob,
+    Job,
+    JobsSummary,
+    RecentAnalysis,
+    RepositoryRef,
+    StoredIssue,
+    SyncCursor,
+)
 
 __all__ = ["TABLES", "Store"]
 
-TABLES = ("repositories", "issues", "sync_cursors", "outbox_events", "jobs", "dead_jobs")
+TABLES = (
+    "repositories",
+    "issues",
+    "sync_cursors",
+    "outbox_events",
+    "jobs",
+    "dead_jobs",
+    "analyses",
+)
 """Tables :meth:`Store.count` accepts."""
 
 DEFAULT_RELAY_BATCH = 20
@@ -86,9 +105,22 @@ class Store:
     # -- repositories ----------------------------------------------------------------
 
     def upsert_repository(self, github_id: int, owner: str, name: str) -> int:
-        """Store or refresh ``owner/name``; return its local id, stable across runs."""
+        """Store or refresh ``owner/name``; return its local id, stable across runs.
+
+        The first call for a repository records its watch start
+        (``repositories.watch_since``, now); no later call moves it.
+        """
         with self._write() as connection:
             return repositories.upsert_repository(connection, self._now(), github_id, owner, name)
+
+    def repository(self, owner: str, name: str) -> RepositoryRef:
+        """The stored repository ``owner/name`` (case-insensitive), with its watch start.
+
+        Raises:
+            UnknownRepositoryError: the repository was never upserted.
+        """
+        with self._read() as connection:
+            return repositories.find_repository(connection, owner, name)
 
     def repository_id(self, owner: str, name: str) -> int:
         """The local id of ``owner/name`` (case-insensitive).
@@ -102,7 +134,7 @@ class Store:
     # -- issue sync --------------------------------------------------------------------
 
     def save_issue_page(
-        self, repository_id: int, issues: Sequence[IssueRecord], cursor: SyncCursor
+        self, repository_id: int, issues: Sequence[Issue], cursor: SyncCursor
     ) -> int:
         """Store one page of issues, their outbox events and the new cursor, all or nothing.
 
@@ -144,9 +176,90 @@ class Store:
             cursors.save_cursor(connection, self._now(), repository_id, cursor)
 
     def get_issue(self, repository_id: int, number: int) -> StoredIssue | None:
-        """Issue ``number`` of ``repository_id`` with its repository's owner and name."""
+        """Issue ``number`` of ``repository_id`` with its repository; None if not mirrored."""
         with self._read() as connection:
             return issue_rows.get_issue(connection, repository_id, number)
+
+    def issue_counts(self) -> dict[str, int]:
+        """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
+        with self._read() as connection:
+            return issue_rows.issue_counts(connection)
+
+    def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
+        """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
+
+        Raises:
+            UnknownRepositoryError: the repository is not in the store.
+            UnknownIssueError: the repository is, the issue is not (yet) mirrored.
+        """
+        with self._read() as connection:
+            repository = repositories.find_repository(connection, owner, name)
+            found = issue_rows.get_issue(connection, repository.id, number)
+        if found is None:
+            raise UnknownIssueError(repository.full_name, number)
+        return found
+
+    # -- analyses ----------------------------------------------------------------------
+
+    def add_analysis(
+        self,
+        issue_id: int,
+        *,
+        model: str,
+        prompt_sha256: str,
+        content_sha256: str,
+        body: str,
+        comment_id: int | None = None,
+        posted: bool = False,
+        done_job_id: int | None = None,
+    ) -> Analysis:
+        """Record an analysis of ``issue_id``; with ``done_job_id``, delete that job too.
+
+        ``posted`` stamps ``posted_at`` (a comment already on GitHub); leave it
+        False for a dry run, a preview, or an analysis about to be posted (then
+        call :meth:`mark_analysis_posted`). Recording and deleting the job are
+        one transaction: the job is never gone without its analysis stored.
+        """
+        with self._write() as connection:
+            analysis = analyses.add_analysis(
+                connection,
+                self._now(),
+                issue_id,
+                model=model,
+                prompt_sha256=prompt_sha256,
+                content_sha256=content_sha256,
+                body=body,
+                comment_id=comment_id,
+                posted=posted,
+            )
+            if done_job_id is not None:
+                queue.delete_job(connection, done_job_id)
+            return analysis
+
+    def mark_analysis_posted(
+        self, analysis_id: int, comment_id: int, *, done_job_id: int | None = None
+    ) -> bool:
+        """Record that analysis ``analysis_id`` is comment ``comment_id``; delete the job too.
+
+        Returns:
+            False if there is no such analysis (the job is deleted all the same).
+        """
+        with self._write() as connection:
+            found = analyses.mark_posted(connection, self._now(), analysis_id, comment_id)
+            if done_job_id is not None:
+                queue.delete_job(connection, done_job_id)
+            return found
+
+    def latest_analysis(self, issue_id: int, *, posted_only: bool = False) -> Analysis | None:
+        """The most recent analysis of ``issue_id`` (posted or not, or posted only), or None."""
+        with self._read() as connection:
+            return analyses.latest_analysis(connection, issue_id, posted_only)
+
+    def recent_analyses(self, limit: int = 20) -> list[RecentAnalysis]:
+        """The ``limit`` newest analyses of every repository, newest first."""
+        _require(limit >= 1, f"`limit` must be at least 1, got {limit!r}")
+        with self._read() as connection:
+            return analyses.recent_analyses(connection, limit)
 
     # -- outbox ------------------------------------------------------------------------
 
@@ -204,15 +317,22 @@ class Store:
         with self._write() as connection:
             return queue.delete_job(connection, job_id)
 
-    def release_job(self, job_id: int, error: str, delay: float = 0.0) -> bool:
+    def release_job(
+        self, job_id: int, error: str, delay: float = 0.0, *, spend_attempt: bool = True
+    ) -> bool:
         """Give a failed job back: record ``error``, visible again after ``delay`` seconds.
+
+        Args:
+            spend_attempt: False when the failure was not the job's fault (an
+                outage): the attempt the receive spent is given back, so the
+                job never reaches ``max_attempts`` that way.
 
         Returns:
             False if the job was already gone (deleted or dead-lettered).
         """
         _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
         with self._write() as connection:
-            return queue.release_job(connection, self._now(), job_id, error, delay)
+            return queue.release_job(connection, self._now(), job_id, error, delay, spend_attempt)
 
     def dead_letter(self, job_id: int, reason: str) -> bool:
         """Move a job to ``dead_jobs`` at once (malformed payloads, permanent failures).
@@ -232,6 +352,24 @@ class Store:
         """Every dead-lettered job, oldest first."""
         with self._read() as connection:
             return queue.list_dead_jobs(connection)
+
+    def jobs_summary(self, recent: int = 20) -> JobsSummary:
+        """Counts of ready, in-flight (leased) and dead jobs, and the newest dead ones."""
+        _require(recent >= 0, f"`recent` must be non-negative, got {recent!r}")
+        with self._read() as connection:
+            return queue.jobs_summary(connection, self._now(), recent)
+
+    def retry_dead_jobs(self, job_id: int | None = None) -> list[int]:
+        """Move dead job ``job_id`` (None: all of them) back to the queue, attempts reset.
+
+        Returns:
+            The ids of the jobs given another chance, oldest first.
+
+        Raises:
+            UnknownJobError: ``job_id`` is not a dead job.
+        """
+        with self._write() as connection:
+            return queue.retry_dead_jobs(connection, self._now(), job_id)
 
     # -- status ------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Prompt templates shipped with autosolve (package data, read with importlib.resources)."""
