@@ -32,7 +32,7 @@ def settings_dict(
     """Settings for a test daemon: tiny intervals, fast retries, files in ``tmp_path``."""
     data: dict[str, Any] = {
         "github": {"api_url": github_url, "token": TOKEN, "repositories": repositories,
-                   "timeout": 5.0, "budget": UNBOUNDED_BUDGET},
+                   "timeout": 5.0, "budget": dict(UNBOUNDED_BUDGET)},
         "ollama": {"url": ollama_url, "timeout": 10.0},
         "database": {"path": str(tmp_path / "autosolve.db")},
         "intervals": {"issue_poller": 0.1, "issue_poller_max": 0.2, "outbox_relay": 0.05,
