@@ -143,3 +143,28 @@ def test_a_child_waiting_for_budget_shows_it_in_its_progress(
     assert all(name.startswith("preflight:repository-validator:") for name in waiting())
     wait_until(lambda: handle.status()["phase"] == "workers", what="every preflight done")
     assert [name for name in waiting() if name.startswith("preflight:")] == []
+
+
+def test_a_steady_state_analysis_costs_at_most_two_requests(
+    github: FakeGitHub, make_settings, run_daemon, db: Path
+) -> None:
+    """The comment list and the comment: the labels come from the mirror, not a third GET."""
+    github.add_repo("octo", "hello")
+    run_daemon(make_settings(["octo/hello"], github={"issues": {"required_label": "autosolve"}}))
+    wait_until(lambda: [r.status for r in github.requests_for("/repos/octo/hello/issues")][-1:]
+               == [304], what="a poller in steady state")  # fmt: skip
+    issue = github.add_issue("octo", "hello", title="a new bug", labels=["AutoSolve"])
+    wait_until(lambda: posts(github), what="the analysis posted")
+    # Our comment bumps the issue: wait until that change went through the queue too.
+    bumped = github.issue("octo", "hello", issue.number).updated_at
+    wait_until(lambda: query(db, "SELECT github_updated_at FROM issues") == [(bumped,)],
+               what="the bump mirrored")  # fmt: skip
+    wait_until(lambda: query(db, "SELECT count(*) FROM jobs") == [(0,)], what="an empty queue")
+    about_the_issue = [
+        (r.method, r.path) for r in github.requests
+        if r.path.startswith(f"/repos/octo/hello/issues/{issue.number}")
+    ]  # fmt: skip
+    assert about_the_issue == [
+        ("GET", f"/repos/octo/hello/issues/{issue.number}/comments"),
+        ("POST", f"/repos/octo/hello/issues/{issue.number}/comments"),
+    ]
