@@ -37,15 +37,23 @@ class RunningService:
 
 
 @contextmanager
-def example_service(tmp_path: Path, repositories: int) -> Iterator[RunningService]:
-    """The example service with ``2 × repositories + 1`` gevent workers, all ticking."""
+def example_service(
+    tmp_path: Path, repositories: int, intervals: tuple[float, float, float] = (2.0, 1.0, 1.0)
+) -> Iterator[RunningService]:
+    """The example service with ``2 × repositories + 1`` gevent workers, all ticking.
+
+    ``intervals``: the issue poller's, the outbox relay's and the explainer's.
+    """
     with FakeGitHub(token=TOKEN) as github, FakeOllama() as ollama:
         names = [f"load/repo{n}" for n in range(repositories)]
         for repository in names:
             github.add_repo(*repository.split("/"))
             github.add_issue(*repository.split("/"))
         data = settings_dict(tmp_path, github.url, ollama.url, names)
-        data["intervals"] = {"issue_poller": 2.0, "outbox_relay": 1.0, "issue_explainer": 1.0}
+        poller, relay, explainer = intervals
+        data["intervals"] = {
+            "issue_poller": poller, "outbox_relay": relay, "issue_explainer": explainer,
+        }  # fmt: skip
         data["runtime"]["backend"] = "gevent"
         data["log"] = {"level": "WARNING"}
         settings = tmp_path / "settings.toml"
@@ -73,6 +81,6 @@ def example_service(tmp_path: Path, repositories: int) -> Iterator[RunningServic
 
 
 def _all_ticking(base: str, workers: int) -> bool:
-    status = json.loads(get(f"{base}/status")[1])
+    status = json.loads(get(f"{base}/status", timeout=30.0)[1])
     ticking = [c for c in status["children"] if c["kind"] == "worker" and c["runs"] >= 1]
     return status["phase"] == "workers" and len(ticking) == workers
