@@ -17,6 +17,7 @@ from autosolve.infra.budget import (
     BudgetExceededError,
     BudgetLimits,
     MemoryLedger,
+    Permit,
     RequestBudget,
 )
 
@@ -90,20 +91,20 @@ def waiting(budget: RequestBudget, n: int) -> Callable[[], bool]:
 
 def test_requests_within_budget_go_at_once(make):
     budget = make()
-    assert [budget.acquire("GET") for _ in range(5)] == [0.0] * 5
-    assert budget.acquire("POST") == 0.0
+    assert [budget.acquire("GET").waited for _ in range(5)] == [0.0] * 5
+    assert budget.acquire("POST").waited == 0.0
     stats = budget.stats()
     assert (stats.in_flight, stats.requests_total, stats.waits_total, stats.waiting) == (6, 6, 0, 0)
 
 
 def test_at_most_concurrency_requests_are_in_flight(make):
     budget, log = make(concurrency=2), []
-    budget.acquire("GET")
+    first = budget.acquire("GET")
     budget.acquire("GET")
     third = Caller(budget, "GET", "third", log).start()
     eventually(waiting(budget, 1))
     assert not third.done.wait(0.1)
-    budget.release()
+    budget.release(first)
     assert third.done.wait(5) and log == ["third"]
     assert budget.stats().in_flight == 2
 
@@ -111,8 +112,7 @@ def test_at_most_concurrency_requests_are_in_flight(make):
 def test_a_request_waits_until_its_points_fit_the_window(make, clock):
     budget, log = make(), []
     for _ in range(10):
-        budget.acquire("GET")
-        budget.release()
+        budget.release(budget.acquire("GET"))
     late = Caller(budget, "GET", "late", log).start()
     eventually(waiting(budget, 1))
     clock.advance(9.9)
@@ -121,7 +121,7 @@ def test_a_request_waits_until_its_points_fit_the_window(make, clock):
     clock.advance(0.1)
     budget.wake()
     assert late.done.wait(5)
-    assert late.outcome == pytest.approx(10.0)
+    assert late.outcome.waited == pytest.approx(10.0)
     stats = budget.stats()
     assert (stats.waits_total, stats.wait_seconds_total) == (1, pytest.approx(10.0))
 
@@ -205,7 +205,7 @@ def test_a_request_that_would_wait_longer_than_allowed_fails_without_spending(ma
         budget.acquire("POST", max_wait=60.0)
     assert info.value.wait == 600.0
     assert budget.stats().waiting == 0
-    assert budget.acquire("GET") == 0.0
+    assert budget.acquire("GET").waited == 0.0
 
 
 def test_a_request_gives_up_after_max_wait_with_a_wait_that_grows_with_the_queue(make, clock):
@@ -231,7 +231,7 @@ def test_a_request_gives_up_after_max_wait_with_a_wait_that_grows_with_the_queue
 
 def test_closing_fails_every_waiter_and_every_later_request_that_would_wait(make):
     budget = make(concurrency=1)
-    budget.acquire("GET")
+    held = budget.acquire("GET")
     callers = [Caller(budget, "GET", f"c{i}", []).start() for i in range(3)]
     eventually(waiting(budget, 3))
     budget.close()
@@ -239,8 +239,8 @@ def test_closing_fails_every_waiter_and_every_later_request_that_would_wait(make
     assert all(isinstance(c.outcome, BudgetClosedError) for c in callers)
     with pytest.raises(BudgetClosedError, match="closed"):
         budget.acquire("GET")  # it would have to wait for the slot
-    budget.release()
-    assert budget.acquire("GET") == 0.0  # what fits at once still goes
+    budget.release(held)
+    assert budget.acquire("GET").waited == 0.0  # what fits at once still goes
 
 
 def test_on_wait_is_told_when_a_request_starts_and_stops_waiting(clock):
@@ -251,11 +251,11 @@ def test_on_wait_is_told_when_a_request_starts_and_stops_waiting(clock):
 
     limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
     budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
-    budget.acquire("GET")
+    held = budget.acquire("GET")
     assert told == []  # no wait, nothing to tell
     waiter = Caller(budget, "GET", "waiter", []).start()
     eventually(lambda: told == [("waiter", True)])
-    budget.release()
+    budget.release(held)
     assert waiter.done.wait(5)
     assert told == [("waiter", True), ("waiter", False)]
 
@@ -266,11 +266,11 @@ def test_a_failing_on_wait_hook_never_fails_the_request(clock, caplog):
 
     limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
     budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
-    budget.acquire("GET")
+    held = budget.acquire("GET")
     waiter = Caller(budget, "GET", "waiter", []).start()
     eventually(waiting(budget, 1))
-    budget.release()
-    assert waiter.done.wait(5) and waiter.outcome == 0.0
+    budget.release(held)
+    assert waiter.done.wait(5) and isinstance(waiter.outcome, Permit)
     assert "on_wait hook failed" in caplog.text
 
 
@@ -278,14 +278,26 @@ def test_spend_releases_the_slot_even_when_the_request_fails(make):
     budget = make(concurrency=1)
     with pytest.raises(OSError), budget.spend("GET"):
         raise OSError("connection reset")
-    with budget.spend("GET") as waited:
-        assert waited == 0.0
+    with budget.spend("GET") as permit:
+        assert permit.waited == 0.0
     assert budget.stats().in_flight == 0
 
 
-def test_release_without_acquire_is_a_bug_said_clearly(make):
+def test_a_request_counts_from_its_answer_on(make, clock):
+    budget = make(points=1, window=10.0)
+    permit = budget.acquire("GET")
+    clock.advance(5.0)  # a slow answer: GitHub may have counted it as late as now
+    budget.release(permit)
+    clock.advance(5.0)
+    assert budget.ledger.reserve(1, False, clock()).points_wait == 5.0
+
+
+def test_releasing_twice_is_a_bug_said_clearly(make):
+    budget = make()
+    permit = budget.acquire("GET")
+    budget.release(permit)
     with pytest.raises(RuntimeError, match="without a matching acquire"):
-        make().release()
+        budget.release(permit)
 
 
 class RecordingLedger(MemoryLedger):

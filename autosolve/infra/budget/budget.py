@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from autosolve.infra.budget.ledger import Ledger, Reservation
 
@@ -29,6 +30,7 @@ __all__ = [
     "BudgetClosedError",
     "BudgetExceededError",
     "BudgetStats",
+    "Permit",
     "RequestBudget",
     "is_write",
     "points_of",
@@ -87,9 +89,20 @@ class BudgetStats:
     """Seconds spent waiting, summed over requests."""
 
 
+@dataclass(frozen=True)
+class Permit:
+    """One request's room in the budget, from :meth:`RequestBudget.acquire` until released."""
+
+    waited: float
+    """Seconds the request waited for it."""
+    entry: Any = None
+    """The ledger's record of the request (see :meth:`Ledger.settle`)."""
+
+
 class _Ticket:
     __slots__ = (
-        "blocked_on", "condition", "error", "give_up_at", "granted", "points", "retry_at", "write",
+        "blocked_on", "condition", "entry", "error", "give_up_at", "granted", "points", "retry_at",
+        "write",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +114,7 @@ class _Ticket:
         """When this request stops waiting (None: never)."""
         self.condition = condition
         self.granted = False
+        self.entry: Any = None
         self.error: Exception | None = None
         self.retry_at: float | None = None
         """When the ledger said this ticket would fit; it is not asked again before."""
@@ -145,22 +159,19 @@ class RequestBudget:
         return f"RequestBudget({self.ledger!r}, concurrency={self.concurrency})"
 
     @contextmanager
-    def spend(self, method: str, max_wait: float | None = None) -> Iterator[float]:
-        """Hold budget for one request of ``method`` while the block runs.
-
-        Yields the seconds this request waited. See :meth:`acquire`.
-        """
-        waited = self.acquire(method, max_wait)
+    def spend(self, method: str, max_wait: float | None = None) -> Iterator[Permit]:
+        """Hold budget for one request of ``method`` while the block runs (see :meth:`acquire`)."""
+        permit = self.acquire(method, max_wait)
         try:
-            yield waited
+            yield permit
         finally:
-            self.release()
+            self.release(permit)
 
-    def acquire(self, method: str, max_wait: float | None = None) -> float:
-        """Wait until a request of ``method`` fits; return the seconds waited.
+    def acquire(self, method: str, max_wait: float | None = None) -> Permit:
+        """Wait until a request of ``method`` fits; the permit says how long it waited.
 
-        Every successful call must be paired with one :meth:`release` once the
-        answer has arrived.
+        Every permit must be given back with :meth:`release` once the answer
+        has arrived (or the request failed).
 
         Args:
             method: the HTTP method (decides points and whether it is a write).
@@ -181,7 +192,7 @@ class RequestBudget:
             self._dispatch()
             if ticket.granted:
                 self._requests += 1
-                return 0.0
+                return Permit(0.0, ticket.entry)
             if self._closed:
                 if ticket in self._queue:
                     self._queue.remove(ticket)
@@ -195,8 +206,14 @@ class RequestBudget:
         finally:
             self._tell_waiting(False)
 
-    def release(self) -> None:
-        """Give back the slot of a request whose answer has arrived."""
+    def release(self, permit: Permit) -> None:
+        """Give back the slot of a request whose answer has arrived (or that failed).
+
+        The ledger then counts the request from now on: GitHub may have
+        received it as late as this.
+        """
+        if permit.entry is not None:
+            self.ledger.settle(permit.entry, self._now())
         with self._lock:
             if self._in_flight < 1:
                 raise RuntimeError("RequestBudget.release() without a matching acquire()")
@@ -247,7 +264,7 @@ class RequestBudget:
 
     # -- under the lock ------------------------------------------------------
 
-    def _wait(self, ticket: _Ticket) -> float:
+    def _wait(self, ticket: _Ticket) -> Permit:
         started = self._now()
         try:
             while not ticket.granted:
@@ -267,7 +284,7 @@ class RequestBudget:
             self._waits += 1
             self._wait_seconds += waited
         self._requests += 1
-        return waited
+        return Permit(waited, ticket.entry)
 
     def _timeout(self, ticket: _Ticket) -> float | None:
         """Sleep until this ticket's own retry time or its end of patience.
@@ -319,6 +336,7 @@ class RequestBudget:
                 return
             answer = self.ledger.reserve(ticket.points, ticket.write, now)
             if answer.granted:
+                ticket.entry = answer.entry
                 self._grant(ticket)
                 continue
             if ticket.give_up_at is not None and now + answer.wait > ticket.give_up_at:

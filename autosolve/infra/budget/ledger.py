@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = ["GRANTED", "BudgetLimits", "Ledger", "MemoryLedger", "Reservation"]
 
@@ -71,6 +71,8 @@ class Reservation(NamedTuple):
     """Seconds until the points would fit (0.0: they fit now)."""
     writes_wait: float
     """Seconds until the write would fit in both write windows (0.0: it fits, or no write)."""
+    entry: Any = None
+    """Granted: the ledger's record of the request, for :meth:`Ledger.settle`."""
 
     @property
     def granted(self) -> bool:
@@ -111,21 +113,44 @@ class Ledger(Protocol):
         """
         ...
 
+    def settle(self, entry: Any, at: float) -> None:
+        """The request recorded as ``entry`` got its answer at ``at``: count it from then on.
+
+        GitHub's windows count a request from its arrival, some time between
+        its reservation and its answer. Moving the record to the answer's
+        time (it then counts until ``at + span``, and ``at + long_span`` for
+        a write) means no request ever leaves this ledger's windows before it
+        leaves GitHub's, however long it took to get there; a record already
+        expired is simply made again at ``at``.
+        """
+        ...
+
 
 class _Window:
-    """Entries of one sliding window, oldest first, with their running total."""
+    """Entries ``[time, amount]`` of one sliding window, oldest first, with their total.
+
+    An entry is a list so that :meth:`withdraw` can empty it in place (a
+    settled request is counted again at its answer's time); an emptied entry
+    expires like any other.
+    """
 
     __slots__ = ("_entries", "span", "total")
 
     def __init__(self, span: float) -> None:
         self.span = span
-        self._entries: deque[tuple[float, int]] = deque()
+        self._entries: deque[list[Any]] = deque()
         self.total = 0
 
     def expire(self, at: float) -> None:
         entries = self._entries
         while entries and entries[0][0] + self.span <= at:
-            self.total -= entries.popleft()[1]
+            entry = entries.popleft()
+            self.total -= entry[1]
+            entry[1] = 0
+
+    def withdraw(self, entry: list[Any]) -> None:
+        self.total -= entry[1]
+        entry[1] = 0
 
     def wait(self, amount: int, limit: int, at: float) -> float:
         """Seconds after ``at`` until ``amount`` more fits under ``limit`` (expired first)."""
@@ -138,12 +163,22 @@ class _Window:
                 return stamp + self.span - at
         raise AssertionError("unreachable: amount <= limit was checked")
 
-    def add(self, amount: int, at: float) -> None:
+    def add(self, amount: int, at: float) -> list[Any]:
         # A wall clock that stepped back must not make an entry expire early:
         # stamping it no earlier than the newest entry keeps the order and errs long.
         stamp = max(at, self._entries[-1][0]) if self._entries else at
-        self._entries.append((stamp, amount))
+        entry = [stamp, amount]
+        self._entries.append(entry)
         self.total += amount
+        return entry
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What :meth:`MemoryLedger.reserve` recorded for one request, in each window."""
+
+    points: int
+    parts: tuple[tuple[_Window, list[Any]], ...]
 
 
 class MemoryLedger:
@@ -174,11 +209,20 @@ class MemoryLedger:
                 )
             if points_wait > 0 or writes_wait > 0:
                 return Reservation(points_wait, writes_wait)
-            self._points.add(points, at)
-            if write:
-                self._writes.add(1, at)
-                self._writes_long.add(1, at)
-            return GRANTED
+            return Reservation(0.0, 0.0, self._record(points, write, at))
+
+    def settle(self, entry: Any, at: float) -> None:
+        record: _Record = entry
+        with self._lock:
+            for window, part in record.parts:
+                window.withdraw(part)
+            self._record(record.points, bool(record.parts[1:]), at)
+
+    def _record(self, points: int, write: bool, at: float) -> _Record:
+        parts = [(self._points, self._points.add(points, at))]
+        if write:
+            parts += [(w, w.add(1, at)) for w in (self._writes, self._writes_long)]
+        return _Record(points, tuple(parts))
 
     def __repr__(self) -> str:
         return f"MemoryLedger({self.limits!r})"

@@ -338,7 +338,9 @@ class GitHubClient:
             return
         span = budget.ledger.limits.span
         try:
-            budget.acquire(method, max_wait=span if is_write(method) else min(READ_PATIENCE, span))
+            permit = budget.acquire(
+                method, max_wait=span if is_write(method) else min(READ_PATIENCE, span)
+            )
         except BudgetExceededError as error:
             raise RateLimitError(
                 f"{method} {path}: not sent, {error}; it waits for the budget's next room",
@@ -356,7 +358,7 @@ class GitHubClient:
         try:
             yield
         finally:
-            budget.release()
+            budget.release(permit)
 
     def _check_gate(self, method: str, path: str) -> None:
         left = self._gate.remaining()
