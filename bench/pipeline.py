@@ -261,6 +261,9 @@ def budget_run(repos: int, minutes: float, probes: int, backend: str) -> None:
                 pause.wait(1.0)
             stored = count(db, "SELECT count(*) FROM issues")
             print(f"after {minutes:g} min: {stored} of {repos} repositories synced")
+            probing = time.monotonic()
+            last_minute = sum(1 for r in github.requests if r.monotonic > probing - 60.0)
+            print(f"  requests in the minute before the probes: {last_minute}")
             quiet = _quiet_repositories(github, repositories, probes)
             status = ControlClient(Path(tmp) / "autosolve.sock").call("status")["status"]
             intervals = {c["name"].rsplit(":", 1)[1]: c["interval"] for c in status["children"]
