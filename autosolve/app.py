@@ -32,6 +32,7 @@ from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from autosolve.http.metrics import Metrics
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import RunResult, RuntimeEvent
@@ -52,9 +53,13 @@ class AppDependencies:
     network nor the database.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.analysis_observer: Callable[[str], None] | None = None
+        self.metrics = metrics
+        """Counts what the clients see (``/metrics``); None = nobody counts."""
+        self.analysis_observer: Callable[[str], None] | None = (
+            metrics.on_analysis if metrics else None
+        )
         """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
         set it before the scheduler is built."""
         self._store: Store | None = None
@@ -89,13 +94,23 @@ class AppDependencies:
     def github(self) -> GitHubClient:
         github = self.settings.github
         return GitHubClient(
-            github.api_url, github.token, github.timeout, github.min_interval, budget=self.budget
+            github.api_url,
+            github.token,
+            github.timeout,
+            github.min_interval,
+            on_response=self.metrics.on_github_response if self.metrics else None,
+            budget=self.budget,
         )
 
     @cached_property
     def ollama(self) -> OllamaClient:
         ollama = self.settings.ollama
-        return OllamaClient(ollama.url, ollama.model, ollama.timeout)
+        return OllamaClient(
+            ollama.url,
+            ollama.model,
+            ollama.timeout,
+            on_request=self.metrics.on_model_request if self.metrics else None,
+        )
 
     @property
     def store(self) -> Store:
@@ -246,6 +261,7 @@ class App:
         clock: Clock | None = None,
         observers: Iterable[Observer] = (),
         backend: Any = None,
+        metrics: Metrics | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -255,6 +271,8 @@ class App:
             clock: an injectable clock (tests).
             observers: called with every :class:`RuntimeEvent`, from the first.
             backend: overrides ``runtime.backend`` (a name or a backend object).
+            metrics: counts runtime events and what the clients see (the
+                HTTP endpoint's ``/metrics``).
 
         Raises:
             SettingsError: invalid settings.
@@ -262,7 +280,9 @@ class App:
         """
         if not isinstance(settings, Settings):
             settings = load_settings(settings)
-        deps = AppDependencies(settings)
+        if metrics is not None:
+            observers = (*observers, metrics.observe)
+        deps = AppDependencies(settings, metrics)
         fan_out = _Observers((*observers, deps.on_runtime_event))
         deps.open()
         try:

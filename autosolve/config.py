@@ -37,6 +37,7 @@ from marshmallow import (
 
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
 from autosolve.domain.intervals import TASK_INTERVALS
+from autosolve.http.address import is_loopback, parse_listen
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
 __all__ = ["WEEK", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
@@ -152,6 +153,14 @@ class ControlSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    listen: str = "127.0.0.1:9477"
+    """``host:port`` of the HTTP endpoint (health, metrics, dashboard); ``""`` = off."""
+    token: str = field(default="", repr=False)
+    """Bearer token every route but ``/healthz`` requires when set; required off loopback."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     format: str = "text"
@@ -168,6 +177,7 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     policies: Policies = field(default_factory=Policies)
     control: ControlSettings = field(default_factory=ControlSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None
     """The settings file these came from, if any; relative paths are resolved beside it."""
@@ -188,6 +198,14 @@ _REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 def _http_url(value: str) -> None:
     if not re.match(r"^https?://[^\s/]+", value or ""):
         raise ValidationError("must be an http:// or https:// URL")
+
+
+def _listen(value: str) -> None:
+    if value:
+        try:
+            parse_listen(value)
+        except ValueError as error:
+            raise ValidationError(f'{error}; "" turns the endpoint off') from None
 
 
 def _repository(value: str) -> None:
@@ -488,6 +506,29 @@ class ControlSchema(_Section):
     socket = fields.String(validate=validate.Length(min=1, error="must not be empty"))
 
 
+class HttpSchema(_Section):
+    target = HttpSettings
+    listen = fields.String(validate=_listen)
+    token = fields.String()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _token_off_loopback(self, data: dict[str, Any], **_: Any) -> None:
+        listen = data.get("listen", HttpSettings.listen)
+        token = data.get("token", HttpSettings.token).strip()
+        if listen and not token and not is_loopback(parse_listen(listen).host):
+            raise ValidationError(
+                f"required when http.listen ({listen}) is not a loopback address: "
+                "anyone who can reach it could steer the daemon",
+                "token",
+            )
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "token" in data:  # a secrets file's trailing newline
+            data["token"] = data["token"].strip()
+        return HttpSettings(**data)
+
+
 class LogSchema(_Section):
     target = LogSettings
     level = fields.String(
@@ -511,6 +552,7 @@ class SettingsSchema(_Section):
     runtime = _section(RuntimeSchema)
     policies = fields.Nested(PoliciesSchema)
     control = _section(ControlSchema)
+    http = _section(HttpSchema)
     log = _section(LogSchema)
 
 

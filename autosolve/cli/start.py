@@ -30,6 +30,7 @@ from autosolve.cli.systemd import Notifier
 from autosolve.config import resolve_path
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
+from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
 from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
@@ -58,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         )
     from autosolve.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=[settings.github.token])
+    configure_logging(
+        settings.log.level,
+        settings.log.format,
+        secrets=[settings.github.token, settings.http.token],
+    )
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:
@@ -70,9 +75,12 @@ def run(args: argparse.Namespace) -> int:
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     notifier = Notifier()
+    endpoint = HttpEndpoint(settings)
     try:
-        app = App.start(settings, observers=[_PhaseNotes(notifier)])
+        endpoint.bind()  # a port in use stops us before any task runs
+        app = App.start(settings, observers=[_PhaseNotes(notifier)], metrics=endpoint.metrics)
     except Exception as error:  # e.g. the database is used by another daemon
+        endpoint.close()
         logger.error("cannot start: %s", error)
         return EXIT_FAILED
     server = ControlServer(app.handle, socket_path, commands=app.commands)
@@ -84,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
+        endpoint.serve(app)
         app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
         result = run_until_done(app, notifier)
     finally:
         server.close()
+        endpoint.close()
         notifier.close()
     if result.ok:
         logger.info("stopped")

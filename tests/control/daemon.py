@@ -72,6 +72,9 @@ shutdown_timeout = {shutdown_timeout}
 [control]
 socket = "{sock_path}"
 
+[http]
+listen = "127.0.0.1:0"
+
 [log]
 level = "DEBUG"
 format = "{log_format}"

@@ -39,6 +39,7 @@ def settings_dict(
                       "issue_explainer": 0.02},
         "runtime": {"shutdown_timeout": 5.0},
         "control": {"socket": str(tmp_path / "autosolve.sock")},
+        "http": {"listen": "127.0.0.1:0"},  # a free port: never another test's
         "policies": {
             "preflight": {"node": FAST_POLICY, "service": FAST_POLICY},
             "worker": {"node": FAST_POLICY, "service": FAST_POLICY, "degraded": FAST_POLICY},

@@ -8,8 +8,9 @@ actor stops all of them until GitHub's reset, without further requests.
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -48,6 +49,8 @@ from autosolve.infra.transport import raise_short
 
 __all__ = ["GitHubClient", "same_url"]
 
+logger = logging.getLogger("autosolve.github")
+
 API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
 """GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
@@ -82,6 +85,8 @@ class GitHubClient:
     ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
+    ``on_response(status, headers)`` is called with every response GitHub
+    sends (metrics count them); an exception from it is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
 
@@ -103,6 +108,7 @@ class GitHubClient:
         now: Callable[[], float] = _wall_time,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
+        on_response: Callable[[int, Mapping[str, str]], None] | None = None,
         budget: RequestBudget | None = None,
     ) -> None:
         base = urlsplit(api_url)
@@ -131,6 +137,7 @@ class GitHubClient:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
+        self._on_response = on_response
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -325,6 +332,8 @@ class GitHubClient:
             except requests.RequestException as error:
                 raise_short(error, method, url)
         self._note_budget(response)
+        if self._on_response is not None:
+            _call_hook(self._on_response, response.status_code, response.headers)
         if response.status_code in expect:
             return response
         self._raise_for(method, path, response, not_found)
@@ -552,6 +561,14 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "_BearerAuth(<redacted>)"
+
+
+def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+    """Counting a response (metrics) never fails the request."""
+    try:
+        hook(*args)
+    except Exception:
+        logger.exception("github: response hook failed")
 
 
 def _parse_float(value: str | None) -> float | None:

@@ -1,0 +1,318 @@
+"""What ``GET /metrics`` exposes, and the hooks that count it.
+
+Nothing here runs on a tick's path. Two kinds of figures:
+
+- **counted by hooks** the composition root hands to the parts that see the
+  facts: the runtime's observer (failures by category), the GitHub client's
+  response hook, the Ollama client's request hook, the explainer's outcome
+  hook. Each hook is a dictionary increment under a lock;
+- **read at scrape time** from :class:`ScrapeSources`: the status document
+  (runs, restarts, children per state), the runtime's tick-lateness
+  histogram, the store (issues per repository, jobs per state). A scrape
+  costs one status request and a couple of short queries, whatever the tick
+  rate.
+
+Each :class:`Metrics` keeps its own counters (two daemons in one process, as
+in the tests, never share them) and renders them with prometheus_client's
+``generate_latest``, its process collector included; only the two families
+with a sample per child are written directly (see :meth:`Metrics.render`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import itertools
+import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.process_collector import ProcessCollector
+
+__all__ = [
+    "ANALYSIS_RESULTS",
+    "CHILD_STATES",
+    "JOB_STATES",
+    "MODEL_REQUEST_BUCKETS",
+    "FixedHistogram",
+    "Histogram",
+    "Metrics",
+    "ScrapeSources",
+    "job_counts",
+]
+
+logger = logging.getLogger("autosolve.http")
+
+CHILD_STATES = (
+    "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
+    "abandoned",
+)  # fmt: skip
+"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+
+JOB_STATES = ("ready", "in_flight", "dead")
+ANALYSIS_RESULTS = ("posted", "skipped", "failed", "dry_run")
+
+MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+"""Seconds: a local model answers in about a second to a few minutes."""
+
+Histogram = tuple[Sequence[float], Sequence[int], float, int]
+"""``(bucket upper bounds, the last inf; cumulative counts; sum; count)``.
+
+The shape of :meth:`RuntimeHandle.tick_lateness` and of
+:meth:`FixedHistogram.snapshot`: a Prometheus histogram's.
+"""
+
+
+@dataclass(frozen=True)
+class ScrapeSources:
+    """Where a scrape reads the state it reports; each is called once per scrape."""
+
+    status: Callable[[], Mapping[str, Any]]
+    """The status document (SPEC §5.3)."""
+    tick_lateness: Callable[[], Histogram] | None = None
+    """The runtime's tick-lateness histogram."""
+    issues: Callable[[], Mapping[str, int]] | None = None
+    """Issues mirrored per repository (``owner/name``)."""
+    jobs: Callable[[], Mapping[str, int]] | None = None
+    """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
+
+
+def job_counts(summary: Any) -> dict[str, int]:
+    """``autosolve_jobs`` from the store's jobs summary (``ready``, ``in_flight``, ``dead``)."""
+    return {state: getattr(summary, state) for state in JOB_STATES}
+
+
+class FixedHistogram:
+    """A histogram with fixed buckets: one bisect and two additions per value."""
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = (*bounds, math.inf)
+        self._counts = [0] * len(self.bounds)  # per bucket; cumulated by snapshot()
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        index = bisect.bisect_left(self.bounds, value)
+        with self._lock:
+            self._counts[index] += 1
+            self._sum += value
+
+    def snapshot(self) -> Histogram:
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        return self.bounds, list(itertools.accumulate(counts)), total, sum(counts)
+
+
+class Metrics:
+    """The daemon's Prometheus metrics: hooks to feed them, :meth:`render` to scrape them.
+
+    Create it before the runtime starts (its hooks go to the clients and the
+    runtime's observer), then give it :attr:`sources` once there is a runtime
+    to read. Until then, and for a source that is missing or fails, the
+    families are still exposed, without samples (or with zeros where the
+    labels are known in advance).
+    """
+
+    def __init__(self) -> None:
+        self.sources: ScrapeSources | None = None
+        """Set once the runtime runs; read at every scrape."""
+        self._lock = threading.Lock()
+        self._failures: Counter[tuple[str, str]] = Counter()
+        self._github_requests: Counter[str] = Counter()
+        self._rate_limit_remaining = math.nan  # unknown until GitHub said it
+        self._analyses: Counter[str] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
+        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS)
+        self._process = ProcessCollector(registry=None)
+
+    # -- hooks -----------------------------------------------------------------
+
+    def observe(self, event: Any) -> None:
+        """The runtime's observer: counts child failures by category."""
+        if event.kind == "failed" and event.name is not None:
+            category = str(event.detail.category)  # a Failure; its category is a StrEnum
+            with self._lock:
+                self._failures[event.name, category] += 1
+
+    def on_github_response(self, status: int, headers: Mapping[str, str]) -> None:
+        """The GitHub client's response hook: requests by status, the rate limit left."""
+        remaining = headers.get("x-ratelimit-remaining")
+        with self._lock:
+            self._github_requests[str(status)] += 1
+            if remaining is not None:
+                with contextlib.suppress(ValueError):  # junk: keep the last good value
+                    self._rate_limit_remaining = float(remaining)
+
+    def on_model_request(self, seconds: float) -> None:
+        """The Ollama client's hook: the seconds one model request took."""
+        self._model_requests.observe(seconds)
+
+    def on_analysis(self, result: str) -> None:
+        """The explainer's hook: one job's outcome (``posted``, ``skipped``, ...)."""
+        with self._lock:
+            self._analyses[result] += 1
+
+    # -- exposition ------------------------------------------------------------
+
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+    """The media type of :meth:`render`'s text: the classic format every Prometheus reads."""
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric, read now.
+
+        The two families with a sample per child are written by
+        :func:`_per_child_text`: prometheus_client spends about 10 µs on each
+        sample it formats, which alone is 40 ms at 2,000 children; the rest
+        goes through ``generate_latest``.
+        """
+        sources = self.sources
+        status = _read("status", sources and sources.status) or {}
+        children = status.get("children", ())
+        return generate_latest(_Scrape(self, children)) + _per_child_text(children)
+
+    def families(self, children: Sequence[Mapping[str, Any]]) -> Iterator[Metric]:
+        """Every family but the per-child runs and restarts, read now."""
+        sources = self.sources
+        with self._lock:
+            failures = sorted(self._failures.items())
+            requests = sorted(self._github_requests.items())
+            remaining = self._rate_limit_remaining
+            analyses = list(self._analyses.items())
+        issues = _read("issues", sources and sources.issues) or {}
+        jobs = _read("jobs", sources and sources.jobs) or {}
+        lateness = _read("tick lateness", sources and sources.tick_lateness)
+        yield _children_per_state(children)
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_child_failures",
+                "Failed runs per child and error category.",
+                labels=("child", "category"),
+            ),
+            failures,
+        )
+        yield _histogram(
+            "autosolve_tick_lateness_seconds",
+            "Seconds a worker's tick started after it was due.",
+            lateness,
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_github_requests",
+                "GitHub API responses by HTTP status.",
+                labels=("status",),
+            ),
+            (((code,), count) for code, count in requests),
+        )
+        yield GaugeMetricFamily(
+            "autosolve_github_rate_limit_remaining",
+            "Requests left in GitHub's rate-limit window, as GitHub last said (NaN: not yet).",
+            value=remaining,
+        )
+        yield _labelled(
+            GaugeMetricFamily(
+                "autosolve_issues", "Issues mirrored per repository.", labels=("repository",)
+            ),
+            (((repository,), count) for repository, count in issues.items()),
+        )
+        yield _labelled(
+            GaugeMetricFamily("autosolve_jobs", "Analysis jobs per state.", labels=("state",)),
+            (((state,), jobs.get(state, 0)) for state in JOB_STATES),
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_analyses", "Analysis jobs per outcome.", labels=("result",)
+            ),
+            (((result,), count) for result, count in analyses),
+        )
+        yield _histogram(
+            "autosolve_model_request_seconds",
+            "Seconds each model request took, connect to last byte.",
+            self._model_requests.snapshot(),
+        )
+        yield from self._process.collect()
+
+
+class _Scrape:
+    """One scrape as a prometheus_client collector (``generate_latest`` takes any)."""
+
+    def __init__(self, metrics: Metrics, children: Sequence[Mapping[str, Any]]) -> None:
+        self._metrics = metrics
+        self._children = children
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.families(self._children)
+
+
+def _labelled(family: Any, samples: Iterable[tuple[tuple[str, ...], float]]) -> Any:
+    """``family`` with one sample per ``(label values, value)``."""
+    for labels, value in samples:
+        family.add_metric(labels, value)
+    return family
+
+
+def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
+    states = dict.fromkeys(CHILD_STATES, 0)
+    for child in children:
+        states[child["state"]] = states.get(child["state"], 0) + 1
+    family = GaugeMetricFamily("autosolve_children", "Children per state.", labels=("state",))
+    return _labelled(family, (((state,), count) for state, count in states.items()))
+
+
+_PER_CHILD = (
+    ("autosolve_child_runs_total", "runs", "Successful runs per child."),
+    (
+        "autosolve_child_restarts_total",
+        "restarts",
+        "Fresh actors started after a failure or a restart request.",
+    ),
+)
+
+
+def _per_child_text(children: Sequence[Mapping[str, Any]]) -> bytes:
+    """The per-child counters in the text format (0.0.4), as ``generate_latest`` writes it."""
+    labels = [_escape(child["name"]) for child in children]
+    lines = []
+    for name, key, documentation in _PER_CHILD:
+        lines.append(f"# HELP {name} {documentation}\n# TYPE {name} counter\n")
+        lines.extend(
+            f'{name}{{child="{label}"}} {child[key]}\n'
+            for label, child in zip(labels, children, strict=True)
+        )
+    return "".join(lines).encode()
+
+
+def _escape(value: str) -> str:
+    """A label value as the text format quotes it."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _histogram(name: str, documentation: str, data: Histogram | None) -> Metric:
+    """A histogram family; without data, its ``+Inf`` bucket, count and sum at 0."""
+    bounds, cumulative, total, _count = data if data is not None else ((math.inf,), (0,), 0.0, 0)
+    buckets = [(_le(bound), count) for bound, count in zip(bounds, cumulative, strict=True)]
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(float(bound))
+
+
+def _read(what: str, source: Callable[[], Any] | None) -> Any:
+    """Call a scrape source; a failing one costs its samples, not the scrape."""
+    if source is None:
+        return None
+    try:
+        return source()
+    except Exception as error:
+        logger.warning("metrics: cannot read %s: %s: %s", what, type(error).__name__, error)
+        return None

@@ -1,0 +1,59 @@
+"""A real daemon with its HTTP endpoint, for the end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.control.daemon import Daemon, new_github, write_settings
+from tests.fakes.github import FakeGitHub
+from tests.fakes.ollama import FakeOllama
+
+LISTEN = 'listen = "127.0.0.1:0"'
+"""The ``[http]`` line of the test settings (tests/control/daemon.py)."""
+
+_LISTENING = re.compile(r"http endpoint listening on (http://[0-9.:]+)")
+
+
+class HttpDaemon(Daemon):
+    """``autosolve-supervisor start`` whose endpoint listens on a free port."""
+
+    def http_url(self, timeout: float = 20.0) -> str:
+        """The endpoint's base URL, once the daemon logged it."""
+
+        def logged_url() -> str | None:
+            match = _LISTENING.search(self.log_path.read_text(errors="replace"))
+            return match.group(1) if match else None
+
+        return self.wait_until(logged_url, timeout, "the http endpoint's log line")
+
+
+@contextmanager
+def running_daemon(
+    directory: Path, sock: Path, backend: str, *, token: str = ""
+) -> Iterator[HttpDaemon]:
+    """A daemon on ``backend`` against fresh fakes, in the worker phase."""
+    with new_github() as github, FakeOllama() as ollama:
+        settings = write_settings(directory, sock, github, ollama, backend=backend)
+        if token:
+            text = settings.read_text().replace(LISTEN, f'{LISTEN}\ntoken = "{token}"')
+            settings.write_text(text)
+        daemon = HttpDaemon(settings, sock, directory / f"daemon-{backend}.log")
+        try:
+            daemon.wait_ready()
+            daemon.github = github  # type: ignore[attr-defined]
+            yield daemon
+        finally:
+            daemon.close()
+
+
+def get(url: str, **kwargs: object) -> requests.Response:
+    kwargs.setdefault("timeout", 10)
+    return requests.get(url, **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = ["FakeGitHub", "HttpDaemon", "get", "running_daemon"]
