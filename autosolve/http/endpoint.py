@@ -78,6 +78,7 @@ class HttpEndpoint:
             tick_lateness=app.handle.tick_lateness,
             issues=lambda: app.store.issue_counts(),
             jobs=lambda: job_counts(app.store.jobs_summary(0)),
+            budget=app.deps.budget.stats,
         )
         if self.server is None:
             return
