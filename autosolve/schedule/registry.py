@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from autosolve.domain.analysis import Analyst
 from autosolve.domain.gate import AnalysisGate
 from autosolve.domain.operations import Operations
+from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
 
-__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_preflights",
-           "new_workers"]  # fmt: skip
+__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
+           "new_preflights", "new_workers"]  # fmt: skip
 
 
 def new_preflights(deps: Dependencies) -> list[Preflight]:
@@ -31,9 +32,20 @@ def new_workers(deps: Dependencies) -> list[Worker]:
     """Interval tasks run per repository."""
     intervals = deps.settings.intervals
     return [
-        IssuePoller(deps.github, deps.store, intervals.issue_poller),
+        IssuePoller(deps.github, deps.store, intervals.issue_poller, new_pacer(deps)),
         OutboxRelay(deps.store, intervals.outbox_relay),
     ]
+
+
+def new_pacer(deps: Dependencies) -> PollPacer:
+    """Adaptive polling between the fastest and slowest interval, within the request budget."""
+    settings = deps.settings
+    budget = settings.github.budget
+    return PollPacer(
+        settings.intervals.issue_poller,
+        settings.intervals.issue_poller_max,
+        polls_per_second(budget.points_per_minute, budget.writes_per_minute, budget.window),
+    )
 
 
 def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
