@@ -46,10 +46,10 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
     from autosolve.http.app import make_app
     from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
     from autosolve.http.server import HttpServer
-    from autosolve.infra.store import Store
+    from autosolve.infra.store import SQLiteStore
     from autosolve.runtime import Unit, start_runtime
 
-    store = Store(database)
+    store = SQLiteStore(database)
     store.migrate()
     fill_store(store)
 
