@@ -23,6 +23,7 @@ from autosolve.control.commands import Command, CommandError, CommandTable, runt
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
 from autosolve.runtime.context import CURRENT_CONTEXT
@@ -85,7 +86,14 @@ class AppDependencies:
 
     @cached_property
     def ledger(self) -> Ledger:
-        """Where the budget's windows are kept: this process's memory."""
+        """Where the budget's windows are kept.
+
+        With ``database.url``, in the shared database: every daemon of the
+        cluster (one token) draws on one budget. Otherwise, and while only
+        planning (``check``: no request is made), this process's memory.
+        """
+        if isinstance(self._store, PostgresStore):
+            return PostgresLedger(self._store.database, self.budget_limits)
         return MemoryLedger(self.budget_limits)
 
     @cached_property
