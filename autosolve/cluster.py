@@ -93,6 +93,17 @@ class ClusterMember:
         """
         self.cluster.beat()
 
+    def set_repositories(self, repositories: Sequence[str]) -> None:
+        """The configured repositories changed (a reload): the keeper follows at its next beat.
+
+        Leases of repositories no longer configured are given back (their units
+        stopped first); new ones are claimed toward the fair share. Call it
+        after the new repositories' units exist and before the removed ones go.
+        """
+        with self._ticking:
+            self._repositories = {lease_key(r): r for r in repositories}
+            self.keeper.set_repositories(list(self._repositories.values()))
+
     def attach(self, handle: RuntimeHandle) -> None:
         """The runtime whose per-repository units the keeper switches."""
         self._handle = handle

@@ -147,3 +147,28 @@ def test_metrics_say_which_repositories_this_daemon_holds(
         assert wait_until(lambda: held() == {"octo/hello": 1.0, "octo/world": 1.0})
     finally:
         app.stop(timeout=15.0)
+
+
+def test_a_reloaded_repository_list_moves_the_leases(
+    github: FakeGitHub, ollama: FakeOllama, postgres_url: str, tmp_path: Path
+) -> None:
+    for name in ("hello", "world"):
+        github.add_repo("octo", name)
+    data = settings_dict(
+        tmp_path, github.url, ollama.url, ["octo/hello", "octo/world"],
+        database={"url": postgres_url}, cluster={"lease_ttl": 3.0},
+    )  # fmt: skip
+    app = App.start(settings_from_mapping(data))
+    try:
+        member = app.deps.cluster
+        assert member is not None
+
+        def leases() -> list[str]:
+            return [lease["repository"] for lease in member.status()["leases"]]
+
+        wait_until(lambda: leases() == ["octo/hello", "octo/world"], what="both leased")
+        member.set_repositories(["octo/hello"])
+        wait_until(lambda: leases() == ["octo/hello"], what="octo/world given back")
+        assert member.leases_held() == {"octo/hello": True}
+    finally:
+        app.stop(timeout=15.0)
