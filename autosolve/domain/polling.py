@@ -5,9 +5,10 @@ quiet for an hour is not. So each repository *wants* an interval that grows
 with how long it has been quiet (half of it), between the fastest and the
 slowest interval. The sum of all those polls must still fit the request
 budget: when it would not, every wish is stretched by one common factor —
-the busiest repositories stay the fastest, and nobody is starved — while the
-slowest interval stays a promise (a repository is polled at least that
-often, unless GitHub's ``X-Poll-Interval`` asks for less).
+the busiest repositories stay the fastest, and nobody is starved — up to the
+slowest interval. Only when even all-slowest would exceed the budget (too
+many repositories for one token) does every repository get the same, longer
+interval that fits. GitHub's ``X-Poll-Interval`` is always a floor.
 
 The pacer never learns which repositories exist: pollers make themselves
 known by polling, and one that stops polling (removed, or leased to another
@@ -129,11 +130,6 @@ class PollPacer:
                 interval = max(interval, at_least)
             poller.interval = interval
             return interval
-
-    def forget(self, key: Hashable) -> None:
-        """Stop counting ``key`` (its poller was removed)."""
-        with self._lock:
-            self._pollers.pop(key, None)
 
     def _wish(self, quiet_for: float) -> float:
         return min(max(quiet_for * QUIET_FACTOR, self.fastest), self.slowest)

@@ -38,13 +38,19 @@ def new_workers(deps: Dependencies) -> list[Worker]:
 
 
 def new_pacer(deps: Dependencies) -> PollPacer:
-    """Adaptive polling between the fastest and slowest interval, within the request budget."""
+    """Adaptive polling between the fastest and slowest interval, within the request budget.
+
+    The pacer plans for the configured repositories: a daemon that polls only
+    some of them (others are leased to daemons sharing its token and budget)
+    takes its share of the budget.
+    """
     settings = deps.settings
     budget = settings.github.budget
     return PollPacer(
         settings.intervals.issue_poller,
         settings.intervals.issue_poller_max,
         polls_per_second(budget.points_per_minute, budget.writes_per_minute, budget.window),
+        pollers=len(settings.github.repositories),
     )
 
 

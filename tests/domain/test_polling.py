@@ -105,14 +105,6 @@ def test_pollers_that_stopped_polling_are_forgotten():
     assert pacer.stretch == 1.0
 
 
-def test_forget_removes_a_poller_at_once():
-    pacer = PollPacer(10.0, 300.0, budget=0.1, recompute_every=0.0)
-    pacer.next_interval("a", changed=True, now=0.0)
-    pacer.next_interval("b", changed=True, now=0.0)
-    pacer.forget("b")
-    assert pacer.next_interval("a", changed=True, now=0.0) == pytest.approx(10.0)
-
-
 def test_the_stretch_is_recomputed_at_most_once_per_period():
     pacer = PollPacer(10.0, 300.0, budget=1.0, recompute_every=5.0)
     pacer.next_interval(0, changed=True, now=0.0)

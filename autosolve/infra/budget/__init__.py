@@ -16,7 +16,6 @@ from autosolve.infra.budget.budget import (
     points_of,
 )
 from autosolve.infra.budget.ledger import (
-    GRANTED,
     BudgetLimits,
     Ledger,
     MemoryLedger,
@@ -24,7 +23,6 @@ from autosolve.infra.budget.ledger import (
 )
 
 __all__ = [
-    "GRANTED",
     "WRITE_POINTS",
     "BudgetClosedError",
     "BudgetExceededError",

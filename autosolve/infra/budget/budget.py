@@ -61,7 +61,8 @@ def _wall_time() -> float:
 class BudgetExceededError(Exception):
     """The request would wait longer than the caller allows; nothing was spent.
 
-    ``wait`` is the seconds the ledger said it would take to fit.
+    ``wait`` is the seconds until it could fit: the ledger's word, or an
+    estimate from the queue ahead of it.
     """
 
     def __init__(self, message: str, wait: float) -> None:

@@ -4,8 +4,11 @@ GitHub counts its secondary limits over *any* window of a minute (points,
 content-creating requests) and of an hour (content-creating requests). The
 ledger records every reservation with its time and answers one question,
 all or nothing: may this request go now, and if not, how long until it
-could? Several daemons sharing one token share one ledger (on PostgreSQL),
-so the interface is a single call that an implementation can make atomic.
+could? Once the answer came, the record moves to the answer's time (GitHub
+counted the request at its arrival, somewhere in between). Several daemons
+sharing one token share one ledger (on PostgreSQL), so the interface is two
+calls an implementation can make atomic: :meth:`Ledger.reserve` and
+:meth:`Ledger.settle`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["GRANTED", "BudgetLimits", "Ledger", "MemoryLedger", "Reservation"]
+__all__ = ["BudgetLimits", "Ledger", "MemoryLedger", "Reservation"]
 
 LONG_WINDOWS = 60
 """The long write window is this many windows: an hour when the window is a minute."""
@@ -39,9 +42,9 @@ class BudgetLimits:
     window: float = 60.0
     """Seconds; GitHub's is a minute. Tests shorten it to compress time."""
     margin: float = 1.0
-    """Seconds an entry counts beyond its window: the time a request may take
-    between its reservation here and its arrival at GitHub, whose window
-    starts at arrival."""
+    """Seconds an entry counts beyond its window, to spare: clocks that tick
+    apart, and the moment between GitHub's answer and ours (a settled entry
+    otherwise errs on the safe side already)."""
 
     def __post_init__(self) -> None:
         for name in ("points", "writes", "writes_long"):
@@ -83,9 +86,6 @@ class Reservation(NamedTuple):
     def wait(self) -> float:
         """Seconds until the whole reservation would fit."""
         return max(self.points_wait, self.writes_wait, 0.0)
-
-
-GRANTED = Reservation(0.0, 0.0)
 
 
 class Ledger(Protocol):
