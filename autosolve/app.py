@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -19,16 +20,22 @@ from typing import TYPE_CHECKING, Any
 from autosolve.cluster import ClusterMember, node_name_of
 from autosolve.config import Settings, load_settings, resolve_path, secrets_of
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
+from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
+from autosolve.runtime.context import CURRENT_CONTEXT
+from autosolve.runtime.events import EventKind
+from autosolve.runtime.status import Phase
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Plan, Scheduler
 
 if TYPE_CHECKING:
+    from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
     from autosolve.reload import ReloadReport
     from autosolve.runtime.clock import Clock
@@ -72,6 +79,34 @@ class AppDependencies:
         return resolve_path(self.settings, self.settings.database.path)
 
     @cached_property
+    def budget_limits(self) -> BudgetLimits:
+        budget = self.settings.github.budget
+        return BudgetLimits(
+            points=budget.points_per_minute,
+            writes=budget.writes_per_minute,
+            writes_long=budget.writes_per_hour,
+            window=budget.window,
+        )
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """Where the budget's windows are kept.
+
+        With ``database.url``, in the shared database: every daemon of the
+        cluster (one token) draws on one budget. Otherwise, and while only
+        planning (``check``: no request is made), this process's memory.
+        """
+        if isinstance(self._store, PostgresStore):
+            return PostgresLedger(self._store.database, self.budget_limits)
+        return MemoryLedger(self.budget_limits)
+
+    @cached_property
+    def budget(self) -> RequestBudget:
+        """GitHub's secondary limits, shared by every request of this daemon."""
+        concurrency = self.settings.github.budget.concurrency
+        return RequestBudget(self.ledger, concurrency, on_wait=show_budget_wait)
+
+    @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
         return GitHubClient(
@@ -80,7 +115,13 @@ class AppDependencies:
             github.timeout,
             github.min_interval,
             on_response=self.metrics.on_github_response if self.metrics else None,
+            budget=self.budget,
         )
+
+    @cached_property
+    def pacer(self) -> PollPacer:
+        """Adaptive polling, shared by every poller; kept (and retuned) across reloads."""
+        return registry.new_pacer(self)
 
     @cached_property
     def ollama(self) -> OllamaClient:
@@ -99,9 +140,9 @@ class AppDependencies:
     def reconfigure(self, settings: Settings) -> None:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
 
-        The GitHub client is retuned in place (its throttle and rate-limit gate
-        are shared by every actor); an Ollama client with other settings is
-        dropped, and the tasks built next get a new one.
+        The GitHub client and the poll pacer are retuned in place (shared by
+        every actor, they keep what they learnt); an Ollama client with other
+        settings is dropped, and the tasks built next get a new one.
         """
         old, self.settings = self.settings, settings
         github = settings.github
@@ -111,6 +152,15 @@ class AppDependencies:
             )
         if settings.ollama != old.ollama:
             self.__dict__.pop("ollama", None)
+        if "pacer" in self.__dict__:
+            fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
+            self.pacer.retune(fastest, slowest, budget, pollers=pollers)
+
+    def on_runtime_event(self, event: RuntimeEvent) -> None:
+        """Once the run stops, no GitHub request waits for budget any more."""
+        stopping = event.kind == EventKind.PHASE and event.detail == Phase.STOPPING
+        if stopping and "budget" in self.__dict__:  # the budget is built on first use
+            self.budget.close()
 
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
@@ -169,6 +219,21 @@ def _open_postgres(settings: Settings) -> PostgresStore:
         store.close()
         raise
     return store
+
+
+BUDGET_WAIT = "waiting_for_github_budget_since"
+"""The ``progress`` key a child shows while one of its requests waits for budget."""
+
+
+def show_budget_wait(waiting: bool) -> None:
+    """Show (or clear) in the waiting child's ``progress`` that it waits for budget."""
+    ctx = CURRENT_CONTEXT.get()
+    if ctx is None:  # not in a task: nobody to show it to
+        return
+    progress = {k: v for k, v in (ctx.progress or {}).items() if k != BUDGET_WAIT}
+    if waiting:
+        progress[BUDGET_WAIT] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    ctx.set_progress(progress or None)
 
 
 class _UnopenedStore:
@@ -318,8 +383,8 @@ class App:
             settings = load_settings(settings)
         if metrics is not None:
             observers = (*observers, metrics.observe)
-        fan_out = _Observers(observers)
         deps = AppDependencies(settings, metrics)
+        fan_out = _Observers((*observers, deps.on_runtime_event))
         deps.open()
         try:
             scheduler = build_scheduler(settings, deps)

@@ -81,12 +81,27 @@ class AnalysisSettings:
 
 
 @dataclass(frozen=True)
+class BudgetSettings:
+    """GitHub's secondary rate limits as one budget, kept below GitHub's numbers."""
+
+    points_per_minute: int = 900
+    """In any window; a GET costs 1 point, a POST/PATCH/PUT/DELETE 5."""
+    concurrency: int = 20
+    writes_per_minute: int = 60
+    """Content-creating requests (comments)."""
+    writes_per_hour: int = 450
+    window: float = 60.0
+    """Seconds in the budget's "minute" (its "hour" is 60 of them); only tests shorten it."""
+
+
+@dataclass(frozen=True)
 class GitHubSettings:
     api_url: str = "https://api.github.com"
     token: str = field(default="", repr=False)
     repositories: tuple[str, ...] = ()
     timeout: float = 10.0
     min_interval: float = 0.0
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
     issues: IssuesSettings = field(default_factory=IssuesSettings)
 
 
@@ -312,6 +327,23 @@ class AnalysisSchema(_Section):
     )
 
 
+GITHUB_CONCURRENCY = 100
+"""GitHub refuses more concurrent requests than this."""
+
+
+class BudgetSchema(_Section):
+    target = BudgetSettings
+    points_per_minute = _count(
+        validate.Range(min=5, error="must be at least {min} (a comment costs 5 points)")
+    )
+    concurrency = _count(
+        validate.Range(min=1, max=GITHUB_CONCURRENCY, error="must be between {min} and {max}")
+    )
+    writes_per_minute = _count(validate.Range(min=1, error="must be 1 or greater"))
+    writes_per_hour = _count(validate.Range(min=1, error="must be 1 or greater"))
+    window = _seconds()
+
+
 class GitHubSchema(_Section):
     target = GitHubSettings
     api_url = fields.String(validate=_http_url)
@@ -319,6 +351,7 @@ class GitHubSchema(_Section):
     repositories = fields.List(fields.String(validate=_repository), validate=_unique)
     timeout = _seconds()
     min_interval = _seconds(_non_negative)
+    budget = _section(BudgetSchema)
     issues = _section(IssuesSchema)
 
     @post_load
@@ -372,11 +405,36 @@ class ClusterSchema(_Section):
     lease_ttl = _number(validate.Range(min=1, error="must be 1 or greater"), _at_most_a_week)
 
 
+class _IntervalsSection(_Section):
+    """``issue_poller_max`` is the slowest a repository is polled, ``issue_poller`` the fastest.
+
+    Left out, the slowest follows a fastest set above its default, so an
+    older settings file that polls slowly stays valid.
+    """
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _slowest_not_below_fastest(self, _data: Any, original: Any, **_: Any) -> None:
+        if not isinstance(original, Mapping) or "issue_poller_max" not in original:
+            return
+        fastest = _real(original.get("issue_poller"), TASK_INTERVALS["issue_poller"])
+        slowest = _real(original.get("issue_poller_max"), TASK_INTERVALS["issue_poller_max"])
+        if fastest is not None and slowest is not None and slowest < fastest:
+            raise ValidationError(
+                "must not be less than intervals.issue_poller", "issue_poller_max"
+            )
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "issue_poller" in data and "issue_poller_max" not in data:
+            data["issue_poller_max"] = max(data["issue_poller"], TASK_INTERVALS["issue_poller_max"])
+        return self.target(**data)
+
+
 def _intervals_schema(table: Mapping[str, float], target: type) -> type[Schema]:
     """The ``[intervals]`` schema: one bounded duration per key of ``table``."""
     declared: dict[str, Any] = {key: _seconds() for key in table}
     declared["target"] = target
-    return type("IntervalsSchema", (_Section,), declared)
+    return type("IntervalsSchema", (_IntervalsSection,), declared)
 
 
 IntervalsSchema = _intervals_schema(TASK_INTERVALS, IntervalsSettings)

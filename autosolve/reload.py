@@ -53,6 +53,7 @@ RESTART_KEYS = (
     "http.listen",
     "runtime.backend",
     "github.api_url",
+    "github.budget",
 )
 """Settings (whole sections or single keys) a running daemon keeps until it restarts:
 what was opened, bound or chosen once at start."""

@@ -6,6 +6,7 @@ fake counts every request the daemon makes.
 
     python bench/pipeline.py --repos 50 --issues 500
     python bench/pipeline.py --throughput 1000 --backend gevent --concurrency 1
+    python bench/pipeline.py --budget --repos 2000 --minutes 5 --backend gevent
 
 Sync mode prints: initial sync time, issues stored per second (with their
 outbox events), listing requests per issue; then, in steady state, listing
@@ -14,6 +15,14 @@ requests per poll (one conditional request answered 304 is the target).
 Throughput mode queues that many jobs (one per issue, mirrored beforehand)
 and starts the daemon with a model that answers at once; it prints the time
 until every job is done and every comment posted (bar: 1,000 in < 30 s).
+
+Budget mode (issue #11) runs many repositories on one token against a fake
+that enforces GitHub's documented secondary limits (900 points per minute,
+100 concurrent requests, 80 writes per minute and 500 per hour) with the
+shipped ``[github.budget]``. It prints the secondary-limit answers (bar: 0),
+the most requests and points in any minute (bar: requests <= 900), then
+opens an issue in quiet repositories and prints the worst time to notice it
+beside the arithmetic bound (the slowest interval a quiet repository gets).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,7 +72,16 @@ def main() -> None:
                         help="measure the explainer draining JOBS queued jobs instead")  # fmt: skip
     parser.add_argument("--backend", choices=("threading", "gevent"), default="threading")
     parser.add_argument("--concurrency", type=int, default=1, help="analysis.concurrency")
+    parser.add_argument("--budget", action="store_true",
+                        help="run many repositories against GitHub's secondary limits")  # fmt: skip
+    parser.add_argument("--minutes", type=float, default=5.0,
+                        help="budget mode: minutes before the probes")  # fmt: skip
+    parser.add_argument("--probes", type=int, default=50,
+                        help="budget mode: quiet repositories that get an issue")  # fmt: skip
     args = parser.parse_args()
+    if args.budget:
+        budget_run(args.repos, args.minutes, args.probes, args.backend)
+        return
     if args.throughput:
         throughput(args.throughput, args.backend, args.concurrency)
         return
@@ -196,6 +215,142 @@ def _queue_every_issue(github: FakeGitHub, db: Path) -> None:
         queued = store.pending_jobs()
     github.clear_log()
     print(f"queued {queued} jobs")
+
+
+BUDGET_TOKEN = "ghp_budgetbench0123456789"
+"""Not "bench": control answers mask the token, and it would mask the repository names."""
+
+
+def budget_run(repos: int, minutes: float, probes: int, backend: str) -> None:
+    """``repos`` repositories on one token, the fake enforcing GitHub's secondary limits."""
+    from autosolve.control.client import ControlClient
+    from autosolve.domain.polling import polls_per_second
+    from tests.fakes.limits import GitHubLimits
+
+    pause = threading.Event()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeGitHub(token=BUDGET_TOKEN) as github,
+        FakeOllama() as ollama,
+    ):
+        github.limits = GitHubLimits()  # GitHub's documented numbers
+        repositories = [f"bench/repo{r}" for r in range(repos)]
+        for repository in repositories:
+            github.add_repo(*repository.split("/"))
+            github.add_issue(*repository.split("/"), title="an old issue")
+        data = settings_dict(Path(tmp), github.url, ollama.url, repositories)
+        data["github"]["token"] = BUDGET_TOKEN
+        data["github"]["budget"] = {}  # the shipped defaults: 900, 20, 60, 450
+        data["intervals"] = {}  # 10 s .. 300 s
+        data["runtime"] = {"backend": backend, "shutdown_timeout": 30.0}
+        data["log"] = {"level": "WARNING"}
+        settings = Path(tmp) / "settings.toml"
+        settings.write_text(to_toml(data))
+        db = Path(tmp) / "autosolve.db"
+        slowest = 300.0
+        rate = polls_per_second(900, 60, 60.0)
+        bound = max(slowest, repos / rate)
+
+        print(f"budget: {repos} repositories on one token, backend {backend}; the fake enforces "
+              f"900 points/min, 100 concurrent, 80 writes/min, 500 writes/h")  # fmt: skip
+        started = time.monotonic()
+        with DaemonProcess(settings) as daemon:
+            while time.monotonic() - started < minutes * 60:
+                if daemon.process.poll() is not None:
+                    sys.exit(f"daemon exited early:\n{daemon.log[-5000:]}")
+                pause.wait(1.0)
+            stored = count(db, "SELECT count(*) FROM issues")
+            print(f"after {minutes:g} min: {stored} of {repos} repositories synced")
+            probing = time.monotonic()
+            last_minute = sum(1 for r in github.requests if r.monotonic > probing - 60.0)
+            print(f"  requests in the minute before the probes: {last_minute}")
+            quiet = _quiet_repositories(github, repositories, probes)
+            status = ControlClient(Path(tmp) / "autosolve.sock").call("status")["status"]
+            intervals = {c["name"].rsplit(":", 1)[1]: c["interval"] for c in status["children"]
+                         if c["name"].startswith("worker:issue-poller:")}  # fmt: skip
+            opened = {}
+            for repository in quiet:
+                github.add_issue(*repository.split("/"), title="a probe")
+                opened[repository] = time.monotonic()
+            noticed = _wait_noticed(db, opened, deadline=bound + 120, daemon=daemon)
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(120)
+        ran = time.monotonic() - started
+        requests = github.requests
+        per_minute = most_in_a_minute([r.monotonic for r in requests])
+        points = most_in_a_minute(
+            [r.monotonic for r in requests], [1 if r.method == "GET" else 5 for r in requests]
+        )
+        latencies = [noticed[r] - opened[r] for r in noticed]
+        print(f"  ran                    {ran / 60:.1f} min, daemon exit code {code}")
+        print(f"  requests               {len(requests)}; statuses "
+              f"{dict(sorted(Counter(r.status for r in requests).items(), key=str))}")  # fmt: skip
+        print(f"  secondary-limit 403s   {len(github.limits.rejected)} (bar: 0)")
+        print(f"  429s                   {sum(r.status == 429 for r in requests)}")
+        print(f"  most requests/minute   {per_minute} (bar: <= 900)")
+        print(f"  most points/minute     {points} (GitHub: 900)")
+        print(f"  peak concurrency       {github.limits.peak_in_flight} (budget: 20)")
+        print(f"  quiet repositories probed  {len(opened)}, noticed {len(noticed)}")
+        if latencies:
+            median = sorted(latencies)[len(latencies) // 2]
+            print(f"  time to notice         median {median:.0f} s, worst {max(latencies):.0f} s")
+        print(f"  their intervals then   up to {max(intervals.get(r, 0.0) for r in opened):.0f} s")
+        print(f"  arithmetic bound       {bound:.0f} s = max(issue_poller_max {slowest:g} s, "
+              f"{repos} repositories / {rate:g} polls/s)")  # fmt: skip
+
+
+def most_in_a_minute(times: list[float], weights: list[int] | None = None) -> int:
+    """The most requests (or points) that arrived within any 60 s."""
+    pairs = sorted(zip(times, weights or [1] * len(times), strict=True))
+    start = total = most = 0
+    for moment, weight in pairs:
+        total += weight
+        while moment - pairs[start][0] >= 60.0:
+            total -= pairs[start][1]
+            start += 1
+        most = max(most, total)
+    return most
+
+
+def _quiet_repositories(github: FakeGitHub, repositories: list[str], probes: int) -> list[str]:
+    """Repositories nobody touched since the start (autosolve's own comment aside)."""
+    picked = []
+    for repository in repositories:
+        issues = github.repo(*repository.split("/")).issues
+        if len(issues) == 1 and not issues[1].comments:
+            picked.append(repository)
+        if len(picked) == probes:
+            break
+    return picked
+
+
+def _wait_noticed(
+    db: Path, opened: dict[str, float], deadline: float, daemon: DaemonProcess
+) -> dict[str, float]:
+    """When each probe issue reached the database (polled every half second)."""
+    noticed: dict[str, float] = {}
+    pause = threading.Event()
+    first = min(opened.values())
+    while len(noticed) < len(opened) and time.monotonic() - first < deadline:
+        if daemon.process.poll() is not None:
+            break
+        rows = _query(db, "SELECT r.owner || '/' || r.name FROM issues i JOIN repositories r "
+                          "ON r.id = i.repository_id WHERE i.title = 'a probe'")  # fmt: skip
+        now = time.monotonic()
+        for (repository,) in rows:
+            noticed.setdefault(repository, now)
+        pause.wait(0.5)
+    return noticed
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    connection = sqlite3.connect(db, timeout=10)
+    try:
+        return connection.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        connection.close()
 
 
 if __name__ == "__main__":

@@ -368,6 +368,7 @@ def test_the_intervals_section_follows_the_task_table() -> None:
     settings = settings_from_mapping({})
     assert {key: getattr(settings.intervals, key) for key in TASK_INTERVALS} == {
         "issue_poller": 10.0,
+        "issue_poller_max": 300.0,
         "outbox_relay": 5.0,
         "issue_explainer": 2.0,
     }

@@ -13,6 +13,7 @@ __all__ = ["TASK_INTERVALS"]
 
 TASK_INTERVALS: dict[str, float] = {
     "issue_poller": 10.0,
+    "issue_poller_max": 300.0,  # the slowest a quiet repository is polled (adaptive polling)
     "outbox_relay": 5.0,
     "issue_explainer": 2.0,
 }

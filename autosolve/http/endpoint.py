@@ -80,6 +80,7 @@ class HttpEndpoint:
             issues=lambda: app.store.issue_counts(),
             jobs=lambda: job_counts(app.store.jobs_summary(0)),
             leases=app.deps.cluster.leases_held if app.deps.cluster is not None else None,
+            budget=app.deps.budget.stats,
         )
         if self.server is None:
             return

@@ -88,6 +88,8 @@ class ScrapeSources:
     """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
     leases: Callable[[], Mapping[str, bool]] | None = None
     """Cluster mode only: per configured repository, whether this node holds its lease."""
+    budget: Callable[[], Any] | None = None
+    """The GitHub request budget's :class:`~autosolve.infra.budget.BudgetStats`."""
 
 
 def job_counts(summary: Any) -> dict[str, int]:
@@ -255,7 +257,59 @@ class Metrics:
             "Seconds each model request took, connect to last byte.",
             self._model_requests.snapshot(),
         )
+        yield from _budget_families(_read("budget", sources and sources.budget))
+        yield _poll_intervals(children)
         yield from self._process.collect()
+
+
+POLLER_PREFIX = "worker:issue-poller:"
+
+
+def _budget_families(stats: Any) -> Iterator[Metric]:
+    """The request budget: what waits now, and the waiting so far (no samples: unknown)."""
+    read = (lambda name: [((), getattr(stats, name))]) if stats is not None else (lambda _: [])
+    yield _labelled(
+        GaugeMetricFamily(
+            "autosolve_github_budget_waiting", "GitHub requests waiting for the request budget."
+        ),
+        read("waiting"),
+    )
+    yield _labelled(
+        GaugeMetricFamily(
+            "autosolve_github_budget_in_flight", "GitHub requests in flight (the concurrency cap)."
+        ),
+        read("in_flight"),
+    )
+    yield _labelled(
+        CounterMetricFamily(
+            "autosolve_github_budget_waits", "GitHub requests that had to wait for the budget."
+        ),
+        read("waits_total"),
+    )
+    yield _labelled(
+        CounterMetricFamily(
+            "autosolve_github_budget_wait_seconds",
+            "Seconds GitHub requests spent waiting for the budget, summed.",
+        ),
+        read("wait_seconds_total"),
+    )
+
+
+def _poll_intervals(children: Sequence[Mapping[str, Any]]) -> Metric:
+    """Each repository's current poll interval (adaptive polling), from the status."""
+    family = GaugeMetricFamily(
+        "autosolve_poll_interval_seconds",
+        "Seconds between two polls of a repository, as adaptive polling set it.",
+        labels=("repository",),
+    )
+    return _labelled(
+        family,
+        (
+            ((child["name"][len(POLLER_PREFIX) :],), child["interval"])
+            for child in children
+            if child["name"].startswith(POLLER_PREFIX) and child.get("interval") is not None
+        ),
+    )
 
 
 class _Scrape:

@@ -10,7 +10,7 @@ import pykka
 from pykka._envelope import Envelope  # the inbox item type, part of the backend contract
 
 from autosolve.runtime.contained import Contained
-from autosolve.runtime.context import CURRENT_UNIT
+from autosolve.runtime.context import CURRENT_CONTEXT, CURRENT_UNIT
 from autosolve.runtime.errors import TickOverdue
 from autosolve.runtime.messages import (
     STOP_CHILD,
@@ -136,6 +136,7 @@ class ChildBehaviour(Contained):
 
     def on_start(self) -> None:
         CURRENT_UNIT.set(self._name)  # so log records name their child
+        CURRENT_CONTEXT.set(self._ctx)
         self._slot.runner = self._shared.backend.current_runner()
         self._due = self._clock.monotonic()
         self.actor_ref.tell(self._timer)  # the first tick: now

@@ -13,10 +13,16 @@ from autosolve.runtime.status import ChildRecord
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
 
-__all__ = ["CURRENT_UNIT", "Cancelled", "Event", "WorkContext"]
+__all__ = ["CURRENT_CONTEXT", "CURRENT_UNIT", "Cancelled", "Event", "WorkContext"]
 
 CURRENT_UNIT: ContextVar[str | None] = ContextVar("autosolve_current_unit", default=None)
 """The unit whose actor is running this code (threads and greenlets each see their own)."""
+
+CURRENT_CONTEXT: ContextVar[WorkContext | None] = ContextVar(
+    "autosolve_current_context", default=None
+)
+"""The :class:`WorkContext` of that unit: lets a layer below the work (an HTTP
+client waiting for its budget) tell the child's status what it waits for."""
 
 _PROGRESS_LIMIT = 4096
 """Characters of JSON a progress mapping may take: it is rendered in every status."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from autosolve.domain.analysis import Analyst
 from autosolve.domain.gate import AnalysisGate
 from autosolve.domain.operations import Operations
+from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
@@ -15,11 +16,12 @@ from autosolve.runtime.policy import Category
 from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
+    from autosolve.config import Settings
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
 
-__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_preflights",
-           "new_workers"]  # fmt: skip
+__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
+           "new_preflights", "new_workers", "pacer_arguments"]  # fmt: skip
 
 
 def new_preflights(deps: Dependencies) -> list[Preflight]:
@@ -31,9 +33,37 @@ def new_workers(deps: Dependencies) -> list[Worker]:
     """Interval tasks run per repository."""
     intervals = deps.settings.intervals
     return [
-        IssuePoller(deps.github, deps.store, intervals.issue_poller),
+        IssuePoller(deps.github, deps.store, intervals.issue_poller, _pacer(deps)),
         OutboxRelay(deps.store, intervals.outbox_relay),
     ]
+
+
+def new_pacer(deps: Dependencies) -> PollPacer:
+    """Adaptive polling between the fastest and slowest interval, within the request budget.
+
+    The pacer plans for the configured repositories: a daemon that polls only
+    some of them (others are leased to daemons sharing its token and budget)
+    takes its share of the budget.
+    """
+    fastest, slowest, budget, pollers = pacer_arguments(deps.settings)
+    return PollPacer(fastest, slowest, budget, pollers=pollers)
+
+
+def pacer_arguments(settings: Settings) -> tuple[float, float, float, int]:
+    """``(fastest, slowest, polls per second, pollers)`` for the pacer, from ``settings``."""
+    budget = settings.github.budget
+    return (
+        settings.intervals.issue_poller,
+        settings.intervals.issue_poller_max,
+        polls_per_second(budget.points_per_minute, budget.writes_per_minute, budget.window),
+        len(settings.github.repositories),
+    )
+
+
+def _pacer(deps: Dependencies) -> PollPacer:
+    """The dependencies' pacer, kept across reloads if they keep one; else a new one."""
+    pacer = getattr(deps, "pacer", None)
+    return pacer if isinstance(pacer, PollPacer) else new_pacer(deps)
 
 
 def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:

@@ -39,6 +39,7 @@ from requests import Response as ResponseType
 from requests.adapters import HTTPAdapter
 
 from tests.fakes import FakeHTTPServer, Fault, RequestRecord, Response
+from tests.fakes.limits import GitHubLimits
 
 __all__ = ["FakeComment", "FakeGitHub", "FakeIssue", "FakeRepo", "iso_now", "route_to"]
 
@@ -371,6 +372,15 @@ class FakeGitHub(FakeHTTPServer):
         return super().fault_response(fault, request)
 
     # -- serving -------------------------------------------------------------
+
+    limits: GitHubLimits | None = None
+    """Set to enforce GitHub's secondary rate limits (see :mod:`tests.fakes.limits`)."""
+
+    def _respond(self, record: RequestRecord) -> Response:
+        if self.limits is None:
+            return super()._respond(record)
+        with self.limits.admit(record) as refusal:
+            return refusal if refusal is not None else super()._respond(record)
 
     def route(self, request: RequestRecord) -> Response:
         if self.token is not None and request.headers.get("Authorization") != (

@@ -17,6 +17,10 @@ TOKEN = "test-token"
 
 FAST_POLICY = {"initial": 0.05, "max": 0.2}
 
+UNBOUNDED_BUDGET = {"points_per_minute": 10_000_000, "concurrency": 100,
+                    "writes_per_minute": 1_000_000, "writes_per_hour": 10_000_000}  # fmt: skip
+"""Tests of other features run at full speed; tests of the budget set their own."""
+
 
 def settings_dict(
     tmp_path: Path,
@@ -28,10 +32,11 @@ def settings_dict(
     """Settings for a test daemon: tiny intervals, fast retries, files in ``tmp_path``."""
     data: dict[str, Any] = {
         "github": {"api_url": github_url, "token": TOKEN, "repositories": repositories,
-                   "timeout": 5.0},
+                   "timeout": 5.0, "budget": dict(UNBOUNDED_BUDGET)},
         "ollama": {"url": ollama_url, "timeout": 10.0},
         "database": {"path": str(tmp_path / "autosolve.db")},
-        "intervals": {"issue_poller": 0.1, "outbox_relay": 0.05, "issue_explainer": 0.02},
+        "intervals": {"issue_poller": 0.1, "issue_poller_max": 0.2, "outbox_relay": 0.05,
+                      "issue_explainer": 0.02},
         "runtime": {"shutdown_timeout": 5.0},
         "control": {"socket": str(tmp_path / "autosolve.sock")},
         "http": {"listen": "127.0.0.1:0"},  # a free port: never another test's

@@ -61,6 +61,8 @@ def test_the_daemon_mirrors_and_explains_on_postgresql(
         )
     finally:
         handle.stop(timeout=15.0)
+    # The request budget is kept in the shared database: one budget per cluster.
+    assert count(postgres_url, "SELECT count(*) FROM budget_entries") > 0
     assert not (tmp_path / "autosolve.db").exists()  # database.path is not used
     assert not (tmp_path / "autosolve.db.lock").exists()  # nor its single-instance lock
 

@@ -13,6 +13,7 @@ from autosolve.infra.store import SyncCursor
 from autosolve.infra.timestamps import parse_timestamp, step_past
 
 if TYPE_CHECKING:
+    from autosolve.domain.polling import PollPacer
     from autosolve.infra.github import GitHubClient, IssuePage
     from autosolve.infra.store import Store
     from autosolve.runtime.context import WorkContext
@@ -56,22 +57,39 @@ class IssuePoller:
 
     In steady state the poller repeats the last request with the listing's
     ``ETag``: a 304 costs one request and no rate limit.
+
+    With a ``pacer``, each poll sets the repository's next interval (adaptive
+    polling): short after a change, long while quiet, within the budget.
     """
 
-    def __init__(self, github: GitHubClient, store: Store, interval: float) -> None:
+    def __init__(
+        self, github: GitHubClient, store: Store, interval: float, pacer: PollPacer | None = None
+    ) -> None:
         self._github = github
         self._store = store
         self._interval = interval
+        self._pacer = pacer
 
     def task_spec(self) -> WorkerSpec:
         return WorkerSpec(resource="issue-poller", interval=self._interval, work=self.poll)
 
     def poll(self, ctx: WorkContext, tenant: RepoTenant) -> None:
+        changed, at_least = self._sync(ctx, tenant)
+        if self._pacer is not None and not ctx.cancelled:
+            now = ctx.clock.monotonic()
+            key = tenant.full_name
+            interval = self._pacer.next_interval(key, changed=changed > 0, now=now,
+                                                 at_least=at_least)  # fmt: skip
+            ctx.set_interval(interval)
+
+    def _sync(self, ctx: WorkContext, tenant: RepoTenant) -> tuple[int, float | None]:
+        """Catch up; return how many issues were new or changed, and GitHub's poll interval."""
         repository_id = tenant.repository_id
         assert repository_id is not None, "the Planner resolves the repository id"
         cursor = self._store.load_cursor(repository_id)
         progress = _Progress(ctx, tenant.full_name)
         read: list[str] = []
+        changed, at_least = 0, None
         while not ctx.cancelled:
             page = self._github.list_issues(
                 tenant.owner,
@@ -80,14 +98,17 @@ class IssuePoller:
                 etag=None if cursor.next_url else cursor.etag,
                 page_url=cursor.next_url,
             )
+            at_least = page.poll_interval or at_least
             if page.not_modified:
-                return
+                break
             _check_paging(page, read)
             cursor, caught_up = _advance(cursor, page)
             stored = self._store.save_issue_page(repository_id, page.issues, cursor)
+            changed += stored
             progress.page(stored, cursor.since, caught_up)
             if caught_up:
-                return
+                break
+        return changed, at_least
 
 
 def _check_paging(page: IssuePage, read: list[str]) -> None:

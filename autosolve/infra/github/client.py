@@ -10,7 +10,8 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -19,6 +20,12 @@ import requests.auth
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
+from autosolve.infra.budget import (
+    BudgetClosedError,
+    BudgetExceededError,
+    RequestBudget,
+    is_write,
+)
 from autosolve.infra.github.errors import (
     ClientError,
     ForbiddenError,
@@ -51,6 +58,9 @@ COMMENTS_PER_PAGE = 100
 MAX_COMMENT_PAGES = 1000
 """A sane bound on one issue's comment pages (100,000 comments); more is a paging loop."""
 SECONDARY_RATE_LIMIT_WAIT = 60.0
+READ_PATIENCE = 30.0
+"""Seconds a read waits for the request budget at most: a tick behind a long queue
+then ends with the wait (the runtime's backoff retries it) well within its deadline."""
 MIN_RATE_LIMIT_WAIT = 1.0
 TOKEN_HINT = "check github.token / AUTOSOLVE_GITHUB__TOKEN"
 
@@ -79,6 +89,13 @@ class GitHubClient:
     sends (metrics count them); an exception from it is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
+
+    ``budget`` (shared by every client of one token) makes each request wait
+    until it fits GitHub's secondary limits. A read waits at most
+    :data:`READ_PATIENCE`, a write one budget window (the time the write
+    budget takes to free a place); one that would wait longer (a spent
+    hourly write budget, a long queue) is not sent and raises
+    :class:`RateLimitError` with the time to wait instead.
     """
 
     def __init__(
@@ -92,6 +109,7 @@ class GitHubClient:
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -104,6 +122,8 @@ class GitHubClient:
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
         self._gate = RateLimitGate(now=now)
+        self.budget = budget
+        """The request budget every request waits for, if any."""
         self._headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
@@ -207,13 +227,20 @@ class GitHubClient:
             not_found=f"repository {owner}/{name} not found or not visible to the token",
         )
         new_etag = response.headers.get("ETag") or etag
+        poll_interval = _poll_interval(response)
         if response.status_code == 304:
-            return IssuePage([], new_etag, None, not_modified=True, url=response.url)
+            return IssuePage(
+                [], new_etag, None, not_modified=True, url=response.url,
+                poll_interval=poll_interval,
+            )  # fmt: skip
         issues = self._load(response, _issues_schema)
         next_url = self._next_url(response)
         if next_url is not None and same_url(next_url, response.url):
             raise self._paging_loop(response, next_url)
-        return IssuePage(issues, new_etag, next_url, not_modified=False, url=response.url)
+        return IssuePage(
+            issues, new_etag, next_url, not_modified=False, url=response.url,
+            poll_interval=poll_interval,
+        )  # fmt: skip
 
     def list_comments(self, owner: str, name: str, number: int) -> list[Comment]:
         """All comments of an issue, following every ``Link: rel="next"`` page.
@@ -312,25 +339,57 @@ class GitHubClient:
         path = urlsplit(url).path
         self._check_gate(method, path)
         self._throttle.wait()
-        self._check_gate(method, path)  # another thread may have hit the limit meanwhile
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                headers={**self._headers, **(headers or {})},
-                json=json,
-                auth=self._auth,
-                timeout=self.timeout,
-            )
-        except requests.RequestException as error:
-            raise_short(error, method, url)
+        with self._budgeted(method, path):
+            self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers={**self._headers, **(headers or {})},
+                    json=json,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as error:
+                raise_short(error, method, url)
         self._note_budget(response)
         if self._on_response is not None:
             _call_hook(self._on_response, response.status_code, response.headers)
         if response.status_code in expect:
             return response
         self._raise_for(method, path, response, not_found)
+
+    @contextmanager
+    def _budgeted(self, method: str, path: str) -> Iterator[None]:
+        """Hold the budget's room for one request from before it is sent until its answer."""
+        budget = self.budget
+        if budget is None:
+            yield
+            return
+        span = budget.ledger.limits.span
+        try:
+            permit = budget.acquire(
+                method, max_wait=span if is_write(method) else min(READ_PATIENCE, span)
+            )
+        except BudgetExceededError as error:
+            raise RateLimitError(
+                f"{method} {path}: not sent, {error}; it waits for the budget's next room",
+                wait=error.wait,
+                method=method,
+                path=path,
+            ) from None
+        except BudgetClosedError:
+            raise RateLimitError(
+                f"{method} {path}: not sent, the daemon is stopping",
+                wait=SECONDARY_RATE_LIMIT_WAIT,
+                method=method,
+                path=path,
+            ) from None
+        try:
+            yield
+        finally:
+            budget.release(permit)
 
     def _check_gate(self, method: str, path: str) -> None:
         left = self._gate.remaining()
@@ -541,6 +600,12 @@ def _parse_float(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _poll_interval(response: requests.Response) -> float | None:
+    """``X-Poll-Interval`` when it is a positive number of seconds."""
+    seconds = _parse_float(response.headers.get("x-poll-interval"))
+    return seconds if seconds is not None and 0 < seconds < float("inf") else None
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:

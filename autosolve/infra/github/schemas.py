@@ -42,6 +42,8 @@ class IssuePage:
     not_modified: bool = False
     url: str = ""
     """The URL that was read (query included), to recognise a listing that loops."""
+    poll_interval: float | None = None
+    """GitHub's ``X-Poll-Interval``: poll no more often than this many seconds."""
 
 
 @dataclass(frozen=True)

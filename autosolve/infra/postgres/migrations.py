@@ -10,8 +10,8 @@ Two tracks, recorded in ``schema_migrations(track, version, ...)``:
     PRECISION``) and flags stay ``INTEGER`` 0/1, so a query a user wrote
     against one store runs unchanged on the other.
 ``cluster``
-    What only a shared database needs: nodes, repository leases, and later
-    the shared request budget. Its own version sequence, so it can grow
+    What only a shared database needs: nodes, repository leases, and the
+    shared request budget's ledger. Its own version sequence, so it can grow
     without making the store versions of the two databases differ.
 
 All pending migrations run in one transaction that first takes
@@ -218,10 +218,165 @@ _CLUSTER_V1 = Migration(
     ),
 )
 
+_CLUSTER_V2 = Migration(
+    track="cluster",
+    version=2,
+    description="the shared request budget's ledger",
+    statements=(
+        # One row per GitHub request reserved by any daemon, kept while it counts
+        # against a window; ``in_window`` turns false when it leaves the
+        # per-window limits (a write still counts for the long window).
+        """
+        CREATE TABLE budget_entries (
+            id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at        DOUBLE PRECISION NOT NULL,
+            points    INTEGER NOT NULL CHECK (points > 0),
+            is_write  BOOLEAN NOT NULL,
+            in_window BOOLEAN NOT NULL DEFAULT true
+        )
+        """,
+        "CREATE INDEX budget_entries_window ON budget_entries (at, id) WHERE in_window",
+        "CREATE INDEX budget_entries_writes ON budget_entries (at, id) WHERE is_write",
+        # The running totals, so that a reservation costs the entries that
+        # expire since the last one, not a scan of the window.
+        """
+        CREATE TABLE budget_totals (
+            id          BOOLEAN PRIMARY KEY DEFAULT true CHECK (id),
+            points      BIGINT NOT NULL,
+            writes      BIGINT NOT NULL,
+            writes_long BIGINT NOT NULL,
+            newest      DOUBLE PRECISION
+        )
+        """,
+        "INSERT INTO budget_totals VALUES (true, 0, 0, 0, NULL)",
+        # How long until `amount` more fits under `lim` in a `span` window: the
+        # expiry of the oldest entry whose departure (with those before it)
+        # makes room; 0 when it fits (see autosolve.infra.postgres.budget).
+        """
+        CREATE FUNCTION budget_wait(
+            amount integer, at_ float8, lim integer, span float8, writes_only boolean
+        ) RETURNS float8 LANGUAGE sql STABLE AS $$
+            WITH live AS (
+                SELECT at, id, CASE WHEN writes_only THEN 1 ELSE points END AS amount
+                FROM budget_entries
+                WHERE at + span > at_ AND (is_write OR NOT writes_only)
+            ), running AS (
+                SELECT at, sum(amount) OVER (ORDER BY at, id) AS freed,
+                       sum(amount) OVER () AS total
+                FROM live
+            )
+            SELECT greatest(coalesce(
+                min(at) FILTER (WHERE freed >= total + budget_wait.amount - lim) + span - at_,
+                0), 0)
+            FROM running
+        $$
+        """,
+        # One reservation, all or nothing, in one round trip: the lock on the
+        # totals row is held for the function's run only, not for a client's
+        # several round trips, so daemons queue on it briefly.
+        """
+        CREATE FUNCTION budget_reserve(
+            want integer, is_write_ boolean, at_ float8, max_points integer,
+            max_writes integer, max_writes_long integer, span float8, long_span float8,
+            OUT points_wait float8, OUT writes_wait float8, OUT entry bigint
+        ) LANGUAGE plpgsql AS $$
+        DECLARE
+            t budget_totals%ROWTYPE;
+            gone_points bigint;
+            gone_writes bigint;
+            gone_long bigint;
+            stamp float8;
+        BEGIN
+            SELECT * INTO t FROM budget_totals FOR UPDATE;
+            WITH gone AS (
+                UPDATE budget_entries SET in_window = false
+                WHERE in_window AND at + span <= at_
+                RETURNING points, is_write
+            )
+            SELECT coalesce(sum(points), 0), count(*) FILTER (WHERE is_write)
+            INTO gone_points, gone_writes FROM gone;
+            WITH gone AS (
+                DELETE FROM budget_entries
+                WHERE NOT in_window AND (NOT is_write OR at + long_span <= at_)
+                RETURNING is_write
+            )
+            SELECT count(*) FILTER (WHERE is_write) INTO gone_long FROM gone;
+            t.points := t.points - gone_points;
+            t.writes := t.writes - gone_writes;
+            t.writes_long := t.writes_long - gone_long;
+            points_wait := 0;
+            writes_wait := 0;
+            IF t.points + want > max_points THEN
+                points_wait := budget_wait(want, at_, max_points, span, false);
+            END IF;
+            IF is_write_ AND t.writes + 1 > max_writes THEN
+                writes_wait := budget_wait(1, at_, max_writes, span, true);
+            END IF;
+            IF is_write_ AND t.writes_long + 1 > max_writes_long THEN
+                writes_wait := greatest(
+                    writes_wait, budget_wait(1, at_, max_writes_long, long_span, true));
+            END IF;
+            IF points_wait <= 0 AND writes_wait <= 0 THEN
+                -- Never stamped before the newest entry: a clock that stepped
+                -- back must not make an entry expire early.
+                stamp := greatest(at_, coalesce(t.newest, at_));
+                INSERT INTO budget_entries (at, points, is_write) VALUES (stamp, want, is_write_)
+                RETURNING id INTO entry;
+                t.points := t.points + want;
+                IF is_write_ THEN
+                    t.writes := t.writes + 1;
+                    t.writes_long := t.writes_long + 1;
+                END IF;
+                t.newest := stamp;
+            END IF;
+            UPDATE budget_totals SET points = t.points, writes = t.writes,
+                writes_long = t.writes_long, newest = t.newest;
+        END
+        $$
+        """,
+        # The request got its answer at `at_`: count it from then on (GitHub
+        # counts from arrival, as late as the answer). A record that left a
+        # window is counted in it again; one already gone is made again.
+        """
+        CREATE FUNCTION budget_settle(
+            entry_ bigint, want integer, is_write_ boolean, at_ float8
+        ) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            t budget_totals%ROWTYPE;
+            was_in_window boolean;
+            stamp float8;
+        BEGIN
+            SELECT * INTO t FROM budget_totals FOR UPDATE;
+            stamp := greatest(at_, coalesce(t.newest, at_));
+            SELECT in_window INTO was_in_window FROM budget_entries WHERE id = entry_;
+            IF NOT FOUND THEN
+                INSERT INTO budget_entries (at, points, is_write) VALUES (stamp, want, is_write_);
+                t.points := t.points + want;
+                IF is_write_ THEN
+                    t.writes := t.writes + 1;
+                    t.writes_long := t.writes_long + 1;
+                END IF;
+            ELSE
+                UPDATE budget_entries SET at = stamp, in_window = true WHERE id = entry_;
+                IF NOT was_in_window THEN
+                    t.points := t.points + want;
+                    IF is_write_ THEN
+                        t.writes := t.writes + 1;
+                    END IF;
+                END IF;
+            END IF;
+            UPDATE budget_totals SET points = t.points, writes = t.writes,
+                writes_long = t.writes_long, newest = greatest(t.newest, stamp);
+        END
+        $$
+        """,
+    ),
+)
+
 STORE_MIGRATIONS: tuple[Migration, ...] = (_STORE_V1, _STORE_V2)
 """The store track, in version order; mirrors the SQLite migrations."""
 
-CLUSTER_MIGRATIONS: tuple[Migration, ...] = (_CLUSTER_V1,)
+CLUSTER_MIGRATIONS: tuple[Migration, ...] = (_CLUSTER_V1, _CLUSTER_V2)
 """The cluster track, in version order."""
 
 SCHEMA_VERSION = STORE_MIGRATIONS[-1].version

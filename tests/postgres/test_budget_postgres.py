@@ -1,0 +1,43 @@
+"""The shared request ledger: daemons reserving at once never overdraw the budget."""
+
+from __future__ import annotations
+
+import threading
+
+from autosolve.infra.budget import BudgetLimits
+from autosolve.infra.postgres import PostgresDatabase
+from autosolve.infra.postgres.budget import PostgresLedger
+from autosolve.infra.postgres.migrations import apply_migrations
+
+
+def test_daemons_reserving_at_once_share_one_budget(postgres_url: str) -> None:
+    limits = BudgetLimits(points=100, writes=10, writes_long=20, window=60.0)
+    daemons = [PostgresDatabase(postgres_url, pool_size=2) for _ in range(4)]
+    for database in daemons:
+        database.open()
+    apply_migrations(daemons[0])
+    granted = [[0, 0] for _ in daemons]
+    start = threading.Barrier(len(daemons))
+
+    def spend(index: int) -> None:
+        ledger = PostgresLedger(daemons[index], limits)
+        start.wait(timeout=30)
+        for attempt in range(60):
+            write = attempt % 4 == 0
+            if ledger.reserve(5 if write else 1, write, at=1_000.0 + attempt * 0.01).granted:
+                granted[index][int(write)] += 1
+
+    threads = [threading.Thread(target=spend, args=(i,)) for i in range(len(daemons))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=50)
+        reads = sum(g[0] for g in granted)
+        writes = sum(g[1] for g in granted)
+        assert writes == limits.writes  # 60 writes asked for, 10 fit
+        assert reads + 5 * writes == limits.points  # the rest of the points went to reads
+        assert all(sum(g) > 0 for g in granted)  # every daemon got a share
+    finally:
+        for database in daemons:
+            database.close()
