@@ -25,12 +25,6 @@ from dataclasses import dataclass
 __all__ = ["PollPacer", "polls_per_second"]
 
 
-def _check(fastest: float, slowest: float, budget: float) -> None:
-    if not 0 < fastest <= slowest:
-        raise ValueError(f"need 0 < fastest <= slowest, got {fastest!r} and {slowest!r}")
-    if not budget > 0:
-        raise ValueError(f"`budget` must be greater than 0, got {budget!r}")
-
 logger = logging.getLogger(__name__)
 
 QUIET_FACTOR = 0.5
@@ -194,3 +188,10 @@ def _stretch(wishes: list[float], budget: float, slowest: float) -> float:
             return max(stretch, 1.0)
         rest -= 1 / wish
     raise AssertionError("unreachable: all-slowest fits the budget")
+
+
+def _check(fastest: float, slowest: float, budget: float) -> None:
+    if not 0 < fastest <= slowest:
+        raise ValueError(f"need 0 < fastest <= slowest, got {fastest!r} and {slowest!r}")
+    if not budget > 0:
+        raise ValueError(f"`budget` must be greater than 0, got {budget!r}")

@@ -131,3 +131,16 @@ def test_bad_arguments_are_named(fastest, slowest, budget, message):
 def test_the_pollers_share_leaves_room_for_analyses_at_their_full_write_rate():
     assert polls_per_second(900, 60, 60.0) == pytest.approx((900 - 360) / 60)
     assert polls_per_second(900, 100, 60.0) == pytest.approx(450 / 60)  # at least half
+
+
+def test_retuning_keeps_what_the_pacer_learnt_and_applies_the_new_bounds():
+    pacer = PollPacer(10.0, 300.0, budget=100.0)
+    pacer.next_interval("a", changed=True, now=0.0)
+    assert quiet_poll(pacer, "a", 200.0) == 100.0
+    pacer.retune(5.0, 60.0, 100.0, pollers=3)  # a reload: new fastest, slowest, count
+    assert quiet_poll(pacer, "a", 300.0) == 60.0  # quiet for 300 s still, capped anew
+    assert pacer.next_interval("a", changed=True, now=301.0) == 5.0
+    assert (pacer.fastest, pacer.slowest, pacer.expected) == (5.0, 60.0, 3)
+    with pytest.raises(ValueError, match="fastest <= slowest"):
+        pacer.retune(60.0, 5.0, 100.0)
+    assert pacer.slowest == 60.0  # refused whole

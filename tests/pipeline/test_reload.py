@@ -304,3 +304,18 @@ def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_
         assert during == [False, False] and gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_poll_pacer_is_kept_and_retuned_and_the_request_budget_needs_a_restart(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    daemon.wait_state(poller("octo/a"), "idle")
+    pacer = daemon.app.deps.pacer
+    daemon.rewrite(intervals={"issue_poller_max": 7.0}, github={"budget": {"concurrency": 3}})
+    answer = daemon.reload()
+    assert answer["needs_restart"] == ["github.budget.concurrency"]
+    assert answer["replaced"] == [] and answer["unchanged"] == 4  # the pollers keep going
+    assert daemon.app.deps.pacer is pacer and pacer.slowest == 7.0
+    assert daemon.app.settings.github.budget.concurrency != 3
