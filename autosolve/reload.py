@@ -14,8 +14,9 @@ difference is applied to the running daemon:
   are replaced by fresh actors, and every other unit keeps its actor and runs
   the new task objects from its next tick on — new filters, queue settings,
   prompt or model apply without restarting anyone;
-- the GitHub client is retuned in place (``min_interval``, ``timeout``,
-  ``token``), restart policies and intensity go to the supervisor;
+- the GitHub client (``min_interval``, ``timeout``, ``token``) and the poll
+  pacer are retuned in place, restart policies and intensity go to the
+  supervisor, and in a cluster the lease keeper follows the new repositories;
 - listeners (the command line: log level and format, the HTTP token) hear of
   the new settings before they apply.
 

@@ -87,9 +87,10 @@ class DynamicMixin:
     def add(self: _Supervisor, groups: Sequence[UnitGroup]) -> dict[str, Any]:
         """Start each ``(preflights, workers)`` as a group of its own.
 
-        A group's preflights start at once; its workers once all of them
-        succeeded and the run is in its workers phase. A name already
-        supervised (or given twice) refuses the whole call.
+        A group's preflights start now (``add_concurrency`` at a time, see
+        :meth:`_admit_more`), its workers once all of them succeeded and the
+        run is in its workers phase. A name already supervised (or given
+        twice) refuses the whole call.
         """
         if not self._phase.running:
             return reply(error=f"the runtime is {self._phase}")

@@ -119,8 +119,9 @@ class RuntimeHandle:
     ) -> int:
         """Start ``preflights`` then ``workers`` as a new group, beside what runs.
 
-        The group's preflights start at once; its workers when all of them
-        succeeded (and the run's own preflights did). A preflight of this
+        The group's preflights start now, a few at a time
+        (``SupervisorOptions.add_concurrency``: what runs keeps its pace); its
+        workers when all of them succeeded (and the run's own preflights did). A preflight of this
         group that fails permanently marks the group's units ``failed`` (a
         ``group`` event, a log line) and the run goes on. Nothing else is
         restarted, paused or delayed.
