@@ -36,6 +36,7 @@ _BANNER = """autosolve {where}
   pause(name)      resume(name)             run_now(name)    restart(name)
   stop()           stop the runtime         sup              {sup}
   explain("octo/hello#12", post=True)       jobs()           retry_dead(7 or "all")
+  reload()         re-read the settings and apply the difference (as `ctl reload`)
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
 
@@ -43,8 +44,8 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
     """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
 
     ``call(command, **arguments)`` sends an application command (``explain``,
-    ``jobs``, ``retry-dead``) and returns the answer, raising ControlError on a
-    refusal.
+    ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
+    ControlError on a refusal.
     """
 
     def table() -> None:
@@ -59,6 +60,9 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
     def retry_dead(which: int | str) -> list[int]:
         return call("retry-dead", id=which)["retried"]
 
+    def reload() -> dict[str, Any]:
+        return _without_ok(call("reload"))
+
     return {
         "status": target.status,
         "table": table,
@@ -70,6 +74,7 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
         "explain": explain,
         "jobs": jobs,
         "retry_dead": retry_dead,
+        "reload": reload,
         "sup": sup,
     }
 

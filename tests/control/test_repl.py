@@ -106,6 +106,7 @@ def test_in_process_repl_starts_the_runtime_and_stops_it_at_eof(
             'print([c["name"] for c in status()["children"]])',
             'print(sup.status().get(timeout=5)["phase"])',
             'print(handle is not None, run_now("worker:*"))',
+            'print(reload()["unchanged"])',
             'print(stop().ok, status()["phase"])',
         ]
     )
@@ -115,6 +116,7 @@ def test_in_process_repl_starts_the_runtime_and_stops_it_at_eof(
         "['worker:issue-explainer']",
         "workers",
         "True ['worker:issue-explainer']",
+        "1",
         "True stopped",
     ]
 
