@@ -121,10 +121,10 @@ class RuntimeHandle:
 
         The group's preflights start now, a few at a time
         (``SupervisorOptions.add_concurrency``: what runs keeps its pace); its
-        workers when all of them succeeded (and the run's own preflights did). A preflight of this
-        group that fails permanently marks the group's units ``failed`` (a
-        ``group`` event, a log line) and the run goes on. Nothing else is
-        restarted, paused or delayed.
+        workers when all of them succeeded (and the run's own preflights did).
+        A preflight of this group that fails permanently marks the group's
+        units ``failed`` (a ``group`` event, a log line) and the run goes on.
+        Nothing else is restarted, paused or delayed.
 
         Returns:
             The group's number, shown as ``group`` in the status records.

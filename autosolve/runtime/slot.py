@@ -28,9 +28,8 @@ class ChildSlot:
 
     __slots__ = (
         "admitting", "context", "expect_exit", "generation", "gone", "live", "overdue_since",
-        "overdue_tick",
-        "pause_epoch", "paused", "quiet_restart", "record", "ref", "restart_due",
-        "restart_timer", "run_now_pending", "runner", "unit",
+        "overdue_tick", "pause_epoch", "paused", "quiet_restart", "record", "ref",
+        "restart_due", "restart_timer", "run_now_pending", "runner", "unit",
     )  # fmt: skip
 
     def __init__(self, unit: Unit, group: Group | None = None) -> None:
