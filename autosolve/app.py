@@ -135,7 +135,7 @@ class AppDependencies:
 
     @property
     def store(self) -> Store:
-        return self._store if self._store is not None else _UnopenedStore()  # type: ignore[return-value]
+        return self._store if self._store is not None else _UnopenedStore()
 
     def reconfigure(self, settings: Settings) -> None:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
@@ -173,14 +173,14 @@ class AppDependencies:
             StoreError: the database cannot be opened or migrated.
         """
         if self.settings.database.url:
-            store = _open_postgres(self.settings)
+            shared = _open_postgres(self.settings)
             try:
-                self.cluster = ClusterMember(self.settings, store)
+                self.cluster = ClusterMember(self.settings, shared)
                 self.cluster.join()
             except BaseException:
-                store.close()
+                shared.close()
                 raise
-            self._store = store
+            self._store = shared
             return
         lock = InstanceLock(self.database_path)
         lock.acquire()

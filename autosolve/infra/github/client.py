@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
@@ -184,7 +184,8 @@ class GitHubClient:
             not_found=f"repository {owner}/{name} not found or not visible to the token; "
             "check the repository name in settings and the token's access",
         )
-        return self._load(response, _repository_schema)
+        repository: Repository = self._load(response, _repository_schema)
+        return repository
 
     def list_issues(
         self,
@@ -279,7 +280,8 @@ class GitHubClient:
             not_found=f"issue #{number} of {owner}/{name} not found or not visible to the "
             "token (commenting needs the Issues: write permission)",
         )
-        return self._load(response, _comment_schema)
+        comment: Comment = self._load(response, _comment_schema)
+        return comment
 
     def edit_comment(self, owner: str, name: str, comment_id: int, body: str) -> Comment:
         """``PATCH /repos/{owner}/{name}/issues/comments/{comment_id}``; GitHub answers 200."""
@@ -290,7 +292,8 @@ class GitHubClient:
             not_found=f"comment {comment_id} of {owner}/{name} not found (deleted?) or not "
             "visible to the token (editing needs the Issues: write permission)",
         )
-        return self._load(response, _comment_schema)
+        comment: Comment = self._load(response, _comment_schema)
+        return comment
 
     # -- plumbing ------------------------------------------------------------
 
@@ -417,7 +420,7 @@ class GitHubClient:
         where = f"{method} {path}: {status} {response.reason or ''}".rstrip()
         detail = self._github_message(response)
         said = f" (GitHub says: {detail})" if detail else ""
-        common = {"method": method, "path": path, "status": status}
+        common: _Request = {"method": method, "path": path, "status": status}
 
         if status in (403, 429):
             wait, why = self._rate_limit_wait(response, detail)
@@ -525,7 +528,7 @@ class GitHubClient:
     def _load(self, response: requests.Response, schema: Schema) -> Any:
         method = response.request.method or "GET"
         path = urlsplit(response.url).path
-        common = {"method": method, "path": path, "status": response.status_code}
+        common: _Request = {"method": method, "path": path, "status": response.status_code}
         try:
             payload = response.json()
         except ValueError:
@@ -543,6 +546,14 @@ class GitHubClient:
                 f"shape: {self._redact(str(exc.messages))[:500]}",
                 **common,
             ) from None
+
+
+class _Request(TypedDict):
+    """What an error names of the request that failed."""
+
+    method: str
+    path: str
+    status: int
 
 
 def _origin(url: SplitResult) -> tuple[str, str, int | None]:
