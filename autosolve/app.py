@@ -26,6 +26,7 @@ from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
+from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime.context import CURRENT_CONTEXT
 from autosolve.runtime.events import EventKind
 from autosolve.runtime.status import Phase
@@ -232,7 +233,7 @@ def show_budget_wait(waiting: bool) -> None:
         return
     progress = {k: v for k, v in (ctx.progress or {}).items() if k != BUDGET_WAIT}
     if waiting:
-        progress[BUDGET_WAIT] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        progress[BUDGET_WAIT] = format_epoch(time.time())
     ctx.set_progress(progress or None)
 
 

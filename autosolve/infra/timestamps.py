@@ -8,9 +8,10 @@ timestamp goes through here.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_timestamp", "parse_timestamp", "same_instant", "step_past"]
+__all__ = ["format_epoch", "format_timestamp", "parse_timestamp", "same_instant", "step_past"]
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -30,6 +31,11 @@ def format_timestamp(moment: datetime, fraction_digits: int = 0) -> str:
     if fraction_digits > 0:
         text += f".{moment.microsecond:06d}"[: min(fraction_digits, 6) + 1]
     return text + "Z"
+
+
+def format_epoch(epoch: float) -> str:
+    """Epoch seconds as GitHub writes a time, to the whole second: ``2026-01-01T00:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def same_instant(first: str, second: str) -> bool:

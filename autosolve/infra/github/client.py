@@ -45,6 +45,7 @@ from autosolve.infra.github.schemas import (
     RepositorySchema,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
+from autosolve.infra.timestamps import format_epoch
 from autosolve.infra.transport import raise_short
 
 __all__ = ["GitHubClient", "same_url"]
@@ -73,10 +74,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _wall_time() -> float:
     return time.time()
-
-
-def _fmt_epoch(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 class GitHubClient:
@@ -397,7 +394,7 @@ class GitHubClient:
     def _check_gate(self, method: str, path: str) -> None:
         left = self._gate.remaining()
         if left > 0:
-            until = _fmt_epoch(self._now() + left)
+            until = format_epoch(self._now() + left)
             raise RateLimitError(
                 f"{method} {path}: not sent, GitHub rate limit in force for another "
                 f"{left:.1f}s (until {until}); requests resume after that",
@@ -472,7 +469,7 @@ class GitHubClient:
             reset = _parse_float(headers.get("x-ratelimit-reset"))
             if reset is not None:
                 wait = max(reset - self._now(), MIN_RATE_LIMIT_WAIT)
-                return wait, f"rate limit exhausted until {_fmt_epoch(reset)}"
+                return wait, f"rate limit exhausted until {format_epoch(reset)}"
         retry_after = _parse_retry_after(headers.get("retry-after"), self._now)
         if retry_after is not None:
             return max(retry_after, MIN_RATE_LIMIT_WAIT), "GitHub asked to retry later"

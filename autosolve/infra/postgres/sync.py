@@ -10,7 +10,6 @@ PostgreSQL's SQL. Each function runs inside the caller's transaction.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from autosolve.infra.store.errors import UnknownRepositoryError
 from autosolve.infra.store.issues import EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED
 from autosolve.infra.store.outbox import job_payload
 from autosolve.infra.store.records import RepositoryRef, StoredIssue, SyncCursor
-from autosolve.infra.timestamps import parse_timestamp, same_instant
+from autosolve.infra.timestamps import format_epoch, parse_timestamp, same_instant
 
 from .queue import enqueue_jobs, waiting_payloads
 
@@ -50,7 +49,7 @@ def upsert_repository(
     The first upsert records ``watch_since`` (``now``, whole seconds); later
     ones never move it.
     """
-    watch_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    watch_since = format_epoch(now)
     row = connection.execute(
         """
         INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since)
