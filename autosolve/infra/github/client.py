@@ -165,11 +165,6 @@ class GitHubClient:
                 raise ValueError(f"min_interval must be >= 0, got {min_interval!r}")
             self._throttle.min_interval = self.min_interval = float(min_interval)
 
-    @property
-    def rate_limited_until(self) -> float | None:
-        """Epoch seconds until which requests are refused locally, if any."""
-        return self._gate.blocked_until if self._gate.remaining() > 0 else None
-
     # -- endpoints -----------------------------------------------------------
 
     def get_repository(self, owner: str, name: str) -> Repository:
