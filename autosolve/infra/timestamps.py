@@ -11,7 +11,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_epoch", "format_timestamp", "parse_timestamp", "same_instant", "step_past"]
+__all__ = [
+    "format_epoch",
+    "format_timestamp",
+    "is_earlier",
+    "parse_timestamp",
+    "same_instant",
+    "step_past",
+]
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -47,6 +54,18 @@ def same_instant(first: str, second: str) -> bool:
         return parse_timestamp(first) == parse_timestamp(second)
     except (TypeError, ValueError):
         return first == second
+
+
+def is_earlier(incoming: str, stored: str) -> bool:
+    """True when ``incoming`` is a strictly earlier instant than ``stored``.
+
+    Unparseable timestamps are never considered earlier: storing them is
+    better than silently dropping an update.
+    """
+    try:
+        return parse_timestamp(incoming) < parse_timestamp(stored)
+    except (TypeError, ValueError):
+        return False
 
 
 def step_past(text: str) -> str:
