@@ -34,14 +34,15 @@ from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from autosolve.control.protocol import MAX_LINE
 from autosolve.http.address import is_loopback
 
 __all__ = ["MAX_BODY", "Daemon", "make_app"]
 
 logger = logging.getLogger("autosolve.http")
 
-MAX_BODY = 64 * 1024
-"""Largest ``POST /api/control`` body, in bytes (a control request line's limit)."""
+MAX_BODY = MAX_LINE
+"""Largest ``POST /api/control`` body, in bytes: a control request line's limit."""
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
