@@ -20,9 +20,7 @@ with a sample per child are written directly (see :meth:`Metrics.render`).
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import itertools
 import logging
 import math
 import threading
@@ -40,6 +38,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
+from autosolve.runtime.lateness import FixedHistogram
+
 if TYPE_CHECKING:
     from autosolve.infra.budget import BudgetStats
 
@@ -48,7 +48,6 @@ __all__ = [
     "CHILD_STATES",
     "JOB_STATES",
     "MODEL_REQUEST_BUCKETS",
-    "FixedHistogram",
     "Histogram",
     "Metrics",
     "ScrapeSources",
@@ -72,8 +71,8 @@ MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.
 Histogram = tuple[Sequence[float], Sequence[int], float, int]
 """``(bucket upper bounds, the last inf; cumulative counts; sum; count)``.
 
-The shape of :meth:`RuntimeHandle.tick_lateness` and of
-:meth:`FixedHistogram.snapshot`: a Prometheus histogram's.
+The shape of :meth:`FixedHistogram.snapshot` (and so of
+:meth:`RuntimeHandle.tick_lateness`): a Prometheus histogram's.
 """
 
 
@@ -104,27 +103,6 @@ def job_counts(summary: Any) -> dict[str, int]:
     return {state: getattr(summary, state) for state in JOB_STATES}
 
 
-class FixedHistogram:
-    """A histogram with fixed buckets: one bisect and two additions per value."""
-
-    def __init__(self, bounds: Sequence[float]) -> None:
-        self.bounds = (*bounds, math.inf)
-        self._counts = [0] * len(self.bounds)  # per bucket; cumulated by snapshot()
-        self._sum = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, value: float) -> None:
-        index = bisect.bisect_left(self.bounds, value)
-        with self._lock:
-            self._counts[index] += 1
-            self._sum += value
-
-    def snapshot(self) -> Histogram:
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        return self.bounds, list(itertools.accumulate(counts)), total, sum(counts)
-
-
 class Metrics:
     """The daemon's Prometheus metrics: hooks to feed them, :meth:`render` to scrape them.
 
@@ -143,7 +121,7 @@ class Metrics:
         self._github_requests: Counter[str] = Counter()
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
         self._analyses: Counter[str] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
-        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS)
+        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
         self._process = ProcessCollector(registry=None)
 
     # -- hooks -----------------------------------------------------------------
