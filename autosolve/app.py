@@ -1,9 +1,10 @@
 """The composition root: settings in, a running (or planned) schedule out.
 
-This is the one module that knows every layer; each layer below it only
-knows the ones beneath. :class:`App` is the running daemon as one object:
-its settings, dependencies, runtime handle and control commands, for the
-command line and every server that exposes it.
+This is the one module that knows every layer (with
+:mod:`autosolve.dependencies`, which wires the infrastructure the tasks
+share); each layer below it only knows the ones beneath. :class:`App` is the
+running daemon as one object: its settings, dependencies, runtime handle and
+control commands, for the command line and every server that exposes it.
 """
 
 from __future__ import annotations
@@ -11,236 +12,28 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.cluster import ClusterMember, node_name_of
-from autosolve.config import Settings, load_settings, resolve_path, secrets_of
+from autosolve.config import Settings, load_settings, secrets_of
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
-from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
-from autosolve.infra.github import GitHubClient
-from autosolve.infra.ollama import OllamaClient
-from autosolve.infra.postgres.budget import PostgresLedger
-from autosolve.infra.postgres.store import PostgresStore
-from autosolve.infra.store import InstanceLock, SQLiteStore, Store, StoreError
-from autosolve.runtime.context import CURRENT_CONTEXT
-from autosolve.runtime.events import EventKind
-from autosolve.runtime.status import Phase
+from autosolve.dependencies import AppDependencies
+from autosolve.infra.store import Store, StoreError
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Plan, Scheduler
 
 if TYPE_CHECKING:
-    from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
     from autosolve.reload import ReloadReport
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.handle import RuntimeHandle
     from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
-__all__ = ["App", "AppDependencies", "application_commands", "build_scheduler", "start"]
+__all__ = ["App", "application_commands", "build_scheduler", "start"]
 
 logger = logging.getLogger("autosolve")
-
-
-class AppDependencies:
-    """The infrastructure the tasks share: GitHub, Ollama, the store.
-
-    Satisfies :class:`autosolve.schedule.dependencies.Dependencies`.
-
-    :meth:`open` takes the database's single-instance lock, then opens and
-    migrates the store; :meth:`close` undoes it. An ``AppDependencies`` that was
-    never opened still builds a plan (``check``) and touches neither the
-    network nor the database.
-    """
-
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
-        self.settings = settings
-        self.metrics = metrics
-        """Counts what the clients see (``/metrics``); None = nobody counts."""
-        self.analysis_observer: Callable[[str], None] | None = (
-            metrics.on_analysis if metrics else None
-        )
-        """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
-        set it before the scheduler is built."""
-        self.repository_ids: dict[tuple[str, str], int] = {}
-        """Local ids of validated repositories, by ``(owner, name)``: they never change."""
-        self._store: Store | None = None
-        self._lock: InstanceLock | None = None
-        self.cluster: ClusterMember | None = None
-        """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
-
-    @cached_property
-    def database_path(self) -> Path:
-        return resolve_path(self.settings, self.settings.database.path)
-
-    @cached_property
-    def budget_limits(self) -> BudgetLimits:
-        budget = self.settings.github.budget
-        return BudgetLimits(
-            points=budget.points_per_minute,
-            writes=budget.writes_per_minute,
-            writes_long=budget.writes_per_hour,
-            window=budget.window,
-        )
-
-    @cached_property
-    def ledger(self) -> Ledger:
-        """Where the budget's windows are kept.
-
-        With ``database.url``, in the shared database: every daemon of the
-        cluster (one token) draws on one budget. Otherwise, and while only
-        planning (``check``: no request is made), this process's memory.
-        """
-        if isinstance(self._store, PostgresStore):
-            return PostgresLedger(self._store.database, self.budget_limits)
-        return MemoryLedger(self.budget_limits)
-
-    @cached_property
-    def budget(self) -> RequestBudget:
-        """GitHub's secondary limits, shared by every request of this daemon."""
-        concurrency = self.settings.github.budget.concurrency
-        return RequestBudget(self.ledger, concurrency, on_wait=show_budget_wait)
-
-    @cached_property
-    def github(self) -> GitHubClient:
-        github = self.settings.github
-        return GitHubClient(
-            github.api_url,
-            github.token,
-            github.timeout,
-            github.min_interval,
-            on_response=self.metrics.on_github_response if self.metrics else None,
-            budget=self.budget,
-        )
-
-    @cached_property
-    def pacer(self) -> PollPacer:
-        """Adaptive polling, shared by every poller; kept (and retuned) across reloads."""
-        return registry.new_pacer(self)
-
-    @cached_property
-    def ollama(self) -> OllamaClient:
-        ollama = self.settings.ollama
-        return OllamaClient(
-            ollama.url,
-            ollama.model,
-            ollama.timeout,
-            on_request=self.metrics.on_model_request if self.metrics else None,
-        )
-
-    @property
-    def store(self) -> Store:
-        return self._store if self._store is not None else _UnopenedStore()  # type: ignore[return-value]
-
-    def reconfigure(self, settings: Settings) -> None:
-        """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
-
-        The GitHub client and the poll pacer are retuned in place (shared by
-        every actor, they keep what they learnt); an Ollama client with other
-        settings is dropped, and the tasks built next get a new one.
-        """
-        old, self.settings = self.settings, settings
-        github = settings.github
-        if "github" in self.__dict__:
-            self.github.reconfigure(
-                token=github.token, timeout=github.timeout, min_interval=github.min_interval
-            )
-        if settings.ollama != old.ollama:
-            self.__dict__.pop("ollama", None)
-        if "pacer" in self.__dict__:
-            fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
-            self.pacer.retune(fastest, slowest, budget, pollers=pollers)
-
-    def on_runtime_event(self, event: RuntimeEvent) -> None:
-        """Once the run stops, no GitHub request waits for budget any more."""
-        stopping = event.kind == EventKind.PHASE and event.detail == Phase.STOPPING
-        if stopping and "budget" in self.__dict__:  # the budget is built on first use
-            self.budget.close()
-
-    def open(self) -> None:
-        """Lock the database for this process, then open and migrate it.
-
-        With ``database.url`` the store is PostgreSQL, shared by design: no
-        single-instance lock, and migrations serialise on an advisory lock.
-
-        Raises:
-            DatabaseInUseError: another daemon uses the SQLite database.
-            StoreError: the database cannot be opened or migrated.
-        """
-        if self.settings.database.url:
-            store = _open_postgres(self.settings)
-            try:
-                self.cluster = ClusterMember(self.settings, store)
-                self.cluster.join()
-            except BaseException:
-                store.close()
-                raise
-            self._store = store
-            return
-        lock = InstanceLock(self.database_path)
-        lock.acquire()
-        try:
-            store = SQLiteStore(self.database_path)
-            store.migrate()
-        except BaseException:
-            lock.release()
-            raise
-        self._lock, self._store = lock, store
-
-    def close(self) -> None:
-        """Close the store and release the lock (after every child stopped)."""
-        store, self._store = self._store, None
-        lock, self._lock = self._lock, None
-        cluster, self.cluster = self.cluster, None
-        if cluster is not None:
-            cluster.leave()
-        if store is not None:
-            store.close()
-        if lock is not None:
-            lock.release()
-
-
-def _open_postgres(settings: Settings) -> PostgresStore:
-    store = PostgresStore(
-        settings.database.url,
-        application_name=f"autosolve {node_name_of(settings)}",
-        # A frozen daemon's transaction must end (and free its locks) well
-        # within a lease, or it would hold the takeover of its leases up.
-        idle_transaction_timeout=settings.cluster.lease_ttl / 3,
-    )
-    try:
-        store.migrate()
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-BUDGET_WAIT = "waiting_for_github_budget_since"
-"""The ``progress`` key a child shows while one of its requests waits for budget."""
-
-
-def show_budget_wait(waiting: bool) -> None:
-    """Show (or clear) in the waiting child's ``progress`` that it waits for budget."""
-    ctx = CURRENT_CONTEXT.get()
-    if ctx is None:  # not in a task: nobody to show it to
-        return
-    progress = {k: v for k, v in (ctx.progress or {}).items() if k != BUDGET_WAIT}
-    if waiting:
-        progress[BUDGET_WAIT] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    ctx.set_progress(progress or None)
-
-
-class _UnopenedStore:
-    """Stands in for the store while planning; any use is a bug, said clearly."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"the store is not open (Store.{name} used while only planning)")
 
 
 def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:

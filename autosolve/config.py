@@ -10,8 +10,8 @@ Adding a section is one schema class, one frozen dataclass and one field in
 :class:`SettingsSchema`. Durations use :func:`_seconds` (bounded by a week).
 A rule spanning several keys goes in a ``@validates_schema(skip_on_field_errors=False)``
 method that reads what is valid, so an unrelated error never hides it.
-The ``[intervals]`` section is generated from
-:data:`autosolve.domain.intervals.TASK_INTERVALS`.
+The ``[intervals]`` schema is generated from the fields of
+:class:`autosolve.domain.intervals.TaskIntervals`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from marshmallow import (
 )
 
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
-from autosolve.domain.intervals import TASK_INTERVALS
+from autosolve.domain.intervals import TaskIntervals
 from autosolve.http.address import is_loopback, parse_listen
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
@@ -129,21 +129,6 @@ class ClusterSettings:
     """Seconds a repository lease lives without a heartbeat (renewed every third of it)."""
 
 
-def _intervals_settings(table: Mapping[str, float]) -> type:
-    """A frozen dataclass with one float field per interval key, defaulting as ``table``."""
-    settings = dataclasses.make_dataclass(
-        "IntervalsSettings",
-        [(key, float, field(default=default)) for key, default in table.items()],
-        frozen=True,
-    )
-    settings.__module__ = __name__
-    return settings
-
-
-IntervalsSettings = _intervals_settings(TASK_INTERVALS)
-"""Seconds between ticks of each interval task: one field per :data:`TASK_INTERVALS` key."""
-
-
 @dataclass(frozen=True)
 class QueueSettings:
     visibility_timeout: float = 600.0
@@ -186,7 +171,7 @@ class Settings:
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
-    intervals: IntervalsSettings = field(default_factory=IntervalsSettings)
+    intervals: TaskIntervals = field(default_factory=TaskIntervals)
     queue: QueueSettings = field(default_factory=QueueSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     policies: Policies = field(default_factory=Policies)
@@ -416,8 +401,8 @@ class _IntervalsSection(_Section):
     def _slowest_not_below_fastest(self, _data: Any, original: Any, **_: Any) -> None:
         if not isinstance(original, Mapping) or "issue_poller_max" not in original:
             return
-        fastest = _real(original.get("issue_poller"), TASK_INTERVALS["issue_poller"])
-        slowest = _real(original.get("issue_poller_max"), TASK_INTERVALS["issue_poller_max"])
+        fastest = _real(original.get("issue_poller"), TaskIntervals.issue_poller)
+        slowest = _real(original.get("issue_poller_max"), TaskIntervals.issue_poller_max)
         if fastest is not None and slowest is not None and slowest < fastest:
             raise ValidationError(
                 "must not be less than intervals.issue_poller", "issue_poller_max"
@@ -426,18 +411,18 @@ class _IntervalsSection(_Section):
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> Any:
         if "issue_poller" in data and "issue_poller_max" not in data:
-            data["issue_poller_max"] = max(data["issue_poller"], TASK_INTERVALS["issue_poller_max"])
+            data["issue_poller_max"] = max(data["issue_poller"], TaskIntervals.issue_poller_max)
         return self.target(**data)
 
 
-def _intervals_schema(table: Mapping[str, float], target: type) -> type[Schema]:
-    """The ``[intervals]`` schema: one bounded duration per key of ``table``."""
-    declared: dict[str, Any] = {key: _seconds() for key in table}
+def _intervals_schema(target: type) -> type[Schema]:
+    """The ``[intervals]`` schema: one bounded duration per field of the dataclass ``target``."""
+    declared: dict[str, Any] = {field.name: _seconds() for field in dataclasses.fields(target)}
     declared["target"] = target
     return type("IntervalsSchema", (_IntervalsSection,), declared)
 
 
-IntervalsSchema = _intervals_schema(TASK_INTERVALS, IntervalsSettings)
+IntervalsSchema = _intervals_schema(TaskIntervals)
 
 
 class QueueSchema(_Section):

@@ -187,11 +187,8 @@ class Reloader:
         effective = keep_running(new, running, RESTART_KEYS)
         changes = self._plan(effective)
         _call_all(self._listeners, running, effective)
-        options = {
-            key: value
-            for key, value in _options(effective).items()
-            if _options(running)[key] != value
-        }
+        before = _options(running)
+        options = {key: value for key, value in _options(effective).items() if before[key] != value}
         if options:
             app.handle.update_options(**options)
         cluster = app.deps.cluster

@@ -15,7 +15,7 @@ from autosolve.config import (
     resolve_path,
     settings_from_mapping,
 )
-from autosolve.domain.intervals import TASK_INTERVALS
+from autosolve.domain.intervals import TASK_INTERVALS, TaskIntervals
 from autosolve.runtime import RestartPolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -403,10 +403,15 @@ def test_the_intervals_section_follows_the_task_table() -> None:
 
 
 def test_a_task_added_to_the_table_gets_its_key_and_default() -> None:
-    from autosolve.config import _intervals_schema, _intervals_settings
+    from autosolve.config import _intervals_schema
 
-    table = {**TASK_INTERVALS, "stale_closer": 3600.0}
-    schema = _intervals_schema(table, _intervals_settings(table))()
+    intervals = dataclasses.make_dataclass(
+        "TaskIntervals",
+        [("stale_closer", float, dataclasses.field(default=3600.0))],
+        bases=(TaskIntervals,),
+        frozen=True,
+    )
+    schema = _intervals_schema(intervals)()
     assert schema.load({}).stale_closer == 3600.0
     assert schema.load({"stale_closer": 60}).stale_closer == 60.0
     with pytest.raises(Exception, match="must be at most 604800"):

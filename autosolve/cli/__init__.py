@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         monkey.patch_all()
     command = importlib.import_module(f"autosolve.cli.{args.command}")
-    return command.run(args)
+    code: int = command.run(args)
+    return code
 
 
 def entry() -> None:  # pragma: no cover - console-script shim

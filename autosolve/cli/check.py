@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
-    from autosolve.app import AppDependencies, build_scheduler
+    from autosolve.app import build_scheduler
+    from autosolve.dependencies import AppDependencies
 
     try:
         plan = build_scheduler(settings, AppDependencies(settings)).plan()

@@ -29,7 +29,7 @@ def socket_path(args: argparse.Namespace) -> str:
         SettingsError: the settings cannot be loaded.
     """
     if getattr(args, "socket", None):
-        return args.socket
+        return str(args.socket)
     settings = load_settings(args.settings)
     return str(resolve_path(settings, settings.control.socket))
 
@@ -99,7 +99,7 @@ def _explain(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _explained(reply: dict) -> str:
+def _explained(reply: dict[str, Any]) -> str:
     issue, action = reply["issue"], reply["action"]
     if action in ("posted", "edited", "adopted"):
         return f"{issue}: {action} comment {reply['comment_id']}"

@@ -58,7 +58,8 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
         return _without_ok(call("jobs"))
 
     def retry_dead(which: int | str) -> list[int]:
-        return call("retry-dead", id=which)["retried"]
+        retried: list[int] = call("retry-dead", id=which)["retried"]
+        return retried
 
     def reload() -> dict[str, Any]:
         return _without_ok(call("reload"))

@@ -282,7 +282,7 @@ def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = No
     ``before_forced_exit`` runs just before that exit (it must not block or
     take locks: it interrupts whatever the main thread was doing).
     """
-    requested = []
+    requested: list[int] = []
 
     def on_stop_signal(signum: int, _frame: Any) -> None:
         if requested and signum == signal.SIGINT:

@@ -120,12 +120,13 @@ class ControlClient:
 
     def status(self) -> dict[str, Any]:
         """The status document (SPEC §5.3)."""
-        reply = self.call("status")
-        return reply["status"]
+        status: dict[str, Any] = self.call("status")["status"]
+        return status
 
     def control(self, command: str, name: str) -> list[str]:
         """``pause``/``resume``/``run-now``/``restart`` (``run_now`` works too)."""
-        return self.call(command.replace("_", "-"), name=name)["names"]
+        names: list[str] = self.call(command.replace("_", "-"), name=name)["names"]
+        return names
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)

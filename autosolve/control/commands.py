@@ -84,7 +84,7 @@ class Command:
     """What a request puts in ``"command"``."""
     handler: Handler
     """Validated arguments in, the reply (without ``ok``) out; raises CommandError to refuse."""
-    arguments: Mapping[str, fields.Field] | type[Schema] = field(default_factory=dict)
+    arguments: Mapping[str, fields.Field[Any]] | type[Schema] = field(default_factory=dict)
     """The accepted arguments."""
     help: str = ""
     """One line for listings."""
@@ -131,20 +131,22 @@ class CommandTable:
         """Registered command names, in registration order."""
         return list(self._commands)
 
-    def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
+    def answer(self, document: object) -> dict[str, Any]:
         """The reply to one request document; never raises.
 
         Returns ``{"ok": true, ...}`` from the handler, or ``{"ok": false,
-        "error": ...}`` for an invalid request, a refusal or a handler's bug.
+        "error": ...}`` for an invalid request (one that is not even a JSON
+        object included), a refusal or a handler's bug.
         """
         try:
             reply = self._answer(document)
         except Exception as error:  # the last line of defence: an answer, always
             logger.exception("control: answering %r failed", _command_of(document))
             reply = error_reply(f"internal error: {type(error).__name__}: {error}")
-        return self._masker.mask_document(reply)
+        masked: dict[str, Any] = self._masker.mask_document(reply)
+        return masked
 
-    def _answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
+    def _answer(self, document: object) -> dict[str, Any]:
         if not isinstance(document, Mapping):
             return error_reply('a request must be a JSON object like {"command": "status"}')
         name = document.get("command")
@@ -169,7 +171,7 @@ class CommandTable:
         return {"ok": True, **result}
 
 
-def _command_of(document: Any) -> Any:
+def _command_of(document: object) -> Any:
     return document.get("command") if isinstance(document, Mapping) else None
 
 

@@ -17,6 +17,7 @@ ends that connection only, and is logged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket as stdlib_socket
@@ -95,14 +96,13 @@ class ControlServer:
         self._listener: Any = None
         self._identity: tuple[int, int] | None = None
         self._connections: set[Any] = set()
-        self._closed = False
         self._closing = handle.backend.make_event()
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Self:
         """Create the socket and start accepting; returns at once."""
-        if self._listener is not None or self._closed:
+        if self._listener is not None or self.closed:
             raise RuntimeError("a ControlServer starts once")
         listener, identity = bind_private_socket(
             self.path, backlog=self._backlog, socket_module=self._socket_module
@@ -116,9 +116,8 @@ class ControlServer:
     def close(self) -> None:
         """Stop accepting, hang up on clients and remove the socket file. Idempotent."""
         with self._lock:
-            if self._closed:
+            if self.closed:
                 return
-            self._closed = True
             self._closing.set()
             listener, identity = self._listener, self._identity
             connections = list(self._connections)
@@ -148,7 +147,7 @@ class ControlServer:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closing.is_set()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -170,17 +169,17 @@ class ControlServer:
 
     def _accept_loop(self) -> None:
         listener = self._listener
-        while not self._closed:
+        while not self._closing.is_set():
             try:
                 connection, _ = listener.accept()
             except OSError:
-                if self._closed:
+                if self._closing.is_set():
                     return
                 logger.exception("control: accept failed")
                 self._closing.wait(0.1)  # e.g. out of file descriptors: don't spin
                 continue
             with self._lock:
-                if self._closed:
+                if self._closing.is_set():
                     _hang_up(connection)
                     return
                 full = len(self._connections) >= self.max_connections
@@ -193,7 +192,7 @@ class ControlServer:
                 continue
             try:
                 self.handle.backend.spawn_loop(
-                    lambda c=connection: self._serve(c), "control-connection"
+                    functools.partial(self._serve, connection), "control-connection"
                 )
             except Exception:  # e.g. no thread can be started: refuse this one, keep accepting
                 logger.exception("control: cannot serve a connection")
@@ -229,7 +228,7 @@ class ControlServer:
             _hang_up(connection)
 
     def _answer_lines(self, connection: Any, reader: BinaryIO) -> None:
-        while not self._closed:
+        while not self._closing.is_set():
             line = reader.readline(MAX_LINE + 2)  # room for "\r\n"
             if not line:
                 return

@@ -31,17 +31,21 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from autosolve.control.protocol import MAX_LINE
 from autosolve.http.address import is_loopback
+
+if TYPE_CHECKING:
+    from autosolve.http.metrics import Metrics
 
 __all__ = ["MAX_BODY", "Daemon", "make_app"]
 
 logger = logging.getLogger("autosolve.http")
 
-MAX_BODY = 64 * 1024
-"""Largest ``POST /api/control`` body, in bytes (a control request line's limit)."""
+MAX_BODY = MAX_LINE
+"""Largest ``POST /api/control`` body, in bytes: a control request line's limit."""
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -94,13 +98,12 @@ _STATIC_TYPES = {
 }
 
 
-def make_app(daemon: Daemon, metrics: Any, *, token: str = "") -> WSGIApp:
+def make_app(daemon: Daemon, metrics: Metrics, *, token: str = "") -> WSGIApp:
     """The endpoint's WSGI application for ``daemon``.
 
     Args:
         daemon: the running daemon (see :class:`Daemon`).
-        metrics: a :class:`~autosolve.http.metrics.Metrics` (``render()``,
-            ``content_type``).
+        metrics: what ``/metrics`` renders.
         token: the bearer token every data route requires; ``""`` = none,
             for an endpoint that listens on loopback only.
     """
@@ -108,7 +111,7 @@ def make_app(daemon: Daemon, metrics: Any, *, token: str = "") -> WSGIApp:
 
 
 class _App:
-    def __init__(self, daemon: Daemon, metrics: Any, token: str) -> None:
+    def __init__(self, daemon: Daemon, metrics: Metrics, token: str) -> None:
         self._daemon = daemon
         self._metrics = metrics
         self._token = token.encode()

@@ -20,16 +20,14 @@ with a sample per child are written directly (see :meth:`Metrics.render`).
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import itertools
 import logging
 import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import generate_latest
 from prometheus_client.core import (
@@ -40,12 +38,16 @@ from prometheus_client.core import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
+from autosolve.runtime.lateness import FixedHistogram
+
+if TYPE_CHECKING:
+    from autosolve.infra.budget import BudgetStats
+
 __all__ = [
     "ANALYSIS_RESULTS",
     "CHILD_STATES",
     "JOB_STATES",
     "MODEL_REQUEST_BUCKETS",
-    "FixedHistogram",
     "Histogram",
     "Metrics",
     "ScrapeSources",
@@ -69,8 +71,8 @@ MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.
 Histogram = tuple[Sequence[float], Sequence[int], float, int]
 """``(bucket upper bounds, the last inf; cumulative counts; sum; count)``.
 
-The shape of :meth:`RuntimeHandle.tick_lateness` and of
-:meth:`FixedHistogram.snapshot`: a Prometheus histogram's.
+The shape of :meth:`FixedHistogram.snapshot` (and so of
+:meth:`RuntimeHandle.tick_lateness`): a Prometheus histogram's.
 """
 
 
@@ -88,34 +90,17 @@ class ScrapeSources:
     """Jobs per state: ``ready``, ``in_flight``, ``dead``."""
     leases: Callable[[], Mapping[str, bool]] | None = None
     """Cluster mode only: per configured repository, whether this node holds its lease."""
-    budget: Callable[[], Any] | None = None
-    """The GitHub request budget's :class:`~autosolve.infra.budget.BudgetStats`."""
+    budget: Callable[[], BudgetStats] | None = None
+    """The GitHub request budget's figures."""
+
+
+_NO_SOURCES = ScrapeSources(status=dict)
+"""What a scrape reads before the runtime runs: an empty status, no other source."""
 
 
 def job_counts(summary: Any) -> dict[str, int]:
     """``autosolve_jobs`` from the store's jobs summary (``ready``, ``in_flight``, ``dead``)."""
     return {state: getattr(summary, state) for state in JOB_STATES}
-
-
-class FixedHistogram:
-    """A histogram with fixed buckets: one bisect and two additions per value."""
-
-    def __init__(self, bounds: Sequence[float]) -> None:
-        self.bounds = (*bounds, math.inf)
-        self._counts = [0] * len(self.bounds)  # per bucket; cumulated by snapshot()
-        self._sum = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, value: float) -> None:
-        index = bisect.bisect_left(self.bounds, value)
-        with self._lock:
-            self._counts[index] += 1
-            self._sum += value
-
-    def snapshot(self) -> Histogram:
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        return self.bounds, list(itertools.accumulate(counts)), total, sum(counts)
 
 
 class Metrics:
@@ -136,7 +121,7 @@ class Metrics:
         self._github_requests: Counter[str] = Counter()
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
         self._analyses: Counter[str] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
-        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS)
+        self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
         self._process = ProcessCollector(registry=None)
 
     # -- hooks -----------------------------------------------------------------
@@ -183,23 +168,22 @@ class Metrics:
         sample it formats, which alone is 40 ms at 2,000 children; the rest
         goes through ``generate_latest``.
         """
-        sources = self.sources
-        status = _read("status", sources and sources.status) or {}
+        status = _read("status", (self.sources or _NO_SOURCES).status) or {}
         children = status.get("children", ())
         return generate_latest(_Scrape(self, children)) + _per_child_text(children)
 
     def families(self, children: Sequence[Mapping[str, Any]]) -> Iterator[Metric]:
         """Every family but the per-child runs and restarts, read now."""
-        sources = self.sources
+        sources = self.sources or _NO_SOURCES
         with self._lock:
             failures = sorted(self._failures.items())
             requests = sorted(self._github_requests.items())
             remaining = self._rate_limit_remaining
             analyses = list(self._analyses.items())
-        issues = _read("issues", sources and sources.issues) or {}
-        jobs = _read("jobs", sources and sources.jobs) or {}
-        leases = _read("leases", sources and sources.leases)
-        lateness = _read("tick lateness", sources and sources.tick_lateness)
+        issues = _read("issues", sources.issues) or {}
+        jobs = _read("jobs", sources.jobs) or {}
+        leases = _read("leases", sources.leases)
+        lateness = _read("tick lateness", sources.tick_lateness)
         yield _children_per_state(children)
         yield _labelled(
             CounterMetricFamily(
@@ -257,7 +241,7 @@ class Metrics:
             "Seconds each model request took, connect to last byte.",
             self._model_requests.snapshot(),
         )
-        yield from _budget_families(_read("budget", sources and sources.budget))
+        yield from _budget_families(_read("budget", sources.budget))
         yield _poll_intervals(children)
         yield from self._process.collect()
 
@@ -265,9 +249,12 @@ class Metrics:
 POLLER_PREFIX = "worker:issue-poller:"
 
 
-def _budget_families(stats: Any) -> Iterator[Metric]:
+def _budget_families(stats: BudgetStats | None) -> Iterator[Metric]:
     """The request budget: what waits now, and the waiting so far (no samples: unknown)."""
-    read = (lambda name: [((), getattr(stats, name))]) if stats is not None else (lambda _: [])
+
+    def read(name: str) -> list[tuple[tuple[str, ...], float]]:
+        return [((), getattr(stats, name))] if stats is not None else []
+
     yield _labelled(
         GaugeMetricFamily(
             "autosolve_github_budget_waiting", "GitHub requests waiting for the request budget."
@@ -323,7 +310,11 @@ class _Scrape:
         return self._metrics.families(self._children)
 
 
-def _labelled(family: Any, samples: Iterable[tuple[tuple[str, ...], float]]) -> Any:
+_Family = TypeVar("_Family", CounterMetricFamily, GaugeMetricFamily)
+_T = TypeVar("_T")
+
+
+def _labelled(family: _Family, samples: Iterable[tuple[tuple[str, ...], float]]) -> _Family:
     """``family`` with one sample per ``(label values, value)``."""
     for labels, value in samples:
         family.add_metric(labels, value)
@@ -377,7 +368,7 @@ def _le(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else repr(float(bound))
 
 
-def _read(what: str, source: Callable[[], Any] | None) -> Any:
+def _read(what: str, source: Callable[[], _T] | None) -> _T | None:
     """Call a scrape source; a failing one costs its samples, not the scrape."""
     if source is None:
         return None

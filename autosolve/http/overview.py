@@ -6,10 +6,11 @@ children's own figures come from the status document instead.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from autosolve.infra.timestamps import format_epoch
 
 __all__ = ["RECENT", "Overview", "web_url"]
 
@@ -92,7 +93,7 @@ def _jobs(summary: Any) -> dict[str, Any]:
 
 def _iso(epoch: float | None) -> str | None:
     """Epoch seconds as the status document writes times: ``2026-01-01T00:00:00Z``."""
-    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    return None if epoch is None else format_epoch(epoch)
 
 
 def web_url(api_url: str) -> str:

@@ -127,7 +127,7 @@ def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
     from gevent.pool import Pool
     from gevent.pywsgi import LoggingLogAdapter, WSGIServer
 
-    class _Server(WSGIServer):  # type: ignore[misc]
+    class _Server(WSGIServer):
         def handle(self, sock: Any, client: Any) -> None:
             sock.settimeout(idle_timeout)  # pywsgi waits for a kept-alive client forever
             # Headers and body leave in separate writes: without this, Nagle
@@ -152,15 +152,22 @@ def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
 def _bind_cheroot(address: ListenAddress, idle_timeout: float) -> Any:
     from cheroot.wsgi import Server
 
-    server = Server(
+    class _Server(Server):
+        def error_log(
+            self, msg: str = "", level: int = logging.INFO, traceback: bool = False
+        ) -> None:
+            """cheroot's error hook, through our logger (its default writes to stderr)."""
+            logger.log(level, "http: %s", msg, exc_info=traceback)
+
+    server = _Server(
         (address.host, address.port),
         None,
         numthreads=THREADS,
         server_name="autosolve",
         request_queue_size=BACKLOG,
-        timeout=idle_timeout,
+        # cheroot's stub says int; it only hands the value to settimeout(), which takes a float
+        timeout=idle_timeout,  # type: ignore[arg-type]
     )
-    server.error_log = _cheroot_error_log
     server.prepare()
     return server
 
@@ -186,8 +193,3 @@ def _serve_cheroot(server: Any) -> None:
         server.serve()
     except Exception:
         logger.exception("http endpoint stopped serving")
-
-
-def _cheroot_error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-    """cheroot's error hook, through our logger (its default writes to stderr)."""
-    logger.log(level, "http: %s", msg, exc_info=traceback)

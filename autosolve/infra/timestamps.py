@@ -8,9 +8,17 @@ timestamp goes through here.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["format_timestamp", "parse_timestamp", "same_instant", "step_past"]
+__all__ = [
+    "format_epoch",
+    "format_timestamp",
+    "is_earlier",
+    "parse_timestamp",
+    "same_instant",
+    "step_past",
+]
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -32,6 +40,11 @@ def format_timestamp(moment: datetime, fraction_digits: int = 0) -> str:
     return text + "Z"
 
 
+def format_epoch(epoch: float) -> str:
+    """Epoch seconds as GitHub writes a time, to the whole second: ``2026-01-01T00:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 def same_instant(first: str, second: str) -> bool:
     """True when both texts name the same moment (``…:00Z`` = ``…:00.000+00:00``).
 
@@ -41,6 +54,18 @@ def same_instant(first: str, second: str) -> bool:
         return parse_timestamp(first) == parse_timestamp(second)
     except (TypeError, ValueError):
         return first == second
+
+
+def is_earlier(incoming: str, stored: str) -> bool:
+    """True when ``incoming`` is a strictly earlier instant than ``stored``.
+
+    Unparseable timestamps are never considered earlier: storing them is
+    better than silently dropping an update.
+    """
+    try:
+        return parse_timestamp(incoming) < parse_timestamp(stored)
+    except (TypeError, ValueError):
+        return False
 
 
 def step_past(text: str) -> str:

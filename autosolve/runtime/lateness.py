@@ -4,18 +4,21 @@ A tick is *late* by the seconds between its due time and the moment its work
 started. Metrics want the distribution, and a tick must not pay for it more
 than a bisect and an increment: so the runtime keeps counts per bucket and
 leaves exposition (Prometheus, logs) to whoever reads :meth:`snapshot`.
+:class:`FixedHistogram` serves any such distribution (the daemon's model
+request durations too).
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-__all__ = ["LATENESS_BUCKETS", "LatenessHistogram", "LatenessSnapshot"]
+__all__ = ["LATENESS_BUCKETS", "FixedHistogram", "LatenessHistogram", "LatenessSnapshot"]
 
 LATENESS_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -27,24 +30,26 @@ LatenessSnapshot = tuple[tuple[float, ...], tuple[int, ...], float, int]
 """``(bucket_upper_bounds, cumulative_counts, sum_seconds, count)``."""
 
 
-class LatenessHistogram:
-    """Counts of tick lateness per bucket, plus their sum and number.
+class FixedHistogram:
+    """Counts of values per fixed bucket, plus their sum and number.
 
     Args:
-        lock: guards the counters where ticks run in parallel (OS threads);
+        bounds: the buckets' upper bounds (inclusive), ascending; ``inf`` is
+            added as the last one when missing.
+        lock: guards the counters where values come in parallel (OS threads);
             any context manager, a no-op one where they cannot (greenlets).
     """
 
     __slots__ = ("_bounds", "_counts", "_lock", "_sum")
 
-    def __init__(self, lock: AbstractContextManager[object]) -> None:
-        self._bounds = LATENESS_BUCKETS
-        self._counts = [0] * len(LATENESS_BUCKETS)
+    def __init__(self, bounds: Sequence[float], lock: AbstractContextManager[object]) -> None:
+        self._bounds = tuple(bounds) if bounds and math.isinf(bounds[-1]) else (*bounds, math.inf)
+        self._counts = [0] * len(self._bounds)
         self._sum = 0.0
         self._lock = lock
 
     def observe(self, seconds: float) -> None:
-        """Count one tick that started ``seconds`` after it was due."""
+        """Count one value; a negative one counts as 0."""
         if seconds < 0.0:
             seconds = 0.0  # a run-now or a first tick is due the moment it runs
         index = bisect_left(self._bounds, seconds)
@@ -56,9 +61,9 @@ class LatenessHistogram:
         """The histogram as Prometheus exposes one: cumulative counts per bound.
 
         Returns:
-            ``(bounds, cumulative, sum, count)``: ``cumulative[i]`` ticks were
-            late by at most ``bounds[i]`` seconds; the last bound is ``inf``,
-            so ``cumulative[-1] == count``.
+            ``(bounds, cumulative, sum, count)``: ``cumulative[i]`` values were
+            at most ``bounds[i]``; the last bound is ``inf``, so
+            ``cumulative[-1] == count``.
         """
         with self._lock:
             counts = list(self._counts)
@@ -69,3 +74,12 @@ class LatenessHistogram:
             running += count
             cumulative.append(running)
         return self._bounds, tuple(cumulative), total, running
+
+
+class LatenessHistogram(FixedHistogram):
+    """Counts of tick lateness per :data:`LATENESS_BUCKETS` bucket, plus their sum and number."""
+
+    __slots__ = ()
+
+    def __init__(self, lock: AbstractContextManager[object]) -> None:
+        super().__init__(LATENESS_BUCKETS, lock)

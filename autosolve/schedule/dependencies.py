@@ -1,8 +1,10 @@
 """What the registry needs to build tasks: a protocol, not the composition root.
 
-The registry only reads these four attributes; the composition root
-(:class:`autosolve.app.AppDependencies`) provides them, and a test may hand in
-anything with the same shape. Keeping the protocol here means the schedule
+The registry reads these four attributes, and two more when they are there
+(``pacer``: the poll pacer to keep across reloads; ``analysis_observer``: told
+each job's outcome); the composition root
+(:class:`autosolve.dependencies.AppDependencies`) provides them all, and a test may hand
+in anything with the same shape. Keeping the protocol here means the schedule
 layer never imports the module that imports everything.
 """
 

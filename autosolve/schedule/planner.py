@@ -38,7 +38,8 @@ class Planner:
         workers: Sequence[Worker],
         resolve_repository_id: RepositoryResolver,
     ) -> None:
-        self._tenants = [RepoTenant(*r.split("/", 1)) for r in repositories]
+        owners_and_names = (repository.split("/", 1) for repository in repositories)
+        self._tenants = [RepoTenant(owner, name) for owner, name in owners_and_names]
         self._preflights = preflights
         self._workers = workers
         self._resolve = resolve_repository_id

@@ -12,7 +12,7 @@ decides which tenants a daemon runs.
 
 from __future__ import annotations
 
-import re
+import glob
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -51,10 +51,6 @@ class Changes:
     def unchanged(self) -> int:
         """Units that keep their actor (with, at most, a new closure)."""
         return len(self.switched)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.removed or self.replaced or self.added)
 
 
 def diff(running: Plan, desired: Plan, *, restart: Iterable[str] = ()) -> Changes:
@@ -130,7 +126,7 @@ def apply(
     """
     again = set(changes.removed).intersection(changes.added_names)
     if again:
-        handle.remove([_literal(name) for name in changes.removed if name in again])
+        handle.remove([glob.escape(name) for name in changes.removed if name in again])
     if changes.replaced:
         handle.replace(list(changes.replaced))
     if changes.added:
@@ -139,7 +135,7 @@ def apply(
         work.target = target
     if before_removal is not None:
         before_removal()
-    gone = [_literal(name) for name in changes.removed if name not in again]
+    gone = [glob.escape(name) for name in changes.removed if name not in again]
     if gone:
         handle.remove(gone)
     return changes.result
@@ -148,8 +144,3 @@ def apply(
 def _shape(unit: Unit) -> tuple[object, ...]:
     """What a running actor cannot change: a new shape needs a fresh actor."""
     return (unit.kind, unit.interval, unit.deadline)
-
-
-def _literal(name: str) -> str:
-    """``name`` as a pattern matching only itself (``*``, ``?`` and ``[`` bracketed)."""
-    return re.sub(r"([*?\[])", r"[\1]", name)

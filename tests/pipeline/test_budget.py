@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import autosolve
-from autosolve.app import BUDGET_WAIT
 from autosolve.config import settings_from_mapping
+from autosolve.dependencies import BUDGET_WAIT
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
 from tests.fakes.limits import GitHubLimits

@@ -138,8 +138,8 @@ class _Window:
 
     def __init__(self, span: float) -> None:
         self.span = span
-        self._entries: deque[list[Any]] = deque()
-        self.total = 0
+        self._entries: deque[list[float]] = deque()
+        self.total: float = 0
 
     def expire(self, at: float) -> None:
         entries = self._entries
@@ -148,7 +148,7 @@ class _Window:
             self.total -= entry[1]
             entry[1] = 0
 
-    def withdraw(self, entry: list[Any]) -> None:
+    def withdraw(self, entry: list[float]) -> None:
         self.total -= entry[1]
         entry[1] = 0
 
@@ -163,11 +163,11 @@ class _Window:
                 return stamp + self.span - at
         raise AssertionError("unreachable: amount <= limit was checked")
 
-    def add(self, amount: int, at: float) -> list[Any]:
+    def add(self, amount: int, at: float) -> list[float]:
         # A wall clock that stepped back must not make an entry expire early:
         # stamping it no earlier than the newest entry keeps the order and errs long.
         stamp = max(at, self._entries[-1][0]) if self._entries else at
-        entry = [stamp, amount]
+        entry: list[float] = [stamp, amount]
         self._entries.append(entry)
         self.total += amount
         return entry
@@ -178,7 +178,7 @@ class _Record:
     """What :meth:`MemoryLedger.reserve` recorded for one request, in each window."""
 
     points: int
-    parts: tuple[tuple[_Window, list[Any]], ...]
+    parts: tuple[tuple[_Window, list[float]], ...]
 
 
 class MemoryLedger:

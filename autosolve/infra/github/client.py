@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
@@ -45,6 +45,7 @@ from autosolve.infra.github.schemas import (
     RepositorySchema,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
+from autosolve.infra.timestamps import format_epoch
 from autosolve.infra.transport import raise_short
 
 __all__ = ["GitHubClient", "same_url"]
@@ -73,10 +74,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _wall_time() -> float:
     return time.time()
-
-
-def _fmt_epoch(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 class GitHubClient:
@@ -168,11 +165,6 @@ class GitHubClient:
                 raise ValueError(f"min_interval must be >= 0, got {min_interval!r}")
             self._throttle.min_interval = self.min_interval = float(min_interval)
 
-    @property
-    def rate_limited_until(self) -> float | None:
-        """Epoch seconds until which requests are refused locally, if any."""
-        return self._gate.blocked_until if self._gate.remaining() > 0 else None
-
     # -- endpoints -----------------------------------------------------------
 
     def get_repository(self, owner: str, name: str) -> Repository:
@@ -184,7 +176,8 @@ class GitHubClient:
             not_found=f"repository {owner}/{name} not found or not visible to the token; "
             "check the repository name in settings and the token's access",
         )
-        return self._load(response, _repository_schema)
+        repository: Repository = self._load(response, _repository_schema)
+        return repository
 
     def list_issues(
         self,
@@ -279,7 +272,8 @@ class GitHubClient:
             not_found=f"issue #{number} of {owner}/{name} not found or not visible to the "
             "token (commenting needs the Issues: write permission)",
         )
-        return self._load(response, _comment_schema)
+        comment: Comment = self._load(response, _comment_schema)
+        return comment
 
     def edit_comment(self, owner: str, name: str, comment_id: int, body: str) -> Comment:
         """``PATCH /repos/{owner}/{name}/issues/comments/{comment_id}``; GitHub answers 200."""
@@ -290,7 +284,8 @@ class GitHubClient:
             not_found=f"comment {comment_id} of {owner}/{name} not found (deleted?) or not "
             "visible to the token (editing needs the Issues: write permission)",
         )
-        return self._load(response, _comment_schema)
+        comment: Comment = self._load(response, _comment_schema)
+        return comment
 
     # -- plumbing ------------------------------------------------------------
 
@@ -394,7 +389,7 @@ class GitHubClient:
     def _check_gate(self, method: str, path: str) -> None:
         left = self._gate.remaining()
         if left > 0:
-            until = _fmt_epoch(self._now() + left)
+            until = format_epoch(self._now() + left)
             raise RateLimitError(
                 f"{method} {path}: not sent, GitHub rate limit in force for another "
                 f"{left:.1f}s (until {until}); requests resume after that",
@@ -417,7 +412,7 @@ class GitHubClient:
         where = f"{method} {path}: {status} {response.reason or ''}".rstrip()
         detail = self._github_message(response)
         said = f" (GitHub says: {detail})" if detail else ""
-        common = {"method": method, "path": path, "status": status}
+        common: _Request = {"method": method, "path": path, "status": status}
 
         if status in (403, 429):
             wait, why = self._rate_limit_wait(response, detail)
@@ -469,7 +464,7 @@ class GitHubClient:
             reset = _parse_float(headers.get("x-ratelimit-reset"))
             if reset is not None:
                 wait = max(reset - self._now(), MIN_RATE_LIMIT_WAIT)
-                return wait, f"rate limit exhausted until {_fmt_epoch(reset)}"
+                return wait, f"rate limit exhausted until {format_epoch(reset)}"
         retry_after = _parse_retry_after(headers.get("retry-after"), self._now)
         if retry_after is not None:
             return max(retry_after, MIN_RATE_LIMIT_WAIT), "GitHub asked to retry later"
@@ -525,7 +520,7 @@ class GitHubClient:
     def _load(self, response: requests.Response, schema: Schema) -> Any:
         method = response.request.method or "GET"
         path = urlsplit(response.url).path
-        common = {"method": method, "path": path, "status": response.status_code}
+        common: _Request = {"method": method, "path": path, "status": response.status_code}
         try:
             payload = response.json()
         except ValueError:
@@ -543,6 +538,14 @@ class GitHubClient:
                 f"shape: {self._redact(str(exc.messages))[:500]}",
                 **common,
             ) from None
+
+
+class _Request(TypedDict):
+    """What an error names of the request that failed."""
+
+    method: str
+    path: str
+    status: int
 
 
 def _origin(url: SplitResult) -> tuple[str, str, int | None]:

@@ -59,16 +59,15 @@ def _iso8601(value: str) -> None:
         raise ValidationError(f"not an ISO 8601 timestamp: {value!r}") from exc
 
 
-class _LabelName(fields.Field):
+class _LabelName(fields.String):
     """A label as GitHub sends it (``{"name": ...}``) or as a plain string."""
 
     default_error_messages = {"invalid": "label must be a string or an object with a name"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, dict) and isinstance(value.get("name"), str):
-            return value["name"]
+        name = value.get("name") if isinstance(value, dict) else value
+        if isinstance(name, str):
+            return name
         raise self.make_error("invalid")
 
 

@@ -9,11 +9,11 @@ node take different jobs without waiting on each other.
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from autosolve.infra.store.errors import UnknownJobError
 from autosolve.infra.store.records import DeadJob, Job, JobsSummary
+from autosolve.infra.store.rows import decode_payload
 
 if TYPE_CHECKING:
     import psycopg
@@ -110,7 +110,7 @@ def receive_job(
         )
         return Job(
             id=job_id,
-            payload=_decode(raw_payload),
+            payload=decode_payload(raw_payload),
             raw_payload=raw_payload,
             receive_count=receive_count + 1,
             last_error=last_error,
@@ -235,11 +235,3 @@ def _move_to_dead(connection: psycopg.Connection, now: float, job_id: int, reaso
         (job_id, reason, now),
     )
     return cursor.rowcount > 0
-
-
-def _decode(raw_payload: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw_payload)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from autosolve.infra.store.records import (
     StoredIssue,
     SyncCursor,
 )
+from autosolve.infra.store.rows import encode_payload
 from autosolve.infra.store.store import DEFAULT_RELAY_BATCH, TABLES
 
 from . import analyses, queue, sync
@@ -312,7 +312,7 @@ class PostgresStore:
     def enqueue_job(self, payload: Mapping[str, Any] | str, *, delay: float = 0.0) -> int:
         """Add a job; a mapping is JSON-encoded canonically, a string is stored verbatim."""
         _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
-        text = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
+        text = payload if isinstance(payload, str) else encode_payload(payload)
         with self._database.transaction() as connection:
             return queue.enqueue_job(connection, self._now(), text, delay)
 

@@ -9,8 +9,6 @@ PostgreSQL's SQL. Each function runs inside the caller's transaction.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,8 @@ from autosolve.infra.store.errors import UnknownRepositoryError
 from autosolve.infra.store.issues import EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED
 from autosolve.infra.store.outbox import job_payload
 from autosolve.infra.store.records import RepositoryRef, StoredIssue, SyncCursor
-from autosolve.infra.timestamps import parse_timestamp, same_instant
+from autosolve.infra.store.rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
+from autosolve.infra.timestamps import format_epoch, is_earlier, same_instant
 
 from .queue import enqueue_jobs, waiting_payloads
 
@@ -50,7 +49,7 @@ def upsert_repository(
     The first upsert records ``watch_since`` (``now``, whole seconds); later
     ones never move it.
     """
-    watch_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    watch_since = format_epoch(now)
     row = connection.execute(
         """
         INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since)
@@ -140,7 +139,7 @@ def save_page(
     refreshed = [
         (stored[number][0], issue)
         for number, issue in latest.items()
-        if number in stored and not _is_older(issue.updated_at, stored[number][1])
+        if number in stored and not is_earlier(issue.updated_at, stored[number][1])
     ]
     ids = _insert_issues(connection, now, repository_id, new)
     _update_issues(connection, now, refreshed)
@@ -182,7 +181,7 @@ def check_issue(issue: Issue) -> None:
         raise ValueError(f"state must be open or closed, got {issue.state!r}")
     if issue.is_pull_request not in (0, 1):
         raise ValueError(f"is_pull_request must be a boolean, got {issue.is_pull_request!r}")
-    _labels_json(issue.labels)
+    labels_json(issue.labels)
 
 
 def _insert_issues(
@@ -244,7 +243,7 @@ def _columns(issues: list[Issue]) -> tuple[list[Any], ...]:
         [i.state for i in issues],
         [int(i.is_pull_request) for i in issues],
         [i.updated_at for i in issues],
-        [_labels_json(i.labels) for i in issues],
+        [labels_json(i.labels) for i in issues],
         [i.created_at for i in issues],
         [i.author_login for i in issues],
         [i.author_type for i in issues],
@@ -252,45 +251,15 @@ def _columns(issues: list[Issue]) -> tuple[list[Any], ...]:
     )
 
 
-_SELECT_ISSUE = """
-    SELECT i.id, r.id, r.owner, r.name, r.watch_since,
-           i.github_id, i.number, i.title, i.body, i.state, i.is_pull_request,
-           i.github_updated_at, i.created_at, i.labels, i.author_login, i.author_type
-    FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
-"""
-
-
 def get_issue(
     connection: psycopg.Connection, repository_id: int, number: int
 ) -> StoredIssue | None:
     """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
-        _SELECT_ISSUE + " WHERE i.repository_id = %s AND i.number = %s",
+        SELECT_ISSUE + " WHERE i.repository_id = %s AND i.number = %s",
         (repository_id, number),
     ).fetchone()
-    return None if row is None else _stored_issue(row)
-
-
-def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
-    (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
-     is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
-    return StoredIssue(
-        id=issue_id,
-        repository=RepositoryRef(repository_id, owner, name, watch_since),
-        issue=Issue(
-            github_id=github_id,
-            number=number,
-            title=title,
-            body=body,
-            state=state,
-            is_pull_request=bool(is_pull_request),
-            updated_at=updated_at,
-            created_at=created_at,
-            labels=tuple(json.loads(labels)),
-            author_login=author_login,
-            author_type=author_type,
-        ),
-    )
+    return None if row is None else stored_issue(row)
 
 
 def issue_counts(connection: psycopg.Connection) -> dict[str, int]:
@@ -381,17 +350,7 @@ def _add_events(
     """One outbox event per ``(issue id, issue, kind)``, in one statement."""
     if not events:
         return
-    payloads = [
-        json.dumps(
-            {
-                "repository_id": repository_id,
-                "number": issue.number,
-                "github_updated_at": issue.updated_at,
-            },
-            sort_keys=True,
-        )
-        for _, issue, _ in events
-    ]
+    payloads = [event_payload(repository_id, issue) for _, issue, _ in events]
     connection.execute(
         """
         INSERT INTO outbox_events (repository_id, created_at, issue_id, number, kind, payload)
@@ -409,21 +368,3 @@ def _add_events(
             payloads,
         ),
     )
-
-
-def _labels_json(labels: object) -> str:
-    if isinstance(labels, str | bytes) or labels is None:
-        raise TypeError(f"labels must be a sequence of label names, got {labels!r}")
-    names = list(labels)  # type: ignore[call-overload]
-    for label in names:
-        if not isinstance(label, str):
-            raise TypeError(f"label names must be strings, got {label!r}")
-    return json.dumps(names)
-
-
-def _is_older(incoming: str, stored: str) -> bool:
-    """True when ``incoming`` is a strictly earlier instant than ``stored``."""
-    try:
-        return parse_timestamp(incoming) < parse_timestamp(stored)
-    except (TypeError, ValueError):
-        return False

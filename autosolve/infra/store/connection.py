@@ -107,8 +107,7 @@ class Database:
                 yield connection
                 connection.execute("COMMIT")
             except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
+                connection.rollback()  # a no-op when the failure already ended it
                 raise
 
     @contextmanager
@@ -123,8 +122,7 @@ class Database:
             try:
                 yield connection
             finally:
-                if connection.in_transaction:
-                    connection.execute("COMMIT")
+                connection.commit()  # a no-op when nothing is open any more
 
     @contextmanager
     def raw(self) -> Iterator[sqlite3.Connection]:

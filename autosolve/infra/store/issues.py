@@ -7,16 +7,15 @@ gets it analysed, nor announce an issue that was not stored.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.timestamps import parse_timestamp, same_instant
+from autosolve.infra.timestamps import is_earlier, same_instant
 
 from .errors import InvalidIssueError
-from .records import RepositoryRef, StoredIssue
+from .records import StoredIssue
+from .rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
 
 __all__ = [
     "EVENT_ISSUE_CREATED",
@@ -75,7 +74,7 @@ def save_issues(
 def _save_issue(
     connection: sqlite3.Connection, now: float, repository_id: int, issue: Issue
 ) -> int:
-    labels = _labels_json(issue.labels)
+    labels = labels_json(issue.labels)
     row = connection.execute(
         "SELECT id, github_updated_at FROM issues WHERE repository_id = ? AND number = ?",
         (repository_id, issue.number),
@@ -108,7 +107,7 @@ def _save_issue(
         return 1
 
     issue_id, stored_updated_at = row
-    if _is_older(issue.updated_at, stored_updated_at):
+    if is_earlier(issue.updated_at, stored_updated_at):
         return 0
     connection.execute(
         """
@@ -134,14 +133,7 @@ def _add_event(
     issue: Issue,
     kind: str,
 ) -> None:
-    payload = json.dumps(
-        {
-            "repository_id": repository_id,
-            "number": issue.number,
-            "github_updated_at": issue.updated_at,
-        },
-        sort_keys=True,
-    )
+    payload = event_payload(repository_id, issue)
     connection.execute(
         """
         INSERT INTO outbox_events (repository_id, issue_id, number, kind, payload, created_at)
@@ -151,66 +143,14 @@ def _add_event(
     )
 
 
-def _labels_json(labels: object) -> str:
-    if isinstance(labels, str | bytes) or labels is None:
-        raise TypeError(f"labels must be a sequence of label names, got {labels!r}")
-    names = list(labels)  # type: ignore[call-overload]
-    for label in names:
-        if not isinstance(label, str):
-            raise TypeError(f"label names must be strings, got {label!r}")
-    return json.dumps(names)
-
-
-def _is_older(incoming: str, stored: str) -> bool:
-    """True when ``incoming`` is a strictly earlier instant than ``stored``.
-
-    Unparseable timestamps are never considered older: storing them is better
-    than silently dropping an update.
-    """
-    try:
-        return parse_timestamp(incoming) < parse_timestamp(stored)
-    except (TypeError, ValueError):
-        return False
-
-
-_SELECT_ISSUE = """
-    SELECT i.id, r.id, r.owner, r.name, r.watch_since,
-           i.github_id, i.number, i.title, i.body, i.state, i.is_pull_request,
-           i.github_updated_at, i.created_at, i.labels, i.author_login, i.author_type
-    FROM issues AS i JOIN repositories AS r ON r.id = i.repository_id
-"""
-
-
 def get_issue(
     connection: sqlite3.Connection, repository_id: int, number: int
 ) -> StoredIssue | None:
     """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
-        _SELECT_ISSUE + " WHERE i.repository_id = ? AND i.number = ?", (repository_id, number)
+        SELECT_ISSUE + " WHERE i.repository_id = ? AND i.number = ?", (repository_id, number)
     ).fetchone()
-    return None if row is None else _stored_issue(row)
-
-
-def _stored_issue(row: tuple[Any, ...]) -> StoredIssue:
-    (issue_id, repository_id, owner, name, watch_since, github_id, number, title, body, state,
-     is_pull_request, updated_at, created_at, labels, author_login, author_type) = row  # fmt: skip
-    return StoredIssue(
-        id=issue_id,
-        repository=RepositoryRef(repository_id, owner, name, watch_since),
-        issue=Issue(
-            github_id=github_id,
-            number=number,
-            title=title,
-            body=body,
-            state=state,
-            is_pull_request=bool(is_pull_request),
-            updated_at=updated_at,
-            created_at=created_at,
-            labels=tuple(json.loads(labels)),
-            author_login=author_login,
-            author_type=author_type,
-        ),
-    )
+    return None if row is None else stored_issue(row)
 
 
 def issue_counts(connection: sqlite3.Connection) -> dict[str, int]:

@@ -7,17 +7,17 @@ a crash in between can neither lose work nor enqueue it twice.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from .queue import enqueue_job, find_waiting_job
+from .rows import encode_payload
 
 __all__ = ["job_payload", "pending_events", "relay_events"]
 
 
 def job_payload(repository_id: int, number: int) -> str:
     """The canonical job text for one issue; identical work has identical text."""
-    return json.dumps({"number": number, "repository_id": repository_id}, sort_keys=True)
+    return encode_payload({"number": number, "repository_id": repository_id})
 
 
 def relay_events(

@@ -13,12 +13,11 @@ keeps the attempt spent: a job whose worker keeps dying is given up on too.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from typing import Any
 
 from .errors import UnknownJobError
 from .records import DeadJob, Job, JobsSummary
+from .rows import decode_payload
 
 __all__ = [
     "count_jobs",
@@ -100,7 +99,7 @@ def receive_job(
         )
         return Job(
             id=job_id,
-            payload=_decode(raw_payload),
+            payload=decode_payload(raw_payload),
             raw_payload=raw_payload,
             receive_count=receive_count + 1,
             last_error=last_error,
@@ -225,11 +224,3 @@ def retry_dead_jobs(connection: sqlite3.Connection, now: float, job_id: int | No
             (None if taken else original_id, payload, enqueued_at, now, last_error),
         )
     return retried
-
-
-def _decode(raw_payload: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw_payload)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None

@@ -8,7 +8,8 @@ atomic writes.
 from __future__ import annotations
 
 import sqlite3
-import time
+
+from autosolve.infra.timestamps import format_epoch
 
 from .errors import UnknownRepositoryError
 from .records import RepositoryRef
@@ -26,7 +27,7 @@ def upsert_repository(
     The first upsert records ``watch_since`` (``now``, whole seconds, the
     precision of GitHub's timestamps); later ones never move it.
     """
-    watch_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    watch_since = format_epoch(now)
     row = connection.execute(
         """
         INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -28,6 +27,7 @@ from .records import (
     StoredIssue,
     SyncCursor,
 )
+from .rows import encode_payload
 
 __all__ = ["TABLES", "SQLiteStore"]
 
@@ -290,7 +290,7 @@ class SQLiteStore:
             The new job's id.
         """
         _require(delay >= 0, f"`delay` must be non-negative, got {delay!r}")
-        text = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
+        text = payload if isinstance(payload, str) else encode_payload(payload)
         with self._write() as connection:
             return queue.enqueue_job(connection, self._now(), text, delay)
 
