@@ -67,7 +67,9 @@ def check_status_document(document: dict[str, Any]) -> None:
     assert isinstance(document["children"], list)
     for child in document["children"]:
         assert isinstance(child["name"], str)
-        assert child["kind"] == ("preflight" if child["name"].startswith("preflight:") else "worker")
+        assert child["kind"] == (
+            "preflight" if child["name"].startswith("preflight:") else "worker"
+        )
         assert child["state"] in STATES
         assert child["interval"] is None or isinstance(child["interval"], float)
         for count in ("runs", "failures", "restarts"):
@@ -238,9 +240,7 @@ def test_post_api_control_refuses_another_origin(observed: Observed) -> None:
 
 
 def test_the_service_manager_heard_ready_and_watchdog(observed: Observed) -> None:
-    observed.daemon.wait_until(
-        lambda: "WATCHDOG=1" in observed.notify.lines(), what="WATCHDOG=1"
-    )
+    observed.daemon.wait_until(lambda: "WATCHDOG=1" in observed.notify.lines(), what="WATCHDOG=1")
     assert "READY=1" in observed.notify.lines()
 
 
@@ -430,9 +430,13 @@ def test_the_sqlite_store_has_the_spec_tables_and_rows(observed: Observed) -> No
         ).fetchall()
         assert rows == [(observed.issue.number, 0), (observed.pull_request.number, 1)]
         observed.daemon.wait_until(
-            lambda: connection.execute(
-                "SELECT count(*) FROM analyses WHERE posted_at IS NOT NULL AND comment_id IS NOT NULL"
-            ).fetchone()[0] >= 1,
+            lambda: (
+                connection.execute(
+                    "SELECT count(*) FROM analyses "
+                    "WHERE posted_at IS NOT NULL AND comment_id IS NOT NULL"
+                ).fetchone()[0]
+                >= 1
+            ),
             what="a posted analysis row",
         )
     finally:
