@@ -235,7 +235,7 @@ def test_every_invalid_or_unknown_key_is_named_at_once_and_exits_2(tmp_path: Pat
     )  # fmt: skip
     env = {"AUTOSOLVE_INTERVALS__ISSUE_POLLER": "-1"}
     for command in (["check"], ["start"], ["ctl", "status"], ["repl"]):
-        code, out, err = run(*command, cwd=tmp_path, env=env)
+        code, _, err = run(*command, cwd=tmp_path, env=env)
         assert code == 2, (command, err)
         for key in (
             "github.colour", "github.budget.concurrency", "policies.worker.degraded.multiplier",
