@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import subprocess
 from typing import Any
 
 import pytest
@@ -46,8 +47,6 @@ def analysed(observed: Observed) -> list[str]:
 
 
 def ctl(observed: Observed, *args: str) -> tuple[int, str, str]:
-    import subprocess
-
     done = subprocess.run(
         [SUPERVISOR, "ctl", *args], capture_output=True, text=True, timeout=30,
         cwd=observed.workdir,
@@ -335,6 +334,25 @@ def test_ctl_reload_answers_the_difference(observed: Observed) -> None:
     assert answer["ok"] is True
     assert (answer["added"], answer["removed"], answer["replaced"]) == ([], [], [])
     assert answer["unchanged"] == len(NAMES) and answer["needs_restart"] == []
+
+
+def test_repl_attached_has_the_helpers_and_sup(observed: Observed) -> None:
+    script = (
+        "names = dir()\n"
+        "print(sorted(n for n in ('status', 'pause', 'resume', 'run_now', 'restart', 'stop', 'sup')"
+        " if n in names))\n"
+        "print('phase', status()['phase'])\n"
+        f"print('paused', pause({POLLER!r}))\n"
+        f"print('resumed', resume({POLLER!r}))\n"
+    )
+    done = subprocess.run(
+        [SUPERVISOR, "repl", "--attach", "--settings", str(observed.daemon.settings)],
+        input=script, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "['pause', 'restart', 'resume', 'run_now', 'status', 'stop', 'sup']" in done.stdout
+    assert "phase workers" in done.stdout
+    assert f"resumed ['{POLLER}']" in done.stdout
 
 
 # -- §3 the requests made -------------------------------------------------------------
