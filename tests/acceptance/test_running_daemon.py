@@ -159,12 +159,23 @@ def scrape(observed: Observed) -> dict[str, list[Any]]:
     return samples
 
 
-def test_metrics_carry_every_family_of_the_spec_with_its_labels(observed: Observed) -> None:
+def test_a_failure_shows_as_backoff_in_status_and_is_counted_in_metrics(
+    observed: Observed,
+) -> None:
+    """§2.3 and §5.3a: a 500 is a service failure; the child waits in ``backoff``."""
     analysed(observed)
-    # One failure, so the failures family has a sample: a 500 is a service failure.
     world = "worker:issue-poller:octo/world"
     observed.github.fail_next(1, "server_error", "/repos/octo/world/issues")
     assert ctl(observed, "run-now", world, "--socket", str(observed.daemon.sock_path))[0] == 0
+
+    def backing_off() -> dict[str, Any] | None:
+        child = observed.daemon.child(world)
+        return child if child["state"] == "backoff" else None
+
+    child = observed.daemon.wait_until(backing_off, what="the poller in backoff")
+    assert child["attempts"] == {"node": 0, "service": 1, "degraded": 0}
+    assert child["failures"] >= 1 and "500" in child["last_error"]
+    assert ISO_Z.match(child["next_run_at"])
     observed.daemon.wait_until(
         lambda: any(s.labels == {"child": world, "category": "service"}
                     for s in scrape(observed).get("autosolve_child_failures_total", ())),
