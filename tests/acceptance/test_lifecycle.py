@@ -137,3 +137,15 @@ def test_sigterm_ends_the_run_with_exit_0_and_logs_went_to_stderr(
                 process.wait(10)
     assert (tmp_path / "out").read_text() == ""
     assert "phase: workers" in (tmp_path / "err").read_text()
+
+
+def test_too_many_restarts_end_the_run_with_exit_1(
+    tmp_path: Path, github: FakeGitHub, ollama: FakeOllama
+) -> None:
+    """§2.3: ``runtime.max_restarts`` within ``runtime.within_seconds``, like OTP's intensity."""
+    github.fail_next(1000, "server_error", "/repos/octo/hello/issues")
+    data = settings_dict(tmp_path, github.url, ollama.url, ["octo/hello"],
+                         runtime={"max_restarts": 2, "within_seconds": 60.0})  # fmt: skip
+    with DaemonProcess(write(tmp_path / "settings.toml", data)) as daemon:
+        assert daemon.wait(30.0) == 1, daemon.log
+    assert len(github.requests_for("/repos/octo/hello/issues")) == 3  # the first try, 2 restarts
