@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,29 @@ def test_the_shipped_example_settings_are_valid() -> None:
     assert settings.github.repositories == ("octo/hello", "octo/world")
     assert settings.intervals.issue_poller == 10.0
     assert settings.policies.preflight.degraded is None
+
+
+def _keys(value: object, prefix: str = "") -> set[str]:
+    """Dotted keys of a TOML table, or of the settings dataclasses."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif dataclasses.is_dataclass(value):
+        items = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+    else:
+        return {prefix}
+    keys: set[str] = set()
+    for key, item in items:
+        if key == "source" or item is None:
+            continue  # not a setting; a policy that is absent by default
+        keys |= _keys(item, f"{prefix}.{key}" if prefix else key)
+    return keys
+
+
+def test_the_shipped_example_lists_every_key_with_its_default() -> None:
+    shipped = tomllib.loads((REPO_ROOT / "settings.toml").read_text())
+    assert _keys(shipped) == _keys(settings_from_mapping({}))
+    example = dict(shipped, github={**shipped["github"], "repositories": []})
+    assert settings_from_mapping(example) == settings_from_mapping({})
 
 
 def test_defaults_follow_the_spec_when_nothing_is_configured() -> None:

@@ -145,10 +145,11 @@ class QuietCollector:
     which no thread runs (BENCHMARKS.md, "Reload"). So before a reload the
     objects alive are frozen (young garbage collected first), collection is
     paused until the children added have all started (the runtime's
-    ``settled`` event, at most :attr:`LONGEST` seconds), then what the reload
-    created is frozen too. Frozen objects are never traversed again: full
-    collections stay short. The price: garbage cycles made during a reload
-    are kept — bounded, once per reload.
+    ``settled`` event, at most :attr:`LONGEST` seconds); then everything is
+    unfrozen and collection resumes. Frozen objects are not traversed while
+    the children start, so no full collection stalls them; unfreezing after
+    means nothing is kept for good — an actor alive at the reload and removed
+    later is garbage like any other.
     """
 
     LONGEST = 120.0
@@ -184,7 +185,7 @@ class QuietCollector:
                 self._deadline.cancel()
                 self._deadline = None
             if not gc.isenabled():
-                gc.freeze()
+                gc.unfreeze()
                 gc.enable()
 
 

@@ -45,6 +45,8 @@ class WorkerSpec:
     resource: str
     interval: float
     work: Callable[[WorkContext, RepoTenant], None]
+    deadline: float | None = None
+    """Seconds one tick may run; None = the runtime's default (``runtime.tick_deadline``)."""
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,5 @@ class GlobalWorkerSpec:
     resource: str
     interval: float
     work: Callable[[WorkContext], None]
+    deadline: float | None = None
+    """Seconds one tick may run; None = the runtime's default (``runtime.tick_deadline``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
@@ -62,12 +62,22 @@ class WorkContext:
         record: the child's status record, shared by every actor that runs
             the unit; a standalone context (a test calling work directly)
             gets one of its own.
+        allowance: seconds a tick of this unit may run before it is
+            cancelled (the supervisor's deadline rule); None = no deadline.
     """
 
-    __slots__ = ("_cancel", "_overdue", "_record", "clock", "name", "scheduled_at")
+    __slots__ = (
+        "_allowance", "_cancel", "_overdue", "_record", "clock", "name", "scheduled_at",
+    )  # fmt: skip
 
     def __init__(
-        self, name: str, cancel: Event, clock: Clock, record: ChildRecord | None = None
+        self,
+        name: str,
+        cancel: Event,
+        clock: Clock,
+        record: ChildRecord | None = None,
+        *,
+        allowance: Callable[[], float] | None = None,
     ) -> None:
         self.name = name
         """The unit's name, e.g. ``worker:issue-poller:octo/hello``."""
@@ -78,6 +88,7 @@ class WorkContext:
         self._cancel = cancel
         self._overdue = False
         self._record = record if record is not None else ChildRecord(name, "worker", None)
+        self._allowance = allowance
 
     @property
     def cancelled(self) -> bool:
@@ -92,6 +103,24 @@ class WorkContext:
         """Raise :class:`Cancelled` if a stop was asked for."""
         if self._cancel.is_set():
             raise Cancelled(self.name)
+
+    @property
+    def allowance(self) -> float | None:
+        """Seconds this unit's tick may run before it is cancelled as overdue.
+
+        None outside a supervised run. Work that loops over many items (pages,
+        jobs) should stop taking new ones in time — see :meth:`time_left` — and
+        go on at its next tick: a tick cancelled at its deadline counts as a failure.
+        """
+        return None if self._allowance is None else self._allowance()
+
+    def time_left(self) -> float:
+        """Seconds until the running tick's deadline (``inf`` without one or between ticks)."""
+        started = self._record.running_since
+        allowance = self.allowance
+        if started is None or allowance is None:
+            return math.inf
+        return started + allowance - self.clock.monotonic()
 
     @property
     def overdue(self) -> bool:

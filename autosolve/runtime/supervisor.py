@@ -38,7 +38,7 @@ from autosolve.runtime.messages import (
 from autosolve.runtime.policy import Category, Policies, default_policies
 from autosolve.runtime.slot import ChildSlot
 from autosolve.runtime.status import ChildState, Phase, describe_error
-from autosolve.runtime.units import UnitKind
+from autosolve.runtime.units import UnitKind, tick_allowance
 
 if TYPE_CHECKING:
     from autosolve.runtime.backends import Backend, Cancellable
@@ -284,7 +284,10 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         record.actors += 1
         slot.live, slot.expect_exit, slot.restart_due = True, False, False
         slot.overdue_tick = slot.runner = None
-        slot.context = WorkContext(slot.unit.name, self._backend.make_event(), self._clock, record)
+        slot.context = WorkContext(
+            slot.unit.name, self._backend.make_event(), self._clock, record,
+            allowance=functools.partial(self._deadline, slot),
+        )  # fmt: skip
         record.state = ChildState.PENDING
         record.next_run_at = record.running_since = None
         try:
@@ -565,11 +568,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             self._declare_hung(slot, now - started, deadline)
 
     def _deadline(self, slot: ChildSlot) -> float:
-        if slot.unit.deadline is not None:
-            return slot.unit.deadline
-        if self._options.tick_deadline > 0:
-            return self._options.tick_deadline
-        return _default_deadline(slot.record.interval)
+        return tick_allowance(slot.unit.deadline, self._options.tick_deadline, slot.record.interval)
 
     def _declare_hung(self, slot: ChildSlot, running_for: float, deadline: float) -> None:
         runner = slot.runner
@@ -708,11 +707,6 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
                 raise
             except BaseException:
                 logger.exception("runtime observer failed on a %s event", kind)
-
-
-def _default_deadline(interval: float | None) -> float:
-    """10 × the interval, at least 60 s (a preflight, without interval: 60 s)."""
-    return 60.0 if interval is None else max(60.0, 10.0 * interval)
 
 
 def _sweep_period(units: Sequence[Unit], options: SupervisorOptions) -> float:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["Unit", "UnitKind", "WorkFunc"]
+__all__ = ["Unit", "UnitKind", "WorkFunc", "tick_allowance"]
 
 WorkFunc = Callable[["WorkContext"], None]
 """A unit's work: called with a context; raising means the run failed."""
@@ -44,3 +44,14 @@ class Unit:
             value = getattr(self, field)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{self.name}: `{field}` must be finite and greater than 0")
+
+
+def tick_allowance(deadline: float | None, tick_deadline: float, interval: float | None) -> float:
+    """Seconds one tick may run: the unit's own ``deadline``, else ``tick_deadline``
+    (``runtime.tick_deadline``) when set, else 10 × the interval, at least 60 s (a
+    preflight, without interval: 60 s)."""
+    if deadline is not None:
+        return deadline
+    if tick_deadline > 0:
+        return tick_deadline
+    return 60.0 if interval is None else max(60.0, 10.0 * interval)

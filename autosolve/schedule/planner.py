@@ -72,7 +72,7 @@ class Planner:
             for tenant in self._tenants:
                 name = f"worker:{spec.resource}:{tenant.full_name}"
                 work = _bind_worker(spec, tenant, self._resolve)
-                units.append((tenant.full_name, Unit(name, work, spec.interval)))
+                units.append((tenant.full_name, Unit(name, work, spec.interval, spec.deadline)))
         return units
 
     def infra_classifier(self) -> Classifier:

@@ -11,6 +11,7 @@ from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+from autosolve.infra.github.client import READ_PATIENCE
 from autosolve.runtime.classify import classify
 from autosolve.runtime.policy import Category
 from autosolve.schedule.classifier import infra_classifier
@@ -79,8 +80,17 @@ def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
             concurrency=settings.analysis.concurrency,
             is_outage=is_outage,
             observer=getattr(deps, "analysis_observer", None),
+            job_allowance=_job_allowance(settings),
         )
     ]
+
+
+def _job_allowance(settings: Settings) -> float:
+    """The longest one analysis may take: the model request, then up to four GitHub
+    requests (comment pages, the post) each with its wait for the request budget
+    (a read waits at most ``READ_PATIENCE``, a write one budget window)."""
+    github = settings.github
+    return settings.ollama.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
 
 
 def new_analyst(deps: Dependencies) -> Analyst:

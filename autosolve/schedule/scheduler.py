@@ -78,7 +78,7 @@ class Scheduler:
     def plan(self) -> Plan:
         """The units to run; raises ``ValueError`` when two share a name."""
         global_units = [
-            (GLOBAL, Unit(f"worker:{spec.resource}", spec.work, spec.interval))
+            (GLOBAL, Unit(f"worker:{spec.resource}", spec.work, spec.interval, spec.deadline))
             for spec in (g.task_spec() for g in self._global_workers)
         ]
         preflights = _switchable(self._planner.tenant_preflights())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import gc
 import itertools
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,10 @@ def test_a_reload_without_a_settings_file_is_refused(github: FakeGitHub, make_se
         app.stop(timeout=15.0)
 
 
+class Cycle:
+    me: Cycle | None = None
+
+
 def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_started(
     github: FakeGitHub, make_settings, running
 ) -> None:
@@ -293,12 +298,18 @@ def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_
     QuietCollector(daemon.app)
     during: list[bool] = []
     daemon.app.reloader.add_listener(lambda _running, _new: during.append(gc.isenabled()))
+    cycle = Cycle()  # alive across the reload, garbage after it
+    cycle.me = cycle
+    gone = weakref.ref(cycle)
     try:
         daemon.rewrite(github={"repositories": ["octo/a", "octo/b"]})
         daemon.reload()
         assert during == [False]
         wait_until(lambda: [e for e in daemon.events if e.kind == "settled"], what="settled")
         wait_until(gc.isenabled, what="collection resumed")
+        del cycle
+        gc.collect()
+        assert gone() is None and gc.get_freeze_count() == 0  # nothing kept for good
         daemon.rewrite(intervals={"outbox_relay": 0.5})  # nothing added: resumes at once
         daemon.reload()
         assert during == [False, False] and gc.isenabled()

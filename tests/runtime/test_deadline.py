@@ -144,3 +144,31 @@ def test_runtime_tick_deadline_is_a_setting_handed_to_the_supervisor() -> None:
     assert supervisor_options(settings).tick_deadline == 90.0
     with pytest.raises(SettingsError, match=r"runtime\.tick_deadline"):
         settings_from_mapping({"runtime": {"tick_deadline": -1}})
+
+
+@pytest.mark.parametrize(
+    ("unit_deadline", "tick_deadline", "allowance"),
+    [(5.0, 0.0, 5.0), (None, 20.0, 20.0), (None, 0.0, 100.0)],  # 10 × the 10 s interval
+)
+def test_work_knows_how_long_its_tick_may_still_run(
+    harness: Harness, unit_deadline: float | None, tick_deadline: float, allowance: float
+) -> None:
+    seen: list[tuple[float | None, float]] = []
+    proceed = harness.backend.make_event()
+
+    def work(ctx) -> None:
+        seen.append((ctx.allowance, ctx.time_left()))
+        harness.poke()
+        if len(seen) == 1:
+            proceed.wait(30.0)
+            seen.append((ctx.allowance, ctx.time_left()))
+            harness.poke()
+
+    harness.start(
+        workers=[Unit(NAME, work, 10.0, deadline=unit_deadline)], tick_deadline=tick_deadline
+    )
+    harness.wait_for(lambda: len(seen) == 1, what="the tick")
+    harness.advance(allowance / 4)
+    proceed.set()
+    harness.wait_for(lambda: len(seen) == 2, what="the tick going on")
+    assert seen == [(allowance, allowance), (allowance, allowance * 3 / 4)]

@@ -70,6 +70,11 @@ class IssueExplainer:
         observer: called with ``"posted"``, ``"skipped"``, ``"failed"`` or
             ``"dry_run"`` once per job outcome (from the thread that ran the
             job); its own errors are logged, never raised.
+        job_allowance: seconds one job may take at most (a model request and a
+            few GitHub requests, with their waits). A tick takes no new job once
+            less than this is left before its deadline, and declares a deadline
+            of twice this: one analysis may take up to ``ollama.timeout``, far
+            longer than a 2 s interval's default deadline. None = the runtime's.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class IssueExplainer:
         concurrency: int = 1,
         is_outage: Callable[[BaseException], bool],
         observer: Callable[[str], None] | None = None,
+        job_allowance: float | None = None,
     ) -> None:
         self._analyst = analyst
         self._store = store
@@ -92,12 +98,16 @@ class IssueExplainer:
         self._concurrency = max(1, concurrency)
         self._is_outage = is_outage
         self._observer = observer
+        self._job_allowance = job_allowance
         self.skipped: Counter[str] = Counter()
         """Skips by reason code since start (``before_watch_start``, ``state``, …)."""
         self._count_lock = threading.Lock()
 
     def task_spec(self) -> GlobalWorkerSpec:
-        return GlobalWorkerSpec(resource="issue-explainer", interval=self._interval, work=self.run)
+        deadline = None if self._job_allowance is None else 2 * self._job_allowance
+        return GlobalWorkerSpec(
+            resource="issue-explainer", interval=self._interval, work=self.run, deadline=deadline
+        )
 
     def run(self, ctx: WorkContext) -> None:
         """One tick: drain the queue.
@@ -143,6 +153,8 @@ class IssueExplainer:
                     self._store.release_job(job.id, "not started: stopping", spend_attempt=False)
                 return
             if job is None:
+                if not self._time_for_another_job(ctx):
+                    return  # the next tick goes on with the queue
                 job = self._receive()
                 if job is None:
                     return
@@ -153,6 +165,11 @@ class IssueExplainer:
                 stop.set()
                 return
             job = None
+
+    def _time_for_another_job(self, ctx: WorkContext) -> bool:
+        """Whether a job taken now can finish before the tick's deadline."""
+        allowance = self._job_allowance
+        return allowance is None or ctx.time_left() >= allowance
 
     def _receive(self) -> Job | None:
         return self._store.receive_job(self._visibility_timeout, self._max_attempts)

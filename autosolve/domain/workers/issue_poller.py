@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
+from autosolve.domain.ticks import half_spent
 from autosolve.infra.github import MalformedResponseError
 from autosolve.infra.github.client import same_url
 from autosolve.infra.store import SyncCursor
@@ -106,8 +107,8 @@ class IssuePoller:
             stored = self._store.save_issue_page(repository_id, page.issues, cursor)
             changed += stored
             progress.page(stored, cursor.since, caught_up)
-            if caught_up:
-                break
+            if caught_up or half_spent(ctx):
+                break  # caught up, or the catch-up goes on at the next tick
         return changed, at_least
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
+from autosolve.domain.ticks import half_spent
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Store
@@ -36,3 +37,5 @@ class OutboxRelay:
         while not ctx.cancelled:
             if self._store.relay_outbox(repository_id, BATCH_SIZE) < BATCH_SIZE:
                 return
+            if half_spent(ctx):
+                return  # a long backlog goes on at the next tick
