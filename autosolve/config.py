@@ -228,8 +228,10 @@ def _repository(value: str) -> None:
         raise ValidationError(f"{value!r}: write the name without '.git'")
 
 
-def _unique(values: list[str]) -> None:
-    duplicates = sorted({v for v in values if values.count(v) > 1})
+def _unique_repositories(values: list[str]) -> None:
+    """GitHub's owner and name are case-insensitive: ``Octo/Hello`` is ``octo/hello``."""
+    folded = [str(v).lower() for v in values]
+    duplicates = sorted({v for v, f in zip(values, folded, strict=True) if folded.count(f) > 1})
     if duplicates:
         raise ValidationError(f"listed more than once: {', '.join(duplicates)}")
 
@@ -333,7 +335,7 @@ class GitHubSchema(_Section):
     target = GitHubSettings
     api_url = fields.String(validate=_http_url)
     token = fields.String()
-    repositories = fields.List(fields.String(validate=_repository), validate=_unique)
+    repositories = fields.List(fields.String(validate=_repository), validate=_unique_repositories)
     timeout = _seconds()
     min_interval = _seconds(_non_negative)
     budget = _section(BudgetSchema)
@@ -667,17 +669,34 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if not file.is_file():
         hint = "" if path is not None else " (give --settings PATH)"
         raise SettingsError({"settings": f"file {file} does not exist{hint}"})
-    files = [str(p) for p in (file, file.with_name(".secrets.toml")) if p.is_file()]
+    # One layer per source, laid over each other here: dynaconf's own merging
+    # appends a later list to an earlier one, and an override must replace it.
+    raw: dict[str, Any] = {}
+    for layer in (file, file.with_name(".secrets.toml")):
+        if layer.is_file():
+            try:
+                values = Dynaconf(settings_files=[str(layer)], environments=False, loaders=[])
+                _override(raw, _lower_keys(values.as_dict()))
+            except Exception as error:  # dynaconf surfaces TOML errors with many types
+                raise SettingsError({"settings": f"cannot read {layer}: {error}"}) from None
     try:
-        raw = Dynaconf(
-            settings_files=files,
-            envvar_prefix=ENV_PREFIX,
-            environments=False,
-            merge_enabled=True,
-        ).as_dict()
-    except Exception as error:  # dynaconf surfaces TOML errors with many types
-        raise SettingsError({"settings": f"cannot read {file}: {error}"}) from None
+        environment = Dynaconf(envvar_prefix=ENV_PREFIX, environments=False).as_dict()
+    except Exception as error:  # e.g. `@json [1`; its text quotes the value, maybe a token
+        raise SettingsError(
+            {"settings": f"cannot read the {ENV_PREFIX}_* environment variables: "
+                         f"{type(error).__name__} (values not shown: they may hold secrets)"}
+        ) from None  # fmt: skip
+    _override(raw, _lower_keys(environment))
     return settings_from_mapping(raw, source=file)
+
+
+def _override(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    """Lay ``layer`` over ``into``: tables merge key by key, any other value replaces."""
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _override(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
 def secrets_of(settings: Settings) -> list[str]:

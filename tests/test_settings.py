@@ -106,6 +106,13 @@ def test_a_repository_listed_twice_is_reported() -> None:
     }
 
 
+def test_a_repository_listed_twice_in_another_case_is_reported() -> None:
+    """GitHub names are case-insensitive: two spellings would be two pollers of one cursor."""
+    assert problems({"github": {"repositories": ["octo/a", "x/y", "Octo/A"]}}) == {
+        "github.repositories": "listed more than once: Octo/A, octo/a"
+    }
+
+
 def test_a_policy_whose_max_is_below_initial_is_reported() -> None:
     assert problems({"policies": {"worker": {"node": {"initial": 10, "max": 1}}}}) == {
         "policies.worker.node.max": "must not be less than initial"
@@ -168,6 +175,31 @@ def test_environment_variables_override_nested_keys(
     assert settings.github.token == "from-env"
     assert settings.intervals.issue_poller == 2.5
     assert settings.github.issues.required_label == "autosolve"
+
+
+def test_an_environment_list_replaces_the_files_list_instead_of_extending_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[github]\nrepositories = ["octo/hello"]\n[github.issues]\nstates = ["open"]\n')
+    (tmp_path / ".secrets.toml").write_text('[github]\nrepositories = ["acme/secret"]\n')
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__ISSUES__STATES", '["closed"]')
+    settings = load_settings(path)
+    assert settings.github.repositories == ("acme/secret",)
+    assert settings.github.issues.states == ("closed",)
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__REPOSITORIES", '["acme/tools"]')
+    assert load_settings(path).github.repositories == ("acme/tools",)
+
+
+def test_an_unparsable_environment_variable_is_a_settings_error_not_showing_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("")
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__TOKEN", "@json [ghp_secret")
+    with pytest.raises(SettingsError, match="AUTOSOLVE_\\* environment variables") as caught:
+        load_settings(path)
+    assert "ghp_secret" not in str(caught.value)
 
 
 def test_an_invalid_environment_override_is_reported_like_a_file_value(

@@ -20,8 +20,8 @@ no data; probes and browsers fetch them without headers). Without a token the
 endpoint only listens on loopback, and it answers only requests whose
 ``Host`` is a loopback name, so a web page cannot reach it by pointing a DNS
 name at 127.0.0.1. A state-changing request needs ``Content-Type:
-application/json`` and an ``Origin`` equal to the endpoint's own: a form or a
-script on another site can send neither.
+application/json`` and, if it carries an ``Origin``, the endpoint's own: a
+form or a script on another site can send neither.
 """
 
 from __future__ import annotations
@@ -253,14 +253,18 @@ def _require_json_body(environ: dict[str, Any]) -> None:
 
 
 def _require_same_origin(environ: dict[str, Any]) -> None:
-    """``Origin`` must name this endpoint as the client reached it (its ``Host``).
+    """An ``Origin``, when sent, must name this endpoint as the client reached it (its ``Host``).
 
-    Schemes are not compared: behind a TLS proxy the browser says ``https``
-    while the endpoint itself speaks plain HTTP.
+    A request without one comes from a program (curl, a probe), not from a
+    page on another site: a browser sends ``Origin`` with every cross-origin
+    request, and a JSON body (required before this check) cannot leave a
+    page for another origin without a CORS preflight, which the endpoint
+    never grants. Schemes are not compared: behind a TLS proxy the browser
+    says ``https`` while the endpoint itself speaks plain HTTP.
     """
-    origin = environ.get("HTTP_ORIGIN", "")
-    if not origin:
-        raise _Reply("403 Forbidden", "an Origin header is required (the endpoint's own)")
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is None:
+        return
     scheme, _, authority = origin.partition("://")
     default_port = {"http": 80, "https": 443}.get(scheme.lower())
     host = environ.get("HTTP_HOST", "")
