@@ -6,6 +6,7 @@ Time is a hand-moved clock; a test moves it and calls ``budget.wake()``
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -336,9 +337,67 @@ def test_many_threads_never_exceed_the_windows_or_the_slots():
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert len(ledger.granted) == 90
+    # Reads reserved together are one entry of as many points.
+    assert sum(1 if write else points for _, points, write in ledger.granted) == 90
     assert in_flight[1] <= 4
     for start, _, _ in ledger.granted:
         window = [(p, w) for t, p, w in ledger.granted if start <= t < start + 0.25]
         assert sum(p for p, _ in window) <= 40
         assert sum(w for _, w in window) <= 3
+
+
+class SlowLedger(RecordingLedger):
+    """A ledger that answers only when let: a shared ledger's round trip, held open."""
+
+    def __init__(self, limits: BudgetLimits) -> None:
+        super().__init__(limits)
+        self.calls = 0
+        self.settled = 0
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def reserve(self, points: int, write: bool, at: float):
+        self.calls += 1
+        self.asked.set()
+        self.answer.wait(10)
+        return super().reserve(points, write, at)
+
+    def settle(self, entry, at: float) -> None:
+        self.settled += 1
+        super().settle(entry, at)
+
+
+def test_reads_that_queue_while_the_ledger_is_asked_are_asked_for_together():
+    """One round trip for the reads waiting behind it, not one each under a held lock."""
+    ledger = SlowLedger(BudgetLimits(points=100, writes=10, writes_long=100, window=60.0))
+    budget = RequestBudget(ledger, concurrency=10)
+    log: list[str] = []
+    first = Caller(budget, "GET", "first", log).start()
+    assert ledger.asked.wait(10)
+    others = [Caller(budget, "GET", f"read-{i}", log).start() for i in range(5)]
+    queued = threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(AssertionError):
+            eventually(waiting(budget, 6), timeout=5)
+            queued.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    # The budget's lock is free while the ledger is asked: the others queue.
+    queued.wait(5)
+    ledger.answer.set()
+    for caller in (first, *others):
+        assert caller.done.wait(10)
+        assert isinstance(caller.outcome, Permit)
+    assert queued.is_set()
+    assert ledger.calls == 2
+    assert [points for _, points, _ in ledger.granted] == [1, 5]
+    permits = [caller.outcome for caller in others]
+    for permit in permits[:-1]:
+        budget.release(permit)  # type: ignore[arg-type]
+    assert ledger.settled == 0  # the five's entry stays put while one of them is out
+    budget.release(permits[-1])  # type: ignore[arg-type]
+    assert ledger.settled == 1
+    budget.release(first.outcome)  # type: ignore[arg-type]
+    assert ledger.settled == 2
+    budget.close()

@@ -10,7 +10,16 @@ nothing it waits for) while writes keep their order behind it.
 Each waiting request sleeps on a condition of its own; whoever changes what
 fits (a release, an arrival, the first waiter's timer) hands out what now
 fits, in order, and wakes only those concerned. So hundreds of waiters cost
-no thundering herd, and a shared ledger is asked about once per request.
+no thundering herd.
+
+The ledger is asked without holding the budget's lock, one question at a
+time, and for every read waiting at the head of the queue at once: a
+shared ledger is a round trip to the database, and asked under the lock
+for one request after another it made every GitHub request of a daemon
+queue behind the previous one's round trip (on PostgreSQL the initial sync
+of 300 repositories took 12.8 s instead of 9.2 s with the ledger in
+memory). Reads reserved together share one ledger entry, settled when the
+last of them has its answer: counted a little longer, never shorter.
 """
 
 from __future__ import annotations
@@ -90,6 +99,16 @@ class BudgetStats:
     """Seconds spent waiting, summed over requests."""
 
 
+class _Shared:
+    """A ledger entry and how many granted requests still hold part of it."""
+
+    __slots__ = ("entry", "holders")
+
+    def __init__(self, entry: Any) -> None:
+        self.entry = entry
+        self.holders = 0
+
+
 @dataclass(frozen=True)
 class Permit:
     """One request's room in the budget, from :meth:`RequestBudget.acquire` until released."""
@@ -97,13 +116,13 @@ class Permit:
     waited: float
     """Seconds the request waited for it."""
     entry: Any = None
-    """The ledger's record of the request (see :meth:`Ledger.settle`)."""
+    """The ledger's record of the request (and of those reserved with it)."""
 
 
 class _Ticket:
     __slots__ = (
-        "blocked_on", "condition", "entry", "error", "give_up_at", "granted", "points", "retry_at",
-        "write",
+        "blocked_on", "condition", "entry", "error", "give_up_at", "granted", "lead", "points",
+        "retry_at", "write",
     )  # fmt: skip
 
     def __init__(
@@ -121,6 +140,8 @@ class _Ticket:
         """When the ledger said this ticket would fit; it is not asked again before."""
         self.blocked_on: str | None = None
         """"writes" while only the write budget holds it back (reads may pass)."""
+        self.lead = False
+        """Handed the asking of the ledger by a thread that is done with it."""
 
 
 class RequestBudget:
@@ -155,6 +176,8 @@ class RequestBudget:
         self._requests = 0
         self._waits = 0
         self._wait_seconds = 0.0
+        self._asking = False
+        """A thread is asking the ledger (without the lock); it dispatches for everyone."""
 
     def __repr__(self) -> str:
         return f"RequestBudget({self.ledger!r}, concurrency={self.concurrency})"
@@ -190,7 +213,7 @@ class RequestBudget:
         ticket = _Ticket(method, give_up_at, threading.Condition(self._lock))
         with self._lock:
             self._queue.append(ticket)
-            self._dispatch()
+            self._dispatch(ticket)
             if ticket.granted:
                 self._requests += 1
                 return Permit(0.0, ticket.entry)
@@ -213,12 +236,19 @@ class RequestBudget:
         The ledger then counts the request from now on: GitHub may have
         received it as late as this.
         """
-        if permit.entry is not None:
-            self.ledger.settle(permit.entry, self._now())
         with self._lock:
             if self._in_flight < 1:
                 raise RuntimeError("RequestBudget.release() without a matching acquire()")
             self._in_flight -= 1
+            shared = permit.entry
+            last = isinstance(shared, _Shared) and shared.holders == 1
+            if isinstance(shared, _Shared):
+                shared.holders -= 1
+        if last:
+            # Counted from the last answer of those reserved together: GitHub
+            # counted each of them no later than that.
+            self.ledger.settle(shared.entry, self._now())
+        with self._lock:
             self._dispatch()
 
     def wake(self) -> None:
@@ -274,9 +304,13 @@ class RequestBudget:
                 if ticket.give_up_at is not None and self._now() >= ticket.give_up_at:
                     self._give_up(ticket, started)
                     continue
+                if ticket.lead:
+                    ticket.lead = False
+                    self._dispatch(ticket)
+                    continue
                 ticket.condition.wait(self._timeout(ticket))
                 if not ticket.granted and ticket.error is None and self._due(ticket):
-                    self._dispatch()
+                    self._dispatch(ticket)
         finally:
             if not ticket.granted and ticket in self._queue:
                 self._queue.remove(ticket)
@@ -306,48 +340,121 @@ class RequestBudget:
         limits = self.ledger.limits
         wait = max(ahead * limits.span / limits.points, 1.0)
         self._queue.remove(ticket)
-        self._dispatch()  # those behind it may go now
         ticket.error = BudgetExceededError(
             f"waited {self._now() - started:.0f}s for the GitHub request budget with "
             f"{position} requests ahead; about {wait:.0f}s until there is room",
             wait=wait,
         )
+        self._dispatch()  # those behind it may go now
 
     def _due(self, ticket: _Ticket) -> bool:
         """True once a ticket's retry time has come (it then looks again itself)."""
         return ticket.retry_at is not None and self._now() >= ticket.retry_at
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, own: _Ticket | None = None) -> None:
         """Grant, in order, every waiting ticket that fits now; stop at the first that does not.
 
         A write held back by the write budget only holds back the writes
-        behind it.
+        behind it. The ledger is asked without the lock, by one thread at a
+        time: others meanwhile queue, and it looks again once its answer is in.
+        It asks for as long as its own request (``own``) waits; done with that,
+        it hands the asking to the first waiter (see :meth:`_wait`) rather than
+        serve everyone else's requests before going on with its own.
+        """
+        if self._asking:
+            return
+        asked = False
+        while batch := self._next_batch():
+            if asked and (own is None or own.granted or own.error is not None):
+                batch[0].lead = True
+                batch[0].condition.notify()
+                return
+            asked = True
+            answer = self._ask(batch)
+            if answer is None:
+                continue
+            if not answer.granted and len(batch) > 1:
+                batch = batch[:1]  # the run does not fit: its first alone, for its own wait
+                answer = self._ask(batch)
+                if answer is None:
+                    continue
+            self._answer(batch, answer)
+
+    def _next_batch(self) -> list[_Ticket]:
+        """The tickets to ask the ledger for next (empty: nothing can go now).
+
+        One write, or the run of reads from the first ticket that may go,
+        as many as there are free slots and points.
         """
         now = self._now()
         writes_blocked = False
-        for ticket in list(self._queue):
+        for index, ticket in enumerate(self._queue):
             if ticket.write and writes_blocked:
                 continue
             if self._in_flight >= self.concurrency:
-                return
+                return []
             if ticket.retry_at is not None and now < ticket.retry_at:
                 if ticket.blocked_on == "writes":
                     writes_blocked = True
                     continue
-                return
-            answer = self.ledger.reserve(ticket.points, ticket.write, now)
-            if answer.granted:
-                ticket.entry = answer.entry
+                return []
+            if ticket.write:
+                return [ticket]
+            batch, points = [ticket], ticket.points
+            room = min(self.concurrency - self._in_flight, self.ledger.limits.points)
+            for other in self._queue[index + 1 :]:
+                if len(batch) >= room or other.write or other.retry_at is not None:
+                    break
+                if points + other.points > self.ledger.limits.points:
+                    break
+                batch.append(other)
+                points += other.points
+            return batch
+        return []
+
+    def _ask(self, batch: list[_Ticket]) -> Reservation | None:
+        """The ledger's answer for ``batch``, asked without the lock (None: it failed).
+
+        A ledger that fails (a shared one's database is down) fails the
+        requests asked for, not the caller that happened to ask.
+        """
+        points = sum(ticket.points for ticket in batch)
+        self._asking = True
+        self._lock.release()
+        try:
+            return self.ledger.reserve(points, batch[0].write, self._now())
+        except Exception as error:
+            failure = error
+        finally:
+            self._lock.acquire()
+            self._asking = False
+        for ticket in batch:
+            if ticket in self._queue:
+                self._queue.remove(ticket)
+                ticket.error = failure
+                ticket.condition.notify()
+        return None
+
+    def _answer(self, batch: list[_Ticket], answer: Reservation) -> None:
+        """Grant ``batch`` (those still waiting), or hold or refuse its one ticket."""
+        waiting = [ticket for ticket in batch if ticket in self._queue]
+        if answer.granted:
+            # Those gone meanwhile (closed, out of patience) leave their
+            # points spent: counted, never lent twice.
+            shared = _Shared(answer.entry)
+            for ticket in waiting:
+                ticket.entry = shared
+                shared.holders += 1
                 self._grant(ticket)
-                continue
-            if ticket.give_up_at is not None and now + answer.wait > ticket.give_up_at:
-                self._refuse(ticket, answer)
-                continue
-            self._hold(ticket, answer, now)
-            if ticket.blocked_on == "writes":
-                writes_blocked = True
-                continue
             return
+        if not waiting:
+            return
+        (ticket,) = waiting
+        now = self._now()
+        if ticket.give_up_at is not None and now + answer.wait > ticket.give_up_at:
+            self._refuse(ticket, answer)
+        else:
+            self._hold(ticket, answer, now)
 
     def _grant(self, ticket: _Ticket) -> None:
         self._queue.remove(ticket)
