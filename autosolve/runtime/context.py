@@ -62,8 +62,11 @@ class WorkContext:
         record: the child's status record, shared by every actor that runs
             the unit; a standalone context (a test calling work directly)
             gets one of its own.
-        allowance: seconds a tick of this unit may run before it is
-            cancelled (the supervisor's deadline rule); None = no deadline.
+        allowance: the supervisor's deadline rule: seconds a tick of the
+            child whose record it is given may run before it is cancelled;
+            None = no deadline. One callable serves every child (a closure
+            per child would cost each of tens of thousands of actors ~200
+            bytes).
     """
 
     __slots__ = (
@@ -77,7 +80,7 @@ class WorkContext:
         clock: Clock,
         record: ChildRecord | None = None,
         *,
-        allowance: Callable[[], float] | None = None,
+        allowance: Callable[[ChildRecord], float] | None = None,
     ) -> None:
         self.name = name
         """The unit's name, e.g. ``worker:issue-poller:octo/hello``."""
@@ -112,7 +115,7 @@ class WorkContext:
         jobs) should stop taking new ones in time — see :meth:`time_left` — and
         go on at its next tick: a tick cancelled at its deadline counts as a failure.
         """
-        return None if self._allowance is None else self._allowance()
+        return None if self._allowance is None else self._allowance(self._record)
 
     def time_left(self) -> float:
         """Seconds until the running tick's deadline (``inf`` without one or between ticks)."""

@@ -37,7 +37,7 @@ from autosolve.runtime.messages import (
 )
 from autosolve.runtime.policy import Category, Policies, default_policies
 from autosolve.runtime.slot import ChildSlot
-from autosolve.runtime.status import ChildState, Phase, describe_error
+from autosolve.runtime.status import ChildRecord, ChildState, Phase, describe_error
 from autosolve.runtime.units import UnitKind, tick_allowance
 
 if TYPE_CHECKING:
@@ -148,6 +148,8 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
             raise ValueError(f"duplicate unit names: {', '.join(duplicates)}")
         self._slots: dict[str, ChildSlot] = {}
         """Every child the supervisor knows, by name, in the order added."""
+        self._allowance_of = self._record_allowance
+        """Bound once: every child's context shares it."""
         self._groups: dict[int, Group] = {}
         self._initial = self._new_group(0, preflights, workers)
         self._group_numbers = itertools.count(1)
@@ -286,7 +288,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         slot.overdue_tick = slot.runner = None
         slot.context = WorkContext(
             slot.unit.name, self._backend.make_event(), self._clock, record,
-            allowance=functools.partial(self._deadline, slot),
+            allowance=self._allowance_of,
         )  # fmt: skip
         record.state = ChildState.PENDING
         record.next_run_at = record.running_since = None
@@ -569,6 +571,12 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
 
     def _deadline(self, slot: ChildSlot) -> float:
         return tick_allowance(slot.unit.deadline, self._options.tick_deadline, slot.record.interval)
+
+    def _record_allowance(self, record: ChildRecord) -> float:
+        """:meth:`_deadline` by the child's record (``WorkContext.allowance``, from its thread)."""
+        slot = self._slots.get(record.name)
+        deadline = None if slot is None else slot.unit.deadline
+        return tick_allowance(deadline, self._options.tick_deadline, record.interval)
 
     def _declare_hung(self, slot: ChildSlot, running_for: float, deadline: float) -> None:
         runner = slot.runner

@@ -26,7 +26,7 @@ def tick_context(clock: ManualClock, allowance: float, name: str) -> WorkContext
     """The context of a tick that began now and may run ``allowance`` seconds."""
     record = ChildRecord(name, "worker", 1.0)
     record.running_since = clock.monotonic()
-    return WorkContext(name, threading.Event(), clock, record, allowance=lambda: allowance)
+    return WorkContext(name, threading.Event(), clock, record, allowance=lambda record: allowance)
 
 
 def advance_on(clock: ManualClock, seconds: float, path_part: str):
