@@ -20,7 +20,7 @@ from autosolve.infra.store.records import (
     StoredIssue,
     SyncCursor,
 )
-from autosolve.infra.store.rows import encode_payload
+from autosolve.infra.store.rows import encode_payload, issue_counts
 from autosolve.infra.store.store import DEFAULT_RELAY_BATCH, TABLES
 
 from . import analyses, queue, sync
@@ -214,7 +214,7 @@ class PostgresStore:
     def issue_counts(self) -> dict[str, int]:
         """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
         with self._database.transaction() as connection:
-            return sync.issue_counts(connection)
+            return issue_counts(connection)
 
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).

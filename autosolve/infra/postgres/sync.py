@@ -29,7 +29,6 @@ __all__ = [
     "check_issue",
     "find_repository",
     "get_issue",
-    "issue_counts",
     "load_cursor",
     "pending_events",
     "relay_events",
@@ -260,19 +259,6 @@ def get_issue(
         (repository_id, number),
     ).fetchone()
     return None if row is None else stored_issue(row)
-
-
-def issue_counts(connection: psycopg.Connection) -> dict[str, int]:
-    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
-    rows = connection.execute(
-        """
-        SELECT r.owner || '/' || r.name, count(i.id)
-        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
-        GROUP BY r.id
-        ORDER BY r.owner, r.name
-        """
-    ).fetchall()
-    return {name: int(count) for name, count in rows}
 
 
 def load_cursor(connection: psycopg.Connection, repository_id: int) -> SyncCursor:

@@ -21,7 +21,6 @@ __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
     "get_issue",
-    "issue_counts",
     "save_issues",
 ]
 
@@ -151,16 +150,3 @@ def get_issue(
         SELECT_ISSUE + " WHERE i.repository_id = ? AND i.number = ?", (repository_id, number)
     ).fetchone()
     return None if row is None else stored_issue(row)
-
-
-def issue_counts(connection: sqlite3.Connection) -> dict[str, int]:
-    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
-    rows = connection.execute(
-        """
-        SELECT r.owner || '/' || r.name, count(i.id)
-        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
-        GROUP BY r.id
-        ORDER BY r.owner, r.name
-        """
-    ).fetchall()
-    return {name: int(count) for name, count in rows}

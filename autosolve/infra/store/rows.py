@@ -21,6 +21,7 @@ __all__ = [
     "decode_payload",
     "encode_payload",
     "event_payload",
+    "issue_counts",
     "labels_json",
     "stored_issue",
 ]
@@ -96,3 +97,20 @@ def stored_issue(row: tuple[Any, ...]) -> StoredIssue:
             author_type=author_type,
         ),
     )
+
+
+def issue_counts(connection: Any) -> dict[str, int]:
+    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count.
+
+    ``connection`` is either store's (``sqlite3`` or ``psycopg``): the
+    statement has no parameters, so it reads the same in both.
+    """
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id
+        ORDER BY r.owner, r.name
+        """
+    ).fetchall()
+    return {name: int(count) for name, count in rows}

@@ -27,7 +27,7 @@ from .records import (
     StoredIssue,
     SyncCursor,
 )
-from .rows import encode_payload
+from .rows import encode_payload, issue_counts
 
 __all__ = ["TABLES", "SQLiteStore"]
 
@@ -183,7 +183,7 @@ class SQLiteStore:
     def issue_counts(self) -> dict[str, int]:
         """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
         with self._read() as connection:
-            return issue_rows.issue_counts(connection)
+            return issue_counts(connection)
 
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
