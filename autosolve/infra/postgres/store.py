@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.store.errors import InvalidIssueError, UnknownIssueError
+from autosolve.infra.store.lifecycle import OwnsDatabase
 from autosolve.infra.store.records import (
     Analysis,
     DeadJob,
@@ -45,7 +45,7 @@ class Fence(Protocol):
     def fence_repository_id(self, connection: psycopg.Connection, repository_id: int) -> None: ...
 
 
-class PostgresStore:
+class PostgresStore(OwnsDatabase[PostgresDatabase]):
     """The store and job queue on PostgreSQL, shared by every daemon of a cluster.
 
     Same operations, arguments, results and errors as
@@ -111,24 +111,6 @@ class PostgresStore:
         """
         self._database.open()
         return apply_migrations(self._database).get("store", SCHEMA_VERSION)
-
-    def close(self) -> None:
-        """Close the pool. Idempotent; any later call raises ``StoreClosedError``."""
-        self._database.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<PostgresStore {self.path}{' closed' if self._database.closed else ''}>"
 
     # -- repositories ----------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any
 
 from autosolve.infra.issue import Issue
@@ -16,6 +15,7 @@ from . import analyses, cursors, outbox, queue, repositories
 from . import issues as issue_rows
 from .connection import Database
 from .errors import StoreError, UnknownIssueError
+from .lifecycle import OwnsDatabase
 from .migrations import apply_migrations
 from .records import (
     Analysis,
@@ -46,7 +46,7 @@ DEFAULT_RELAY_BATCH = 20
 """Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
 
 
-class SQLiteStore:
+class SQLiteStore(OwnsDatabase[Database]):
     """The SQLite store and job queue, safe to share between threads and greenlets.
 
     Each public method is one short transaction (see
@@ -83,24 +83,6 @@ class SQLiteStore:
         """
         with self._database.raw() as connection:
             return apply_migrations(connection, database=self.path)
-
-    def close(self) -> None:
-        """Close the database. Idempotent; any later call raises ``StoreClosedError``."""
-        self._database.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<SQLiteStore {self.path}{' closed' if self._database.closed else ''}>"
 
     # -- repositories ----------------------------------------------------------------
 
