@@ -19,6 +19,7 @@ from autosolve.config import Settings, load_settings, secrets_of
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.dependencies import AppDependencies
 from autosolve.infra.store import Store, StoreError
+from autosolve.masking import Secrets
 from autosolve.runtime.supervisor import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -123,6 +124,7 @@ class App:
         handle: RuntimeHandle,
         observers: _Observers,
         plan: Plan,
+        secrets: Secrets | None = None,
     ) -> None:
         from autosolve.reload import Reloader
 
@@ -134,16 +136,20 @@ class App:
         """The running supervisor."""
         self.plan = plan
         """The units that run, by tenant (a reload replaces it)."""
+        self.secrets = secrets if secrets is not None else Secrets()
+        """What every output masks (see :mod:`autosolve.masking`); a reload adds to it."""
+        self.secrets.add(secrets_of(settings))
         self.reloader = Reloader(self)
         """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.reload`."""
-        self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
+        # Before the new settings apply: nothing may show a new secret unmasked.
+        self.reloader.add_listener(lambda _running, new: self.secrets.add(secrets_of(new)))
+        self.commands = CommandTable(runtime_commands(handle), secrets=self.secrets)
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""
-        self.commands.mask_also(secrets_of(self.settings))
         for command in application_commands(self):
             self.commands.register(command, replace=replace)
 
@@ -156,6 +162,7 @@ class App:
         observers: Iterable[Observer] = (),
         backend: Any = None,
         metrics: Metrics | None = None,
+        secrets: Secrets | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -167,6 +174,8 @@ class App:
             backend: overrides ``runtime.backend`` (a name or a backend object).
             metrics: counts runtime events and what the clients see (the
                 HTTP endpoint's ``/metrics``).
+            secrets: what every output masks (the logs' too); the settings'
+                secrets are added.
 
         Raises:
             SettingsError: invalid settings.
@@ -194,7 +203,7 @@ class App:
         if deps.cluster is not None:
             deps.cluster.attach(handle)
         try:
-            return cls(settings, deps, handle, fan_out, plan)
+            return cls(settings, deps, handle, fan_out, plan, secrets)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
             handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             raise

@@ -95,6 +95,24 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class GitHubAppSettings:
+    """A GitHub App instead of a token; ``id`` 0 = not used."""
+
+    id: int = 0
+    private_key_file: str = ""
+    """PEM file, relative to the settings file; its contents are a secret."""
+    installation_id: int = 0
+    """0 = every installation."""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    secret: str = field(default="", repr=False)
+    """``""`` = off; on: ``POST /webhooks/github``, authenticated by its signature."""
+    reconcile_interval: float = 600.0
+
+
+@dataclass(frozen=True)
 class GitHubSettings:
     api_url: str = "https://api.github.com"
     token: str = field(default="", repr=False)
@@ -103,6 +121,18 @@ class GitHubSettings:
     min_interval: float = 0.0
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     issues: IssuesSettings = field(default_factory=IssuesSettings)
+    app: GitHubAppSettings = field(default_factory=GitHubAppSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """Any OpenAI-compatible endpoint."""
+
+    url: str = "http://127.0.0.1:8000/v1"
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +185,10 @@ class HttpSettings:
     listen: str = "127.0.0.1:9477"
     """``host:port`` of the HTTP endpoint (health, metrics, dashboard); ``""`` = off."""
     token: str = field(default="", repr=False)
-    """Bearer token every route but ``/healthz`` requires when set; required off loopback."""
+    """Bearer token every route but health, readiness and loopback metrics requires;
+    ``""`` = generated at first start (a 0600 file beside the control socket)."""
+    ready_grace: float = 120.0
+    """Seconds a child may keep failing before ``/readyz`` says the daemon is not ready."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +202,7 @@ class Settings:
     github: GitHubSettings = field(default_factory=GitHubSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
+    openai: OpenAISettings = field(default_factory=OpenAISettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     intervals: TaskIntervals = field(default_factory=TaskIntervals)
@@ -331,6 +365,19 @@ class BudgetSchema(_Section):
     window = _seconds()
 
 
+class GitHubAppSchema(_Section):
+    target = GitHubAppSettings
+    id = _count(_non_negative)
+    private_key_file = fields.String()
+    installation_id = _count(_non_negative)
+
+
+class WebhookSchema(_Section):
+    target = WebhookSettings
+    secret = fields.String()
+    reconcile_interval = _seconds()
+
+
 class GitHubSchema(_Section):
     target = GitHubSettings
     api_url = fields.String(validate=_http_url)
@@ -340,6 +387,8 @@ class GitHubSchema(_Section):
     min_interval = _seconds(_non_negative)
     budget = _section(BudgetSchema)
     issues = _section(IssuesSchema)
+    app = _section(GitHubAppSchema)
+    webhooks = _section(WebhookSchema)
 
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> Any:
@@ -356,6 +405,14 @@ class OllamaSchema(_Section):
     target = OllamaSettings
     url = fields.String(validate=_http_url)
     model = fields.String(validate=validate.Length(min=1, error="must not be empty"))
+    timeout = _seconds()
+
+
+class OpenAISchema(_Section):
+    target = OpenAISettings
+    url = fields.String(validate=_http_url)
+    model = fields.String()
+    api_key = fields.String()
     timeout = _seconds()
 
 
@@ -539,6 +596,7 @@ class HttpSchema(_Section):
     target = HttpSettings
     listen = fields.String(validate=_listen)
     token = fields.String()
+    ready_grace = _seconds(_non_negative)
 
     @validates_schema(skip_on_field_errors=False)
     def _token_off_loopback(self, data: dict[str, Any], **_: Any) -> None:
@@ -575,6 +633,7 @@ class SettingsSchema(_Section):
     github = _section(GitHubSchema)
     analysis = _section(AnalysisSchema)
     ollama = _section(OllamaSchema)
+    openai = _section(OpenAISchema)
     database = _section(DatabaseSchema)
     cluster = _section(ClusterSchema)
     intervals = _section(IntervalsSchema)
@@ -700,17 +759,38 @@ def _override(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Values no log line, answer or message may show: tokens, the database password."""
-    secrets = [settings.github.token, settings.http.token]
-    url = settings.database.url
+    """Values no log line, answer or message may show: tokens, keys, the database password."""
+    github = settings.github
+    secrets = [
+        github.token,
+        github.webhooks.secret,
+        settings.http.token,
+        settings.openai.api_key,
+        *_database_secrets(settings.database.url),
+    ]
+    if github.app.private_key_file:
+        secrets.append(_file_text(resolve_path(settings, github.app.private_key_file)))
+    return [secret for secret in secrets if secret]
+
+
+def _database_secrets(url: str) -> list[str]:
+    """The password of a PostgreSQL URL (both spellings), and ``user:password`` (Basic auth)."""
     _, _, rest = url.partition("://")
     userinfo, at, _ = rest.rpartition("@")
-    if at and ":" in userinfo:
-        password = userinfo.split(":", 1)[1]
-        secrets += [password, urllib.parse.unquote(password)]
+    secrets = []
+    password = userinfo.split(":", 1)[1] if at and ":" in userinfo else ""
+    if password:
+        secrets += [password, urllib.parse.unquote(password), urllib.parse.unquote(userinfo)]
     query = urllib.parse.parse_qs(url.partition("?")[2])
-    secrets += query.get("password", [])
-    return [secret for secret in secrets if secret]
+    return secrets + query.get("password", [])
+
+
+def _file_text(path: Path) -> str:
+    """A secret file's contents; "" when it cannot be read (its own check says why)."""
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def resolve_path(settings: Settings, value: str) -> Path:

@@ -24,6 +24,7 @@ from autosolve.config import SettingsError, load_settings, secrets_of
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.masking import Secrets
 
 if TYPE_CHECKING:
     from autosolve.app import App
@@ -130,9 +131,10 @@ def _in_process(args: argparse.Namespace) -> int:
         settings = load_settings(args.settings)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
     try:
-        app = App.start(settings)
+        app = App.start(settings, secrets=secrets)
     except Exception as error:  # e.g. the database is used by a running daemon
         return fail(f"cannot start: {error}")
     handle = app.handle

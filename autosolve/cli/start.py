@@ -34,6 +34,7 @@ from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
+from autosolve.masking import Secrets
 from autosolve.runtime.supervisor import RunResult, RuntimeEvent
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         settings = _dry_run(settings)
     from autosolve.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:
@@ -74,10 +76,15 @@ def run(args: argparse.Namespace) -> int:
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     notifier = Notifier()
-    endpoint = HttpEndpoint(settings)
+    endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
-        app = App.start(settings, observers=[_PhaseNotes(notifier)], metrics=endpoint.metrics)
+        app = App.start(
+            settings,
+            observers=[_PhaseNotes(notifier), endpoint.readiness.observe],
+            metrics=endpoint.metrics,
+            secrets=secrets,
+        )
     except Exception as error:  # e.g. the database is used by another daemon
         endpoint.close()
         logger.error("cannot start: %s", error)
@@ -116,21 +123,21 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
     """What a reload needs from the command line: its overrides kept, logs and HTTP retuned.
 
     ``start --dry-run`` stays a dry run whatever the file says. The log level
-    and format follow the new settings, and a new token is masked from then
-    on (the old one too: messages about earlier requests may still name it).
+    and format follow the new settings (new secrets are masked already: the
+    app added them to the secrets the logs share); the endpoint follows a new
+    token or readiness grace.
     """
     if dry_run:
         read = app.reloader.read
         app.reloader.read = lambda: _dry_run(read())
-    secrets = [app.settings.github.token, app.settings.http.token]
 
     def apply(running: Settings, new: Settings) -> None:
-        tokens = [new.github.token, new.http.token]
-        if new.log != running.log or not set(tokens) <= set(secrets):
-            secrets.extend(token for token in tokens if token not in secrets)
-            configure_logging(new.log.level, new.log.format, secrets=secrets)
-        if new.http.token != running.http.token:
-            endpoint.set_token(new.http.token)
+        if new.log != running.log:
+            configure_logging(new.log.level, new.log.format, secrets=app.secrets)
+        try:
+            endpoint.reconfigure(new)
+        except OSError as error:  # the token file: the endpoint keeps its token
+            logger.error("http: %s; the endpoint keeps its token", error)
 
     app.reloader.add_listener(apply)
     QuietCollector(app)

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -30,6 +32,27 @@ class HttpDaemon(Daemon):
             return match.group(1) if match else None
 
         return self.wait_until(logged_url, timeout, "the http endpoint's log line")
+
+    def dashboard_url(self) -> str:
+        """What ``ctl http-url`` prints: the dashboard's address with its token."""
+        url: str = self.client.call("http-url")["url"]
+        return url
+
+    @property
+    def token(self) -> str:
+        """The endpoint's token (configured, or generated at the first start)."""
+        return parse_qs(urlsplit(self.dashboard_url()).query)["token"][0]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        """``GET`` with the token, as an operator's script would send it."""
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return get(self.http_url() + path, headers=headers, **kwargs)
+
+    def control(self, document: dict[str, Any]) -> requests.Response:
+        """``POST /api/control`` with the token, as the dashboard does (same origin)."""
+        url = self.http_url()
+        headers = {"Authorization": f"Bearer {self.token}", "Origin": url}
+        return requests.post(url + "/api/control", json=document, headers=headers, timeout=10)
 
 
 @contextmanager
