@@ -50,7 +50,7 @@ _BUFFER = io.DEFAULT_BUFFER_SIZE
 _TICK = 0.5
 """Seconds the gate's selector waits at most: how late a deadline may be noticed."""
 
-_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\S*)[ \t]*$", re.I | re.M)
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\S*)[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*chunked", re.I | re.M)
 
 

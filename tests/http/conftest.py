@@ -151,9 +151,7 @@ def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
         metrics.sources = ScrapeSources(status=handle.status, tick_lateness=handle.tick_lateness)
         daemon = HandleDaemon(handle, overview)
         server = HttpServer(listen, harness.backend.name, **server_options)
-        app = make_app(
-            daemon, metrics, token=token, secrets=secrets, readiness=harness.readiness
-        )
+        app = make_app(daemon, metrics, token=token, secrets=secrets, readiness=harness.readiness)
         server.start(app)
         endpoint = Endpoint(server, handle, metrics, token)
         endpoints.append(endpoint)

@@ -57,14 +57,23 @@ class HttpDaemon(Daemon):
 
 @contextmanager
 def running_daemon(
-    directory: Path, sock: Path, backend: str, *, token: str = ""
+    directory: Path,
+    sock: Path,
+    backend: str,
+    *,
+    token: str = "",
+    http: str = "",
+    github: FakeGitHub | None = None,
 ) -> Iterator[HttpDaemon]:
-    """A daemon on ``backend`` against fresh fakes, in the worker phase."""
-    with new_github() as github, FakeOllama() as ollama:
+    """A daemon on ``backend`` against fresh fakes (or ``github``), in the worker phase.
+
+    ``http`` adds lines to the ``[http]`` section (e.g. ``ready_grace = 0``).
+    """
+    with new_github() as fresh, FakeOllama() as ollama:
+        github = github or fresh
         settings = write_settings(directory, sock, github, ollama, backend=backend)
-        if token:
-            text = settings.read_text().replace(LISTEN, f'{LISTEN}\ntoken = "{token}"')
-            settings.write_text(text)
+        lines = [LISTEN, *([f'token = "{token}"'] if token else []), http]
+        settings.write_text(settings.read_text().replace(LISTEN, "\n".join(lines)))
         daemon = HttpDaemon(settings, sock, directory / f"daemon-{backend}.log")
         try:
             daemon.wait_ready()

@@ -10,8 +10,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from autosolve.runtime import Unit
 from autosolve.http.app import make_app
+from autosolve.runtime import Unit
 from tests.http.conftest import (
     TOKEN,
     WORKERS,
@@ -393,9 +393,10 @@ def test_without_the_token_the_page_asks_for_it_and_a_wrong_one_is_refused(
     endpoint = serve()
     asked = endpoint.get("/", headers=WITHOUT_TOKEN)
     assert asked.status_code == 401
-    assert 'name="token"' in asked.text and "form-action 'self'" in asked.headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        'name="token"' in asked.text
+        and "form-action 'self'" in asked.headers["Content-Security-Policy"]
+    )
     refused = endpoint.get("/?token=wrong", headers=WITHOUT_TOKEN, allow_redirects=False)
     assert refused.status_code == 401 and "Set-Cookie" not in refused.headers
     assert "that token was refused" in refused.text
