@@ -18,7 +18,9 @@ form containing another is masked whole):
   secret of 8 bytes or more contains one of three fixed strings (one per
   alignment), which are masked;
 - a secret of several lines (a PEM private key) also line by line, so a
-  message quoting one line of it is masked too.
+  message quoting one line of it is masked too;
+- a form cut short at the very end of a text (a message truncated to fit a
+  status record) is masked from its first :data:`SHORTEST_CUT` characters on.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ _REMEMBERED_LENGTH = 1024
 """Longer strings are searched every time (remembering them would cost more than it saves)."""
 
 _SHORTEST_LINE = 16
-"""Lines of a multi-line secret shorter than this (``-----END`` lines) are not secrets alone."""
+"""Lines of a multi-line secret shorter than this are not secrets alone."""
+
+SHORTEST_CUT = 6
+"""Characters of a form, cut short at the end of a text, from which the rest is masked."""
 
 
 def _text_forms(secret: str) -> set[str]:
@@ -77,16 +82,25 @@ def _base64_forms(secret: str) -> set[str]:
     return forms
 
 
-def forms_of(secret: str) -> set[str]:
-    """Every string masked for ``secret`` (see the module)."""
+def forms_of(secret: str) -> tuple[set[str], set[str]]:
+    """Every string masked for ``secret``; and those also masked when cut short at the end.
+
+    The forms of a multi-line secret taken whole are not masked cut short:
+    they begin with what is no secret (a PEM's ``-----BEGIN`` line); its
+    lines are.
+    """
     parts = {secret}
-    if "\n" in secret.strip():
-        parts |= {line.strip() for line in secret.splitlines()}
+    if "\n" in secret.strip():  # but a PEM's "-----BEGIN ...-----" lines are no secret
+        parts |= {line.strip() for line in secret.splitlines() if not line.startswith("-----")}
     forms: set[str] = set()
+    cuttable: set[str] = set()
     for part in parts:
         if part == secret or len(part) >= _SHORTEST_LINE:
-            forms |= _text_forms(part) | _base64_forms(part)
-    return {form for form in forms if form}
+            found = {form for form in _text_forms(part) | _base64_forms(part) if form}
+            forms |= found
+            if "\n" not in part:
+                cuttable |= found
+    return forms, cuttable
 
 
 class Masker:
@@ -96,9 +110,13 @@ class Masker:
         self.secrets = tuple(dict.fromkeys(secret for secret in secrets if secret))
         """The secrets masked (each once, in the order given)."""
         forms: set[str] = set()
+        cuttable: set[str] = set()
         for secret in self.secrets:
-            forms |= forms_of(secret)
+            found, cut = forms_of(secret)
+            forms |= found
+            cuttable |= cut
         self._forms = sorted(forms, key=len, reverse=True)
+        self._cuttable = sorted(cuttable, key=len, reverse=True)
         self._clean: dict[str, None] = {}
 
     def mask(self, text: str) -> str:
@@ -109,9 +127,21 @@ class Masker:
         for form in self._forms:
             if form in masked:
                 masked = masked.replace(form, MASK)
+        masked = self._mask_cut_end(masked)
         if masked is text and len(text) <= _REMEMBERED_LENGTH:
             self._remember_clean(text)
         return masked
+
+    def _mask_cut_end(self, text: str) -> str:
+        """``text`` with a form cut short at its end masked (see the module)."""
+        for form in self._cuttable:
+            head = form[:SHORTEST_CUT]
+            at = text.find(head, max(0, len(text) - len(form) + 1))
+            while at >= 0:
+                if form.startswith(text[at:]):
+                    return text[:at] + MASK
+                at = text.find(head, at + 1)
+        return text
 
     def _remember_clean(self, text: str) -> None:
         """Child names, states and keys come back in every status: search each once."""
