@@ -8,6 +8,8 @@ Routes:
 - ``GET /status.json`` → the status document (as ``ctl status --json``);
 - ``GET /metrics`` → Prometheus text;
 - ``GET /api/overview`` → what the dashboard shows beside the children;
+- ``GET /api/readiness`` → what ``/readyz`` says, always with 200: the
+  dashboard's health banner (a 503 would be a browser console error);
 - ``POST /api/control`` → the control socket's protocol: the same request
   document in, the same answer out, with 200 whenever the daemon answered
   (``"ok": false`` included: a refusal is an answer, as on the socket); 4xx
@@ -43,7 +45,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from autosolve.http.address import is_loopback
 from autosolve.http.limits import MAX_BODY
-from autosolve.http.readiness import ReadinessRule
+from autosolve.http.readiness import Readiness, ReadinessRule
 from autosolve.masking import Secrets
 
 if TYPE_CHECKING:
@@ -161,6 +163,7 @@ class _App:
             "/status.json": ("GET", self._status),
             "/metrics": ("GET", self._scrape),
             "/api/overview": ("GET", self._overview),
+            "/api/readiness": ("GET", self._readiness_banner),
             "/api/control": ("POST", self._control),
         }
 
@@ -217,9 +220,15 @@ class _App:
         return self._json("503 Service Unavailable", {"status": "stopped"})
 
     def _readyz(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
-        readiness = self._readiness.judge(self._daemon.status())
+        readiness = self._judge()
         code = "200 OK" if readiness.ready else "503 Service Unavailable"
         return self._json(code, readiness.document())
+
+    def _readiness_banner(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
+        return self._json("200 OK", self._judge().document())
+
+    def _judge(self) -> Readiness:
+        return self._readiness.judge(self._daemon.status())
 
     def _status(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
         return self._json("200 OK", self._daemon.status())

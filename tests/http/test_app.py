@@ -125,6 +125,18 @@ def test_readyz_is_ready_again_once_the_failing_worker_succeeds(
     assert readiness(endpoint)[0] == 200
 
 
+def test_the_dashboards_readiness_is_readyz_judgement_answered_with_200(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace + 1)
+    harness.wait_for(lambda: len(harness.named("failed", "worker:broken")) >= 2)
+    banner = endpoint.get("/api/readiness")
+    assert (banner.status_code, banner.json()) == (200, readiness(endpoint)[1])
+    assert endpoint.get("/api/readiness", headers={"Authorization": None}).status_code == 401
+
+
 def test_readyz_names_the_children_that_failed_for_good(
     serve: Serve, harness: MeteredHarness
 ) -> None:

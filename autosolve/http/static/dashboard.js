@@ -66,7 +66,7 @@
       lastStatus = body;
       renderStatus(body);
       connected(true);
-      renderHealth((await request("/readyz")).body);
+      renderHealth((await request("/api/readiness")).body);
     } catch (error) {
       handleError(error);
     }
@@ -106,8 +106,8 @@
     element.hidden = false;
   }
 
-  // Readiness as /readyz judges it: the same rule, so the banner and a load
-  // balancer never disagree.
+  // Readiness as /readyz judges it (/api/readiness is the same judgement,
+  // answered with 200): the banner and a load balancer never disagree.
   function renderHealth(readiness) {
     const banner = $("#health");
     banner.dataset.status = readiness.status;
