@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.http_scrape import percentile
+
 BAR_MS = 100.0
 SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
 PARTIAL_HEAD = b"GET /status.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
@@ -143,11 +145,6 @@ def probe(address: tuple[str, int]) -> float:
     if not answer.startswith(b"HTTP/1.1 200"):
         raise SystemExit(f"/healthz answered {answer[:60]!r}")
     return (time.perf_counter() - started) * 1000.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> list[tuple[str, list[float], int]]:

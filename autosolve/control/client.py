@@ -163,7 +163,7 @@ class ControlClient:
         raise DaemonHungUp(f"the daemon on {self.path} went away: {error}") from None
 
     def status(self) -> dict[str, Any]:
-        """The status document (SPEC §5.3)."""
+        """The status document (as ``ctl status --json`` prints it)."""
         status: dict[str, Any] = self.call("status")["status"]
         return status
 

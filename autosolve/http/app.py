@@ -72,7 +72,7 @@ class Daemon(Protocol):
         ...
 
     def status(self) -> dict[str, Any]:
-        """The status document (SPEC §5.3)."""
+        """The status document (as ``ctl status --json`` prints it)."""
         ...
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:

@@ -460,7 +460,10 @@ class BlankLines:
                 pass
         return held
 
-    def close(self) -> None:
+    def __enter__(self) -> BlankLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5.0)
         for sock in self.sockets:
@@ -470,28 +473,23 @@ class BlankLines:
 def test_blank_lines_do_not_keep_a_connection_open_past_the_idle_timeout(
     harness: Harness, sock_path: Path
 ) -> None:
-    with served(harness, sock_path, idle_timeout=0.3) as server:
-        attack = BlankLines(sock_path, 1)
-        try:
-            harness.wait_for(lambda: not server._connections, what="the hang-up")
-        finally:
-            attack.close()
+    with served(harness, sock_path, idle_timeout=0.3) as server, BlankLines(sock_path, 1):
+        harness.wait_for(lambda: not server._connections, what="the hang-up")
 
 
 def test_64_clients_sending_blank_lines_cannot_hold_the_socket_shut(
     harness: Harness, sock_path: Path
 ) -> None:
-    with served(harness, sock_path, idle_timeout=0.5) as server:
-        attack = BlankLines(sock_path, 64)
-        try:
-            harness.wait_for(lambda: attack.served() == server.max_per_user, what="refusals")
-            with pytest.raises(ControlError, match=r"^too many control connections from uid \d+ "):
-                ControlClient(sock_path, timeout=5.0).status()  # refused, and told why
-            harness.wait_for(lambda: not server._connections, timeout=10, what="idle closes")
-            with ControlClient(sock_path, timeout=5.0) as operator:
-                assert operator.status()["phase"] == "workers"
-        finally:
-            attack.close()
+    with (
+        served(harness, sock_path, idle_timeout=0.5) as server,
+        BlankLines(sock_path, 64) as attack,
+    ):
+        harness.wait_for(lambda: attack.served() == server.max_per_user, what="refusals")
+        with pytest.raises(ControlError, match=r"^too many control connections from uid \d+ "):
+            ControlClient(sock_path, timeout=5.0).status()  # refused, and told why
+        harness.wait_for(lambda: not server._connections, timeout=10, what="idle closes")
+        with ControlClient(sock_path, timeout=5.0) as operator:
+            assert operator.status()["phase"] == "workers"
 
 
 def test_one_user_is_served_at_most_max_per_user_connections(

@@ -50,6 +50,17 @@ def readiness(endpoint: Endpoint) -> tuple[int, dict[str, object]]:
     return response.status_code, response.json()
 
 
+def failing_past_the_grace(
+    serve: Serve, harness: MeteredHarness, work: Callable[[object], None]
+) -> Endpoint:
+    """An endpoint whose ``worker:broken`` (doing ``work``) has failed since just past the grace."""
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", work, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace + 1)
+    harness.wait_for(lambda: len(harness.named("failed", "worker:broken")) >= 2)
+    return endpoint
+
+
 def test_readyz_is_ready_once_the_workers_run(serve: Serve) -> None:
     assert readiness(serve()) == (
         200,
@@ -90,10 +101,7 @@ def test_readyz_stays_ready_while_a_worker_fails_for_less_than_the_grace(
 def test_readyz_fails_once_a_worker_has_been_failing_longer_than_the_grace(
     serve: Serve, harness: MeteredHarness
 ) -> None:
-    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
-    harness.wait_event("backoff", "worker:broken")
-    harness.advance(harness.readiness.grace + 1)
-    harness.wait_for(lambda: len(harness.named("failed", "worker:broken")) >= 2)
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
     code, document = readiness(endpoint)
     assert (code, document["status"], document["failing"]) == (
         503,
@@ -114,24 +122,18 @@ def test_readyz_is_ready_again_once_the_failing_worker_succeeds(
         if not healthy.is_set():
             refuse_connection(ctx)
 
-    endpoint = serve(workers=(*WORKERS, Unit("worker:flaky", flaky, 10.0)))
-    harness.wait_event("backoff", "worker:flaky")
-    harness.advance(harness.readiness.grace + 1)
-    harness.wait_for(lambda: len(harness.named("failed", "worker:flaky")) >= 2)
+    endpoint = failing_past_the_grace(serve, harness, flaky)
     assert readiness(endpoint)[0] == 503
     healthy.set()
     harness.advance(harness.readiness.grace * 2)  # past the backoff: the restart succeeds
-    harness.wait_for(lambda: harness.child("worker:flaky")["runs"] >= 1, what="a success")
+    harness.wait_for(lambda: harness.child("worker:broken")["runs"] >= 1, what="a success")
     assert readiness(endpoint)[0] == 200
 
 
 def test_the_dashboards_readiness_is_readyz_judgement_answered_with_200(
     serve: Serve, harness: MeteredHarness
 ) -> None:
-    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
-    harness.wait_event("backoff", "worker:broken")
-    harness.advance(harness.readiness.grace + 1)
-    harness.wait_for(lambda: len(harness.named("failed", "worker:broken")) >= 2)
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
     banner = endpoint.get("/api/readiness")
     assert (banner.status_code, banner.json()) == (200, readiness(endpoint)[1])
     assert endpoint.get("/api/readiness", headers={"Authorization": None}).status_code == 401
