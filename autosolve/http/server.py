@@ -28,7 +28,6 @@ from autosolve.http.address import ListenAddress, parse_listen
 from autosolve.http.limits import (
     BODY_TIMEOUT,
     HEAD_TIMEOUT,
-    MAX_CONNECTIONS,
     ClientLimits,
     early_answer,
 )
@@ -150,7 +149,6 @@ class _Deadlines(NamedTuple):
 def _bind_gevent(
     address: ListenAddress, idle_timeout: float, limits: ClientLimits, deadlines: _Deadlines
 ) -> Any:
-    from gevent.pool import Pool
     from gevent.pywsgi import LoggingLogAdapter, WSGIServer
 
     from autosolve.http.gevent_handler import DeadlineHandler
@@ -179,7 +177,9 @@ def _bind_gevent(
         (address.host, address.port),
         None,
         backlog=BACKLOG,
-        spawn=Pool(MAX_CONNECTIONS),
+        # Not bounded by a pool: a full pool would leave the next client waiting in the
+        # backlog, untold; the limits refuse it at once instead (a greenlet is cheap).
+        spawn="default",
         handler_class=_Handler,
         log=None,
         # What pywsgi reports here is the clients' doing (a malformed request,

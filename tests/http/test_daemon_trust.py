@@ -15,8 +15,10 @@ import pytest
 import requests
 
 from autosolve.http.token import TOKEN_SUFFIX
+from tests.control.daemon import Daemon, new_github, write_settings
+from tests.fakes.ollama import FakeOllama
 from tests.http.conftest import BACKENDS
-from tests.http.daemon import HttpDaemon, get, running_daemon
+from tests.http.daemon import LISTEN, HttpDaemon, get, running_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +41,37 @@ def test_without_http_token_one_is_generated_into_a_private_file_and_kept_across
         assert (printed.returncode, printed.stdout) == (0, f"{url}/?token={token}\n")
     with running_daemon(tmp_path, sock, "threading") as again:
         assert again.token == token
+
+
+def test_a_reload_to_an_empty_http_token_switches_to_the_generated_one(
+    tmp_path: Path, short_dir: Path
+) -> None:
+    with running_daemon(
+        tmp_path, short_dir / "switch.sock", "threading", token="configured-1"
+    ) as daemon:
+        assert daemon.token == "configured-1"
+        daemon.settings.write_text(daemon.settings.read_text().replace('"configured-1"', '""'))
+        assert daemon.ctl("reload").returncode == 0
+        generated = daemon.token
+        assert generated == Path(f"{daemon.sock_path}{TOKEN_SUFFIX}").read_text().strip()
+        refused = {"Authorization": "Bearer configured-1"}
+        assert daemon.get("/status.json", headers=refused).status_code == 401
+        assert daemon.get("/status.json").status_code == 200
+
+
+def test_ctl_http_url_says_when_the_endpoint_is_off(tmp_path: Path, short_dir: Path) -> None:
+    sock = short_dir / "off.sock"
+    with new_github() as github, FakeOllama() as ollama:
+        settings = write_settings(tmp_path, sock, github, ollama)
+        settings.write_text(settings.read_text().replace(LISTEN, 'listen = ""'))
+        daemon = Daemon(settings, sock, tmp_path / "daemon.log")
+        try:
+            daemon.wait_ready()
+            answer = daemon.ctl("http-url")
+        finally:
+            daemon.close()
+    assert answer.returncode == 1
+    assert 'the HTTP endpoint is off (http.listen = "")' in answer.stderr
 
 
 def test_the_generated_token_shows_in_the_dashboard_banner_only(
