@@ -19,7 +19,7 @@ import logging
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ REPEAT_WINDOW = 60.0
 """Seconds of the window in which :data:`REPEATS` lines of a template are written."""
 
 _TEMPLATES = 1024
-"""Templates remembered at most (the least recently seen are forgotten first)."""
+"""Templates counted at once, at most (past it, the oldest window ends early)."""
 
 
 class _ChildFilter(logging.Filter):
@@ -51,6 +51,7 @@ class _ChildFilter(logging.Filter):
 
 @dataclass
 class _Repeats:
+    key: tuple[str, int, str]
     window_start: float
     written: int = 0
     suppressed: int = 0
@@ -62,7 +63,8 @@ class RepeatFilter(logging.Filter):
     A template is the logger, the level and the message before its
     arguments are filled in. Once a template's window has passed, the next
     record through the handler is preceded by a line saying how many of it
-    were suppressed. Records below WARNING are never held back.
+    were suppressed. Records below WARNING are never held back. Each record
+    costs a dictionary look-up: windows end in the order they began.
 
     Args:
         emit: handles a record (the handler's ``handle``), for the summary lines.
@@ -82,25 +84,29 @@ class RepeatFilter(logging.Filter):
         self._window = window
         self._clock = clock
         self._lock = threading.Lock()
-        self._templates: OrderedDict[tuple[str, int, str], _Repeats] = OrderedDict()
+        self._templates: dict[tuple[str, int, str], _Repeats] = {}
+        self._windows: deque[_Repeats] = deque()
+        """The templates' windows, oldest first."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         now = self._clock()
         with self._lock:
             summaries = self._expired(now)
-            passes = record.levelno < logging.WARNING or self._count(record, now)
+            passes = record.levelno < logging.WARNING or self._count(record, now, summaries)
         for summary in summaries:
             self._emit(summary)
         return passes
 
-    def _count(self, record: logging.LogRecord, now: float) -> bool:
+    def _count(
+        self, record: logging.LogRecord, now: float, summaries: list[logging.LogRecord]
+    ) -> bool:
         key = (record.name, record.levelno, str(record.msg))
         repeats = self._templates.get(key)
         if repeats is None:
-            repeats = self._templates[key] = _Repeats(now)
-            if len(self._templates) > _TEMPLATES:
-                self._templates.popitem(last=False)
-        self._templates.move_to_end(key)
+            if len(self._windows) >= _TEMPLATES and (early := self._end(self._windows[0])):
+                summaries.append(early)
+            repeats = self._templates[key] = _Repeats(key, now)
+            self._windows.append(repeats)
         if repeats.written < self._repeats:
             repeats.written += 1
             return True
@@ -108,22 +114,25 @@ class RepeatFilter(logging.Filter):
         return False
 
     def _expired(self, now: float) -> list[logging.LogRecord]:
-        """Summary records for the templates whose window is over; their counts start again."""
+        """Summary records for the windows that are over; their templates start again."""
         summaries = []
-        for key, repeats in list(self._templates.items()):
-            if now - repeats.window_start < self._window:
-                continue
-            del self._templates[key]
-            if repeats.suppressed:
-                summaries.append(self._summary(key, repeats.suppressed))
+        while self._windows and now - self._windows[0].window_start >= self._window:
+            summary = self._end(self._windows[0])
+            if summary is not None:
+                summaries.append(summary)
         return summaries
 
-    def _summary(self, key: tuple[str, int, str], suppressed: int) -> logging.LogRecord:
-        name, level, template = key
+    def _end(self, repeats: _Repeats) -> logging.LogRecord | None:
+        self._windows.popleft()
+        del self._templates[repeats.key]
+        return self._summary(repeats) if repeats.suppressed else None
+
+    def _summary(self, repeats: _Repeats) -> logging.LogRecord:
+        name, level, template = repeats.key
         summary = logging.LogRecord(
             name, level, __file__, 0,
             "suppressed %d more lines like %r in %g s (written %d times per window)",
-            (suppressed, template, self._window, self._repeats), None,
+            (repeats.suppressed, template, self._window, self._repeats), None,
         )  # fmt: skip
         summary.child = "-"
         return summary
@@ -150,9 +159,17 @@ class _MaskingFormatter(logging.Formatter):
             document["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             document["stack"] = self.formatStack(record.stack_info)
-        # Masked before encoding too, then the encoded line for the escaped forms.
-        masked = {key: self._secrets.mask(str(value), reveal) for key, value in document.items()}
+        # The free texts masked before encoding too (a secret cut short at a field's end),
+        # then the encoded line, for the escaped forms.
+        masked = {
+            key: self._secrets.mask(str(value), reveal) if key in _FREE_TEXT else value
+            for key, value in document.items()
+        }
         return self._secrets.mask(json.dumps(masked, ensure_ascii=False), reveal)
+
+
+_FREE_TEXT = frozenset({"child", "message", "exception", "stack"})
+"""The fields of a JSON log line whose text comes from outside (the rest are ours)."""
 
 
 def _revealed(record: logging.LogRecord) -> tuple[str, ...]:

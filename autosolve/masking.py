@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -117,6 +118,10 @@ class Masker:
             cuttable |= cut
         self._forms = sorted(forms, key=len, reverse=True)
         self._cuttable = sorted(cuttable, key=len, reverse=True)
+        self._longest_cuttable = max(map(len, cuttable), default=0)
+        heads = sorted({form[:SHORTEST_CUT] for form in cuttable}, key=len, reverse=True)
+        # Every place a form may start (a lookahead finds overlapping ones too).
+        self._cut_heads = re.compile(f"(?=({'|'.join(map(re.escape, heads))}))") if heads else None
         self._clean: dict[str, None] = {}
 
     def mask(self, text: str) -> str:
@@ -134,13 +139,13 @@ class Masker:
 
     def _mask_cut_end(self, text: str) -> str:
         """``text`` with a form cut short at its end masked (see the module)."""
-        for form in self._cuttable:
-            head = form[:SHORTEST_CUT]
-            at = text.find(head, max(0, len(text) - len(form) + 1))
-            while at >= 0:
-                if form.startswith(text[at:]):
-                    return text[:at] + MASK
-                at = text.find(head, at + 1)
+        if self._cut_heads is None:
+            return text
+        tail = max(0, len(text) - self._longest_cuttable + 1)
+        for match in self._cut_heads.finditer(text, tail):
+            rest = text[match.start() :]
+            if any(form.startswith(rest) for form in self._cuttable):
+                return text[: match.start()] + MASK
         return text
 
     def _remember_clean(self, text: str) -> None:
@@ -215,6 +220,8 @@ class Secrets:
 
     def _for(self, reveal: Iterable[str]) -> Masker:
         masker = self._masker
+        if not reveal:
+            return masker
         shown = set(reveal)
         if not shown & set(masker.secrets):
             return masker

@@ -76,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     notifier = Notifier()
+    phases = _PhaseNotes(notifier)
     endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
         app = App.start(
             settings,
-            observers=[_PhaseNotes(notifier), endpoint.readiness.observe],
+            observers=[phases, endpoint.readiness.observe],
             metrics=endpoint.metrics,
             secrets=secrets,
         )
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
+        phases.serving()
         endpoint.serve(app)
         app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
         result = run_until_done(app, notifier)
@@ -242,23 +244,42 @@ def _healthy_summary(app: App, timeout: float) -> str | None:
 
 
 class _PhaseNotes:
-    """Tells the service manager about phase changes (on the supervisor's thread: no asks)."""
+    """Tells the service manager about phase changes (on the supervisor's thread: no asks).
+
+    ``READY=1`` waits for both the worker phase and :meth:`serving` (the control
+    socket listens): once ``systemctl start`` returns, ``ctl`` works.
+    """
 
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
         self._stopping = False
+        self._lock = threading.Lock()
+        self._waiting_for = {"workers", "serving"}
 
     def __call__(self, event: RuntimeEvent) -> None:
         if event.kind != "phase" or not self._notifier.enabled:
             return
         phase = str(event.detail)
         if phase == "workers":
-            self._notifier.ready("workers: running")
+            self._reached("workers")
         elif phase in ("stopping", "stopped", "failed") and not self._stopping:
             self._stopping = True
             self._notifier.stopping(phase)
         else:
             self._notifier.status(phase)
+
+    def serving(self) -> None:
+        """The control socket listens."""
+        if self._notifier.enabled:
+            self._reached("serving")
+
+    def _reached(self, step: str) -> None:
+        with self._lock:
+            waited = bool(self._waiting_for)
+            self._waiting_for.discard(step)
+            ready = waited and not self._waiting_for
+        if ready:
+            self._notifier.ready("workers: running")
 
 
 def _check_model(app: App) -> None:
