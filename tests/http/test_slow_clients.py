@@ -174,16 +174,19 @@ def test_connections_beyond_the_per_address_cap_are_refused_and_others_served(
     held = on_backend(endpoint, _connect, endpoint, ["127.0.0.2"], 4, b"")
     try:
         harness.wait_for(lambda: endpoint.server.limits.open("127.0.0.2") == 4)
-        refused = on_backend(endpoint, _connect, endpoint, ["127.0.0.2"], 1, b"")[0]
-        with refused:
-            refused.settimeout(10)
-            answer = refused.recv(4096)
+        answer = on_backend(endpoint, _answer_to_one_more, endpoint, "127.0.0.2")
         assert answer.startswith(b"HTTP/1.1 503")
         assert b"too many connections from 127.0.0.2 (4 open)" in answer
         assert healthz(endpoint) == 200  # from 127.0.0.1
     finally:
         for sock in held:
             sock.close()
+
+
+def _answer_to_one_more(endpoint: Endpoint, source: str) -> bytes:
+    with _connect(endpoint, [source], 1, b"")[0] as sock:
+        sock.settimeout(10)
+        return sock.recv(4096)
 
 
 def test_a_malformed_request_target_is_400_and_a_debug_line_without_traceback(
