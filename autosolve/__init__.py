@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 
 def start(settings: Any = None, **kwargs: Any) -> RuntimeHandle:
-    """Start the daemon in-process and return its handle; see :func:`autosolve.app.start`."""
+    """Start the daemon in-process and return its handle; see :func:`autosolve.daemon.app.start`."""
     # Imported here so `import autosolve` stays cheap and the CLI can
     # monkey-patch for gevent before requests/ssl are imported.
-    from autosolve.app import start as _start
+    from autosolve.daemon.app import start as _start
 
     return _start(settings, **kwargs)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from autosolve.config import (
+from autosolve.runtime import RestartPolicy
+from autosolve.settings import (
     WEEK,
     SettingsError,
     load_settings,
     resolve_path,
     settings_from_mapping,
 )
-from autosolve.domain.intervals import TASK_INTERVALS, TaskIntervals
-from autosolve.runtime import RestartPolicy
+from autosolve.settings.intervals import TASK_INTERVALS, TaskIntervals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -435,7 +435,7 @@ def test_the_intervals_section_follows_the_task_table() -> None:
 
 
 def test_a_task_added_to_the_table_gets_its_key_and_default() -> None:
-    from autosolve.config import _intervals_schema
+    from autosolve.settings import _intervals_schema
 
     intervals = dataclasses.make_dataclass(
         "TaskIntervals",

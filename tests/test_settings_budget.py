@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autosolve.config import BudgetSettings, SettingsError, settings_from_mapping
+from autosolve.settings import BudgetSettings, SettingsError, settings_from_mapping
 
 
 def problems(data: dict) -> dict[str, str]:

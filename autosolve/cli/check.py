@@ -10,7 +10,7 @@ from autosolve.cli.common import fail, load_or_report, warn
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
+    from autosolve.settings import Settings
 
 __all__ = ["run", "settings_warnings"]
 
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
-    from autosolve.app import build_scheduler
-    from autosolve.dependencies import AppDependencies
+    from autosolve.daemon.app import build_scheduler
+    from autosolve.daemon.dependencies import AppDependencies
 
     try:
         plan = build_scheduler(settings, AppDependencies(settings)).plan()

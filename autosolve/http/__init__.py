@@ -9,6 +9,6 @@ before a gevent process is monkey-patched.
 
 from __future__ import annotations
 
-from autosolve.http.address import ListenAddress, is_loopback, parse_listen
+from autosolve.settings.address import ListenAddress, is_loopback, parse_listen
 
 __all__ = ["ListenAddress", "is_loopback", "parse_listen"]

@@ -18,7 +18,7 @@ import socket
 import threading
 from typing import Any
 
-from autosolve.http.address import ListenAddress, parse_listen
+from autosolve.settings.address import ListenAddress, parse_listen
 
 __all__ = ["CONNECTION_LIMIT", "IDLE_TIMEOUT", "HttpServer"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from autosolve.app import App
+from autosolve.daemon.app import App
 from autosolve.runtime import RuntimeEvent
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import merge, query, to_toml, wait_until
@@ -269,7 +269,7 @@ def test_a_new_token_is_sent_from_then_on_and_masked_in_answers(
 
 
 def test_a_reload_without_a_settings_file_is_refused(github: FakeGitHub, make_settings) -> None:
-    from autosolve.config import settings_from_mapping
+    from autosolve.settings import settings_from_mapping
 
     github.add_repo("octo", "a")
     app = App.start(settings_from_mapping(make_settings(["octo/a"])))

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autosolve.config import Settings, settings_from_mapping
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import SQLiteStore
 from autosolve.runtime import SystemClock, WorkContext
 from autosolve.schedule import registry
+from autosolve.settings import Settings, settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, merge

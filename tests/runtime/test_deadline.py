@@ -136,8 +136,8 @@ def test_a_unit_deadline_must_be_positive() -> None:
 
 
 def test_runtime_tick_deadline_is_a_setting_handed_to_the_supervisor() -> None:
-    from autosolve.app import supervisor_options
-    from autosolve.config import SettingsError, settings_from_mapping
+    from autosolve.daemon.app import supervisor_options
+    from autosolve.settings import SettingsError, settings_from_mapping
 
     assert supervisor_options(settings_from_mapping({})).tick_deadline == 0.0
     settings = settings_from_mapping({"runtime": {"tick_deadline": 90.0}})

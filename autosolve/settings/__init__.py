@@ -11,7 +11,7 @@ Adding a section is one schema class, one frozen dataclass and one field in
 A rule spanning several keys goes in a ``@validates_schema(skip_on_field_errors=False)``
 method that reads what is valid, so an unrelated error never hides it.
 The ``[intervals]`` schema is generated from the fields of
-:class:`autosolve.domain.intervals.TaskIntervals`.
+:class:`autosolve.settings.intervals.TaskIntervals`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from marshmallow import (
 )
 
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
-from autosolve.domain.intervals import TaskIntervals
-from autosolve.http.address import is_loopback, parse_listen
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
+from autosolve.settings.address import is_loopback, parse_listen
+from autosolve.settings.intervals import TaskIntervals
 
 __all__ = ["WEEK", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
 

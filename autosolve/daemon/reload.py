@@ -33,13 +33,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autosolve.app import build_scheduler, supervisor_options
-from autosolve.config import Settings, SettingsError, load_settings
 from autosolve.control.commands import Command, CommandError
+from autosolve.daemon.app import build_scheduler, supervisor_options
 from autosolve.schedule.reconcile import apply, diff
+from autosolve.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
     from autosolve.schedule.reconcile import Changes
     from autosolve.schedule.scheduler import Plan
 
@@ -106,7 +106,7 @@ class ReloadReport:
 
 
 class Reloader:
-    """Reloads one :class:`~autosolve.app.App`; calls are serialised.
+    """Reloads one :class:`~autosolve.daemon.app.App`; calls are serialised.
 
     Args:
         app: the running daemon.

@@ -14,8 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.cluster import ClusterMember, node_name_of
-from autosolve.config import Settings, resolve_path
+from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
@@ -27,6 +26,7 @@ from autosolve.runtime.context import CURRENT_CONTEXT
 from autosolve.runtime.events import EventKind
 from autosolve.runtime.status import Phase
 from autosolve.schedule import registry
+from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,7 +1,7 @@
 """Every interval task's ``[intervals]`` key and its default, in seconds.
 
 :class:`TaskIntervals` is the ``[intervals]`` section itself: the settings
-schema is generated from its fields (see :mod:`autosolve.config`), so an
+schema is generated from its fields (see :mod:`autosolve.settings`), so an
 interval task adds one field here (and one line in the shipped
 ``settings.toml``); its registry line reads ``deps.settings.intervals.<key>``.
 Nothing here imports anything of autosolve: the settings layer reads it
