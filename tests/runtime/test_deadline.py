@@ -136,7 +136,7 @@ def test_a_unit_deadline_must_be_positive() -> None:
 
 
 def test_runtime_tick_deadline_is_a_setting_handed_to_the_supervisor() -> None:
-    from autosolve.daemon.app import supervisor_options
+    from autosolve.daemon.build import supervisor_options
     from autosolve.settings import SettingsError, settings_from_mapping
 
     assert supervisor_options(settings_from_mapping({})).tick_deadline == 0.0
