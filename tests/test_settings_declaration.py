@@ -86,7 +86,8 @@ def test_what_a_running_daemon_keeps_until_a_restart_is_declared_with_the_key() 
 def test_every_declared_secret_is_masked(tmp_path: Path) -> None:
     key_file = tmp_path / "app.pem"
     key_file.write_text(
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretline\n-----END RSA PRIVATE KEY-----\n"
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretline\n"
+        "-----END RSA PRIVATE KEY-----\n"
     )
     settings = settings_from_mapping(
         {

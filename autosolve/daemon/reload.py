@@ -7,7 +7,10 @@ difference is applied to the running daemon:
 
 - keys it cannot change while running (declared ``restart=True``, see
   :func:`autosolve.settings.changes.restart_keys`) keep their running values
-  and are reported in ``needs_restart``;
+  and are reported in ``needs_restart``; the new settings with those values
+  are checked again as a whole, as ``start`` checks them, and refused if the
+  combination is invalid (a token dropped while the socket stays bound off
+  loopback);
 - the tasks are built again from the new settings, as at start, and the new
   plan is reconciled with the running one (:mod:`autosolve.schedule.reconcile`):
   repositories added start as groups of their own (validator, then poller and
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from autosolve.control.commands import Command, CommandError
 from autosolve.daemon.build import build_scheduler, supervisor_options
 from autosolve.schedule.reconcile import apply, diff
-from autosolve.settings import Settings, SettingsError, load_settings
+from autosolve.settings import Settings, SettingsError, load_settings, revalidate
 from autosolve.settings.changes import changed_keys, keep_running, needs_restart
 
 if TYPE_CHECKING:
@@ -174,6 +177,7 @@ class Reloader:
         changed = changed_keys(running, new)
         restart = needs_restart(changed)
         effective = keep_running(new, running)
+        _check_as_a_whole(effective, restart)
         changes = self._plan(effective)
         _call_all(self._listeners, running, effective)
         before = _options(running)
@@ -229,6 +233,20 @@ def _call_all(listeners: Iterable[Callable[..., None]], *arguments: Any) -> None
 
 
 # -- settings differences ------------------------------------------------------------
+
+
+def _check_as_a_whole(effective: Settings, kept: list[str]) -> None:
+    """Refuse what ``start`` would refuse: the new settings with the kept running values.
+
+    Raises:
+        ReloadError: the combination is invalid; the message names every
+            problem and the keys kept at their running values.
+    """
+    try:
+        revalidate(effective)
+    except SettingsError as error:
+        note = f"\n  (running on until a restart: {', '.join(kept)})" if kept else ""
+        raise ReloadError(f"{error}{note}") from None
 
 
 def _options(settings: Settings) -> dict[str, Any]:
