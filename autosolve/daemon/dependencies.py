@@ -73,9 +73,9 @@ class AppDependencies:
     def budget_limits(self) -> BudgetLimits:
         budget = self.settings.github.budget
         return BudgetLimits(
-            points=budget.points_per_minute,
-            writes=budget.writes_per_minute,
-            writes_long=budget.writes_per_hour,
+            points_per_minute=budget.points_per_minute,
+            writes_per_minute=budget.writes_per_minute,
+            writes_per_hour=budget.writes_per_hour,
             window=budget.window,
         )
 
