@@ -23,6 +23,7 @@ from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.runtime import Backend
 from autosolve.settings import SettingsError, load_settings, secrets_of
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def _in_process(args: argparse.Namespace) -> int:
             namespace,
             "runtime running in-process",
             "the supervisor's pykka proxy",
-            cooperative=settings.runtime.backend == "gevent",
+            cooperative=settings.runtime.backend == Backend.GEVENT,
         )
     finally:
         result = handle.stop(timeout=shutdown_timeout + 5.0)

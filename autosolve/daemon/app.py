@@ -21,7 +21,7 @@ from autosolve.daemon.dependencies import AppDependencies
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
 from autosolve.infra.store import Store, StoreError
-from autosolve.runtime.supervisor import Observer
+from autosolve.runtime import Observer
 from autosolve.schedule import registry
 from autosolve.schedule.scheduler import Plan
 from autosolve.settings import Settings, load_settings, secrets_of
@@ -29,9 +29,7 @@ from autosolve.settings import Settings, load_settings, secrets_of
 if TYPE_CHECKING:
     from autosolve.daemon.reload import ReloadReport
     from autosolve.http.metrics import Metrics
-    from autosolve.runtime.clock import Clock
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+    from autosolve.runtime import Clock, RunResult, RuntimeEvent, RuntimeHandle
 
 __all__ = ["App", "application_commands", "start"]
 

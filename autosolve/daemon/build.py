@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.supervisor import Observer, SupervisorOptions
+from autosolve.runtime import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Scheduler

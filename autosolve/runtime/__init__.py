@@ -8,6 +8,7 @@ application that uses it.
 
 from __future__ import annotations
 
+from autosolve.runtime.backends.names import Backend
 from autosolve.runtime.capabilities import Retryable, ServicePressure, WaitHinted
 from autosolve.runtime.classify import Classification, Classifier, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
@@ -22,6 +23,7 @@ from autosolve.runtime.units import Unit, UnitKind, WorkFunc
 
 __all__ = [
     "LATENESS_BUCKETS",
+    "Backend",
     "Cancelled",
     "Category",
     "ChildState",

@@ -14,7 +14,7 @@ from autosolve.runtime.status import ChildState, Phase, render_records
 if TYPE_CHECKING:
     import pykka
 
-    from autosolve.runtime.backends import Backend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.slot import ChildSlot
 
@@ -38,7 +38,7 @@ class _Supervisor(Protocol):
     _phase: Phase
     _slots: dict[str, ChildSlot]
     _clock: Clock
-    _backend: Backend
+    _backend: ExecutionBackend
 
     @property
     def actor_ref(self) -> pykka.ActorRef[Any]: ...

@@ -25,7 +25,7 @@ from autosolve.runtime.units import Unit
 if TYPE_CHECKING:
     import pykka
 
-    from autosolve.runtime.backends import Backend, Cancellable
+    from autosolve.runtime.backends import Cancellable, ExecutionBackend
     from autosolve.runtime.groups import Group
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.supervisor import SupervisorOptions
@@ -55,7 +55,7 @@ class _Supervisor(Protocol):
     _admitted_count: int
     _options: SupervisorOptions
     _sweep_period: float
-    _backend: Backend
+    _backend: ExecutionBackend
 
     @property
     def actor_ref(self) -> pykka.ActorRef[Any]: ...

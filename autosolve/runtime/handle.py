@@ -8,7 +8,7 @@ from typing import Any
 
 import pykka
 
-from autosolve.runtime.backends import Backend, get_backend
+from autosolve.runtime.backends import Backend, ExecutionBackend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
 from autosolve.runtime.dynamic import UnitGroup
 from autosolve.runtime.lateness import LatenessSnapshot
@@ -40,7 +40,7 @@ class RuntimeHandle:
         self,
         ref: pykka.ActorRef[Any],
         outcome: Outcome,
-        backend: Backend,
+        backend: ExecutionBackend,
         shared: RunShared,
     ) -> None:
         self.ref = ref
@@ -248,7 +248,7 @@ def start_runtime(
     preflights: Sequence[Unit],
     workers: Sequence[Unit],
     *,
-    backend: str | Backend = "threading",
+    backend: str | ExecutionBackend = Backend.THREADING,
     clock: Clock | None = None,
     options: SupervisorOptions | None = None,
 ) -> RuntimeHandle:

@@ -41,7 +41,7 @@ from autosolve.runtime.status import ChildRecord, ChildState, Phase, describe_er
 from autosolve.runtime.units import UnitKind, tick_allowance
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend, Cancellable
+    from autosolve.runtime.backends import Cancellable, ExecutionBackend
     from autosolve.runtime.context import Event
     from autosolve.runtime.shared import RunShared
     from autosolve.runtime.timers import TimerHandle
@@ -164,7 +164,7 @@ class SupervisorBehaviour(ControlMixin, DynamicMixin, Contained):  # type: ignor
         """Children of added groups started and not through their first tick yet."""
         self._admitted_count = 0
         self._shared = shared
-        self._backend: Backend = shared.backend
+        self._backend: ExecutionBackend = shared.backend
         self._timers = shared.timers
         self._clock = shared.clock
         self._options = options

@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from autosolve.runtime import Backend
 from autosolve.runtime.handle import start_runtime
 from autosolve.runtime.units import Unit
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.context import WorkContext
     from autosolve.runtime.handle import RuntimeHandle
@@ -100,7 +101,7 @@ class Scheduler:
         self,
         options: SupervisorOptions,
         *,
-        backend: str | Backend = "threading",
+        backend: str | ExecutionBackend = Backend.THREADING,
         clock: Clock | None = None,
         plan: Plan | None = None,
     ) -> RuntimeHandle:

@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 
-from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
+from autosolve.runtime import PhasePolicies, Policies, RestartPolicy
 from autosolve.settings.declare import CustomSection, Declared, Key, Table
 from autosolve.settings.rules import NON_NEGATIVE, at_least, between, seconds
 from autosolve.settings.schema import field_for, number_or_none

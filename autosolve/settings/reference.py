@@ -167,7 +167,7 @@ def _type_name(kind: Any) -> str:
     if typing.get_origin(kind) is tuple:
         return f"list of {_type_name(typing.get_args(kind)[0])}s"
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
-    return names.get(kind, str(kind))
+    return names.get(kind, "string" if isinstance(kind, type) and issubclass(kind, str) else "")
 
 
 def _sentence(text: str) -> str:

@@ -16,6 +16,7 @@ import functools
 import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ def field_for(kind: Any, declaration: Declared) -> fields.Field[Any]:
         return fields.Integer(strict=True, validate=rules)
     if kind is float:
         return fields.Float(allow_nan=False, validate=rules)
-    if kind is str:
-        return fields.String(validate=rules)
+    if kind is str or (isinstance(kind, type) and issubclass(kind, StrEnum)):
+        return fields.String(validate=rules)  # an enum's rules name its values
     if typing.get_origin(kind) is tuple:
         item = field_for(typing.get_args(kind)[0], Declared("", declaration.each))
         return fields.List(item, validate=rules)

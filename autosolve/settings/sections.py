@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from autosolve.runtime.policy import Policies
+from autosolve.runtime import Backend, Policies
 from autosolve.settings.address import is_loopback, parse_listen
 from autosolve.settings.declare import Check, Values, section, setting
 from autosolve.settings.intervals import TaskIntervals
@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 ISSUE_STATES = ("open", "closed")
-BACKENDS = ("threading", "gevent")
 PROVIDERS = ("ollama", "openai")
 
 
@@ -442,7 +441,9 @@ class QueueSettings:
 class RuntimeSettings:
     """The supervised actor runtime"""
 
-    backend: str = setting("threading", one_of(*BACKENDS), doc='or "gevent"', restart=True)
+    backend: Backend = setting(
+        Backend.THREADING, one_of(*Backend), doc='or "gevent"', restart=True, clean=Backend
+    )
     shutdown_timeout: float = setting(
         30.0, *seconds(NON_NEGATIVE), doc="seconds a stop waits for running ticks"
     )

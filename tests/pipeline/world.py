@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autosolve.domain.analysis import Result
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
@@ -40,7 +41,7 @@ class World:
     ollama: FakeOllama
     db: Path
     overrides: dict[str, Any] = field(default_factory=dict)
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: list[Result] = field(default_factory=list)
     """What the explainer's observer was told, in order."""
 
     def __post_init__(self) -> None:
@@ -59,7 +60,7 @@ class World:
         merge(data, self.overrides)
         return settings_from_mapping(data)
 
-    def analysis_observer(self, result: str) -> None:
+    def analysis_observer(self, result: Result) -> None:
         self.outcomes.append(result)
 
     # -- building and running the tasks -----------------------------------------------------

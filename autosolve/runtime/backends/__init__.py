@@ -1,8 +1,9 @@
 """Execution backends: where actors, timers and waits live.
 
-A backend is a handful of factories. The supervisor, children and timer
-service are written once against them, so the same runtime runs on OS
-threads (:mod:`.threading`) or on greenlets (:mod:`.gevent`).
+A backend is a handful of factories (:class:`ExecutionBackend`). The
+supervisor, children and timer service are written once against them, so the
+same runtime runs on OS threads (:mod:`.threading`) or on greenlets
+(:mod:`.gevent`); :class:`Backend` names them.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from autosolve.runtime.backends.names import Backend
+
 if TYPE_CHECKING:
     import pykka
 
     from autosolve.runtime.context import Event
 
-__all__ = ["Backend", "Cancellable", "Wakeup", "get_backend"]
+__all__ = ["Backend", "Cancellable", "ExecutionBackend", "Wakeup", "get_backend"]
 
 
 class Wakeup(Protocol):
@@ -35,10 +38,12 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
-class Backend(Protocol):
+class ExecutionBackend(Protocol):
+    """The factories of one backend."""
+
     @property
-    def name(self) -> str:
-        """``"threading"`` or ``"gevent"``."""
+    def name(self) -> Backend:
+        """Which backend this is."""
         ...
 
     @property
@@ -83,14 +88,19 @@ class Backend(Protocol):
         ...
 
 
-def get_backend(name: str) -> Backend:
-    """Return the backend called ``name`` (``"threading"`` or ``"gevent"``)."""
-    if name == "threading":
+def get_backend(name: str) -> ExecutionBackend:
+    """Return the backend called ``name`` (a :class:`Backend`, or its value).
+
+    Raises:
+        ValueError: no backend has that name.
+    """
+    if name == Backend.THREADING:
         from autosolve.runtime.backends.threading import ThreadingBackend
 
         return ThreadingBackend()
-    if name == "gevent":
+    if name == Backend.GEVENT:
         from autosolve.runtime.backends.gevent import GeventBackend
 
         return GeventBackend()
-    raise ValueError(f"unknown runtime backend {name!r}: expected 'threading' or 'gevent'")
+    expected = " or ".join(repr(str(backend)) for backend in Backend)
+    raise ValueError(f"unknown runtime backend {name!r}: expected {expected}")

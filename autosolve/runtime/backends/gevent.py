@@ -26,6 +26,8 @@ import gevent.event
 import greenlet
 import pykka
 
+from autosolve.runtime.backends.names import Backend
+
 if TYPE_CHECKING:
     from pykka._future import GetHookFunc
     from pykka._types import OptExcInfo
@@ -203,7 +205,7 @@ class _LaterGreenlet:
 class GeventBackend:
     """Actors, events, wake-ups and loops on greenlets; timeouts are hub timers."""
 
-    name = "gevent"
+    name = Backend.GEVENT
     actor_class = GeventActor
 
     def make_event(self) -> gevent.event.Event:

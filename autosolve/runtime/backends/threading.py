@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from autosolve.runtime.backends.names import Backend
+
 if TYPE_CHECKING:
     from pykka._actor import ActorInbox
 
@@ -64,7 +66,7 @@ class _LockWakeup:
 
 
 class ThreadingBackend:
-    name = "threading"
+    name = Backend.THREADING
     actor_class = DaemonThreadingActor
 
     def make_event(self) -> threading.Event:
