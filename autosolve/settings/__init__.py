@@ -14,7 +14,9 @@ types and nothing else of autosolve, and every layer above reads it.
   keys (:mod:`~autosolve.settings.changes`) and the secrets to mask
   (:func:`secrets_of`);
 - :mod:`~autosolve.settings.load`: dynaconf, ``.secrets.toml`` and the
-  environment, every problem reported at once (:class:`SettingsError`).
+  environment, every problem reported at once (:class:`SettingsError`);
+  the section types are in :mod:`~autosolve.settings.sections`, the bounds
+  other code shares in :mod:`~autosolve.settings.limits`.
 
 Adding a setting is one field in its section::
 
@@ -28,14 +30,8 @@ regenerate ``settings.toml`` and ``docs/configuration.md``.
 
 from __future__ import annotations
 
-from autosolve.settings.limits import (
-    GITHUB_COMMENT_LIMIT,
-    GITHUB_CONCURRENCY,
-    MAX_CONCURRENCY,
-    WEEK,
-)
+from autosolve.settings.limits import WEEK
 from autosolve.settings.load import (
-    ENV_PREFIX,
     SettingsError,
     load_settings,
     resolve_path,
@@ -44,52 +40,12 @@ from autosolve.settings.load import (
     settings_from_mapping,
     settings_warnings,
 )
-from autosolve.settings.sections import (
-    AnalysisSettings,
-    BudgetSettings,
-    ClusterSettings,
-    ControlSettings,
-    DatabaseSettings,
-    GitHubAppSettings,
-    GitHubSettings,
-    HttpSettings,
-    IssuesSettings,
-    LabelSettings,
-    LogSettings,
-    ModelSettings,
-    OllamaSettings,
-    OpenAISettings,
-    QueueSettings,
-    RuntimeSettings,
-    Settings,
-    WebhookSettings,
-)
+from autosolve.settings.sections import Settings
 
 __all__ = [
-    "ENV_PREFIX",
-    "GITHUB_COMMENT_LIMIT",
-    "GITHUB_CONCURRENCY",
-    "MAX_CONCURRENCY",
     "WEEK",
-    "AnalysisSettings",
-    "BudgetSettings",
-    "ClusterSettings",
-    "ControlSettings",
-    "DatabaseSettings",
-    "GitHubAppSettings",
-    "GitHubSettings",
-    "HttpSettings",
-    "IssuesSettings",
-    "LabelSettings",
-    "LogSettings",
-    "ModelSettings",
-    "OllamaSettings",
-    "OpenAISettings",
-    "QueueSettings",
-    "RuntimeSettings",
     "Settings",
     "SettingsError",
-    "WebhookSettings",
     "load_settings",
     "resolve_path",
     "revalidate",

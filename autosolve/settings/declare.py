@@ -8,7 +8,8 @@ daemon needs a restart to change it, and whether it is a secret. From these
 come the marshmallow schema (:mod:`autosolve.settings.schema`), the shipped
 ``settings.toml`` and the configuration reference
 (:mod:`autosolve.settings.reference`), the reload's "needs a restart" list
-and the values to mask (:mod:`autosolve.settings.changes`).
+(:mod:`autosolve.settings.changes`) and the values to mask
+(:func:`autosolve.settings.secrets_of`).
 
 A rule over several keys of a section is a :class:`Check` in the section's
 ``checks`` class attribute.
@@ -35,7 +36,10 @@ __all__ = [
     "Table",
     "Values",
     "declared",
+    "default_of",
+    "docstring_of",
     "fields_of",
+    "is_section",
     "keys_of",
     "section",
     "setting",
