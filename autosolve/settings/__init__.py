@@ -5,8 +5,10 @@ types and nothing else of autosolve, and every layer above reads it.
 
 - :mod:`~autosolve.settings.sections`: the declaration, one frozen dataclass
   per table, each key a field with its default, rules, doc line and
-  "needs a restart" flag (:mod:`~autosolve.settings.declare`);
-  ``[intervals]`` is :mod:`~autosolve.settings.intervals`, ``[policies]``
+  "needs a restart" flag (:mod:`~autosolve.settings.declare`); ``[github]``
+  is :mod:`~autosolve.settings.github`, ``[analysis]`` and the model's
+  :mod:`~autosolve.settings.model`, ``[intervals]``
+  :mod:`~autosolve.settings.intervals`, ``[policies]``
   :mod:`~autosolve.settings.policies`;
 - derived from it: the marshmallow schema (:mod:`~autosolve.settings.schema`),
   the shipped ``settings.toml`` and ``docs/configuration.md``

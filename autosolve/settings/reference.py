@@ -37,14 +37,14 @@ _TOML_PREAMBLE = f"""\
 # the environment or in a .secrets.toml beside this file (git-ignored).
 # Relative paths are taken beside this file. Every interval, timeout and
 # delay (seconds) must be greater than 0 (or 0 where noted) and at most a week.
-# Every key is explained in {DOCS_FILE}. This file is generated from
-# autosolve/settings/sections.py: python -m autosolve.settings.reference --write
+# Every key is explained in {DOCS_FILE}. This file is generated from the
+# declaration in autosolve/settings/: python -m autosolve.settings.reference --write
 """
 
 _MARKDOWN_PREAMBLE = f"""\
 # Configuration reference
 
-<!-- Generated from autosolve/settings/sections.py by
+<!-- Generated from the declaration in autosolve/settings/ by
 `python -m autosolve.settings.reference --write`; edit the declaration, not this file. -->
 
 autosolve reads `settings.toml` (or `--settings PATH`), then an optional

@@ -23,6 +23,7 @@ __all__ = [
     "NON_NEGATIVE",
     "NOT_EMPTY",
     "POSITIVE",
+    "as_tuple",
     "at_least",
     "at_least_one",
     "between",
@@ -31,12 +32,14 @@ __all__ = [
     "http_url",
     "listen",
     "node_name",
+    "once_each",
     "one_of",
     "organization",
     "repository",
     "repository_glob",
     "seconds",
     "since",
+    "strip",
     "unique",
 ]
 
@@ -207,3 +210,22 @@ def _command_word(value: str) -> None:
 
 
 command_word = Rule('"" or one word without spaces', _command_word)
+
+
+# -- how valid values are cleaned ---------------------------------------------------------
+
+
+def strip(value: str) -> str:
+    """Whitespace around a secret dropped: `echo ghp_... > secret` leaves a newline no header
+    can carry."""
+    return value.strip()
+
+
+def as_tuple(values: Any) -> tuple[Any, ...]:
+    """A TOML list as the frozen settings hold it."""
+    return tuple(values)
+
+
+def once_each(values: Any) -> tuple[Any, ...]:
+    """A list without repeats, in its order."""
+    return tuple(dict.fromkeys(values))
