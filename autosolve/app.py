@@ -19,7 +19,7 @@ from autosolve.config import Settings, load_settings, secrets_of
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.dependencies import AppDependencies
 from autosolve.infra.store import Store, StoreError
-from autosolve.runtime.supervisor import Observer, SupervisorOptions
+from autosolve.runtime import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
 from autosolve.schedule.scheduler import Plan, Scheduler
@@ -27,9 +27,7 @@ from autosolve.schedule.scheduler import Plan, Scheduler
 if TYPE_CHECKING:
     from autosolve.http.metrics import Metrics
     from autosolve.reload import ReloadReport
-    from autosolve.runtime.clock import Clock
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+    from autosolve.runtime import Clock, RunResult, RuntimeEvent, RuntimeHandle
 
 __all__ = ["App", "application_commands", "build_scheduler", "start"]
 

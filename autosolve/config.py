@@ -39,7 +39,7 @@ from marshmallow import (
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
 from autosolve.domain.intervals import TaskIntervals
 from autosolve.http.address import is_loopback, parse_listen
-from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
+from autosolve.runtime import PhasePolicies, Policies, RestartPolicy
 
 __all__ = ["WEEK", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
 

@@ -23,9 +23,7 @@ from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
-from autosolve.runtime.context import CURRENT_CONTEXT
-from autosolve.runtime.events import EventKind
-from autosolve.runtime.status import Phase
+from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ if TYPE_CHECKING:
 
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
-    from autosolve.runtime.supervisor import RuntimeEvent
+    from autosolve.runtime import RuntimeEvent
 
 __all__ = ["BUDGET_WAIT", "AppDependencies", "show_budget_wait"]
 

@@ -39,10 +39,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from autosolve.control.protocol import error_reply
 from autosolve.masking import Masker
-from autosolve.runtime.handle import ControlError
+from autosolve.runtime import ControlError
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 __all__ = [
     "ANSWER_TIMEOUT",

@@ -38,7 +38,7 @@ from autosolve.control.socket_file import bind_private_socket, remove_socket_fil
 from autosolve.masking import Masker
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 __all__ = ["ControlServer"]
 

@@ -11,8 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
-from autosolve.runtime import Category, EventKind, RuntimeEvent
-from autosolve.runtime.events import Failure
+from autosolve.runtime import Category, EventKind, Failure, RuntimeEvent
 from tests.fakes.github import FakeGitHub
 
 SPEC_FAMILIES = {

@@ -9,7 +9,7 @@ from autosolve.domain.ticks import half_spent
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Store
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["OutboxRelay"]
 
