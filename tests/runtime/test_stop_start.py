@@ -173,6 +173,23 @@ def test_a_worker_stopped_before_its_preflight_succeeded_does_not_start_with_the
     harness.wait_for(lambda: harness.child(NAME)["runs"] == 1, what="its first tick")
 
 
+def test_a_worker_of_an_added_group_stopped_before_its_preflight_succeeded_waits_for_a_start(
+    harness: Harness,
+) -> None:
+    release = harness.backend.make_event()
+    handle = harness.start(workers=[Unit(OTHER, noop, 10.0)])
+    handle.add([Unit("preflight:g", lambda ctx: release.wait(5.0))], [Unit(NAME, noop, 10.0)])
+    harness.wait_event("spawned", "preflight:g")
+    handle.stop_children(NAME)
+    release.set()
+    harness.wait_event("settled")
+    harness.wait_for(lambda: harness.child("preflight:g")["state"] == "succeeded", what="done")
+    harness.settle()
+    assert harness.named("spawned", NAME) == [] and harness.child(NAME)["state"] == "stopped"
+    handle.start_children(NAME)
+    harness.wait_for(lambda: harness.child(NAME)["runs"] == 1, what="its first tick")
+
+
 def test_a_stopped_child_stays_stopped_when_the_run_stops(harness: Harness) -> None:
     handle = harness.start(workers=[Unit(NAME, noop, 10.0), Unit(OTHER, noop, 10.0)])
     harness.wait_for(lambda: harness.child(NAME)["runs"] == 1, what="a tick")

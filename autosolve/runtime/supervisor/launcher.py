@@ -84,8 +84,11 @@ class Launcher:
             core.emit(EventKind.RESTARTED, name, record.restarts)
 
     def respawn_if_due(self, slot: ChildSlot) -> None:
-        """Start the fresh actor once both the restart is due and the old actor is gone."""
-        if self._core.phase.running and slot.restart_due and not slot.live:
+        """Start the fresh actor once both the restart is due and the old actor is gone.
+
+        Never for a child stopped on request: only a start (or a restart) ends that.
+        """
+        if self._core.phase.running and slot.restart_due and not (slot.live or slot.stopped):
             self.spawn(slot)
 
     def ask_to_stop(self, slot: ChildSlot) -> None:
