@@ -58,7 +58,7 @@ GROUPS = (1, 2, 3)
 REMOVALS = ("*:g1:*", "*:g2:*", "worker:g3:*", "preflight:g*", "worker:g2:a", "worker:c", "nope")
 OUTCOMES = ("ok", "node", "base", "hinted", "hang")
 BASE_ERRORS = (SystemExit, KeyboardInterrupt, greenlet.GreenletExit, gevent.Timeout)
-SHUTDOWN_TIMEOUT = 0.3
+SHUTDOWN_TIMEOUT = 0.1
 """Real seconds a stop waits for hanging work before abandoning it."""
 POLICIES = Policies(
     preflight=PhasePolicies(node=RestartPolicy(0.0, 0.0), service=RestartPolicy(5.0, 300.0)),
