@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from autosolve.runtime import ControlError, Unit
+from autosolve.runtime import ControlError, RuntimeHandle, Unit
 from tests.runtime.errors import node_error
 from tests.runtime.harness import Harness
 from tests.runtime.test_deadline import Blocking
@@ -18,12 +20,20 @@ def noop(ctx) -> None:
     pass
 
 
+def in_a_blocking_tick(
+    harness: Harness, *, cooperative: bool, **options: Any
+) -> tuple[Blocking, RuntimeHandle]:
+    """A worker started and inside its first tick, which blocks (until cancelled, or released)."""
+    work = Blocking(harness, cooperative=cooperative)
+    handle = harness.start(workers=[Unit(NAME, work, 10.0)], **options)
+    harness.wait_for(lambda: work.calls == 1, what="the tick")
+    return work, handle
+
+
 def test_a_stopped_worker_has_its_tick_cancelled_shows_stopped_and_is_never_restarted(
     harness: Harness,
 ) -> None:
-    work = Blocking(harness, cooperative=True)
-    handle = harness.start(workers=[Unit(NAME, work, 10.0)])
-    harness.wait_for(lambda: work.calls == 1, what="the tick")
+    work, handle = in_a_blocking_tick(harness, cooperative=True)
     assert handle.stop_children(NAME) == [NAME]
     harness.wait_event("stopped", NAME)
     assert work.cancelled_at == [harness.clock.monotonic()]
@@ -128,9 +138,7 @@ def test_a_worker_stopped_in_backoff_is_not_restarted_until_started(harness: Har
 def test_work_that_ignores_the_stop_is_abandoned_after_the_shutdown_timeout(
     harness: Harness,
 ) -> None:
-    work = Blocking(harness, cooperative=False)
-    handle = harness.start(workers=[Unit(NAME, work, 10.0)], shutdown_timeout=0.1)
-    harness.wait_for(lambda: work.calls == 1, what="the tick")
+    work, handle = in_a_blocking_tick(harness, cooperative=False, shutdown_timeout=0.1)
     handle.stop_children(NAME)
     harness.wait_event("abandoned", NAME)
     assert harness.child(NAME)["state"] == "abandoned"
@@ -143,9 +151,7 @@ def test_work_that_ignores_the_stop_is_abandoned_after_the_shutdown_timeout(
 def test_a_child_started_while_its_actor_still_ends_starts_once_it_ended(
     harness: Harness,
 ) -> None:
-    work = Blocking(harness, cooperative=False)
-    handle = harness.start(workers=[Unit(NAME, work, 10.0)])
-    harness.wait_for(lambda: work.calls == 1, what="the tick")
+    work, handle = in_a_blocking_tick(harness, cooperative=False)
     handle.stop_children(NAME)
     handle.start_children(NAME)
     harness.settle()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.events import EventKind
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["Admission"]
 
 
+@dataclass(eq=False)
 class Admission:
     """Starts waiting children while fewer than ``add_concurrency`` are starting.
 
@@ -28,14 +30,13 @@ class Admission:
     started, a ``settled`` event says how many did.
     """
 
-    def __init__(self, core: SupervisorCore, launcher: Launcher) -> None:
-        self._core = core
-        self._launcher = launcher
-        self._queue: deque[ChildSlot] = deque()
-        """Children of added groups waiting for their turn to start."""
-        self._starting: set[ChildSlot] = set()
-        """Children started and not through their first tick yet."""
-        self._started_count = 0
+    _core: SupervisorCore
+    _launcher: Launcher
+    _queue: deque[ChildSlot] = field(default_factory=deque, init=False)
+    """Children of added groups waiting for their turn to start."""
+    _starting: set[ChildSlot] = field(default_factory=set, init=False)
+    """Children started and not through their first tick yet."""
+    _started_count: int = field(default=0, init=False)
 
     def admit(self, slots: Sequence[ChildSlot]) -> None:
         """Start ``slots`` (of an added group) as :meth:`admit_more` lets them."""

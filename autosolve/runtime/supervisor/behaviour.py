@@ -99,7 +99,9 @@ class SupervisorBehaviour(Contained):
         self._restarts = RestartPlanner(core)
         launcher = self._launcher = Launcher(core, table, deadlines.of_record, self._on_failure)
         admission = self._admission = Admission(core, launcher)
-        watchdog = self._watchdog = Watchdog(core, table, deadlines, admission, self._on_hung)
+        watchdog = self._watchdog = Watchdog(
+            core, table, deadlines, admission, launcher, self._on_hung
+        )
         phases = self._phases = Phases(core, table, launcher, admission)
         self._stopping = StopCoordinator(core, table, launcher, admission, watchdog, outcome)
         self._departures = Departures(core, table, launcher, admission, phases, self._stopping)

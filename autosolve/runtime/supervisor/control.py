@@ -7,6 +7,7 @@ failure worth a traceback in the log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.child import tell_quietly
@@ -38,26 +39,16 @@ def _names(slots: list[ChildSlot]) -> dict[str, Any]:
     return reply([slot.unit.name for slot in slots])
 
 
+@dataclass(eq=False)
 class ChildControl:
-    """Control calls about children by name or shell-style pattern.
+    """Control calls about children by name or shell-style pattern."""
 
-    Args:
-        may_start: whether a child that never ran may start now (its phase came).
-    """
-
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        launcher: Launcher,
-        admission: Admission,
-        may_start: Callable[[ChildSlot], bool],
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._launcher = launcher
-        self._admission = admission
-        self._may_start = may_start
+    _core: SupervisorCore
+    _table: ChildTable
+    _launcher: Launcher
+    _admission: Admission
+    _may_start: Callable[[ChildSlot], bool]
+    """Whether a child that never ran may start now (its phase came)."""
 
     def pause(self, pattern: str) -> dict[str, Any]:
         """Let matching workers finish their current tick, then stop ticking."""
@@ -191,11 +182,7 @@ class ChildControl:
         return False
 
     def _abandon(self, slot: ChildSlot) -> None:
-        runner = slot.runner
-        slot.generation += 1  # whatever the old actor reports from now on is stale
-        slot.live, slot.ref, slot.runner = False, None, None
-        self._core.shared.running.discard(slot)
-        self._core.backend.abandon(runner)
+        self._launcher.abandon(slot)
         self._core.emit(EventKind.ABANDONED, slot.unit.name)
         if slot.stopped:
             self._settle(slot, ChildState.ABANDONED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.events import EventKind
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Departures"]
 
 
+@dataclass(eq=False)
 class Departures:
     """Forgets removed children at once and sees their last actors end.
 
@@ -29,21 +31,12 @@ class Departures:
     added again under a removed name starts once the old one's actor ended.
     """
 
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        launcher: Launcher,
-        admission: Admission,
-        phases: Phases,
-        stop: StopCoordinator,
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._launcher = launcher
-        self._admission = admission
-        self._phases = phases
-        self._stop = stop
+    _core: SupervisorCore
+    _table: ChildTable
+    _launcher: Launcher
+    _admission: Admission
+    _phases: Phases
+    _stop: StopCoordinator
 
     def remove(self, slots: list[ChildSlot]) -> None:
         """Forget ``slots`` and signal their actors (in reverse order).

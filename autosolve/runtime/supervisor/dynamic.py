@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.events import EventKind, GroupChange
@@ -31,24 +32,16 @@ if TYPE_CHECKING:
 __all__ = ["GroupChanges"]
 
 
+@dataclass(eq=False)
 class GroupChanges:
     """What :meth:`RuntimeHandle.add`, ``remove``, ``replace`` and ``update_options`` ask for."""
 
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        launcher: Launcher,
-        phases: Phases,
-        departures: Departures,
-        watchdog: Watchdog,
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._launcher = launcher
-        self._phases = phases
-        self._departures = departures
-        self._watchdog = watchdog
+    _core: SupervisorCore
+    _table: ChildTable
+    _launcher: Launcher
+    _phases: Phases
+    _departures: Departures
+    _watchdog: Watchdog
 
     def add(self, groups: Sequence[UnitGroup]) -> dict[str, Any]:
         """Start each ``(preflights, workers)`` as a group of its own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.child import child_actor_class, tell_quietly
@@ -23,30 +24,21 @@ FailureHandler = Callable[["ChildSlot", BaseException], None]
 """Handles a failure of a child (here: its actor could not start)."""
 
 
+@dataclass(eq=False)
 class Launcher:
-    """Starts fresh actors for slots and signals the running ones to end.
+    """Starts fresh actors for slots, signals the running ones to end, gives up on hung ones."""
 
-    Args:
-        core: the supervisor's shared state.
-        table: the children (start order, removed names still leaving).
-        allowance: the deadline rule every child's context shares (one
-            callable for all: a closure per child costs each actor memory).
-        on_failure: called when an actor cannot start (e.g. no more threads):
-            that is a failure of the child like any other.
-    """
+    _core: SupervisorCore
+    _table: ChildTable
+    _allowance: Callable[[ChildRecord], float]
+    """The deadline rule every child's context shares (one callable for all: a
+    closure per child would cost each actor memory)."""
+    _on_failure: FailureHandler
+    """Called when an actor cannot start (e.g. no more threads): a failure of the
+    child like any other."""
 
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        allowance: Callable[[ChildRecord], float],
-        on_failure: FailureHandler,
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._allowance = allowance
-        self._on_failure = on_failure
-        self._child_class = child_actor_class(core.backend.actor_class)
+    def __post_init__(self) -> None:
+        self._child_class = child_actor_class(self._core.backend.actor_class)
 
     def spawn(self, slot: ChildSlot) -> None:
         """Start the next actor of ``slot`` (its first, or a fresh one after the last ended)."""
@@ -98,6 +90,19 @@ class Launcher:
             slot.context.cancel()
         if slot.ref is not None:
             tell_quietly(slot.ref, STOP_CHILD)
+
+    def abandon(self, slot: ChildSlot) -> None:
+        """Give up on ``slot``'s actor, which ignores its cancellation.
+
+        Whatever it reports from now on is stale, and a fresh actor may start
+        (a greenlet is killed; a thread cannot be, and is left to finish).
+        """
+        runner = slot.runner
+        slot.generation += 1
+        slot.live, slot.ref, slot.runner = False, None, None
+        self._core.shared.running.discard(slot)
+        slot.record.running_since = None
+        self._core.backend.abandon(runner)
 
     @staticmethod
     def cancel_restart(slot: ChildSlot) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.events import EventKind, GroupChange
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Phases", "settle_failed_group_child"]
 
 
+@dataclass(eq=False)
 class Phases:
     """Starts each group's workers once all of its preflights succeeded.
 
@@ -29,13 +31,10 @@ class Phases:
     children start through :class:`Admission`, a few at a time.
     """
 
-    def __init__(
-        self, core: SupervisorCore, table: ChildTable, launcher: Launcher, admission: Admission
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._launcher = launcher
-        self._admission = admission
+    _core: SupervisorCore
+    _table: ChildTable
+    _launcher: Launcher
+    _admission: Admission
 
     def begin(self, group: Group) -> None:
         """Start a new group: its preflights now, or its workers if it has none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.contained import GreenletExit
@@ -30,6 +31,7 @@ _ABANDONED_NAMED = 100
 """Children named in the one log line of a stop that abandoned some (the rest are counted)."""
 
 
+@dataclass(eq=False)
 class StopCoordinator:
     """Ends the run: asked for, after a permanent failure, or when the supervisor dies.
 
@@ -40,25 +42,16 @@ class StopCoordinator:
     abandoned, and the :class:`Outcome` gets its result.
     """
 
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        launcher: Launcher,
-        admission: Admission,
-        watchdog: Watchdog,
-        outcome: Outcome,
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._launcher = launcher
-        self._admission = admission
-        self._watchdog = watchdog
-        self._outcome = outcome
-        self._failure: str | None = None
-        self._culprit: ChildSlot | None = None
-        self._outstanding: set[ChildSlot] = set()
-        """Children the stop signalled and has not seen end yet."""
+    _core: SupervisorCore
+    _table: ChildTable
+    _launcher: Launcher
+    _admission: Admission
+    _watchdog: Watchdog
+    _outcome: Outcome
+    _failure: str | None = field(default=None, init=False)
+    _culprit: ChildSlot | None = field(default=None, init=False)
+    _outstanding: set[ChildSlot] = field(default_factory=set, init=False)
+    """Children the stop signalled and has not seen end yet."""
 
     def fail_run(self, reason: str, culprit: ChildSlot) -> None:
         logger.error("run failed: %s", reason)

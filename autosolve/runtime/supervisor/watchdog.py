@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autosolve.runtime.errors import TickHung
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from autosolve.runtime.status import ChildRecord
     from autosolve.runtime.supervisor.admission import Admission
     from autosolve.runtime.supervisor.core import SupervisorCore
+    from autosolve.runtime.supervisor.launcher import Launcher
     from autosolve.runtime.supervisor.table import ChildTable
     from autosolve.runtime.timers import TimerHandle
     from autosolve.runtime.units import Unit
@@ -28,12 +30,12 @@ HungHandler = Callable[["ChildSlot", BaseException, Category], None]
 """Handles the failure of a child declared hung (a degraded one)."""
 
 
+@dataclass(eq=False)
 class TickDeadlines:
     """How long one tick of a child may run: its unit's deadline, else the options' rule."""
 
-    def __init__(self, core: SupervisorCore, table: ChildTable) -> None:
-        self._core = core
-        self._table = table
+    _core: SupervisorCore
+    _table: ChildTable
 
     def of(self, slot: ChildSlot) -> float:
         return tick_allowance(
@@ -47,6 +49,7 @@ class TickDeadlines:
         return tick_allowance(deadline, self._core.options.tick_deadline, record.interval)
 
 
+@dataclass(eq=False)
 class Watchdog:
     """Looks at the running ticks a few times per shortest deadline.
 
@@ -56,21 +59,17 @@ class Watchdog:
     being removed or stopped on request are left to their stop's own deadline.
     """
 
-    def __init__(
-        self,
-        core: SupervisorCore,
-        table: ChildTable,
-        deadlines: TickDeadlines,
-        admission: Admission,
-        on_hung: HungHandler,
-    ) -> None:
-        self._core = core
-        self._table = table
-        self._deadlines = deadlines
-        self._admission = admission
-        self._on_hung = on_hung
-        self._period = 1.0
-        self._timer: TimerHandle | None = None
+    _core: SupervisorCore
+    _table: ChildTable
+    _deadlines: TickDeadlines
+    _admission: Admission
+    _launcher: Launcher
+    _on_hung: HungHandler
+    _period: float = field(default=1.0, init=False)
+    """Seconds between two looks (follows the units and options: :meth:`refresh`)."""
+    _timer: TimerHandle | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
@@ -111,13 +110,8 @@ class Watchdog:
             self._declare_hung(slot, now - started, deadline)
 
     def _declare_hung(self, slot: ChildSlot, running_for: float, deadline: float) -> None:
-        runner = slot.runner
-        slot.generation += 1  # whatever the old actor reports from now on is stale
-        slot.live, slot.ref, slot.runner = False, None, None
-        self._core.shared.running.discard(slot)
-        slot.record.running_since = None
         self._admission.admitted(slot)
-        self._core.backend.abandon(runner)
+        self._launcher.abandon(slot)
         self._core.emit(EventKind.HUNG, slot.unit.name, running_for)
         error = TickHung(slot.unit.name, running_for, deadline)
         self._on_hung(slot, error, Category.DEGRADED)
