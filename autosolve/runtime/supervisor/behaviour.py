@@ -151,6 +151,8 @@ class SupervisorBehaviour(Contained):
                 )
 
     # -- control calls (through the pykka proxy, see RuntimeHandle) ---------------
+    # Each is the part's own call (ChildControl, GroupChanges), documented there;
+    # all answer {"ok": True, "names": [...]} or {"ok": False, "error": ...}.
 
     def status(self) -> dict[str, Any]:
         """The phase and one record per child."""
