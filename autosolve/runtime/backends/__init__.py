@@ -8,7 +8,8 @@ same runtime runs on OS threads (:mod:`.threading`) or on greenlets
 
 from __future__ import annotations
 
-from autosolve.runtime.backends.base import Backend, Cancellable, ExecutionBackend, Wakeup
+from autosolve.runtime.backends.base import Cancellable, ExecutionBackend, Wakeup
+from autosolve.runtime.backends.names import Backend
 
 __all__ = ["Backend", "Cancellable", "ExecutionBackend", "Wakeup", "get_backend"]
 
@@ -17,15 +18,15 @@ def get_backend(name: str) -> ExecutionBackend:
     """Return the backend called ``name`` (a :class:`Backend`, or its value).
 
     Raises:
-        ValueError: ``name`` is neither ``"threading"`` nor ``"gevent"``.
+        ValueError: no backend has that name.
     """
     if name == Backend.THREADING:
         from autosolve.runtime.backends.threading import ThreadingBackend
 
         return ThreadingBackend()
     if name == Backend.GEVENT:
-        # Imported only when asked for: a threading run need not load gevent.
         from autosolve.runtime.backends.gevent import GeventBackend
 
         return GeventBackend()
-    raise ValueError(f"unknown runtime backend {name!r}: expected 'threading' or 'gevent'")
+    expected = " or ".join(repr(str(backend)) for backend in Backend)
+    raise ValueError(f"unknown runtime backend {name!r}: expected {expected}")

@@ -1,4 +1,4 @@
-"""What every backend provides, and the names of the two there are.
+"""What every backend provides.
 
 Below both backends and the package that picks one (:func:`get_backend`),
 so none of them imports another to know the contract.
@@ -8,24 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
     import pykka
 
     from autosolve.runtime.context import Event
 
-__all__ = ["Backend", "Cancellable", "ExecutionBackend", "Wakeup"]
-
-
-class Backend(StrEnum):
-    """The backends by name; a ``str``, so ``backend == "gevent"`` keeps working."""
-
-    THREADING = "threading"
-    """Every actor on an OS thread of its own: pykka's ``ThreadingActor``."""
-    GEVENT = "gevent"
-    """Every actor a greenlet: for a process that runs on gevent's hub."""
+__all__ = ["Cancellable", "ExecutionBackend", "Wakeup"]
 
 
 class Wakeup(Protocol):

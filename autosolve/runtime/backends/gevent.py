@@ -26,7 +26,7 @@ import gevent.event
 import greenlet
 import pykka
 
-from autosolve.runtime.backends.base import Backend
+from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
     from autosolve.runtime.pykka_internals import GetHookFunc, OptExcInfo

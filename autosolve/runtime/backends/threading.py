@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from autosolve.runtime.backends.base import Backend
+from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
     from autosolve.runtime.pykka_internals import ActorInbox
