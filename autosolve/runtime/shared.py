@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from autosolve.runtime.lateness import LatenessHistogram
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends.base import ExecutionBackend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.timers import TimerService

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends.base import ExecutionBackend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
 
 __all__ = ["TimerHandle", "TimerService"]
