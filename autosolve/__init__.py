@@ -13,7 +13,7 @@ __all__ = ["start"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 
 def start(settings: Any = None, **kwargs: Any) -> RuntimeHandle:

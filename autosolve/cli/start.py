@@ -32,7 +32,7 @@ from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
-from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+from autosolve.runtime import RunResult, RuntimeEvent
 from autosolve.settings import resolve_path, secrets_of, settings_warnings
 
 if TYPE_CHECKING:

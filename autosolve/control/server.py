@@ -39,7 +39,7 @@ from autosolve.masking import Masker
 from autosolve.runtime import Backend
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 __all__ = ["ControlServer"]
 

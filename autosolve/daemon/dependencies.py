@@ -22,8 +22,7 @@ from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
-from autosolve.runtime import EventKind, Phase
-from autosolve.runtime.context import CURRENT_CONTEXT
+from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
 from autosolve.settings import Settings, resolve_path
 

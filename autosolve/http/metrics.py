@@ -39,7 +39,7 @@ from prometheus_client.core import (
 from prometheus_client.process_collector import ProcessCollector
 
 from autosolve.domain.analysis import Result
-from autosolve.runtime.lateness import FixedHistogram
+from autosolve.runtime import FixedHistogram
 
 if TYPE_CHECKING:
     from autosolve.infra.budget import BudgetStats

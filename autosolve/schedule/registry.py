@@ -12,8 +12,7 @@ from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github.client import READ_PATIENCE
-from autosolve.runtime.classify import classify
-from autosolve.runtime.policy import Category
+from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:

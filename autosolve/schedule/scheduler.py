@@ -7,17 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from autosolve.runtime import Backend
-from autosolve.runtime.handle import start_runtime
-from autosolve.runtime.units import Unit
+from autosolve.runtime import Backend, Unit, start_runtime
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import ExecutionBackend
-    from autosolve.runtime.clock import Clock
-    from autosolve.runtime.context import WorkContext
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.supervisor import SupervisorOptions
-    from autosolve.runtime.units import WorkFunc
+    from autosolve.runtime import (
+        Clock,
+        ExecutionBackend,
+        RuntimeHandle,
+        SupervisorOptions,
+        WorkContext,
+        WorkFunc,
+    )
     from autosolve.schedule.contracts import GlobalWorker
     from autosolve.schedule.planner import Planner
 

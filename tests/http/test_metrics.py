@@ -12,8 +12,7 @@ from autosolve.domain.analysis import Result
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
-from autosolve.runtime import Category, EventKind, RuntimeEvent
-from autosolve.runtime.events import Failure
+from autosolve.runtime import Category, EventKind, Failure, RuntimeEvent
 from tests.fakes.github import FakeGitHub
 
 SPEC_FAMILIES = {

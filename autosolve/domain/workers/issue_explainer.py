@@ -19,7 +19,7 @@ from autosolve.infra.github import NotFoundError, UnprocessableError
 if TYPE_CHECKING:
     from autosolve.domain.analysis import Analyst
     from autosolve.infra.store import Job, Store, StoredIssue
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["JOB_FAULTS", "MARKER", "IssueExplainer"]
 

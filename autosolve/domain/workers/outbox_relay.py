@@ -10,7 +10,7 @@ from autosolve.infra.store import DEFAULT_RELAY_BATCH
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Store
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["OutboxRelay"]
 

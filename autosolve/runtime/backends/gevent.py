@@ -29,8 +29,7 @@ import pykka
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
-    from pykka._future import GetHookFunc
-    from pykka._types import OptExcInfo
+    from autosolve.runtime.pykka_internals import GetHookFunc, OptExcInfo
 
 __all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
 

@@ -12,7 +12,7 @@ import pykka
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
-    from pykka._actor import ActorInbox
+    from autosolve.runtime.pykka_internals import ActorInbox
 
 __all__ = ["DaemonThreadingActor", "ThreadingBackend"]
 
@@ -66,6 +66,8 @@ class _LockWakeup:
 
 
 class ThreadingBackend:
+    """Actors on OS threads, timeouts on ``threading`` primitives."""
+
     name = Backend.THREADING
     actor_class = DaemonThreadingActor
 
