@@ -39,6 +39,8 @@ from marshmallow import (
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT
 from autosolve.domain.intervals import TaskIntervals
 from autosolve.http.address import is_loopback, parse_listen
+from autosolve.infra.model import MAX_CONCURRENCY
+from autosolve.infra.model.providers import PROVIDERS
 from autosolve.runtime.policy import PhasePolicies, Policies, RestartPolicy
 
 __all__ = ["WEEK", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
@@ -78,6 +80,12 @@ class AnalysisSettings:
     """``""`` = the built-in template; a relative path is taken beside the settings file."""
     concurrency: int = 1
     max_comment_chars: int = 60000
+    structured: bool = True
+    """Ask the model for a JSON answer of :data:`autosolve.domain.answer.ANSWER_SCHEMA`."""
+    allow_images: bool = False
+    """Markdown images (to https URLs) in the model's answer stay images; else links."""
+    max_mentions: int = 0
+    """How many ``@mentions`` in the model's answer may stay live (the rest become code)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,21 @@ class OllamaSettings:
     url: str = "http://localhost:11434"
     model: str = "qwen2.5-coder:7b"
     timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    provider: str = "ollama"
+    """Who serves the model: ``ollama`` or ``openai`` (any OpenAI-compatible API)."""
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    url: str = "http://127.0.0.1:8000/v1"
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    """The bearer key (better: ``AUTOSOLVE_OPENAI__API_KEY``); "" sends none."""
+    timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +191,8 @@ class LogSettings:
 class Settings:
     github: GitHubSettings = field(default_factory=GitHubSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    openai: OpenAISettings = field(default_factory=OpenAISettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
@@ -268,7 +293,6 @@ def _section(schema: type[Schema]) -> fields.Nested:
 
 SINCE_WORDS = ("first-start", "all")
 ISSUE_STATES = ("open", "closed")
-MAX_CONCURRENCY = 64
 
 
 def _since(value: str) -> None:
@@ -312,6 +336,9 @@ class AnalysisSchema(_Section):
     max_comment_chars = _count(
         validate.Range(min=1000, max=GITHUB_COMMENT_LIMIT, error="must be between {min} and {max}")
     )
+    structured = fields.Boolean()
+    allow_images = fields.Boolean()
+    max_mentions = _count(_non_negative)
 
 
 GITHUB_CONCURRENCY = 100
@@ -357,6 +384,27 @@ class OllamaSchema(_Section):
     url = fields.String(validate=_http_url)
     model = fields.String(validate=validate.Length(min=1, error="must not be empty"))
     timeout = _seconds()
+
+
+class ModelSchema(_Section):
+    target = ModelSettings
+    provider = fields.String(validate=validate.OneOf(PROVIDERS, error="must be one of: {choices}"))
+
+
+class OpenAISchema(_Section):
+    target = OpenAISettings
+    url = fields.String(validate=_http_url)
+    model = fields.String()
+    api_key = fields.String()
+    timeout = _seconds()
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Any:
+        if "api_key" in data:  # a secrets file's trailing newline
+            data["api_key"] = data["api_key"].strip()
+        if "url" in data:
+            data["url"] = data["url"].rstrip("/")
+        return OpenAISettings(**data)
 
 
 def _database_url(value: str) -> None:
@@ -574,6 +622,8 @@ class SettingsSchema(_Section):
     target = Settings
     github = _section(GitHubSchema)
     analysis = _section(AnalysisSchema)
+    model = _section(ModelSchema)
+    openai = _section(OpenAISchema)
     ollama = _section(OllamaSchema)
     database = _section(DatabaseSchema)
     cluster = _section(ClusterSchema)
@@ -584,6 +634,19 @@ class SettingsSchema(_Section):
     control = _section(ControlSchema)
     http = _section(HttpSchema)
     log = _section(LogSchema)
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _openai_model_named(self, _data: Any, original: Any, **_: Any) -> None:
+        """The OpenAI-compatible provider has no default model: it must be named."""
+        if not isinstance(original, Mapping):
+            return
+        model, openai = original.get("model"), original.get("openai")
+        provider = model.get("provider") if isinstance(model, Mapping) else None
+        named = openai.get("model") if isinstance(openai, Mapping) else None
+        if provider == "openai" and not (isinstance(named, str) and named.strip()):
+            raise ValidationError(
+                {"openai": {"model": ['must name the model when model.provider = "openai"']}}
+            )
 
 
 # -- loading -------------------------------------------------------------------
@@ -701,7 +764,7 @@ def _override(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Values no log line, answer or message may show: tokens, the database password."""
-    secrets = [settings.github.token, settings.http.token]
+    secrets = [settings.github.token, settings.http.token, settings.openai.api_key]
     url = settings.database.url
     _, _, rest = url.partition("://")
     userinfo, at, _ = rest.rpartition("@")
