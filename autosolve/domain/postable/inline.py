@@ -298,8 +298,8 @@ class _Line:
         """Whether a mention or a reference may stay live (and, for a mention, uses it up)."""
         token = match.group()
         if match.lastgroup == "mention":
-            if self.writer.mentions_left <= 0:
-                return False
+            if self.writer.mentions_left <= 0 or self.text.startswith("#", match.end()):
+                return False  # none left, or it would read as a reference (@o/r#1)
             self.writer.mentions_left -= 1
             return True
         repository, _, number = token.rpartition("#")
