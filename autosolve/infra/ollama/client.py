@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from autosolve.infra.model.exchange import NOT_JSON, BoundedExchange, Reply, timed
+from autosolve.infra.model.client import HTTPModelClient
+from autosolve.infra.model.exchange import NOT_JSON, Reply, timed
 from autosolve.infra.model.protocol import Availability
 from autosolve.infra.ollama.errors import (
     ModelNotFoundError,
@@ -32,45 +32,15 @@ class _GenerateResponseSchema(Schema):
 _generate_schema = _GenerateResponseSchema()
 
 
-class OllamaClient:
-    """Asks one model for a completion; thread-safe (one shared session).
+class OllamaClient(HTTPModelClient):
+    """Asks one model of an Ollama server for a completion; thread-safe (one shared session).
 
-    Args:
-        url: the Ollama server, ``http(s)://host:port``.
-        model: the model name (``ollama.model``).
-        timeout: seconds for the *whole* request, from connecting to the last
-            byte of the answer (``ollama.timeout``). A model that trickles its
-            answer cannot hold a job past it.
-        session: a ``requests`` session to use (tests, proxies).
-        on_request: called after every model request, successful or not, with
-            its duration in seconds (metrics); called on the requesting
-            thread, and its own errors are logged, never raised.
+    Built as :class:`~autosolve.infra.model.client.HTTPModelClient` is
+    (``ollama.url``, ``ollama.model``, ``ollama.timeout``).
     """
 
-    def __init__(
-        self,
-        url: str,
-        model: str,
-        timeout: float,
-        session: requests.Session | None = None,
-        on_request: Callable[[float], None] | None = None,
-    ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"ollama url must be an http(s) URL, got {url!r}")
-        self.url = url.rstrip("/")
-        self.model = model
-        self.on_request = on_request
-        """The duration hook, see the class docstring; may be set after construction."""
-        self._exchange = BoundedExchange(timeout, "ollama.timeout", OllamaTimeoutError, session)
-
-    @property
-    def name(self) -> str:
-        return self.model
-
-    @property
-    def timeout(self) -> float:
-        return self._exchange.timeout
+    provider = "ollama"
+    timeout_error = OllamaTimeoutError
 
     def __repr__(self) -> str:
         return f"OllamaClient(url={self.url!r}, model={self.model!r}, timeout={self.timeout!r})"

@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from autosolve.infra.model.client import HTTPModelClient
 from autosolve.infra.model.errors import (
     ModelAccessError,
     ModelError,
@@ -28,7 +28,7 @@ from autosolve.infra.model.errors import (
     ModelNotFoundError,
     ModelServerError,
 )
-from autosolve.infra.model.exchange import NOT_JSON, BoundedExchange, Reply, timed
+from autosolve.infra.model.exchange import NOT_JSON, Reply, timed
 from autosolve.infra.model.protocol import Availability
 from autosolve.masking import Masker
 
@@ -63,17 +63,16 @@ class _Completion(Schema):
 _completion = _Completion()
 
 
-class OpenAIClient:
+class OpenAIClient(HTTPModelClient):
     """Asks one model of an OpenAI-compatible server; thread-safe (one shared session).
 
-    Args:
-        url: the API's base, ``http(s)://host:port/v1`` (``openai.url``).
-        model: the model name (``openai.model``).
-        timeout: seconds for the *whole* request, connect to last byte (``openai.timeout``).
-        api_key: the bearer key (``openai.api_key``); "" sends none.
-        session: a ``requests`` session to use (tests, proxies).
-        on_request: called after every model request with its duration in seconds.
+    Built as :class:`~autosolve.infra.model.client.HTTPModelClient` is
+    (``openai.url``, the API's base like ``http://host:8000/v1``,
+    ``openai.model``, ``openai.timeout``), and with ``api_key``
+    (``openai.api_key``; "" sends none).
     """
+
+    provider = "openai"
 
     def __init__(
         self,
@@ -84,26 +83,11 @@ class OpenAIClient:
         session: requests.Session | None = None,
         on_request: Callable[[float], None] | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"openai url must be an http(s) URL, got {url!r}")
-        self.url = url.rstrip("/")
-        self.model = model
-        self.on_request = on_request
-        """The duration hook, see the class docstring; may be set after construction."""
+        super().__init__(url, model, timeout, session, on_request)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._masker = Masker([api_key, self._headers.get("Authorization", "")])
-        self._exchange = BoundedExchange(timeout, "openai.timeout", session=session)
         self._json_object_only = False
         """Set once the server refused a json_schema response format."""
-
-    @property
-    def name(self) -> str:
-        return self.model
-
-    @property
-    def timeout(self) -> float:
-        return self._exchange.timeout
 
     def __repr__(self) -> str:
         key = "<set>" if self._headers else "<none>"
