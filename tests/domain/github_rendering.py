@@ -33,6 +33,9 @@ _RENDERER_ATTRIBUTES = {
     "code": {"class"},
     "pre": {"lang"},
     "input": {"type", "disabled", "checked"},
+    "ol": {"start"},
+    "th": {"align"},
+    "td": {"align"},
 }
 """Attributes cmark-gfm itself writes (a fence's language, a task list's box)."""
 _VOID = frozenset({"br", "img", "hr", "input", "meta", "link", "wbr", "col", "area", "base"})
