@@ -214,3 +214,7 @@ def test_in_an_html_block_a_mention_is_code_by_tag() -> None:
     assert posted("<details>\n@everyone\n</details>") == (
         "<details>\n<code>&#64;everyone</code>\n</details>"
     )
+
+
+def test_a_line_break_may_be_written_either_way() -> None:
+    assert posted("a<br/>b<BR />c<br>") == "a<br>b<br>c<br>"

@@ -65,7 +65,7 @@ _MARKDOWN = _scanner(*_ALTERNATIVES)
 _HTML = _scanner(*(kind for kind in _ALTERNATIVES if kind != "escape"))
 """Raw HTML knows no backslash escapes: ``\\<img>`` is a backslash and a tag."""
 _AFTER_ESCAPE = _scanner("mention", "qualified", "reference")
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?>")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 _TICKS = re.compile(r"`+")
 _LONGEST_LOCAL_PART = 64
 """Enough to take the ``@`` into the code span, where GitHub links no address."""
