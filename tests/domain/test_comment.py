@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autosolve.domain.answer import ANSWER_SCHEMA, PlainAnswer, StructuredAnswer, parse_answer
 from autosolve.domain.comment import (
@@ -15,6 +17,7 @@ from autosolve.domain.comment import (
     render_comment,
 )
 from autosolve.domain.postable import OutputRules
+from tests.domain.attacks import texts
 from tests.domain.github_rendering import live_parts
 
 RULES = OutputRules(repository="octo/hello", candidates=frozenset({12, 45, 70}))
@@ -135,3 +138,15 @@ def test_anything_else_is_plain_text_saying_why(text: str, reason: str) -> None:
     answer = parse_answer(text)
     assert isinstance(answer, PlainAnswer) and answer.text == text
     assert reason in (answer.reason or "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts, st.lists(texts, max_size=3), st.lists(st.integers(0, 100), max_size=4))
+def test_no_piece_of_a_structured_answer_frees_another(summary, questions, duplicates) -> None:
+    """Each piece is made safe on its own, and none leaves open what the next one needs."""
+    answer = StructuredAnswer(summary + "x", (), tuple(duplicates), tuple(questions))
+    body = rendered(answer, Labels(kept=("bug",)))
+    parts = live_parts(body + "\n\n@autosolve-after")
+    assert parts.mentions == ["@autosolve-after"]
+    assert {number for _, number in parts.references} <= RULES.candidates
+    assert body.count("<!--") == 1 and body.rstrip().endswith("Suggested labels: `bug`")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from autosolve.domain.comment import GITHUB_COMMENT_LIMIT, MARKER, format_comment
 from autosolve.domain.postable import ALLOWED_TAGS, OutputRules, make_postable
+from tests.domain.attacks import texts
 from tests.domain.github_rendering import live_parts
 
 REPOSITORY = "octo/hello"
@@ -20,19 +21,6 @@ RENDERED_BY_MARKDOWN = frozenset(
 )
 """Elements GitHub's renderer makes of Markdown itself."""
 
-PIECES = [
-    "@a", "@everyone", "@octo/security-team", "#1", "#12", "#45", "octo/hello#12", "octo/world#1",
-    "GH-4", "`", "``", "```", "~~~", "~~", "<!--", "-->", "<!-- autosolve -->", "<details>",
-    "<details open>", "</details>", "<summary>", "<pre>", "</pre>", "<code>", "</code>", "<kbd>",
-    "<br>", "<img src=x>", "<a href='http://x'>", "<script>", "<pre", "[", "]", "(", ")", "](",
-    "![", "]:", "[x](https://x.com/a)", "![i](https://x.com/i.png)", "http://x.com",
-    "https://x.com/", "https://x.com/@a", "https://github.com/octo/hello/issues/5",
-    "https://github.com/octo/hello/issues/12", "www.x.com", "&#64;", "&#35;", "&commat;", "&amp;",
-    "\\", "|", "> ", "- ", "1. ", "    ", "  ", "\t", "\n", "\n\n", "\r", " ", "a", "1", "é",
-    "x@y.com", ":", "*", "_", "<", ">", "&", "!", "javascript:x", "data:x", "=", "---", "#", "@",
-]  # fmt: skip
-
-texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=40).map("".join)
 rules = st.builds(
     OutputRules,
     repository=st.just(REPOSITORY),
