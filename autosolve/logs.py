@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from autosolve.masking import MASK, Secrets
-from autosolve.runtime.context import CURRENT_UNIT
+from autosolve.runtime import CURRENT_UNIT
 
 __all__ = ["MASK", "REPEATS", "REPEAT_WINDOW", "RepeatFilter", "configure_logging"]
 

@@ -25,22 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from autosolve.cli.check import settings_warnings
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.systemd import Notifier
-from autosolve.config import resolve_path, secrets_of
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
 from autosolve.masking import Secrets
-from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+from autosolve.runtime import RunResult, RuntimeEvent
+from autosolve.settings import resolve_path, secrets_of, settings_warnings
 
 if TYPE_CHECKING:
-    from autosolve.app import App
-    from autosolve.config import Settings
-    from autosolve.reload import ReloadReport
+    from autosolve.daemon.app import App
+    from autosolve.daemon.reload import ReloadReport
+    from autosolve.settings import Settings
 
 __all__ = ["run", "run_until_done"]
 
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     if dry_run:
         settings = _dry_run(settings)
-    from autosolve.app import App
+    from autosolve.daemon.app import App
 
     secrets = Secrets(secrets_of(settings))
     configure_logging(settings.log.level, settings.log.format, secrets=secrets)

@@ -43,10 +43,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from autosolve.http.address import is_loopback
 from autosolve.http.limits import MAX_BODY
 from autosolve.http.readiness import Readiness, ReadinessRule
 from autosolve.masking import Secrets
+from autosolve.settings.address import is_loopback
 
 if TYPE_CHECKING:
     from autosolve.http.metrics import Metrics

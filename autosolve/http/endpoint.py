@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from autosolve.control.commands import Command, CommandError
-from autosolve.http.address import ListenAddress
 from autosolve.http.app import make_app
 from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
@@ -27,10 +26,11 @@ from autosolve.http.readiness import ReadinessRule
 from autosolve.http.server import HttpServer
 from autosolve.http.token import generated_token, token_file
 from autosolve.masking import Secrets
+from autosolve.settings.address import ListenAddress
 
 if TYPE_CHECKING:
-    from autosolve.app import App
-    from autosolve.config import Settings
+    from autosolve.daemon.app import App
+    from autosolve.settings import Settings
 
 __all__ = ["HttpEndpoint", "RunningDaemon", "dashboard_url"]
 
@@ -40,7 +40,7 @@ STATUS_TIMEOUT = 10.0
 
 
 class RunningDaemon:
-    """The :class:`~autosolve.http.app.Daemon` view of a running :class:`~autosolve.app.App`."""
+    """The :class:`~autosolve.http.app.Daemon` view of a running daemon (:class:`App`)."""
 
     def __init__(self, app: App, overview: Callable[[], dict[str, Any]]) -> None:
         self._app = app
@@ -72,7 +72,7 @@ class HttpEndpoint:
     """
 
     def __init__(self, settings: Settings, secrets: Secrets | None = None) -> None:
-        from autosolve.config import resolve_path
+        from autosolve.settings import resolve_path
 
         self.settings = settings
         self.secrets = secrets or Secrets()

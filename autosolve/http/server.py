@@ -24,13 +24,14 @@ import socket
 import threading
 from typing import Any, NamedTuple
 
-from autosolve.http.address import ListenAddress, parse_listen
 from autosolve.http.limits import (
     BODY_TIMEOUT,
     HEAD_TIMEOUT,
     ClientLimits,
     early_answer,
 )
+from autosolve.runtime import Backend
+from autosolve.settings.address import ListenAddress, parse_listen
 
 __all__ = ["IDLE_TIMEOUT", "HttpServer"]
 
@@ -64,9 +65,9 @@ class HttpServer:
     ) -> None:
         self.listen = parse_listen(listen) if isinstance(listen, str) else listen
         """The configured address (port 0 until bound, when the configuration said 0)."""
-        if backend not in ("threading", "gevent"):
+        if backend not in tuple(Backend):
             raise ValueError(f"unknown backend {backend!r}")
-        self.backend = backend
+        self.backend = Backend(backend)
         self.idle_timeout = idle_timeout
         """Seconds a kept-alive connection may wait for its next request."""
         self.limits = limits or ClientLimits()
@@ -82,7 +83,7 @@ class HttpServer:
         """Where it listens once bound (the real port when 0 was asked for)."""
         if self._server is None:
             return self.listen
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             host, port = self._server.address[:2]
         else:
             host, port = self._server.bind_addr[:2]
@@ -98,7 +99,7 @@ class HttpServer:
         if self._server is not None:
             raise RuntimeError("an HttpServer binds once")
         try:
-            bind = _bind_gevent if self.backend == "gevent" else _bind_cheroot
+            bind = _bind_gevent if self.backend == Backend.GEVENT else _bind_cheroot
             self._server = bind(self.listen, self.idle_timeout, self.limits, self.deadlines)
         except OSError as error:
             cause = _bind_error(self.listen) or error
@@ -115,7 +116,7 @@ class HttpServer:
             raise RuntimeError("an HttpServer starts once")
         self._started = True
         server = self._server
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             server.application = app
             server.start()
         else:
@@ -132,7 +133,7 @@ class HttpServer:
         server, self._server = self._server, None
         if server is None:
             return
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             server.stop(timeout=timeout)
             return
         server.shutdown_timeout = timeout

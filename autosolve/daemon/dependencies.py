@@ -14,26 +14,26 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.cluster import ClusterMember, node_name_of
-from autosolve.config import Settings, resolve_path
+from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
-from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.model import Model
+from autosolve.infra.model.providers import new_model
 from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
-from autosolve.runtime.context import CURRENT_CONTEXT
-from autosolve.runtime.events import EventKind
-from autosolve.runtime.status import Phase
+from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
+from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from autosolve.domain.analysis import Result
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
-    from autosolve.runtime.supervisor import RuntimeEvent
+    from autosolve.runtime import RuntimeEvent
 
 __all__ = ["BUDGET_WAIT", "AppDependencies", "show_budget_wait"]
 
@@ -53,10 +53,10 @@ class AppDependencies:
         self.settings = settings
         self.metrics = metrics
         """Counts what the clients see (``/metrics``); None = nobody counts."""
-        self.analysis_observer: Callable[[str], None] | None = (
+        self.analysis_observer: Callable[[Result], None] | None = (
             metrics.on_analysis if metrics else None
         )
-        """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
+        """Told each analysed job's :class:`Result` (metrics);
         set it before the scheduler is built."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
@@ -73,9 +73,9 @@ class AppDependencies:
     def budget_limits(self) -> BudgetLimits:
         budget = self.settings.github.budget
         return BudgetLimits(
-            points=budget.points_per_minute,
-            writes=budget.writes_per_minute,
-            writes_long=budget.writes_per_hour,
+            points_per_minute=budget.points_per_minute,
+            writes_per_minute=budget.writes_per_minute,
+            writes_per_hour=budget.writes_per_hour,
             window=budget.window,
         )
 
@@ -115,12 +115,13 @@ class AppDependencies:
         return registry.new_pacer(self)
 
     @cached_property
-    def ollama(self) -> OllamaClient:
-        ollama = self.settings.ollama
-        return OllamaClient(
-            ollama.url,
-            ollama.model,
-            ollama.timeout,
+    def model(self) -> Model:
+        """The model ``model.provider`` names (Ollama, or any OpenAI-compatible server)."""
+        settings = self.settings
+        return new_model(
+            settings.model.provider,
+            ollama=settings.ollama,
+            openai=settings.openai,
             on_request=self.metrics.on_model_request if self.metrics else None,
         )
 
@@ -132,8 +133,9 @@ class AppDependencies:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
 
         The GitHub client and the poll pacer are retuned in place (shared by
-        every actor, they keep what they learnt); an Ollama client with other
-        settings is dropped, and the tasks built next get a new one.
+        every actor, they keep what they learnt); a model client with other
+        settings (provider, endpoint, model, timeout, key) is dropped, and the
+        tasks built next get a new one.
         """
         old, self.settings = self.settings, settings
         github = settings.github
@@ -141,8 +143,8 @@ class AppDependencies:
             self.github.reconfigure(
                 token=github.token, timeout=github.timeout, min_interval=github.min_interval
             )
-        if settings.ollama != old.ollama:
-            self.__dict__.pop("ollama", None)
+        if _model_settings(settings) != _model_settings(old):
+            self.__dict__.pop("model", None)
         if "pacer" in self.__dict__:
             fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
             self.pacer.retune(fastest, slowest, budget, pollers=pollers)
@@ -232,3 +234,8 @@ class _UnopenedStore:
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(f"the store is not open (Store.{name} used while only planning)")
+
+
+def _model_settings(settings: Settings) -> tuple[object, ...]:
+    """What the model client is built from: a change of any of it builds a new one."""
+    return settings.model, settings.ollama, settings.openai
