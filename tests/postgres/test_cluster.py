@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import psycopg
 import pytest
@@ -15,7 +16,9 @@ import pytest
 from autosolve.domain.lease_keeper import LeaseKeeper
 from autosolve.infra.postgres import DatabaseUnavailableError, LeaseLostError, PostgresDatabase
 from autosolve.infra.postgres.cluster import Cluster
+from autosolve.infra.postgres.engine import PostgresEngine
 from autosolve.infra.postgres.migrations import apply_migrations
+from autosolve.infra.store import Connection
 
 TTL = 30.0
 
@@ -78,6 +81,11 @@ def make_node(database: PostgresDatabase, clock: ManualTime) -> Callable[..., No
         return Node(cluster, repositories, clock)
 
     return make
+
+
+def store_transaction(database: PostgresDatabase) -> AbstractContextManager[Connection]:
+    """A transaction as the store runs its writes in: where the fence is checked."""
+    return PostgresEngine(database).transaction(write=True)
 
 
 def repos(count: int) -> list[str]:
@@ -164,7 +172,7 @@ def test_a_paused_node_stops_the_units_it_lost_at_once(make_node, database, cloc
         assert not a.keeper.holds(repository)
         with (
             pytest.raises(LeaseLostError, match="does not hold its lease"),
-            database.transaction() as connection,
+            store_transaction(database) as connection,
         ):
             a.cluster.fence(connection, repository)
 
@@ -219,12 +227,12 @@ def test_removed_repositories_are_stopped_and_given_back(make_node, database) ->
 def test_the_fence_passes_for_the_holder_only(make_node, database, clock) -> None:
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "Octo/Hello")
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         b.cluster.fence(connection, "octo/hello")
     clock.advance(TTL + 1)  # expired, even though nobody took it yet
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
 
 
@@ -234,7 +242,7 @@ def test_a_takeover_waits_for_a_fenced_write_to_commit(
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
     claimed: list[frozenset[str]] = []
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
         connection.execute("CREATE TABLE written (x int)")
         connection.execute("INSERT INTO written VALUES (1)")
@@ -260,9 +268,9 @@ def test_the_fence_by_repository_id_follows_the_name(make_node, database) -> Non
             "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
             "VALUES (2, 'octo', 'world', 0, 0) RETURNING id"
         ).fetchone()[0]
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, rid)
-    with pytest.raises(LeaseLostError, match="id"), database.transaction() as connection:
+    with pytest.raises(LeaseLostError, match="id"), store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, other)
 
 
@@ -300,7 +308,7 @@ def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
     b = make_node("b", ["octo/hello"])
     claimed: list[frozenset[str]] = []
     try:
-        with pytest.raises(DatabaseUnavailableError), frozen_db.transaction() as connection:
+        with pytest.raises(DatabaseUnavailableError), store_transaction(frozen_db) as connection:
             frozen.fence(connection, "octo/hello")  # holds the lease row's share lock...
             clock.advance(TTL + 1)  # ... and freezes (SIGSTOP) past its lease
             taking = threading.Thread(

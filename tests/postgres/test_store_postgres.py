@@ -16,6 +16,7 @@ from autosolve.infra.postgres import LeaseLostError
 from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import SyncCursor
+from tests.stores import count, enqueue_job
 
 TTL = 30.0
 
@@ -75,20 +76,18 @@ def test_the_lease_holder_writes_and_another_node_is_fenced_off(make_store, cloc
 
     repo = holder_store.upsert_repository(1, "octo", "hello")
     assert holder_store.save_issue_page(repo, [issue(1)], SyncCursor(since="t1")) == 1
-    holder_store.save_cursor(repo, SyncCursor(since="t2"))
     assert holder_store.relay_outbox(repo) == 1
 
     writes = {
         "save_issue_page": lambda: other_store.save_issue_page(repo, [issue(2)], SyncCursor()),
-        "save_cursor": lambda: other_store.save_cursor(repo, SyncCursor(since="t9")),
         "relay_outbox": lambda: other_store.relay_outbox(repo),
     }
     for name, write in writes.items():
         with pytest.raises(LeaseLostError, match="node b does not hold its lease"):
             write()
             pytest.fail(f"{name} was not fenced")
-    assert other_store.count("issues") == 1
-    assert other_store.load_cursor(repo) == SyncCursor(since="t2")
+    assert count(other_store, "issues") == 1
+    assert other_store.load_cursor(repo) == SyncCursor(since="t1")
 
 
 def test_a_node_whose_lease_expired_writes_nothing(make_store, clock) -> None:
@@ -99,7 +98,7 @@ def test_a_node_whose_lease_expired_writes_nothing(make_store, clock) -> None:
     clock.now += TTL  # paused past the lease
     with pytest.raises(LeaseLostError):
         store.save_issue_page(repo, [issue(1)], SyncCursor(since="t1"))
-    assert store.count("issues") == 0
+    assert count(store, "issues") == 0
     assert store.load_cursor(repo) == SyncCursor()
 
 
@@ -111,7 +110,7 @@ def test_a_single_daemon_without_a_fence_writes_freely(make_store) -> None:
 
 def test_receiving_skips_a_job_another_daemon_is_taking(make_store, postgres_url) -> None:
     store = make_store()
-    first, second = store.enqueue_job({"n": 1}), store.enqueue_job({"n": 2})
+    first, second = enqueue_job(store, {"n": 1}), enqueue_job(store, {"n": 2})
     with psycopg.connect(postgres_url) as other_daemon:
         other_daemon.execute("SELECT id FROM jobs WHERE id = %s FOR UPDATE", (first,))
         job = store.receive_job(visibility_timeout=60, max_attempts=5)
@@ -123,7 +122,7 @@ def test_receiving_skips_a_job_another_daemon_is_taking(make_store, postgres_url
 
 def test_explainers_on_several_daemons_never_take_the_same_job(make_store) -> None:
     daemons = [make_store() for _ in range(4)]
-    expected = {daemons[0].enqueue_job({"n": n}) for n in range(200)}
+    expected = {enqueue_job(daemons[0], {"n": n}) for n in range(200)}
     taken: list[list[int]] = [[] for _ in daemons]
     barrier = threading.Barrier(len(daemons))
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StoreClosedError, StoreError
+from ..errors import StoreClosedError, StoreError
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "open_connection"]
 
