@@ -30,6 +30,7 @@ from autosolve.infra.store.sqlite.migrations import MIGRATIONS as SQLITE_MIGRATI
 from autosolve.infra.store.sqlite.migrations import apply_migrations as apply_sqlite_migrations
 
 __all__ = [
+    "ManualClock",
     "PostgresBackend",
     "SQLiteBackend",
     "StoreBackend",
@@ -43,6 +44,19 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+
+
+class ManualClock:
+    """Epoch seconds that move only when the test says so: a store's or a cluster's ``now``."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class StoreBackend(Protocol):

@@ -31,6 +31,7 @@ from autosolve.infra.store import (
     UnknownRepositoryError,
 )
 from tests.stores import (
+    ManualClock,
     StoreBackend,
     count,
     dead_jobs,
@@ -43,19 +44,6 @@ from tests.stores import (
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-01T00:05:00Z"
 T2 = "2026-01-01T00:10:00Z"
-
-
-class FakeClock:
-    """Epoch seconds that move only when the test says so."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def issue(number: int, updated_at: str = T0, **changes: object) -> Issue:
@@ -82,8 +70,8 @@ def inspect(db: Path) -> sqlite3.Connection:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -92,7 +80,7 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(store_backend: StoreBackend, clock: FakeClock) -> Iterator[Store]:
+def store(store_backend: StoreBackend, clock: ManualClock) -> Iterator[Store]:
     store = store_backend.open(now=clock)
     store.migrate()
     yield store
@@ -420,7 +408,7 @@ def test_an_edit_during_the_analysis_queues_a_fresh_job(store: Store, repo: int)
 
 
 def test_received_job_is_hidden_for_the_visibility_timeout_then_reappears(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     job_id = enqueue_job(store, {"repository_id": 1, "number": 1})
 
@@ -433,7 +421,7 @@ def test_received_job_is_hidden_for_the_visibility_timeout_then_reappears(
     assert again is not None and (again.id, again.receive_count) == (job_id, 2)
 
 
-def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: FakeClock):
+def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: ManualClock):
     first = enqueue_job(store, {"n": 1})
     clock.advance(1)
     second = enqueue_job(store, {"n": 2})
@@ -443,7 +431,7 @@ def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: FakeC
     assert [job.id if job else None for job in received] == [first, second, None]
 
 
-def test_a_deleted_job_is_never_received_again(store: Store, clock: FakeClock):
+def test_a_deleted_job_is_never_received_again(store: Store, clock: ManualClock):
     enqueue_job(store, {"n": 1})
     job = store.receive_job(30, 5)
     assert job is not None
@@ -455,7 +443,7 @@ def test_a_deleted_job_is_never_received_again(store: Store, clock: FakeClock):
 
 
 def test_a_released_job_reappears_after_its_delay_with_the_error_recorded(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     enqueue_job(store, {"n": 1})
     job = store.receive_job(600, 5)
@@ -471,7 +459,7 @@ def test_a_released_job_reappears_after_its_delay_with_the_error_recorded(
 
 
 def test_a_job_received_max_attempts_times_goes_to_dead_jobs_with_its_last_error(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     job_id = enqueue_job(store, {"n": 1})
     for attempt in range(1, 4):
@@ -489,7 +477,7 @@ def test_a_job_received_max_attempts_times_goes_to_dead_jobs_with_its_last_error
 
 
 def test_exhausted_jobs_are_skipped_and_the_next_visible_job_is_returned(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     enqueue_job(store, {"n": 1})
     assert store.receive_job(10, max_attempts=1) is not None
@@ -579,7 +567,7 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(
 
 
 def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     clock.now = 1_767_225_600.9  # 2026-01-01T00:00:00.9Z
     store.upsert_repository(1, "octo", "hello")
@@ -646,7 +634,7 @@ def test_outage_releases_give_the_attempt_back_so_the_job_never_dies_of_them(sto
 
 
 def test_jobs_summary_counts_ready_in_flight_and_dead_and_lists_the_newest_dead(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     ids = [enqueue_job(store, {"n": n}) for n in range(30)]
     for job_id in ids[:25]:
@@ -696,7 +684,7 @@ def test_retrying_all_dead_jobs_skips_work_that_already_waits(store: Store):
 
 
 def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
-    store: Store, repo: int, clock: FakeClock, store_backend: StoreBackend
+    store: Store, repo: int, clock: ManualClock, store_backend: StoreBackend
 ):
     store.save_issue_page(repo, [issue(1)], SyncCursor())
     stored = store.get_issue(repo, 1)

@@ -19,25 +19,15 @@ from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.engine import PostgresEngine
 from autosolve.infra.postgres.migrations import apply_migrations
 from autosolve.infra.store import Connection
+from tests.stores import ManualClock
 
 TTL = 30.0
-
-
-class ManualTime:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Node:
     """A keeper and the units it runs, as a daemon would have them."""
 
-    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualTime) -> None:
+    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualClock) -> None:
         self.cluster = cluster
         self.running: set[str] = set()
         self.events: list[tuple[str, frozenset[str]]] = []
@@ -61,8 +51,8 @@ class Node:
 
 
 @pytest.fixture
-def clock() -> ManualTime:
-    return ManualTime()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -75,7 +65,7 @@ def database(postgres_url: str) -> Iterator[PostgresDatabase]:
 
 
 @pytest.fixture
-def make_node(database: PostgresDatabase, clock: ManualTime) -> Callable[..., Node]:
+def make_node(database: PostgresDatabase, clock: ManualClock) -> Callable[..., Node]:
     def make(name: str, repositories: list[str], ttl: float = TTL) -> Node:
         cluster = Cluster(database, node_name=name, ttl=ttl, now=clock)
         return Node(cluster, repositories, clock)
@@ -98,7 +88,7 @@ def lease_owners(database: PostgresDatabase) -> dict[str, str]:
     return dict(rows)
 
 
-def settle(nodes: list[Node], clock: ManualTime, rounds: int = 8) -> None:
+def settle(nodes: list[Node], clock: ManualClock, rounds: int = 8) -> None:
     """Heartbeats round-robin, TTL/3 apart, as the daemons would run them."""
     for _ in range(rounds):
         for node in nodes:

@@ -16,17 +16,9 @@ from autosolve.infra.postgres import LeaseLostError
 from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import SyncCursor
-from tests.stores import count, enqueue_job
+from tests.stores import ManualClock, count, enqueue_job
 
 TTL = 30.0
-
-
-class ManualTime:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def issue(number: int) -> Issue:
@@ -42,12 +34,12 @@ def issue(number: int) -> Issue:
 
 
 @pytest.fixture
-def clock() -> ManualTime:
-    return ManualTime()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def make_store(postgres_url: str, clock: ManualTime) -> Iterator[Callable[[], PostgresStore]]:
+def make_store(postgres_url: str, clock: ManualClock) -> Iterator[Callable[[], PostgresStore]]:
     stores: list[PostgresStore] = []
 
     def make() -> PostgresStore:
@@ -61,7 +53,7 @@ def make_store(postgres_url: str, clock: ManualTime) -> Iterator[Callable[[], Po
         store.close()
 
 
-def join(store: PostgresStore, name: str, clock: ManualTime) -> Cluster:
+def join(store: PostgresStore, name: str, clock: ManualClock) -> Cluster:
     cluster = Cluster(store.database, node_name=name, ttl=TTL, now=clock)
     cluster.beat()
     store.set_fence(cluster)
