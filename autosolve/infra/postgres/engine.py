@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from autosolve.infra.store.engine import Connection, Cursor, Dialect
+from autosolve.infra.store.engine import Connection, DriverConnection
 from autosolve.infra.store.schema import SCHEMA_VERSION
 
 from .dialect import POSTGRES
 from .migrations import apply_migrations
 
 if TYPE_CHECKING:
-    import psycopg
-
     from .connection import PostgresDatabase
 
-__all__ = ["PostgresConnection", "PostgresEngine"]
+__all__ = ["PostgresEngine"]
 
 
 class PostgresEngine:
@@ -27,11 +25,8 @@ class PostgresEngine:
     def __init__(self, database: PostgresDatabase) -> None:
         self.database = database
         """The pool, shared with the cluster's lease table and the budget's ledger."""
-
-    @property
-    def name(self) -> str:
+        self.name = database.name
         """The database, named without its password."""
-        return self.database.name
 
     @property
     def closed(self) -> bool:
@@ -50,27 +45,10 @@ class PostgresEngine:
     def transaction(self, *, write: bool) -> Iterator[Connection]:
         """A pooled connection in one transaction (reads too: a consistent snapshot)."""
         with self.database.transaction() as connection:
-            yield PostgresConnection(connection)
+            yield DriverConnection(connection, POSTGRES, _format_style)
 
     def close(self) -> None:
         self.database.close()
-
-
-class PostgresConnection:
-    """A psycopg connection as the store's :class:`Connection`: ``?`` becomes ``%s``."""
-
-    dialect: Dialect = POSTGRES
-
-    def __init__(self, connection: psycopg.Connection) -> None:
-        self._connection = connection
-
-    def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
-        return self._connection.execute(_format_style(sql), params)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> None:
-        """All ``rows`` in one round trip (psycopg pipelines them)."""
-        with self._connection.cursor() as cursor:
-            cursor.executemany(_format_style(sql), rows)
 
 
 @functools.lru_cache(maxsize=512)

@@ -12,12 +12,20 @@ dialect, which each engine then fills in once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Connection", "Cursor", "Dialect", "Engine", "insert_rows", "placeholders"]
+__all__ = [
+    "Connection",
+    "Cursor",
+    "Dialect",
+    "DriverConnection",
+    "Engine",
+    "insert_rows",
+    "placeholders",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,50 @@ class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor: ...
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> None: ...
+
+
+class _Driver(Protocol):
+    """A connection of a DB-API driver (:mod:`sqlite3`, psycopg) inside a transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any], /) -> Cursor: ...
+
+    def cursor(self) -> _DriverCursor: ...
+
+
+class _DriverCursor(Protocol):
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> object: ...
+
+
+class DriverConnection:
+    """A driver's connection as the store's :class:`Connection`.
+
+    Args:
+        connection: the driver's connection, inside a transaction.
+        dialect: the engine's dialect.
+        style: rewrites a statement's ``?`` into the driver's own placeholders;
+            by default the statement goes as written (SQLite's are ``?``).
+    """
+
+    def __init__(
+        self,
+        connection: _Driver,
+        dialect: Dialect,
+        style: Callable[[str], str] | None = None,
+    ) -> None:
+        self._connection = connection
+        self.dialect = dialect
+        self._style = style or _as_written
+
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
+        return self._connection.execute(self._style(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> None:
+        """Every row of ``rows`` through one statement (psycopg pipelines them: one round trip)."""
+        self._connection.cursor().executemany(self._style(sql), rows)
+
+
+def _as_written(sql: str) -> str:
+    return sql
 
 
 class Engine(Protocol):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from ..engine import Connection, Cursor, Dialect
+from ..engine import Connection, DriverConnection
 from ..errors import StoreError
 from ..store import Store
 from .connection import Database
@@ -28,11 +27,8 @@ class SQLiteEngine:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._database = Database(path)
-
-    @property
-    def name(self) -> str:
+        self.name = self._database.path
         """The database file."""
-        return self._database.path
 
     @property
     def closed(self) -> bool:
@@ -46,27 +42,11 @@ class SQLiteEngine:
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
         """``BEGIN IMMEDIATE`` to write (the write lock up front), a deferred one to read."""
-        begin = self._database.write if write else self._database.read
-        with _translated(self.name), begin() as connection:
-            yield _SQLiteConnection(connection)
+        with _translated(self.name), self._database.transaction(write=write) as connection:
+            yield DriverConnection(connection, SQLITE)
 
     def close(self) -> None:
         self._database.close()
-
-
-class _SQLiteConnection:
-    """:class:`sqlite3.Connection` as the store's :class:`Connection` (``?`` is its own style)."""
-
-    dialect: Dialect = SQLITE
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
-        return self._connection.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> None:
-        self._connection.executemany(sql, rows)
 
 
 @contextmanager
