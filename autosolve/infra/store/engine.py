@@ -76,8 +76,8 @@ class Cursor(Protocol):
 class Connection(Protocol):
     """One transaction on an engine: statements with ``?`` placeholders.
 
-    The store's statements have no ``?`` or ``%`` inside literals, so an
-    engine may translate placeholders by rewriting the text.
+    The store's statements have no ``?`` inside a literal, so an engine may
+    translate placeholders by rewriting the text.
     """
 
     @property
