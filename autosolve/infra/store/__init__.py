@@ -56,9 +56,10 @@ from .records import (
 )
 from .schema import SCHEMA_VERSION, TABLES
 from .sqlite import InstanceLock, SQLiteStore
-from .store import Fence, Store
+from .store import DEFAULT_RELAY_BATCH, Fence, Store
 
 __all__ = [
+    "DEFAULT_RELAY_BATCH",
     "SCHEMA_VERSION",
     "TABLES",
     "Analysis",
