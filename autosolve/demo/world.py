@@ -3,8 +3,9 @@
 :meth:`DemoWorld.seed` sets up the repositories of :mod:`autosolve.demo.catalog`
 as they were before autosolve came: labels, organisation members and
 collaborators, and weeks of history (closed and open issues, maintainers'
-answers). :meth:`DemoWorld.start` then plays the script from a thread: every
-``interval`` seconds a new issue arrives, taking turns across the
+answers). :meth:`DemoWorld.start` then plays the script from a thread: the
+first new issue arrives soon (:data:`FIRST_ARRIVAL`), then one every
+``interval`` seconds, taking turns across the
 repositories (the script starts over when it ends), and every
 :data:`REMARK_EVERY` arrivals a maintainer comments on the issue before.
 :meth:`DemoWorld.step` is one such moment, callable directly.
@@ -20,12 +21,16 @@ from collections.abc import Iterator, Sequence
 from autosolve.demo.catalog import CATALOG, MAINTAINER_REMARKS, DemoRepository, Story
 from autosolve.demo.github import SimulatedGitHub
 
-__all__ = ["REMARK_EVERY", "DemoWorld"]
+__all__ = ["FIRST_ARRIVAL", "REMARK_EVERY", "DemoWorld"]
 
 logger = logging.getLogger("autosolve.demo")
 
 REMARK_EVERY = 3
 """A maintainer comments on the previous new issue at every third arrival."""
+
+FIRST_ARRIVAL = 2.0
+"""Seconds from :meth:`DemoWorld.start` to the first new issue (at most ``interval``):
+someone trying the demo sees an analysis within seconds."""
 
 
 class DemoWorld:
@@ -51,6 +56,7 @@ class DemoWorld:
         self._last: tuple[DemoRepository, int] | None = None
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
 
     @property
     def names(self) -> list[str]:
@@ -94,8 +100,11 @@ class DemoWorld:
         )  # fmt: skip
         return issue.number
 
-    def step(self) -> None:
-        """One moment of the script: a new issue arrives, and perhaps a maintainer answers."""
+    def step(self) -> tuple[str, int]:
+        """One moment of the script: a new issue arrives, and perhaps a maintainer answers.
+
+        Returns the new issue's repository (``owner/name``) and number.
+        """
         repo, story = next(self._script)
         self._arrivals += 1
         if self._arrivals % REMARK_EVERY == 0 and self._last is not None:
@@ -106,6 +115,7 @@ class DemoWorld:
         logger.info(
             "demo: %s opened %s %s#%d: %s", story.author, kind, repo.full_name, number, story.title
         )
+        return repo.full_name, number
 
     def _remark(self, repo: DemoRepository, number: int) -> None:
         maintainer = repo.maintainers[self._arrivals % len(repo.maintainers)]
@@ -114,10 +124,11 @@ class DemoWorld:
         logger.info("demo: %s commented on %s#%d", maintainer, repo.full_name, number)
 
     def start(self) -> None:
-        """Play the script from a daemon thread, the first arrival one interval from now."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._play, name="demo-world", daemon=True)
-            self._thread.start()
+        """Play the script from a daemon thread (idempotent)."""
+        with self._starting:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._play, name="demo-world", daemon=True)
+                self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop playing (a step under way finishes). Idempotent."""
@@ -126,7 +137,9 @@ class DemoWorld:
             self._thread.join(timeout)
 
     def _play(self) -> None:
-        while not self._stopped.wait(self.interval):
+        pause = min(FIRST_ARRIVAL, self.interval)
+        while not self._stopped.wait(pause):
+            pause = self.interval
             try:
                 self.step()
             except Exception:  # the demo goes on without that moment
