@@ -1,5 +1,18 @@
 """The REST endpoints of the simulated GitHub: which path and method does what.
 
+- ``GET /user`` — the token's account;
+- ``GET /repos/{o}/{r}`` — the repository;
+- ``GET /repos/{o}/{r}/issues`` — issues and pull requests (``state``, ``sort``,
+  ``direction``, ``since``, ``per_page``, ``page``);
+- ``GET /repos/{o}/{r}/issues/{n}``;
+- ``GET|POST /repos/{o}/{r}/issues/{n}/comments``;
+- ``GET /repos/{o}/{r}/issues/comments`` — every comment of the repository
+  (``sort``, ``direction``, ``since``, paged; by ascending id without ``sort``);
+- ``GET|PATCH /repos/{o}/{r}/issues/comments/{id}``;
+- ``GET /repos/{o}/{r}/labels`` (paged);
+- ``GET|POST /repos/{o}/{r}/issues/{n}/labels`` — ``{"labels": [...]}`` adds
+  labels, creating those the repository does not have yet, as GitHub does.
+
 :data:`ENDPOINTS` maps a path pattern and a method to a handler; a handler
 gets one :class:`Call` (the simulation, the request, the calling account and
 the repository the path names) and returns GitHub's answer. Handlers run
@@ -41,9 +54,10 @@ class Call:
     args: dict[str, str]
     """The path's parameters (``owner``, ``name``, ``number``, ``comment``)."""
 
-    def issue(self) -> Issue | None:
-        """The issue the path names, if it exists."""
-        return self.repo.issues.get(int(self.args["number"]))
+    @property
+    def issue(self) -> Issue:
+        """The issue the path names (:func:`dispatch` answered 404 if there is none)."""
+        return self.repo.issues[int(self.args["number"])]
 
     def listing(self, items: list[object]) -> Response:
         """A page of ``items`` (payloads), paged as the query asks."""
@@ -82,10 +96,15 @@ def dispatch(github: SimulatedGitHub, request: Request, path: str, account: Acco
             continue
         handler = ENDPOINTS.get((kind, request.method))
         repo = github.find_repo(match["owner"], match["name"])
-        if handler is None or repo is None:
+        if handler is None or repo is None or _missing_issue(repo, match.groupdict()):
             return not_found()
         return handler(Call(github, request, account, repo, match.groupdict()))
     return not_found()
+
+
+def _missing_issue(repo: Repository, args: dict[str, str]) -> bool:
+    """Whether the path names an issue the repository does not have."""
+    return "number" in args and int(args["number"]) not in repo.issues
 
 
 # -- repositories and issues -----------------------------------------------------
@@ -107,9 +126,7 @@ def list_issues(call: Call) -> Response:
 
 
 def get_issue(call: Call) -> Response:
-    issue = call.issue()
-    if issue is None:
-        return not_found()
+    issue = call.issue
     return conditional(call.request, issue.payload(call.repo, call.github.api_url))
 
 
@@ -117,16 +134,12 @@ def get_issue(call: Call) -> Response:
 
 
 def list_issue_comments(call: Call) -> Response:
-    issue = call.issue()
-    if issue is None:
-        return not_found()
+    issue = call.issue
     return call.listing([c.payload(call.repo, call.github.api_url) for c in issue.comments])
 
 
 def create_comment(call: Call) -> Response:
-    issue = call.issue()
-    if issue is None:
-        return not_found()
+    issue = call.issue
     body = _comment_body(call.request)
     if isinstance(body, Response):
         return body
@@ -191,18 +204,14 @@ def list_labels(call: Call) -> Response:
 
 
 def list_issue_labels(call: Call) -> Response:
-    issue = call.issue()
-    if issue is None:
-        return not_found()
+    issue = call.issue
     labels = [call.repo.label_for(name) for name in issue.labels]
     return call.listing([shapes.label(label, call.repo, call.github.api_url) for label in labels])
 
 
 def add_labels(call: Call) -> Response:
     """``POST .../issues/{n}/labels``: the issue's labels afterwards (unknown ones created)."""
-    issue = call.issue()
-    if issue is None:
-        return not_found()
+    issue = call.issue
     names = _label_names(call.request)
     if isinstance(names, Response):
         return names

@@ -11,20 +11,8 @@ characters), 401 for a wrong token, 404 for unknown repositories and issues,
 and (when :attr:`SimulatedGitHub.limits` is set) GitHub's secondary rate
 limits. Every answer carries a ``Date`` from the simulation's clock.
 
-Endpoints (under ``api_path``, ``""`` by default; GitHub Enterprise's is ``/api/v3``):
-
-- ``GET /user`` — the token's account;
-- ``GET /repos/{o}/{r}`` — the repository;
-- ``GET /repos/{o}/{r}/issues`` — issues and pull requests (``state``, ``sort``,
-  ``direction``, ``since``, ``per_page``, ``page``);
-- ``GET /repos/{o}/{r}/issues/{n}``;
-- ``GET|POST /repos/{o}/{r}/issues/{n}/comments``;
-- ``GET /repos/{o}/{r}/issues/comments`` — every comment of the repository
-  (``sort``, ``direction``, ``since``, paged);
-- ``GET|PATCH /repos/{o}/{r}/issues/comments/{id}``;
-- ``GET /repos/{o}/{r}/labels`` (paged);
-- ``GET|POST /repos/{o}/{r}/issues/{n}/labels`` — ``{"labels": [...]}`` adds
-  labels, creating those the repository does not have yet, as GitHub does.
+The endpoints (under ``api_path``, ``""`` by default; GitHub Enterprise's
+is ``/api/v3``) are listed in :mod:`autosolve.demo.github.endpoints`.
 
 With an ``api_path``, the other paths are a small web view of the
 repositories (:mod:`autosolve.demo.github.web`), where an issue's page shows
