@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -52,6 +52,7 @@ class Listed(Protocol):
 
 
 L = TypeVar("L", bound=Listed)
+T = TypeVar("T")
 
 
 def not_found() -> Response:
@@ -120,14 +121,20 @@ def ordered(request: Request, items: Sequence[L], *, default_direction: str) -> 
     return chosen
 
 
-def paged(request: Request, items: list[Any], link_base: str) -> Response:
+def paged(
+    request: Request,
+    items: Sequence[T],
+    link_base: str,
+    shape: Callable[[T], Any],
+) -> Response:
     """The page the query asks for (``per_page`` up to 100, ``page`` from 1), conditional.
 
-    ``link_base`` is the scheme and host written into the ``Link`` URLs.
+    Only the page's items are ``shape``-d into their JSON. ``link_base`` is the
+    scheme and host written into the ``Link`` URLs.
     """
     per_page = min(max(_number(request, "per_page", DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
     page = max(_number(request, "page", 1), 1)
-    chunk = items[(page - 1) * per_page : page * per_page]
+    chunk = [shape(item) for item in items[(page - 1) * per_page : page * per_page]]
     last = max((len(items) + per_page - 1) // per_page, 1)
     links = []
     if page < last:

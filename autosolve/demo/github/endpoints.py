@@ -23,9 +23,9 @@ and one line in :data:`ENDPOINTS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from autosolve.demo.clock import EPOCH, format_iso
 from autosolve.demo.github import answers, shapes
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from autosolve.demo.github.state import Account, Issue, Repository
 
 __all__ = ["ENDPOINTS", "Call", "dispatch"]
+
+T = TypeVar("T")
 
 COMMENT_LIMIT = 65536
 """GitHub's longest comment body, in characters (the simulation's own copy of GitHub's rule)."""
@@ -59,9 +61,9 @@ class Call:
         """The issue the path names (:func:`dispatch` answered 404 if there is none)."""
         return self.repo.issues[int(self.args["number"])]
 
-    def listing(self, items: list[object]) -> Response:
-        """A page of ``items`` (payloads), paged as the query asks."""
-        return paged(self.request, items, self.github.link_url)
+    def listing(self, items: Sequence[T], shape: Callable[[T], Any]) -> Response:
+        """The page of ``items`` the query asks for, each as ``shape`` answers it."""
+        return paged(self.request, items, self.github.link_url, shape)
 
 
 Handler = Callable[[Call], Response]
@@ -122,7 +124,7 @@ def list_issues(call: Call) -> Response:
     listed = ordered(call.request, chosen, default_direction="desc")
     if isinstance(listed, Response):
         return listed
-    return call.listing([i.payload(call.repo, call.github.api_url) for i in listed])
+    return call.listing(listed, lambda i: i.payload(call.repo, call.github.api_url))
 
 
 def get_issue(call: Call) -> Response:
@@ -135,7 +137,7 @@ def get_issue(call: Call) -> Response:
 
 def list_issue_comments(call: Call) -> Response:
     issue = call.issue
-    return call.listing([c.payload(call.repo, call.github.api_url) for c in issue.comments])
+    return call.listing(issue.comments, lambda c: c.payload(call.repo, call.github.api_url))
 
 
 def create_comment(call: Call) -> Response:
@@ -155,7 +157,7 @@ def list_repository_comments(call: Call) -> Response:
     listed = ordered(call.request, list(call.repo.all_comments()), default_direction="asc")
     if isinstance(listed, Response):
         return listed
-    return call.listing([c.payload(call.repo, call.github.api_url) for c in listed])
+    return call.listing(listed, lambda c: c.payload(call.repo, call.github.api_url))
 
 
 def get_comment(call: Call) -> Response:
@@ -200,13 +202,13 @@ def _comment_body(request: Request) -> str | Response:
 
 def list_labels(call: Call) -> Response:
     listed = sorted(call.repo.labels.values(), key=lambda label: label.name.lower())
-    return call.listing([shapes.label(label, call.repo, call.github.api_url) for label in listed])
+    return call.listing(listed, lambda label: shapes.label(label, call.repo, call.github.api_url))
 
 
 def list_issue_labels(call: Call) -> Response:
     issue = call.issue
     labels = [call.repo.label_for(name) for name in issue.labels]
-    return call.listing([shapes.label(label, call.repo, call.github.api_url) for label in labels])
+    return call.listing(labels, lambda label: shapes.label(label, call.repo, call.github.api_url))
 
 
 def add_labels(call: Call) -> Response:
