@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from autosolve.app import App
     from autosolve.http.endpoint import HttpEndpoint
 
-__all__ = ["ARRIVAL_SECONDS", "DEMO_INTERVALS", "demo_settings", "run"]
+__all__ = ["ARRIVAL_SECONDS", "DEMO_INTERVALS", "demo_settings", "run", "with_configured_model"]
 
 logger = logging.getLogger("autosolve")
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         except SettingsError as error:
             return fail(str(error), EXIT_USAGE)
         if args.model_from_settings:
-            settings = _with_configured_model(settings, args.settings)
+            settings = with_configured_model(settings, args.settings)
         return _run(settings, simulation, args.seconds)
 
 
@@ -98,7 +98,7 @@ def demo_settings(
     return settings_from_mapping(data)
 
 
-def _with_configured_model(settings: Settings, path: str | None) -> Settings:
+def with_configured_model(settings: Settings, path: str | None) -> Settings:
     """``settings`` with the model of the settings file, if that model answers; else unchanged."""
     from autosolve.cli.online import check_model
 
@@ -134,13 +134,22 @@ def _run(settings: Settings, simulation: Simulation, seconds: float | None) -> i
                 simulation.world.start()
 
         app.add_observer(on_phase)
-        if app.status()["phase"] == "workers":  # reached before the observer was added
+        if _phase(app) == "workers":  # reached before the observer was added
             simulation.world.start()
         if seconds is not None:
             stop = lambda: request_stop(app, f"--for {seconds:g} s elapsed")  # noqa: E731
             app.handle.backend.call_later_real(seconds, stop)
 
     return run_daemon(settings, on_bound=announce, on_running=play)
+
+
+def _phase(app: App) -> str | None:
+    """The run's phase now, or None (logged) if the supervisor does not say."""
+    try:
+        return str(app.status()["phase"])
+    except Exception as error:  # a busy supervisor: the phase event still starts the world
+        logger.warning("demo: the supervisor did not say its phase: %s", error)
+        return None
 
 
 def _describe(settings: Settings, simulation: Simulation, endpoint: HttpEndpoint) -> None:

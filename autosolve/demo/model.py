@@ -56,7 +56,9 @@ class StandInModel(LoopbackServer):
         if request.path == "/" and request.method in ("GET", "HEAD"):
             return Response(200, b"Ollama is running", {"Content-Type": "text/plain"})
         if request.path == "/api/tags" and request.method == "GET":
-            return Response.json(200, {"models": [_tag(name) for name in sorted(self.models)]})
+            with self._lock:
+                names = sorted(self.models)
+            return Response.json(200, {"models": [_tag(name) for name in names]})
         if request.path == GENERATE and request.method == "POST":
             return self._generate(request)
         return Response(404, b"404 page not found", {"Content-Type": "text/plain"})

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from autosolve.cli import main
-from autosolve.cli.demo import _with_configured_model, demo_settings
+from autosolve.cli.demo import demo_settings, with_configured_model
 from autosolve.config import Settings
 from autosolve.demo.catalog import CATALOG
 from autosolve.demo.model import STAND_IN_MODEL
@@ -210,7 +210,7 @@ def test_the_model_from_the_settings_is_used_when_it_answers(
 ) -> None:
     stand_in = demo_settings(simulation, tmp_path, "127.0.0.1:0")
     with FakeOllama() as ollama:
-        chosen = _with_configured_model(stand_in, write_model_settings(tmp_path, ollama.url))
+        chosen = with_configured_model(stand_in, write_model_settings(tmp_path, ollama.url))
     assert (chosen.ollama.url, chosen.ollama.model) == (ollama.url, DEFAULT_MODEL)
     assert chosen.github == stand_in.github
 
@@ -220,7 +220,7 @@ def test_a_model_from_the_settings_that_is_missing_leaves_the_stand_in_and_says_
 ) -> None:
     stand_in = demo_settings(simulation, tmp_path, "127.0.0.1:0")
     with FakeOllama(models=["other:1b"]) as ollama, caplog.at_level(logging.WARNING):
-        chosen = _with_configured_model(stand_in, write_model_settings(tmp_path, ollama.url))
+        chosen = with_configured_model(stand_in, write_model_settings(tmp_path, ollama.url))
     assert chosen.ollama == stand_in.ollama
     assert f"ollama model {DEFAULT_MODEL}: not on {ollama.url}" in caplog.text
     assert "the stand-in model answers instead" in caplog.text
