@@ -22,18 +22,27 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from autosolve.cli.common import fail
 from autosolve.cli.exit_codes import EXIT_USAGE
 from autosolve.config import Settings, SettingsError, load_settings, settings_from_mapping
 from autosolve.demo.simulation import Simulation
+from autosolve.http.address import ListenAddress, parse_listen
 from autosolve.logs import configure_logging
 
 if TYPE_CHECKING:
     from autosolve.app import App
     from autosolve.http.endpoint import HttpEndpoint
 
-__all__ = ["ARRIVAL_SECONDS", "DEMO_INTERVALS", "demo_settings", "run", "with_configured_model"]
+__all__ = [
+    "ARRIVAL_SECONDS",
+    "DEMO_INTERVALS",
+    "dashboard_url",
+    "demo_settings",
+    "run",
+    "with_configured_model",
+]
 
 logger = logging.getLogger("autosolve")
 
@@ -48,14 +57,14 @@ DEMO_INTERVALS = {
 }
 """Shorter than a real deployment's, so an issue is analysed seconds after it arrives."""
 
+_WILDCARD_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
 MODEL_SECTIONS = ("model", "ollama", "openai")
 """The settings sections that say which model analyses (those the settings have)."""
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until ``--for`` seconds passed, SIGINT or SIGTERM."""
-    from autosolve.http.address import parse_listen
-
     try:
         parse_listen(args.listen)
     except ValueError as error:
@@ -125,7 +134,7 @@ def _run(settings: Settings, simulation: Simulation, seconds: float | None) -> i
     from autosolve.cli.start import request_stop, run_daemon
 
     def announce(endpoint: HttpEndpoint) -> None:
-        print(endpoint.dashboard_url(), flush=True)
+        print(dashboard_url(endpoint), flush=True)
         _describe(settings, simulation, endpoint)
 
     def play(app: App) -> None:
@@ -141,6 +150,24 @@ def _run(settings: Settings, simulation: Simulation, seconds: float | None) -> i
             app.handle.backend.call_later_real(seconds, stop)
 
     return run_daemon(settings, on_bound=announce, on_running=play)
+
+
+def dashboard_url(endpoint: HttpEndpoint) -> str | None:
+    """The dashboard's URL, ready to open (``None`` when the endpoint is off).
+
+    The one place the demo builds it. The demo always configures its own
+    ``http.token``, so the token is the settings' whatever the endpoint would
+    otherwise generate; it rides in the fragment (``#token=...``), which the
+    page keeps for its requests and takes out of the address bar, and which is
+    never sent to a server or written in its logs. A wildcard address
+    (``0.0.0.0``, ``::``) is shown as its loopback.
+    """
+    if endpoint.server is None:
+        return None
+    host, port = endpoint.server.address
+    location = ListenAddress(_WILDCARD_LOOPBACK.get(host, host), port)
+    token = endpoint.settings.http.token
+    return f"http://{location}/" + (f"#token={quote(token, safe='')}" if token else "")
 
 
 def _phase(app: App) -> str | None:

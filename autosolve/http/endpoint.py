@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from autosolve.http.address import ListenAddress
 from autosolve.http.app import make_app
 from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
@@ -26,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["HttpEndpoint", "RunningDaemon"]
 
 STATUS_TIMEOUT = 10.0
-
-_WILDCARD_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 class RunningDaemon:
@@ -66,8 +62,6 @@ class HttpEndpoint:
         self.server = HttpServer(listen, settings.runtime.backend) if listen else None
         """None when the endpoint is off."""
         self._wsgi: Any = None
-        self.token = settings.http.token
-        """The bearer token the endpoint requires (``""``: none)."""
 
     def bind(self) -> None:
         """Claim the address.
@@ -98,27 +92,11 @@ class HttpEndpoint:
             lambda: app.commands.names,
         )
         daemon = RunningDaemon(app, overview)
-        self._wsgi = make_app(daemon, self.metrics, token=self.token)
+        self._wsgi = make_app(daemon, self.metrics, token=self.settings.http.token)
         self.server.start(self._wsgi)
-
-    def dashboard_url(self) -> str | None:
-        """The dashboard's URL, ready to open; ``None`` when the endpoint is off.
-
-        With a token, it rides in the fragment (``#token=...``): the page keeps
-        it for its requests and takes it out of the address bar, and a
-        fragment is never sent to a server or written in its logs. A wildcard
-        address (``0.0.0.0``, ``::``) is shown as its loopback.
-        """
-        if self.server is None:
-            return None
-        host, port = self.server.address
-        location = ListenAddress(_WILDCARD_LOOPBACK.get(host, host), port)
-        token = self.token
-        return f"http://{location}/" + (f"#token={quote(token, safe='')}" if token else "")
 
     def set_token(self, token: str) -> None:
         """Require ``token`` from the next request on (a reload changed ``http.token``)."""
-        self.token = token
         if self._wsgi is not None:
             self._wsgi.set_token(token)
 

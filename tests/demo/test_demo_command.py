@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from autosolve.cli import main
-from autosolve.cli.demo import demo_settings, with_configured_model
+from autosolve.cli.demo import dashboard_url, demo_settings, with_configured_model
 from autosolve.config import Settings
 from autosolve.demo.catalog import CATALOG
 from autosolve.demo.model import STAND_IN_MODEL
@@ -247,7 +247,7 @@ def test_the_dashboard_url_is_the_bound_address_with_the_token_in_its_fragment(
     endpoint.bind()
     try:
         assert endpoint.server is not None
-        assert endpoint.dashboard_url() == url.format(port=endpoint.server.address.port)
+        assert dashboard_url(endpoint) == url.format(port=endpoint.server.address.port)
     finally:
         endpoint.close()
 
@@ -256,7 +256,5 @@ def test_without_an_endpoint_there_is_no_dashboard_url() -> None:
     from dataclasses import replace
 
     settings = Settings()
-    assert (
-        HttpEndpoint(replace(settings, http=replace(settings.http, listen=""))).dashboard_url()
-        is None
-    )
+    off = HttpEndpoint(replace(settings, http=replace(settings.http, listen="")))
+    assert dashboard_url(off) is None
