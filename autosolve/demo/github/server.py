@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from autosolve.demo.clock import SimulationClock
+from autosolve.demo.clock import SimulationClock, parse_iso
 from autosolve.demo.github import web
 from autosolve.demo.github.answers import bad_credentials
 from autosolve.demo.github.endpoints import dispatch
@@ -276,11 +276,17 @@ class SimulatedGitHub(LoopbackServer):
                 self.clock.observe(created_at)
             stamp = created_at or self.clock.tick()
             comment = Comment(
-                self._new_id(), body, user, stamp, stamp, number, user_type,
-                repo.association(user),
-            )  # fmt: skip
+                github_id=self._new_id(),
+                body=body,
+                user=user,
+                created_at=stamp,
+                updated_at=stamp,
+                issue_number=number,
+                user_type=user_type,
+                association=repo.association(user),
+            )
             issue.comments.append(comment)
-            issue.updated_at = max(issue.updated_at, stamp)
+            issue.updated_at = max(issue.updated_at, stamp, key=parse_iso)
             return comment
 
     def add_labels(self, owner: str, name: str, number: int, names: list[str]) -> list[Label]:
