@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from autosolve.masking import MASK, Masker
-from autosolve.runtime.context import CURRENT_UNIT
+from autosolve.runtime import CURRENT_UNIT
 
 __all__ = ["MASK", "configure_logging"]
 

@@ -77,7 +77,7 @@ def imported_after(statement: str) -> set[str]:
 
 
 def test_the_control_package_imports_nothing_from_the_command_line() -> None:
-    modules = imported_after("import autosolve.control, autosolve.app")
+    modules = imported_after("import autosolve.control, autosolve.daemon.app")
     assert "autosolve.control.server" in modules
     assert not {m for m in modules if m.startswith("autosolve.cli")}
 

@@ -40,6 +40,7 @@ def _requested_backend(settings_path: str | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (usage errors exit 2 via argparse)."""
     args = build_parser().parse_args(argv)
+    # Compared by value: autosolve.runtime.Backend cannot be imported before the patch.
     if args.command in ("start", "repl") and _requested_backend(args.settings) == "gevent":
         # Before requests, urllib3 or ssl are imported anywhere.
         from gevent import monkey

@@ -11,10 +11,10 @@ from typing import Any
 
 from autosolve.cli.common import fail
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.config import SettingsError, load_settings, resolve_path
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_cluster, format_status
+from autosolve.settings import SettingsError, load_settings, resolve_path
 
 __all__ = ["run", "socket_path"]
 

@@ -26,13 +26,13 @@ from urllib.parse import quote
 
 from autosolve.cli.common import fail
 from autosolve.cli.exit_codes import EXIT_USAGE
-from autosolve.config import Settings, SettingsError, load_settings, settings_from_mapping
 from autosolve.demo.simulation import Simulation
-from autosolve.http.address import ListenAddress, parse_listen
 from autosolve.logs import configure_logging
+from autosolve.settings import Settings, SettingsError, load_settings, settings_from_mapping
+from autosolve.settings.address import ListenAddress, parse_listen
 
 if TYPE_CHECKING:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
     from autosolve.http.endpoint import HttpEndpoint
 
 __all__ = [

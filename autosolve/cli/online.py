@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
+    from autosolve.settings import Settings
 
 __all__ = ["Finding", "check_model", "check_repositories", "check_token", "short_reason"]
 

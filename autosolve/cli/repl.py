@@ -20,13 +20,14 @@ import pykka
 from autosolve.cli.common import fail
 from autosolve.cli.ctl import socket_path
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.config import SettingsError, load_settings, secrets_of
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.runtime import Backend
+from autosolve.settings import SettingsError, load_settings, secrets_of
 
 if TYPE_CHECKING:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
 
 __all__ = ["helpers", "run"]
 
@@ -123,7 +124,7 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _in_process(args: argparse.Namespace) -> int:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
     from autosolve.logs import configure_logging
 
     try:
@@ -145,7 +146,7 @@ def _in_process(args: argparse.Namespace) -> int:
             namespace,
             "runtime running in-process",
             "the supervisor's pykka proxy",
-            cooperative=settings.runtime.backend == "gevent",
+            cooperative=settings.runtime.backend == Backend.GEVENT,
         )
     finally:
         result = handle.stop(timeout=shutdown_timeout + 5.0)

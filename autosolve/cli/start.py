@@ -25,21 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from autosolve.cli.check import settings_warnings
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.systemd import Notifier
-from autosolve.config import resolve_path, secrets_of
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
-from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+from autosolve.runtime import RunResult, RuntimeEvent
+from autosolve.settings import resolve_path, secrets_of, settings_warnings
 
 if TYPE_CHECKING:
-    from autosolve.app import App
-    from autosolve.config import Settings
-    from autosolve.reload import ReloadReport
+    from autosolve.daemon.app import App
+    from autosolve.daemon.reload import ReloadReport
+    from autosolve.settings import Settings
 
 __all__ = ["request_stop", "run", "run_daemon", "run_until_done"]
 
@@ -77,7 +76,7 @@ def run_daemon(
         on_bound: called once the HTTP address is bound, before any task runs.
         on_running: called once the daemon runs and serves, before waiting for its end.
     """
-    from autosolve.app import App
+    from autosolve.daemon.app import App
 
     configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
     for warning in settings_warnings(settings):
@@ -143,10 +142,10 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
     if dry_run:
         read = app.reloader.read
         app.reloader.read = lambda: _dry_run(read())
-    secrets = [app.settings.github.token, app.settings.http.token]
+    secrets = secrets_of(app.settings)
 
     def apply(running: Settings, new: Settings) -> None:
-        tokens = [new.github.token, new.http.token]
+        tokens = secrets_of(new)
         if new.log != running.log or not set(tokens) <= set(secrets):
             secrets.extend(token for token in tokens if token not in secrets)
             configure_logging(new.log.level, new.log.format, secrets=secrets)

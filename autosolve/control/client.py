@@ -7,7 +7,7 @@ import socket
 from typing import Any, Self
 
 from autosolve.control.protocol import decode_reply, encode
-from autosolve.runtime.handle import ControlError
+from autosolve.runtime import ControlError
 
 __all__ = ["ControlClient", "ControlError", "DaemonHungUp", "DaemonUnavailable"]
 

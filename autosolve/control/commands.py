@@ -8,7 +8,7 @@ arguments (unknown keys are refused, every problem named), runs the handler
 and returns the reply document; it never raises.
 
 The runtime's own commands (``status``, ``pause``, ``resume``, ``run-now``,
-``restart``, ``stop``) come from :func:`runtime_commands`. An application adds
+``restart``, ``stop``, ``start``) come from :func:`runtime_commands`. An application adds
 its own without touching the server or the protocol::
 
     from marshmallow import fields
@@ -39,10 +39,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from autosolve.control.protocol import error_reply
 from autosolve.masking import Masker
-from autosolve.runtime.handle import ControlError
+from autosolve.runtime import ControlError
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 __all__ = [
     "ANSWER_TIMEOUT",
@@ -201,16 +201,32 @@ def _sentence(value: Any, command: str) -> str:
 
 
 def runtime_commands(handle: RuntimeHandle) -> list[Command]:
-    """``status``, ``pause``, ``resume``, ``run-now``, ``restart`` and ``stop`` for ``handle``."""
+    """``status``, ``pause``, ``resume``, ``run-now``, ``restart``, ``stop`` and ``start``.
+
+    ``stop`` with ``names`` stops those children (supervisorctl's ``stop
+    NAME``), without them the daemon; ``start`` starts stopped children again.
+    """
 
     def status(_arguments: dict[str, Any]) -> dict[str, Any]:
         return {"status": handle.status(timeout=ANSWER_TIMEOUT)}
 
-    def stop(_arguments: dict[str, Any]) -> dict[str, Any]:
+    def stop(arguments: dict[str, Any]) -> dict[str, Any]:
+        if "names" in arguments:
+            return children("stop", handle.stop_children, arguments["names"])
         logger.info("control: stop requested")
         if handle.result is None:
             handle.proxy.stop()  # answered at once; the run ends asynchronously
         return {"names": []}
+
+    def start(arguments: dict[str, Any]) -> dict[str, Any]:
+        return children("start", handle.start_children, arguments["names"])
+
+    def children(
+        command: str, call: Callable[..., list[str]], patterns: list[str]
+    ) -> dict[str, Any]:
+        names = call(patterns, timeout=ANSWER_TIMEOUT)
+        logger.info("control: %s %s -> %s", command, " ".join(patterns), ", ".join(names))
+        return {"names": names}
 
     def by_name(command: str) -> Handler:
         def control(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -221,19 +237,29 @@ def runtime_commands(handle: RuntimeHandle) -> list[Command]:
 
         return control
 
-    name_field = {
-        "name": fields.String(
-            required=True,
-            validate=validate.Length(min=1, max=MAX_NAME, error="must be 1 to {max} characters"),
-        )
-    }
+    name_field = {"name": _name(required=True)}
     commands = [Command("status", status, help="the phase and every child's record")]
     commands += [
         Command(name, by_name(name), name_field, help=f"{name} children by name or pattern")
         for name in NAME_COMMANDS
     ]
-    commands.append(Command("stop", stop, help="stop the daemon gracefully"))
+    commands.append(
+        Command("stop", stop, _names_field(required=False), help="stop children, or the daemon")
+    )
+    commands.append(Command("start", start, _names_field(required=True), help="start children"))
     return [_with_runtime_errors(command, handle) for command in commands]
+
+
+def _name(*, required: bool = False) -> fields.String:
+    """A child's name or shell-style pattern."""
+    length = validate.Length(min=1, max=MAX_NAME, error="must be 1 to {max} characters")
+    return fields.String(required=required, validate=length)
+
+
+def _names_field(*, required: bool) -> dict[str, fields.Field[Any]]:
+    """``names``: children by name or shell-style pattern, at least one."""
+    at_least_one = validate.Length(min=1, error="must name at least one child")
+    return {"names": fields.List(_name(), required=required, validate=at_least_one)}
 
 
 def _with_runtime_errors(command: Command, handle: RuntimeHandle) -> Command:

@@ -36,9 +36,10 @@ from autosolve.control.protocol import (
 )
 from autosolve.control.socket_file import bind_private_socket, remove_socket_file
 from autosolve.masking import Masker
+from autosolve.runtime import Backend
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 __all__ = ["ControlServer"]
 
@@ -259,7 +260,7 @@ def _hang_up(sock: Any) -> None:
 
 def _socket_module(backend_name: str) -> ModuleType:
     """Cooperative sockets on the gevent backend, even in a process nobody patched."""
-    if backend_name == "gevent":
+    if backend_name == Backend.GEVENT:
         import gevent.socket
 
         return gevent.socket

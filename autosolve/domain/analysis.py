@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from autosolve.infra.github import Comment, GitHubClient
     from autosolve.infra.ollama import OllamaClient
     from autosolve.infra.store import Analysis, Store, StoredIssue
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["AnalysisResult", "Analyst", "Mode", "Result"]
 

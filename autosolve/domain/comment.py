@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from autosolve.infra.issue import Issue
+from autosolve.settings.limits import GITHUB_COMMENT_LIMIT
 
 __all__ = [
     "GITHUB_COMMENT_LIMIT",
@@ -23,9 +24,6 @@ __all__ = [
 
 MARKER = "<!-- autosolve -->"
 """Starts every comment autosolve posts; its presence means "already explained"."""
-
-GITHUB_COMMENT_LIMIT = 65536
-"""GitHub's longest comment body, in characters."""
 
 _QUOTED_MARKER = "&lt;!-- autosolve --&gt;"
 """How a marker inside an answer is written: it reads the same, but is no marker."""

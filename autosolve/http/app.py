@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from autosolve.control.protocol import MAX_LINE
-from autosolve.http.address import is_loopback
+from autosolve.settings.address import is_loopback
 
 if TYPE_CHECKING:
     from autosolve.http.metrics import Metrics

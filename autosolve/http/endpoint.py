@@ -18,8 +18,8 @@ from autosolve.http.overview import Overview
 from autosolve.http.server import HttpServer
 
 if TYPE_CHECKING:
-    from autosolve.app import App
-    from autosolve.config import Settings
+    from autosolve.daemon.app import App
+    from autosolve.settings import Settings
 
 __all__ = ["HttpEndpoint", "RunningDaemon"]
 
@@ -27,7 +27,7 @@ STATUS_TIMEOUT = 10.0
 
 
 class RunningDaemon:
-    """The :class:`~autosolve.http.app.Daemon` view of a running :class:`~autosolve.app.App`."""
+    """The :class:`~autosolve.http.app.Daemon` view of a running daemon (:class:`App`)."""
 
     def __init__(self, app: App, overview: Callable[[], dict[str, Any]]) -> None:
         self._app = app

@@ -18,7 +18,8 @@ import socket
 import threading
 from typing import Any
 
-from autosolve.http.address import ListenAddress, parse_listen
+from autosolve.runtime import Backend
+from autosolve.settings.address import ListenAddress, parse_listen
 
 __all__ = ["CONNECTION_LIMIT", "IDLE_TIMEOUT", "HttpServer"]
 
@@ -48,9 +49,9 @@ class HttpServer:
     ) -> None:
         self.listen = parse_listen(listen) if isinstance(listen, str) else listen
         """The configured address (port 0 until bound, when the configuration said 0)."""
-        if backend not in ("threading", "gevent"):
+        if backend not in tuple(Backend):
             raise ValueError(f"unknown backend {backend!r}")
-        self.backend = backend
+        self.backend = Backend(backend)
         self.idle_timeout = idle_timeout
         """Seconds before an idle (or trickling) connection is closed."""
         self._server: Any = None
@@ -62,7 +63,7 @@ class HttpServer:
         """Where it listens once bound (the real port when 0 was asked for)."""
         if self._server is None:
             return self.listen
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             host, port = self._server.address[:2]
         else:
             host, port = self._server.bind_addr[:2]
@@ -78,7 +79,7 @@ class HttpServer:
         if self._server is not None:
             raise RuntimeError("an HttpServer binds once")
         try:
-            if self.backend == "gevent":
+            if self.backend == Backend.GEVENT:
                 self._server = _bind_gevent(self.listen, self.idle_timeout)
             else:
                 self._server = _bind_cheroot(self.listen, self.idle_timeout)
@@ -97,7 +98,7 @@ class HttpServer:
             raise RuntimeError("an HttpServer starts once")
         self._started = True
         server = self._server
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             server.application = app
             server.start()
         else:
@@ -114,7 +115,7 @@ class HttpServer:
         server, self._server = self._server, None
         if server is None:
             return
-        if self.backend == "gevent":
+        if self.backend == Backend.GEVENT:
             server.stop(timeout=timeout)
             return
         server.shutdown_timeout = timeout

@@ -22,11 +22,11 @@ import requests
 
 from autosolve.cli import main
 from autosolve.cli.demo import dashboard_url, demo_settings, with_configured_model
-from autosolve.config import Settings
 from autosolve.demo.catalog import CATALOG
 from autosolve.demo.model import STAND_IN_MODEL
 from autosolve.demo.simulation import Simulation
 from autosolve.http.endpoint import HttpEndpoint
+from autosolve.settings import Settings
 from tests.fakes.ollama import DEFAULT_MODEL, FakeOllama
 
 SUPERVISOR = str(Path(sys.executable).with_name("autosolve-supervisor"))
@@ -240,7 +240,7 @@ def test_a_model_from_the_settings_that_is_missing_leaves_the_stand_in_and_says_
 def test_the_dashboard_url_is_the_bound_address_with_the_token_in_its_fragment(
     listen: str, token: str, url: str
 ) -> None:
-    from autosolve.config import settings_from_mapping
+    from autosolve.settings import settings_from_mapping
 
     settings = settings_from_mapping({"http": {"listen": listen, "token": token}})
     endpoint = HttpEndpoint(settings)

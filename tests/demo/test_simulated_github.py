@@ -20,10 +20,10 @@ import pytest
 import requests
 
 from autosolve.cli.online import check_token
-from autosolve.config import Settings
 from autosolve.demo.clock import parse_iso
 from autosolve.demo.github import SimulatedGitHub
 from autosolve.infra.github import GitHubClient
+from autosolve.settings import Settings
 
 TOKEN = "ghp_simulatedToken123"
 LOGIN = "autosolve-bot"

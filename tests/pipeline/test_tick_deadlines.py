@@ -13,8 +13,7 @@ from pathlib import Path
 
 from autosolve.domain.spec import RepoTenant
 from autosolve.domain.workers import MARKER, IssuePoller
-from autosolve.runtime import ManualClock, WorkContext
-from autosolve.runtime.status import ChildRecord
+from autosolve.runtime import ChildRecord, ManualClock, WorkContext
 from tests.fakes import RequestRecord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama

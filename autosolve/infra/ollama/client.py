@@ -24,6 +24,7 @@ from autosolve.infra.ollama.errors import (
     OllamaTimeoutError,
 )
 from autosolve.infra.transport import raise_short
+from autosolve.settings.limits import MAX_CONCURRENCY
 
 __all__ = ["OllamaClient"]
 
@@ -73,8 +74,8 @@ class OllamaClient:
         """The duration hook, see the class docstring; may be set after construction."""
         if session is None:
             session = requests.Session()
-            # analysis.concurrency requests may be in flight at once.
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=64)
+            # Up to analysis.concurrency requests may be in flight at once.
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONCURRENCY)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session

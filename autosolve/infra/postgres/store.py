@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.store.errors import InvalidIssueError, UnknownIssueError
+from autosolve.infra.store.interface import DEFAULT_RELAY_BATCH
 from autosolve.infra.store.lifecycle import OwnsDatabase
 from autosolve.infra.store.records import (
     Analysis,
@@ -21,7 +22,7 @@ from autosolve.infra.store.records import (
     SyncCursor,
 )
 from autosolve.infra.store.rows import encode_payload, issue_counts
-from autosolve.infra.store.store import DEFAULT_RELAY_BATCH, TABLES
+from autosolve.infra.store.store import TABLES
 
 from . import analyses, queue, sync
 from .connection import DEFAULT_IDLE_TRANSACTION_TIMEOUT, DEFAULT_POOL_SIZE, PostgresDatabase

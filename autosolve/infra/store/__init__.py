@@ -40,7 +40,7 @@ from .errors import (
     UnknownJobError,
     UnknownRepositoryError,
 )
-from .interface import Store
+from .interface import DEFAULT_RELAY_BATCH, Store
 from .lock import InstanceLock
 from .migrations import SCHEMA_VERSION
 from .records import (
@@ -56,6 +56,7 @@ from .records import (
 from .store import TABLES, SQLiteStore
 
 __all__ = [
+    "DEFAULT_RELAY_BATCH",
     "SCHEMA_VERSION",
     "TABLES",
     "Analysis",

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
         SyncCursor,
     )
 
-__all__ = ["Store"]
+__all__ = ["DEFAULT_RELAY_BATCH", "Store"]
+
+DEFAULT_RELAY_BATCH = 20
+"""Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
 
 
 class Store(Protocol):
@@ -130,7 +133,7 @@ class Store(Protocol):
         ...
 
     # -- outbox
-    def relay_outbox(self, repository_id: int, batch_size: int = 20) -> int:
+    def relay_outbox(self, repository_id: int, batch_size: int = DEFAULT_RELAY_BATCH) -> int:
         """Move up to ``batch_size`` pending events into the queue; how many were moved."""
         ...
 

@@ -15,6 +15,7 @@ from . import analyses, cursors, outbox, queue, repositories
 from . import issues as issue_rows
 from .connection import Database
 from .errors import StoreError, UnknownIssueError
+from .interface import DEFAULT_RELAY_BATCH
 from .lifecycle import OwnsDatabase
 from .migrations import apply_migrations
 from .records import (
@@ -41,9 +42,6 @@ TABLES = (
     "analyses",
 )
 """Tables :meth:`Store.count` accepts."""
-
-DEFAULT_RELAY_BATCH = 20
-"""Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
 
 
 class SQLiteStore(OwnsDatabase[Database]):

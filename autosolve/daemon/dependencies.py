@@ -14,8 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autosolve.cluster import ClusterMember, node_name_of
-from autosolve.config import Settings, resolve_path
+from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
@@ -23,17 +22,17 @@ from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
-from autosolve.runtime.context import CURRENT_CONTEXT
-from autosolve.runtime.events import EventKind
-from autosolve.runtime.status import Phase
+from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
+from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from autosolve.domain.analysis import Result
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
-    from autosolve.runtime.supervisor import RuntimeEvent
+    from autosolve.runtime import RuntimeEvent
 
 __all__ = ["BUDGET_WAIT", "AppDependencies", "show_budget_wait"]
 
@@ -53,10 +52,10 @@ class AppDependencies:
         self.settings = settings
         self.metrics = metrics
         """Counts what the clients see (``/metrics``); None = nobody counts."""
-        self.analysis_observer: Callable[[str], None] | None = (
+        self.analysis_observer: Callable[[Result], None] | None = (
             metrics.on_analysis if metrics else None
         )
-        """Told ``posted``/``skipped``/``failed``/``dry_run`` per analysed job (metrics);
+        """Told each analysed job's :class:`Result` (metrics);
         set it before the scheduler is built."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
@@ -73,9 +72,9 @@ class AppDependencies:
     def budget_limits(self) -> BudgetLimits:
         budget = self.settings.github.budget
         return BudgetLimits(
-            points=budget.points_per_minute,
-            writes=budget.writes_per_minute,
-            writes_long=budget.writes_per_hour,
+            points_per_minute=budget.points_per_minute,
+            writes_per_minute=budget.writes_per_minute,
+            writes_per_hour=budget.writes_per_hour,
             window=budget.window,
         )
 

@@ -1,7 +1,7 @@
 """The operator's control commands about analyses and jobs: ``explain``, ``jobs``, ``retry-dead``.
 
 Served on the control socket, ``POST /api/control`` and through ``ctl`` and
-the REPL (see :func:`autosolve.app.application_commands`)::
+the REPL (see :func:`autosolve.daemon.app.application_commands`)::
 
     {"command": "explain", "issue": "octo/hello#12"}             analyse now, post or edit
     {"command": "explain", "issue": "octo/hello#12", "post": false}   prompt and answer only

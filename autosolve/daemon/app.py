@@ -1,7 +1,7 @@
 """The composition root: settings in, a running (or planned) schedule out.
 
 This is the one module that knows every layer (with
-:mod:`autosolve.dependencies`, which wires the infrastructure the tasks
+:mod:`autosolve.daemon.dependencies`, which wires the infrastructure the tasks
 share); each layer below it only knows the ones beneath. :class:`App` is the
 running daemon as one object: its settings, dependencies, runtime handle and
 control commands, for the command line and every server that exposes it.
@@ -12,81 +12,28 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autosolve.config import Settings, load_settings, secrets_of
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
-from autosolve.dependencies import AppDependencies
+from autosolve.daemon.build import build_scheduler, supervisor_options
+from autosolve.daemon.dependencies import AppDependencies
+from autosolve.daemon.operator_commands import operator_commands
+from autosolve.daemon.reload import Reloader
 from autosolve.infra.store import Store, StoreError
-from autosolve.runtime.supervisor import Observer, SupervisorOptions
+from autosolve.runtime import Observer
 from autosolve.schedule import registry
-from autosolve.schedule.planner import Planner
-from autosolve.schedule.scheduler import Plan, Scheduler
+from autosolve.schedule.scheduler import Plan
+from autosolve.settings import Settings, load_settings, secrets_of
 
 if TYPE_CHECKING:
+    from autosolve.daemon.reload import ReloadReport
     from autosolve.http.metrics import Metrics
-    from autosolve.reload import ReloadReport
-    from autosolve.runtime.clock import Clock
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.supervisor import RunResult, RuntimeEvent
+    from autosolve.runtime import Clock, RunResult, RuntimeEvent, RuntimeHandle
 
-__all__ = ["App", "application_commands", "build_scheduler", "start"]
+__all__ = ["App", "application_commands", "start"]
 
 logger = logging.getLogger("autosolve")
-
-
-def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
-    """The Scheduler for ``settings``: registered tasks × configured repositories.
-
-    In cluster mode every repository is planned on every daemon, but its
-    workers only work where its lease is held (see :mod:`autosolve.cluster`).
-    """
-    workers = registry.new_workers(deps)
-    global_workers = registry.new_global_workers(deps)
-    if deps.cluster is not None:
-        workers = deps.cluster.gate(workers)
-        global_workers = [deps.cluster.keeper_worker(), *global_workers]
-    planner = Planner(
-        settings.github.repositories,
-        registry.new_preflights(deps),
-        workers,
-        resolve_repository_id=_repository_resolver(deps),
-    )
-    return Scheduler(planner, global_workers)
-
-
-def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
-    # The ids outlive one plan: the units a reload keeps switch to closures of a
-    # new plan, which then find their id here instead of asking the store again
-    # (while a thousand validators of new repositories may be writing to it).
-    ids = deps.repository_ids
-
-    def resolve(owner: str, name: str) -> int:
-        key = (owner, name)
-        if key not in ids:
-            ids[key] = deps.store.repository_id(owner, name)
-        return ids[key]
-
-    return resolve
-
-
-def supervisor_options(
-    settings: Settings,
-    *,
-    shutdown_hooks: tuple[Callable[[], None], ...] = (),
-    observer: Observer | None = None,
-) -> SupervisorOptions:
-    runtime = settings.runtime
-    return SupervisorOptions(
-        policies=settings.policies,
-        shutdown_timeout=runtime.shutdown_timeout,
-        tick_deadline=runtime.tick_deadline,
-        max_restarts=runtime.max_restarts,
-        within_seconds=runtime.within_seconds,
-        shutdown_hooks=shutdown_hooks,
-        observer=observer,
-    )
 
 
 class _Observers:
@@ -124,8 +71,6 @@ class App:
         observers: _Observers,
         plan: Plan,
     ) -> None:
-        from autosolve.reload import Reloader
-
         self.settings = settings
         """The settings the daemon runs with (a reload replaces them)."""
         self.deps = deps
@@ -135,7 +80,7 @@ class App:
         self.plan = plan
         """The units that run, by tenant (a reload replaces it)."""
         self.reloader = Reloader(self)
-        """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.reload`."""
+        """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.daemon.reload`."""
         self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
@@ -219,7 +164,7 @@ class App:
     def reload(self, settings: Settings | None = None) -> ReloadReport:
         """Read the settings again (or take ``settings``) and apply the difference live.
 
-        See :mod:`autosolve.reload`.
+        See :mod:`autosolve.daemon.reload`.
 
         Raises:
             SettingsError: invalid settings; nothing changed.
@@ -244,8 +189,6 @@ def application_commands(app: App) -> list[Command]:
     marshmallow fields (see :mod:`autosolve.control.commands`). The control
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
-    from autosolve.analysis_commands import operator_commands
-
     commands = [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
     if app.deps.cluster is not None:
         member = app.deps.cluster

@@ -1,12 +1,16 @@
-"""Live reconfiguration: ``ctl reload`` and SIGHUP (SPEC §5.2).
+"""Live reconfiguration: ``ctl reload`` and SIGHUP.
 
 The settings are read again (the same file, ``.secrets.toml``, the
 environment) and validated as at start; invalid ones are refused with the
 same dotted-path errors as ``check`` and nothing changes. Otherwise the
 difference is applied to the running daemon:
 
-- keys it cannot change while running (:data:`RESTART_KEYS`) keep their
-  running values and are reported in ``needs_restart``;
+- keys it cannot change while running (declared ``restart=True``, see
+  :func:`autosolve.settings.changes.restart_keys`) keep their running values
+  and are reported in ``needs_restart``; the new settings with those values
+  are checked again as a whole, as ``start`` checks them, and refused if the
+  combination is invalid (a token dropped while the socket stays bound off
+  loopback);
 - the tasks are built again from the new settings, as at start, and the new
   plan is reconciled with the running one (:mod:`autosolve.schedule.reconcile`):
   repositories added start as groups of their own (validator, then poller and
@@ -26,38 +30,26 @@ retried by the next reload.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autosolve.app import build_scheduler, supervisor_options
-from autosolve.config import Settings, SettingsError, load_settings
 from autosolve.control.commands import Command, CommandError
+from autosolve.daemon.build import build_scheduler, supervisor_options
 from autosolve.schedule.reconcile import apply, diff
+from autosolve.settings import Settings, SettingsError, load_settings, revalidate
+from autosolve.settings.changes import changed_keys, keep_running, needs_restart
 
 if TYPE_CHECKING:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
     from autosolve.schedule.reconcile import Changes
     from autosolve.schedule.scheduler import Plan
 
-__all__ = ["RESTART_KEYS", "ReloadError", "ReloadReport", "Reloader", "needs_restart"]
+__all__ = ["ReloadError", "ReloadReport", "Reloader"]
 
 logger = logging.getLogger("autosolve")
-
-RESTART_KEYS = (
-    "database",
-    "cluster",
-    "control.socket",
-    "http.listen",
-    "runtime.backend",
-    "github.api_url",
-    "github.budget",
-)
-"""Settings (whole sections or single keys) a running daemon keeps until it restarts:
-what was opened, bound or chosen once at start."""
 
 LIVE_OPTIONS = ("policies", "shutdown_timeout", "tick_deadline", "max_restarts", "within_seconds")
 """Supervisor options a reload hands to the running supervisor."""
@@ -106,7 +98,7 @@ class ReloadReport:
 
 
 class Reloader:
-    """Reloads one :class:`~autosolve.app.App`; calls are serialised.
+    """Reloads one :class:`~autosolve.daemon.app.App`; calls are serialised.
 
     Args:
         app: the running daemon.
@@ -184,7 +176,8 @@ class Reloader:
         new = settings if settings is not None else self.read()
         changed = changed_keys(running, new)
         restart = needs_restart(changed)
-        effective = keep_running(new, running, RESTART_KEYS)
+        effective = keep_running(new, running)
+        _check_as_a_whole(effective, restart)
         changes = self._plan(effective)
         _call_all(self._listeners, running, effective)
         before = _options(running)
@@ -242,51 +235,18 @@ def _call_all(listeners: Iterable[Callable[..., None]], *arguments: Any) -> None
 # -- settings differences ------------------------------------------------------------
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Settings as ``{"dotted.key": value}`` (nested dataclasses opened, ``source`` left out)."""
-    if not dataclasses.is_dataclass(value) or isinstance(value, type):
-        return {prefix: value}
-    flat: dict[str, Any] = {}
-    for item in dataclasses.fields(value):
-        if item.name == "source" and not prefix:
-            continue
-        key = f"{prefix}.{item.name}" if prefix else item.name
-        flat.update(flatten(getattr(value, item.name), key))
-    return flat
+def _check_as_a_whole(effective: Settings, kept: list[str]) -> None:
+    """Refuse what ``start`` would refuse: the new settings with the kept running values.
 
-
-def changed_keys(old: Settings, new: Settings) -> list[str]:
-    """The dotted keys whose values differ, sorted."""
-    before, after = flatten(old), flatten(new)
-    return sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
-
-
-def needs_restart(changed: Iterable[str]) -> list[str]:
-    """Those of ``changed`` that a running daemon keeps (see :data:`RESTART_KEYS`)."""
-    return [key for key in changed if any(_under(key, prefix) for prefix in RESTART_KEYS)]
-
-
-def keep_running(new: Settings, running: Settings, prefixes: Iterable[str]) -> Settings:
-    """``new`` with the values under ``prefixes`` taken from ``running``."""
-    for prefix in prefixes:
-        new = _replace_at(new, prefix.split("."), _get_at(running, prefix.split(".")))
-    return new
-
-
-def _under(key: str, prefix: str) -> bool:
-    return key == prefix or key.startswith(prefix + ".")
-
-
-def _get_at(value: Any, path: list[str]) -> Any:
-    for part in path:
-        value = getattr(value, part)
-    return value
-
-
-def _replace_at(value: Any, path: list[str], new: Any) -> Any:
-    head, rest = path[0], path[1:]
-    inner = new if not rest else _replace_at(getattr(value, head), rest, new)
-    return dataclasses.replace(value, **{head: inner})
+    Raises:
+        ReloadError: the combination is invalid; the message names every
+            problem and the keys kept at their running values.
+    """
+    try:
+        revalidate(effective)
+    except SettingsError as error:
+        note = f"\n  (running on until a restart: {', '.join(kept)})" if kept else ""
+        raise ReloadError(f"{error}{note}") from None
 
 
 def _options(settings: Settings) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Cluster mode: this daemon as one of several sharing a PostgreSQL database.
 
-Composition, like :mod:`autosolve.app` (which uses it when ``database.url`` is
+Composition, like :mod:`autosolve.daemon.app` (which uses it when ``database.url`` is
 set). What each part does:
 
 * :class:`~autosolve.infra.postgres.cluster.Cluster` is this node's row in the
@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING, Any
 from autosolve.domain.lease_keeper import LeaseKeeper
 from autosolve.domain.spec import GlobalWorkerSpec, RepoTenant, WorkerSpec
 from autosolve.infra.postgres.cluster import Cluster, lease_key
-from autosolve.runtime.handle import ControlError
+from autosolve.runtime import ControlError
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
     from autosolve.infra.postgres.store import PostgresStore
-    from autosolve.runtime.context import WorkContext
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle, WorkContext
     from autosolve.schedule.contracts import GlobalWorker, Worker
+    from autosolve.settings import Settings
 
 __all__ = ["ClusterMember", "default_node_name", "node_name_of"]
 
