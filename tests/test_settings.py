@@ -331,6 +331,7 @@ DURATIONS = [
     ("github", "timeout"),
     ("github", "min_interval"),
     ("ollama", "timeout"),
+    ("openai", "timeout"),
     ("queue", "visibility_timeout"),
     ("runtime", "shutdown_timeout"),
     ("runtime", "within_seconds"),

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
-from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.model import Model
+from autosolve.infra.model.providers import new_model
 from autosolve.infra.postgres.budget import PostgresLedger
 from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import InstanceLock, SQLiteStore, Store
@@ -114,12 +115,13 @@ class AppDependencies:
         return registry.new_pacer(self)
 
     @cached_property
-    def ollama(self) -> OllamaClient:
-        ollama = self.settings.ollama
-        return OllamaClient(
-            ollama.url,
-            ollama.model,
-            ollama.timeout,
+    def model(self) -> Model:
+        """The model ``model.provider`` names (Ollama, or any OpenAI-compatible server)."""
+        settings = self.settings
+        return new_model(
+            settings.model.provider,
+            ollama=settings.ollama,
+            openai=settings.openai,
             on_request=self.metrics.on_model_request if self.metrics else None,
         )
 
@@ -131,8 +133,9 @@ class AppDependencies:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
 
         The GitHub client and the poll pacer are retuned in place (shared by
-        every actor, they keep what they learnt); an Ollama client with other
-        settings is dropped, and the tasks built next get a new one.
+        every actor, they keep what they learnt); a model client with other
+        settings (provider, endpoint, model, timeout, key) is dropped, and the
+        tasks built next get a new one.
         """
         old, self.settings = self.settings, settings
         github = settings.github
@@ -140,8 +143,8 @@ class AppDependencies:
             self.github.reconfigure(
                 token=github.token, timeout=github.timeout, min_interval=github.min_interval
             )
-        if settings.ollama != old.ollama:
-            self.__dict__.pop("ollama", None)
+        if _model_settings(settings) != _model_settings(old):
+            self.__dict__.pop("model", None)
         if "pacer" in self.__dict__:
             fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
             self.pacer.retune(fastest, slowest, budget, pollers=pollers)
@@ -231,3 +234,8 @@ class _UnopenedStore:
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(f"the store is not open (Store.{name} used while only planning)")
+
+
+def _model_settings(settings: Settings) -> tuple[object, ...]:
+    """What the model client is built from: a change of any of it builds a new one."""
+    return settings.model, settings.ollama, settings.openai

@@ -23,7 +23,7 @@ from marshmallow import fields
 from autosolve.control.commands import Command, CommandError
 from autosolve.domain.operations import OperationError
 from autosolve.infra.github import GitHubError
-from autosolve.infra.ollama import OllamaError
+from autosolve.infra.model import ModelError
 from autosolve.infra.store import StoreError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["operator_commands"]
 
-_FAILURES = (OperationError, GitHubError, OllamaError, requests.RequestException, StoreError)
+_FAILURES = (OperationError, GitHubError, ModelError, requests.RequestException, StoreError)
 """What an operator request may run into; each becomes an error answer naming it."""
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from autosolve.infra.github import GitHubClient
-    from autosolve.infra.ollama import OllamaClient
+    from autosolve.infra.model import Model
     from autosolve.infra.store import Store
     from autosolve.settings import Settings
 
@@ -31,7 +31,7 @@ class Dependencies(Protocol):
     def github(self) -> GitHubClient: ...
 
     @property
-    def ollama(self) -> OllamaClient: ...
+    def model(self) -> Model: ...
 
     @property
     def store(self) -> Store: ...

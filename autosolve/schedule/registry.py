@@ -89,7 +89,8 @@ def _job_allowance(settings: Settings) -> float:
     requests (comment pages, the post) each with its wait for the request budget
     (a read waits at most ``READ_PATIENCE``, a write one budget window)."""
     github = settings.github
-    return settings.ollama.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
+    model = settings.openai if settings.model.provider == "openai" else settings.ollama
+    return model.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
 
 
 def new_analyst(deps: Dependencies) -> Analyst:
@@ -112,13 +113,15 @@ def new_analyst(deps: Dependencies) -> Analyst:
     )
     return Analyst(
         deps.github,
-        deps.ollama,
+        deps.model,
         deps.store,
         gate=gate,
         template=template,
         dry_run=analysis.dry_run,
         reanalyze_on_edit=issues.reanalyze_on_edit,
         max_comment_chars=analysis.max_comment_chars,
+        allow_images=analysis.allow_images,
+        max_mentions=analysis.max_mentions,
     )
 
 

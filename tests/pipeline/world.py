@@ -112,6 +112,6 @@ class _Deps:
     def __init__(self, world: World) -> None:
         self.settings = world.settings
         self.github = world.github_client
-        self.ollama = world.ollama_client
+        self.model = world.ollama_client
         self.store = world.store
         self.analysis_observer = world.analysis_observer
