@@ -1,7 +1,7 @@
-"""``autosolve-supervisor``: start, check, ctl, repl.
+"""``autosolve-supervisor``: start, check, ctl, repl, demo.
 
 One module per command (:mod:`.start`, :mod:`.check`, :mod:`.ctl`,
-:mod:`.repl`), each with ``run(args) -> exit code``; the grammar and help are
+:mod:`.repl`, :mod:`.demo`), each with ``run(args) -> exit code``; the grammar and help are
 in :mod:`.parser`, the exit codes in :mod:`.exit_codes`. A command's module
 is imported only after parsing, once the gevent backend (if configured) has
 monkey-patched the standard library: nothing may import requests, urllib3 or

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from autosolve.daemon.reload import ReloadReport
     from autosolve.settings import Settings
 
-__all__ = ["run", "run_until_done"]
+__all__ = ["request_stop", "run", "run_daemon", "run_until_done"]
 
 logger = logging.getLogger("autosolve")
 
@@ -60,6 +60,23 @@ def run(args: argparse.Namespace) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     if dry_run:
         settings = _dry_run(settings)
+    return run_daemon(settings, dry_run=dry_run)
+
+
+def run_daemon(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    on_bound: Callable[[HttpEndpoint], None] | None = None,
+    on_running: Callable[[App], None] | None = None,
+) -> int:
+    """Run the daemon on ``settings`` in the foreground; return the exit code.
+
+    Args:
+        dry_run: ``start --dry-run`` (kept across reloads).
+        on_bound: called once the HTTP address is bound, before any task runs.
+        on_running: called once the daemon runs and serves, before waiting for its end.
+    """
     from autosolve.daemon.app import App
 
     secrets = Secrets(secrets_of(settings))
@@ -79,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
+        if on_bound is not None:
+            on_bound(endpoint)
         app = App.start(
             settings,
             observers=[phases, endpoint.readiness.observe],
@@ -102,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         phases.serving()
         endpoint.serve(app)
         app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
+        if on_running is not None:
+            on_running(app)
         result = run_until_done(app, notifier)
     finally:
         server.close()
@@ -303,6 +324,13 @@ def _socket_error(path: str, error: OSError) -> str:
     )
 
 
+def request_stop(app: App, reason: str) -> None:
+    """Begin a graceful stop without waiting for it (safe in a signal handler); log ``reason``."""
+    logger.info("%s, stopping", reason)
+    with contextlib.suppress(pykka.ActorDeadError):  # the run ended meanwhile
+        app.handle.proxy.stop()  # an ask whose answer nobody waits for
+
+
 def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = None) -> None:
     """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130; SIGHUP reloads.
 
@@ -320,9 +348,7 @@ def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = No
             os._exit(EXIT_FORCED)
         if not requested:
             requested.append(signum)
-            logger.info("%s received, stopping", signal.Signals(signum).name)
-            with contextlib.suppress(pykka.ActorDeadError):  # the run ended meanwhile
-                app.handle.proxy.stop()  # an ask whose answer nobody waits for
+            request_stop(app, f"{signal.Signals(signum).name} received")
 
     def on_hangup(_signum: int, _frame: Any) -> None:
         # Not here: a handler interrupts the main thread wherever it is. The

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
@@ -127,7 +127,7 @@ class AppDependencies:
 
     @property
     def store(self) -> Store:
-        return self._store if self._store is not None else _UnopenedStore()
+        return self._store if self._store is not None else cast("Store", _UnopenedStore())
 
     def reconfigure(self, settings: Settings) -> None:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import DatabaseInUseError, StoreError
+from ..errors import DatabaseInUseError, StoreError
 
 __all__ = ["InstanceLock"]
 

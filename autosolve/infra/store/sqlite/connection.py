@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StoreClosedError, StoreError
+from ..errors import StoreClosedError, StoreError
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "open_connection"]
 
@@ -93,8 +93,12 @@ class Database:
         self._lock = threading.RLock()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+    def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A transaction: committed on success, rolled back on error.
+
+        ``BEGIN IMMEDIATE`` to write (the write lock up front); a deferred
+        ``BEGIN`` to read, a consistent snapshot for multi-statement reads.
+        """
         with self._lock:
             connection = self._require_open()
             if connection.in_transaction:
@@ -102,27 +106,13 @@ class Database:
                 # commits or rolls back everything at once.
                 yield connection
                 return
-            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
                 connection.execute("COMMIT")
             except BaseException:
                 connection.rollback()  # a no-op when the failure already ended it
                 raise
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A deferred transaction: a consistent snapshot for multi-statement reads."""
-        with self._lock:
-            connection = self._require_open()
-            if connection.in_transaction:
-                yield connection
-                return
-            connection.execute("BEGIN")
-            try:
-                yield connection
-            finally:
-                connection.commit()  # a no-op when nothing is open any more
 
     @contextmanager
     def raw(self) -> Iterator[sqlite3.Connection]:
