@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import signal
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 
 from autosolve import __version__
+from autosolve.daemon.explainer import error_explainer
+from autosolve.infra.github import ForbiddenError, NotFoundError, UnauthorizedError
+from autosolve.settings import settings_from_mapping
 from tests.control.daemon import REPOSITORIES, Daemon, write_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
@@ -103,6 +107,40 @@ def test_an_invalid_variable_in_the_environment_is_named_and_start_exits_2(
     daemon = launch(env={"AUTOSOLVE_GITHUB__TOKNE": "x"})
     assert daemon.exit_code() == 2
     assert daemon.logged(
-        "AUTOSOLVE_GITHUB__TOKNE (github.tokne): unknown key; "
-        "did you mean AUTOSOLVE_GITHUB__TOKEN?"
+        "AUTOSOLVE_GITHUB__TOKNE (github.tokne): unknown key; did you mean AUTOSOLVE_GITHUB__TOKEN?"
     )
+
+
+# -- the words, without a daemon -------------------------------------------------------
+
+
+def explained(error: BaseException, **github: object) -> str | None:
+    settings = settings_from_mapping({"github": {"token": "t", **github}})
+    return error_explainer(settings)(error)
+
+
+def test_a_403_on_a_repository_says_which_permissions_the_token_needs() -> None:
+    error = ForbiddenError("GET /repos/octo/hello: 403", method="GET", path="/repos/octo/hello")
+    assert explained(error) == (
+        "the token may not read octo/hello (403): grant it Issues (read and write) "
+        "and Metadata (read) on the repository"
+    )
+
+
+def test_a_401_with_a_github_app_names_the_apps_settings() -> None:
+    error = UnauthorizedError("401", method="GET", path="/repos/octo/hello", status=401)
+    settings = settings_from_mapping({"github": {"app": {"id": 0}}})
+    app = dataclasses.replace(
+        settings,
+        github=dataclasses.replace(
+            settings.github, app=dataclasses.replace(settings.github.app, id=7)
+        ),
+    )
+    words = error_explainer(app)(error)
+    assert words is not None and words.startswith("GitHub rejected the GitHub App's credentials")
+
+
+def test_errors_without_a_known_remedy_keep_their_own_message() -> None:
+    assert explained(ValueError("odd")) is None
+    not_found = NotFoundError("GET /repos/o/n/issues/9: 404", path="/repos/o/n/issues/9")
+    assert explained(not_found) is None
