@@ -56,6 +56,23 @@ def test_metrics_show_github_requests_runs_and_mirrored_issues(daemon: HttpDaemo
     assert metric(text, "process_resident_memory_bytes") > 0
 
 
+def test_metrics_show_the_build_each_childs_last_success_and_github_request_times(
+    daemon: HttpDaemon,
+) -> None:
+    daemon.wait_until(lambda: daemon.child(POLLER)["runs"] >= 1, what="a poll")
+    text = get(daemon.http_url() + "/metrics").text
+    [build] = [s for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "autosolve_build_info"]  # fmt: skip
+    assert build.value == 1
+    assert f'backend = "{build.labels["backend"]}"' in daemon.settings.read_text()
+    last_success = metric(text, "autosolve_child_last_success_timestamp_seconds", child=POLLER)
+    assert last_success is not None and last_success > 1.7e9
+    assert metric(text, "autosolve_child_run_results_total", child=POLLER, result="ok") >= 1
+    timed = "autosolve_github_request_duration_seconds_count"
+    assert metric(text, timed, route="repository") >= 2  # each repository validated
+    assert metric(text, timed, route="issues") >= 1
+
+
 def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> None:
     response = daemon.control({"command": "pause", "name": POLLER})
     assert response.json() == {"ok": True, "names": [POLLER]}

@@ -36,6 +36,7 @@ from autosolve.infra.github.errors import (
     UnauthorizedError,
     UnprocessableError,
 )
+from autosolve.infra.github.routes import route_kind
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
@@ -83,7 +84,9 @@ class GitHubClient:
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
     ``on_response(status, headers)`` is called with every response GitHub
-    sends (metrics count them); an exception from it is logged, not raised.
+    sends (metrics count them), ``on_timing(route kind, seconds)`` with how
+    long each took to come (see :func:`~autosolve.infra.github.routes.route_kind`);
+    an exception from either is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
 
@@ -107,6 +110,7 @@ class GitHubClient:
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
         budget: RequestBudget | None = None,
+        on_timing: Callable[[str, float], None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -135,6 +139,7 @@ class GitHubClient:
             session.mount("http://", adapter)
         self._session = session
         self._on_response = on_response
+        self._on_timing = on_timing
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -336,6 +341,7 @@ class GitHubClient:
         self._throttle.wait()
         with self._budgeted(method, path):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+            sent = time.monotonic()
             try:
                 response = self._session.request(
                     method,
@@ -348,6 +354,9 @@ class GitHubClient:
                 )
             except requests.RequestException as error:
                 raise_short(error, method, url)
+        if self._on_timing is not None:
+            route = route_kind(path[len(self._base.path.rstrip("/")) :])
+            _call_hook(self._on_timing, route, time.monotonic() - sent)
         self._note_budget(response)
         if self._on_response is not None:
             _call_hook(self._on_response, response.status_code, response.headers)
@@ -588,7 +597,7 @@ class _BearerAuth(requests.auth.AuthBase):
         return "_BearerAuth(<redacted>)"
 
 
-def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+def _call_hook(hook: Callable[..., None], *args: Any) -> None:
     """Counting a response (metrics) never fails the request."""
     try:
         hook(*args)
