@@ -41,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
     timeout = None if args.action == "explain" else ANSWER_TIMEOUT
     try:
         with ControlClient(location.path, timeout=timeout) as client:
+            location.warn()
             return ACTIONS[args.action](client, args)
     except DaemonUnavailable as error:
-        return fail(location.unreachable(error))
+        return fail(*location.unreachable(error))
     except (ControlError, ProtocolError) as error:
         return fail(str(error))
 

@@ -2,10 +2,15 @@
 
 In order: ``--socket PATH``; the environment variable of ``control.socket``
 (``AUTOSOLVE_CONTROL__SOCKET``); ``control.socket`` in the settings file,
-read even when other keys are invalid (a warning names them: the daemon
-keeps running on the settings it loaded, and ``ctl`` must still reach it);
-else the default. A relative path is taken beside the settings file, as the
-daemon takes it, whether or not that file exists.
+read even when other keys are invalid; else the default. A relative path is
+taken beside the settings file, as the daemon takes it, whether or not that
+file exists.
+
+Settings that are invalid (or missing) do not stop ``ctl``: the daemon runs
+on the settings it loaded, and right after an operator broke the file is
+when the control channel is needed most. If a daemon answers, a warning
+names the invalid keys; if none does, the settings are the likely reason,
+and their problems are the error (exit 2).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autosolve.cli.common import warn
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_USAGE
 from autosolve.cli.raw_settings import raw_value
 from autosolve.control.client import DaemonUnavailable
 from autosolve.settings import Settings, SettingsError, load_settings
@@ -31,17 +37,32 @@ DEFAULT_SETTINGS = "settings.toml"
 
 @dataclass(frozen=True)
 class SocketLocation:
-    """The control socket's path and how it was found (for the message when nobody listens)."""
+    """The control socket's path, how it was found, and what is wrong with the settings."""
 
     path: str
     found: str
     """``--socket``, ``AUTOSOLVE_CONTROL__SOCKET``, ``control.socket in FILE``, or the default."""
+    settings_problem: str | None = None
+    """Why the settings cannot be loaded (every invalid key, or the missing file), if so."""
+    warning: str | None = None
+    """What to tell when a daemon answers all the same."""
 
-    def unreachable(self, error: DaemonUnavailable) -> str:
-        """The error; when nothing listens there, also where the path came from."""
-        if self.found == "--socket" or not error.nobody_listens:
-            return str(error)
-        return f"{error}; the path is {self.found} (give --socket PATH or --settings PATH)"
+    def warn(self) -> None:
+        """Print the warning (a daemon answered: the settings are the next thing to fix)."""
+        if self.warning is not None:
+            warn(self.warning)
+
+    def unreachable(self, error: DaemonUnavailable) -> tuple[str, int]:
+        """The error message and exit code when the daemon cannot be reached.
+
+        Nobody listening while the settings are broken: the settings are the
+        error (exit 2). Otherwise the error, and where the path came from.
+        """
+        if not error.nobody_listens or self.found == "--socket":
+            return str(error), EXIT_FAILED
+        if self.settings_problem is not None:
+            return f"{self.settings_problem}\n(and no daemon listens on {self.path})", EXIT_USAGE
+        return f"{error}; the path is {self.found} (give --socket PATH)", EXIT_FAILED
 
 
 def locate_socket(
@@ -49,7 +70,7 @@ def locate_socket(
     settings_option: str | None,
     environ: Mapping[str, str] = os.environ,
 ) -> SocketLocation:
-    """Find the control socket (see the module); warnings go to stderr."""
+    """Find the control socket (see the module)."""
     if socket_option:
         return SocketLocation(str(socket_option), "--socket")
     settings_file = Path(settings_option or DEFAULT_SETTINGS).resolve()
@@ -58,9 +79,14 @@ def locate_socket(
     if from_environment:
         return _beside(settings_file, from_environment, variable)
     if not settings_file.is_file():
-        if settings_option is not None:
-            warn(f"settings file {settings_file} does not exist; trying the default {SOCKET_KEY}")
-        return _default(settings_file, f"the default {SOCKET_KEY} ({settings_file} does not exist)")
+        missing = f"settings file {settings_file} does not exist"
+        return _beside(
+            settings_file,
+            Settings().control.socket,
+            f"the default {SOCKET_KEY}",
+            settings_problem=f"{missing} (give --settings PATH or --socket PATH)",
+            warning=f"{missing}; the default {SOCKET_KEY} was tried",
+        )
     return _from_file(settings_file)
 
 
@@ -71,20 +97,16 @@ def _from_file(settings_file: Path) -> SocketLocation:
     except SettingsError as error:
         value = raw_value(settings_file, SOCKET_KEY)
         usable = isinstance(value, str) and value.strip() != "" and SOCKET_KEY not in error.problems
-        taken = f"its {SOCKET_KEY} anyway" if usable else f"the default {SOCKET_KEY}"
-        warn(
+        taken = f"its {SOCKET_KEY}" if usable else f"the default {SOCKET_KEY}"
+        warning = (
             f"{settings_file} is invalid ({', '.join(sorted(error.problems))}; "
-            f"`check` says why); trying {taken}"
+            f"`check` says why); {taken} was used all the same"
         )
-        if not usable:
-            return _default(settings_file, f"the default {SOCKET_KEY}")
-        return _beside(settings_file, str(value), found)
+        path = str(value) if usable else Settings().control.socket
+        found = found if usable else f"the default {SOCKET_KEY}"
+        return _beside(settings_file, path, found, settings_problem=str(error), warning=warning)
     return _beside(settings_file, settings.control.socket, found)
 
 
-def _default(settings_file: Path, found: str) -> SocketLocation:
-    return _beside(settings_file, Settings().control.socket, found)
-
-
-def _beside(settings_file: Path, value: str, found: str) -> SocketLocation:
-    return SocketLocation(str(resolve_beside(settings_file, value)), found)
+def _beside(settings_file: Path, value: str, found: str, **problems: str) -> SocketLocation:
+    return SocketLocation(str(resolve_beside(settings_file, value)), found, **problems)

@@ -147,7 +147,8 @@ def _attached(args: argparse.Namespace) -> int:
     try:
         client.connect()
     except DaemonUnavailable as error:
-        return fail(location.unreachable(error))
+        return fail(*location.unreachable(error))
+    location.warn()
     namespace = _with_stop(
         helpers(client, client, client.call),
         client.call,

@@ -124,7 +124,7 @@ def test_ctl_reads_the_socket_from_settings_whose_other_keys_are_invalid_and_nam
     assert json.loads(captured.out)["phase"] == "workers"
     assert captured.err == (
         f"autosolve-supervisor: warning: {settings} is invalid (github.tokne, "
-        "intervals.issue_poller; `check` says why); trying its control.socket anyway\n"
+        "intervals.issue_poller; `check` says why); its control.socket was used all the same\n"
     )
 
 
@@ -166,15 +166,35 @@ def test_ctl_without_a_settings_file_tries_the_default_socket_in_the_directory(
 
 
 def test_ctl_says_where_the_socket_path_came_from_when_nobody_listens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[control]\nsocket = "d.sock"\n')
+    assert main(["ctl", "--settings", str(settings), "status"]) == 1
+    assert capsys.readouterr().err == (
+        f"autosolve-supervisor: no daemon listens on {tmp_path / 'd.sock'} "
+        f"(is autosolve-supervisor running?); the path is control.socket in {settings} "
+        "(give --socket PATH)\n"
+    )
+
+
+def test_ctl_with_invalid_settings_and_no_daemon_exits_2_naming_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "settings.toml").write_text('[github]\ntokne = "x"\n[queue]\nmax_attempts = 0\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["ctl", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "github.tokne: unknown key" in err and "queue.max_attempts: must be" in err
+    assert f"(and no daemon listens on {tmp_path / 'autosolve.sock'})" in err
+
+
+def test_ctl_without_settings_and_no_daemon_exits_2_saying_the_file_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["ctl", "status"]) == 1
-    assert capsys.readouterr().err == (
-        f"autosolve-supervisor: no daemon listens on {tmp_path / 'autosolve.sock'} "
-        "(is autosolve-supervisor running?); the path is the default control.socket "
-        f"({tmp_path / 'settings.toml'} does not exist) (give --socket PATH or --settings PATH)\n"
-    )
+    assert main(["ctl", "status"]) == 2
+    assert f"settings file {tmp_path / 'settings.toml'} does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
