@@ -240,15 +240,24 @@ def test_an_invalid_environment_override_is_reported_like_a_file_value(
     assert "AUTOSOLVE_QUEUE__MAX_ATTEMPTS (queue.max_attempts): must be 1" in str(caught.value)
 
 
+def environment_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **variables: str
+) -> SettingsError:
+    """The error of settings that are empty but for the environment ``variables``."""
+    path = tmp_path / "settings.toml"
+    path.write_text("")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    return caught.value
+
+
 def test_an_unknown_key_from_the_environment_names_the_variable_and_the_one_meant(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "settings.toml"
-    path.write_text("")
-    monkeypatch.setenv("AUTOSOLVE_GITHUB__TOKNE", "x")
-    with pytest.raises(SettingsError) as caught:
-        load_settings(path)
-    assert str(caught.value).splitlines()[1:] == [
+    error = environment_error(tmp_path, monkeypatch, AUTOSOLVE_GITHUB__TOKNE="x")
+    assert str(error).splitlines()[1:] == [
         "  AUTOSOLVE_GITHUB__TOKNE (github.tokne): unknown key; "
         "did you mean AUTOSOLVE_GITHUB__TOKEN?"
     ]
@@ -257,19 +266,15 @@ def test_an_unknown_key_from_the_environment_names_the_variable_and_the_one_mean
 def test_a_list_in_the_environment_that_is_not_json_is_shown_written_as_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "settings.toml"
-    path.write_text("")
-    monkeypatch.setenv("AUTOSOLVE_GITHUB__REPOSITORIES", "octo/hello, octo/world")
-    with pytest.raises(SettingsError) as caught:
-        load_settings(path)
-    assert caught.value.variables == {"github.repositories": "AUTOSOLVE_GITHUB__REPOSITORIES"}
-    assert caught.value.problems["github.repositories"] == (
-        "not a valid list: write it as JSON, e.g. "
-        """AUTOSOLVE_GITHUB__REPOSITORIES='["octo/hello", "octo/world"]'"""
+    variable = "AUTOSOLVE_GITHUB__REPOSITORIES"
+    error = environment_error(tmp_path, monkeypatch, **{variable: "octo/hello, octo/world"})
+    assert error.variables == {"github.repositories": variable}
+    assert error.problems["github.repositories"] == (
+        f"""not a valid list: write it as JSON, e.g. {variable}='["octo/hello", "octo/world"]'"""
     )
 
 
-def test_the_json_example_of_a_list_holds_the_values_given(
+def test_a_list_in_the_environment_written_as_json_is_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "settings.toml"

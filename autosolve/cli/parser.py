@@ -141,15 +141,6 @@ def _name_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="child name or shell-style pattern")
 
 
-def _names_argument(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument(
-        "names",
-        metavar="NAME",
-        nargs="+" if required else "*",
-        help="child names or shell-style patterns",
-    )
-
-
 def _stop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "names",
@@ -160,7 +151,9 @@ def _stop_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _start_arguments(parser: argparse.ArgumentParser) -> None:
-    _names_argument(parser, required=True)
+    parser.add_argument(
+        "names", metavar="NAME", nargs="+", help="stopped children (names or shell-style patterns)"
+    )
 
 
 def _logs_arguments(parser: argparse.ArgumentParser) -> None:

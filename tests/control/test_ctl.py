@@ -42,6 +42,12 @@ def ctl(sock_path: Path, *args: str) -> int:
     return main(["ctl", "--socket", str(sock_path), *args])
 
 
+def answers_status(capsys: pytest.CaptureFixture[str], *options: str) -> bool:
+    """``ctl [OPTIONS] status --json`` reached the running daemon."""
+    code = main(["ctl", *options, "status", "--json"])
+    return code == 0 and json.loads(capsys.readouterr().out)["phase"] == "workers"
+
+
 def test_ctl_status_prints_a_table_with_one_row_per_child(
     running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,8 +113,7 @@ def test_ctl_finds_the_socket_beside_its_settings_file(
 ) -> None:
     settings = sock_path.parent / "settings.toml"
     settings.write_text(f'[control]\nsocket = "{sock_path.name}"\n')
-    assert main(["ctl", "--settings", str(settings), "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phase"] == "workers"
+    assert answers_status(capsys, "--settings", str(settings))
 
 
 def test_ctl_reads_the_socket_from_settings_whose_other_keys_are_invalid_and_names_them(
@@ -135,8 +140,7 @@ def test_ctl_reads_the_socket_from_settings_that_are_not_even_valid_toml(
     settings.write_text(
         f'[github]\nrepositories = ["octo/hello"\n\n[control]\nsocket = "{sock_path.name}"\n'
     )
-    assert main(["ctl", "--settings", str(settings), "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phase"] == "workers"
+    assert answers_status(capsys, "--settings", str(settings))
 
 
 def test_ctl_takes_the_socket_from_the_environment_before_the_settings_file(
@@ -148,8 +152,7 @@ def test_ctl_takes_the_socket_from_the_environment_before_the_settings_file(
     settings = sock_path.parent / "settings.toml"
     settings.write_text('[control]\nsocket = "elsewhere.sock"\n')
     monkeypatch.setenv("AUTOSOLVE_CONTROL__SOCKET", sock_path.name)  # beside the settings file
-    assert main(["ctl", "--settings", str(settings), "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phase"] == "workers"
+    assert answers_status(capsys, "--settings", str(settings))
 
 
 def test_ctl_without_a_settings_file_tries_the_default_socket_in_the_directory(
@@ -161,8 +164,7 @@ def test_ctl_without_a_settings_file_tries_the_default_socket_in_the_directory(
     default = sock_path.parent / "autosolve.sock"
     sock_path.rename(default)
     monkeypatch.chdir(sock_path.parent)
-    assert main(["ctl", "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phase"] == "workers"
+    assert answers_status(capsys)
 
 
 def test_ctl_says_where_the_socket_path_came_from_when_nobody_listens(

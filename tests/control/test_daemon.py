@@ -241,22 +241,25 @@ def test_a_second_daemon_on_the_same_socket_exits_1_and_leaves_the_first_alone(
     assert daemon.sock_path.exists()
 
 
-def test_repl_attached_through_a_pipe_drives_the_daemon(daemon: Daemon) -> None:
-    script = "\n".join(
-        [
-            'print(status()["phase"])',
-            f'print(pause("{POLLER_HELLO}"))',
-            f'print(resume("{POLLER_HELLO}"))',
-            'print(sup.run_now("worker:outbox-relay:*"))',
-            'pause("worker:nothing")',
-        ]
-    )
-    result = subprocess.run(
+def repl_attached(daemon: Daemon, *lines: str) -> subprocess.CompletedProcess[str]:
+    """``repl --attach`` running ``lines`` as a piped script."""
+    return subprocess.run(
         [SUPERVISOR, "repl", "--attach", "--socket", str(daemon.sock_path)],
-        input=script,
+        input="\n".join(lines),
         capture_output=True,
         text=True,
         timeout=30,
+    )
+
+
+def test_repl_attached_through_a_pipe_drives_the_daemon(daemon: Daemon) -> None:
+    result = repl_attached(
+        daemon,
+        'print(status()["phase"])',
+        f'print(pause("{POLLER_HELLO}"))',
+        f'print(resume("{POLLER_HELLO}"))',
+        'print(sup.run_now("worker:outbox-relay:*"))',
+        'pause("worker:nothing")',
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -360,13 +363,8 @@ def test_ctl_status_answers_right_after_a_broken_edit_of_the_settings(daemon: Da
 
 def test_repl_attached_stops_and_starts_children_and_shows_logs(daemon: Daemon) -> None:
     relay = "worker:outbox-relay:octo/world"
-    script = "\n".join([f'print(stop("{relay}"))', f'print(start("{relay}"))', "logs(n=1)"])
-    result = subprocess.run(
-        [SUPERVISOR, "repl", "--attach", "--socket", str(daemon.sock_path)],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    result = repl_attached(
+        daemon, f'print(stop("{relay}"))', f'print(start("{relay}"))', "logs(n=1)"
     )
     assert result.returncode == 0, result.stderr
     stopped, started, log_line = result.stdout.splitlines()
