@@ -75,7 +75,7 @@ def _github_words(settings: Settings) -> Callable[[GitHubError], str | None]:
         name = repository.group(1)
         if isinstance(error, NotFoundError):
             return (
-                f"GitHub has no repository {name}, or the token cannot see it (404): "
+                f"repository {name} not found on GitHub, or the token cannot see it (404): "
                 "check github.repositories and the token's access"
             )
         if isinstance(error, ForbiddenError):

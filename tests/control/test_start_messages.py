@@ -72,7 +72,7 @@ def test_a_repository_github_does_not_know_ends_start_naming_it(
     daemon = launch(env={"AUTOSOLVE_GITHUB__REPOSITORIES": '["octo/hello", "octo/nope"]'})
     assert daemon.exit_code() == 1
     [error] = messages(daemon, "ERROR")
-    assert "GitHub has no repository octo/nope, or the token cannot see it (404)" in error
+    assert "repository octo/nope not found on GitHub, or the token cannot see it (404)" in error
 
 
 def test_validators_that_cannot_reach_github_say_what_they_wait_for_at_each_attempt(
