@@ -11,6 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from autosolve.http.app import make_app
+from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import Unit
 from tests.http.conftest import (
     TOKEN,
@@ -130,13 +131,61 @@ def test_readyz_is_ready_again_once_the_failing_worker_succeeds(
     assert readiness(endpoint)[0] == 200
 
 
+def banner(endpoint: Endpoint) -> dict[str, Any]:
+    """The dashboard's health banner, as ``/api/readiness`` answers it."""
+    response = endpoint.get("/api/readiness")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
 def test_the_dashboards_readiness_is_readyz_judgement_answered_with_200(
     serve: Serve, harness: MeteredHarness
 ) -> None:
+    failing_since = harness.clock.time()
     endpoint = failing_past_the_grace(serve, harness, refuse_connection)
-    banner = endpoint.get("/api/readiness")
-    assert (banner.status_code, banner.json()) == (200, readiness(endpoint)[1])
+    document = banner(endpoint)
+    code, readyz = readiness(endpoint)
+    assert code == 503
+    assert {key: document[key] for key in readyz} == readyz
+    assert document["health"] == "failing"
+    assert document["troubles"] == [
+        {
+            "name": "worker:broken",
+            "state": "backoff",
+            "since": format_epoch(failing_since),
+            "failures": harness.child("worker:broken")["attempts"]["node"],
+            "error": "ConnectionRefusedError: connection refused to 127.0.0.1:9",
+        }
+    ]
     assert endpoint.get("/api/readiness", headers={"Authorization": None}).status_code == 401
+
+
+def test_the_health_is_ok_while_no_child_fails(serve: Serve) -> None:
+    document = banner(serve())
+    assert (document["status"], document["health"], document["troubles"]) == ("ready", "ok", [])
+
+
+def test_a_worker_failing_within_the_grace_makes_the_health_degraded_not_unready(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    failing_since = harness.clock.time()
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace / 2)
+    document = banner(endpoint)
+    assert (document["status"], document["health"]) == ("ready", "degraded")
+    assert [(t["name"], t["since"]) for t in document["troubles"]] == [
+        ("worker:broken", format_epoch(failing_since))
+    ]
+    assert readiness(endpoint)[0] == 200
+
+
+def test_readyz_tells_no_error_to_those_without_the_token(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
+    assert "connection refused" not in endpoint.get("/readyz", headers={"Authorization": None}).text
 
 
 def test_readyz_names_the_children_that_failed_for_good(
