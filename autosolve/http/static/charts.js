@@ -12,6 +12,18 @@ const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 132;
 const MARGIN = { left: 46, right: 6, top: 8, bottom: 18 };
 
+/** An empty chart: a title, a legend, the plot (an SVG described by `label`), a readout. */
+export function chartFigure(id, title, label) {
+  const plot = svgEl("svg", { role: "img", "aria-label": label }, "chart-plot");
+  return el(
+    "figure",
+    { cls: "chart", attrs: { id } },
+    el("figcaption", {}, el("span", { cls: "chart-title", text: title }), el("span", { cls: "chart-legend" })),
+    plot,
+    el("div", { cls: "chart-readout muted" }),
+  );
+}
+
 function svgEl(tag, attributes = {}, cls = "") {
   const element = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
@@ -125,7 +137,7 @@ function bars(spec, x, y, plot) {
 }
 
 function lines(spec, x, y) {
-  return spec.series.map((series) => {
+  const paths = spec.series.map((series) => {
     let d = "";
     let drawing = false;
     series.values.forEach((value, i) => {
@@ -138,6 +150,14 @@ function lines(spec, x, y) {
     });
     return svgEl("path", { d: d || "M0 0" }, `chart-line ${series.cls}`);
   });
+  // The latest value of each line as a dot: a line of one sample shows too.
+  const dots = spec.series.flatMap((series) => {
+    const last = series.values.findLastIndex((value) => value !== null && value !== undefined);
+    if (last < 0) return [];
+    const at = { cx: x(spec.times[last]).toFixed(1), cy: y(series.values[last]).toFixed(1), r: 2.5 };
+    return [svgEl("circle", at, `chart-dot ${series.cls}`)];
+  });
+  return [...paths, ...dots];
 }
 
 function legend(element, spec) {

@@ -2,18 +2,19 @@
 // child, updated in place every second, with its one-click actions.
 "use strict";
 
-import { el, setText, setTime } from "./dom.js";
+import { el, setHead, setText, setTime } from "./dom.js";
 
 const WORKER_COMMANDS = ["pause", "resume", "run-now", "restart"];
-const CELLS = [
-  ["name wide", ""],
-  ["state-cell", ""],
-  ["num", "runs"],
-  ["num", "failures"],
-  ["error wide", ""],
-  ["next", "next run"],
-  ["actions", ""],
-]; // class, and the label a narrow screen shows before the value (no table head there)
+const COLUMNS = [
+  // class, heading, and the label a narrow screen shows before the value (no heading there)
+  ["name wide", "name", ""],
+  ["state-cell", "state", ""],
+  ["num", "runs", "runs"],
+  ["num", "failures", "failures"],
+  ["error wide", "last error", ""],
+  ["next", "next run", "next run"],
+  ["actions", "actions", ""],
+];
 
 export class ChildrenTable {
   /**
@@ -21,6 +22,7 @@ export class ChildrenTable {
    * @param onCommand (command, childName) => void, for the row's buttons
    */
   constructor(table, onCommand) {
+    setHead(table, COLUMNS.map(([cls, heading]) => [heading, cls]));
     this.tbody = table.tBodies[0];
     this.rows = new Map(); // child name -> <tr>
     this.tbody.addEventListener("click", (event) => {
@@ -55,7 +57,7 @@ export class ChildrenTable {
 
 function newRow(child) {
   const row = el("tr", { data: { name: child.name, kind: child.kind } });
-  for (const [cls, label] of CELLS) row.appendChild(el("td", { cls, data: label ? { label } : {} }));
+  for (const [cls, , label] of COLUMNS) row.appendChild(el("td", { cls, data: label ? { label } : {} }));
   row.cells[0].textContent = child.name;
   row.cells[1].appendChild(el("span", { cls: "state" }));
   row.cells[5].appendChild(el("time"));

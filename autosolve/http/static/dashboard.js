@@ -11,8 +11,8 @@
 import { $, el, link, pageLink, replaceIfChanged, setText, tickTimes, timeEl, duration, serverNow, utc } from "./dom.js";
 import { request, control, say, handleError, lastAnswer } from "./api.js";
 import { ChildrenTable } from "./children.js";
-import { drawChart } from "./charts.js";
-import { analysisRows, deadJobRows } from "./tables.js";
+import { chartFigure, drawChart } from "./charts.js";
+import { analysisRows, deadJobRows, headTables } from "./tables.js";
 import { showAnalysis } from "./panel.js";
 import { belongsTo, card, refreshRepository, syncNodes } from "./repository.js";
 
@@ -47,8 +47,8 @@ function loop(refresh, everyMs) {
 }
 
 const refreshStatus = loop(async () => {
-  state.status = (await request("/status.json")).body;
-  state.readiness = (await request("/api/readiness")).body;
+  const [status, readiness] = await Promise.all([request("/status.json"), request("/api/readiness")]);
+  [state.status, state.readiness] = [status.body, readiness.body];
   renderStatus();
 }, STATUS_EVERY_MS);
 
@@ -237,7 +237,7 @@ function renderJobs(jobs) {
 // -- the last hour -------------------------------------------------------------------
 
 const sum = (values) => (values || []).reduce((a, b) => a + (b || 0), 0);
-const count = (value) => Math.round(value).toLocaleString("en");
+const count = (value) => (Number.isInteger(value) ? value.toLocaleString("en") : value.toFixed(1));
 const percent = (value) => `${Math.round(value)} %`;
 const seconds = (value) => (value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(1)} s`);
 
@@ -441,7 +441,18 @@ function onTableClick(event) {
   }
 }
 
+const CHARTS = [
+  ["chart-analyses", "Analyses", "analyses per sample over the last hour"],
+  ["chart-github", "GitHub requests", "GitHub's answers per sample over the last hour"],
+  ["chart-budget", "Request budget used", "the request budget's use over the last hour"],
+  ["chart-lateness", "Tick lateness", "tick lateness over the last hour"],
+];
+
 function start() {
+  $("#charts").replaceChildren(...CHARTS.map((chart) => chartFigure(...chart)));
+  headTables("analyses", $("#analyses"), $("#repo-analyses"));
+  headTables("deadJobs", $("#dead-jobs"), $("#repo-dead-jobs"));
+  headTables("issues", $("#repo-issues"));
   for (const id of ["#analyses", "#dead-jobs", "#repo-analyses", "#repo-dead-jobs", "#repo-issues"]) {
     $(id).addEventListener("click", onTableClick);
   }

@@ -54,6 +54,12 @@ export function replaceIfChanged(parent, nodes) {
   parent.replaceChildren(...nodes);
 }
 
+/** Give `table` a head row: [[heading, class], ...]. */
+export function setHead(table, headings) {
+  const row = el("tr", {}, ...headings.map(([text, cls]) => el("th", { text, cls: cls || "" })));
+  table.createTHead().replaceChildren(row);
+}
+
 /** A link to GitHub (or any http(s) URL) opening in a new tab; plain text otherwise. */
 export function link(url, text, cls = "") {
   if (typeof url !== "string" || !/^https?:\/\//.test(url)) {

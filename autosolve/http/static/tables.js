@@ -3,7 +3,18 @@
 // listen on their tables (see dashboard.js).
 "use strict";
 
-import { el, link, timeEl } from "./dom.js";
+import { el, link, setHead, timeEl } from "./dom.js";
+
+const HEADINGS = {
+  analyses: [["issue"], ["title"], ["analysed"], ["comment"], [""]],
+  deadJobs: [["job", "num"], ["issue"], ["dead since"], ["reason"], [""]],
+  issues: [["issue"], ["title"], ["state"], ["labels"], ["updated"], ["analysis", "actions"]],
+};
+
+/** Head the tables of analyses, dead jobs and issues (`kind`: a key of HEADINGS). */
+export function headTables(kind, ...tables) {
+  for (const table of tables) setHead(table, HEADINGS[kind]);
+}
 
 function button(text, data, cls = "small") {
   return el("button", { text, cls, attrs: { type: "button" }, data });
