@@ -1,0 +1,116 @@
+"""The issue search index in PostgreSQL: a table of terms with a GIN index.
+
+``issue_search`` holds, per issue, the terms of its title and body as
+:func:`autosolve.infra.search.terms.terms` makes them (space-separated, the
+text the ranking counts) and the same terms as a ``tsvector`` built with
+``array_to_tsvector``: lexemes exactly as given, no parser or dictionary in
+between, so PostgreSQL finds the very terms SQLite's FTS5 index finds. The
+GIN index answers "which rows contain this lexeme", all the ranking needs.
+
+Maintenance: :data:`SCHEMA` once (a migration), :func:`index_issues` in the
+transaction that inserts or updates issues; deleting an ``issues`` row
+deletes its entry (``ON DELETE CASCADE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .records import (
+    CorpusDocument,
+    IndexedDocument,
+    IssueText,
+    Posting,
+    corpus_document,
+    indexed_document,
+)
+from .terms import issue_terms
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["SCHEMA", "PostgresSearchIndex", "index_issues"]
+
+SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE issue_search (
+        issue_id    BIGINT PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,
+        title_terms TEXT NOT NULL,
+        body_terms  TEXT NOT NULL,
+        terms       TSVECTOR NOT NULL
+    )
+    """,
+    "CREATE INDEX issue_search_terms ON issue_search USING gin (terms)",
+)
+"""The statements that create the index (after ``issues`` exists), in order."""
+
+
+def index_issues(connection: psycopg.Connection[Any], issues: Iterable[IssueText]) -> None:
+    """(Re)index ``issues`` from their current title and body, in the caller's transaction."""
+    rows = []
+    for issue_id, title, body in issues:
+        title_terms, body_terms = issue_terms(title, body)
+        lexemes = sorted(set(title_terms) | set(body_terms))
+        rows.append((issue_id, " ".join(title_terms), " ".join(body_terms), lexemes))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            """
+            INSERT INTO issue_search (issue_id, title_terms, body_terms, terms)
+            VALUES (%s, %s, %s, array_to_tsvector(%s::text[]))
+            ON CONFLICT (issue_id) DO UPDATE SET
+                title_terms = excluded.title_terms, body_terms = excluded.body_terms,
+                terms = excluded.terms
+            """,
+            rows,
+        )
+
+
+class PostgresSearchIndex:
+    """:class:`autosolve.infra.search.records.SearchIndex` over one psycopg connection."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
+        """Each issue numbered below ``before`` that contains one of ``terms``, per term."""
+        rows = self._connection.execute(
+            """
+            SELECT q.position - 1, i.number, i.state
+            FROM unnest(%s::tsquery[]) WITH ORDINALITY AS q (query, position)
+            JOIN issue_search s ON s.terms @@ q.query
+            JOIN issues i ON i.id = s.issue_id
+            WHERE i.repository_id = %s AND i.number < %s AND i.is_pull_request = 0
+            """,
+            ([_lexeme_query(term) for term in terms], repository_id, before),
+        ).fetchall()
+        return [Posting(position, number, state) for position, number, state in rows]
+
+    def documents(self, repository_id: int, numbers: list[int]) -> list[IndexedDocument]:
+        """The indexed issues among ``numbers``."""
+        rows = self._connection.execute(
+            """
+            SELECT i.number, i.title, i.state, i.labels, s.title_terms, s.body_terms
+            FROM issues i JOIN issue_search s ON s.issue_id = i.id
+            WHERE i.repository_id = %s AND i.number = ANY(%s)
+            """,
+            (repository_id, numbers),
+        ).fetchall()
+        return [indexed_document(row) for row in rows]
+
+    def corpus(self, repository_id: int) -> list[CorpusDocument]:
+        """Every indexed issue of the repository."""
+        rows = self._connection.execute(
+            """
+            SELECT i.number, i.labels, s.title_terms, s.body_terms
+            FROM issues i JOIN issue_search s ON s.issue_id = i.id
+            WHERE i.repository_id = %s AND i.is_pull_request = 0
+            """,
+            (repository_id,),
+        ).fetchall()
+        return [corpus_document(row) for row in rows]
+
+
+def _lexeme_query(term: str) -> str:
+    """``term`` as a ``tsquery`` matching that one lexeme (quoted, escapes doubled)."""
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
