@@ -176,7 +176,7 @@ def _load_sqlite(path: str, issues: Sequence[HistoricIssue]) -> Database:
         for page in _pages(issues):
             store.save_issue_page(repository_id, [_as_issue(i) for i in page], SyncCursor())
             with connection:
-                sqlite.index_issues(connection, _texts(connection, repository_id, page, "?"))
+                sqlite.index_stored(connection, repository_id, [i.number for i in page])
     store.close()
 
     @contextmanager
@@ -207,7 +207,7 @@ def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
             stored = [_as_issue(i, lambda text: text.replace("\x00", "")) for i in page]
             store.save_issue_page(repository_id, stored, SyncCursor())
             with connection.transaction():
-                postgres.index_issues(connection, _texts(connection, repository_id, page, "%s"))
+                postgres.index_stored(connection, repository_id, [i.number for i in page])
         connection.execute("VACUUM ANALYZE issue_search")
     store.close()
 
@@ -238,20 +238,6 @@ def _server_process(connection: Any) -> Any:
 def _has_index(connection: Any, statement: str) -> bool:
     row = connection.execute(statement).fetchone()
     return row is not None and row[0] is not None
-
-
-def _texts(
-    connection: Any, repository_id: int, page: Sequence[HistoricIssue], mark: str
-) -> list[tuple[int, str, str | None]]:
-    numbers = ", ".join(str(issue.number) for issue in page)
-    return [
-        tuple(row)
-        for row in connection.execute(
-            f"SELECT id, title, body FROM issues WHERE repository_id = {mark} "
-            f"AND number IN ({numbers})",
-            (repository_id,),
-        ).fetchall()
-    ]
 
 
 # -- scoring -----------------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 """The issue search index in PostgreSQL: a table of terms with a GIN index.
 
 ``issue_search`` holds, per issue, the terms of its title and body as
-:func:`autosolve.infra.search.terms.terms` makes them (space-separated, the
-text the ranking counts) and the same terms as a ``tsvector`` built with
+:func:`autosolve.infra.search.terms.issue_terms` makes them (space-separated,
+the text the ranking counts) and the same terms as a ``tsvector`` built with
 ``array_to_tsvector``: lexemes exactly as given, no parser or dictionary in
 between, so PostgreSQL finds the very terms SQLite's FTS5 index finds. The
 GIN index answers "which rows contain this lexeme", all the ranking needs.
 
-Maintenance: :data:`SCHEMA` once (a migration), :func:`index_issues` in the
-transaction that inserts or updates issues; deleting an ``issues`` row
-deletes its entry (``ON DELETE CASCADE``).
+Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
+:func:`index_issues` in the transaction that inserts or updates issues;
+deleting an ``issues`` row deletes its entry (``ON DELETE CASCADE``).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from .records import (
     IssueText,
     Posting,
     corpus_document,
+    index_entries,
     indexed_document,
 )
-from .terms import issue_terms
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["SCHEMA", "PostgresSearchIndex", "index_issues"]
+__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues", "index_stored"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -47,12 +47,8 @@ SCHEMA: tuple[str, ...] = (
 
 
 def index_issues(connection: psycopg.Connection[Any], issues: Iterable[IssueText]) -> None:
-    """(Re)index ``issues`` from their current title and body, in the caller's transaction."""
-    rows = []
-    for issue_id, title, body in issues:
-        title_terms, body_terms = issue_terms(title, body)
-        lexemes = sorted(set(title_terms) | set(body_terms))
-        rows.append((issue_id, " ".join(title_terms), " ".join(body_terms), lexemes))
+    """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
+    transaction: the store calls this for every issue it inserts or updates."""
     with connection.cursor() as cursor:
         cursor.executemany(
             """
@@ -62,8 +58,38 @@ def index_issues(connection: psycopg.Connection[Any], issues: Iterable[IssueText
                 title_terms = excluded.title_terms, body_terms = excluded.body_terms,
                 terms = excluded.terms
             """,
-            rows,
+            [
+                (entry.issue_id, entry.title_terms, entry.body_terms, entry.lexemes)
+                for entry in index_entries(issues)
+            ],
         )
+
+
+def index_stored(
+    connection: psycopg.Connection[Any], repository_id: int, numbers: list[int]
+) -> None:
+    """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
+    rows = connection.execute(
+        """
+        SELECT id, title, body FROM issues
+        WHERE repository_id = %s AND number = ANY(%s) AND is_pull_request = 0
+        """,
+        (repository_id, numbers),
+    ).fetchall()
+    index_issues(connection, rows)
+
+
+def backfill(connection: psycopg.Connection[Any]) -> int:
+    """Index every stored issue the index lacks (a migration's data step); how many."""
+    rows = connection.execute(
+        """
+        SELECT i.id, i.title, i.body FROM issues i
+        WHERE i.is_pull_request = 0
+          AND NOT EXISTS (SELECT 1 FROM issue_search s WHERE s.issue_id = i.id)
+        """
+    ).fetchall()
+    index_issues(connection, rows)
+    return len(rows)
 
 
 class PostgresSearchIndex:

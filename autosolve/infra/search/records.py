@@ -9,22 +9,49 @@ SQLite and PostgreSQL rank alike by construction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .terms import issue_terms
+
 __all__ = [
     "CorpusDocument",
+    "IndexEntry",
     "IndexedDocument",
     "IssueText",
     "Posting",
     "SearchIndex",
     "corpus_document",
+    "index_entries",
     "indexed_document",
 ]
 
 IssueText = tuple[int, str, str | None]
 """``(issues.id, title, body)`` of one issue to index."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """What the index stores for one issue."""
+
+    issue_id: int
+    title_terms: str
+    """The title's terms, separated by single spaces."""
+    body_terms: str
+    """The terms of the start of the body, separated by single spaces."""
+    lexemes: list[str]
+    """Every distinct term of both, sorted: what the inverted index lists the issue under."""
+
+
+def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
+    """The index entries of ``issues``, each made once for both engines."""
+    entries = []
+    for issue_id, title, body in issues:
+        title_terms, body_terms = issue_terms(title, body)
+        lexemes = sorted(set(title_terms).union(body_terms))
+        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms), lexemes))
+    return entries
 
 
 @dataclass(frozen=True, slots=True)

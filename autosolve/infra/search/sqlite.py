@@ -1,15 +1,15 @@
 """The issue search index in SQLite: an FTS5 table beside ``issues``.
 
 ``issue_search`` holds, per issue (``rowid`` = ``issues.id``), the terms of
-its title and body as :func:`autosolve.infra.search.terms.terms` makes them,
-separated by spaces; FTS5's ``ascii`` tokenizer (with ``_`` as a word
+its title and body as :func:`autosolve.infra.search.terms.issue_terms` makes
+them, separated by spaces; FTS5's ``ascii`` tokenizer (with ``_`` as a word
 character) splits them back exactly, so FTS5 indexes the very terms the
 ranking counts. ``detail=none``: the index only answers "which rows contain
 this term", all the ranking needs, at the least cost per write.
 
-Maintenance: :data:`SCHEMA` once (a migration), :func:`index_issues` in the
-transaction that inserts or updates issues; deleting an ``issues`` row
-deletes its entry (trigger).
+Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
+:func:`index_issues` in the transaction that inserts or updates issues;
+deleting an ``issues`` row deletes its entry (trigger).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from .records import (
     IssueText,
     Posting,
     corpus_document,
+    index_entries,
     indexed_document,
 )
-from .terms import issue_terms
 
-__all__ = ["SCHEMA", "SQLiteSearchIndex", "index_issues"]
+__all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues", "index_stored"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -52,15 +52,41 @@ SCHEMA: tuple[str, ...] = (
 
 
 def index_issues(connection: sqlite3.Connection, issues: Iterable[IssueText]) -> None:
-    """(Re)index ``issues`` from their current title and body, in the caller's transaction."""
-    rows = []
-    for issue_id, title, body in issues:
-        title_terms, body_terms = issue_terms(title, body)
-        rows.append((issue_id, " ".join(title_terms), " ".join(body_terms)))
-    connection.executemany("DELETE FROM issue_search WHERE rowid = ?", [(r[0],) for r in rows])
+    """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
+    transaction: the store calls this for every issue it inserts or updates."""
+    entries = index_entries(issues)
     connection.executemany(
-        "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)", rows
+        "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
     )
+    connection.executemany(
+        "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)",
+        [(entry.issue_id, entry.title_terms, entry.body_terms) for entry in entries],
+    )
+
+
+def index_stored(connection: sqlite3.Connection, repository_id: int, numbers: list[int]) -> None:
+    """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
+    rows = connection.execute(
+        """
+        SELECT id, title, body FROM issues
+        WHERE repository_id = ? AND number IN (SELECT value FROM json_each(?))
+          AND is_pull_request = 0
+        """,
+        (repository_id, json.dumps(numbers)),
+    )
+    index_issues(connection, rows.fetchall())
+
+
+def backfill(connection: sqlite3.Connection) -> int:
+    """Index every stored issue the index lacks (a migration's data step); how many."""
+    rows = connection.execute(
+        """
+        SELECT id, title, body FROM issues
+        WHERE is_pull_request = 0 AND id NOT IN (SELECT rowid FROM issue_search)
+        """
+    ).fetchall()
+    index_issues(connection, rows)
+    return len(rows)
 
 
 class SQLiteSearchIndex:

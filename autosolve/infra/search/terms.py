@@ -10,9 +10,9 @@ A term is a lowercased run of word characters (``\\w+``: letters, digits,
 whole, ``std::io::Write`` gives ``std``, ``io``, ``write``. Left out, because
 they say nothing about what an issue is about: English function words, bare
 numbers (line numbers, versions), hexadecimal hashes of seven characters or
-more (commit ids, addresses) and words longer than :data:`MAX_TERM_LENGTH`
+more and ``0x`` numbers (commit ids, addresses) and words longer than :data:`MAX_TERM_LENGTH`
 (base64, minified code). A light stemmer folds plurals and ``-ing``/``-ed``
-forms (``closures`` → ``closur``, ``compiling`` → ``compil``), which measurably
+forms (``lifetimes`` → ``lifetime``, ``compiling`` → ``compil``), which measurably
 helps matching a report against an earlier one worded differently.
 """
 
@@ -42,8 +42,10 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 """English function words: frequent everywhere, so they match everything."""
 
 _WORD = re.compile(r"\w+")
-_HASH = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,}")
+_HASH = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,}|0x[0-9a-f]+")
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
+_SIBILANTS = ("s", "x", "z", "ch", "sh")
+"""Stems whose plural takes ``-es`` (``boxes``); any other ``-es`` is ``-e`` + ``s`` (``lines``)."""
 _MIN_STEM = 3
 
 _CHARACTERS_PER_TERM = 32
@@ -113,5 +115,7 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
             if suffix == "s" and word.endswith("ss"):
                 return word
+            if suffix == "es" and not word[:-2].endswith(_SIBILANTS):
+                return word[:-1]
             return word[: -len(suffix)] + replacement
     return word
