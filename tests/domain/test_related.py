@@ -92,12 +92,7 @@ def test_retrieval_takes_the_rarest_terms_while_their_issues_fit_the_budget() ->
 
 
 def test_the_shortlist_scores_the_terms_found_and_puts_open_issues_first() -> None:
-    postings = [
-        Posting(0, 1, "closed"),
-        Posting(1, 1, "closed"),
-        Posting(0, 2, "open"),
-        Posting(1, 3, "closed"),
-    ]
+    postings: list[Posting] = [(0, 1, "closed"), (1, 1, "closed"), (0, 2, "open"), (1, 3, "closed")]
     best = shortlist(postings, [2.0, 1.0], lambda number, state: state == "open", WEIGHTS, 2)
     assert best == [2, 1]
 

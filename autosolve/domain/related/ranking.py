@@ -22,6 +22,7 @@ similar text.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,9 +44,9 @@ __all__ = [
     "shortlist",
 ]
 
-POSTINGS_BUDGET = 2000
+POSTINGS_BUDGET = 3000
 """Issues the shortlist's terms may find together (by the statistics): the lookup's cost."""
-SHORTLIST_SIZE = 200
+SHORTLIST_SIZE = 150
 """Issues scored in full per query."""
 
 OpenTest = Callable[[int, str], bool]
@@ -141,15 +142,14 @@ def shortlist(
 ) -> list[int]:
     """The numbers of the ``size`` best issues by the weights of the terms they contain."""
     score: dict[int, float] = {}
-    opened: dict[int, bool] = {}
-    for posting in postings:
-        score[posting.number] = score.get(posting.number, 0.0) + term_weights[posting.term]
-        opened[posting.number] = is_open(posting.number, posting.state)
-    for number, is_opened in opened.items():
-        if is_opened:
+    states: dict[int, str] = {}
+    for term, number, state in postings:
+        score[number] = score.get(number, 0.0) + term_weights[term]
+        states[number] = state
+    for number, state in states.items():
+        if is_open(number, state):
             score[number] += weights.open_bonus
-    best = sorted(score, key=lambda number: (-score[number], -number))
-    return best[:size]
+    return heapq.nsmallest(size, score, key=lambda number: (-score[number], -number))
 
 
 def rank(

@@ -101,15 +101,15 @@ class SQLiteSearchIndex:
         for position, term in enumerate(terms):
             rows = self._connection.execute(
                 """
-                SELECT i.number, i.state
+                SELECT ?, i.number, i.state
                 FROM issue_search s
                 CROSS JOIN issues i INDEXED BY issue_search_candidates ON i.id = s.rowid
                 WHERE issue_search MATCH ? AND i.repository_id = ? AND i.number < ?
                   AND i.is_pull_request = 0
                 """,
-                (_phrase(term), repository_id, before),
+                (position, _phrase(term), repository_id, before),
             )
-            found.extend(Posting(position, number, state) for number, state in rows)
+            found.extend(rows)
         return found
 
     def documents(self, repository_id: int, numbers: list[int]) -> list[IndexedDocument]:

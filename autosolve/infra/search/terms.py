@@ -22,10 +22,10 @@ import re
 
 __all__ = ["BODY_TERMS", "MAX_TERM_LENGTH", "STOPWORDS", "issue_terms", "stem", "terms"]
 
-BODY_TERMS = 300
+BODY_TERMS = 150
 """Terms kept of a body, from its start: what a report is about comes first (the rest is
 mostly logs and backtraces), and a bounded body keeps indexing and ranking cheap. On the
-rust-lang/rust duplicates, 150 terms rank as well as whole bodies."""
+rust-lang/rust duplicates, the first 150 terms rank as well as whole bodies."""
 
 MAX_TERM_LENGTH = 64
 """Longer words are data (base64, hashes, minified code), not vocabulary."""
