@@ -142,12 +142,17 @@ def related(
         )
 
 
-def _as_issue(item: HistoricIssue, clean: Callable[[str], str] = str) -> Issue:
+def as_issue(item: HistoricIssue) -> Issue:
+    """``item`` as the GitHub client hands issues to the store.
+
+    NUL characters are dropped: PostgreSQL's text cannot hold them and a few
+    real bodies have one (the store will have to do the same).
+    """
     return Issue(
         github_id=item.number,
         number=item.number,
-        title=clean(item.title),
-        body=clean(item.body),
+        title=item.title.replace("\x00", ""),
+        body=item.body.replace("\x00", ""),
         state=item.state,
         is_pull_request=False,
         updated_at=item.closed_at or item.created_at,
@@ -174,7 +179,7 @@ def _load_sqlite(path: str, issues: Sequence[HistoricIssue]) -> Database:
     indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()[0]
     if indexed != len(issues):
         for page in _pages(issues):
-            store.save_issue_page(repository_id, [_as_issue(i) for i in page], SyncCursor())
+            store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
             with connection:
                 sqlite.index_stored(connection, repository_id, [i.number for i in page])
     store.close()
@@ -203,9 +208,7 @@ def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
     indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()
     if indexed is None or indexed[0] != len(issues):
         for page in _pages(issues):
-            # PostgreSQL's text cannot hold NUL; a few real bodies contain one.
-            stored = [_as_issue(i, lambda text: text.replace("\x00", "")) for i in page]
-            store.save_issue_page(repository_id, stored, SyncCursor())
+            store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
             with connection.transaction():
                 postgres.index_stored(connection, repository_id, [i.number for i in page])
         connection.execute("VACUUM ANALYZE issue_search")

@@ -92,6 +92,26 @@ def test_an_open_candidate_goes_first_by_the_state_the_caller_gives(
     assert [(found.number, found.open) for found in back_then.issues] == [(1, True), (2, False)]
 
 
+def test_candidates_have_the_state_stored_now_however_it_changed(
+    database: SearchDatabase,
+) -> None:
+    repository = database.repository("mine")
+    database.save(repository, issue(1, CRASH), issue(2, CRASH))
+    database.save(repository, issue(1, CRASH, state="closed", updated_at="2024-02-01T00:00:00Z"))
+    database.sql(
+        "UPDATE issues SET state = 'closed' WHERE repository_id = ? AND number = 2", (repository,)
+    )
+    with database.index() as index:
+        assert sorted(index.postings(repository, 3, ["borrow"])) == [
+            (0, 1, "closed"),
+            (0, 2, "closed"),
+        ]
+        assert {d.number: d.state for d in index.documents(repository, [1, 2])} == {
+            1: "closed",
+            2: "closed",
+        }
+
+
 def test_labels_are_voted_by_earlier_issues_only(database: SearchDatabase) -> None:
     repository = database.repository("mine")
     database.save(

@@ -22,6 +22,10 @@ def test_compiler_paths_give_one_term_per_component() -> None:
     assert found == ["src", "librustc_typeck", "check", "mod", "rs"]
 
 
+def test_ascii_punctuation_and_control_characters_separate_words() -> None:
+    assert terms("alpha\x01beta-gamma/delta") == ["alpha", "beta", "gamma", "delta"]
+
+
 def test_function_words_numbers_and_hashes_are_left_out() -> None:
     found = terms("It is 1234 lines, see commit 44a287e6eb22ec3c2a687 and 0x7fff5fbff8a8")
     assert found == ["line", "see", "commit"]

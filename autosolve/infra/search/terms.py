@@ -5,15 +5,16 @@ splits the stored text on spaces only; PostgreSQL gets the lexemes as they
 are), so a term means the same on both engines and the ranking computed from
 them in Python is the same too.
 
-A term is a lowercased run of word characters (``\\w+``: letters, digits,
-``_``), so code keeps its identifiers: ``snake_case_names`` and ``E0277`` stay
-whole, ``std::io::Write`` gives ``std``, ``io``, ``write``. Left out, because
-they say nothing about what an issue is about: English function words, bare
-numbers (line numbers, versions), hexadecimal hashes of seven characters or
-more and ``0x`` numbers (commit ids, addresses) and words longer than :data:`MAX_TERM_LENGTH`
-(base64, minified code). A light stemmer folds plurals and ``-ing``/``-ed``
-forms (``lifetimes`` → ``lifetime``, ``compiling`` → ``compil``), which measurably
-helps matching a report against an earlier one worded differently.
+A term is a lowercased word: a run of letters, digits, ``_`` and any non-ASCII
+character between ASCII punctuation and spaces, so code keeps its identifiers:
+``snake_case_names`` and ``E0277`` stay whole, ``std::io::Write`` gives ``std``,
+``io``, ``write``. Left out, because they say nothing about what an issue is about:
+English function words, bare numbers (line numbers, versions), hexadecimal hashes of
+seven characters or more and ``0x`` numbers (commit ids, addresses) and words longer
+than :data:`MAX_TERM_LENGTH` (base64, minified code). A light stemmer folds plurals
+and ``-ing``/``-ed`` forms (``lifetimes`` → ``lifetime``, ``compiling`` →
+``compil``), which measurably helps matching a report against an earlier one worded
+differently.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ will with would you your
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 """English function words: frequent everywhere, so they match everything."""
 
-_WORD = re.compile(r"\w+")
+_SEPARATORS = str.maketrans(
+    {chr(code): " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
+)
+"""ASCII characters other than letters, digits and ``_`` separate words; the rest of
+Unicode stays in them (so FTS5's ``ascii`` tokenizer splits stored terms the same way)."""
 _HASH = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,}|0x[0-9a-f]+")
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 _SIBILANTS = ("s", "x", "z", "ch", "sh")
@@ -51,8 +56,6 @@ _MIN_STEM = 3
 _CHARACTERS_PER_TERM = 32
 """Characters read per term asked for: terms average under 10 characters with their spacing."""
 
-_known: dict[str, str] = {}
-"""Word → term ('' when left out): most words recur, so each is worked out once."""
 _KNOWN_LIMIT = 1 << 18
 
 
@@ -76,22 +79,26 @@ def terms(text: str | None, limit: int | None = None) -> list[str]:
         return []
     if limit is not None:
         text = text[: limit * _CHARACTERS_PER_TERM]
-    known = _known.get
-    found: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        term = known(word)
-        if term is None:
-            term = _remember(word)
-        if term:
-            found.append(term)
+    words = text.lower().translate(_SEPARATORS).split()
+    found = list(filter(None, map(_known.__getitem__, words)))
     return found if limit is None else found[:limit]
 
 
-def _remember(word: str) -> str:
-    if len(_known) >= _KNOWN_LIMIT:
-        _known.clear()  # bounded memory; the words in use come back at once
-    term = _known[word] = _term(word)
-    return term
+class _KnownWords(dict[str, str]):
+    """Word → term ('' when left out): most words recur, so each is worked out once.
+
+    Looked up with ``__getitem__`` from C (``map``); only a new word costs a
+    Python call. Bounded: full, it starts over (the words in use come back at once).
+    """
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= _KNOWN_LIMIT:
+            self.clear()
+        term = self[word] = _term(word)
+        return term
+
+
+_known = _KnownWords()
 
 
 def _term(word: str) -> str:
