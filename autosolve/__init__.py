@@ -13,13 +13,13 @@ __all__ = ["start"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from autosolve.runtime.handle import RuntimeHandle
+    from autosolve.runtime import RuntimeHandle
 
 
 def start(settings: Any = None, **kwargs: Any) -> RuntimeHandle:
-    """Start the daemon in-process and return its handle; see :func:`autosolve.app.start`."""
+    """Start the daemon in-process and return its handle; see :func:`autosolve.daemon.app.start`."""
     # Imported here so `import autosolve` stays cheap and the CLI can
     # monkey-patch for gevent before requests/ssl are imported.
-    from autosolve.app import start as _start
+    from autosolve.daemon.app import start as _start
 
     return _start(settings, **kwargs)

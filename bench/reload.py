@@ -39,8 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autosolve.app import App
 from autosolve.cli.start import QuietCollector
+from autosolve.daemon.app import App
 from autosolve.domain.workers import IssuePoller
 from tests.pipeline.daemon import settings_dict, to_toml
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.store import SQLiteStore, SyncCursor
+from autosolve.infra.store import DEFAULT_RELAY_BATCH, SQLiteStore, SyncCursor
 
 
 def main() -> None:
@@ -55,7 +55,8 @@ def main() -> None:
                 "save_issue_page (50 issues)", store.save_issue_page, repository_id, issues, cursor
             )
             for _ in range(3):
-                timed("relay_outbox (20 events)", store.relay_outbox, repository_id, 20)
+                batch = DEFAULT_RELAY_BATCH
+                timed(f"relay_outbox ({batch} events)", store.relay_outbox, repository_id, batch)
             for _ in range(5):
                 job = timed("receive_job", store.receive_job, 600.0, 5)
                 if job is not None:

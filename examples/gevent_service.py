@@ -27,9 +27,9 @@ import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 import autosolve  # noqa: E402
-from autosolve.config import load_settings  # noqa: E402
 from autosolve.logs import configure_logging  # noqa: E402
 from autosolve.runtime import RuntimeHandle  # noqa: E402
+from autosolve.settings import load_settings  # noqa: E402
 
 
 def make_app(handle: RuntimeHandle) -> Callable[..., Iterable[bytes]]:

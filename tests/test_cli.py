@@ -13,6 +13,8 @@ import pytest
 from autosolve.cli import main
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import DEFAULT_MODEL, FakeOllama
+from tests.fakes.openai import DEFAULT_MODEL as OPENAI_MODEL
+from tests.fakes.openai import FakeOpenAI
 
 
 def test_check_prints_the_plan_preflights_first(
@@ -77,7 +79,7 @@ def imported_after(statement: str) -> set[str]:
 
 
 def test_the_control_package_imports_nothing_from_the_command_line() -> None:
-    modules = imported_after("import autosolve.control, autosolve.app")
+    modules = imported_after("import autosolve.control, autosolve.daemon.app")
     assert "autosolve.control.server" in modules
     assert not {m for m in modules if m.startswith("autosolve.cli")}
 
@@ -264,5 +266,36 @@ def test_check_online_names_an_unreachable_service_in_a_few_words(
     assert main(["check", "--online", "--settings", settings]) == 1
     err = capsys.readouterr().err
     line = next(line for line in err.splitlines() if "FAILED: ollama model" in line)
-    assert line.endswith("/api/tags: connection refused")
+    assert line.endswith(f"connection refused to 127.0.0.1:{ollama.port} (GET /api/tags)")
     assert "urllib3" not in err and "HTTPConnectionPool" not in err
+
+
+@pytest.mark.parametrize(
+    ("key", "ok", "said"),
+    [
+        ("sk-right", True, "available on"),
+        ("sk-wrong", False, "the server refuses the API key; check openai.api_key"),
+    ],
+    ids=["accepted", "refused"],
+)
+def test_check_online_asks_an_openai_compatible_server_for_the_model(
+    tmp_path: Path,
+    fakes: tuple[FakeGitHub, FakeOllama],
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    ok: bool,
+    said: str,
+) -> None:
+    github, ollama = fakes
+    settings = Path(online_settings(tmp_path, github, ollama))
+    with FakeOpenAI(api_key="sk-right") as openai:
+        settings.write_text(
+            settings.read_text()
+            + f'[model]\nprovider = "openai"\n[openai]\nurl = "{openai.api_url}"\n'
+            f'model = "{OPENAI_MODEL}"\napi_key = "{key}"\n'
+        )
+        assert main(["check", "--online", "--settings", str(settings)]) == (0 if ok else 1)
+    line = next(line for line in capsys.readouterr().err.splitlines() if "openai model" in line)
+    assert line.startswith(f"online: {'ok' if ok else 'FAILED'}: openai model {OPENAI_MODEL}: ")
+    assert said in line and key not in line
+    assert ollama.requests == []

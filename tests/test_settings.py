@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from autosolve.config import (
+from autosolve.runtime import RestartPolicy
+from autosolve.settings import (
     WEEK,
     SettingsError,
     load_settings,
     resolve_path,
     settings_from_mapping,
 )
-from autosolve.domain.intervals import TASK_INTERVALS, TaskIntervals
-from autosolve.runtime import RestartPolicy
+from autosolve.settings.intervals import TaskIntervals, interval
+from autosolve.settings.schema import schema_of
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -326,10 +327,11 @@ def test_an_unusable_prompt_file_is_a_settings_error(
 # -- sanity: bounds, names, all errors at once ----------------------------------
 
 DURATIONS = [
-    *(("intervals", key) for key in TASK_INTERVALS),
+    *(("intervals", item.name) for item in dataclasses.fields(TaskIntervals)),
     ("github", "timeout"),
     ("github", "min_interval"),
     ("ollama", "timeout"),
+    ("openai", "timeout"),
     ("queue", "visibility_timeout"),
     ("runtime", "shutdown_timeout"),
     ("runtime", "within_seconds"),
@@ -423,7 +425,7 @@ def test_a_max_below_a_categorys_default_initial_is_reported_beside_other_errors
 
 def test_the_intervals_section_follows_the_task_table() -> None:
     settings = settings_from_mapping({})
-    assert {key: getattr(settings.intervals, key) for key in TASK_INTERVALS} == {
+    assert dataclasses.asdict(settings.intervals) == {
         "issue_poller": 10.0,
         "issue_poller_max": 300.0,
         "outbox_relay": 5.0,
@@ -435,15 +437,13 @@ def test_the_intervals_section_follows_the_task_table() -> None:
 
 
 def test_a_task_added_to_the_table_gets_its_key_and_default() -> None:
-    from autosolve.config import _intervals_schema
-
     intervals = dataclasses.make_dataclass(
         "TaskIntervals",
-        [("stale_closer", float, dataclasses.field(default=3600.0))],
+        [("stale_closer", float, interval(3600.0, "how often stale issues are closed"))],
         bases=(TaskIntervals,),
         frozen=True,
     )
-    schema = _intervals_schema(intervals)()
+    schema = schema_of(intervals)()
     assert schema.load({}).stale_closer == 3600.0
     assert schema.load({"stale_closer": 60}).stale_closer == 60.0
     with pytest.raises(Exception, match="must be at most 604800"):

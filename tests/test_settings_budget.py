@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autosolve.config import BudgetSettings, SettingsError, settings_from_mapping
+from autosolve.settings import SettingsError, settings_from_mapping
+from autosolve.settings.sections import BudgetSettings
 
 
 def problems(data: dict) -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""``autosolve-supervisor``: start, check, ctl, repl.
+"""``autosolve-supervisor``: start, check, ctl, repl, demo.
 
 One module per command (:mod:`.start`, :mod:`.check`, :mod:`.ctl`,
-:mod:`.repl`), each with ``run(args) -> exit code``; the grammar and help are
+:mod:`.repl`, :mod:`.demo`), each with ``run(args) -> exit code``; the grammar and help are
 in :mod:`.parser`, the exit codes in :mod:`.exit_codes`. A command's module
 is imported only after parsing, once the gevent backend (if configured) has
 monkey-patched the standard library: nothing may import requests, urllib3 or
@@ -40,6 +40,7 @@ def _requested_backend(settings_path: str | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (usage errors exit 2 via argparse)."""
     args = build_parser().parse_args(argv)
+    # Compared by value: autosolve.runtime.Backend cannot be imported before the patch.
     if args.command in ("start", "repl") and _requested_backend(args.settings) == "gevent":
         # Before requests, urllib3 or ssl are imported anywhere.
         from gevent import monkey

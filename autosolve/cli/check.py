@@ -8,24 +8,12 @@ from typing import TYPE_CHECKING
 
 from autosolve.cli.common import fail, load_or_report, warn
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from autosolve.settings import settings_warnings
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
+    from autosolve.settings import Settings
 
-__all__ = ["run", "settings_warnings"]
-
-
-def settings_warnings(settings: Settings) -> list[str]:
-    """Valid settings that are probably not what the operator meant."""
-    found = []
-    if not settings.github.token:
-        found.append(
-            "github.token is empty: GitHub allows 60 anonymous requests per hour and no "
-            "comments; set AUTOSOLVE_GITHUB__TOKEN"
-        )
-    if not settings.github.repositories:
-        found.append("github.repositories is empty: there is nothing to watch")
-    return found
+__all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_report(args.settings)
     if settings is None:
         return EXIT_USAGE
-    from autosolve.app import build_scheduler
-    from autosolve.dependencies import AppDependencies
+    from autosolve.daemon.build import build_scheduler
+    from autosolve.daemon.dependencies import AppDependencies
 
     try:
         plan = build_scheduler(settings, AppDependencies(settings)).plan()
@@ -53,11 +41,14 @@ def run(args: argparse.Namespace) -> int:
 def _online(settings: Settings) -> int:
     """Each finding on stderr (stdout stays the plan); exit 1 naming what failed."""
     from autosolve.cli.online import check_model, check_repositories, check_token
+    from autosolve.masking import Secrets
+    from autosolve.settings import secrets_of
 
     sys.stdout.flush()
+    secrets = Secrets(secrets_of(settings))  # a service's answer may echo what it was sent
     findings = [check_token(settings), *check_repositories(settings), check_model(settings)]
     for finding in findings:
-        print(f"online: {finding}", file=sys.stderr)
+        print(secrets.mask(f"online: {finding}"), file=sys.stderr)
     failed = [finding.subject for finding in findings if not finding.ok]
     if failed:
         return fail(f"online check failed: {', '.join(failed)}", EXIT_FAILED)

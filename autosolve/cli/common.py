@@ -6,7 +6,7 @@ import sys
 
 from autosolve.cli.exit_codes import EXIT_FAILED
 from autosolve.cli.parser import PROG
-from autosolve.config import Settings, SettingsError, load_settings
+from autosolve.settings import Settings, SettingsError, load_settings
 
 __all__ = ["fail", "load_or_report", "warn"]
 

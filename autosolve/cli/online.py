@@ -8,13 +8,14 @@ failed, why in one line (never urllib3's whole exception chain).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
+    from autosolve.settings import Settings
 
 __all__ = ["Finding", "check_model", "check_repositories", "check_token", "short_reason"]
 
@@ -109,31 +110,22 @@ def check_repositories(settings: Settings) -> list[Finding]:
     return findings
 
 
-def check_model(settings: Settings, session: Any = requests) -> Finding:
-    """``GET /api/tags``: is ``ollama.model`` among the models the server has?"""
-    ollama = settings.ollama
-    subject = f"ollama model {ollama.model}"
-    url = f"{ollama.url}/api/tags"
-    try:
-        response = session.get(url, timeout=_timeout(ollama.timeout))
-    except requests.RequestException as error:
-        return Finding(subject, False, f"GET {url}: {short_reason(error)}")
-    if response.status_code != 200:
-        return Finding(subject, False, f"GET {url}: {response.status_code}")
-    models = _json(response).get("models")
-    names = sorted(
-        str(m.get("name")) for m in models or () if isinstance(m, dict) and m.get("name")
+def check_model(settings: Settings) -> Finding:
+    """Does the chosen provider answer, and does it have the model?
+
+    Ollama: ``GET /api/tags``; an OpenAI-compatible server: ``GET /models``
+    (with the key). Bounded like every online check.
+    """
+    from autosolve.infra.model.providers import new_model
+
+    provider, ollama, openai = settings.model.provider, settings.ollama, settings.openai
+    model = new_model(
+        provider,
+        ollama=dataclasses.replace(ollama, timeout=_timeout(ollama.timeout)),
+        openai=dataclasses.replace(openai, timeout=_timeout(openai.timeout)),
     )
-    wanted = {ollama.model} if ":" in ollama.model else {ollama.model, f"{ollama.model}:latest"}
-    if wanted & set(names):
-        return Finding(subject, True, f"available on {ollama.url}")
-    available = ", ".join(names[:10]) or "none"
-    return Finding(
-        subject,
-        False,
-        f"not on {ollama.url} (it has: {available}); run `ollama pull {ollama.model}` there "
-        "or change ollama.model",
-    )
+    availability = model.check()
+    return Finding(f"{provider} model {model.name}", availability.ok, availability.detail)
 
 
 def _json(response: Any) -> dict[str, Any]:

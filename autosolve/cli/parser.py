@@ -46,6 +46,11 @@ exit codes:
   0    the daemon did what was asked
   1    the daemon refused the request, or no daemon listens on the socket
   2    usage error or invalid settings""",
+    "demo": """\
+exit codes:
+  0    stopped after --for SECONDS, or by SIGINT/SIGTERM
+  1    the run failed, or the daemon could not start (the address in use...)
+  2    usage error""",
     "repl": """\
 exit codes:
   0    the console ended (EOF) and the runtime stopped gracefully
@@ -56,6 +61,7 @@ exit codes:
 _EXAMPLES = {
     "main": """\
 examples:
+  autosolve-supervisor demo                    try it: no token, no model needed
   autosolve-supervisor check --settings /etc/autosolve/settings.toml
   autosolve-supervisor start --settings /etc/autosolve/settings.toml
   autosolve-supervisor ctl status
@@ -84,6 +90,13 @@ examples:
   autosolve-supervisor ctl jobs --json
   autosolve-supervisor ctl retry-dead all
   autosolve-supervisor ctl stop""",
+    "demo": """\
+examples:
+  autosolve-supervisor demo                    open the URL it prints; Ctrl-C stops it
+  autosolve-supervisor demo --for 60           stop by itself after a minute
+  autosolve-supervisor demo --listen 127.0.0.1:9477 --database demo.db
+  autosolve-supervisor demo --model-from-settings --settings settings.toml
+                                               analyses by the configured model""",
     "repl": """\
 examples:
   autosolve-supervisor repl                    start the runtime behind the prompt
@@ -183,6 +196,7 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         _retry_dead_arguments,
         "retry-dead all",
     ),
+    "http-url": ("the dashboard's address, its token included: open it once", None, "http-url"),
 }
 """``ctl`` actions: help, what they add to the parser, an example (runners: :mod:`.ctl`)."""
 
@@ -238,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also verify the token, each repository and that the model exists",
     )
     _add_ctl(command)
+    _add_demo(command)
     repl = command(
         "repl",
         "an interactive Python console with the runtime at hand",
@@ -248,6 +263,54 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_argument("--attach", action="store_true", help="drive a running daemon instead")
     _add_socket(repl)
     return parser
+
+
+def _add_demo(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
+    demo = command(
+        "demo",
+        "the whole daemon against a simulated GitHub and a stand-in model",
+        "Run the real daemon (runtime, database, pipeline, HTTP endpoint and dashboard) "
+        "against a GitHub simulated inside the process: a few repositories with a history, "
+        "whose new issues arrive every few seconds, analysed by a stand-in model. Nothing "
+        "leaves the machine and nothing needs setting up. The dashboard's URL is the first "
+        "line on stdout; logs go to stderr.",
+    )
+    demo.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help="the dashboard's address (default: 127.0.0.1 and a free port)",
+    )
+    demo.add_argument(
+        "--for",
+        dest="seconds",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=None,
+        help="stop by itself after that many seconds (default: until Ctrl-C or SIGTERM)",
+    )
+    demo.add_argument(
+        "--database",
+        metavar="PATH",
+        default=None,
+        help="keep the daemon's SQLite database there (default: a temporary one)",
+    )
+    demo.add_argument(
+        "--model-from-settings",
+        action="store_true",
+        help="analyse with the model of the settings (--settings) when it answers, "
+        "else say why and use the stand-in",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    return seconds
 
 
 def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:

@@ -20,13 +20,15 @@ import pykka
 from autosolve.cli.common import fail
 from autosolve.cli.ctl import socket_path
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from autosolve.config import SettingsError, load_settings, secrets_of
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.masking import Secrets
+from autosolve.runtime import Backend
+from autosolve.settings import SettingsError, load_settings, secrets_of
 
 if TYPE_CHECKING:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
 
 __all__ = ["helpers", "run"]
 
@@ -40,16 +42,23 @@ _BANNER = """autosolve {where}
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
 
-def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def helpers(
+    target: Any,
+    sup: Any,
+    call: Callable[..., dict[str, Any]],
+    status: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
 
     ``call(command, **arguments)`` sends an application command (``explain``,
     ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
-    ControlError on a refusal.
+    ControlError on a refusal. ``status`` (default: ``target.status``) gives
+    the status document the console shows (masked, like every answer).
     """
+    status = status or target.status
 
     def table() -> None:
-        print(format_status(target.status()))
+        print(format_status(status()))
 
     def explain(issue: str, post: bool = True) -> dict[str, Any]:
         return _without_ok(call("explain", issue=issue, post=post))
@@ -65,7 +74,7 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
         return _without_ok(call("reload"))
 
     return {
-        "status": target.status,
+        "status": status,
         "table": table,
         "pause": target.pause,
         "resume": target.resume,
@@ -123,21 +132,24 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _in_process(args: argparse.Namespace) -> int:
-    from autosolve.app import App
+    from autosolve.daemon.app import App
     from autosolve.logs import configure_logging
 
     try:
         settings = load_settings(args.settings)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
     try:
-        app = App.start(settings)
+        app = App.start(settings, secrets=secrets)
     except Exception as error:  # e.g. the database is used by a running daemon
         return fail(f"cannot start: {error}")
     handle = app.handle
     shutdown_timeout = settings.runtime.shutdown_timeout
-    namespace = helpers(handle, handle.proxy, _answering(app))
+    namespace = helpers(
+        handle, handle.proxy, _answering(app), lambda: app.secrets.mask_document(app.status())
+    )
     namespace["handle"] = handle
     namespace["stop"] = lambda timeout=shutdown_timeout + 5.0: handle.stop(timeout)
     try:
@@ -145,7 +157,7 @@ def _in_process(args: argparse.Namespace) -> int:
             namespace,
             "runtime running in-process",
             "the supervisor's pykka proxy",
-            cooperative=settings.runtime.backend == "gevent",
+            cooperative=settings.runtime.backend == Backend.GEVENT,
         )
     finally:
         result = handle.stop(timeout=shutdown_timeout + 5.0)

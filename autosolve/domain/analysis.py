@@ -24,6 +24,7 @@ what the first one did.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator
@@ -34,13 +35,14 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from autosolve.domain.comment import MARKER, content_sha256, format_comment, sha256
 from autosolve.domain.gate import AnalysisGate, Skip
+from autosolve.domain.postable import OutputRules
 
 if TYPE_CHECKING:
     from autosolve.domain.prompt import PromptTemplate
     from autosolve.infra.github import Comment, GitHubClient
-    from autosolve.infra.ollama import OllamaClient
+    from autosolve.infra.model import Model
     from autosolve.infra.store import Analysis, Store, StoredIssue
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["AnalysisResult", "Analyst", "Mode", "Result"]
 
@@ -109,19 +111,21 @@ class Analyst:
     """Turns a stored issue into at most one marker comment (or an edit of it).
 
     Args:
-        github, ollama, store: the infrastructure.
+        github, model, store: the infrastructure.
         gate: the ``[github.issues]`` filters.
         template: the prompt template.
         dry_run: analyse and store, post nothing.
         reanalyze_on_edit: a changed title or body re-runs the model and edits
             autosolve's comment.
         max_comment_chars: longer answers are cut (see :func:`format_comment`).
+        allow_images, max_mentions: what the answer may do once posted
+            (see :class:`~autosolve.domain.postable.OutputRules`).
     """
 
     def __init__(
         self,
         github: GitHubClient,
-        ollama: OllamaClient,
+        model: Model,
         store: Store,
         *,
         gate: AnalysisGate,
@@ -129,15 +133,18 @@ class Analyst:
         dry_run: bool = False,
         reanalyze_on_edit: bool = False,
         max_comment_chars: int = 60000,
+        allow_images: bool = False,
+        max_mentions: int = 0,
     ) -> None:
         self._github = github
-        self._ollama = ollama
+        self._model = model
         self._store = store
         self._gate = gate
         self._template = template
         self.dry_run = dry_run
         self._reanalyze = reanalyze_on_edit
         self._max_chars = max_comment_chars
+        self._output = OutputRules(allow_images=allow_images, max_mentions=max_mentions)
 
     def analyse(
         self,
@@ -151,7 +158,7 @@ class Analyst:
 
         Raises:
             EmptyAnswerError: the model answered nothing (nothing posted).
-            Exception: whatever GitHub, Ollama or the store raised; nothing
+            Exception: whatever GitHub, the model or the store raised; nothing
                 half-done is left that a retry could not finish.
         """
         if mode is Mode.PREVIEW:
@@ -229,8 +236,10 @@ class Analyst:
     def _ask(self, stored: StoredIssue) -> tuple[str, str, str]:
         """(prompt, the model's answer, the comment body)."""
         prompt = self._template.render(stored)
-        answer = self._ollama.generate(prompt)
-        body = format_comment(self._ollama.model, answer, self._max_chars, stored.full_name)
+        answer = self._model.generate(prompt)
+        # No candidates are given to the model yet: every reference it makes is written inert.
+        rules = dataclasses.replace(self._output, repository=stored.repository.full_name)
+        body = format_comment(self._model.name, answer, self._max_chars, stored.full_name, rules)
         return prompt, answer, body
 
     def _record(
@@ -245,7 +254,7 @@ class Analyst:
         """Store an analysis, not (yet) posted; with ``done_job_id`` its job is done too."""
         return self._store.add_analysis(
             stored.id,
-            model=self._ollama.model,
+            model=self._model.name,
             prompt_sha256=sha256(prompt),
             content_sha256=content,
             body=body,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["GlobalWorkerSpec", "PreflightSpec", "RepoTenant", "WorkerSpec"]
 

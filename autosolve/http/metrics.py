@@ -38,7 +38,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
-from autosolve.runtime.lateness import FixedHistogram
+from autosolve.domain.analysis import Result
+from autosolve.runtime import FixedHistogram
 
 if TYPE_CHECKING:
     from autosolve.infra.budget import BudgetStats
@@ -60,10 +61,11 @@ CHILD_STATES = (
     "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
     "abandoned",
 )  # fmt: skip
-"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+"""Every state ``autosolve_children`` reports, zeros included (a child's states)."""
 
 JOB_STATES = ("ready", "in_flight", "dead")
-ANALYSIS_RESULTS = ("posted", "skipped", "failed", "dry_run")
+ANALYSIS_RESULTS = (Result.POSTED, Result.SKIPPED, Result.FAILED, Result.DRY_RUN)
+"""The outcomes of analysis jobs ``autosolve_analyses_total`` counts (a preview is no job)."""
 
 MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 """Seconds: a local model answers in about a second to a few minutes."""
@@ -81,7 +83,7 @@ class ScrapeSources:
     """Where a scrape reads the state it reports; each is called once per scrape."""
 
     status: Callable[[], Mapping[str, Any]]
-    """The status document (SPEC §5.3)."""
+    """The status document (as ``ctl status --json`` prints it)."""
     tick_lateness: Callable[[], Histogram] | None = None
     """The runtime's tick-lateness histogram."""
     issues: Callable[[], Mapping[str, int]] | None = None
@@ -120,7 +122,7 @@ class Metrics:
         self._failures: Counter[tuple[str, str]] = Counter()
         self._github_requests: Counter[str] = Counter()
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
-        self._analyses: Counter[str] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
+        self._analyses: Counter[Result] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
         self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
         self._process = ProcessCollector(registry=None)
 
@@ -150,8 +152,8 @@ class Metrics:
         """The Ollama client's hook: the seconds one model request took."""
         self._model_requests.observe(seconds)
 
-    def on_analysis(self, result: str) -> None:
-        """The explainer's hook: one job's outcome (``posted``, ``skipped``, ...)."""
+    def on_analysis(self, result: Result) -> None:
+        """The explainer's hook: one job's outcome."""
         with self._lock:
             self._analyses[result] += 1
 

@@ -7,7 +7,6 @@ import math
 from typing import TYPE_CHECKING, Any, Self
 
 import pykka
-from pykka._envelope import Envelope  # the inbox item type, part of the backend contract
 
 from autosolve.runtime.contained import Contained
 from autosolve.runtime.context import CURRENT_CONTEXT, CURRENT_UNIT
@@ -20,6 +19,7 @@ from autosolve.runtime.messages import (
     FirstTickDone,
     RunNow,
 )
+from autosolve.runtime.pykka_internals import Envelope
 from autosolve.runtime.status import ChildState
 from autosolve.runtime.timers import TimerHandle
 

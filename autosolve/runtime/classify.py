@@ -1,6 +1,6 @@
 """Turning an exception into a restart decision's input: category and wait hint.
 
-The pipeline is fixed (SPEC §2.3): the runtime's own transport rules first,
+The pipeline is fixed: the runtime's own transport rules first,
 then the application's classifier, then "unknown". The runtime recognises
 transport failures because they look the same for every application; it
 recognises nothing else.

@@ -8,9 +8,9 @@ from typing import Any
 
 import pykka
 
-from autosolve.runtime.backends import Backend, get_backend
+from autosolve.runtime.backends import Backend, ExecutionBackend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
-from autosolve.runtime.dynamic import UnitGroup
+from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.lateness import LatenessSnapshot
 from autosolve.runtime.shared import RunShared
 from autosolve.runtime.supervisor import (
@@ -20,7 +20,7 @@ from autosolve.runtime.supervisor import (
     supervisor_actor_class,
 )
 from autosolve.runtime.timers import TimerService
-from autosolve.runtime.units import Unit, UnitKind
+from autosolve.runtime.units import Unit, UnitGroup
 
 __all__ = ["ControlError", "RuntimeHandle", "start_runtime"]
 
@@ -40,7 +40,7 @@ class RuntimeHandle:
         self,
         ref: pykka.ActorRef[Any],
         outcome: Outcome,
-        backend: Backend,
+        backend: ExecutionBackend,
         shared: RunShared,
     ) -> None:
         self.ref = ref
@@ -69,7 +69,7 @@ class RuntimeHandle:
         return self._proxy
 
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
-        """The phase and one record per child (SPEC §5.3), also after the run ended."""
+        """The phase and one record per child, also after the run ended."""
         if self._outcome.result is None:
             try:
                 status: dict[str, Any] = self.proxy.status().get(timeout=timeout)
@@ -108,7 +108,7 @@ class RuntimeHandle:
             raise ControlError(reply["error"])
         return reply
 
-    # -- changing what runs (SPEC §2.4b) --------------------------------------------
+    # -- changing what runs --------------------------------------------------------
 
     def add(
         self,
@@ -157,9 +157,7 @@ class RuntimeHandle:
             ControlError: a name or pattern matches nothing, or the run ended;
                 nothing was removed.
         """
-        patterns = [names] if isinstance(names, str) else list(names)
-        removed: list[str] = self._ask("remove", patterns, timeout=timeout)["names"]
-        return removed
+        return self._names("remove", names, timeout)
 
     def replace(self, units: Sequence[Unit], *, timeout: float | None = 30.0) -> list[str]:
         """Swap each unit into the child of the same name, run by a fresh actor.
@@ -184,6 +182,54 @@ class RuntimeHandle:
             ControlError: an unknown option, or the run ended.
         """
         self._ask("update_options", changes, timeout=timeout)
+
+    def stop_children(
+        self, names: str | Sequence[str], *, timeout: float | None = 10.0
+    ) -> list[str]:
+        """Stop the children matching ``names`` (names or shell-style patterns) and keep them
+        stopped, like supervisorctl's ``stop NAME``.
+
+        Each stops as in the run's stop: its running tick is cancelled, and
+        an actor still running ``shutdown_timeout`` later is abandoned. It
+        shows as ``stopped`` (``abandoned``) in the status and is not
+        restarted until :meth:`start_children`. Children not started yet
+        (workers waiting for their preflights) stay unstarted. Nothing else
+        is stopped, and the stop counts as no restart.
+
+        Returns:
+            The names stopped (those stopped already are left out).
+
+        Raises:
+            ControlError: a name or pattern matches nothing, every child it
+                matches is stopped already, or the run is stopping or over.
+        """
+        return self._names("stop_children", names, timeout)
+
+    def start_children(
+        self, names: str | Sequence[str], *, timeout: float | None = 10.0
+    ) -> list[str]:
+        """Start the stopped children matching ``names`` again, like supervisorctl's
+        ``start NAME``.
+
+        Each starts from a fresh actor: a worker ticks at once (unless it is
+        paused), a preflight runs again. One whose old actor is still ending
+        starts when it ended; a worker whose group's preflights have not all
+        succeeded yet starts with its group. Retry counters start over, and
+        the start counts as no restart (nor against the restart intensity).
+
+        Returns:
+            The names started.
+
+        Raises:
+            ControlError: a name or pattern matches nothing, no child it
+                matches is stopped, or the run is stopping or over.
+        """
+        return self._names("start_children", names, timeout)
+
+    def _names(self, method: str, names: str | Sequence[str], timeout: float | None) -> list[str]:
+        patterns = [names] if isinstance(names, str) else list(names)
+        applied: list[str] = self._ask(method, patterns, timeout=timeout)["names"]
+        return applied
 
     def pause(self, name: str) -> list[str]:
         return self.control("pause", name)
@@ -248,7 +294,7 @@ def start_runtime(
     preflights: Sequence[Unit],
     workers: Sequence[Unit],
     *,
-    backend: str | Backend = "threading",
+    backend: str | ExecutionBackend = Backend.THREADING,
     clock: Clock | None = None,
     options: SupervisorOptions | None = None,
 ) -> RuntimeHandle:

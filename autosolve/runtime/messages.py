@@ -20,6 +20,7 @@ __all__ = [
     "ChildExited",
     "ChildFailed",
     "ChildSucceeded",
+    "ChildrenStopDeadline",
     "FirstTickDone",
     "RemovalDeadline",
     "RestartDue",
@@ -123,4 +124,17 @@ class RemovalDeadline:
     __slots__ = ("slots",)
 
     def __init__(self, slots: frozenset[ChildSlot]) -> None:
+        self.slots = slots
+
+
+class ChildrenStopDeadline:
+    """Real-time timer → supervisor: children stopped by request that still run are abandoned.
+
+    Each slot comes with the generation of the actor the stop asked to end:
+    a fresh actor started since (the child was started again) is not late.
+    """
+
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: tuple[tuple[ChildSlot, int], ...]) -> None:
         self.slots = slots

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from autosolve.runtime.units import UnitKind
+from autosolve.runtime.kinds import UnitKind
 
 __all__ = ["Category", "PhasePolicies", "Policies", "RestartPolicy", "default_policies"]
 
@@ -108,5 +108,5 @@ class Policies:
 
 
 def default_policies() -> Policies:
-    """The seed's defaults (SPEC §2.3)."""
+    """The defaults of :class:`Policies` (the seed's), used when the configured lookup raises."""
     return Policies()

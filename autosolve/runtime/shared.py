@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from autosolve.runtime.lateness import LatenessHistogram
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.timers import TimerService
@@ -25,7 +25,7 @@ class RunShared:
 
     __slots__ = ("backend", "clock", "lateness", "running", "stopping", "timers")
 
-    def __init__(self, backend: Backend, timers: TimerService) -> None:
+    def __init__(self, backend: ExecutionBackend, timers: TimerService) -> None:
         self.backend = backend
         self.timers = timers
         self.clock: Clock = timers.clock

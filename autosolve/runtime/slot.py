@@ -1,20 +1,23 @@
-"""The supervisor's seat for one unit, outliving the actors that fill it."""
+"""The supervisor's seat for one unit, outliving the actors that fill it, and its group.
+
+A slot belongs to a group and a group lists its slots: both live here, so
+neither module has to import the other.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from autosolve.runtime.status import ChildRecord
+from autosolve.runtime.status import ChildRecord, GroupState, Phase
 
 if TYPE_CHECKING:
     import pykka
 
     from autosolve.runtime.context import WorkContext
-    from autosolve.runtime.groups import Group
     from autosolve.runtime.timers import TimerHandle
     from autosolve.runtime.units import Unit
 
-__all__ = ["ChildSlot"]
+__all__ = ["ChildSlot", "Group"]
 
 
 class ChildSlot:
@@ -29,7 +32,7 @@ class ChildSlot:
     __slots__ = (
         "admitting", "context", "expect_exit", "generation", "gone", "live", "overdue_since",
         "overdue_tick", "pause_epoch", "paused", "quiet_restart", "record", "ref",
-        "restart_due", "restart_timer", "run_now_pending", "runner", "unit",
+        "restart_due", "restart_timer", "run_now_pending", "runner", "stopped", "unit",
     )  # fmt: skip
 
     def __init__(self, unit: Unit, group: Group | None = None) -> None:
@@ -58,6 +61,9 @@ class ChildSlot:
         """When that tick was cancelled (the runtime clock's monotonic time)."""
         self.gone = False
         """Removed (``handle.remove``): forgotten by the supervisor, its last actor stopping."""
+        self.stopped = False
+        """Stopped by request (``handle.stop_children``): no actor starts for it until
+        ``handle.start_children``; the run's own stop does not set it."""
         self.quiet_restart = False
         """The next fresh actor replaces this one on request: no restart to count."""
         self.admitting = False
@@ -65,6 +71,46 @@ class ChildSlot:
 
     @property
     def group(self) -> Group:
+        """The group the slot was created in (its record keeps it, for the status)."""
         group = self.record.group
         assert group is not None, "a supervised slot always has a group"
-        return group
+        return cast(Group, group)
+
+
+class Group(GroupState):
+    """The units of one ``start_runtime`` (group 0) or one ``handle.add`` (1, 2, ...).
+
+    A group runs the two phases on its own: its workers start once all of
+    *its* preflights succeeded (and the run itself reached its workers
+    phase). Only group 0 can fail the run by a preflight; a later group whose
+    preflight fails permanently is marked ``failed`` and the run goes on.
+    """
+
+    __slots__ = ("preflights", "waiting", "workers")
+
+    def __init__(self, group_id: int) -> None:
+        super().__init__(group_id)
+        self.preflights: list[ChildSlot] = []
+        self.workers: list[ChildSlot] = []
+        self.waiting: set[ChildSlot] = set()
+        """Its preflights that have not succeeded yet (nor been removed)."""
+
+    @property
+    def initial(self) -> bool:
+        """The run's own group: a permanent preflight failure here fails the run."""
+        return self.id == 0
+
+    @property
+    def ready(self) -> bool:
+        """Every preflight succeeded; the workers have not started yet."""
+        return self.phase is Phase.PREFLIGHT and not self.waiting
+
+    @property
+    def empty(self) -> bool:
+        return not (self.preflights or self.workers)
+
+    def forget(self, gone: set[ChildSlot]) -> None:
+        """Drop removed units (a removed preflight no longer holds the workers back)."""
+        self.waiting -= gone
+        self.preflights = [s for s in self.preflights if s not in gone]
+        self.workers = [s for s in self.workers if s not in gone]

@@ -1,4 +1,4 @@
-"""Per-child bookkeeping and the status document of SPEC §5.3."""
+"""Per-child bookkeeping and the status document (``ctl status --json``)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.policy import Category
-from autosolve.runtime.units import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
-    from autosolve.runtime.groups import Group
 
-__all__ = ["ChildRecord", "ChildState", "Phase", "describe_error", "render_records"]
+__all__ = [
+    "ChildRecord", "ChildState", "GroupState", "Phase", "describe_error", "render_records",
+]  # fmt: skip
 
 
 class Phase(StrEnum):
@@ -54,6 +55,24 @@ class ChildState(StrEnum):
     STOPPED = "stopped"
     ABANDONED = "abandoned"
     """Still running when the stop's ``shutdown_timeout`` ran out."""
+
+
+class GroupState:
+    """What a status record shows of its child's group: its number and its phase.
+
+    The supervisor's :class:`~autosolve.runtime.slot.Group` adds who belongs
+    to it; a record needs only this much, so this module knows nothing of slots.
+    """
+
+    __slots__ = ("id", "phase", "reason")
+
+    def __init__(self, group_id: int) -> None:
+        self.id = group_id
+        """0 for the units the run started with, then 1, 2, ... in the order added."""
+        self.phase = Phase.PREFLIGHT
+        """``preflight`` until its workers start, then ``workers``; or ``failed``."""
+        self.reason: str | None = None
+        """Why the group failed."""
 
 
 _LAST_ERROR_LIMIT = 500
@@ -95,7 +114,7 @@ class ChildRecord:
         name: str,
         kind: UnitKind | str,
         interval: float | None,
-        group: Group | None = None,
+        group: GroupState | None = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -138,7 +157,8 @@ def render_records(
     clock: Clock,
     cooperate: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The status records of SPEC §5.3, plus ``running_for``, ``progress``, the group, ``actors``.
+    """The status records: the documented fields plus ``running_for``, ``progress``, the group
+    and ``actors``.
 
     One pass, clock read once, timestamps formatted once per second, and
     ``attempts``/``progress`` shared rather than copied (both are replaced,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend
+    from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
 
 __all__ = ["TimerHandle", "TimerService"]
@@ -70,7 +70,7 @@ class TimerService:
             greenlet).
     """
 
-    def __init__(self, clock: Clock, backend: Backend) -> None:
+    def __init__(self, clock: Clock, backend: ExecutionBackend) -> None:
         self.clock = clock
         self._heap: list[TimerHandle] = []
         self._seq = itertools.count()

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from autosolve.runtime.kinds import UnitKind
 
 if TYPE_CHECKING:
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["Unit", "UnitKind", "WorkFunc", "tick_allowance"]
+__all__ = ["Unit", "UnitGroup", "WorkFunc", "tick_allowance"]
 
 WorkFunc = Callable[["WorkContext"], None]
 """A unit's work: called with a context; raising means the run failed."""
-
-
-class UnitKind(StrEnum):
-    """The phase a unit runs in, which also picks its restart policies."""
-
-    PREFLIGHT = "preflight"
-    WORKER = "worker"
 
 
 @dataclass(frozen=True)
@@ -44,6 +38,10 @@ class Unit:
             value = getattr(self, field)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{self.name}: `{field}` must be finite and greater than 0")
+
+
+UnitGroup = tuple[Sequence[Unit], Sequence[Unit]]
+"""``(preflights, workers)`` of one group to add (see :meth:`RuntimeHandle.add_groups`)."""
 
 
 def tick_allowance(deadline: float | None, tick_deadline: float, interval: float | None) -> float:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from autosolve.runtime.capabilities import Retryable, ServicePressure, WaitHinted
-from autosolve.runtime.classify import Classification
-from autosolve.runtime.policy import Category
+from autosolve.runtime import Category, Classification, Retryable, ServicePressure, WaitHinted
 
 __all__ = ["infra_classifier"]
 

@@ -3,7 +3,7 @@
 The registry reads these four attributes, and two more when they are there
 (``pacer``: the poll pacer to keep across reloads; ``analysis_observer``: told
 each job's outcome); the composition root
-(:class:`autosolve.dependencies.AppDependencies`) provides them all, and a test may hand
+(:class:`autosolve.daemon.dependencies.AppDependencies`) provides them all, and a test may hand
 in anything with the same shape. Keeping the protocol here means the schedule
 layer never imports the module that imports everything.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
     from autosolve.infra.github import GitHubClient
-    from autosolve.infra.ollama import OllamaClient
+    from autosolve.infra.model import Model
     from autosolve.infra.store import Store
+    from autosolve.settings import Settings
 
 __all__ = ["Dependencies"]
 
@@ -31,7 +31,7 @@ class Dependencies(Protocol):
     def github(self) -> GitHubClient: ...
 
     @property
-    def ollama(self) -> OllamaClient: ...
+    def model(self) -> Model: ...
 
     @property
     def store(self) -> Store: ...

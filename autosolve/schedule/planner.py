@@ -6,13 +6,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from autosolve.domain.spec import RepoTenant
-from autosolve.runtime.units import Unit
+from autosolve.runtime import Unit
 from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
     from autosolve.domain.spec import PreflightSpec, WorkerSpec
-    from autosolve.runtime.classify import Classifier
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import Classifier, WorkContext
     from autosolve.schedule.contracts import Preflight, Worker
 
 __all__ = ["Planner", "RepositoryResolver"]

@@ -17,13 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.units import UnitKind
+from autosolve.runtime import UnitKind
 from autosolve.schedule.scheduler import Plan, SwitchableWork
 
 if TYPE_CHECKING:
-    from autosolve.runtime.dynamic import UnitGroup
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.units import Unit, WorkFunc
+    from autosolve.runtime import RuntimeHandle, Unit, UnitGroup, WorkFunc
 
 __all__ = ["Changes", "apply", "diff"]
 

@@ -12,14 +12,13 @@ from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github.client import READ_PATIENCE
-from autosolve.runtime.classify import classify
-from autosolve.runtime.policy import Category
+from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
-    from autosolve.config import Settings
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
+    from autosolve.settings import Settings
 
 __all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
            "new_preflights", "new_workers", "pacer_arguments"]  # fmt: skip
@@ -90,12 +89,13 @@ def _job_allowance(settings: Settings) -> float:
     requests (comment pages, the post) each with its wait for the request budget
     (a read waits at most ``READ_PATIENCE``, a write one budget window)."""
     github = settings.github
-    return settings.ollama.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
+    model = settings.openai if settings.model.provider == "openai" else settings.ollama
+    return model.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
 
 
 def new_analyst(deps: Dependencies) -> Analyst:
     """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it."""
-    from autosolve.config import resolve_path
+    from autosolve.settings import resolve_path
 
     settings = deps.settings
     issues, analysis = settings.github.issues, settings.analysis
@@ -113,13 +113,15 @@ def new_analyst(deps: Dependencies) -> Analyst:
     )
     return Analyst(
         deps.github,
-        deps.ollama,
+        deps.model,
         deps.store,
         gate=gate,
         template=template,
         dry_run=analysis.dry_run,
         reanalyze_on_edit=issues.reanalyze_on_edit,
         max_comment_chars=analysis.max_comment_chars,
+        allow_images=analysis.allow_images,
+        max_mentions=analysis.max_mentions,
     )
 
 

@@ -7,16 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.handle import start_runtime
-from autosolve.runtime.units import Unit
+from autosolve.runtime import Backend, Unit, start_runtime
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends import Backend
-    from autosolve.runtime.clock import Clock
-    from autosolve.runtime.context import WorkContext
-    from autosolve.runtime.handle import RuntimeHandle
-    from autosolve.runtime.supervisor import SupervisorOptions
-    from autosolve.runtime.units import WorkFunc
+    from autosolve.runtime import (
+        Clock,
+        ExecutionBackend,
+        RuntimeHandle,
+        SupervisorOptions,
+        WorkContext,
+        WorkFunc,
+    )
     from autosolve.schedule.contracts import GlobalWorker
     from autosolve.schedule.planner import Planner
 
@@ -100,7 +101,7 @@ class Scheduler:
         self,
         options: SupervisorOptions,
         *,
-        backend: str | Backend = "threading",
+        backend: str | ExecutionBackend = Backend.THREADING,
         clock: Clock | None = None,
         plan: Plan | None = None,
     ) -> RuntimeHandle:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from autosolve import __version__
-from autosolve.config import load_settings
+from autosolve.settings import load_settings
 from tests.control.daemon import SUPERVISOR, TOKEN, new_github
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama

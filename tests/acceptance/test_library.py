@@ -10,9 +10,9 @@ import psycopg
 import pytest
 
 import autosolve
-from autosolve.config import settings_from_mapping
 from autosolve.infra.postgres.store import PostgresStore
-from autosolve.runtime.handle import RuntimeHandle
+from autosolve.runtime import RuntimeHandle
+from autosolve.settings import settings_from_mapping
 from tests.acceptance.test_running_daemon import SPEC_COLUMNS
 from tests.examples.service import example_service, get
 from tests.fakes.github import FakeGitHub

@@ -17,7 +17,7 @@ from autosolve.control.commands import (
 )
 from autosolve.runtime import RuntimeHandle, Unit, start_runtime
 
-RUNTIME_COMMANDS = ["status", *NAME_COMMANDS, "stop"]
+RUNTIME_COMMANDS = ["status", *NAME_COMMANDS, "stop", "start"]
 
 
 def noop(ctx) -> None:
@@ -112,6 +112,40 @@ def test_a_document_that_is_not_an_object_is_an_error_answer(document: Any) -> N
 def test_a_refusal_of_the_supervisor_is_the_error_answer(table: CommandTable) -> None:
     reply = table.answer({"command": "pause", "name": "worker:nope*"})
     assert reply == {"ok": False, "error": "no child matches 'worker:nope*'"}
+
+
+def test_stop_with_names_stops_those_children_and_start_starts_them_again() -> None:
+    handle = start_runtime([], [Unit("worker:w", noop, 3600.0), Unit("worker:x", noop, 3600.0)])
+    table = CommandTable(runtime_commands(handle))
+    try:
+        assert table.answer({"command": "stop", "names": ["worker:w"]}) == {
+            "ok": True, "names": ["worker:w"],
+        }  # fmt: skip
+        states = {c["name"]: c["state"] for c in handle.status()["children"]}
+        assert states["worker:x"] != "stopped" and handle.result is None
+        assert table.answer({"command": "start", "names": ["worker:*"]}) == {
+            "ok": True, "names": ["worker:w"],
+        }  # fmt: skip
+    finally:
+        handle.stop(timeout=10.0)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"command": "start"}, "invalid request: names: required by 'start'"),
+        ({"command": "start", "names": []}, "names: must name at least one child"),
+        ({"command": "stop", "names": []}, "names: must name at least one child"),
+        ({"command": "stop", "names": "worker:w"}, "names: not a valid list"),
+        ({"command": "start", "names": ["worker:nope"]}, "no child matches 'worker:nope'"),
+        ({"command": "start", "names": ["worker:w"]}, "'worker:w' matches no stopped child"),
+    ],
+)
+def test_start_and_stop_of_children_refuse_what_names_no_child(
+    table: CommandTable, document: dict[str, Any], message: str
+) -> None:
+    reply = table.answer(document)
+    assert reply["ok"] is False and message in reply["error"]
 
 
 def test_after_the_run_ended_controls_are_refused_as_stopped() -> None:

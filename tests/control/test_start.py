@@ -10,9 +10,9 @@ from pathlib import Path
 import pykka
 import pytest
 
-from autosolve.app import App
 from autosolve.cli import main
 from autosolve.cli.start import run_until_done
+from autosolve.daemon.app import App
 
 
 def settings_with_socket(directory: Path, sock: Path) -> Path:

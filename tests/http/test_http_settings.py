@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autosolve.config import SettingsError, settings_from_mapping
-from autosolve.http.address import ListenAddress, is_loopback, parse_listen
+from autosolve.settings import SettingsError, settings_from_mapping
+from autosolve.settings.address import ListenAddress, is_loopback, parse_listen
 
 
 def test_the_defaults_listen_on_loopback_without_a_token() -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from autosolve.domain.analysis import Result
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
-from autosolve.runtime import Category, EventKind, RuntimeEvent
-from autosolve.runtime.events import Failure
+from autosolve.runtime import Category, EventKind, Failure, RuntimeEvent
 from tests.fakes.github import FakeGitHub
 
 SPEC_FAMILIES = {
@@ -165,7 +165,7 @@ def test_model_requests_and_analyses_are_counted_by_their_hooks() -> None:
     metrics = Metrics()
     for seconds in (0.2, 3.0, 400.0):
         metrics.on_model_request(seconds)
-    for result in ("posted", "posted", "skipped", "dry_run"):
+    for result in (Result.POSTED, Result.POSTED, Result.SKIPPED, Result.DRY_RUN):
         metrics.on_analysis(result)
     families = scrape(metrics)
     histogram = families["autosolve_model_request_seconds"]

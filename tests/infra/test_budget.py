@@ -75,7 +75,13 @@ def make(clock: Clock) -> Iterator[Callable[..., RequestBudget]]:
     budgets: list[RequestBudget] = []
 
     def make(concurrency: int = 100, **limits) -> RequestBudget:
-        values = {"points": 10, "writes": 2, "writes_long": 100, "window": 10.0, "margin": 0.0}
+        values = {
+            "points_per_minute": 10,
+            "writes_per_minute": 2,
+            "writes_per_hour": 100,
+            "window": 10.0,
+            "margin": 0.0,
+        }
         ledger = MemoryLedger(BudgetLimits(**{**values, **limits}))
         budget = RequestBudget(ledger, concurrency, now=clock)
         budgets.append(budget)
@@ -129,7 +135,9 @@ def test_a_request_waits_until_its_points_fit_the_window(make, clock):
 
 def test_the_first_waiters_timer_hands_out_points_without_being_woken():
     """With a real clock nobody calls wake(): the waiters' own timers move the queue."""
-    limits = BudgetLimits(points=2, writes=1, writes_long=10, window=0.2, margin=0.0)
+    limits = BudgetLimits(
+        points_per_minute=2, writes_per_minute=1, writes_per_hour=10, window=0.2, margin=0.0
+    )
     budget = RequestBudget(MemoryLedger(limits), concurrency=100)
     for _ in range(2):
         budget.acquire("GET")
@@ -141,7 +149,7 @@ def test_the_first_waiters_timer_hands_out_points_without_being_woken():
 
 
 def test_a_write_waiting_for_points_is_not_starved_by_later_reads(make, clock):
-    budget, log = make(points=10), []
+    budget, log = make(points_per_minute=10), []
     for _ in range(3):
         budget.acquire("GET")
     clock.advance(5.0)
@@ -163,7 +171,7 @@ def test_a_write_waiting_for_points_is_not_starved_by_later_reads(make, clock):
 
 
 def test_waiters_are_served_in_arrival_order(make, clock):
-    budget, log = make(points=10), []
+    budget, log = make(points_per_minute=10), []
     for _ in range(10):
         budget.acquire("GET")
     callers = []
@@ -181,7 +189,7 @@ def test_waiters_are_served_in_arrival_order(make, clock):
 
 
 def test_a_write_held_back_by_the_write_budget_lets_reads_pass(make, clock):
-    budget, log = make(points=100, writes=1), []
+    budget, log = make(points_per_minute=100, writes_per_minute=1), []
     budget.acquire("POST")
     second_post = Caller(budget, "POST", "post2", log).start()
     eventually(waiting(budget, 1))
@@ -200,7 +208,7 @@ def test_a_write_held_back_by_the_write_budget_lets_reads_pass(make, clock):
 
 
 def test_a_request_that_would_wait_longer_than_allowed_fails_without_spending(make, clock):
-    budget = make(points=100, writes=1, writes_long=1)
+    budget = make(points_per_minute=100, writes_per_minute=1, writes_per_hour=1)
     budget.acquire("POST")
     with pytest.raises(BudgetExceededError, match="write budget has no room for 600s") as info:
         budget.acquire("POST", max_wait=60.0)
@@ -210,7 +218,7 @@ def test_a_request_that_would_wait_longer_than_allowed_fails_without_spending(ma
 
 
 def test_a_request_gives_up_after_max_wait_with_a_wait_that_grows_with_the_queue(make, clock):
-    budget = make(concurrency=1, points=10, window=10.0)
+    budget = make(concurrency=1, points_per_minute=10, window=10.0)
     budget.acquire("GET")
     callers = []
     for method, name, patience in [("GET", "a", None), ("POST", "b", None), ("GET", "c", 30.0)]:
@@ -250,7 +258,9 @@ def test_on_wait_is_told_when_a_request_starts_and_stops_waiting(clock):
     def on_wait(waiting: bool) -> None:
         told.append((threading.current_thread().name, waiting))
 
-    limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
+    limits = BudgetLimits(
+        points_per_minute=10, writes_per_minute=2, writes_per_hour=100, window=10.0, margin=0.0
+    )
     budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
     held = budget.acquire("GET")
     assert told == []  # no wait, nothing to tell
@@ -265,7 +275,9 @@ def test_a_failing_on_wait_hook_never_fails_the_request(clock, caplog):
     def on_wait(waiting: bool) -> None:
         raise RuntimeError("display broken")
 
-    limits = BudgetLimits(points=10, writes=2, writes_long=100, window=10.0, margin=0.0)
+    limits = BudgetLimits(
+        points_per_minute=10, writes_per_minute=2, writes_per_hour=100, window=10.0, margin=0.0
+    )
     budget = RequestBudget(MemoryLedger(limits), 1, now=clock, on_wait=on_wait)
     held = budget.acquire("GET")
     waiter = Caller(budget, "GET", "waiter", []).start()
@@ -285,7 +297,7 @@ def test_spend_releases_the_slot_even_when_the_request_fails(make):
 
 
 def test_a_request_counts_from_its_answer_on(make, clock):
-    budget = make(points=1, window=10.0)
+    budget = make(points_per_minute=1, window=10.0)
     permit = budget.acquire("GET")
     clock.advance(5.0)  # a slow answer: GitHub may have counted it as late as now
     budget.release(permit)
@@ -317,7 +329,9 @@ class RecordingLedger(MemoryLedger):
 
 def test_many_threads_never_exceed_the_windows_or_the_slots():
     """A real clock and 30 threads racing for a 0.25 s window."""
-    limits = BudgetLimits(points=40, writes=3, writes_long=100, window=0.25, margin=0.0)
+    limits = BudgetLimits(
+        points_per_minute=40, writes_per_minute=3, writes_per_hour=100, window=0.25, margin=0.0
+    )
     ledger = RecordingLedger(limits)
     budget = RequestBudget(ledger, concurrency=4)
     in_flight = [0, 0]  # now, peak
@@ -369,7 +383,9 @@ class SlowLedger(RecordingLedger):
 
 def test_reads_that_queue_while_the_ledger_is_asked_are_asked_for_together():
     """One round trip for the reads waiting behind it, not one each under a held lock."""
-    ledger = SlowLedger(BudgetLimits(points=100, writes=10, writes_long=100, window=60.0))
+    ledger = SlowLedger(
+        BudgetLimits(points_per_minute=100, writes_per_minute=10, writes_per_hour=100, window=60.0)
+    )
     budget = RequestBudget(ledger, concurrency=10)
     log: list[str] = []
     first = Caller(budget, "GET", "first", log).start()

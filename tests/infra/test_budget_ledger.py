@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 
+from autosolve.daemon.dependencies import AppDependencies
 from autosolve.infra.budget import BudgetLimits, MemoryLedger, Reservation
+from autosolve.settings import settings_from_mapping
+
+SMALL = {"points_per_minute": 10, "writes_per_minute": 2, "writes_per_hour": 3, "window": 10.0}
 
 
 @pytest.fixture(params=["memory", "postgres"])
 def ledger(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     """``ledger(**limits)`` makes a ledger of the parametrised kind (one database per test)."""
-    defaults = {"points": 10, "writes": 2, "writes_long": 3, "window": 10.0, "margin": 0.0}
+    defaults = {**SMALL, "margin": 0.0}
     if request.param == "memory":
         yield lambda **limits: MemoryLedger(BudgetLimits(**{**defaults, **limits}))
         return
@@ -61,7 +65,7 @@ def test_the_wait_names_the_entry_whose_expiry_makes_room(ledger):
 
 
 def test_a_write_costs_its_points_and_a_place_in_both_write_windows(ledger):
-    book = ledger(points=100)
+    book = ledger(points_per_minute=100)
     assert book.reserve(5, True, at=0.0).granted
     assert book.reserve(5, True, at=1.0).granted
     assert book.reserve(5, True, at=2.0) == Reservation(points_wait=0.0, writes_wait=8.0)
@@ -72,7 +76,7 @@ def test_a_write_costs_its_points_and_a_place_in_both_write_windows(ledger):
 
 
 def test_a_refused_request_records_nothing(ledger):
-    book = ledger(points=10, writes=1)
+    book = ledger(points_per_minute=10, writes_per_minute=1)
     book.reserve(5, True, at=0.0)
     assert not book.reserve(5, True, at=1.0).granted  # no room for a second write
     assert all(book.reserve(1, False, at=1.0).granted for _ in range(5))
@@ -80,20 +84,20 @@ def test_a_refused_request_records_nothing(ledger):
 
 
 def test_reads_never_touch_the_write_windows(ledger):
-    book = ledger(points=100, writes=1, writes_long=1)
+    book = ledger(points_per_minute=100, writes_per_minute=1, writes_per_hour=1)
     assert all(book.reserve(1, False, at=0.0).granted for _ in range(50))
     assert book.reserve(5, True, at=0.0).granted
 
 
 def test_entries_count_for_the_margin_beyond_their_window(ledger):
-    book = ledger(points=1, margin=1.5)
+    book = ledger(points_per_minute=1, margin=1.5)
     book.reserve(1, False, at=0.0)
     assert book.reserve(1, False, at=10.0).points_wait == 1.5
     assert book.reserve(1, False, at=11.5).granted
 
 
 def test_a_wall_clock_stepping_back_never_expires_an_entry_early(ledger):
-    book = ledger(points=2)
+    book = ledger(points_per_minute=2)
     book.reserve(1, False, at=100.0)
     book.reserve(1, False, at=95.0)  # the clock stepped back 5 s
     assert book.reserve(1, False, at=105.0).points_wait == 5.0
@@ -103,33 +107,36 @@ def test_a_wall_clock_stepping_back_never_expires_an_entry_early(ledger):
 
 def test_a_request_dearer_than_the_whole_budget_is_refused_clearly(ledger):
     with pytest.raises(ValueError, match="5 points can never fit a budget of 3 points"):
-        ledger(points=3).reserve(5, True, at=0.0)
+        ledger(points_per_minute=3).reserve(5, True, at=0.0)
 
 
 @pytest.mark.parametrize(
     ("limits", "message"),
     [
-        ({"points": 0}, "`points` must be an integer of at least 1"),
-        ({"writes": 1.5}, "`writes` must be an integer of at least 1"),
-        ({"writes_long": True}, "`writes_long` must be an integer of at least 1"),
+        ({"points_per_minute": 0}, "`points_per_minute` must be an integer of at least 1"),
+        ({"writes_per_minute": 1.5}, "`writes_per_minute` must be an integer of at least 1"),
+        ({"writes_per_hour": True}, "`writes_per_hour` must be an integer of at least 1"),
         ({"window": 0.0}, "`window` must be greater than 0"),
         ({"margin": -1.0}, "`margin` must be 0 or greater"),
     ],
 )
 def test_limits_name_the_bad_value(limits, message):
     with pytest.raises(ValueError, match=message):
-        BudgetLimits(**limits)
+        BudgetLimits(**{**SMALL, **limits})
 
 
-def test_production_limits_are_githubs_minute_and_hour_with_a_second_of_margin():
-    limits = BudgetLimits()
-    assert (limits.points, limits.writes, limits.writes_long) == (900, 60, 450)
-    assert (limits.span, limits.long_span) == (61.0, 3601.0)
+def test_production_limits_are_the_settings_minute_and_hour_with_a_second_of_margin():
+    budget = settings_from_mapping({}).github.budget
+    limits = AppDependencies(settings_from_mapping({})).budget_limits
+    assert (limits.points_per_minute, limits.writes_per_minute, limits.writes_per_hour) == (
+        budget.points_per_minute, budget.writes_per_minute, budget.writes_per_hour,
+    )  # fmt: skip
+    assert (limits.span, limits.long_span) == (budget.window + 1.0, 60 * budget.window + 1.0)
 
 
 def test_a_settled_request_counts_from_its_answer_on(ledger):
     """GitHub counts a request from its arrival, which may be as late as its answer."""
-    book = ledger(points=2, writes=1, writes_long=2)
+    book = ledger(points_per_minute=2, writes_per_minute=1, writes_per_hour=2)
     slow = book.reserve(1, False, at=0.0)
     book.reserve(1, False, at=1.0)
     book.settle(slow.entry, at=8.0)  # the answer came 8 s later
@@ -140,7 +147,7 @@ def test_a_settled_request_counts_from_its_answer_on(ledger):
 
 
 def test_a_settled_write_moves_in_both_write_windows(ledger):
-    book = ledger(points=100, writes=1, writes_long=2)
+    book = ledger(points_per_minute=100, writes_per_minute=1, writes_per_hour=2)
     post = book.reserve(5, True, at=0.0)
     book.settle(post.entry, at=5.0)
     assert book.reserve(5, True, at=10.0).writes_wait == 5.0
@@ -149,7 +156,7 @@ def test_a_settled_write_moves_in_both_write_windows(ledger):
 
 
 def test_settling_an_entry_that_already_expired_records_it_again(ledger):
-    book = ledger(points=1)
+    book = ledger(points_per_minute=1)
     slow = book.reserve(1, False, at=0.0)
     assert book.reserve(1, False, at=10.0).granted  # the first expired while in flight
     book.settle(slow.entry, at=12.0)

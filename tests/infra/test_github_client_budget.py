@@ -39,7 +39,13 @@ def clock() -> Clock:
 
 
 def budget_of(clock: Clock, concurrency: int = 10, **limits) -> RequestBudget:
-    values = {"points": 100, "writes": 10, "writes_long": 100, "window": 60.0, "margin": 0.0}
+    values = {
+        "points_per_minute": 100,
+        "writes_per_minute": 10,
+        "writes_per_hour": 100,
+        "window": 60.0,
+        "margin": 0.0,
+    }
     return RequestBudget(MemoryLedger(BudgetLimits(**{**values, **limits})), concurrency, clock)
 
 
@@ -48,7 +54,7 @@ def client_with(github: FakeGitHub, budget: RequestBudget) -> GitHubClient:
 
 
 def test_a_request_beyond_the_points_waits_for_the_window_and_is_then_sent(github, clock):
-    budget = budget_of(clock, points=3, window=20.0)
+    budget = budget_of(clock, points_per_minute=3, window=20.0)
     client = client_with(github, budget)
     for _ in range(3):
         client.get_repository("octo", "hello")
@@ -65,7 +71,7 @@ def test_a_request_beyond_the_points_waits_for_the_window_and_is_then_sent(githu
 
 
 def test_a_read_that_could_not_go_within_its_patience_fails_fast_with_the_wait(github, clock):
-    budget = budget_of(clock, points=3, window=60.0)
+    budget = budget_of(clock, points_per_minute=3, window=60.0)
     client = client_with(github, budget)
     for _ in range(3):
         client.get_repository("octo", "hello")
@@ -79,7 +85,7 @@ def test_a_read_that_could_not_go_within_its_patience_fails_fast_with_the_wait(g
 
 
 def test_a_comment_costs_five_points_and_a_write(github, clock):
-    budget = budget_of(clock, points=6, writes=1)
+    budget = budget_of(clock, points_per_minute=6, writes_per_minute=1)
     client = client_with(github, budget)
     client.create_comment("octo", "hello", 1, "hello")
     assert budget.ledger.reserve(2, False, clock()).points_wait == 60.0  # 5 + 2 > 6
@@ -87,7 +93,7 @@ def test_a_comment_costs_five_points_and_a_write(github, clock):
 
 
 def test_a_spent_hourly_write_budget_fails_fast_as_a_rate_limit_without_sending(github, clock):
-    budget = budget_of(clock, writes_long=1)
+    budget = budget_of(clock, writes_per_hour=1)
     client = client_with(github, budget)
     client.create_comment("octo", "hello", 1, "first")
     with pytest.raises(RateLimitError) as caught:
@@ -101,7 +107,7 @@ def test_a_spent_hourly_write_budget_fails_fast_as_a_rate_limit_without_sending(
 
 
 def test_a_closed_budget_sends_nothing_that_would_wait(github, clock):
-    budget = budget_of(clock, points=1)
+    budget = budget_of(clock, points_per_minute=1)
     client_with(github, budget).get_repository("octo", "hello")
     budget.close()
     with pytest.raises(RateLimitError, match="not sent, the daemon is stopping"):
@@ -123,7 +129,9 @@ def test_the_slot_is_given_back_when_a_request_fails(github, clock, failure):
 def test_many_threads_on_one_budget_never_meet_githubs_secondary_limit(github):
     """The fake enforces the same numbers as the budget: not one 403."""
     github.limits = GitHubLimits(points=20, window=0.5, concurrency=3, writes=2, writes_long=100)
-    limits = BudgetLimits(points=20, writes=2, writes_long=100, window=0.5, margin=0.25)
+    limits = BudgetLimits(
+        points_per_minute=20, writes_per_minute=2, writes_per_hour=100, window=0.5, margin=0.25
+    )
     client = client_with(github, RequestBudget(MemoryLedger(limits), concurrency=3))
     github.slow(0.01, path_prefix=REPO)  # requests overlap, so the concurrency cap matters
     errors: list[BaseException] = []

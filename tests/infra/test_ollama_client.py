@@ -188,3 +188,15 @@ def test_going_down_cuts_a_held_call(ollama: FakeOllama, client: OllamaClient):
 
 def test_client_repr_names_url_and_model(client: OllamaClient, ollama: FakeOllama):
     assert repr(client) == f"OllamaClient(url={ollama.url!r}, model={DEFAULT_MODEL!r}, timeout=5)"
+
+
+def test_a_schema_is_sent_as_the_format(ollama, client):
+    schema = {"type": "object", "properties": {"summary": {"type": "string"}}}
+    client.generate("hi", schema=schema)
+    assert ollama.requests_for("/api/generate")[-1].json()["format"] == schema
+
+
+def test_the_check_finds_a_pulled_model_and_names_the_missing_one(ollama, client):
+    assert client.check().ok
+    missing = OllamaClient(ollama.url, "llama9:70b", timeout=5).check()
+    assert not missing.ok and "run `ollama pull llama9:70b` there" in missing.detail

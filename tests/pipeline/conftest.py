@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 import autosolve
-from autosolve.config import settings_from_mapping
 from autosolve.runtime import RuntimeHandle
+from autosolve.settings import settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, merge, settings_dict, to_toml

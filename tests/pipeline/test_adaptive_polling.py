@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import autosolve
-from autosolve.config import settings_from_mapping
 from autosolve.runtime import ManualClock, RuntimeHandle
+from autosolve.settings import settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import query, wait_until
 

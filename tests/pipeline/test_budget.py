@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import autosolve
-from autosolve.config import settings_from_mapping
-from autosolve.dependencies import BUDGET_WAIT
+from autosolve.daemon.dependencies import BUDGET_WAIT
 from autosolve.domain.workers import MARKER
+from autosolve.settings import settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.limits import GitHubLimits
 from tests.pipeline.daemon import DaemonProcess, query, wait_until

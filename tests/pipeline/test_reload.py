@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from autosolve.app import App
+from autosolve.daemon.app import App
 from autosolve.runtime import RuntimeEvent
+from autosolve.settings import Settings as SettingsDeclaration
+from autosolve.settings.changes import flatten, restart_keys
+from autosolve.settings.declare import keys_of
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import merge, query, to_toml, wait_until
 
@@ -269,7 +272,7 @@ def test_a_new_token_is_sent_from_then_on_and_masked_in_answers(
 
 
 def test_a_reload_without_a_settings_file_is_refused(github: FakeGitHub, make_settings) -> None:
-    from autosolve.config import settings_from_mapping
+    from autosolve.settings import settings_from_mapping
 
     github.add_repo("octo", "a")
     app = App.start(settings_from_mapping(make_settings(["octo/a"])))
@@ -330,3 +333,90 @@ def test_the_poll_pacer_is_kept_and_retuned_and_the_request_budget_needs_a_resta
     assert answer["replaced"] == [] and answer["unchanged"] == 4  # the pollers keep going
     assert daemon.app.deps.pacer is pacer and pacer.slowest == 7.0
     assert daemon.app.settings.github.budget.concurrency != 3
+
+
+# -- what keeps running must still be valid with what is new ---------------------------------
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+
+
+def another_value(key: str, tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
+    """A change of ``key`` valid on its own, as settings to merge; and the keys it changes."""
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(PEM)
+    section, _, name = key.rpartition(".")
+    if key == "github.app.id":  # an App needs its key: two keys change
+        app = {"id": 5, "private_key_file": str(key_file)}
+        return {"github": {"app": app}}, ["github.app.id", "github.app.private_key_file"]
+    value = {
+        "github.api_url": "http://127.0.0.1:9/", "github.app.private_key_file": str(key_file),
+        "database.path": str(tmp_path / "elsewhere.db"), "database.url": "postgresql://db/x",
+        "cluster.node_name": "node-b", "control.socket": str(tmp_path / "other.sock"),
+        "http.listen": "127.0.0.1:9", "runtime.backend": "gevent",
+    }.get(key)  # fmt: skip
+    if value is None:  # a number: one more than it is
+        default = next(k.default for k in keys_of(SettingsDeclaration) if k.path == key)
+        value = default + 1
+    nested: dict[str, Any] = {name: value}
+    for part in reversed(section.split(".")):
+        nested = {part: nested}
+    return nested, [key]
+
+
+@pytest.mark.parametrize("key", restart_keys())
+def test_each_key_that_needs_a_restart_keeps_its_running_value(
+    github: FakeGitHub, make_settings, running, tmp_path: Path, key: str
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    before = flatten(daemon.app.settings)
+    change, changed = another_value(key, tmp_path)
+    daemon.rewrite(**change)
+    answer = daemon.reload()
+    assert answer["ok"] is True and answer["needs_restart"] == changed, answer
+    assert flatten(daemon.app.settings) == before
+
+
+def test_a_reload_that_drops_the_token_while_the_endpoint_stays_off_loopback_is_refused(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"], http={"listen": "0.0.0.0:0", "token": "s3cret"}))
+    before = daemon.app.settings
+    daemon.rewrite(http={"listen": "127.0.0.1:0", "token": ""}, intervals={"outbox_relay": 0.5})
+    answer = daemon.reload()
+    assert answer["ok"] is False
+    error = answer["error"]
+    assert "http.token: required when http.listen (0.0.0.0:0) is not a loopback address" in error
+    assert "running on until a restart: http.listen" in error
+    assert daemon.app.settings is before  # nothing changed, the token neither
+    assert daemon.spawned("worker:outbox-relay:octo/a") == 1
+
+
+def test_webhooks_switched_on_while_the_endpoint_stays_off_are_refused(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"], http={"listen": ""}))
+    daemon.rewrite(http={"listen": "127.0.0.1:0"}, github={"webhooks": {"secret": "hook"}})
+    answer = daemon.reload()
+    assert answer["ok"] is False
+    assert "github.webhooks.secret: needs the HTTP endpoint" in answer["error"]
+    assert daemon.app.settings.github.webhooks.secret == ""
+
+
+def test_a_reload_after_the_running_apps_key_file_went_away_is_refused(
+    github: FakeGitHub, make_settings, running, tmp_path: Path
+) -> None:
+    github.add_repo("octo", "a")
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(PEM)
+    app = {"id": 5, "private_key_file": str(key_file)}
+    daemon = running(make_settings(["octo/a"], github={"app": app}))
+    key_file.unlink()
+    rotated = tmp_path / "rotated.pem"
+    rotated.write_text(PEM)
+    daemon.rewrite(github={"app": {"private_key_file": str(rotated)}})  # valid alone
+    answer = daemon.reload()
+    assert answer["ok"] is False
+    assert f"github.app.private_key_file: cannot read {key_file}" in answer["error"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import DaemonProcess, cli, merge, to_toml, wait_until
@@ -161,3 +163,32 @@ def test_start_dry_run_stays_a_dry_run_across_reloads(
         assert line["child"] == "worker:issue-explainer"  # the new log format took effect
         daemon.signal(signal.SIGTERM)
         assert daemon.wait() == 0
+
+
+def test_a_reload_never_drops_the_token_of_an_endpoint_still_bound_off_loopback(
+    github: FakeGitHub, make_settings, write_settings
+) -> None:
+    github.add_repo("octo", "a")
+    data = make_settings(["octo/a"], http={"listen": "0.0.0.0:0", "token": "s3cret"})
+    settings = write_settings(data)
+    with DaemonProcess(settings) as daemon:
+        port = wait_until(lambda: re.search(r"listening on http://0\.0\.0\.0:(\d+)", daemon.log),
+                          what="the endpoint's address").group(1)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+
+        def control(**headers: str) -> int:
+            response = requests.post(url + "/api/control", json={"command": "status"},
+                                     headers={"Origin": url, **headers}, timeout=10)  # fmt: skip
+            return response.status_code
+
+        assert control() == 401
+        merge(data, {"http": {"listen": f"127.0.0.1:{port}", "token": ""}})
+        settings.write_text(to_toml(data))
+        code, out = cli("ctl", "reload", settings=settings)
+        assert code == 1, out
+        assert "http.token: required when http.listen (0.0.0.0:0) is not a loopback" in out
+        assert "s3cret" not in out
+        assert control() == 401  # the socket is still on 0.0.0.0: the token still holds
+        assert control(Authorization="Bearer s3cret") == 200
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0, daemon.log

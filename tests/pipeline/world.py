@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autosolve.config import Settings, settings_from_mapping
+from autosolve.domain.analysis import Result
 from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import SQLiteStore
 from autosolve.runtime import SystemClock, WorkContext
 from autosolve.schedule import registry
+from autosolve.settings import Settings, settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, merge
@@ -40,7 +41,7 @@ class World:
     ollama: FakeOllama
     db: Path
     overrides: dict[str, Any] = field(default_factory=dict)
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: list[Result] = field(default_factory=list)
     """What the explainer's observer was told, in order."""
 
     def __post_init__(self) -> None:
@@ -59,7 +60,7 @@ class World:
         merge(data, self.overrides)
         return settings_from_mapping(data)
 
-    def analysis_observer(self, result: str) -> None:
+    def analysis_observer(self, result: Result) -> None:
         self.outcomes.append(result)
 
     # -- building and running the tasks -----------------------------------------------------
@@ -111,6 +112,6 @@ class _Deps:
     def __init__(self, world: World) -> None:
         self.settings = world.settings
         self.github = world.github_client
-        self.ollama = world.ollama_client
+        self.model = world.ollama_client
         self.store = world.store
         self.analysis_observer = world.analysis_observer

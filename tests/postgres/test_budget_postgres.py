@@ -11,7 +11,9 @@ from autosolve.infra.postgres.migrations import apply_migrations
 
 
 def test_daemons_reserving_at_once_share_one_budget(postgres_url: str) -> None:
-    limits = BudgetLimits(points=100, writes=10, writes_long=20, window=60.0)
+    limits = BudgetLimits(
+        points_per_minute=100, writes_per_minute=10, writes_per_hour=20, window=60.0
+    )
     daemons = [PostgresDatabase(postgres_url, pool_size=2) for _ in range(4)]
     for database in daemons:
         database.open()
@@ -35,8 +37,10 @@ def test_daemons_reserving_at_once_share_one_budget(postgres_url: str) -> None:
             thread.join(timeout=50)
         reads = sum(g[0] for g in granted)
         writes = sum(g[1] for g in granted)
-        assert writes == limits.writes  # 60 writes asked for, 10 fit
-        assert reads + 5 * writes == limits.points  # the rest of the points went to reads
+        assert writes == limits.writes_per_minute  # 60 writes asked for, 10 fit
+        assert (
+            reads + 5 * writes == limits.points_per_minute
+        )  # the rest of the points went to reads
         assert all(sum(g) > 0 for g in granted)  # every daemon got a share
     finally:
         for database in daemons:

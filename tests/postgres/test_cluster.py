@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import psycopg
 import pytest
@@ -15,26 +16,18 @@ import pytest
 from autosolve.domain.lease_keeper import LeaseKeeper
 from autosolve.infra.postgres import DatabaseUnavailableError, LeaseLostError, PostgresDatabase
 from autosolve.infra.postgres.cluster import Cluster
+from autosolve.infra.postgres.engine import PostgresEngine
 from autosolve.infra.postgres.migrations import apply_migrations
+from autosolve.infra.store import Connection
+from tests.stores import ManualClock
 
 TTL = 30.0
-
-
-class ManualTime:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Node:
     """A keeper and the units it runs, as a daemon would have them."""
 
-    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualTime) -> None:
+    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualClock) -> None:
         self.cluster = cluster
         self.running: set[str] = set()
         self.events: list[tuple[str, frozenset[str]]] = []
@@ -58,8 +51,8 @@ class Node:
 
 
 @pytest.fixture
-def clock() -> ManualTime:
-    return ManualTime()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -72,12 +65,17 @@ def database(postgres_url: str) -> Iterator[PostgresDatabase]:
 
 
 @pytest.fixture
-def make_node(database: PostgresDatabase, clock: ManualTime) -> Callable[..., Node]:
+def make_node(database: PostgresDatabase, clock: ManualClock) -> Callable[..., Node]:
     def make(name: str, repositories: list[str], ttl: float = TTL) -> Node:
         cluster = Cluster(database, node_name=name, ttl=ttl, now=clock)
         return Node(cluster, repositories, clock)
 
     return make
+
+
+def store_transaction(database: PostgresDatabase) -> AbstractContextManager[Connection]:
+    """A transaction as the store runs its writes in: where the fence is checked."""
+    return PostgresEngine(database).transaction(write=True)
 
 
 def repos(count: int) -> list[str]:
@@ -90,7 +88,7 @@ def lease_owners(database: PostgresDatabase) -> dict[str, str]:
     return dict(rows)
 
 
-def settle(nodes: list[Node], clock: ManualTime, rounds: int = 8) -> None:
+def settle(nodes: list[Node], clock: ManualClock, rounds: int = 8) -> None:
     """Heartbeats round-robin, TTL/3 apart, as the daemons would run them."""
     for _ in range(rounds):
         for node in nodes:
@@ -164,7 +162,7 @@ def test_a_paused_node_stops_the_units_it_lost_at_once(make_node, database, cloc
         assert not a.keeper.holds(repository)
         with (
             pytest.raises(LeaseLostError, match="does not hold its lease"),
-            database.transaction() as connection,
+            store_transaction(database) as connection,
         ):
             a.cluster.fence(connection, repository)
 
@@ -219,12 +217,12 @@ def test_removed_repositories_are_stopped_and_given_back(make_node, database) ->
 def test_the_fence_passes_for_the_holder_only(make_node, database, clock) -> None:
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "Octo/Hello")
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         b.cluster.fence(connection, "octo/hello")
     clock.advance(TTL + 1)  # expired, even though nobody took it yet
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
 
 
@@ -234,7 +232,7 @@ def test_a_takeover_waits_for_a_fenced_write_to_commit(
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
     claimed: list[frozenset[str]] = []
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
         connection.execute("CREATE TABLE written (x int)")
         connection.execute("INSERT INTO written VALUES (1)")
@@ -260,9 +258,9 @@ def test_the_fence_by_repository_id_follows_the_name(make_node, database) -> Non
             "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
             "VALUES (2, 'octo', 'world', 0, 0) RETURNING id"
         ).fetchone()[0]
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, rid)
-    with pytest.raises(LeaseLostError, match="id"), database.transaction() as connection:
+    with pytest.raises(LeaseLostError, match="id"), store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, other)
 
 
@@ -300,7 +298,7 @@ def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
     b = make_node("b", ["octo/hello"])
     claimed: list[frozenset[str]] = []
     try:
-        with pytest.raises(DatabaseUnavailableError), frozen_db.transaction() as connection:
+        with pytest.raises(DatabaseUnavailableError), store_transaction(frozen_db) as connection:
             frozen.fence(connection, "octo/hello")  # holds the lease row's share lock...
             clock.advance(TTL + 1)  # ... and freezes (SIGSTOP) past its lease
             taking = threading.Thread(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autosolve.config import SettingsError, load_settings, secrets_of, settings_from_mapping
+from autosolve.settings import SettingsError, load_settings, secrets_of, settings_from_mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

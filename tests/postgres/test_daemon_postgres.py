@@ -9,9 +9,9 @@ import psycopg
 import pytest
 
 import autosolve
-from autosolve.app import App
-from autosolve.config import settings_from_mapping
+from autosolve.daemon.app import App
 from autosolve.domain.workers import MARKER
+from autosolve.settings import settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, settings_dict, wait_until

@@ -96,6 +96,21 @@ def test_a_tick_that_ignores_its_cancellation_is_declared_hung_and_replaced(
     assert harness.child(NAME)["runs"] == 1  # the abandoned tick never counts
 
 
+def test_a_restart_asked_for_while_a_tick_hangs_happens_once_the_tick_is_declared_hung(
+    harness: Harness,
+) -> None:
+    work = Blocking(harness, cooperative=False)
+    handle = harness.start(workers=[Unit(NAME, work, 10.0, deadline=5.0)], shutdown_timeout=2.0)
+    harness.wait_for(lambda: work.calls == 1, what="the tick")
+    handle.restart(NAME)  # waits for the running tick, which does not look
+    harness.advance(6.0)
+    harness.advance(2.0)
+    harness.wait_event("hung", NAME)
+    harness.wait_for(lambda: work.calls == 2, what="the restarted actor's tick")
+    assert harness.named("backoff", NAME) == []  # the restart asked for, not a backoff
+    work.release.set()
+
+
 def test_a_hung_preflight_without_a_degraded_policy_fails_the_run(harness: Harness) -> None:
     work = Blocking(harness, cooperative=False)
     handle = harness.start(preflights=[Unit("preflight:p", work)], shutdown_timeout=1.0)
@@ -136,8 +151,8 @@ def test_a_unit_deadline_must_be_positive() -> None:
 
 
 def test_runtime_tick_deadline_is_a_setting_handed_to_the_supervisor() -> None:
-    from autosolve.app import supervisor_options
-    from autosolve.config import SettingsError, settings_from_mapping
+    from autosolve.daemon.build import supervisor_options
+    from autosolve.settings import SettingsError, settings_from_mapping
 
     assert supervisor_options(settings_from_mapping({})).tick_deadline == 0.0
     settings = settings_from_mapping({"runtime": {"tick_deadline": 90.0}})

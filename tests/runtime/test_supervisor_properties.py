@@ -6,16 +6,20 @@ runtime (each backend, on the manual clock) with random sequences of ticks
 that succeed, raise an ``Exception`` or a ``BaseException``, raise wait-hinted
 errors or hang past the stop's timeout; control calls on random names and
 glob patterns; clock jumps; groups added (names sometimes taken) and
-children removed by name or pattern (names sometimes added again); and a stop
-at a random moment. The invariants:
+children removed by name or pattern (names sometimes added again); children
+stopped and started again by name or pattern (supervisorctl's ``stop`` and
+``start``); and a stop at a random moment. The invariants:
 
-- ticks of one child never overlap, not even of a name removed and added again;
+- ticks of one child never overlap, not even of a name removed and added again
+  (but for a tick the runtime abandoned, which it can only leave running);
 - a paused child never ticks, but for one tick per run-now asked for while
   paused (and the tick the pause may have caught on its way in);
 - a group's worker never ticks before its group's preflight succeeded (or
   was removed); a removed child starts no tick after its removal (but the one
-  it may have been starting);
-- every failure is followed by exactly one restart, or is permanent;
+  it may have been starting); a stopped child starts no tick after its stop
+  (but that one), and shows as stopped once its actor ended;
+- every failure is followed by exactly one restart, or is permanent, or the
+  child was stopped;
 - a later group's preflight failing for good never fails the run;
 - the status lists exactly the children added and not removed;
 - the run always ends with a result, and the stop returns within its bound;
@@ -54,7 +58,7 @@ GROUPS = (1, 2, 3)
 REMOVALS = ("*:g1:*", "*:g2:*", "worker:g3:*", "preflight:g*", "worker:g2:a", "worker:c", "nope")
 OUTCOMES = ("ok", "node", "base", "hinted", "hang")
 BASE_ERRORS = (SystemExit, KeyboardInterrupt, greenlet.GreenletExit, gevent.Timeout)
-SHUTDOWN_TIMEOUT = 0.3
+SHUTDOWN_TIMEOUT = 0.1
 """Real seconds a stop waits for hanging work before abandoning it."""
 POLICIES = Policies(
     preflight=PhasePolicies(node=RestartPolicy(0.0, 0.0), service=RestartPolicy(5.0, 300.0)),
@@ -88,19 +92,22 @@ class Script:
         """Groups (by incarnation) whose workers may tick: their preflight succeeded or went."""
         self.removed: dict[tuple[int, str], int] = {}
         """Ticks started by a removed incarnation of a child since its removal."""
+        self.halted: dict[tuple[int, str], int] = {}
+        """Ticks started by a child since it was stopped on request (until it is started)."""
 
     def work(self, incarnation: int, ctx: Any) -> None:
         name = ctx.name
         with self.lock:
             self.running[name] += 1
-            if self.running[name] > 1:
+            if self.running[name] > 1 + self._abandoned(name):
                 self.violations.append(f"{name}: two ticks at once")
             if name.startswith("worker:") and incarnation not in self.released:
                 self.violations.append(f"{name}: ticked before its group's preflight succeeded")
-            if (incarnation, name) in self.removed:
-                self.removed[incarnation, name] += 1
-                if self.removed[incarnation, name] > 1:
-                    self.violations.append(f"{name}: ticked after its removal")
+            for after, ticks in (("removal", self.removed), ("stop", self.halted)):
+                if (incarnation, name) in ticks:
+                    ticks[incarnation, name] += 1
+                    if ticks[incarnation, name] > 1:
+                        self.violations.append(f"{name}: ticked after its {after}")
             if name in self.paused:
                 if self.allowed[name] > 0:
                     self.allowed[name] -= 1
@@ -116,6 +123,10 @@ class Script:
             with self.lock:
                 self.running[name] -= 1
             self.harness.poke()
+
+    def _abandoned(self, name: str) -> int:
+        """Ticks of ``name`` the runtime abandoned: each may still run (a thread cannot end)."""
+        return sum(1 for e in list(self.harness.events) if e.kind == "abandoned" and e.name == name)
 
     def _act(self, name: str, outcome: str) -> None:
         if outcome == "node":
@@ -143,8 +154,8 @@ def check_restarts(events: list[Any], name: str, *, quiescent: bool) -> None:
         elif event.kind == "backoff":
             backoffs += 1
             assert owed and backoffs == 1, f"{name}: a backoff without a failure, or two"
-        elif event.kind in ("spawned", "removed"):
-            owed = False
+        elif event.kind in ("spawned", "removed", "stopping", "stopped"):
+            owed = False  # restarted, or a stop (of the run, or of the child) cancelled it
     if quiescent:
         assert not owed, f"{name}: a restart was lost"
 
@@ -182,6 +193,8 @@ class SupervisorMachine(RuleBasedStateMachine):
         self.stopped = False
         self.names = list(NAMES)
         """What the status must list: the children added and not removed, in order."""
+        self.stopped: set[str] = set()
+        """Children stopped on request and not started since."""
         self.incarnations = itertools.count(1)
         self.incarnation_of: dict[str, int] = dict.fromkeys(NAMES, 0)
         work = functools.partial(self.script.work, 0)
@@ -219,6 +232,9 @@ class SupervisorMachine(RuleBasedStateMachine):
     def control(self, command: str, pattern: str) -> None:
         script = self.script
         targets = [n for n in self.names if n.startswith("worker:") and _matches(pattern, n)]
+        if command == "restart":  # a restart starts a stopped child again
+            self._start(pattern, lambda: self.handle.control(command, pattern), strict=False)
+            return
         with script.lock:  # before the call: the ticks it causes are allowed
             if command == "resume":
                 script.paused.difference_update(targets)
@@ -283,8 +299,76 @@ class SupervisorMachine(RuleBasedStateMachine):
             return
         assert sorted(removed) == sorted(expected)
         self.names = [n for n in self.names if n not in removed]
+        self.stopped.difference_update(removed)
         with script.lock:
             script.paused.difference_update(removed)  # a name added again starts unpaused
+
+    @precondition(lambda self: self.running)
+    @rule(pattern=st.sampled_from(PATTERNS))
+    def stop_children(self, pattern: str) -> None:
+        candidates = [n for n in self.names if _matches(pattern, n) and n not in self.stopped]
+        script = self.script
+        with script.lock:  # before the call: a tick after it counts
+            for name in candidates:
+                script.halted[self.incarnation_of[name], name] = 0
+        try:
+            names = self.handle.stop_children(pattern)
+        except ControlError as error:
+            names = []
+            self._check_refusal(str(error), pattern, candidates)
+        assert set(names) <= set(candidates), f"stopped {names}, not among {candidates}"
+        self._check_left_out(candidates, names)
+        self.stopped.update(names)
+        with script.lock:
+            for name in set(candidates) - set(names):
+                del script.halted[self.incarnation_of[name], name]
+
+    @precondition(lambda self: self.running)
+    @rule(pattern=st.sampled_from(PATTERNS))
+    def start_children(self, pattern: str) -> None:
+        self._start(pattern, lambda: self.handle.start_children(pattern), strict=True)
+
+    def _start(self, pattern: str, call: Any, *, strict: bool) -> None:
+        """``call`` starts the stopped children matching ``pattern`` (``start``, ``restart``).
+
+        ``strict``: a refusal must have a reason (a restart may be refused for
+        children that are not stopped).
+        """
+        candidates = [n for n in self.stopped if _matches(pattern, n)]
+        script = self.script
+        with script.lock:  # before the call: the fresh actor may tick at once
+            counts = {n: script.halted.pop((self.incarnation_of[n], n)) for n in candidates}
+        try:
+            names = call()
+        except ControlError as error:
+            names = []
+            if strict:
+                self._check_refusal(str(error), pattern, candidates)
+        started = set(names) & set(candidates)
+        self.stopped -= started
+        with script.lock:
+            for name in set(candidates) - started:
+                script.halted[self.incarnation_of[name], name] = counts[name]
+
+    def _check_refusal(self, error: str, pattern: str, candidates: list[str]) -> None:
+        """A stop or start refused: the run ended, nothing matched, or no candidate qualified."""
+        if error.startswith("the runtime is"):
+            return
+        if error.startswith("no child matches"):
+            assert not any(_matches(pattern, n) for n in self.names), error
+            return
+        self._check_left_out(candidates, [])
+
+    def _check_left_out(self, candidates: list[str], applied: list[str]) -> None:
+        """Candidates left out are in a group whose preflight failed for good (or the run
+        ended)."""
+        left_out = set(candidates) - set(applied)
+        if not left_out or self.handle.result is not None:
+            return
+        failed = {
+            c["name"] for c in self.handle.status()["children"] if c["group_phase"] == "failed"
+        }
+        assert left_out <= failed, f"{sorted(left_out - failed)} left out without a reason"
 
     @precondition(lambda self: self.running)
     @rule()
@@ -319,6 +403,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         try:
             if self.running:
                 self._let_every_restart_happen()
+                self._see_the_stopped_show_as_such()
             result = handle.stop(timeout=SHUTDOWN_TIMEOUT + 20.0)
             assert result is not None, "the run did not end"
             final = handle.status()
@@ -332,6 +417,19 @@ class SupervisorMachine(RuleBasedStateMachine):
             lambda: not runtime_loops_alive(harness), timeout=20.0, what="runtime loops to end"
         )
         assert self.script.violations == []
+
+    def _see_the_stopped_show_as_such(self) -> None:
+        def shown() -> bool:
+            if self.handle.result is not None:
+                return True  # the run ended meanwhile: its own stop settles them
+            children = {c["name"]: c for c in self.handle.status()["children"]}
+            return all(
+                children[name]["state"] in ("stopped", "abandoned")
+                or children[name]["group_phase"] == "failed"  # its units all show failed
+                for name in self.stopped
+            )
+
+        self.harness.wait_for(shown, timeout=20.0, what="the stopped children shown stopped")
 
     def _let_every_restart_happen(self) -> None:
         with self.script.lock:

@@ -7,8 +7,7 @@ import threading
 import pytest
 
 from autosolve.domain.spec import GlobalWorkerSpec, PreflightSpec, RepoTenant, WorkerSpec
-from autosolve.runtime import WorkContext
-from autosolve.runtime.clock import ManualClock
+from autosolve.runtime import ManualClock, WorkContext
 from autosolve.schedule import Planner, Scheduler
 
 

@@ -9,7 +9,7 @@ from autosolve.domain.spec import PreflightSpec, RepoTenant
 if TYPE_CHECKING:
     from autosolve.infra.github import GitHubClient
     from autosolve.infra.store import Store
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["RepositoryValidator"]
 

@@ -19,7 +19,7 @@ from autosolve.infra.github import NotFoundError, UnprocessableError
 if TYPE_CHECKING:
     from autosolve.domain.analysis import Analyst
     from autosolve.infra.store import Job, Store, StoredIssue
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["JOB_FAULTS", "MARKER", "IssueExplainer"]
 
@@ -67,9 +67,9 @@ class IssueExplainer:
             Extra jobs run on threads, which are greenlets when the daemon runs
             monkey-patched on the gevent backend.
         is_outage: True for errors that are a service's trouble, not the job's.
-        observer: called with ``"posted"``, ``"skipped"``, ``"failed"`` or
-            ``"dry_run"`` once per job outcome (from the thread that ran the
-            job); its own errors are logged, never raised.
+        observer: called with the :class:`Result` of each job once
+            (``POSTED``, ``SKIPPED``, ``FAILED`` or ``DRY_RUN``; from the thread
+            that ran the job); its own errors are logged, never raised.
         job_allowance: seconds one job may take at most (a model request and a
             few GitHub requests, with their waits). A tick takes no new job once
             less than this is left before its deadline, and declares a deadline
@@ -87,7 +87,7 @@ class IssueExplainer:
         max_attempts: int,
         concurrency: int = 1,
         is_outage: Callable[[BaseException], bool],
-        observer: Callable[[str], None] | None = None,
+        observer: Callable[[Result], None] | None = None,
         job_allowance: float | None = None,
     ) -> None:
         self._analyst = analyst
@@ -192,7 +192,7 @@ class IssueExplainer:
         if outcome.skip is not None:
             with self._count_lock:
                 self.skipped[outcome.skip.code] += 1
-        self._notify(outcome.result.value)
+        self._notify(outcome.result)
 
     def _job_failed(self, job: Job, stored: StoredIssue, error: BaseException) -> None:
         """The job's own fault: retried after its lease time, dead after the last attempt."""
@@ -210,7 +210,7 @@ class IssueExplainer:
         self, job: Job, error: BaseException, *, spend_attempt: bool, delay: float = 0.0
     ) -> None:
         self._store.release_job(job.id, _describe(error), delay, spend_attempt=spend_attempt)
-        self._notify(Result.FAILED.value)
+        self._notify(Result.FAILED)
 
     def _load(self, job: Job) -> StoredIssue | None:
         """The job's issue, or None after dead-lettering a job that cannot be done."""
@@ -228,9 +228,9 @@ class IssueExplainer:
     def _dead(self, job: Job, reason: str) -> None:
         logger.error("job %d dead-lettered: %s", job.id, reason)
         self._store.dead_letter(job.id, reason)
-        self._notify(Result.FAILED.value)
+        self._notify(Result.FAILED)
 
-    def _notify(self, result: str) -> None:
+    def _notify(self, result: Result) -> None:
         if self._observer is None:
             return
         try:

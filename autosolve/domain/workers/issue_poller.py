@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from autosolve.domain.polling import PollPacer
     from autosolve.infra.github import GitHubClient, IssuePage
     from autosolve.infra.store import Store
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["MAX_PAGES_PER_RUN", "PROGRESS_LOG_SECONDS", "IssuePoller"]
 

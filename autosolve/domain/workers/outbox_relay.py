@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from autosolve.domain.spec import RepoTenant, WorkerSpec
 from autosolve.domain.ticks import half_spent
+from autosolve.infra.store import DEFAULT_RELAY_BATCH
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Store
-    from autosolve.runtime.context import WorkContext
+    from autosolve.runtime import WorkContext
 
 __all__ = ["OutboxRelay"]
-
-BATCH_SIZE = 20
 
 
 class OutboxRelay:
@@ -35,7 +34,7 @@ class OutboxRelay:
         repository_id = tenant.repository_id
         assert repository_id is not None, "the Planner resolves the repository id"
         while not ctx.cancelled:
-            if self._store.relay_outbox(repository_id, BATCH_SIZE) < BATCH_SIZE:
+            if self._store.relay_outbox(repository_id, DEFAULT_RELAY_BATCH) < DEFAULT_RELAY_BATCH:
                 return
             if half_spent(ctx):
                 return  # a long backlog goes on at the next tick

@@ -338,7 +338,7 @@ class RequestBudget:
         position = self._queue.index(ticket)
         ahead = sum(t.points for t in self._queue[: position + 1])
         limits = self.ledger.limits
-        wait = max(ahead * limits.span / limits.points, 1.0)
+        wait = max(ahead * limits.span / limits.points_per_minute, 1.0)
         self._queue.remove(ticket)
         ticket.error = BudgetExceededError(
             f"waited {self._now() - started:.0f}s for the GitHub request budget with "
@@ -401,11 +401,11 @@ class RequestBudget:
             if ticket.write:
                 return [ticket]
             batch, points = [ticket], ticket.points
-            room = min(self.concurrency - self._in_flight, self.ledger.limits.points)
+            room = min(self.concurrency - self._in_flight, self.ledger.limits.points_per_minute)
             for other in self._queue[index + 1 :]:
                 if len(batch) >= room or other.write or other.retry_at is not None:
                     break
-                if points + other.points > self.ledger.limits.points:
+                if points + other.points > self.ledger.limits.points_per_minute:
                     break
                 batch.append(other)
                 points += other.points

@@ -28,18 +28,20 @@ LONG_WINDOWS = 60
 class BudgetLimits:
     """The numbers a ledger enforces.
 
-    An entry made at ``at`` counts against the points and the per-window
-    writes while the time is before ``at + span``, and against the long
-    write window while it is before ``at + long_span``.
+    The names and values are ``[github.budget]``'s (its defaults are the
+    settings'): the "minute" is :attr:`window` seconds, the "hour" 60 of them.
+    An entry made at ``at`` counts against the points and the per-minute
+    writes while the time is before ``at + span``, and against the per-hour
+    writes while it is before ``at + long_span``.
     """
 
-    points: int = 900
+    points_per_minute: int
     """Points per window (a read costs 1, a write 5)."""
-    writes: int = 60
+    writes_per_minute: int
     """Content-creating requests per window."""
-    writes_long: int = 450
+    writes_per_hour: int
     """Content-creating requests per long window (60 windows: an hour)."""
-    window: float = 60.0
+    window: float
     """Seconds; GitHub's is a minute. Tests shorten it to compress time."""
     margin: float = 1.0
     """Seconds an entry counts beyond its window, to spare: clocks that tick
@@ -47,7 +49,7 @@ class BudgetLimits:
     otherwise errs on the safe side already)."""
 
     def __post_init__(self) -> None:
-        for name in ("points", "writes", "writes_long"):
+        for name in ("points_per_minute", "writes_per_minute", "writes_per_hour"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be an integer of at least 1, got {value!r}")
@@ -63,7 +65,7 @@ class BudgetLimits:
 
     @property
     def long_span(self) -> float:
-        """Seconds a write counts against :attr:`writes_long`."""
+        """Seconds a write counts against :attr:`writes_per_hour`."""
         return LONG_WINDOWS * self.window + self.margin
 
 
@@ -97,14 +99,14 @@ class Ledger(Protocol):
         """Record ``points`` (and one write when ``write``) at time ``at``, all or nothing.
 
         Granted when, counting this request, the points of the entries made
-        within ``(at - span, at]`` stay at most ``limits.points``, and for a
-        write the writes within ``(at - span, at]`` at most ``limits.writes``
-        and within ``(at - long_span, at]`` at most ``limits.writes_long``.
+        within ``(at - span, at]`` stay at most ``limits.points_per_minute``, and for a
+        write the writes within ``(at - span, at]`` at most ``limits.writes_per_minute``
+        and within ``(at - long_span, at]`` at most ``limits.writes_per_hour``.
         Otherwise nothing is recorded and the answer says, per part, how many
         seconds after ``at`` it would fit if nobody else reserved meanwhile.
 
         Args:
-            points: 1 to ``limits.points``.
+            points: 1 to ``limits.points_per_minute``.
             write: whether the request creates content.
             at: epoch seconds; shared ledgers compare times of several hosts.
 
@@ -189,23 +191,24 @@ class MemoryLedger:
         self._lock = threading.Lock()
         self._points = _Window(limits.span)
         self._writes = _Window(limits.span)
-        self._writes_long = _Window(limits.long_span)
+        self._writes_per_hour = _Window(limits.long_span)
 
     def reserve(self, points: int, write: bool, at: float) -> Reservation:
         limits = self.limits
-        if not 1 <= points <= limits.points:
+        if not 1 <= points <= limits.points_per_minute:
             raise ValueError(
-                f"a request of {points} points can never fit a budget of {limits.points} points"
+                f"a request of {points} points can never fit a budget of "
+                f"{limits.points_per_minute} points"
             )
         with self._lock:
-            for window in (self._points, self._writes, self._writes_long):
+            for window in (self._points, self._writes, self._writes_per_hour):
                 window.expire(at)
-            points_wait = self._points.wait(points, limits.points, at)
+            points_wait = self._points.wait(points, limits.points_per_minute, at)
             writes_wait = 0.0
             if write:
                 writes_wait = max(
-                    self._writes.wait(1, limits.writes, at),
-                    self._writes_long.wait(1, limits.writes_long, at),
+                    self._writes.wait(1, limits.writes_per_minute, at),
+                    self._writes_per_hour.wait(1, limits.writes_per_hour, at),
                 )
             if points_wait > 0 or writes_wait > 0:
                 return Reservation(points_wait, writes_wait)
@@ -221,7 +224,7 @@ class MemoryLedger:
     def _record(self, points: int, write: bool, at: float) -> _Record:
         parts = [(self._points, self._points.add(points, at))]
         if write:
-            parts += [(w, w.add(1, at)) for w in (self._writes, self._writes_long)]
+            parts += [(w, w.add(1, at)) for w in (self._writes, self._writes_per_hour)]
         return _Record(points, tuple(parts))
 
     def __repr__(self) -> str:

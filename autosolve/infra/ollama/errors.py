@@ -1,12 +1,19 @@
-"""Errors of the Ollama client, declaring their nature by capability methods.
+"""Errors of the Ollama client: the model clients' errors, named for Ollama.
 
 Connection errors and timeouts stay ``requests`` exceptions (with a short
-message), which the runtime classifies as node errors.
+message), which the runtime classifies as node errors. An unknown model is
+:class:`~autosolve.infra.model.errors.ModelNotFoundError`, as for any provider.
 """
 
 from __future__ import annotations
 
-import requests
+from autosolve.infra.model.errors import (
+    ModelError,
+    ModelMalformedResponseError,
+    ModelNotFoundError,
+    ModelServerError,
+    ModelTimeoutError,
+)
 
 __all__ = [
     "ModelNotFoundError",
@@ -17,32 +24,17 @@ __all__ = [
 ]
 
 
-class OllamaError(Exception):
-    """Base of the Ollama client's errors; raised as-is for unexpected 4xx (permanent)."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class OllamaError(ModelError):
+    """Base of the errors Ollama's answers cause; raised as-is for unexpected 4xx (permanent)."""
 
 
-class OllamaServerError(OllamaError):
+class OllamaServerError(OllamaError, ModelServerError):
     """Ollama answered 5xx (out of memory, model failed to load, ...): retry later."""
 
-    def is_retryable(self) -> bool:
-        return True
 
-    def is_service_pressure(self) -> bool:
-        return True
-
-
-class ModelNotFoundError(OllamaError):
-    """The configured model is not pulled on the Ollama server: a human must pull it."""
-
-
-class OllamaMalformedResponseError(OllamaError):
+class OllamaMalformedResponseError(OllamaError, ModelMalformedResponseError):
     """A 2xx body that is not the expected JSON; unknown to the classifier."""
 
 
-class OllamaTimeoutError(requests.Timeout):
+class OllamaTimeoutError(ModelTimeoutError):
     """The whole model request outlasted ``ollama.timeout``: a node error, like any timeout."""

@@ -52,9 +52,10 @@ class PostgresLedger:
             StoreError: the database failed (nothing was recorded).
         """
         limits = self.limits
-        if not 1 <= points <= limits.points:
+        if not 1 <= points <= limits.points_per_minute:
             raise ValueError(
-                f"a request of {points} points can never fit a budget of {limits.points} points"
+                f"a request of {points} points can never fit a budget of "
+                f"{limits.points_per_minute} points"
             )
         with self._database.connection() as connection:  # autocommit: one statement
             row = connection.execute(
@@ -64,9 +65,9 @@ class PostgresLedger:
                     points,
                     write,
                     at,
-                    limits.points,
-                    limits.writes,
-                    limits.writes_long,
+                    limits.points_per_minute,
+                    limits.writes_per_minute,
+                    limits.writes_per_hour,
                     limits.span,
                     limits.long_span,
                 ),

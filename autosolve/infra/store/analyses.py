@@ -7,8 +7,7 @@ one to decide whether an edit deserves a new analysis.
 
 from __future__ import annotations
 
-import sqlite3
-
+from .engine import Connection
 from .records import Analysis, RecentAnalysis
 
 __all__ = ["add_analysis", "latest_analysis", "mark_posted", "recent_analyses"]
@@ -20,7 +19,7 @@ _COLUMNS = (
 
 
 def add_analysis(
-    connection: sqlite3.Connection,
+    connection: Connection,
     now: float,
     issue_id: int,
     *,
@@ -45,9 +44,7 @@ def add_analysis(
     return Analysis(*row)
 
 
-def mark_posted(
-    connection: sqlite3.Connection, now: float, analysis_id: int, comment_id: int
-) -> bool:
+def mark_posted(connection: Connection, now: float, analysis_id: int, comment_id: int) -> bool:
     """Record that analysis ``analysis_id`` is on GitHub as comment ``comment_id``."""
     cursor = connection.execute(
         "UPDATE analyses SET comment_id = ?, posted_at = ? WHERE id = ?",
@@ -57,7 +54,7 @@ def mark_posted(
 
 
 def latest_analysis(
-    connection: sqlite3.Connection, issue_id: int, posted_only: bool = False
+    connection: Connection, issue_id: int, posted_only: bool = False
 ) -> Analysis | None:
     """The most recent analysis of ``issue_id``; with ``posted_only``, the latest posted one."""
     posted = " AND posted_at IS NOT NULL" if posted_only else ""
@@ -68,7 +65,7 @@ def latest_analysis(
     return None if row is None else Analysis(*row)
 
 
-def recent_analyses(connection: sqlite3.Connection, limit: int) -> list[RecentAnalysis]:
+def recent_analyses(connection: Connection, limit: int) -> list[RecentAnalysis]:
     """The ``limit`` newest analyses with their repository and issue number, newest first."""
     rows = connection.execute(
         """

@@ -9,75 +9,82 @@ Each receive spends one of the job's attempts (``jobs.attempts``); a release
 for an outage (the model or GitHub down, not the job's fault) gives it back,
 so an hour-long outage dead-letters nothing. A lease that simply runs out
 keeps the attempt spent: a job whose worker keeps dying is given up on too.
+
+With several daemons on one database (PostgreSQL), receiving locks the job
+row and *skips* rows other daemons are locking, the Oban/graphile-worker way:
+explainers on every node take different jobs without waiting on each other.
 """
 
 from __future__ import annotations
 
-import sqlite3
-
+from .engine import Connection, insert_rows, placeholders
 from .errors import UnknownJobError
 from .records import DeadJob, Job, JobsSummary
 from .rows import decode_payload
 
 __all__ = [
-    "count_jobs",
+    "DEAD_JOB_COLUMNS",
     "dead_letter_job",
     "delete_job",
-    "enqueue_job",
-    "find_waiting_job",
+    "enqueue_jobs",
     "jobs_summary",
-    "list_dead_jobs",
     "receive_job",
     "release_job",
     "retry_dead_jobs",
+    "waiting_payloads",
 ]
 
-
-def enqueue_job(
-    connection: sqlite3.Connection, now: float, payload: str, delay: float = 0.0
-) -> int:
-    """Append a job whose payload text is ``payload``; return its id."""
-    row = connection.execute(
-        """
-        INSERT INTO jobs (payload, enqueued_at, visible_at) VALUES (?, ?, ?) RETURNING id
-        """,
-        (payload, now, now + delay),
-    ).fetchone()
-    return int(row[0])
+DEAD_JOB_COLUMNS = "id, job_id, payload, receive_count, reason, dead_at"
+"""``dead_jobs`` columns in :class:`DeadJob`'s field order."""
 
 
-def find_waiting_job(connection: sqlite3.Connection, now: float, payload: str) -> int | None:
-    """A job with this exact payload that nobody is working on right now.
+def enqueue_jobs(connection: Connection, now: float, payloads: list[str]) -> None:
+    """Append one job per payload text, visible at once, in order."""
+    insert_rows(
+        connection,
+        "jobs",
+        ("payload", "enqueued_at", "visible_at"),
+        [(payload, now, now) for payload in payloads],
+    )
+
+
+def waiting_payloads(connection: Connection, now: float, payloads: list[str]) -> set[str]:
+    """Which of ``payloads`` have a job nobody is working on right now.
 
     A job under a live lease does not count: its worker may already have read
-    the state the new event changes, so the new event deserves its own job.
+    the state a new event changes, so the new event deserves its own job. The
+    waiting jobs stay locked until commit (skipping one another daemon is
+    receiving right now), so the new events ride on jobs whose workers have
+    not read the issues yet.
     """
-    row = connection.execute(
-        """
-        SELECT id FROM jobs
-        WHERE payload = ? AND (leased_until IS NULL OR leased_until <= ?)
-        LIMIT 1
+    rows = connection.execute(
+        f"""
+        SELECT payload FROM jobs
+        WHERE payload IN {placeholders(len(payloads))}
+          AND (leased_until IS NULL OR leased_until <= ?)
+        {connection.dialect.skip_locked}
         """,
-        (payload, now),
-    ).fetchone()
-    return None if row is None else int(row[0])
+        (*payloads, now),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def receive_job(
-    connection: sqlite3.Connection, now: float, visibility_timeout: float, max_attempts: int
+    connection: Connection, now: float, visibility_timeout: float, max_attempts: int
 ) -> Job | None:
-    """Lease the oldest visible job, dead-lettering exhausted ones on the way.
+    """Lease the oldest visible job nobody else is taking, dead-lettering exhausted ones.
 
     A job that already spent ``max_attempts`` attempts and is visible again
     (its last attempt failed or its lease ran out) goes to ``dead_jobs``.
     """
     while True:
         row = connection.execute(
-            """
+            f"""
             SELECT id, payload, receive_count, last_error, attempts FROM jobs
             WHERE visible_at <= ?
             ORDER BY id
             LIMIT 1
+            {connection.dialect.skip_locked}
             """,
             (now,),
         ).fetchone()
@@ -107,13 +114,13 @@ def receive_job(
         )
 
 
-def delete_job(connection: sqlite3.Connection, job_id: int) -> bool:
+def delete_job(connection: Connection, job_id: int) -> bool:
     """Remove a finished job; False if it was already gone."""
     return connection.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
 
 
 def release_job(
-    connection: sqlite3.Connection,
+    connection: Connection,
     now: float,
     job_id: int,
     error: str,
@@ -128,69 +135,62 @@ def release_job(
     cursor = connection.execute(
         """
         UPDATE jobs SET last_error = ?, visible_at = ?, leased_until = NULL,
-                        attempts = MAX(attempts - ?, 0)
+                        attempts = CASE WHEN attempts > ? THEN attempts - ? ELSE 0 END
         WHERE id = ?
         """,
-        (error, now + delay, refund, job_id),
+        (error, now + delay, refund, refund, job_id),
     )
     return cursor.rowcount > 0
 
 
-def dead_letter_job(connection: sqlite3.Connection, now: float, job_id: int, reason: str) -> bool:
+def dead_letter_job(connection: Connection, now: float, job_id: int, reason: str) -> bool:
     """Move a job to ``dead_jobs`` at once; False if it was already gone."""
     return _move_to_dead(connection, now, job_id, reason)
 
 
-def _move_to_dead(connection: sqlite3.Connection, now: float, job_id: int, reason: str) -> bool:
-    inserted = connection.execute(
+def _move_to_dead(connection: Connection, now: float, job_id: int, reason: str) -> bool:
+    # Deleting first takes the row (lock) before its copy is written.
+    row = connection.execute(
+        "DELETE FROM jobs WHERE id = ? "
+        "RETURNING id, payload, enqueued_at, receive_count, last_error",
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        return False
+    connection.execute(
         """
         INSERT INTO dead_jobs (job_id, payload, enqueued_at, receive_count, last_error, reason,
                                dead_at)
-        SELECT id, payload, enqueued_at, receive_count, last_error, ?, ? FROM jobs WHERE id = ?
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         """,
-        (reason, now, job_id),
-    ).rowcount
-    connection.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-    return inserted > 0
+        (*row, reason, now),
+    )
+    return True
 
 
-def count_jobs(connection: sqlite3.Connection) -> int:
-    """Jobs not yet done: waiting, leased or waiting for a retry."""
-    return int(connection.execute("SELECT count(*) FROM jobs").fetchone()[0])
-
-
-_DEAD_COLUMNS = "id, job_id, payload, receive_count, reason, dead_at"
-"""``dead_jobs`` columns in :class:`DeadJob`'s field order."""
-
-
-def list_dead_jobs(connection: sqlite3.Connection) -> list[DeadJob]:
-    """Every dead-lettered job, oldest first."""
-    rows = connection.execute(f"SELECT {_DEAD_COLUMNS} FROM dead_jobs ORDER BY id").fetchall()
-    return [DeadJob(*row) for row in rows]
-
-
-def jobs_summary(connection: sqlite3.Connection, now: float, recent: int) -> JobsSummary:
+def jobs_summary(connection: Connection, now: float, recent: int) -> JobsSummary:
     """Ready, in-flight and dead counts, and the ``recent`` newest dead jobs."""
-    ready, in_flight = connection.execute(
+    ready, in_flight, dead = connection.execute(
         """
         SELECT COALESCE(SUM(CASE WHEN leased_until > ? THEN 0 ELSE 1 END), 0),
-               COALESCE(SUM(CASE WHEN leased_until > ? THEN 1 ELSE 0 END), 0)
+               COALESCE(SUM(CASE WHEN leased_until > ? THEN 1 ELSE 0 END), 0),
+               (SELECT count(*) FROM dead_jobs)
         FROM jobs
         """,
         (now, now),
     ).fetchone()
-    dead = connection.execute("SELECT count(*) FROM dead_jobs").fetchone()[0]
     rows = connection.execute(
-        f"SELECT {_DEAD_COLUMNS} FROM dead_jobs ORDER BY id DESC LIMIT ?", (recent,)
+        f"SELECT {DEAD_JOB_COLUMNS} FROM dead_jobs ORDER BY id DESC LIMIT ?", (recent,)
     ).fetchall()
     return JobsSummary(int(ready), int(in_flight), int(dead), [DeadJob(*row) for row in rows])
 
 
-def retry_dead_jobs(connection: sqlite3.Connection, now: float, job_id: int | None) -> list[int]:
+def retry_dead_jobs(connection: Connection, now: float, job_id: int | None) -> list[int]:
     """Move dead job ``job_id`` (``None``: every dead job) back to the queue, attempts reset.
 
-    A job keeps its id, so log lines about it stay connected. If the same
-    work already waits in the queue, the dead copy is dropped instead.
+    A job keeps its id when it is free, so log lines about it stay connected.
+    If the same work already waits in the queue, the dead copy is dropped
+    instead.
 
     Returns:
         The ids of the jobs moved back (or dropped as duplicates), oldest first.
@@ -198,29 +198,33 @@ def retry_dead_jobs(connection: sqlite3.Connection, now: float, job_id: int | No
     Raises:
         UnknownJobError: ``job_id`` is not in ``dead_jobs``.
     """
-    if job_id is None:
-        rows = connection.execute(
-            "SELECT id, job_id, payload, enqueued_at, last_error FROM dead_jobs ORDER BY id"
-        ).fetchall()
-    else:
-        rows = connection.execute(
-            "SELECT id, job_id, payload, enqueued_at, last_error FROM dead_jobs WHERE job_id = ?",
-            (job_id,),
-        ).fetchall()
-        if not rows:
-            raise UnknownJobError(job_id)
+    which, params = ("", ()) if job_id is None else (" WHERE job_id = ?", (job_id,))
+    rows = connection.execute(
+        f"DELETE FROM dead_jobs{which} RETURNING id, job_id, payload, enqueued_at, last_error",
+        params,
+    ).fetchall()
+    if job_id is not None and not rows:
+        raise UnknownJobError(job_id)
     retried = []
-    for dead_id, original_id, payload, enqueued_at, last_error in rows:
-        connection.execute("DELETE FROM dead_jobs WHERE id = ?", (dead_id,))
+    for _, original_id, payload, enqueued_at, last_error in sorted(rows):
         retried.append(int(original_id))
-        if find_waiting_job(connection, now, payload) is not None:
-            continue
-        taken = connection.execute("SELECT 1 FROM jobs WHERE id = ?", (original_id,)).fetchone()
-        connection.execute(
-            """
-            INSERT INTO jobs (id, payload, enqueued_at, visible_at, last_error)
-            VALUES (?, ?, ?, ?, ?)
-            """,
-            (None if taken else original_id, payload, enqueued_at, now, last_error),
-        )
+        if not waiting_payloads(connection, now, [payload]):
+            _requeue(connection, now, original_id, payload, enqueued_at, last_error)
     return retried
+
+
+def _requeue(
+    connection: Connection,
+    now: float,
+    job_id: int,
+    payload: str,
+    enqueued_at: float,
+    last_error: str | None,
+) -> None:
+    """Put a dead job back under its old id, or a new one when that id was taken since."""
+    taken = connection.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    columns: tuple[str, ...] = ("payload", "enqueued_at", "visible_at", "last_error")
+    values: tuple[object, ...] = (payload, enqueued_at, now, last_error)
+    if not taken:
+        columns, values = ("id", *columns), (job_id, *values)
+    insert_rows(connection, "jobs", columns, [values])

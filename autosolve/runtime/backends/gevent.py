@@ -26,9 +26,10 @@ import gevent.event
 import greenlet
 import pykka
 
+from autosolve.runtime.backends.names import Backend
+
 if TYPE_CHECKING:
-    from pykka._future import GetHookFunc
-    from pykka._types import OptExcInfo
+    from autosolve.runtime.pykka_internals import GetHookFunc, OptExcInfo
 
 __all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
 
@@ -203,7 +204,7 @@ class _LaterGreenlet:
 class GeventBackend:
     """Actors, events, wake-ups and loops on greenlets; timeouts are hub timers."""
 
-    name = "gevent"
+    name = Backend.GEVENT
     actor_class = GeventActor
 
     def make_event(self) -> gevent.event.Event:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from autosolve.runtime.backends.names import Backend
+
 if TYPE_CHECKING:
-    from pykka._actor import ActorInbox
+    from autosolve.runtime.pykka_internals import ActorInbox
 
 __all__ = ["DaemonThreadingActor", "ThreadingBackend"]
 
@@ -64,7 +66,9 @@ class _LockWakeup:
 
 
 class ThreadingBackend:
-    name = "threading"
+    """Actors on OS threads, timeouts on ``threading`` primitives."""
+
+    name = Backend.THREADING
     actor_class = DaemonThreadingActor
 
     def make_event(self) -> threading.Event:

@@ -1,0 +1,86 @@
+"""What every backend provides.
+
+Below both backends and the package that picks one (:func:`get_backend`),
+so none of them imports another to know the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from autosolve.runtime.backends.names import Backend
+
+if TYPE_CHECKING:
+    import pykka
+
+    from autosolve.runtime.context import Event
+
+__all__ = ["Cancellable", "ExecutionBackend", "Wakeup"]
+
+
+class Wakeup(Protocol):
+    """A lock plus a wait that :meth:`notify` interrupts (a condition variable)."""
+
+    lock: Any
+
+    def wait(self, timeout: float | None) -> None:
+        """Wait with :attr:`lock` held until notified or ``timeout`` passes."""
+        ...
+
+    def notify(self) -> None: ...
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class ExecutionBackend(Protocol):
+    """Where a runtime's actors, timers and waits live: see :func:`get_backend`."""
+
+    @property
+    def name(self) -> Backend:
+        """Which of the two it is."""
+        ...
+
+    @property
+    def actor_class(self) -> type[pykka.Actor]:
+        """The pykka actor class the supervisor and children are built on."""
+        ...
+
+    def make_event(self) -> Event: ...
+    def make_wakeup(self) -> Wakeup: ...
+    def make_lock(self) -> AbstractContextManager[object]:
+        """A lock for counters that actors of this backend update in parallel."""
+        ...
+
+    def spawn_loop(self, target: Callable[[], None], name: str) -> None: ...
+    def call_later_real(self, delay: float, callback: Callable[[], None]) -> Cancellable:
+        """Call ``callback`` (quick, non-blocking) after ``delay`` seconds of real time.
+
+        For deadlines that must pass even on a manual clock: a stop is
+        bounded in real seconds.
+        """
+        ...
+
+    def current_runner(self) -> Any:
+        """What runs the calling actor and :meth:`abandon` can end (None if nothing can)."""
+        ...
+
+    def abandon(self, runner: Any) -> None:
+        """End an actor's runner that ignores cancellation, if the backend can.
+
+        Greenlets are killed (their work sees :class:`Abandoned`, a
+        ``GreenletExit``); an OS thread cannot be killed and is left to
+        finish on its own (it is a daemon thread, so it never holds up exit).
+        """
+        ...
+
+    def cooperate(self) -> None:
+        """Let other actors run before going on (a no-op where they run anyway).
+
+        Loops over thousands of children call this between iterations, so on
+        greenlets a long loop neither blocks the hub nor starves the others.
+        """
+        ...

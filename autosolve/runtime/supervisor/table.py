@@ -1,0 +1,144 @@
+"""The supervisor's table of children: by name, by group, in start order, and leaving."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from autosolve.runtime.slot import ChildSlot, Group
+from autosolve.runtime.status import render_records
+from autosolve.runtime.supervisor.core import logger
+
+if TYPE_CHECKING:
+    from autosolve.runtime.status import Phase
+    from autosolve.runtime.supervisor.core import SupervisorCore
+    from autosolve.runtime.units import Unit
+
+__all__ = ["ChildTable", "duplicate_names"]
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+class ChildTable:
+    """Every child the supervisor knows, and the children it still waits for after a removal.
+
+    A slot is listed by name from the moment its group is created until it
+    is removed; its name is then free at once, though its last actor may
+    still be ending (it is *leaving*): a unit added again under that name
+    waits for it (:meth:`is_leaving`), so two ticks of one name never overlap.
+    """
+
+    def __init__(self, core: SupervisorCore) -> None:
+        self._core = core
+        self.slots: dict[str, ChildSlot] = {}
+        """Every child by name, in the order added: the order of the status document."""
+        self.groups: dict[int, Group] = {}
+        self.started: list[ChildSlot] = []
+        """Children whose first actor started, in start order (a stop goes in reverse)."""
+        self.leaving: set[ChildSlot] = set()
+        """Removed children whose last actor has not ended yet."""
+        self._leaving_names: Counter[str] = Counter()
+        self._next_group = 0
+
+    def new_group(self, preflights: Sequence[Unit], workers: Sequence[Unit]) -> Group:
+        """A group of fresh slots, numbered 0, 1, ... (names checked by the caller)."""
+        group = Group(self._next_group)
+        self._next_group += 1
+        group.preflights = [ChildSlot(u, group) for u in preflights]
+        group.workers = [ChildSlot(u, group) for u in workers]
+        group.waiting = set(group.preflights)
+        for slot in (*group.preflights, *group.workers):
+            self.slots[slot.unit.name] = slot
+        self.groups[group.id] = group
+        return group
+
+    def glob(self, pattern: str) -> list[ChildSlot]:
+        """The slots whose names match the shell-style ``pattern``, in declaration order.
+
+        A plain name is one dict lookup and a pattern one compiled regex: with
+        tens of thousands of children a control call must not cost a
+        ``fnmatchcase`` call per child.
+        """
+        if not _GLOB_CHARS.intersection(pattern):
+            slot = self.slots.get(pattern)
+            return [] if slot is None else [slot]
+        match = re.compile(fnmatch.translate(pattern)).match
+        return [slot for name, slot in self.slots.items() if match(name)]
+
+    def match_each(self, patterns: object) -> tuple[list[ChildSlot], str | None]:
+        """The slots matching any of ``patterns`` (each must match one), or why not.
+
+        ``patterns`` comes from a proxy call, which takes anything: a string
+        is one pattern, anything but a non-empty list of them is refused.
+        """
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not (isinstance(patterns, list | tuple) and patterns) or not all(
+            isinstance(p, str) and p for p in patterns
+        ):
+            return [], "child names or patterns are required"
+        matched: dict[ChildSlot, None] = {}
+        for pattern in patterns:
+            hits = self.glob(pattern)
+            if not hits:
+                return [], f"no child matches {pattern!r}"
+            matched.update(dict.fromkeys(hits))
+        return list(matched), None
+
+    def mark_started(self, slot: ChildSlot) -> None:
+        """``slot``'s first actor is starting."""
+        self.started.append(slot)
+
+    def forget(self, gone: set[ChildSlot]) -> set[Group]:
+        """Drop removed slots from names, start order and groups; the groups they were in."""
+        for slot in gone:
+            del self.slots[slot.unit.name]
+        self.started = [s for s in self.started if s not in gone]
+        touched = {slot.group for slot in gone}
+        for group in touched:
+            group.forget(gone)
+            if group.empty:
+                del self.groups[group.id]
+        return touched
+
+    def leave(self, slot: ChildSlot) -> None:
+        """``slot`` is removed and its last actor still has to end."""
+        self.leaving.add(slot)
+        self._leaving_names[slot.unit.name] += 1
+
+    def left(self, slot: ChildSlot) -> bool:
+        """``slot``'s last actor ended (or was abandoned); False if it was not leaving."""
+        if slot not in self.leaving:
+            return False
+        self.leaving.discard(slot)
+        name = slot.unit.name
+        self._leaving_names[name] -= 1
+        if self._leaving_names[name] <= 0:
+            del self._leaving_names[name]
+        return True
+
+    def is_leaving(self, name: str) -> bool:
+        """An actor of a removed child called ``name`` is still ending."""
+        return name in self._leaving_names
+
+    def units(self) -> Iterable[Unit]:
+        return (slot.unit for slot in self.slots.values())
+
+    def status(self, phase: Phase) -> dict[str, Any]:
+        """The status document: the run's phase and one record per child."""
+        records = [slot.record for slot in self.slots.values()]
+        try:
+            children = render_records(records, self._core.clock, self._core.backend.cooperate)
+        except Exception:  # a bug in rendering must not take the supervisor down
+            logger.exception("status records could not be rendered")
+            children = [{"name": r.name, "state": str(r.state)} for r in records]
+        return {"phase": phase.value, "children": children}
+
+
+def duplicate_names(units: Iterable[Unit]) -> list[str]:
+    """The names given to more than one of ``units``, sorted."""
+    counts = Counter(unit.name for unit in units)
+    return sorted(name for name, count in counts.items() if count > 1)
