@@ -16,7 +16,6 @@ create and drop databases), PostgreSQL.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -29,43 +28,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.search import postgres, sqlite
-from autosolve.infra.store import SQLiteStore, SyncCursor
+from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 from bench.triage_quality import PAGE, as_issue, read_issues
 
 Round = Callable[[bool], float]
 """One bulk insert into a fresh database, indexed or not; its seconds."""
 
 
-def timed_pages(
-    store: Any, connection: Any, engine: Any, issues: list[Issue], indexed: bool, begin: Any
-) -> float:
+def timed_sync(store: Store, engine: Any, issues: list[Issue], indexed: bool) -> float:
+    """Seconds to store ``issues`` a page at a time into ``store`` (fresh), indexed or not."""
+    store.migrate()
+    if indexed:
+        with store.engine.transaction(write=True) as connection:
+            for statement in engine.SCHEMA:
+                connection.execute(statement)
     repository_id = store.upsert_repository(1, "rust-lang", "rust")
     started = time.perf_counter()
     for start in range(0, len(issues), PAGE):
         page = issues[start : start + PAGE]
         store.save_issue_page(repository_id, page, SyncCursor(since=page[-1].updated_at))
         if indexed:
-            with begin():
+            with store.engine.transaction(write=True) as connection:
                 engine.index_stored(connection, repository_id, [i.number for i in page])
     return time.perf_counter() - started
 
 
 def sqlite_round(issues: list[Issue]) -> Round:
     def one(indexed: bool) -> float:
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "sync.db"
-            store = SQLiteStore(path)
-            store.migrate()
-            connection = sqlite3.connect(path)
-            if indexed:
-                with connection:
-                    for statement in sqlite.SCHEMA:
-                        connection.execute(statement)
-            try:
-                return timed_pages(store, connection, sqlite, issues, indexed, lambda: connection)
-            finally:
-                connection.close()
-                store.close()
+        with tempfile.TemporaryDirectory() as scratch, SQLiteStore(Path(scratch) / "s.db") as store:
+            return timed_sync(store, sqlite, issues, indexed)
 
     return one
 
@@ -83,18 +74,8 @@ def postgres_round(issues: list[Issue], admin_url: str) -> Round:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {name}")
         url = urllib.parse.urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-        store = PostgresStore(url)
-        store.migrate()
-        connection = psycopg.connect(url, autocommit=True)
-        if indexed:
-            with connection.transaction():
-                for statement in postgres.SCHEMA:
-                    connection.execute(statement)
-        try:
-            return timed_pages(store, connection, postgres, issues, indexed, connection.transaction)
-        finally:
-            connection.close()
-            store.close()
+        with PostgresStore(url) as store:
+            return timed_sync(store, postgres, issues, indexed)
 
     return one
 

@@ -33,7 +33,6 @@ import argparse
 import gzip
 import json
 import math
-import sqlite3
 import statistics as stats
 import sys
 import tempfile
@@ -55,7 +54,7 @@ from autosolve.domain.related import (
 )
 from autosolve.infra.issue import Issue
 from autosolve.infra.search import SearchIndex, postgres, sqlite
-from autosolve.infra.store import SQLiteStore, SyncCursor
+from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 OWNER, NAME = "rust-lang", "rust"
 PAGE = 100
@@ -169,78 +168,61 @@ def _pages(issues: Sequence[HistoricIssue]) -> Iterator[Sequence[HistoricIssue]]
 
 def _load_sqlite(path: str, issues: Sequence[HistoricIssue]) -> Database:
     store = SQLiteStore(path)
-    store.migrate()
-    repository_id = store.upsert_repository(1, OWNER, NAME)
-    connection = sqlite3.connect(path)
-    if not _has_index(connection, "SELECT 1 FROM sqlite_master WHERE name = 'issue_search'"):
-        with connection:
-            for statement in sqlite.SCHEMA:
-                connection.execute(statement)
-    indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()[0]
-    if indexed != len(issues):
-        for page in _pages(issues):
-            store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
-            with connection:
-                sqlite.index_stored(connection, repository_id, [i.number for i in page])
-    store.close()
-
-    @contextmanager
-    def session() -> Iterator[SearchIndex]:
-        with connection:
-            yield sqlite.SQLiteSearchIndex(connection)
-
-    return Database(repository_id, session)
+    exists = "SELECT count(*) FROM sqlite_master WHERE name = 'issue_search'"
+    return _load(store, sqlite, exists, issues, sqlite.SQLiteSearchIndex)
 
 
 def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
-    import psycopg
-
     from autosolve.infra.postgres.store import PostgresStore
 
-    store = PostgresStore(url)
+    # One connection, so the server process whose CPU time is read is the one that answers.
+    store = PostgresStore(url, pool_size=1)
+    exists = "SELECT count(*) FROM pg_class WHERE relname = 'issue_search'"
+    database = _load(store, postgres, exists, issues, postgres.PostgresSearchIndex)
+    with store.engine.transaction(write=True) as connection:
+        connection.execute("ANALYZE issue_search")
+        server = _server_process(connection)
+    if server is not None:
+        database.cpu_seconds = lambda: time.thread_time() + sum(server.cpu_times()[:2])
+    return database
+
+
+def _load(
+    store: Store,
+    engine: Any,
+    exists: str,
+    issues: Sequence[HistoricIssue],
+    index: Callable[[Any], SearchIndex],
+) -> Database:
     store.migrate()
     repository_id = store.upsert_repository(1, OWNER, NAME)
-    connection = psycopg.connect(url, autocommit=True)
-    if not _has_index(connection, "SELECT to_regclass('issue_search')::text"):
-        with connection.transaction():
-            for statement in postgres.SCHEMA:
+    with store.engine.transaction(write=True) as connection:
+        if not connection.execute(exists).fetchone()[0]:
+            for statement in engine.SCHEMA:
                 connection.execute(statement)
-    indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()
-    if indexed is None or indexed[0] != len(issues):
+        indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()[0]
+    if indexed != len(issues):
         for page in _pages(issues):
             store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
-            with connection.transaction():
-                postgres.index_stored(connection, repository_id, [i.number for i in page])
-        connection.execute("VACUUM ANALYZE issue_search")
-    store.close()
+            with store.engine.transaction(write=True) as connection:
+                engine.index_stored(connection, repository_id, [i.number for i in page])
 
     @contextmanager
     def session() -> Iterator[SearchIndex]:
-        with connection.transaction():
-            yield postgres.PostgresSearchIndex(connection)
+        with store.engine.transaction(write=False) as connection:
+            yield index(connection)
 
-    server = _server_process(connection)
-
-    def cpu_seconds() -> float:
-        return time.thread_time() + (sum(server.cpu_times()[:2]) if server else 0.0)
-
-    return Database(repository_id, session, cpu_seconds)
+    return Database(repository_id, session)
 
 
 def _server_process(connection: Any) -> Any:
     """The server process serving ``connection``, when it runs on this machine."""
     import psutil
 
-    row = connection.execute("SELECT pg_backend_pid()").fetchone()
     try:
-        return psutil.Process(row[0])
-    except (psutil.Error, TypeError):
+        return psutil.Process(connection.execute("SELECT pg_backend_pid()").fetchone()[0])
+    except psutil.Error:
         return None
-
-
-def _has_index(connection: Any, statement: str) -> bool:
-    row = connection.execute(statement).fetchone()
-    return row is not None and row[0] is not None
 
 
 # -- scoring -----------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """A real database of either engine with the store's tables and the issue search index.
 
 Issues are written the way the store's upsert will write them once it calls
-the index: the row, then its index entry, in one transaction. Tests read the
-index through the same :class:`SearchIndex` the ranking uses.
+the index: the store saves the page, then the page is indexed in a
+transaction of the store. Tests read the index through the same
+:class:`SearchIndex` the ranking uses, in the store's transactions.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.search import SearchIndex, postgres, sqlite
-from autosolve.infra.store import SQLiteStore, SyncCursor
+from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 __all__ = ["SearchDatabase", "issue", "open_search_database"]
 
@@ -40,78 +40,67 @@ def issue(number: int, title: str, body: str = "", **changes: Any) -> Issue:
 
 
 class SearchDatabase:
-    """One migrated database, its index created, and a connection to read and write it."""
+    """One migrated store of engine ``kind`` with the search index created."""
 
-    def __init__(self, kind: str, store: Any, connection: Any) -> None:
+    def __init__(self, kind: str, store: Store) -> None:
         self.kind = kind
-        self._store = store
-        self._connection = connection
+        self.store = store
         self._engine: Any = sqlite if kind == "sqlite" else postgres
-        with self._transaction():
+        store.migrate()
+        with self._transaction() as connection:
             for statement in self._engine.SCHEMA:
                 connection.execute(statement)
 
     def repository(self, owner: str, name: str = "repo") -> int:
-        return int(self._store.upsert_repository(len(owner) * 1000 + len(name), owner, name))
+        return self.store.upsert_repository(len(owner) * 1000 + len(name), owner, name)
 
     def save(self, repository_id: int, *issues: Issue) -> None:
         """Store ``issues`` and (re)index the ones that are not pull requests."""
-        self._store.save_issue_page(repository_id, list(issues), SyncCursor())
-        with self._transaction():
+        self.store.save_issue_page(repository_id, list(issues), SyncCursor())
+        with self._transaction() as connection:
             numbers = [item.number for item in issues]
-            self._engine.index_stored(self._connection, repository_id, numbers)
+            self._engine.index_stored(connection, repository_id, numbers)
 
     def store_without_index(self, repository_id: int, *issues: Issue) -> None:
         """Store ``issues`` as a store without the index did."""
-        self._store.save_issue_page(repository_id, list(issues), SyncCursor())
+        self.store.save_issue_page(repository_id, list(issues), SyncCursor())
 
     def backfill(self) -> int:
-        with self._transaction():
-            return int(self._engine.backfill(self._connection))
+        with self._transaction() as connection:
+            return int(self._engine.backfill(connection))
 
-    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement (``?`` placeholders) in its own transaction."""
-        if self.kind == "postgres":
-            statement = statement.replace("?", "%s")
-        with self._transaction():
-            cursor = self._connection.execute(statement, params)
-            return list(cursor.fetchall()) if cursor.description else []
+    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> None:
+        """Run one statement (``?`` placeholders) in a transaction of its own."""
+        with self._transaction() as connection:
+            connection.execute(statement, params)
+
+    def rows(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of one query (``?`` placeholders), as tuples."""
+        with self._transaction() as connection:
+            return [tuple(row) for row in connection.execute(query, params).fetchall()]
 
     @contextmanager
     def index(self) -> Iterator[SearchIndex]:
         """The search index, read inside one transaction."""
-        with self._transaction():
+        with self.store.engine.transaction(write=False) as connection:
             if self.kind == "sqlite":
-                yield sqlite.SQLiteSearchIndex(self._connection)
+                yield sqlite.SQLiteSearchIndex(connection)
             else:
-                yield postgres.PostgresSearchIndex(self._connection)
+                yield postgres.PostgresSearchIndex(connection)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        if self.kind == "sqlite":
-            with self._connection:
-                yield
-        else:
-            with self._connection.transaction():
-                yield
+    def _transaction(self) -> Any:
+        return self.store.engine.transaction(write=True)
 
     def close(self) -> None:
-        self._connection.close()
-        self._store.close()
+        self.store.close()
 
 
 def open_search_database(kind: str, tmp_path: Path, postgres_url: str | None) -> SearchDatabase:
     """A fresh database of engine ``kind`` (``sqlite`` or ``postgres``)."""
     if kind == "sqlite":
-        path = tmp_path / "autosolve.db"
-        store: Any = SQLiteStore(path)
-        store.migrate()
-        return SearchDatabase(kind, store, sqlite3.connect(path))
-    import psycopg
-
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        return SearchDatabase(kind, SQLiteStore(tmp_path / "autosolve.db"))
     from autosolve.infra.postgres.store import PostgresStore
 
     assert postgres_url is not None
-    store = PostgresStore(postgres_url, pool_size=2)
-    store.migrate()
-    return SearchDatabase(kind, store, psycopg.connect(postgres_url, autocommit=True))
+    return SearchDatabase(kind, PostgresStore(postgres_url, pool_size=2))

@@ -64,9 +64,9 @@ def test_the_index_follows_an_updated_title_and_body(database: SearchDatabase) -
 def test_a_deleted_issue_leaves_the_index(database: SearchDatabase) -> None:
     repository = database.repository("mine")
     database.save(repository, issue(1, CRASH), issue(2, "Unrelated words entirely"))
-    database.sql("DELETE FROM issues WHERE repository_id = ? AND number = 1", (repository,))
+    database.execute("DELETE FROM issues WHERE repository_id = ? AND number = 1", (repository,))
     assert numbers(related(database, repository, 3, CRASH)) == []
-    assert database.sql("SELECT count(*) FROM issue_search") == [(1,)]
+    assert database.rows("SELECT count(*) FROM issue_search") == [(1,)]
 
 
 def test_an_error_code_or_identifier_finds_the_issue_that_mentions_it(
@@ -98,7 +98,7 @@ def test_candidates_have_the_state_stored_now_however_it_changed(
     repository = database.repository("mine")
     database.save(repository, issue(1, CRASH), issue(2, CRASH))
     database.save(repository, issue(1, CRASH, state="closed", updated_at="2024-02-01T00:00:00Z"))
-    database.sql(
+    database.execute(
         "UPDATE issues SET state = 'closed' WHERE repository_id = ? AND number = 2", (repository,)
     )
     with database.index() as index:

@@ -18,7 +18,7 @@ trigger copies every change of ``issues.state``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from .records import (
     CorpusDocument,
@@ -31,7 +31,7 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    import psycopg
+    from autosolve.infra.store import Connection
 
 __all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues", "index_stored"]
 
@@ -67,43 +67,40 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: psycopg.Connection[Any], issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
     """(Re)index ``issues`` from their title and body, in the caller's transaction: the
     store calls this for every issue it inserts or updates. Pull requests are skipped."""
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            """
-            INSERT INTO issue_search (
-                issue_id, repository_id, number, state, title_terms, body_terms, terms
-            )
-            SELECT id, repository_id, number, state, %s, %s, array_to_tsvector(%s::text[])
-            FROM issues WHERE id = %s AND is_pull_request = 0
-            ON CONFLICT (issue_id) DO UPDATE SET
-                state = excluded.state, title_terms = excluded.title_terms,
-                body_terms = excluded.body_terms, terms = excluded.terms
-            """,
-            [
-                (entry.title_terms, entry.body_terms, entry.lexemes, entry.issue_id)
-                for entry in index_entries(issues)
-            ],
+    connection.executemany(
+        """
+        INSERT INTO issue_search (
+            issue_id, repository_id, number, state, title_terms, body_terms, terms
         )
+        SELECT id, repository_id, number, state, ?, ?, array_to_tsvector(?::text[])
+        FROM issues WHERE id = ? AND is_pull_request = 0
+        ON CONFLICT (issue_id) DO UPDATE SET
+            state = excluded.state, title_terms = excluded.title_terms,
+            body_terms = excluded.body_terms, terms = excluded.terms
+        """,
+        [
+            (entry.title_terms, entry.body_terms, entry.lexemes, entry.issue_id)
+            for entry in index_entries(issues)
+        ],
+    )
 
 
-def index_stored(
-    connection: psycopg.Connection[Any], repository_id: int, numbers: list[int]
-) -> None:
+def index_stored(connection: Connection, repository_id: int, numbers: list[int]) -> None:
     """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
     rows = connection.execute(
         """
         SELECT id, title, body FROM issues
-        WHERE repository_id = %s AND number = ANY(%s) AND is_pull_request = 0
+        WHERE repository_id = ? AND number = ANY(?) AND is_pull_request = 0
         """,
         (repository_id, numbers),
     ).fetchall()
     index_issues(connection, rows)
 
 
-def backfill(connection: psycopg.Connection[Any]) -> int:
+def backfill(connection: Connection) -> int:
     """Index every stored issue the index lacks (a migration's data step); how many."""
     rows = connection.execute(
         """
@@ -117,9 +114,9 @@ def backfill(connection: psycopg.Connection[Any]) -> int:
 
 
 class PostgresSearchIndex:
-    """:class:`autosolve.infra.search.records.SearchIndex` over one psycopg connection."""
+    """:class:`autosolve.infra.search.records.SearchIndex` over one transaction of the store."""
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
@@ -127,9 +124,9 @@ class PostgresSearchIndex:
         rows = self._connection.execute(
             """
             SELECT (q.position - 1)::int, s.number, s.state
-            FROM unnest(%s::tsquery[]) WITH ORDINALITY AS q (query, position)
+            FROM unnest(?::tsquery[]) WITH ORDINALITY AS q (query, position)
             JOIN issue_search s ON s.terms @@ q.query
-            WHERE s.repository_id = %s AND s.number < %s
+            WHERE s.repository_id = ? AND s.number < ?
             """,
             ([_lexeme_query(term) for term in terms], repository_id, before),
         ).fetchall()
@@ -141,7 +138,7 @@ class PostgresSearchIndex:
             """
             SELECT i.number, i.title, i.state, i.labels, s.title_terms, s.body_terms
             FROM issues i JOIN issue_search s ON s.issue_id = i.id
-            WHERE i.repository_id = %s AND i.number = ANY(%s)
+            WHERE i.repository_id = ? AND i.number = ANY(?)
             """,
             (repository_id, numbers),
         ).fetchall()
@@ -153,7 +150,7 @@ class PostgresSearchIndex:
             """
             SELECT i.number, i.labels, s.title_terms, s.body_terms
             FROM issues i JOIN issue_search s ON s.issue_id = i.id
-            WHERE i.repository_id = %s AND i.is_pull_request = 0
+            WHERE i.repository_id = ? AND i.is_pull_request = 0
             """,
             (repository_id,),
         ).fetchall()

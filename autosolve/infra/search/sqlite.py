@@ -15,8 +15,8 @@ deleting an ``issues`` row deletes its entry (trigger).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .records import (
     CorpusDocument,
@@ -27,6 +27,9 @@ from .records import (
     index_entries,
     indexed_document,
 )
+
+if TYPE_CHECKING:
+    from autosolve.infra.store import Connection
 
 __all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues", "index_stored"]
 
@@ -51,7 +54,7 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: sqlite3.Connection, issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
     """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
     transaction: the store calls this for every issue it inserts or updates."""
     entries = index_entries(issues)
@@ -64,7 +67,7 @@ def index_issues(connection: sqlite3.Connection, issues: Iterable[IssueText]) ->
     )
 
 
-def index_stored(connection: sqlite3.Connection, repository_id: int, numbers: list[int]) -> None:
+def index_stored(connection: Connection, repository_id: int, numbers: list[int]) -> None:
     """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
     rows = connection.execute(
         """
@@ -77,7 +80,7 @@ def index_stored(connection: sqlite3.Connection, repository_id: int, numbers: li
     index_issues(connection, rows.fetchall())
 
 
-def backfill(connection: sqlite3.Connection) -> int:
+def backfill(connection: Connection) -> int:
     """Index every stored issue the index lacks (a migration's data step); how many."""
     rows = connection.execute(
         """
@@ -90,9 +93,9 @@ def backfill(connection: sqlite3.Connection) -> int:
 
 
 class SQLiteSearchIndex:
-    """:class:`autosolve.infra.search.records.SearchIndex` over one SQLite connection."""
+    """:class:`autosolve.infra.search.records.SearchIndex` over one transaction of the store."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
@@ -109,7 +112,7 @@ class SQLiteSearchIndex:
                 """,
                 (position, _phrase(term), repository_id, before),
             )
-            found.extend(rows)
+            found.extend(rows.fetchall())
         return found
 
     def documents(self, repository_id: int, numbers: list[int]) -> list[IndexedDocument]:
@@ -121,7 +124,7 @@ class SQLiteSearchIndex:
             WHERE i.repository_id = ? AND i.number IN (SELECT value FROM json_each(?))
             """,
             (repository_id, json.dumps(numbers)),
-        )
+        ).fetchall()
         return [indexed_document(row) for row in rows]
 
     def corpus(self, repository_id: int) -> list[CorpusDocument]:
@@ -133,7 +136,7 @@ class SQLiteSearchIndex:
             WHERE i.repository_id = ? AND i.is_pull_request = 0
             """,
             (repository_id,),
-        )
+        ).fetchall()
         return [corpus_document(row) for row in rows]
 
 
