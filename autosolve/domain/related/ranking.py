@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "POSTINGS_BUDGET",
     "SHORTLIST_SIZE",
+    "OpenTest",
     "QueryTerms",
     "RankingWeights",
     "RelatedIssue",
