@@ -3,7 +3,7 @@
 Stores the 15,815 issues of ``issues.jsonl.gz`` through the product's store, a
 page of 100 at a time as the initial sync does, into a fresh database: once
 as the store alone, once with each page indexed right after it is stored
-(:func:`index_stored`: the page's rows read back and indexed in one
+(``index_issues(stored_texts(…))``: the page's rows read back and indexed in one
 transaction, a little more work than the store's upsert will do when it
 indexes in its own). Prints the median time of each over ``--rounds`` and
 the ratio, for SQLite and, with ``--database-url`` (a server where this may
@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import postgres, sqlite
+from autosolve.infra.search import postgres, sqlite, stored_texts
 from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 from bench.triage_quality import PAGE, as_issue, read_issues
 
@@ -49,7 +49,9 @@ def timed_sync(store: Store, engine: Any, issues: list[Issue], indexed: bool) ->
         store.save_issue_page(repository_id, page, SyncCursor(since=page[-1].updated_at))
         if indexed:
             with store.engine.transaction(write=True) as connection:
-                engine.index_stored(connection, repository_id, [i.number for i in page])
+                engine.index_issues(
+                    connection, stored_texts(connection, repository_id, [i.number for i in page])
+                )
     return time.perf_counter() - started
 
 

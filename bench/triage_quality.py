@@ -53,7 +53,7 @@ from autosolve.domain.related import (
     find_related,
 )
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import SearchIndex, postgres, sqlite
+from autosolve.infra.search import SearchIndex, postgres, sqlite, stored_texts
 from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 OWNER, NAME = "rust-lang", "rust"
@@ -205,7 +205,9 @@ def _load(
         for page in _pages(issues):
             store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
             with store.engine.transaction(write=True) as connection:
-                engine.index_stored(connection, repository_id, [i.number for i in page])
+                engine.index_issues(
+                    connection, stored_texts(connection, repository_id, [i.number for i in page])
+                )
 
     @contextmanager
     def session() -> Iterator[SearchIndex]:

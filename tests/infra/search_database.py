@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import SearchIndex, postgres, sqlite
+from autosolve.infra.search import SearchIndex, postgres, sqlite, stored_texts
 from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 __all__ = ["SearchDatabase", "issue", "open_search_database"]
@@ -59,7 +59,7 @@ class SearchDatabase:
         self.store.save_issue_page(repository_id, list(issues), SyncCursor())
         with self._transaction() as connection:
             numbers = [item.number for item in issues]
-            self._engine.index_stored(connection, repository_id, numbers)
+            self._engine.index_issues(connection, stored_texts(connection, repository_id, numbers))
 
     def store_without_index(self, repository_id: int, *issues: Issue) -> None:
         """Store ``issues`` as a store without the index did."""

@@ -10,6 +10,7 @@ shared Python (:mod:`autosolve.domain.related`).
 
 from __future__ import annotations
 
+from .reads import stored_texts
 from .records import CorpusDocument, IndexedDocument, IssueText, Posting, SearchIndex
 from .terms import issue_terms, terms
 
@@ -20,5 +21,6 @@ __all__ = [
     "Posting",
     "SearchIndex",
     "issue_terms",
+    "stored_texts",
     "terms",
 ]

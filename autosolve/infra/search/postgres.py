@@ -20,20 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
-from .records import (
-    CorpusDocument,
-    IndexedDocument,
-    IssueText,
-    Posting,
-    corpus_document,
-    index_entries,
-    indexed_document,
-)
+from . import reads
+from .reads import EntryReads
+from .records import IssueText, Posting, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues", "index_stored"]
+__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -88,36 +82,15 @@ def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
     )
 
 
-def index_stored(connection: Connection, repository_id: int, numbers: list[int]) -> None:
-    """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
-    rows = connection.execute(
-        """
-        SELECT id, title, body FROM issues
-        WHERE repository_id = ? AND number = ANY(?) AND is_pull_request = 0
-        """,
-        (repository_id, numbers),
-    ).fetchall()
-    index_issues(connection, rows)
-
-
 def backfill(connection: Connection) -> int:
     """Index every stored issue the index lacks (a migration's data step); how many."""
-    rows = connection.execute(
-        """
-        SELECT i.id, i.title, i.body FROM issues i
-        WHERE i.is_pull_request = 0
-          AND NOT EXISTS (SELECT 1 FROM issue_search s WHERE s.issue_id = i.id)
-        """
-    ).fetchall()
-    index_issues(connection, rows)
-    return len(rows)
+    return reads.backfill(connection, index_issues, PostgresSearchIndex.entry_issue)
 
 
-class PostgresSearchIndex:
+class PostgresSearchIndex(EntryReads):
     """:class:`autosolve.infra.search.records.SearchIndex` over one transaction of the store."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    entry_issue = "s.issue_id"
 
     def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
         """Each issue numbered below ``before`` that contains one of ``terms``, per term."""
@@ -131,30 +104,6 @@ class PostgresSearchIndex:
             ([_lexeme_query(term) for term in terms], repository_id, before),
         ).fetchall()
         return cast(list[Posting], rows)
-
-    def documents(self, repository_id: int, numbers: list[int]) -> list[IndexedDocument]:
-        """The indexed issues among ``numbers``."""
-        rows = self._connection.execute(
-            """
-            SELECT i.number, i.title, i.state, i.labels, s.title_terms, s.body_terms
-            FROM issues i JOIN issue_search s ON s.issue_id = i.id
-            WHERE i.repository_id = ? AND i.number = ANY(?)
-            """,
-            (repository_id, numbers),
-        ).fetchall()
-        return [indexed_document(row) for row in rows]
-
-    def corpus(self, repository_id: int) -> list[CorpusDocument]:
-        """Every indexed issue of the repository."""
-        rows = self._connection.execute(
-            """
-            SELECT i.number, i.labels, s.title_terms, s.body_terms
-            FROM issues i JOIN issue_search s ON s.issue_id = i.id
-            WHERE i.repository_id = ? AND i.is_pull_request = 0
-            """,
-            (repository_id,),
-        ).fetchall()
-        return [corpus_document(row) for row in rows]
 
 
 def _lexeme_query(term: str) -> str:

@@ -14,24 +14,17 @@ deleting an ``issues`` row deletes its entry (trigger).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .records import (
-    CorpusDocument,
-    IndexedDocument,
-    IssueText,
-    Posting,
-    corpus_document,
-    index_entries,
-    indexed_document,
-)
+from . import reads
+from .reads import EntryReads
+from .records import IssueText, Posting, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues", "index_stored"]
+__all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -67,36 +60,15 @@ def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
     )
 
 
-def index_stored(connection: Connection, repository_id: int, numbers: list[int]) -> None:
-    """(Re)index the stored issues ``numbers`` of ``repository_id`` from their rows."""
-    rows = connection.execute(
-        """
-        SELECT id, title, body FROM issues
-        WHERE repository_id = ? AND number IN (SELECT value FROM json_each(?))
-          AND is_pull_request = 0
-        """,
-        (repository_id, json.dumps(numbers)),
-    )
-    index_issues(connection, rows.fetchall())
-
-
 def backfill(connection: Connection) -> int:
     """Index every stored issue the index lacks (a migration's data step); how many."""
-    rows = connection.execute(
-        """
-        SELECT id, title, body FROM issues
-        WHERE is_pull_request = 0 AND id NOT IN (SELECT rowid FROM issue_search)
-        """
-    ).fetchall()
-    index_issues(connection, rows)
-    return len(rows)
+    return reads.backfill(connection, index_issues, SQLiteSearchIndex.entry_issue)
 
 
-class SQLiteSearchIndex:
+class SQLiteSearchIndex(EntryReads):
     """:class:`autosolve.infra.search.records.SearchIndex` over one transaction of the store."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    entry_issue = "s.rowid"
 
     def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
         """Each issue numbered below ``before`` that contains one of ``terms``, per term."""
@@ -114,30 +86,6 @@ class SQLiteSearchIndex:
             )
             found.extend(rows.fetchall())
         return found
-
-    def documents(self, repository_id: int, numbers: list[int]) -> list[IndexedDocument]:
-        """The indexed issues among ``numbers``."""
-        rows = self._connection.execute(
-            """
-            SELECT i.number, i.title, i.state, i.labels, s.title_terms, s.body_terms
-            FROM issues i JOIN issue_search s ON s.rowid = i.id
-            WHERE i.repository_id = ? AND i.number IN (SELECT value FROM json_each(?))
-            """,
-            (repository_id, json.dumps(numbers)),
-        ).fetchall()
-        return [indexed_document(row) for row in rows]
-
-    def corpus(self, repository_id: int) -> list[CorpusDocument]:
-        """Every indexed issue of the repository."""
-        rows = self._connection.execute(
-            """
-            SELECT i.number, i.labels, s.title_terms, s.body_terms
-            FROM issues i JOIN issue_search s ON s.rowid = i.id
-            WHERE i.repository_id = ? AND i.is_pull_request = 0
-            """,
-            (repository_id,),
-        ).fetchall()
-        return [corpus_document(row) for row in rows]
 
 
 def _phrase(term: str) -> str:
