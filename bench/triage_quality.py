@@ -244,6 +244,7 @@ class Scores:
     cpu: list[float]
 
     def summary(self, half: slice = slice(None)) -> dict[str, float | int]:
+        """The figures of the pairs and label issues in ``half``; the p99 is of every query."""
         ranks, hits, recall = self.ranks[half], self.label_hits[half], self.label_recall[half]
         return {
             "pairs": len(ranks),
@@ -315,11 +316,8 @@ def main() -> None:
     args = parser.parse_args()
 
     issues = read_issues(args.issues)
-    pairs = [
-        (item["duplicate"], item["original"])
-        for item in map(json.loads, args.pairs.read_text().splitlines())
-        if item
-    ]
+    lines = [line for line in args.pairs.read_text().splitlines() if line.strip()]
+    pairs = [(item["duplicate"], item["original"]) for item in map(json.loads, lines)]
     label_numbers = [int(n) for n in args.labels.read_text().split()]
     ordered = [issues[number] for number in sorted(issues)]
 
