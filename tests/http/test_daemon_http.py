@@ -13,7 +13,6 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 import autosolve
-
 from tests.control.daemon import Daemon, new_github, write_settings
 from tests.fakes.github import iso_now
 from tests.fakes.ollama import FakeOllama

@@ -62,9 +62,7 @@ def test_recent_analyses_of_one_repository_leave_the_others_out(store: Store) ->
 
 def test_a_repositorys_issues_come_newest_first_with_counts_per_state(store: Store) -> None:
     hello = mirror(store, "octo", "hello", range(1, 6))
-    store.save_issue_page(
-        hello, [issue(2, "2026-01-01T00:05:00Z", state="closed")], SyncCursor()
-    )
+    store.save_issue_page(hello, [issue(2, "2026-01-01T00:05:00Z", state="closed")], SyncCursor())
     analysed = analyse(store, hello, 4)
     listed = store.repository_issues("octo/hello", limit=3)
     assert listed.repository == "octo/hello"
