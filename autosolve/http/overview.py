@@ -195,22 +195,24 @@ class Overview:
         }
 
 
-_STRUCTURED = ("summary", "related", "labels_applied", "labels_suggested", "questions")
-"""The structured parts of an analysis, as the analysis record names them."""
-
-
 def _structured(analysis: Any, issue_url: Callable[[str, int], str]) -> dict[str, Any]:
-    """The analysis's structured parts, each ``null``/empty where the record has none."""
-    found = {name: getattr(analysis, name, None) for name in _STRUCTURED}
-    related = [n for n in found["related"] or () if isinstance(n, int)]
+    """The analysis's structured parts, each ``null``/empty where the record has none.
+
+    The record keeps the labels it picked (``labels``) and, once it added
+    them to the issue, those it added (``labels_applied``); picked and not
+    applied, they were suggested in the comment.
+    """
+    related = [n for n in getattr(analysis, "related", None) or () if isinstance(n, int)]
+    picked = list(getattr(analysis, "labels", None) or ())
+    applied = getattr(analysis, "labels_applied", None)
     return {
-        "summary": found["summary"] or None,
+        "summary": getattr(analysis, "summary", None) or None,
         "related": [{"number": n, "url": issue_url(analysis.repository, n)} for n in related],
         "labels": {
-            "applied": list(found["labels_applied"] or ()),
-            "suggested": list(found["labels_suggested"] or ()),
+            "applied": list(applied or ()),
+            "suggested": picked if applied is None else [],
         },
-        "questions": list(found["questions"] or ()),
+        "questions": list(getattr(analysis, "questions", None) or ()),
     }
 
 
