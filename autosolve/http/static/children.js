@@ -80,6 +80,7 @@ function updateRow(row, child, live) {
   setText(row.cells[4], child.last_error || "");
   row.cells[4].title = child.last_error || "";
   setTime(row.cells[5].firstChild, child.next_run_at, "due");
+  row.cells[5].dataset.empty = String(!child.next_run_at); // a narrow screen leaves it out
   for (const button of row.cells[6].querySelectorAll("button")) {
     const command = button.dataset.command;
     button.disabled =

@@ -50,11 +50,11 @@ function render(repository, canTry) {
   ]);
   const analyses = repository.analyses || [];
   $("#repo-no-analyses").hidden = analyses.length > 0;
-  $("#repo-analyses").hidden = analyses.length === 0;
+  $("#repo-analyses").closest(".scroll").hidden = analyses.length === 0;
   replaceIfChanged($("#repo-analyses").tBodies[0], analysisRows(analyses, canTry));
   const dead = repository.dead_jobs || [];
   $("#repo-no-dead").hidden = dead.length > 0;
-  $("#repo-dead-jobs").hidden = dead.length === 0;
+  $("#repo-dead-jobs").closest(".scroll").hidden = dead.length === 0;
   replaceIfChanged($("#repo-dead-jobs").tBodies[0], deadJobRows(dead));
   replaceIfChanged($("#repo-issues").tBodies[0], issueRows(repository.latest_issues || []));
 }
