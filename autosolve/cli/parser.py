@@ -48,7 +48,7 @@ exit codes:
 exit codes:
   0    the daemon did what was asked
   1    the daemon refused the request, or no daemon listens on the socket
-  2    usage error or invalid settings""",
+  2    usage error; or the settings are invalid (or missing) and no daemon answers""",
     "demo": """\
 exit codes:
   0    stopped after --for SECONDS, or by SIGINT/SIGTERM
@@ -118,12 +118,15 @@ def _epilog(command: str) -> str:
     return "\n\n".join(parts)
 
 
-def _add_settings(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+def _add_settings(
+    parser: argparse.ArgumentParser, *, default: object = None, must_exist: bool = True
+) -> None:
+    where = "it must exist" if must_exist else "where control.socket is read"
     parser.add_argument(
         "--settings",
         metavar="PATH",
         default=default,
-        help="settings file (default: ./settings.toml; it must exist)",
+        help=f"settings file (default: ./settings.toml; {where})",
     )
 
 
@@ -307,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=_epilog(name),
             formatter_class=_Formatter,
         )
-        _add_settings(sub)
+        _add_settings(sub, must_exist=name != "ctl")
         return sub
 
     start = command(
@@ -423,5 +426,5 @@ def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> Non
         if add_arguments is not None:
             add_arguments(action)
         # Accepted after the action too; SUPPRESS keeps an earlier value when absent here.
-        _add_settings(action, default=argparse.SUPPRESS)
+        _add_settings(action, default=argparse.SUPPRESS, must_exist=False)
         _add_socket(action, default=argparse.SUPPRESS)
