@@ -385,61 +385,51 @@ def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
     return _labelled(family, (((state,), count) for state, count in states.items()))
 
 
-_PER_CHILD = (
-    ("autosolve_child_runs_total", "counter", "Successful runs per child."),
+_PER_CHILD_COUNTERS = (
+    ("autosolve_child_runs_total", "runs", "Successful runs per child."),
     (
         "autosolve_child_restarts_total",
-        "counter",
+        "restarts",
         "Fresh actors started after a failure or a restart request.",
     ),
-    (
-        "autosolve_child_run_results_total",
-        "counter",
-        "Finished runs per child and result: ok, failed.",
-    ),
-    (
-        "autosolve_child_last_success_timestamp_seconds",
-        "gauge",
-        "When each child last ran successfully (Unix time); no sample before its first success.",
-    ),
 )
+"""Counters read from one key of each child's status record."""
+
+RUN_RESULTS = "autosolve_child_run_results_total"
+LAST_SUCCESS = "autosolve_child_last_success_timestamp_seconds"
 
 
 def _per_child_text(children: Sequence[Mapping[str, Any]]) -> bytes:
     """The per-child families in the text format (0.0.4), as ``generate_latest`` writes them."""
-    labels = [_escape(child["name"]) for child in children]
-    samples = (_runs, _restarts, _results, _last_success)
+    pairs = [(_escape(child["name"]), child) for child in children]
     lines = []
-    for (name, kind, documentation), sample in zip(_PER_CHILD, samples, strict=True):
-        lines.append(f"# HELP {name} {documentation}\n# TYPE {name} {kind}\n")
-        for label, child in zip(labels, children, strict=True):
-            lines.extend(
-                f'{name}{{child="{label}"{more}}} {value}\n' for more, value in sample(child)
-            )
+    for name, key, documentation in _PER_CHILD_COUNTERS:
+        lines.append(_header(name, "counter", documentation))
+        lines.extend(f'{name}{{child="{label}"}} {child[key]}\n' for label, child in pairs)
+    lines.append(_header(RUN_RESULTS, "counter", "Finished runs per child and result: ok, failed."))
+    lines.extend(
+        f'{RUN_RESULTS}{{child="{label}",result="ok"}} {child["runs"]}\n'
+        f'{RUN_RESULTS}{{child="{label}",result="failed"}} {child.get("failures", 0)}\n'
+        for label, child in pairs
+    )
+    lines.append(
+        _header(LAST_SUCCESS, "gauge", "When each child last succeeded (Unix time; none before).")
+    )
+    lines.extend(
+        f'{LAST_SUCCESS}{{child="{label}"}} {_unix_time(moment)!r}\n'
+        for label, child in pairs
+        if (moment := child.get("last_success_at"))
+    )
     return "".join(lines).encode()
 
 
-_Samples = Iterable[tuple[str, object]]
-"""A child's samples of one family: the labels after ``child`` and the value."""
+def _header(name: str, kind: str, documentation: str) -> str:
+    return f"# HELP {name} {documentation}\n# TYPE {name} {kind}\n"
 
 
-def _runs(child: Mapping[str, Any]) -> _Samples:
-    return [("", child["runs"])]
-
-
-def _restarts(child: Mapping[str, Any]) -> _Samples:
-    return [("", child["restarts"])]
-
-
-def _results(child: Mapping[str, Any]) -> _Samples:
-    return [(',result="ok"', child["runs"]), (',result="failed"', child.get("failures", 0))]
-
-
-def _last_success(child: Mapping[str, Any]) -> _Samples:
-    moment = child.get("last_success_at")
-    if not moment:
-        return []
-    return [("", repr(datetime.fromisoformat(moment).timestamp()))]
+def _unix_time(moment: str) -> float:
+    """A status time (``2026-01-01T00:00:00Z``) as Unix time."""
+    return datetime.fromisoformat(moment).timestamp()
 
 
 def _escape(value: str) -> str:
