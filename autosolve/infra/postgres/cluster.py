@@ -282,6 +282,29 @@ class Cluster:
         if row is None:
             raise LeaseLostError(f"id {repository_id}", self.node_name)
 
+    # -- job holders -----------------------------------------------------------------
+
+    def holder_alive(self) -> tuple[str, tuple[float | None]]:
+        """The condition on a ``jobs`` row that its holder is a live node (``Liveness``).
+
+        A job is held by a node (``leased_by``, the node id) as long as that
+        node's heartbeat row has not expired; once it has, the node is dead or
+        cut off, and its jobs are for the others to take
+        (:meth:`~autosolve.infra.store.Store.release_orphaned_jobs`). A lease
+        with no holder recorded (made by an autosolve before holders were)
+        counts as alive: it runs out with its visibility timeout as it always
+        did.
+        """
+        return (
+            f"""
+            jobs.leased_by IS NULL OR EXISTS (
+                SELECT 1 FROM cluster_nodes AS n
+                WHERE n.id = jobs.leased_by AND n.expires_at > {_NOW_AT}
+            )
+            """,
+            (self._reading(),),
+        )
+
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:
         """A transaction that waits at most a third of the TTL for a row lock.

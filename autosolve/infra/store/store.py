@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, Self
@@ -15,7 +19,9 @@ from .engine import Connection, Engine
 from .errors import InvalidIssueError, UnknownIssueError
 from .records import Analysis, Job, JobsSummary, RecentAnalysis, StoredIssue, SyncCursor
 
-__all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Store"]
+__all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Liveness", "Store", "new_holder_id"]
+
+logger = logging.getLogger("autosolve.store")
 
 DEFAULT_RELAY_BATCH = 20
 """Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
@@ -37,6 +43,28 @@ class Fence(Protocol):
         ...
 
 
+class Liveness(Protocol):
+    """Which holders of job leases are alive: a cluster's node table.
+
+    :class:`~autosolve.infra.postgres.cluster.Cluster` is one. Without one (a
+    daemon alone on its database, which its lock proves) every holder but
+    this process is gone.
+    """
+
+    def holder_alive(self) -> tuple[str, Sequence[object]]:
+        """A condition on a ``jobs`` row, true while its ``leased_by`` holder lives.
+
+        Returns:
+            The SQL (``?`` placeholders) and its parameters.
+        """
+        ...
+
+
+def new_holder_id() -> str:
+    """A fresh id for the leases of one process: ``hostname-pid.random``."""
+    return f"{socket.gethostname()}-{os.getpid()}.{uuid.uuid4().hex[:12]}"
+
+
 class Store:
     """Repositories, the issue mirror, sync cursors, the outbox, the job queue, analyses.
 
@@ -53,6 +81,8 @@ class Store:
         engine: the database and how to speak to it.
         now: clock returning epoch seconds; tests inject one to move time without sleeping.
         fence: the cluster's lease check; ``None`` on a single daemon.
+        holder: recorded as the holder of every job this store leases (a
+            cluster's node id); a fresh :func:`new_holder_id` by default.
     """
 
     def __init__(
@@ -61,10 +91,12 @@ class Store:
         *,
         now: Callable[[], float] = time.time,
         fence: Fence | None = None,
+        holder: str | None = None,
     ) -> None:
         self._engine = engine
         self._now = now
         self._fence = fence
+        self._holder = holder or new_holder_id()
 
     @property
     def engine(self) -> Engine:
@@ -76,9 +108,18 @@ class Store:
         """The database, for messages: a file path, or a URL without its password."""
         return self._engine.name
 
+    @property
+    def holder(self) -> str:
+        """Who holds the jobs this store leases (``jobs.leased_by``)."""
+        return self._holder
+
     def set_fence(self, fence: Fence | None) -> None:
         """Fence every later repository write with ``fence`` (set once the node joined)."""
         self._fence = fence
+
+    def set_holder(self, holder: str) -> None:
+        """Lease later jobs as ``holder`` (a cluster node's id, known once it joined)."""
+        self._holder = holder
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -292,7 +333,38 @@ class Store:
         )
         _require(max_attempts >= 1, f"`max_attempts` must be at least 1, got {max_attempts!r}")
         with self._write() as connection:
-            return queue.receive_job(connection, self._now(), visibility_timeout, max_attempts)
+            return queue.receive_job(
+                connection, self._now(), visibility_timeout, max_attempts, self._holder
+            )
+
+    def release_orphaned_jobs(self, liveness: Liveness | None = None) -> list[int]:
+        """Show at once the jobs leased by a holder that is gone; their ids, oldest first.
+
+        A process killed in the middle of a job leaves it leased: without this
+        it would wait out its whole visibility timeout. The attempt it spent
+        stays spent; ``last_error`` names the holder that went away.
+
+        Args:
+            liveness: tells live holders from dead ones (a cluster's node
+                table). ``None``: the caller alone uses the database and has
+                not received a job yet (a SQLite daemon at start, under its
+                instance lock), so every leased job is orphaned.
+        """
+        params: Sequence[object] = ()
+        if liveness is None:
+            gone = "1 = 1"
+        else:
+            alive, params = liveness.holder_alive()
+            gone = f"NOT ({alive})"
+        with self._write() as connection:
+            released = queue.release_orphans(connection, self._now(), gone, params)
+        if released:
+            logger.warning(
+                "released %d jobs left in flight by a holder that is gone (killed, crashed, "
+                "or cut off): %s",
+                len(released), ", ".join(map(str, released)),
+            )  # fmt: skip
+        return released
 
     def delete_job(self, job_id: int) -> bool:
         """Remove a job whose work is done; False if it was already gone."""
