@@ -581,6 +581,16 @@ def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
     assert (world.id, world.watch_since) == (other, "2026-01-02T00:00:00Z")
 
 
+def test_a_watch_start_given_at_the_first_upsert_is_recorded_instead_of_the_stores_clock(
+    store: Store, clock: ManualClock
+):
+    clock.now = 978_307_200.0  # the local clock woke up in 2001
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_225_600.9)  # GitHub's time
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_312_000.0)
+
+    assert repository(store, "octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+
+
 def test_an_issue_keeps_its_author_and_creation_time(store: Store, repo: int):
     bot = issue(
         3, created_at="2025-12-31T23:59:59.5Z", author_login="dependabot[bot]", author_type="Bot"

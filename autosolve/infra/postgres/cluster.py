@@ -37,17 +37,21 @@ if TYPE_CHECKING:
 
     from .connection import PostgresDatabase
 
-__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key"]
+__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key", "moment"]
 
 
-def _moment(reading: str) -> str:
-    """The moment a statement acts at: the injected clock's ``reading``, else the server's."""
+def moment(reading: str) -> str:
+    """The moment a statement acts at: the injected clock's ``reading``, else the server's.
+
+    ``reading`` is the placeholder of a parameter that is a time, or NULL for
+    the database server's clock: the one clock every node shares.
+    """
     return f"COALESCE(CAST({reading} AS float8), extract(epoch FROM clock_timestamp()))"
 
 
-_NOW = _moment("%(now)s")
+_NOW = moment("%(now)s")
 """The moment, in the cluster's own statements (named parameters)."""
-_NOW_AT = _moment("?")
+_NOW_AT = moment("?")
 """The moment, in statements on the store's connections (``?`` parameters)."""
 
 

@@ -154,16 +154,26 @@ class Store:
 
     # -- repositories ------------------------------------------------------------------
 
-    def upsert_repository(self, github_id: int, owner: str, name: str) -> int:
+    def upsert_repository(
+        self, github_id: int, owner: str, name: str, *, watch_since: float | None = None
+    ) -> int:
         """Store or refresh ``owner/name``; return its local id, stable across runs.
 
         The first call for a repository records its watch start
-        (``repositories.watch_since``, now); no later call moves it. Not
-        fenced: every daemon of a cluster validates every repository at start,
-        and refreshing its name and id is the same write from any node.
+        (``repositories.watch_since``); no later call moves it. Not fenced:
+        every daemon of a cluster validates every repository at start, and
+        refreshing its name and id is the same write from any node.
+
+        Args:
+            watch_since: the watch start to record (epoch seconds), GitHub's
+                time of the validation; None: the store's clock, now.
         """
+        now = self._now()
+        start = now if watch_since is None else watch_since
         with self._write() as connection:
-            return repositories.upsert_repository(connection, self._now(), github_id, owner, name)
+            return repositories.upsert_repository(
+                connection, now, github_id, owner, name, watch_since=start
+            )
 
     def repository_id(self, owner: str, name: str) -> int:
         """The local id of ``owner/name`` (case-insensitive).
