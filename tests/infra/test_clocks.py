@@ -44,35 +44,45 @@ def github() -> Iterator[FakeGitHub]:
         yield fake
 
 
-def validate(github: FakeGitHub, store: SQLiteStore, now: ManualClock) -> None:
-    client = GitHubClient(github.url, TOKEN, timeout=5, now=now)
+@pytest.fixture
+def local() -> ManualClock:
+    """The machine's wall clock, woken up in 2001."""
+    return ManualClock(YEAR_2001)
+
+
+@pytest.fixture
+def client(github: FakeGitHub, local: ManualClock) -> GitHubClient:
+    return GitHubClient(github.url, TOKEN, timeout=5, now=local)
+
+
+@pytest.fixture
+def store(tmp_path: Path, local: ManualClock) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "autosolve.db", now=local)
+    store.migrate()
+    yield store
+    store.close()
+
+
+def validate(client: GitHubClient, store: SQLiteStore) -> None:
     validator = RepositoryValidator(client, store)
     validator.validate(None, RepoTenant("octo", "hello"))  # type: ignore[arg-type]
 
 
 def test_a_first_start_with_the_clock_at_2001_watches_from_githubs_time_not_2001(
-    github: FakeGitHub, tmp_path: Path
+    client: GitHubClient, store: SQLiteStore
 ) -> None:
-    local = ManualClock(YEAR_2001)
-    store = SQLiteStore(tmp_path / "autosolve.db", now=local)
-    store.migrate()
     before = time.time()
 
-    validate(github, store, local)
+    validate(client, store)
 
     watch_since = parse_timestamp(repository(store, "octo", "hello").watch_since or "")
     assert before - 1 <= watch_since.timestamp() <= time.time()  # GitHub's Date: now
-    store.close()
 
 
 def test_every_existing_issue_stays_before_a_watch_start_taken_with_a_wrong_clock(
-    github: FakeGitHub, tmp_path: Path
+    client: GitHubClient, store: SQLiteStore
 ) -> None:
-    local = ManualClock(YEAR_2001)
-    store = SQLiteStore(tmp_path / "autosolve.db", now=local)
-    store.migrate()
-    validate(github, store, local)
-    client = GitHubClient(github.url, TOKEN, timeout=5, now=local)
+    validate(client, store)
     page = client.list_issues("octo", "hello", since=None)
     repository_id = store.repository_id("octo", "hello")
     store.save_issue_page(repository_id, page.issues, SyncCursor())
@@ -81,7 +91,6 @@ def test_every_existing_issue_stays_before_a_watch_start_taken_with_a_wrong_cloc
     verdicts = [gate.check(store.get_issue(repository_id, issue.number)) for issue in page.issues]
 
     assert [v.code if v else None for v in verdicts] == ["before_watch_start"] * len(page.issues)
-    store.close()
 
 
 @pytest.mark.parametrize("offset", [-3600.0, 3600.0])

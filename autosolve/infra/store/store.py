@@ -46,9 +46,8 @@ class Fence(Protocol):
 class Liveness(Protocol):
     """Which holders of job leases are alive: a cluster's node table.
 
-    :class:`~autosolve.infra.postgres.cluster.Cluster` is one. Without one (a
-    daemon alone on its database, which its lock proves) every holder but
-    this process is gone.
+    :class:`~autosolve.infra.postgres.cluster.Cluster` is one: a node is
+    alive while its heartbeat row has not expired.
     """
 
     def holder_alive(self) -> tuple[str, Sequence[object]]:
@@ -81,8 +80,6 @@ class Store:
         engine: the database and how to speak to it.
         now: clock returning epoch seconds; tests inject one to move time without sleeping.
         fence: the cluster's lease check; ``None`` on a single daemon.
-        holder: recorded as the holder of every job this store leases (a
-            cluster's node id); a fresh :func:`new_holder_id` by default.
     """
 
     def __init__(
@@ -91,12 +88,11 @@ class Store:
         *,
         now: Callable[[], float] = time.time,
         fence: Fence | None = None,
-        holder: str | None = None,
     ) -> None:
         self._engine = engine
         self._now = now
         self._fence = fence
-        self._holder = holder or new_holder_id()
+        self._holder = new_holder_id()
 
     @property
     def engine(self) -> Engine:
@@ -110,7 +106,10 @@ class Store:
 
     @property
     def holder(self) -> str:
-        """Who holds the jobs this store leases (``jobs.leased_by``)."""
+        """Who holds the jobs this store leases (``jobs.leased_by``): this process.
+
+        A fresh :func:`new_holder_id` until :meth:`set_holder` names it otherwise.
+        """
         return self._holder
 
     def set_fence(self, fence: Fence | None) -> None:
@@ -387,6 +386,9 @@ class Store:
         """Give a failed job back: record ``error``, visible again after ``delay`` seconds.
 
         Args:
+            delay: at most the visibility timeout :meth:`receive_job` is given:
+                a job hidden longer reads as hidden by a clock that has since
+                stepped back, and shows at once (see :mod:`.queue`).
             spend_attempt: False when the failure was not the job's fault (an
                 outage): the attempt the receive spent is given back, so the
                 job never reaches ``max_attempts`` that way.
