@@ -97,6 +97,8 @@ class BudgetStats:
     """Requests that had to wait."""
     wait_seconds_total: float
     """Seconds spent waiting, summed over requests."""
+    points_total: int = 0
+    """Points granted since the start (a read costs 1, a write :data:`WRITE_POINTS`)."""
 
 
 class _Shared:
@@ -178,6 +180,7 @@ class RequestBudget:
         self._in_flight = 0
         self._closed = False
         self._requests = 0
+        self._points = 0
         self._waits = 0
         self._wait_seconds = 0.0
         self._asking = False
@@ -286,6 +289,7 @@ class RequestBudget:
                 requests_total=self._requests,
                 waits_total=self._waits,
                 wait_seconds_total=self._wait_seconds,
+                points_total=self._points,
             )
 
     def _tell_waiting(self, waiting: bool) -> None:
@@ -464,6 +468,7 @@ class RequestBudget:
         self._queue.remove(ticket)
         ticket.granted = True
         self._in_flight += 1
+        self._points += ticket.points
         ticket.condition.notify()
 
     def _refuse(self, ticket: _Ticket, answer: Reservation) -> None:

@@ -13,7 +13,7 @@ from .engine import Connection
 from .errors import UnknownRepositoryError
 from .records import RepositoryRef
 
-__all__ = ["find_repository", "require_repository", "upsert_repository"]
+__all__ = ["find_repository", "repository_names", "require_repository", "upsert_repository"]
 
 
 def upsert_repository(
@@ -79,3 +79,9 @@ def require_repository(connection: Connection, repository_id: int) -> str:
     if row is None:
         raise UnknownRepositoryError(f"with id {repository_id}")
     return f"{row[0]}/{row[1]}"
+
+
+def repository_names(connection: Connection) -> dict[int, str]:
+    """``owner/name`` of every stored repository by its local id (job payloads name ids)."""
+    rows = connection.execute("SELECT id, owner, name FROM repositories").fetchall()
+    return {int(repository_id): f"{owner}/{name}" for repository_id, owner, name in rows}

@@ -17,7 +17,15 @@ from . import analyses, cursors, outbox, queue, repositories
 from . import issues as issue_rows
 from .engine import Connection, Engine
 from .errors import InvalidIssueError, UnknownIssueError
-from .records import Analysis, Job, JobsSummary, RecentAnalysis, StoredIssue, SyncCursor
+from .records import (
+    Analysis,
+    Job,
+    JobsSummary,
+    RecentAnalysis,
+    RepositoryIssues,
+    StoredIssue,
+    SyncCursor,
+)
 
 __all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Liveness", "Store", "new_holder_id"]
 
@@ -228,6 +236,26 @@ class Store:
         with self._read() as connection:
             return issue_rows.issue_counts(connection)
 
+    def repository_issues(self, repository: str, limit: int = 20) -> RepositoryIssues:
+        """``repository`` (``owner/name``)'s issues per state and its ``limit`` newest ones.
+
+        Raises:
+            UnknownRepositoryError: ``repository`` is not in the store.
+        """
+        _require(limit >= 0, f"`limit` must be non-negative, got {limit!r}")
+        with self._read() as connection:
+            found = repositories.find_repository(connection, *_split(repository))
+            return RepositoryIssues(
+                found.full_name,
+                issue_rows.issue_states(connection, found.id),
+                issue_rows.latest_issues(connection, found.id, limit),
+            )
+
+    def repository_names(self) -> dict[int, str]:
+        """``owner/name`` of every stored repository by local id (job payloads name ids)."""
+        with self._read() as connection:
+            return repositories.repository_names(connection)
+
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
 
@@ -297,11 +325,26 @@ class Store:
         with self._read() as connection:
             return analyses.latest_analysis(connection, issue_id, posted_only)
 
-    def recent_analyses(self, limit: int = 20) -> list[RecentAnalysis]:
-        """The ``limit`` newest analyses of every repository, newest first."""
+    def recent_analyses(
+        self, limit: int = 20, *, repository: str | None = None
+    ) -> list[RecentAnalysis]:
+        """The ``limit`` newest analyses, newest first: of every repository, or of
+        ``repository`` (``owner/name``) only.
+
+        Raises:
+            UnknownRepositoryError: ``repository`` is not in the store.
+        """
         _require(limit >= 1, f"`limit` must be at least 1, got {limit!r}")
         with self._read() as connection:
-            return analyses.recent_analyses(connection, limit)
+            repository_id = None
+            if repository is not None:
+                repository_id = repositories.find_repository(connection, *_split(repository)).id
+            return analyses.recent_analyses(connection, limit, repository_id)
+
+    def find_analysis(self, analysis_id: int) -> RecentAnalysis | None:
+        """Analysis ``analysis_id`` with its issue, body included; None if there is none."""
+        with self._read() as connection:
+            return analyses.find_analysis(connection, analysis_id)
 
     # -- outbox ------------------------------------------------------------------------
 
@@ -467,6 +510,20 @@ def _job_done(connection: Connection, job_id: int | None) -> None:
     """Delete the job whose work a write completes, in that write's transaction."""
     if job_id is not None:
         queue.delete_job(connection, job_id)
+
+
+def _split(repository: str) -> tuple[str, str]:
+    """``owner/name`` as ``(owner, name)``.
+
+    Raises:
+        ValueError: ``repository`` is not ``owner/name``.
+    """
+    owner, slash, name = repository.partition("/")
+    _require(
+        bool(owner and slash and name) and "/" not in name,
+        f"`repository` must be owner/name, got {repository!r}",
+    )
+    return owner, name
 
 
 def _require(condition: bool, message: str) -> None:
