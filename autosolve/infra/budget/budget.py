@@ -63,8 +63,8 @@ def points_of(method: str) -> int:
     return WRITE_POINTS if is_write(method) else 1
 
 
-def _wall_time() -> float:
-    return time.time()
+def _monotonic() -> float:
+    return time.monotonic()  # looked up per call: gevent and test tools may patch it
 
 
 class BudgetExceededError(Exception):
@@ -152,7 +152,11 @@ class RequestBudget:
     Args:
         ledger: the windows' bookkeeping (in memory, or shared by a cluster).
         concurrency: requests in flight at most.
-        now: the clock the ledger's times come from (epoch seconds).
+        now: the budget's clock, monotonic: every wait is measured on it, and
+            the times it gives the ledger come from it (a shared ledger may
+            stamp its entries on a clock of its own instead). A wall clock
+            would not do: stepped back an hour, it kept every request of the
+            last minute in the window for an hour.
         on_wait: called from the waiting thread with True when a request
             starts waiting and False when it stops (e.g. to show it in the
             waiting child's status); its errors are logged, never raised.
@@ -162,7 +166,7 @@ class RequestBudget:
         self,
         ledger: Ledger,
         concurrency: int,
-        now: Callable[[], float] = _wall_time,
+        now: Callable[[], float] = _monotonic,
         on_wait: Callable[[bool], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:

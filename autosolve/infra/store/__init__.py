@@ -36,6 +36,7 @@ from __future__ import annotations
 from .engine import Connection, Dialect, Engine
 from .errors import (
     DatabaseInUseError,
+    DatabaseReplacedError,
     InvalidIssueError,
     SchemaVersionError,
     StoreClosedError,
@@ -67,6 +68,7 @@ __all__ = [
     "Analysis",
     "Connection",
     "DatabaseInUseError",
+    "DatabaseReplacedError",
     "DeadJob",
     "Dialect",
     "Engine",

@@ -17,14 +17,20 @@ __all__ = ["find_repository", "repository_names", "require_repository", "upsert_
 
 
 def upsert_repository(
-    connection: Connection, now: float, github_id: int, owner: str, name: str
+    connection: Connection,
+    now: float,
+    github_id: int,
+    owner: str,
+    name: str,
+    *,
+    watch_since: float,
 ) -> int:
     """Insert or update the repository ``owner/name``; return its local id.
 
     The key is ``(owner, name)``, compared case-insensitively, so the id stays
     the same across runs and the stored spelling follows what GitHub last said.
-    The first upsert records ``watch_since`` (``now``, whole seconds, the
-    precision of GitHub's timestamps); later ones never move it.
+    The first upsert records ``watch_since`` (whole seconds, the precision of
+    GitHub's timestamps); later ones never move it.
     """
     row = connection.execute(
         f"""
@@ -38,7 +44,7 @@ def upsert_repository(
             watch_since = COALESCE(repositories.watch_since, excluded.watch_since)
         RETURNING id
         """,
-        (github_id, owner, name, now, now, format_epoch(now)),
+        (github_id, owner, name, now, now, format_epoch(watch_since)),
     ).fetchone()
     return int(row[0])
 

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.classify import classify, explain
+from autosolve.runtime.classify import Classification, classify, explain
 from autosolve.runtime.contained import GreenletExit
 from autosolve.runtime.events import EventKind, Failure
 from autosolve.runtime.kinds import UnitKind
@@ -64,12 +64,13 @@ class RestartPlanner:
         record.last_error = describe_error(error)
         record.state = ChildState.FAILED
         record.next_run_at = None
-        category, wait = (forced, None) if forced is not None else self._classify(slot, error)
+        verdict = Classification(forced) if forced is not None else self._classify(slot, error)
+        category = verdict.category
         if slot.restart_due or slot.stopped:  # a requested restart or stop is pending: it wins
             self._failed(slot, category, permanent=False)
             return None
         words = explain(error, self._core.options.explainer)
-        delay, reason = self._decide(slot, category, wait, words)
+        delay, reason = self._decide(slot, verdict, words)
         if reason is None and self._intensity_exceeded():
             options = self._core.options
             self._failed(slot, category, permanent=True)
@@ -91,8 +92,8 @@ class RestartPlanner:
         failure = Failure(category, slot.record.last_error or "", permanent)
         self._core.emit(EventKind.FAILED, slot.unit.name, failure)
 
-    def _classify(self, slot: ChildSlot, error: BaseException) -> tuple[Category, float | None]:
-        """The error's category and wait hint; a classifier that raises means "unknown"."""
+    def _classify(self, slot: ChildSlot, error: BaseException) -> Classification:
+        """The error's classification; a classifier that raises means "unknown"."""
         try:
             verdict = classify(error, self._core.options.classifier)
             category = Category(verdict.category)
@@ -106,29 +107,35 @@ class RestartPlanner:
                 "classifying the failure of %s raised; handling it as unknown (degraded)",
                 slot.unit.name, extra={"child": slot.unit.name},
             )  # fmt: skip
-            return Category.DEGRADED, None
-        return category, wait
+            return Classification(Category.DEGRADED)
+        return Classification(category, wait, permanent=verdict.permanent is True)
 
     def _decide(
-        self, slot: ChildSlot, category: Category, wait: float | None, words: str
+        self, slot: ChildSlot, verdict: Classification, words: str
     ) -> tuple[float | None, str | None]:
         """``(delay, None)`` to restart, or ``(None, reason)`` when the failure is permanent.
 
         ``words`` is the failure as the application's explainer puts it (else
-        the error's type and text).
+        the error's type and text): a permanent failure it explains is given
+        in those words alone, since they say what to do.
         """
         name, error = slot.unit.name, slot.record.last_error
+        category, wait = verdict.category, verdict.wait
+        explained = f"{name}: {words}" if words != error else None
+        if verdict.permanent:
+            return None, explained or (
+                f"{name} failed permanently ({category} error, no retry can help): {error}"
+            )
         attempt = slot.record.attempts[category]
-        explained = words != error
         try:
             policy = self._core.options.policies.lookup(slot.unit.kind, category)
         except Exception:
             logger.exception("restart policy lookup for %s failed; using the defaults", name)
             policy = default_policies().lookup(slot.unit.kind, category)
-        if policy is None:  # the application's words say what to do; else how it was judged
-            if explained:
-                return None, f"{name}: {words}"
-            return None, f"{name} failed permanently ({category} error, no retry policy): {error}"
+        if policy is None:
+            return None, explained or (
+                f"{name} failed permanently ({category} error, no retry policy): {error}"
+            )
         if policy.exhausted(attempt):
             return None, (
                 f"{name} failed permanently after {policy.retries} {category} retries: {words}"
