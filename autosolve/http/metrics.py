@@ -386,7 +386,6 @@ def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
 
 
 _PER_CHILD_COUNTERS = (
-    ("autosolve_child_runs_total", "runs", "Successful runs per child."),
     (
         "autosolve_child_restarts_total",
         "restarts",
@@ -395,7 +394,7 @@ _PER_CHILD_COUNTERS = (
 )
 """Counters read from one key of each child's status record."""
 
-RUN_RESULTS = "autosolve_child_run_results_total"
+RUNS = "autosolve_child_runs_total"
 LAST_SUCCESS = "autosolve_child_last_success_timestamp_seconds"
 
 
@@ -406,10 +405,10 @@ def _per_child_text(children: Sequence[Mapping[str, Any]]) -> bytes:
     for name, key, documentation in _PER_CHILD_COUNTERS:
         lines.append(_header(name, "counter", documentation))
         lines.extend(f'{name}{{child="{label}"}} {child[key]}\n' for label, child in pairs)
-    lines.append(_header(RUN_RESULTS, "counter", "Finished runs per child and result: ok, failed."))
+    lines.append(_header(RUNS, "counter", "Finished runs per child and result: ok, failed."))
     lines.extend(
-        f'{RUN_RESULTS}{{child="{label}",result="ok"}} {child["runs"]}\n'
-        f'{RUN_RESULTS}{{child="{label}",result="failed"}} {child.get("failures", 0)}\n'
+        f'{RUNS}{{child="{label}",result="ok"}} {child["runs"]}\n'
+        f'{RUNS}{{child="{label}",result="failed"}} {child.get("failures", 0)}\n'
         for label, child in pairs
     )
     lines.append(
