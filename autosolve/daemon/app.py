@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.daemon.build import build_scheduler, supervisor_options
 from autosolve.daemon.dependencies import AppDependencies
+from autosolve.daemon.discovery import Replanner
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
 from autosolve.infra.store import Store, StoreError
 from autosolve.runtime import Observer
 from autosolve.schedule import registry
+from autosolve.schedule.modules.organization import organization_tenants
 from autosolve.schedule.scheduler import Plan
 from autosolve.settings import Settings, load_settings, secrets_of
 
@@ -85,6 +87,12 @@ class App:
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
+        self.replanner = Replanner(self.reloader.replan)
+        """Plans again whenever discovery changes the watched repositories."""
+        deps.directory.add_listener(self.replanner.request)
+        deps.add_close_hook(self.replanner.close)
+        if organization_tenants(settings):  # a first listing may have come before the listener
+            self.replanner.request()
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""

@@ -10,11 +10,13 @@ tasks share instead of building it again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from autosolve.daemon.cluster import ClusterMember, node_name_of
+from autosolve.domain.discovery import RepositoryDirectory
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.model import Model
@@ -28,8 +30,6 @@ from autosolve.schedule import registry
 from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from autosolve.domain.analysis import Result
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
@@ -60,10 +60,18 @@ class AppDependencies:
         set it before the scheduler is built."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
+        self.directory = RepositoryDirectory()
+        """The repositories discovered in organisations and App installations (kept
+        across reloads: the discoverers fill it, the repository module plans from it)."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
         self.cluster: ClusterMember | None = None
         """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
+        self._close_hooks: list[Callable[[], None]] = []
+
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` first thing in :meth:`close` (the run has stopped)."""
+        self._close_hooks.append(hook)
 
     @cached_property
     def database_path(self) -> Path:
@@ -146,7 +154,7 @@ class AppDependencies:
         if _model_settings(settings) != _model_settings(old):
             self.__dict__.pop("model", None)
         if "pacer" in self.__dict__:
-            fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
+            fastest, slowest, budget, pollers = registry.pacer_arguments(self)
             self.pacer.retune(fastest, slowest, budget, pollers=pollers)
 
     def on_runtime_event(self, event: RuntimeEvent) -> None:
@@ -187,6 +195,8 @@ class AppDependencies:
 
     def close(self) -> None:
         """Close the store and release the lock (after every child stopped)."""
+        for hook in self._close_hooks:
+            hook()
         store, self._store = self._store, None
         lock, self._lock = self._lock, None
         cluster, self.cluster = self.cluster, None

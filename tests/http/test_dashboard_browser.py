@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.http.daemon import HttpDaemon, get, running_daemon
+from tests.plans import planned_units
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -220,14 +221,16 @@ def test_with_a_token_the_page_takes_it_from_the_url_and_hides_it(
 ) -> None:
     browser.get("about:blank")
     browser.get_log("browser")
+    units = planned_units(token_daemon.settings)
     browser.get(token_daemon.http_url() + f"/#token={TOKEN}")
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
     assert TOKEN not in browser.current_url
     assert browser.find_element("id", "token-form").is_displayed() is False
     assert console_errors(browser) == []
 
 
 def test_with_a_token_the_page_asks_for_it(browser: Any, token_daemon: HttpDaemon) -> None:
+    units = planned_units(token_daemon.settings)
     browser.get(token_daemon.http_url() + "/")
     browser.execute_script("sessionStorage.clear()")  # forget the last test's token
     browser.refresh()
@@ -236,5 +239,5 @@ def test_with_a_token_the_page_asks_for_it(browser: Any, token_daemon: HttpDaemo
     assert rows(browser) == {}
     browser.find_element("id", "token-input").send_keys(TOKEN)
     browser.find_element("css selector", "#token-form button").click()
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
     assert not form.is_displayed()

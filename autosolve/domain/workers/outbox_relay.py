@@ -27,7 +27,7 @@ class OutboxRelay:
         self._store = store
         self._interval = interval
 
-    def task_spec(self) -> WorkerSpec:
+    def task_spec(self) -> WorkerSpec[RepoTenant]:
         return WorkerSpec(resource="outbox-relay", interval=self._interval, work=self.relay)
 
     def relay(self, ctx: WorkContext, tenant: RepoTenant) -> None:

@@ -39,6 +39,7 @@ from autosolve.infra.github.errors import (
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
+    InstallationRepositoriesSchema,
     IssuePage,
     IssueSchema,
     Repository,
@@ -56,8 +57,9 @@ API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
 """GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
 COMMENTS_PER_PAGE = 100
+"""Items per page of every other listing (GitHub's maximum)."""
 MAX_COMMENT_PAGES = 1000
-"""A sane bound on one issue's comment pages (100,000 comments); more is a paging loop."""
+"""A sane bound on one listing's pages (100,000 items); more is a paging loop."""
 SECONDARY_RATE_LIMIT_WAIT = 60.0
 READ_PATIENCE = 30.0
 """Seconds a read waits for the request budget at most: a tick behind a long queue
@@ -69,6 +71,8 @@ _repository_schema = RepositorySchema()
 _issues_schema = IssueSchema(many=True)
 _comment_schema = CommentSchema()
 _comments_schema = CommentSchema(many=True)
+_repositories_schema = RepositorySchema(many=True)
+_installation_repositories_schema = InstallationRepositoriesSchema()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -243,24 +247,50 @@ class GitHubClient:
                 (or there are more than :data:`MAX_COMMENT_PAGES` pages): a
                 listing that goes nowhere is not followed forever.
         """
-        url: str | None = self._url(f"/repos/{owner}/{name}/issues/{number}/comments")
-        params: dict[str, str] | None = {"per_page": str(COMMENTS_PER_PAGE)}
-        comments: list[Comment] = []
+        return self._all_pages(
+            f"/repos/{owner}/{name}/issues/{number}/comments",
+            _comments_schema,
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
+        )
+
+    def list_organization_repositories(self, organization: str) -> list[Repository]:
+        """``GET /orgs/{org}/repos``: every repository of the organisation, all pages."""
+        return self._all_pages(
+            f"/orgs/{organization}/repos",
+            _repositories_schema,
+            params={"type": "all"},
+            not_found=f"organisation {organization} not found or not visible to the "
+            "credentials; check github.organizations",
+        )
+
+    def list_installation_repositories(self) -> list[Repository]:
+        """``GET /installation/repositories``: every repository the installation covers.
+
+        Made with an installation's token (a GitHub App): see :meth:`as_installation`.
+        """
+        return self._all_pages("/installation/repositories", _installation_repositories_schema)
+
+    def _all_pages(
+        self,
+        path: str,
+        schema: Schema,
+        *,
+        params: dict[str, str] | None = None,
+        not_found: str | None = None,
+    ) -> list[Any]:
+        """Every item of a paged listing, following ``Link: rel="next"`` with loop guards."""
+        url: str | None = self._url(path)
+        query: dict[str, str] | None = {**(params or {}), "per_page": str(COMMENTS_PER_PAGE)}
+        items: list[Any] = []
         read: set[str] = set()
         while url is not None:
-            response = self._request(
-                "GET",
-                url,
-                params=params,
-                not_found=f"issue #{number} of {owner}/{name} not found or not visible "
-                "to the token",
-            )
+            response = self._request("GET", url, params=query, not_found=not_found)
             read.add(_normal_url(response.url))
-            comments.extend(self._load(response, _comments_schema))
-            url, params = self._next_url(response), None
+            items.extend(self._load(response, schema))
+            url, query = self._next_url(response), None
             if url is not None and (_normal_url(url) in read or len(read) >= MAX_COMMENT_PAGES):
                 raise self._paging_loop(response, url)
-        return comments
+        return items
 
     def create_comment(self, owner: str, name: str, number: int, body: str) -> Comment:
         """``POST /repos/{owner}/{name}/issues/{number}/comments``; GitHub answers 201."""
