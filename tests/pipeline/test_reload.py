@@ -4,64 +4,25 @@ rewritten between reloads (SPEC §2.4b, §5.2). The daemon as a process, with SI
 
 from __future__ import annotations
 
-import copy
 import gc
 import itertools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from autosolve.daemon.app import App
-from autosolve.runtime import RuntimeEvent
 from autosolve.settings import Settings as SettingsDeclaration
 from autosolve.settings.changes import flatten, restart_keys
 from autosolve.settings.declare import keys_of
 from tests.fakes.github import FakeGitHub
-from tests.pipeline.daemon import merge, query, to_toml, wait_until
+from tests.pipeline.daemon import query, wait_until
 from tests.pipeline.noop_worker import RESOURCE, with_noop_worker
-from tests.plans import global_units, plan_of, repository_units
+from tests.plans import global_units, plan_of
 
 Settings = dict[str, Any]
-
-
-class Running:
-    """An ``App`` started from a settings file the test rewrites, and its runtime events."""
-
-    def __init__(self, path: Path, data: Settings) -> None:
-        self.path, self.data = path, copy.deepcopy(data)
-        self.events: list[RuntimeEvent] = []
-        path.write_text(to_toml(self.data))
-        self.app = App.start(path, observers=[self.events.append])
-
-    def rewrite(self, **changes: Any) -> None:
-        merge(self.data, changes)
-        self.path.write_text(to_toml(self.data))
-
-    def reload(self) -> dict[str, Any]:
-        return self.app.answer({"command": "reload"})
-
-    def units(self, repository: str) -> list[str]:
-        """The units the daemon plans for ``repository`` (with its running settings)."""
-        return repository_units(self.app.settings, repository)
-
-    def kept(self, *repositories: str) -> int:
-        """How many units stay when only ``repositories`` and the global workers do."""
-        units = [u for r in repositories for u in self.units(r)]
-        return len(units) + len(global_units(self.app.settings))
-
-    def children(self) -> dict[str, dict[str, Any]]:
-        return {c["name"]: c for c in self.app.status()["children"]}
-
-    def spawned(self, name: str) -> int:
-        return sum(1 for e in list(self.events) if e.kind == "spawned" and e.name == name)
-
-    def wait_state(self, name: str, state: str) -> None:
-        wait_until(
-            lambda: self.children().get(name, {}).get("state") == state, what=f"{name} {state}"
-        )
 
 
 @pytest.fixture(params=["shipped", "with a no-op worker"])
@@ -73,19 +34,6 @@ def tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         return
     with with_noop_worker(monkeypatch):
         yield request.param
-
-
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Callable[[Settings], Running]]:
-    started: list[Running] = []
-
-    def start(data: Settings) -> Running:
-        started.append(Running(tmp_path / "settings.toml", data))
-        return started[-1]
-
-    yield start
-    for one in started:
-        one.app.stop(timeout=15.0)
 
 
 def poller(repo: str) -> str:

@@ -165,6 +165,34 @@ class SimulatedGitHub(LoopbackServer):
         with self._lock:
             return self._repos[(owner.lower(), name.lower())]
 
+    def find_account(self, login: str) -> Account | None:
+        """The account called ``login``, if there is one."""
+        with self._lock:
+            return self._accounts.get(login.lower())
+
+    def repositories_of(self, owner: str) -> list[Repository]:
+        """``owner``'s repositories, oldest first (as GitHub lists them by default)."""
+        with self._lock:
+            wanted = owner.lower()
+            owned = [r for r in self._repos.values() if r.owner.login.lower() == wanted]
+            return sorted(owned, key=lambda r: r.github_id)
+
+    def archive_repo(self, owner: str, name: str, *, archived: bool = True) -> Repository:
+        """Archive (or unarchive) a repository: still listed, marked ``archived``."""
+        with self._lock:
+            repo = self.repo(owner, name)
+            repo.archived = archived
+            return repo
+
+    def delete_repo(self, owner: str, name: str) -> None:
+        """The repository is gone: every endpoint of it answers 404.
+
+        Raises:
+            KeyError: no such repository.
+        """
+        with self._lock:
+            del self._repos[(owner.lower(), name.lower())]
+
     def find_repo(self, owner: str, name: str) -> Repository | None:
         """The repository, or ``None`` when there is none of that name."""
         with self._lock:
