@@ -9,6 +9,7 @@ tasks share instead of building it again.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -19,6 +20,8 @@ from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.domain.discovery import RepositoryDirectory
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
+from autosolve.infra.github.app import APP_BUDGET, GitHubApp
+from autosolve.infra.github.credentials import TOKEN_BUDGET
 from autosolve.infra.model import Model
 from autosolve.infra.model.providers import new_model
 from autosolve.infra.postgres.budget import PostgresLedger
@@ -27,6 +30,7 @@ from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
+from autosolve.schedule.modules.organization import AppInstallations
 from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
@@ -68,6 +72,8 @@ class AppDependencies:
         self.cluster: ClusterMember | None = None
         """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
         self._close_hooks: list[Callable[[], None]] = []
+        self._budgets: dict[str, RequestBudget] = {}
+        self._budgets_lock = threading.Lock()
 
     def add_close_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook()`` first thing in :meth:`close` (the run has stopped)."""
@@ -106,16 +112,48 @@ class AppDependencies:
         return RequestBudget(self.ledger, concurrency, on_wait=show_budget_wait)
 
     @cached_property
+    def app(self) -> GitHubApp | None:
+        """The GitHub App the daemon acts as (``github.app.id`` set, ``github.token`` empty)."""
+        github = self.settings.github
+        if not github.app.id or github.token:
+            return None
+        key = resolve_path(self.settings, github.app.private_key_file).read_text(encoding="utf-8")
+        return GitHubApp(github.app.id, key, github.app.installation_id)
+
+    @cached_property
+    def app_installations(self) -> AppInstallations | None:
+        """What the App's installations cover, for their repository discoverer."""
+        return None if self.app is None else AppInstallations(self.app)
+
+    def budget_of(self, key: str) -> RequestBudget:
+        """The request budget of one credential: the token's (or the App's own) is
+        :attr:`budget`; each App installation has one of its own (GitHub counts its
+        limits per installation), kept in this process."""
+        if key in (TOKEN_BUDGET, APP_BUDGET):
+            return self.budget
+        with self._budgets_lock:
+            if key not in self._budgets:
+                concurrency = self.settings.github.budget.concurrency
+                ledger = MemoryLedger(self.budget_limits)
+                self._budgets[key] = RequestBudget(ledger, concurrency, on_wait=show_budget_wait)
+            return self._budgets[key]
+
+    @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
-        return GitHubClient(
+        client = GitHubClient(
             github.api_url,
             github.token,
             github.timeout,
             github.min_interval,
             on_response=self.metrics.on_github_response if self.metrics else None,
             budget=self.budget,
+            credentials=self.app,
+            budgets=self.budget_of,
         )
+        if self.app is not None:
+            self.app.bind(client)
+        return client
 
     @cached_property
     def pacer(self) -> PollPacer:
@@ -162,6 +200,10 @@ class AppDependencies:
         stopping = event.kind == EventKind.PHASE and event.detail == Phase.STOPPING
         if stopping and "budget" in self.__dict__:  # the budget is built on first use
             self.budget.close()
+        if stopping:
+            with self._budgets_lock:
+                for budget in self._budgets.values():
+                    budget.close()
 
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.

@@ -39,7 +39,15 @@ from typing import Any
 
 from autosolve.demo.clock import SimulationClock, parse_iso
 from autosolve.demo.github import web
-from autosolve.demo.github.answers import bad_credentials
+from autosolve.demo.github.answers import DOCS, bad_credentials, not_found
+from autosolve.demo.github.apps import (
+    App,
+    Installation,
+    Installations,
+    as_app,
+    installation_repositories,
+    looks_like_jwt,
+)
 from autosolve.demo.github.endpoints import dispatch
 from autosolve.demo.github.limits import GitHubLimits
 from autosolve.demo.github.state import Account, Comment, Issue, Label, Repository
@@ -88,6 +96,8 @@ class SimulatedGitHub(LoopbackServer):
         self.token = token
         self.link_base: str | None = None
         """Scheme and host written into ``Link`` URLs (default: :attr:`url`)."""
+        self.installations = Installations()
+        """GitHub Apps, their installations and installation tokens (see :mod:`.apps`)."""
         self.limits: GitHubLimits | None = None
         """Set to enforce GitHub's secondary rate limits (see :mod:`.limits`)."""
 
@@ -353,11 +363,66 @@ class SimulatedGitHub(LoopbackServer):
         if not request.path.startswith(self.api_path):
             with self._lock:
                 return web.page(request.path, self._repos, self.api_url)
+        path = request.path[len(self.api_path) :]
+        given = _bearer(request)
+        with self._lock:
+            if given and looks_like_jwt(given):
+                app = self.installations.verify(given)
+                if app is None:
+                    return bad_credentials()
+                return as_app(self.installations, app, request, path, self.api_url,
+                              self.link_url, self.find_repo)  # fmt: skip
+            installation = self.installations.installation_of(given) if given else None
+            if installation is not None:
+                return self._as_installation(installation, request, path)
         account = self._caller(request)
         if account is None:
             return bad_credentials()
         with self._lock:
-            return dispatch(self, request, request.path[len(self.api_path) :], account)
+            return dispatch(self, request, path, account)
+
+    # -- GitHub Apps ---------------------------------------------------------
+
+    def add_app(self, app_id: int, slug: str, public_key: str, owner: str = "octo") -> App:
+        """A GitHub App whose JWTs the public key (PEM) verifies."""
+        with self._lock:
+            app = App(app_id, slug, public_key, self.add_user(owner, "Organization"))
+            self.installations.apps[app_id] = app
+            self.add_user(app.bot_login, "Bot")
+            return app
+
+    def install_app(
+        self, app_id: int, account: str, repositories: list[str] | None = None
+    ) -> Installation:
+        """Install the App on ``account``: all its repositories, or only ``owner/name`` ones."""
+        with self._lock:
+            selected = None if repositories is None else [r.lower() for r in repositories]
+            owner = self.add_user(account, "Organization")
+            return self.installations.install(self.installations.apps[app_id], owner, selected)
+
+    def revoke_installation_tokens(self, installation_id: int | None = None) -> int:
+        """Revoke installation tokens (all of them: None): they answer 401 from now on."""
+        with self._lock:
+            return self.installations.revoke(installation_id)
+
+    def _as_installation(self, installation: Installation, request: Request, path: str) -> Response:
+        """An installation token: its repositories only, as the App's bot account."""
+        if path.rstrip("/") == "/installation/repositories" and request.method == "GET":
+            return installation_repositories(request, installation, list(self._repos.values()),
+                                             self.api_url, self.link_url)  # fmt: skip
+        parts = path.split("/")
+        if len(parts) > 3 and parts[1] == "repos":
+            repo = self.find_repo(parts[2], parts[3])
+            if repo is None or not installation.covers(repo):
+                return not_found()
+        elif len(parts) > 2 and parts[1] == "orgs":
+            if parts[2].lower() != installation.account.login.lower():
+                return not_found()
+        else:
+            return Response.json(403, {"message": "Resource not accessible by integration",
+                                       "documentation_url": DOCS})  # fmt: skip
+        bot = self._accounts[installation.app.bot_login.lower()]
+        return dispatch(self, request, path, bot)
 
     def _caller(self, request: Request) -> Account | None:
         """The account the request's token belongs to (anyone is the default one without)."""
@@ -374,3 +439,9 @@ class SimulatedGitHub(LoopbackServer):
     def link_url(self) -> str:
         """Scheme and host of the ``Link`` URLs: :attr:`link_base`, else :attr:`url`."""
         return self.link_base or self.url
+
+
+def _bearer(request: Request) -> str:
+    """The token of ``Authorization: Bearer`` (or ``token``), or ""."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return given.strip() if scheme.lower() in ("bearer", "token") else ""

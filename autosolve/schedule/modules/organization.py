@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from autosolve.domain.discovery import RepositoryDirectory
+from autosolve.domain.discovery import FoundRepository, RepositoryDirectory
 from autosolve.domain.spec import OrganizationTenant
 from autosolve.domain.workers.repository_discoverer import (
     FirstDiscovery,
@@ -24,11 +24,13 @@ from autosolve.domain.workers.repository_discoverer import (
 from autosolve.schedule.planner import TenantPlanner
 
 if TYPE_CHECKING:
+    from autosolve.infra.github.app import GitHubApp
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
     from autosolve.settings import Settings
 
 __all__ = [
+    "AppInstallations",
     "OrganizationModule",
     "directory_of",
     "discovered_repositories",
@@ -61,6 +63,23 @@ class OrganizationModule:
         workers: Sequence[Worker[Any]],
     ) -> TenantPlanner[OrganizationTenant]:
         return TenantPlanner(organization_tenants(deps.settings), preflights, workers)
+
+
+class AppInstallations:
+    """A GitHub App's installations as a source of repositories (for the discoverer)."""
+
+    def __init__(self, app: GitHubApp) -> None:
+        self._app = app
+
+    def installation_repositories(self) -> list[FoundRepository]:
+        """Every watchable repository of every installation (of ``installation_id`` alone
+        when it is set), with the installation that covers it."""
+        return [
+            FoundRepository(repository.full_name, installation.id)
+            for installation in self._app.installations()
+            for repository in self._app.repositories(installation)
+            if repository.watchable
+        ]
 
 
 def organization_tenants(settings: Settings) -> list[OrganizationTenant]:
