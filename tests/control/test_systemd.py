@@ -84,8 +84,9 @@ def test_ready_status_watchdog_and_stopping_reach_the_service_manager(
     assert daemon.status()["phase"] == "workers"  # ready means the workers run
     daemon.wait_until(lambda: len(manager.times_of("WATCHDOG=1")) >= 4, what="watchdog pings")
     daemon.wait_until(
-        lambda: any(line.startswith(f"STATUS=workers: {units} children")
-                    for line in manager.lines()),
+        lambda: any(
+            line.startswith(f"STATUS=workers: {units} children") for line in manager.lines()
+        ),
         what="a status summary",
     )
     assert "STOPPING=1" not in manager.lines()

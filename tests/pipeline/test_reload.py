@@ -66,7 +66,9 @@ def test_repositories_added_removed_and_kept(
     wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(3,)], what="octo/c mirrored")
     children = daemon.children()
     assert set(children) == {
-        *daemon.units("octo/b"), *daemon.units("octo/c"), *global_units(daemon.app.settings)
+        *daemon.units("octo/b"),
+        *daemon.units("octo/c"),
+        *global_units(daemon.app.settings),
     }
     assert children[poller("octo/c")]["group"] > 0
     assert daemon.spawned(poller("octo/b")) == 1 and children[poller("octo/b")]["restarts"] == 0
