@@ -61,7 +61,7 @@ CHILD_STATES = (
     "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
     "abandoned",
 )  # fmt: skip
-"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+"""Every state ``autosolve_children`` reports, zeros included (a child's states)."""
 
 JOB_STATES = ("ready", "in_flight", "dead")
 ANALYSIS_RESULTS = (Result.POSTED, Result.SKIPPED, Result.FAILED, Result.DRY_RUN)
@@ -83,7 +83,7 @@ class ScrapeSources:
     """Where a scrape reads the state it reports; each is called once per scrape."""
 
     status: Callable[[], Mapping[str, Any]]
-    """The status document (SPEC §5.3)."""
+    """The status document (as ``ctl status --json`` prints it)."""
     tick_lateness: Callable[[], Histogram] | None = None
     """The runtime's tick-lateness histogram."""
     issues: Callable[[], Mapping[str, int]] | None = None

@@ -40,7 +40,7 @@ def test_health_readiness_and_status_are_served(daemon: HttpDaemon) -> None:
     assert get(url + "/healthz").json() == {"status": "ok"}
     ready = daemon.wait_until(lambda: get(url + "/readyz").status_code == 200, what="ready")
     assert ready
-    status = get(url + "/status.json").json()
+    status = daemon.get("/status.json").json()
     socket_status = daemon.client.status()
     assert [c["name"] for c in status["children"]] == [c["name"] for c in socket_status["children"]]
 
@@ -57,13 +57,7 @@ def test_metrics_show_github_requests_runs_and_mirrored_issues(daemon: HttpDaemo
 
 
 def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> None:
-    url = daemon.http_url()
-    response = requests.post(
-        url + "/api/control",
-        json={"command": "pause", "name": POLLER},
-        headers={"Origin": url},
-        timeout=10,
-    )
+    response = daemon.control({"command": "pause", "name": POLLER})
     assert response.json() == {"ok": True, "names": [POLLER]}
     try:
         daemon.wait_until(lambda: daemon.child(POLLER)["state"] == "paused", what="paused")
@@ -73,7 +67,7 @@ def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> N
         daemon.client.resume(POLLER)
 
     def http_state() -> str:
-        children = get(url + "/status.json").json()["children"]
+        children = daemon.get("/status.json").json()["children"]
         return next(c["state"] for c in children if c["name"] == POLLER)
 
     daemon.wait_until(lambda: http_state() != "paused", what="resumed over the socket")
@@ -124,7 +118,7 @@ def test_an_analysis_shows_in_metrics_and_the_overview(daemon: HttpDaemon) -> No
     assert metric(text, "autosolve_model_request_seconds_count") >= 1
     assert metric(text, "autosolve_issues", repository="octo/world") >= 1
     assert (metric(text, "autosolve_github_requests_total", status="201") or 0) >= 1
-    overview = get(url + "/api/overview").json()
+    overview = daemon.get("/api/overview").json()
     analysis = next(a for a in overview["analyses"] if a["repository"] == "octo/world")
     assert analysis["number"] == issue.number
     assert analysis["title"] == "Crash on start"

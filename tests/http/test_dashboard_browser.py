@@ -74,10 +74,10 @@ def browser() -> Iterator[Any]:
 
 
 def open_dashboard(browser: Any, daemon: HttpDaemon) -> None:
-    """Load the dashboard in a page whose console holds nothing from earlier pages."""
+    """Load the dashboard as an operator does (the `ctl http-url` link), console cleared."""
     browser.get("about:blank")  # the last test's page stops polling (its daemon may be gone)
     browser.get_log("browser")
-    browser.get(daemon.http_url() + "/")
+    browser.get(daemon.dashboard_url())
 
 
 @pytest.fixture
@@ -185,10 +185,9 @@ def test_try_shows_the_prompt_and_the_answer_without_posting(
     issue = github.add_issue(
         "octo", "hello", title="Try me", body="It breaks on Tuesdays.", state="closed"
     )
-    url = http_daemon.http_url()
 
     def mirrored() -> bool:
-        repositories = get(url + "/api/overview").json()["repositories"]
+        repositories = http_daemon.get("/api/overview").json()["repositories"]
         return next(r["issues"] for r in repositories if r["name"] == "octo/hello") >= 1
 
     http_daemon.wait_until(mirrored, what="the issue mirrored")
@@ -216,28 +215,79 @@ def token_daemon(tmp_path_factory: pytest.TempPathFactory, short_dir: Path) -> I
         yield daemon
 
 
-def test_with_a_token_the_page_takes_it_from_the_url_and_hides_it(
+def forget_cookies(browser: Any, daemon: HttpDaemon) -> None:
+    """Drop this browser's cookies for the daemon's host (Selenium drops the current page's)."""
+    browser.get(daemon.http_url() + "/healthz")
+    browser.delete_all_cookies()
+    browser.get_log("browser")
+
+
+def everything_the_page_can_read(browser: Any) -> str:
+    """The page, its cookies as scripts see them, and its storage: where a token could hide."""
+    return str(
+        browser.execute_script(
+            "return document.documentElement.outerHTML + document.cookie"
+            " + JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
+        )
+    )
+
+
+def test_the_link_sets_a_strict_httponly_cookie_the_page_never_sees(
     browser: Any, token_daemon: HttpDaemon
 ) -> None:
-    browser.get("about:blank")
-    browser.get_log("browser")
     units = planned_units(token_daemon.settings)
-    browser.get(token_daemon.http_url() + f"/#token={TOKEN}")
+    forget_cookies(browser, token_daemon)
+    browser.get(token_daemon.dashboard_url())
     wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
-    assert TOKEN not in browser.current_url
-    assert browser.find_element("id", "token-form").is_displayed() is False
+    assert browser.current_url == token_daemon.http_url() + "/"  # the token out of sight
+    [cookie] = browser.get_cookies()
+    assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == (TOKEN, True, "Strict")
+    assert TOKEN not in everything_the_page_can_read(browser)
+    browser.refresh()  # the cookie alone opens it from now on
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child again")
     assert console_errors(browser) == []
 
 
-def test_with_a_token_the_page_asks_for_it(browser: Any, token_daemon: HttpDaemon) -> None:
+def test_without_the_cookie_the_page_asks_for_the_token_and_opens_with_it(
+    browser: Any, token_daemon: HttpDaemon
+) -> None:
     units = planned_units(token_daemon.settings)
+    forget_cookies(browser, token_daemon)
     browser.get(token_daemon.http_url() + "/")
-    browser.execute_script("sessionStorage.clear()")  # forget the last test's token
-    browser.refresh()
     form = browser.find_element("id", "token-form")
-    wait_in_page(browser, form.is_displayed, "the token form")
-    assert rows(browser) == {}
+    assert form.is_displayed() and rows(browser) == {}
     browser.find_element("id", "token-input").send_keys(TOKEN)
     browser.find_element("css selector", "#token-form button").click()
     wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
-    assert not form.is_displayed()
+    assert browser.current_url == token_daemon.http_url() + "/"
+    assert TOKEN not in everything_the_page_can_read(browser)
+
+
+@pytest.fixture(scope="module")
+def impatient_daemon(
+    tmp_path_factory: pytest.TempPathFactory, short_dir: Path
+) -> Iterator[HttpDaemon]:
+    """A daemon whose /readyz gives a failing child no grace."""
+    directory = tmp_path_factory.mktemp("impatient")
+    sock = short_dir / "impatient.sock"
+    with running_daemon(directory, sock, "threading", http="ready_grace = 0") as daemon:
+        yield daemon
+
+
+def test_the_health_banner_says_what_readyz_says(
+    browser: Any, impatient_daemon: HttpDaemon
+) -> None:
+    open_dashboard(browser, impatient_daemon)
+    banner = browser.find_element("id", "health")
+    wait_in_page(browser, lambda: rows(browser), "the children table")
+    assert not banner.is_displayed()
+    impatient_daemon.github.fail_next(  # type: ignore[attr-defined]
+        10**6, "status", "/repos/octo/hello/issues", status=500, body={"message": "down"}
+    )
+    impatient_daemon.client.run_now(POLLER)
+    wait_in_page(browser, banner.is_displayed, "the banner")
+    readiness = get(impatient_daemon.http_url() + "/readyz").json()
+    assert browser.find_element("id", "health-status").text == readiness["status"]
+    reasons = browser.find_elements("css selector", "#health-reasons li")
+    assert [reason.text.split(" has been failing")[0] for reason in reasons] == [POLLER]
+    assert console_errors(browser) == []

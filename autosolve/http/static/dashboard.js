@@ -1,17 +1,18 @@
 // The autosolve dashboard: polls the endpoint's JSON routes and steers the
 // daemon through POST /api/control (the control socket's protocol).
 // Every value from the daemon goes into the page as text, never as markup.
+// The token never passes through here: the browser sends it as an HttpOnly
+// cookie, set when /?token=… was opened; without it the endpoint answers 401
+// and the page goes to / , which asks for the token.
 "use strict";
 
 (() => {
   const STATUS_EVERY_MS = 1000;
   const OVERVIEW_EVERY_MS = 3000;
-  const TOKEN_KEY = "autosolve.token";
   const WORKER_COMMANDS = ["pause", "resume", "run-now", "restart"];
 
   const $ = (selector) => document.querySelector(selector);
   const rows = new Map(); // child name -> <tr>
-  let token = sessionStorage.getItem(TOKEN_KEY) || "";
   let serverOffsetMs = 0; // server clock minus ours, from the Date header
   let phase = "";
   let lastStatus = null;
@@ -22,8 +23,12 @@
 
   async function request(path, options = {}) {
     const headers = { Accept: "application/json", ...(options.headers || {}) };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(path, { ...options, headers, cache: "no-store" });
+    const response = await fetch(path, {
+      ...options,
+      headers,
+      cache: "no-store",
+      credentials: "same-origin",
+    });
     const date = Date.parse(response.headers.get("Date") || "");
     if (!Number.isNaN(date)) serverOffsetMs = date - Date.now();
     if (response.status === 401) throw new Unauthorized("token required");
@@ -61,6 +66,7 @@
       lastStatus = body;
       renderStatus(body);
       connected(true);
+      renderHealth((await request("/api/readiness")).body);
     } catch (error) {
       handleError(error);
     }
@@ -81,8 +87,7 @@
 
   function handleError(error) {
     if (error instanceof Unauthorized) {
-      $("#token-form").hidden = false;
-      connected(false, token ? "the token was refused" : "a token is needed");
+      location.assign("/"); // the token changed (a reload): the endpoint asks for it
     } else {
       connected(false, "the daemon does not answer");
     }
@@ -99,6 +104,22 @@
     element.textContent = text;
     element.dataset.ok = String(ok);
     element.hidden = false;
+  }
+
+  // Readiness as /readyz judges it (/api/readiness is the same judgement,
+  // answered with 200): the banner and a load balancer never disagree.
+  function renderHealth(readiness) {
+    const banner = $("#health");
+    banner.dataset.status = readiness.status;
+    banner.hidden = readiness.status === "ready";
+    $("#health-status").textContent = readiness.status;
+    $("#health-reasons").replaceChildren(
+      ...(readiness.reasons || []).map((reason) => {
+        const item = document.createElement("li");
+        item.textContent = reason;
+        return item;
+      }),
+    );
   }
 
   // -- children --------------------------------------------------------------
@@ -361,16 +382,7 @@
 
   // -- start -----------------------------------------------------------------
 
-  function takeTokenFromUrl() {
-    const match = /(?:^#|&)token=([^&]*)/.exec(location.hash);
-    if (!match) return;
-    token = decodeURIComponent(match[1]);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    history.replaceState(null, "", location.pathname + location.search); // out of sight
-  }
-
   function start() {
-    takeTokenFromUrl();
     $("#children tbody").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-command]");
       if (!button) return;
@@ -384,14 +396,6 @@
     $("#analyses tbody").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-try]");
       if (button) tryAnalysis(button.dataset.try);
-    });
-    $("#token-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      token = $("#token-input").value.trim();
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("#token-form").hidden = true;
-      refreshStatus();
-      refreshOverview();
     });
     refreshStatus();
     refreshOverview();
