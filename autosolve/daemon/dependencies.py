@@ -72,6 +72,8 @@ class AppDependencies:
         self.cluster: ClusterMember | None = None
         """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
         self._close_hooks: list[Callable[[], None]] = []
+        self.on_relayed: Callable[[int], None] | None = None
+        """Told how many jobs a relay tick queued (the daemon runs the explainer now)."""
         self._budgets: dict[str, RequestBudget] = {}
         self._budgets_lock = threading.Lock()
 

@@ -59,6 +59,13 @@ class RunningDaemon:
     def overview(self) -> dict[str, Any]:
         return self._overview()
 
+    @property
+    def webhook_secret(self) -> str:
+        return self._app.settings.github.webhooks.secret
+
+    def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
+        return self._app.deliver(event, delivery_id, payload)
+
 
 class HttpEndpoint:
     """``http.listen`` for one daemon: metrics, readiness, token, server, application.

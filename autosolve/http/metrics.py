@@ -39,6 +39,7 @@ from prometheus_client.core import (
 from prometheus_client.process_collector import ProcessCollector
 
 from autosolve.domain.analysis import Result
+from autosolve.domain.webhooks import EVENTS
 from autosolve.runtime import FixedHistogram
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class Metrics:
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
         self._analyses: Counter[Result] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
         self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
+        self._webhooks: Counter[tuple[str, str]] = Counter()
         self._process = ProcessCollector(registry=None)
 
     # -- hooks -----------------------------------------------------------------
@@ -157,6 +159,15 @@ class Metrics:
         with self._lock:
             self._analyses[result] += 1
 
+    def on_webhook(self, event: str, result: str) -> None:
+        """The webhook route's hook: one delivery's result (``accepted``, ``ping``,
+        ``duplicate``, ``unknown``, ``bad_signature``) by event. Events autosolve does
+        not use count as ``other``, and unsigned ones as ``""``: who may send junk
+        does not get to add series."""
+        label = event if event in EVENTS or not event else "other"
+        with self._lock:
+            self._webhooks[label, result] += 1
+
     # -- exposition ------------------------------------------------------------
 
     content_type = "text/plain; version=0.0.4; charset=utf-8"
@@ -182,6 +193,7 @@ class Metrics:
             requests = sorted(self._github_requests.items())
             remaining = self._rate_limit_remaining
             analyses = list(self._analyses.items())
+            webhooks = sorted(self._webhooks.items())
         issues = _read("issues", sources.issues) or {}
         jobs = _read("jobs", sources.jobs) or {}
         leases = _read("leases", sources.leases)
@@ -242,6 +254,15 @@ class Metrics:
             "autosolve_model_request_seconds",
             "Seconds each model request took, connect to last byte.",
             self._model_requests.snapshot(),
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_webhook_deliveries",
+                "Webhook deliveries by event and result (accepted, ping, duplicate, unknown, "
+                "bad_signature).",
+                labels=("event", "result"),
+            ),
+            webhooks,
         )
         yield from _budget_families(_read("budget", sources.budget))
         yield _poll_intervals(children)

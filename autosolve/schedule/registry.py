@@ -6,6 +6,7 @@ this module builds the parts several of them, or the operator's commands, share.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autosolve.domain.analysis import Analyst
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from autosolve.settings import Settings
 
 __all__ = ["is_outage", "new_analyst", "new_explainer", "new_operations", "new_pacer",
-           "pacer_arguments", "pacer_of"]  # fmt: skip
+           "pacer_arguments", "pacer_of", "relayed_hook"]  # fmt: skip
 
 
 def new_pacer(deps: Dependencies) -> PollPacer:
@@ -57,6 +58,18 @@ def pacer_of(deps: Dependencies) -> PollPacer:
     """The dependencies' pacer, kept across reloads if they keep one; else a new one."""
     pacer = getattr(deps, "pacer", None)
     return pacer if isinstance(pacer, PollPacer) else new_pacer(deps)
+
+
+def relayed_hook(deps: Dependencies) -> Callable[[int], None]:
+    """What the relay tells of the jobs it queued: the dependencies' ``on_relayed``,
+    read when it is called (the daemon sets it once it runs), if they have one."""
+
+    def relayed(moved: int) -> None:
+        hook = getattr(deps, "on_relayed", None)
+        if hook is not None:
+            hook(moved)
+
+    return relayed
 
 
 def new_explainer(deps: Dependencies) -> IssueExplainer:

@@ -49,6 +49,7 @@ from autosolve.demo.github.apps import (
     looks_like_jwt,
 )
 from autosolve.demo.github.endpoints import dispatch
+from autosolve.demo.github.hooks import Hooks
 from autosolve.demo.github.limits import GitHubLimits
 from autosolve.demo.github.state import Account, Comment, Issue, Label, Repository
 from autosolve.demo.server import LoopbackServer, Request, Response
@@ -96,6 +97,8 @@ class SimulatedGitHub(LoopbackServer):
         self.token = token
         self.link_base: str | None = None
         """Scheme and host written into ``Link`` URLs (default: :attr:`url`)."""
+        self.hooks = Hooks()
+        """Webhooks: every change is delivered to them (see :mod:`.hooks`)."""
         self.installations = Installations()
         """GitHub Apps, their installations and installation tokens (see :mod:`.apps`)."""
         self.limits: GitHubLimits | None = None
@@ -168,6 +171,7 @@ class SimulatedGitHub(LoopbackServer):
                 raise ValueError(f"repository {owner}/{name} already exists")
             repo = Repository(self._new_id(), self.add_user(owner, owner_type), name)
             self._repos[key] = repo
+            self._deliver_repository("created", repo)
             return repo
 
     def repo(self, owner: str, name: str) -> Repository:
@@ -192,6 +196,7 @@ class SimulatedGitHub(LoopbackServer):
         with self._lock:
             repo = self.repo(owner, name)
             repo.archived = archived
+            self._deliver_repository("archived" if archived else "unarchived", repo)
             return repo
 
     def delete_repo(self, owner: str, name: str) -> None:
@@ -201,7 +206,8 @@ class SimulatedGitHub(LoopbackServer):
             KeyError: no such repository.
         """
         with self._lock:
-            del self._repos[(owner.lower(), name.lower())]
+            repo = self._repos.pop((owner.lower(), name.lower()))
+            self._deliver_repository("deleted", repo)
 
     def find_repo(self, owner: str, name: str) -> Repository | None:
         """The repository, or ``None`` when there is none of that name."""
@@ -260,6 +266,7 @@ class SimulatedGitHub(LoopbackServer):
             )
             repo.next_number += 1
             repo.issues[issue.number] = issue
+            self._deliver_issue("issues", "opened", repo, issue)
             return issue
 
     def issue(self, owner: str, name: str, number: int) -> Issue:
@@ -284,6 +291,7 @@ class SimulatedGitHub(LoopbackServer):
                 self.clock.observe(changes["updated_at"])
             else:
                 issue.updated_at = self.clock.tick()
+            self._deliver_issue("issues", _action(changes), self.repo(owner, name), issue)
             return issue
 
     def comments(self, owner: str, name: str, number: int) -> list[Comment]:
@@ -325,6 +333,7 @@ class SimulatedGitHub(LoopbackServer):
             )
             issue.comments.append(comment)
             issue.updated_at = max(issue.updated_at, stamp, key=parse_iso)
+            self._deliver_issue("issue_comment", "created", repo, issue, comment=comment)
             return comment
 
     def add_labels(self, owner: str, name: str, number: int, names: list[str]) -> list[Label]:
@@ -346,6 +355,39 @@ class SimulatedGitHub(LoopbackServer):
     def marker_comments(self, owner: str, name: str, number: int, marker: str) -> list[str]:
         """Bodies of the issue's comments that contain ``marker``."""
         return [c.body for c in self.comments(owner, name, number) if marker in c.body]
+
+    # -- webhooks ------------------------------------------------------------
+
+    def _deliver_issue(
+        self,
+        event: str,
+        action: str,
+        repo: Repository,
+        issue: Issue,
+        comment: Comment | None = None,
+    ) -> None:
+        """An ``issues`` or ``issue_comment`` delivery, as GitHub shapes it."""
+        if not self.hooks.active:
+            return
+        payload: dict[str, Any] = {"action": action, "issue": issue.payload(repo, self.api_url)}
+        if comment is not None:
+            payload["comment"] = comment.payload(repo, self.api_url)
+        self._deliver(event, payload, repo, comment.user if comment else issue.author)
+
+    def _deliver_repository(self, action: str, repo: Repository) -> None:
+        if not self.hooks.active:
+            return
+        self._deliver("repository", {"action": action}, repo, repo.owner.login)
+
+    def _deliver(self, event: str, payload: dict[str, Any], repo: Repository, sender: str) -> None:
+        from autosolve.demo.github import shapes
+
+        author = self.add_user(sender)
+        payload.update(
+            repository=shapes.repository(repo, self.api_url),
+            sender=shapes.account(author, self.api_url),
+        )
+        self.hooks.send(event, payload)
 
     # -- serving -------------------------------------------------------------
 
@@ -439,6 +481,14 @@ class SimulatedGitHub(LoopbackServer):
     def link_url(self) -> str:
         """Scheme and host of the ``Link`` URLs: :attr:`link_base`, else :attr:`url`."""
         return self.link_base or self.url
+
+
+def _action(changes: dict[str, Any]) -> str:
+    """The ``issues`` action an edit of these fields is delivered as."""
+    state = changes.get("state")
+    if state is not None:
+        return "closed" if state == "closed" else "reopened"
+    return "labeled" if set(changes) == {"labels"} else "edited"
 
 
 def _bearer(request: Request) -> str:

@@ -50,7 +50,7 @@ class RepositoryModule:
         intervals = deps.settings.intervals
         return [
             IssuePoller(deps.github, deps.store, intervals.issue_poller, registry.pacer_of(deps)),
-            OutboxRelay(deps.store, intervals.outbox_relay),
+            OutboxRelay(deps.store, intervals.outbox_relay, registry.relayed_hook(deps)),
         ]
 
     def global_workers(self, deps: Dependencies) -> list[GlobalWorker]:
