@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from autosolve.control.commands import Command, CommandError
 from autosolve.http.app import make_app
+from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
 from autosolve.http.readiness import ReadinessRule
@@ -124,7 +125,7 @@ class HttpEndpoint:
         github = self.settings.github
         overview = Overview(
             lambda: app.store,
-            lambda: app.settings.github.repositories,
+            lambda: discovered_repositories(app.deps),  # configured and discovered
             github.api_url,
             lambda: app.commands.names,
         )

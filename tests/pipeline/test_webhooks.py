@@ -181,3 +181,18 @@ def test_a_new_issue_delivered_by_github_is_analysed_without_a_poll(
     wait_until(lambda: len(redelivered.attempts) == 2, what="the redelivery answered")
     assert redelivered.attempts == [202, 200]
     assert len(github.marker_comments("octo", "a", issue.number, MARKER)) == 1
+
+
+def test_a_repository_created_or_archived_is_discovered_at_once(
+    github: FakeGitHub, make_settings, served
+) -> None:
+    github.add_repo("octo", "a")
+    one = served(make_settings([], github={"organizations": ["octo"], "webhooks": {
+        "secret": SECRET}}, intervals={"repository_discoverer": 3600.0}))  # fmt: skip
+    wait_until(lambda: "octo/a" in one.daemon.app.plan.groups, what="octo/a discovered")
+    github.hooks.add(one.url, SECRET, events=["repository"])
+    github.add_repo("octo", "b")
+    wait_until(lambda: "octo/b" in one.daemon.app.plan.groups, what="octo/b, long before 1 h")
+    github.archive_repo("octo", "a")
+    wait_until(lambda: "octo/a" not in one.daemon.app.plan.groups, what="octo/a gone")
+    assert [d.status for d in github.hooks.deliveries] == [202, 202]
