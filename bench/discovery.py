@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autosolve.daemon.app import App
 from autosolve.domain.workers import IssuePoller
 from autosolve.runtime import RuntimeEvent
+from bench.reload import wait
 from tests.pipeline.daemon import settings_dict, to_toml
 
 TOKEN = "bench"
@@ -102,16 +103,6 @@ class Seen:
         with self.lock:
             return sum(1 for at, e in self.events
                        if e.kind == kind and at >= since and e.name.endswith(suffixes))  # fmt: skip
-
-
-def wait(predicate: Any, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    pause = threading.Event()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            sys.exit(f"timed out waiting for {what}")
-        pause.wait(0.05)
-    return time.monotonic() - started
 
 
 def main() -> None:

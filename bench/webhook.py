@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autosolve.daemon.app import App
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.http.webhooks import WEBHOOK_PATH
+from bench.http_scrape import percentile
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import settings_dict, to_toml
@@ -42,11 +43,6 @@ from tests.pipeline.daemon import settings_dict, to_toml
 TOKEN = "bench"
 SECRET = "bench-secret"
 MARKER = "<!-- autosolve -->"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main() -> None:

@@ -419,27 +419,18 @@ def _read_body(environ: dict[str, Any], limit: int) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:
-        raise _Reply("411 Length Required", "send the body with a Content-Length") from None
+        raise _Reply("411 Length Required", "a Content-Length is required") from None
     if length > limit:
         raise _Reply("413 Content Too Large", f"the body must be at most {limit} bytes")
     try:
         body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    except TimeoutError:
-        raise _Reply("408 Request Timeout", "the body did not arrive in time") from None
+    except TimeoutError as error:  # a client trickling its body past the deadline
+        raise _Reply("408 Request Timeout", str(error) or "the body came too slowly") from None
     return body
 
 
 def _read_document(environ: dict[str, Any]) -> dict[str, Any]:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        raise _Reply("411 Length Required", "a Content-Length is required") from None
-    if length > MAX_BODY:
-        raise _Reply("413 Content Too Large", f"the body must be at most {MAX_BODY} bytes")
-    try:
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-    except TimeoutError as error:  # a client trickling its body past the deadline
-        raise _Reply("408 Request Timeout", str(error) or "the body came too slowly") from None
+    body = _read_body(environ, MAX_BODY)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as error:

@@ -20,13 +20,13 @@ from urllib.parse import quote
 
 from autosolve.control.commands import Command, CommandError
 from autosolve.http.app import make_app
-from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
 from autosolve.http.readiness import ReadinessRule
 from autosolve.http.server import HttpServer
 from autosolve.http.token import generated_token, token_file
 from autosolve.masking import Secrets
+from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.settings.address import ListenAddress
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.spec import RepoTenant
 from autosolve.domain.workers import IssuePoller, OutboxRelay
+from autosolve.infra.store.schema import TABLES
 from autosolve.schedule import registry
 from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.schedule.planner import Planner
@@ -30,15 +31,8 @@ class RepositoryModule:
     """Per repository: validated first, then polled and relayed; analysed by one explainer."""
 
     name = "repository"
-    tables = (
-        "repositories",
-        "issues",
-        "sync_cursors",
-        "outbox_events",
-        "jobs",
-        "dead_jobs",
-        "analyses",
-    )
+    tables = TABLES
+    """The mirror, its outbox, the queue, the analyses and the webhook deliveries."""
     leased = True
 
     def preflights(self, deps: Dependencies) -> list[Preflight[RepoTenant]]:
