@@ -130,15 +130,20 @@ class AppDependencies:
     def budget_of(self, key: str) -> RequestBudget:
         """The request budget of one credential: the token's (or the App's own) is
         :attr:`budget`; each App installation has one of its own (GitHub counts its
-        limits per installation), kept in this process."""
+        limits per installation), shared through the database in a cluster."""
         if key in (TOKEN_BUDGET, APP_BUDGET):
             return self.budget
         with self._budgets_lock:
             if key not in self._budgets:
                 concurrency = self.settings.github.budget.concurrency
-                ledger = MemoryLedger(self.budget_limits)
+                ledger = self._ledger_of(key)
                 self._budgets[key] = RequestBudget(ledger, concurrency, on_wait=show_budget_wait)
             return self._budgets[key]
+
+    def _ledger_of(self, credential: str) -> Ledger:
+        if isinstance(self._store, PostgresStore):
+            return PostgresLedger(self._store.database, self.budget_limits, credential)
+        return MemoryLedger(self.budget_limits)
 
     @cached_property
     def github(self) -> GitHubClient:

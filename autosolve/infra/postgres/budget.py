@@ -38,11 +38,16 @@ class PostgresLedger:
     Args:
         database: the open, migrated database (the store's pool).
         limits: the budget; every daemon sharing the database must use the same.
+        credential: whose budget it is (GitHub counts per credential): ``""``
+            for the token, ``installation:N`` for a GitHub App's installation.
     """
 
-    def __init__(self, database: PostgresDatabase, limits: BudgetLimits) -> None:
+    def __init__(
+        self, database: PostgresDatabase, limits: BudgetLimits, credential: str = ""
+    ) -> None:
         self._database = database
         self.limits = limits
+        self.credential = credential
 
     def reserve(self, points: int, write: bool, at: float) -> Reservation:
         """Record the request at ``at`` if it fits every window; else how long until it would.
@@ -60,8 +65,9 @@ class PostgresLedger:
         with self._database.connection() as connection:  # autocommit: one statement
             row = connection.execute(
                 "SELECT points_wait, writes_wait, entry "
-                "FROM budget_reserve(%s, %s, %s, %s, %s, %s, %s, %s)",
+                "FROM budget_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
+                    self.credential,
                     points,
                     write,
                     at,
@@ -87,8 +93,9 @@ class PostgresLedger:
         entry_id, points, write = entry
         with self._database.connection() as connection:  # autocommit: one statement
             connection.execute(
-                "SELECT budget_settle(%s, %s, %s, %s)", (entry_id, points, write, at)
+                "SELECT budget_settle(%s, %s, %s, %s, %s)",
+                (self.credential, entry_id, points, write, at),
             )
 
     def __repr__(self) -> str:
-        return f"PostgresLedger({self._database.name}, {self.limits!r})"
+        return f"PostgresLedger({self._database.name}, {self.credential!r}, {self.limits!r})"
