@@ -1,17 +1,18 @@
 """Webhook benchmark: from a new issue's delivery to its comment, with no poll between.
 
 The daemon (``App`` with its HTTP endpoint, the real tasks, a real store:
-SQLite, or PostgreSQL with ``--postgres URL``) runs in this process and
-watches one repository with webhooks on; the simulated GitHub runs in this
-process too and delivers every change to the endpoint, signed; the model is
-the tests' fake Ollama (it answers at once). Pollers
-and the explainer are set to long intervals, so only the delivery can make
+SQLite, or with ``--store postgres`` a PostgreSQL server started for the run)
+runs in this process and watches one repository with webhooks on; the
+simulated GitHub runs in this process too and delivers every change to the
+endpoint, signed; the model is the tests' fake Ollama (it answers at once).
+Pollers and the explainer are set to long intervals, so only the delivery can make
 the analysis happen quickly. For each of N issues opened on GitHub, printed:
 the time from the issue's creation to its comment being posted, and the
 issue-listing requests the daemon made meanwhile (bar: under 2 s, zero).
 
     python bench/webhook.py --issues 20
     python bench/webhook.py --issues 20 --backend gevent
+    python bench/webhook.py --issues 20 --store postgres
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bench.http_scrape import percentile
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import settings_dict, to_toml
+from tests.postgres.server import PostgresServer
 
 TOKEN = "bench"
 SECRET = "bench-secret"
@@ -49,7 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=20)
     parser.add_argument("--backend", choices=("threading", "gevent"), default="threading")
-    parser.add_argument("--postgres", default="", help="database.url (default: SQLite)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: a PostgreSQL server started for the run")  # fmt: skip
     args = parser.parse_args()
     pause = threading.Event()
     with FakeGitHub(token=TOKEN) as github, FakeOllama() as ollama, \
@@ -63,8 +66,9 @@ def main() -> None:
                              "outbox_relay": 300.0, "issue_explainer": 300.0}  # fmt: skip
         data["runtime"]["backend"] = args.backend
         data["log"] = {"level": "WARNING"}
-        if args.postgres:
-            data["database"] = {"url": args.postgres}
+        server = PostgresServer() if args.store == "postgres" else None
+        if server is not None:
+            data["database"] = {"url": server.create_database()}
         settings = Path(tmp) / "settings.toml"
         settings.write_text(to_toml(data))
         app = App.start(settings)
@@ -77,7 +81,7 @@ def main() -> None:
                 pause.wait(0.05)
             github.hooks.add(endpoint.url().split("/?")[0] + WEBHOOK_PATH, SECRET, ["issues"])
             print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores); "
-                  f"{args.backend}, {'PostgreSQL' if args.postgres else 'SQLite'}")  # fmt: skip
+                  f"{args.backend}, {args.store}")  # fmt: skip
             took: list[float] = []
             listings = 0
 
@@ -104,6 +108,8 @@ def main() -> None:
         finally:
             endpoint.close()
             app.stop(timeout=30)
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":
