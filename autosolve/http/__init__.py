@@ -2,6 +2,8 @@
 
 Modules: :mod:`.metrics` (what ``/metrics`` exposes and the hooks that count
 it), :mod:`.readiness` (what ``/readyz`` and the dashboard's banner judge),
+:mod:`.overview` (the dashboard's documents from the store), :mod:`.history`
+(the last hour of figures, kept in memory for the dashboard's charts),
 :mod:`.token` (the generated token's file), :mod:`.app` (the WSGI
 application, who may ask what), :mod:`.limits` (what a client may cost),
 :mod:`.server` with :mod:`.gate` and :mod:`.gevent_handler` (serving it on

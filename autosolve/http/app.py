@@ -8,8 +8,14 @@ Routes:
 - ``GET /status.json`` → the status document (as ``ctl status --json``);
 - ``GET /metrics`` → Prometheus text;
 - ``GET /api/overview`` → what the dashboard shows beside the children;
-- ``GET /api/readiness`` → what ``/readyz`` says, always with 200: the
-  dashboard's health banner (a 503 would be a browser console error);
+- ``GET /api/repository?name=owner/name`` → one repository's view (404 for
+  a repository neither configured nor stored);
+- ``GET /api/analysis?id=N`` → one analysis in full (404 when there is none);
+- ``GET /api/history`` → the last hour's figures, for the dashboard's charts
+  (see :mod:`autosolve.http.history`);
+- ``GET /api/readiness`` → what ``/readyz`` judges, always with 200, with
+  the health and the children in trouble: the dashboard's health banner (a
+  503 would be a browser console error);
 - ``POST /api/control`` → the control socket's protocol: the same request
   document in, the same answer out, with 200 whenever the daemon answered
   (``"ok": false`` included: a refusal is an answer, as on the socket); 4xx
@@ -94,6 +100,22 @@ class Daemon(Protocol):
         ``unknown``). Raises ``ValueError`` when the payload lacks what the event carries."""
         ...
 
+    def repository(self, name: str) -> dict[str, Any] | None:
+        """One repository's view; None if there is no such repository.
+
+        Raises:
+            ValueError: ``name`` is not ``owner/name``.
+        """
+        ...
+
+    def analysis(self, analysis_id: int) -> dict[str, Any] | None:
+        """One analysis in full; None if there is none with that id."""
+        ...
+
+    def history(self) -> dict[str, Any]:
+        """The last hour's figures (:meth:`autosolve.http.history.History.document`)."""
+        ...
+
 
 class _Reply(Exception):
     """Ends a request early with an error answer (raised by the checks)."""
@@ -115,11 +137,17 @@ _PAGE_POLICY = (
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _LOGIN_POLICY = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+_SCRIPT = "text/javascript; charset=utf-8"
 _STATIC_TYPES = {
     "index.html": "text/html; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
-}
+    **dict.fromkeys(
+        ("dashboard.js", "api.js", "dom.js", "charts.js", "children.js", "tables.js", "panel.js",
+         "repository.js"),
+        _SCRIPT,
+    ),
+}  # fmt: skip
+"""The dashboard's files: the page, its style, its script modules."""
 _UNAUTHORIZED = "401 Unauthorized"
 _CHALLENGE = (("WWW-Authenticate", 'Bearer realm="autosolve"'),)
 _OPEN = frozenset({"/healthz", "/readyz"})
@@ -174,6 +202,9 @@ class _App:
             "/status.json": ("GET", self._status),
             "/metrics": ("GET", self._scrape),
             "/api/overview": ("GET", self._overview),
+            "/api/repository": ("GET", self._repository),
+            "/api/analysis": ("GET", self._analysis),
+            "/api/history": ("GET", self._history),
             "/api/readiness": ("GET", self._readiness_banner),
             "/api/control": ("POST", self._control),
         }
@@ -239,7 +270,7 @@ class _App:
         return self._json(code, readiness.document())
 
     def _readiness_banner(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
-        return self._json("200 OK", self._judge().document())
+        return self._json("200 OK", self._judge().banner())
 
     def _judge(self) -> Readiness:
         return self._readiness.judge(self._daemon.status())
@@ -253,6 +284,28 @@ class _App:
 
     def _overview(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
         return self._json("200 OK", self._daemon.overview())
+
+    def _repository(self, environ: dict[str, Any], _credential: str | None) -> _Response:
+        name = _query(environ, "name", "owner/name")
+        try:
+            document = self._daemon.repository(name)
+        except ValueError as error:
+            raise _Reply("400 Bad Request", str(error)) from None
+        return self._found(document, f"no such repository: {name}")
+
+    def _analysis(self, environ: dict[str, Any], _credential: str | None) -> _Response:
+        text = _query(environ, "id", "a number")
+        if not text.isdigit() or len(text) > 18:
+            raise _Reply("400 Bad Request", f"`id` must be a positive integer, got {text!r}")
+        return self._found(self._daemon.analysis(int(text)), f"no analysis with id {text}")
+
+    def _history(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
+        return self._json("200 OK", self._daemon.history())
+
+    def _found(self, document: dict[str, Any] | None, missing: str) -> _Response:
+        if document is None:
+            raise _Reply("404 Not Found", missing)
+        return self._json("200 OK", document)
 
     def _control(self, environ: dict[str, Any], credential: str | None) -> _Response:
         _require_json_body(environ)
@@ -370,6 +423,14 @@ def _cookie(environ: dict[str, Any], name: str) -> str | None:
         if key == name:
             return str(value)
     return None
+
+
+def _query(environ: dict[str, Any], key: str, example: str) -> str:
+    """The query parameter ``key``, which the route requires."""
+    values = parse_qs(environ.get("QUERY_STRING", "")).get(key)
+    if not values or not values[0]:
+        raise _Reply("400 Bad Request", f"this route needs ?{key}= ({example})")
+    return str(values[0])
 
 
 def _require_method(method: str, allowed: str) -> None:

@@ -14,12 +14,14 @@ line that shows a generated token (a configured one is masked there too);
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from autosolve.control.commands import Command, CommandError
 from autosolve.http.app import make_app
+from autosolve.http.history import History, HistorySampler, HistorySources
 from autosolve.http.metrics import Metrics, ScrapeSources, job_counts
 from autosolve.http.overview import Overview
 from autosolve.http.readiness import ReadinessRule
@@ -43,9 +45,10 @@ STATUS_TIMEOUT = 10.0
 class RunningDaemon:
     """The :class:`~autosolve.http.app.Daemon` view of a running daemon (:class:`App`)."""
 
-    def __init__(self, app: App, overview: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, app: App, overview: Overview, history: History) -> None:
         self._app = app
         self._overview = overview
+        self._history = history
 
     @property
     def running(self) -> bool:
@@ -66,6 +69,15 @@ class RunningDaemon:
 
     def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
         return self._app.deliver(event, delivery_id, payload)
+
+    def repository(self, name: str) -> dict[str, Any] | None:
+        return self._overview.repository(name)
+
+    def analysis(self, analysis_id: int) -> dict[str, Any] | None:
+        return self._overview.analysis(analysis_id)
+
+    def history(self) -> dict[str, Any]:
+        return self._history.document()
 
 
 class HttpEndpoint:
@@ -95,7 +107,10 @@ class HttpEndpoint:
         """Where the generated token is kept (used when ``http.token`` is empty)."""
         self.token = ""
         """The token the endpoint requires (set by :meth:`bind`)."""
+        self.started_at = time.time()
+        """When the daemon started, as its dashboard says (epoch seconds)."""
         self._wsgi: Any = None
+        self._sampler: HistorySampler | None = None
 
     def bind(self) -> None:
         """Claim the address and settle the token.
@@ -122,19 +137,36 @@ class HttpEndpoint:
         app.commands.register(self.command(), replace=True)
         if self.server is None:
             return
-        github = self.settings.github
-        overview = Overview(
-            lambda: app.store,
-            lambda: discovered_repositories(app.deps),  # configured and discovered
-            github.api_url,
-            lambda: app.commands.names,
-        )
-        daemon = RunningDaemon(app, overview)
+        daemon = RunningDaemon(app, self._overview(app), self._history(app))
         self._wsgi = make_app(
             daemon, self.metrics, token=self.token, secrets=self.secrets, readiness=self.readiness
         )
         self.server.start(self._wsgi)
         logger.info("dashboard: %s", self.url(), extra={"reveal": self._generated()})
+
+    def _overview(self, app: App) -> Overview:
+        return Overview(
+            lambda: app.store,
+            lambda: discovered_repositories(app.deps),  # configured and discovered
+            self.settings.github.api_url,
+            lambda: app.commands.names,
+            started_at=self.started_at,
+            backend=self.settings.runtime.backend,
+        )
+
+    def _history(self, app: App) -> History:
+        """The charts' history, sampled from now on on the runtime's backend."""
+        history = History(
+            HistorySources(
+                totals=self.metrics.totals,
+                budget=app.deps.budget.stats,
+                budget_limits=app.deps.budget.ledger.limits,
+                tick_lateness=app.handle.tick_lateness,
+            )
+        )
+        self._sampler = HistorySampler(history, app.handle.backend)
+        self._sampler.start()
+        return history
 
     def url(self) -> str:
         """The dashboard's address with the token: open it once, the browser keeps a cookie."""
@@ -174,6 +206,8 @@ class HttpEndpoint:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop serving. Idempotent."""
+        if self._sampler is not None:
+            self._sampler.close()
         if self.server is not None:
             self.server.close(timeout)
 

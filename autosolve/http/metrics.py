@@ -53,6 +53,7 @@ __all__ = [
     "Histogram",
     "Metrics",
     "ScrapeSources",
+    "Totals",
     "job_counts",
 ]
 
@@ -95,6 +96,18 @@ class ScrapeSources:
     """Cluster mode only: per configured repository, whether this node holds its lease."""
     budget: Callable[[], BudgetStats] | None = None
     """The GitHub request budget's figures."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The counters the hooks keep, read at one moment (the dashboard's history samples them)."""
+
+    analyses: Mapping[str, int]
+    """Analysis jobs per outcome, since the start."""
+    github_responses: Mapping[str, int]
+    """GitHub responses per HTTP status, since the start."""
+    rate_limit_remaining: float
+    """As GitHub last said (NaN: not yet)."""
 
 
 _NO_SOURCES = ScrapeSources(status=dict)
@@ -167,6 +180,12 @@ class Metrics:
         label = event if event in EVENTS or not event else "other"
         with self._lock:
             self._webhooks[label, result] += 1
+
+    def totals(self) -> Totals:
+        """What the hooks counted so far."""
+        with self._lock:
+            analyses = {str(result): count for result, count in self._analyses.items()}
+            return Totals(analyses, dict(self._github_requests), self._rate_limit_remaining)
 
     # -- exposition ------------------------------------------------------------
 

@@ -18,6 +18,15 @@ How long a child has been failing is measured from the runtime's ``failed``
 events on a monotonic clock (tests drive a :class:`~autosolve.runtime.ManualClock`):
 the status document says how many failures in a row a child has had, the
 events when each happened.
+
+The same judgement grades the daemon's health for the dashboard's banner
+(:attr:`Readiness.health`): ``failing`` (red) when not ready, ``degraded``
+(amber) while any child is in trouble — failing, within the grace or not —,
+``starting`` (blue) while validators run, else ``ok``. Each child in trouble
+is listed with the time its failures in a row began and its last error
+(:class:`Trouble`): the banner and the repository rows say "failing since …
+(reason)". ``/readyz`` answers only the verdict and its reasons: it is open
+to anyone, errors stay behind the token.
 """
 
 from __future__ import annotations
@@ -28,9 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import Clock, EventKind, RuntimeEvent, SystemClock
 
-__all__ = ["READY_GRACE", "Readiness", "ReadinessRule"]
+__all__ = ["HEALTH_LEVELS", "READY_GRACE", "Readiness", "ReadinessRule", "Trouble"]
 
 READY_GRACE = 120.0
 """Seconds a child may keep failing before the daemon is not ready (``http.ready_grace``)."""
@@ -40,6 +50,35 @@ _NAMED = 5
 
 _REMEMBERED_FAILURES = 64
 """Failure times kept per child: enough to date a streak within any sensible grace."""
+
+
+HEALTH_LEVELS = ("ok", "starting", "degraded", "failing")
+"""The banner's grades, mildest first: green, blue, amber, red."""
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A child whose every attempt since its last success failed, or that failed for good."""
+
+    name: str
+    state: str
+    since: float | None
+    """Epoch seconds of the first of its failures in a row (None: not known)."""
+    failures: int
+    """Failures in a row."""
+    error: str | None
+    """Its last error, as the status document has it."""
+    failing_for: float
+    """Seconds since :attr:`since` (0 when not known)."""
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "since": None if self.since is None else format_epoch(self.since),
+            "failures": self.failures,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)
@@ -52,10 +91,21 @@ class Readiness:
     failing: tuple[str, ...]
     """Children failed for good or failing for longer than the grace."""
     reasons: tuple[str, ...]
+    troubles: tuple[Trouble, ...] = ()
+    """Every child in trouble, failing for longer than the grace or not."""
 
     @property
     def ready(self) -> bool:
         return self.status == "ready"
+
+    @property
+    def health(self) -> str:
+        """One of :data:`HEALTH_LEVELS`: what colour the dashboard's banner takes."""
+        if not self.ready and self.status != "starting":
+            return "failing"
+        if self.troubles:
+            return "degraded"
+        return "starting" if self.status == "starting" else "ok"
 
     def document(self) -> dict[str, Any]:
         """The ``/readyz`` body."""
@@ -65,6 +115,11 @@ class Readiness:
             "failing": list(self.failing),
             "reasons": list(self.reasons),
         }
+
+    def banner(self) -> dict[str, Any]:
+        """The dashboard's health banner: :meth:`document`, the health and the troubles."""
+        troubles = [trouble.document() for trouble in self.troubles]
+        return {**self.document(), "health": self.health, "troubles": troubles}
 
 
 class ReadinessRule:
@@ -97,7 +152,8 @@ class ReadinessRule:
         """The readiness a status document (as ``ctl status --json`` has it) shows."""
         phase = str(status.get("phase", ""))
         children: Sequence[Mapping[str, Any]] = status.get("children", [])
-        failing = [(str(c["name"]), why) for c in children if (why := self._reason(c))]
+        troubles = [trouble for child in children if (trouble := self._trouble(child))]
+        failing = [(t.name, why) for t in troubles if (why := self._reason(t))]
         reasons = [f"{name} {why}" for name, why in failing]
         running = phase in ("preflight", "workers")
         validating = _validating(children) if running else []
@@ -110,23 +166,34 @@ class ReadinessRule:
             verdict = "starting"
         else:
             verdict = "ready"
-        return Readiness(verdict, phase, tuple(name for name, _ in failing), tuple(reasons))
+        names = tuple(name for name, _ in failing)
+        return Readiness(verdict, phase, names, tuple(reasons), tuple(troubles))
 
-    def _reason(self, child: Mapping[str, Any]) -> str | None:
-        if child["state"] == "failed":
+    def _reason(self, trouble: Trouble) -> str | None:
+        if trouble.state == "failed":
             return "has failed for good"
-        failing_for = self._failing_for(child)
-        if failing_for is None or failing_for <= self.grace:
+        if trouble.failing_for <= self.grace:
             return None
         return (
-            f"has been failing for {failing_for:.0f} s, {_failures_in_a_row(child)} times in "
+            f"has been failing for {trouble.failing_for:.0f} s, {trouble.failures} times in "
             f"a row (more than http.ready_grace = {self.grace:g} s)"
         )
 
-    def _failing_for(self, child: Mapping[str, Any]) -> float | None:
-        """Seconds since the first of the failures in a row that ``child`` has now."""
-        name = str(child["name"])
+    def _trouble(self, child: Mapping[str, Any]) -> Trouble | None:
+        """``child``'s trouble, if it is in any: failures in a row, or failed for good."""
         in_a_row = _failures_in_a_row(child)
+        failing_for = self._failing_for(str(child["name"]), in_a_row)
+        if failing_for is None and child["state"] != "failed":
+            return None
+        since = None if failing_for is None else self._clock.time() - failing_for
+        error = child.get("last_error")
+        return Trouble(
+            str(child["name"]), str(child["state"]), since, in_a_row,
+            None if error is None else str(error), failing_for or 0.0,
+        )  # fmt: skip
+
+    def _failing_for(self, name: str, in_a_row: int) -> float | None:
+        """Seconds since the first of the ``in_a_row`` failures ``name`` has now."""
         with self._lock:
             if not in_a_row:
                 self._streaks.pop(name, None)

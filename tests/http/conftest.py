@@ -81,12 +81,26 @@ def socket_answer(handle: RuntimeHandle) -> Callable[[Mapping[str, Any]], dict[s
 
 
 class HandleDaemon:
-    """The endpoint's view of a bare runtime (an ``App`` without the pipeline)."""
+    """The endpoint's view of a bare runtime (an ``App`` without the pipeline).
 
-    def __init__(self, handle: RuntimeHandle, overview: Callable[[], dict[str, Any]]) -> None:
+    The dashboard's other documents are whatever ``views`` gives for
+    ``repository``, ``analysis`` and ``history`` (by default: none found, an
+    empty history).
+    """
+
+    def __init__(
+        self,
+        handle: RuntimeHandle,
+        overview: Callable[[], dict[str, Any]],
+        views: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
         self._handle = handle
         self.answer = socket_answer(handle)
         self.overview = overview
+        views = views or {}
+        self.repository = views.get("repository", lambda name: None)
+        self.analysis = views.get("analysis", lambda analysis_id: None)
+        self.history = views.get("history", dict)
 
     @property
     def running(self) -> bool:
@@ -133,7 +147,8 @@ def harness(backend: str) -> Iterator[MeteredHarness]:
 
 @pytest.fixture
 def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
-    """``serve(workers=..., token=..., overview=...)``: a runtime on the harness, served."""
+    """``serve(workers=..., token=..., overview=..., views=...)``: a runtime on the harness,
+    served."""
     endpoints: list[Endpoint] = []
 
     def start(
@@ -144,12 +159,13 @@ def serve(harness: MeteredHarness) -> Iterator[Callable[..., Endpoint]]:
         overview: Callable[[], dict[str, Any]] = lambda: {"repositories": [], "jobs": {}},
         listen: str = "127.0.0.1:0",
         secrets: Secrets | None = None,
+        views: Mapping[str, Callable[..., Any]] | None = None,
         **server_options: Any,
     ) -> Endpoint:
         metrics = harness.metrics
         handle = harness.start(preflights, workers)
         metrics.sources = ScrapeSources(status=handle.status, tick_lateness=handle.tick_lateness)
-        daemon = HandleDaemon(handle, overview)
+        daemon = HandleDaemon(handle, overview, views)
         server = HttpServer(listen, harness.backend.name, **server_options)
         app = make_app(daemon, metrics, token=token, secrets=secrets, readiness=harness.readiness)
         server.start(app)

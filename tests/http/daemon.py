@@ -64,16 +64,19 @@ def running_daemon(
     token: str = "",
     http: str = "",
     github: FakeGitHub | None = None,
+    extra: str = "",
 ) -> Iterator[HttpDaemon]:
     """A daemon on ``backend`` against fresh fakes (or ``github``), in the worker phase.
 
-    ``http`` adds lines to the ``[http]`` section (e.g. ``ready_grace = 0``).
+    ``http`` adds lines to the ``[http]`` section (e.g. ``ready_grace = 0``);
+    ``extra`` adds sections at the end (e.g. ``[queue]``).
     """
     with new_github() as fresh, FakeOllama() as ollama:
         github = github or fresh
         settings = write_settings(directory, sock, github, ollama, backend=backend)
         lines = [LISTEN, *([f'token = "{token}"'] if token else []), http]
-        settings.write_text(settings.read_text().replace(LISTEN, "\n".join(lines)))
+        text = settings.read_text().replace(LISTEN, "\n".join(lines))
+        settings.write_text(f"{text}\n{extra}\n")
         daemon = HttpDaemon(settings, sock, directory / f"daemon-{backend}.log")
         try:
             daemon.wait_ready()

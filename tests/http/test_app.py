@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from autosolve.http.app import make_app
+from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import Unit
 from tests.http.conftest import (
     TOKEN,
@@ -130,13 +132,61 @@ def test_readyz_is_ready_again_once_the_failing_worker_succeeds(
     assert readiness(endpoint)[0] == 200
 
 
+def banner(endpoint: Endpoint) -> dict[str, Any]:
+    """The dashboard's health banner, as ``/api/readiness`` answers it."""
+    response = endpoint.get("/api/readiness")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
 def test_the_dashboards_readiness_is_readyz_judgement_answered_with_200(
     serve: Serve, harness: MeteredHarness
 ) -> None:
+    failing_since = harness.clock.time()
     endpoint = failing_past_the_grace(serve, harness, refuse_connection)
-    banner = endpoint.get("/api/readiness")
-    assert (banner.status_code, banner.json()) == (200, readiness(endpoint)[1])
+    document = banner(endpoint)
+    code, readyz = readiness(endpoint)
+    assert code == 503
+    assert {key: document[key] for key in readyz} == readyz
+    assert document["health"] == "failing"
+    assert document["troubles"] == [
+        {
+            "name": "worker:broken",
+            "state": "backoff",
+            "since": format_epoch(failing_since),
+            "failures": harness.child("worker:broken")["attempts"]["node"],
+            "error": "ConnectionRefusedError: connection refused to 127.0.0.1:9",
+        }
+    ]
     assert endpoint.get("/api/readiness", headers={"Authorization": None}).status_code == 401
+
+
+def test_the_health_is_ok_while_no_child_fails(serve: Serve) -> None:
+    document = banner(serve())
+    assert (document["status"], document["health"], document["troubles"]) == ("ready", "ok", [])
+
+
+def test_a_worker_failing_within_the_grace_makes_the_health_degraded_not_unready(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    failing_since = harness.clock.time()
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace / 2)
+    document = banner(endpoint)
+    assert (document["status"], document["health"]) == ("ready", "degraded")
+    assert [(t["name"], t["since"]) for t in document["troubles"]] == [
+        ("worker:broken", format_epoch(failing_since))
+    ]
+    assert readiness(endpoint)[0] == 200
+
+
+def test_readyz_tells_no_error_to_those_without_the_token(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
+    assert "connection refused" not in endpoint.get("/readyz", headers={"Authorization": None}).text
 
 
 def test_readyz_names_the_children_that_failed_for_good(
@@ -318,7 +368,10 @@ def test_api_control_refuses_a_bad_body_with_a_clear_error(
 
 # -- the token ----------------------------------------------------------------------
 
-GUARDED = ["/status.json", "/api/overview", "/static/dashboard.js", "/nope"]
+GUARDED = [
+    "/status.json", "/api/overview", "/api/history", "/api/repository?name=octo/hello",
+    "/api/analysis?id=1", "/static/dashboard.js", "/nope",
+]  # fmt: skip
 WITHOUT_TOKEN = {"Authorization": None}
 
 
@@ -463,12 +516,84 @@ def test_the_dashboard_page_and_its_files_are_served(serve: Serve) -> None:
     assert page.status_code == 200
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert '<script src="/static/dashboard.js"' in page.text
-    script = endpoint.get("/static/dashboard.js")
-    assert script.headers["Content-Type"].startswith("text/javascript")
-    assert "/api/control" in script.text
+    assert '<script type="module" src="/static/dashboard.js"' in page.text
+    scripts = served_modules(endpoint, "dashboard.js")
+    assert any("/api/control" in text for text in scripts.values())
     assert endpoint.get("/static/dashboard.css").headers["Content-Type"].startswith("text/css")
     assert endpoint.get("/static/nope.js").status_code == 404
+
+
+def served_modules(endpoint: Endpoint, entry: str) -> dict[str, str]:
+    """``entry`` and every module it imports, transitively: each must be served as JavaScript."""
+    found: dict[str, str] = {}
+    waiting = [entry]
+    while waiting:
+        name = waiting.pop()
+        response = endpoint.get(f"/static/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["Content-Type"].startswith("text/javascript"), name
+        found[name] = response.text
+        imported = re.findall(r'^import .* from "\./([\w.-]+\.js)";$', response.text, re.M)
+        waiting += [module for module in imported if module not in found]
+    return found
+
+
+# -- the dashboard's documents ------------------------------------------------------
+
+
+def views(**documents: Any) -> dict[str, Callable[..., Any]]:
+    """Views that know one repository (``octo/hello``) and one analysis (id 7)."""
+    return {
+        "repository": lambda name: documents["repository"] if name == "octo/hello" else None,
+        "analysis": lambda analysis_id: documents["analysis"] if analysis_id == 7 else None,
+        "history": lambda: documents["history"],
+    }
+
+
+DOCUMENTS = {"repository": {"name": "octo/hello"}, "analysis": {"id": 7}, "history": {"times": []}}
+
+
+@threading_only
+@pytest.mark.parametrize(
+    ("path", "document"),
+    [
+        ("/api/repository?name=octo/hello", DOCUMENTS["repository"]),
+        ("/api/analysis?id=7", DOCUMENTS["analysis"]),
+        ("/api/history", DOCUMENTS["history"]),
+    ],
+)
+def test_the_dashboards_documents_are_answered(serve: Serve, path: str, document: Any) -> None:
+    response = serve(views=views(**DOCUMENTS)).get(path)
+    assert (response.status_code, response.json()) == (200, document)
+
+
+@threading_only
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("/api/repository?name=octo/nowhere", 404, "no such repository: octo/nowhere"),
+        ("/api/repository", 400, "this route needs ?name= (owner/name)"),
+        ("/api/analysis?id=8", 404, "no analysis with id 8"),
+        ("/api/analysis", 400, "this route needs ?id= (a number)"),
+        ("/api/analysis?id=x", 400, "`id` must be a positive integer, got 'x'"),
+        ("/api/analysis?id=-1", 400, "`id` must be a positive integer, got '-1'"),
+    ],
+)
+def test_a_document_asked_for_wrongly_or_not_there_is_said_so(
+    serve: Serve, path: str, status: int, error: str
+) -> None:
+    response = serve(views=views(**DOCUMENTS)).get(path)
+    assert (response.status_code, response.json()) == (status, {"ok": False, "error": error})
+
+
+@threading_only
+def test_a_repository_name_that_is_not_owner_slash_name_is_a_400(serve: Serve) -> None:
+    def refuse(name: str) -> None:
+        raise ValueError(f"`repository` must be owner/name, got {name!r}")
+
+    response = serve(views={"repository": refuse}).get("/api/repository?name=octo")
+    assert response.status_code == 400
+    assert response.json()["error"] == "`repository` must be owner/name, got 'octo'"
 
 
 @threading_only

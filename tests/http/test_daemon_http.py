@@ -6,11 +6,13 @@ import json
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+import autosolve
 from tests.control.daemon import Daemon, new_github, write_settings
 from tests.fakes.github import iso_now
 from tests.fakes.ollama import FakeOllama
@@ -129,3 +131,29 @@ def test_an_analysis_shows_in_metrics_and_the_overview(daemon: HttpDaemon) -> No
     assert set(overview["jobs"]) == {"ready", "in_flight", "dead", "recent_dead"}
     world = next(r for r in overview["repositories"] if r["name"] == "octo/world")
     assert world["issues"] >= 1
+
+
+def test_an_analysis_reads_in_full_and_counts_in_its_repository_and_the_last_hour(
+    daemon: HttpDaemon,
+) -> None:
+    issue = daemon.github.add_issue("octo", "hello", title="Slow start", created_at=iso_now())
+
+    def analysed() -> dict[str, Any] | None:
+        analyses = daemon.get("/api/overview").json()["analyses"]
+        return next((a for a in analyses if a["title"] == "Slow start"), None)
+
+    listed = daemon.wait_until(analysed, timeout=30, what="the analysis listed")
+    full = daemon.get(f"/api/analysis?id={listed['id']}").json()
+    [comment] = daemon.github.comments("octo", "hello", issue.number)
+    assert full["body"] == comment.body
+    assert {key: full[key] for key in listed} == listed
+    assert (full["summary"], full["related"], full["questions"]) == (None, [], [])
+    view = daemon.get("/api/repository?name=octo/hello").json()
+    assert listed["id"] in [a["id"] for a in view["analyses"]]
+    latest = next(i for i in view["latest_issues"] if i["number"] == issue.number)
+    assert latest["analysis_id"] == listed["id"]
+    history = daemon.get("/api/history").json()
+    assert sum(history["series"]["analyses"]["posted"]) >= 1
+    assert sum(history["series"]["github"]["ok"]) >= 1
+    overview = daemon.get("/api/overview").json()
+    assert overview["daemon"]["version"] == autosolve.__version__

@@ -93,7 +93,7 @@ def test_without_the_token_no_local_client_can_read_or_steer(
 ) -> None:
     with running_daemon(tmp_path, short_dir / f"steer-{backend}.sock", backend) as daemon:
         url = daemon.http_url()
-        for path in ("/", "/status.json", "/api/overview", "/static/dashboard.js"):
+        for path in ("/", "/status.json", "/api/overview", "/api/history", "/static/dashboard.js"):
             assert get(url + path).status_code == 401, path
         stop = requests.post(url + "/api/control", json={"command": "stop"}, timeout=10)
         assert stop.status_code == 401
@@ -110,7 +110,7 @@ def test_the_dashboard_link_sets_the_cookie_that_opens_the_page(
         session = requests.Session()
         page = session.get(daemon.dashboard_url(), timeout=10)
         assert page.status_code == 200 and page.url == daemon.http_url() + "/"
-        assert '<script src="/static/dashboard.js"' in page.text
+        assert '<script type="module" src="/static/dashboard.js"' in page.text
         assert session.get(daemon.http_url() + "/status.json", timeout=10).status_code == 200
 
 

@@ -1,16 +1,13 @@
 """The live dashboard in a real headless Chromium, against a real daemon on each backend.
 
-The browser is Debian's ``chromium`` driven through ``chromium-driver`` by
-Selenium; nothing is downloaded at test time. Without them this module is
-skipped with the reason, except in CI (``CI=true``), where it fails: CI must
-run it (``.ci/run`` installs both).
+The browser and what the tests ask of it are in :mod:`tests.http.browser`
+(Debian's ``chromium`` and ``chromium-driver``, nothing downloaded); the
+views added for operators (the last hour, an analysis in full, one
+repository) are in :mod:`tests.http.test_dashboard_views`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,66 +15,24 @@ from typing import Any
 
 import pytest
 
+from tests.http.browser import (
+    browser,
+    console_errors,
+    keep_screenshots,
+    open_dashboard,
+    rows,
+    wait_in_page,
+)
 from tests.http.daemon import HttpDaemon, get, running_daemon
 from tests.plans import planned_units
 
+__all__ = ["browser"]  # a fixture, used by name
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
 POLLER = "worker:issue-poller:octo/hello"
 RELAY = "worker:outbox-relay:octo/world"
 REFLECTED_WITHIN = 2.0  # seconds: the dashboard's promise for a change made elsewhere
-
-
-def _require_browser() -> None:
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if not missing:
-        return
-    reason = f"{' and '.join(missing)} not installed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must run the browser test: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="as-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # A driver path given: Selenium Manager (which would download) is never run.
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def open_dashboard(browser: Any, daemon: HttpDaemon) -> None:
-    """Load the dashboard as an operator does (the `ctl http-url` link), console cleared."""
-    browser.get("about:blank")  # the last test's page stops polling (its daemon may be gone)
-    browser.get_log("browser")
-    browser.get(daemon.dashboard_url())
 
 
 @pytest.fixture
@@ -86,28 +41,6 @@ def dashboard(browser: Any, http_daemon: HttpDaemon) -> Any:
     open_dashboard(browser, http_daemon)
     wait_in_page(browser, lambda: rows(browser), "the children table")
     return browser
-
-
-def wait_in_page(browser: Any, condition: Any, what: str, timeout: float = 15.0) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(
-        lambda _driver: condition(), message=f"the page did not show {what} within {timeout} s"
-    )
-
-
-def rows(browser: Any) -> dict[str, str]:
-    """Child name → state, as the page shows them."""
-    from selenium.webdriver.common.by import By
-
-    return {
-        row.get_attribute("data-name"): row.find_element(By.CSS_SELECTOR, ".state").text
-        for row in browser.find_elements(By.CSS_SELECTOR, "#children tbody tr")
-    }
-
-
-def console_errors(browser: Any) -> list[dict[str, Any]]:
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def test_the_page_loads_without_console_errors_and_shows_every_child(
@@ -279,15 +212,18 @@ def test_the_health_banner_says_what_readyz_says(
 ) -> None:
     open_dashboard(browser, impatient_daemon)
     banner = browser.find_element("id", "health")
-    wait_in_page(browser, lambda: rows(browser), "the children table")
-    assert not banner.is_displayed()
+    wait_in_page(browser, lambda: banner.get_attribute("data-health") == "ok", "a healthy banner")
+    assert browser.find_element("id", "health-title").text == "Healthy"
+    keep_screenshots(browser, "overview-healthy")
     impatient_daemon.github.fail_next(  # type: ignore[attr-defined]
         10**6, "status", "/repos/octo/hello/issues", status=500, body={"message": "down"}
     )
     impatient_daemon.client.run_now(POLLER)
-    wait_in_page(browser, banner.is_displayed, "the banner")
+    wait_in_page(browser, lambda: banner.get_attribute("data-health") == "failing", "a red banner")
     readiness = get(impatient_daemon.http_url() + "/readyz").json()
     assert browser.find_element("id", "health-status").text == readiness["status"]
     reasons = browser.find_elements("css selector", "#health-reasons li")
     assert [reason.text.split(" has been failing")[0] for reason in reasons] == [POLLER]
+    troubles = browser.find_elements("css selector", "#health-troubles li")
+    assert [trouble.get_attribute("data-child") for trouble in troubles] == [POLLER]
     assert console_errors(browser) == []

@@ -35,6 +35,8 @@ class Repository:
     full_name: str
     archived: bool = False
     disabled: bool = False
+    answered_at: float | None = None
+    """GitHub's clock when it answered (its ``Date`` header, epoch seconds); None without one."""
 
     @property
     def watchable(self) -> bool:
