@@ -495,6 +495,7 @@ def test_the_intervals_section_follows_the_task_table() -> None:
         "issue_poller_max": 300.0,
         "outbox_relay": 5.0,
         "issue_explainer": 2.0,
+        "repository_discoverer": 300.0,
     }
     assert problems({"intervals": {"stale_closer": 60.0}}) == {
         "intervals.stale_closer": "unknown key"

@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.daemon.build import build_scheduler, supervisor_options
 from autosolve.daemon.dependencies import AppDependencies
+from autosolve.daemon.discovery import Replanner
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
+from autosolve.daemon.webhooks import Deliveries
 from autosolve.infra.store import Store, StoreError
 from autosolve.log_ring import LogRing, logs_command
 from autosolve.masking import Secrets
 from autosolve.runtime import Observer
 from autosolve.schedule import registry
+from autosolve.schedule.modules.organization import organization_tenants
 from autosolve.schedule.scheduler import Plan
 from autosolve.settings import Settings, load_settings, secrets_of
 
@@ -96,6 +99,15 @@ class App:
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
+        self.replanner = Replanner(self.reloader.replan)
+        """Plans again whenever discovery changes the watched repositories."""
+        deps.directory.add_listener(self.replanner.request)
+        deps.add_close_hook(self.replanner.close)
+        if organization_tenants(settings):  # a first listing may have come before the listener
+            self.replanner.request()
+        self._deliveries = Deliveries(self)
+        deps.add_close_hook(self._deliveries.close)
+        deps.on_relayed = self._deliveries.relayed
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""
@@ -165,6 +177,17 @@ class App:
     def store(self) -> Store:
         """The open store (until the run ended)."""
         return self.deps.store
+
+    def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
+        """Apply one signed webhook delivery (see :mod:`autosolve.daemon.webhooks`).
+
+        Returns:
+            The outcome: ``ping``, ``accepted``, ``duplicate`` or ``unknown``.
+
+        Raises:
+            PayloadError: the payload lacks what its event carries (a ValueError).
+        """
+        return self._deliveries.deliver(event, delivery_id, payload)
 
     def add_observer(self, observer: Observer) -> None:
         """Also call ``observer`` with every runtime event from now on."""

@@ -115,7 +115,7 @@ class ClusterMember:
 
     # -- units -----------------------------------------------------------------------
 
-    def gate(self, workers: Sequence[Worker]) -> list[Worker]:
+    def gate(self, workers: Sequence[Worker[Any]]) -> list[Worker[Any]]:
         """``workers`` whose ticks do nothing unless this node holds the repository."""
         return [_LeasedWorker(worker, self) for worker in workers]
 
@@ -214,11 +214,11 @@ class ClusterMember:
 class _LeasedWorker:
     """A per-repository worker that works only while this node holds the repository."""
 
-    def __init__(self, worker: Worker, member: ClusterMember) -> None:
+    def __init__(self, worker: Worker[RepoTenant], member: ClusterMember) -> None:
         self._worker = worker
         self._member = member
 
-    def task_spec(self) -> WorkerSpec:
+    def task_spec(self) -> WorkerSpec[RepoTenant]:
         spec = self._worker.task_spec()
         member = self._member
 
@@ -229,7 +229,7 @@ class _LeasedWorker:
             if member.keeper.holds(tenant.full_name):
                 spec.work(ctx, tenant)
 
-        return WorkerSpec(resource=spec.resource, interval=spec.interval, work=work)
+        return WorkerSpec(spec.resource, spec.interval, work, deadline=spec.deadline)
 
 
 class _KeeperWorker:

@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from autosolve.http.limits import MAX_BODY
 from autosolve.http.readiness import Readiness, ReadinessRule
+from autosolve.http.webhooks import MAX_DELIVERY, WEBHOOK_PATH, signed_by
 from autosolve.masking import Secrets
 from autosolve.settings.address import is_loopback
 
@@ -87,6 +88,16 @@ class Daemon(Protocol):
 
     def overview(self) -> dict[str, Any]:
         """Repositories, jobs and latest analyses, for the dashboard."""
+        ...
+
+    @property
+    def webhook_secret(self) -> str:
+        """``github.webhooks.secret``: "" while webhooks are off."""
+        ...
+
+    def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
+        """Apply a signed delivery; its outcome (``ping``, ``accepted``, ``duplicate``,
+        ``unknown``). Raises ``ValueError`` when the payload lacks what the event carries."""
         ...
 
     def repository(self, name: str) -> dict[str, Any] | None:
@@ -227,6 +238,9 @@ class _App:
 
     def _handle(self, environ: dict[str, Any], method: str) -> _Response:
         path = environ.get("PATH_INFO") or "/"
+        if path == WEBHOOK_PATH:  # authenticated by its signature, not the token
+            _require_method(method, "POST")
+            return self._webhook(environ)
         if path == "/":
             _require_method(method, "GET")
             return self._dashboard(environ)
@@ -298,6 +312,29 @@ class _App:
         _require_same_origin(environ, required=credential == "cookie")
         document = _read_document(environ)
         return self._json("200 OK", self._daemon.answer(document))
+
+    def _webhook(self, environ: dict[str, Any]) -> _Response:
+        """A GitHub delivery (see :mod:`autosolve.http.webhooks`)."""
+        secret = self._daemon.webhook_secret
+        if not secret:
+            raise _Reply("404 Not Found", "webhooks are off (github.webhooks.secret is empty)")
+        body = _read_body(environ, MAX_DELIVERY)
+        if not signed_by(secret, body, environ.get("HTTP_X_HUB_SIGNATURE_256", "")):
+            self._metrics.on_webhook("", "bad_signature")
+            raise _Reply(_UNAUTHORIZED, "X-Hub-Signature-256 is missing or wrong")
+        event = environ.get("HTTP_X_GITHUB_EVENT", "")
+        delivery_id = environ.get("HTTP_X_GITHUB_DELIVERY", "")
+        if not event or not delivery_id:
+            raise _Reply("400 Bad Request", "X-GitHub-Event and X-GitHub-Delivery are needed")
+        try:
+            outcome = self._daemon.deliver(event, delivery_id, json.loads(body))
+        except ValueError as error:  # not JSON, or not the event's shape
+            raise _Reply("400 Bad Request", f"delivery {delivery_id}: {error}") from None
+        self._metrics.on_webhook(event, outcome)
+        if outcome == "unknown":
+            return "204 No Content", [], b""
+        code = "202 Accepted" if outcome == "accepted" else "200 OK"
+        return self._json(code, {"ok": True, "delivery": delivery_id, "outcome": outcome})
 
     def _dashboard(self, environ: dict[str, Any]) -> _Response:
         """The page; or, without the token, the form asking for it; ``?token=`` logs in."""
@@ -438,17 +475,23 @@ def _require_same_origin(environ: dict[str, Any], *, required: bool) -> None:
         raise _Reply("403 Forbidden", f"cross-origin request refused (Origin {origin!r})")
 
 
-def _read_document(environ: dict[str, Any]) -> dict[str, Any]:
+def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The raw body of at most ``limit`` bytes (a larger one is refused unread)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:
         raise _Reply("411 Length Required", "a Content-Length is required") from None
-    if length > MAX_BODY:
-        raise _Reply("413 Content Too Large", f"the body must be at most {MAX_BODY} bytes")
+    if length > limit:
+        raise _Reply("413 Content Too Large", f"the body must be at most {limit} bytes")
     try:
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
     except TimeoutError as error:  # a client trickling its body past the deadline
         raise _Reply("408 Request Timeout", str(error) or "the body came too slowly") from None
+    return body
+
+
+def _read_document(environ: dict[str, Any]) -> dict[str, Any]:
+    body = _read_body(environ, MAX_BODY)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as error:

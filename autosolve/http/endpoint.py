@@ -28,6 +28,7 @@ from autosolve.http.readiness import ReadinessRule
 from autosolve.http.server import HttpServer
 from autosolve.http.token import generated_token, token_file
 from autosolve.masking import Secrets
+from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.settings.address import ListenAddress
 
 if TYPE_CHECKING:
@@ -61,6 +62,13 @@ class RunningDaemon:
 
     def overview(self) -> dict[str, Any]:
         return self._overview()
+
+    @property
+    def webhook_secret(self) -> str:
+        return self._app.settings.github.webhooks.secret
+
+    def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
+        return self._app.deliver(event, delivery_id, payload)
 
     def repository(self, name: str) -> dict[str, Any] | None:
         return self._overview.repository(name)
@@ -139,7 +147,7 @@ class HttpEndpoint:
     def _overview(self, app: App) -> Overview:
         return Overview(
             lambda: app.store,
-            lambda: app.settings.github.repositories,
+            lambda: discovered_repositories(app.deps),  # configured and discovered
             self.settings.github.api_url,
             lambda: app.commands.names,
             started_at=self.started_at,

@@ -42,6 +42,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from autosolve import __version__
 from autosolve.domain.analysis import Result
+from autosolve.domain.webhooks import EVENTS
 from autosolve.infra.github.routes import ROUTE_KINDS
 from autosolve.runtime import FixedHistogram
 
@@ -153,6 +154,7 @@ class Metrics:
         self._github_timings = {
             route: FixedHistogram(GITHUB_REQUEST_BUCKETS, threading.Lock()) for route in ROUTE_KINDS
         }
+        self._webhooks: Counter[tuple[str, str]] = Counter()
         self._process = ProcessCollector(registry=None)
 
     # -- hooks -----------------------------------------------------------------
@@ -191,6 +193,15 @@ class Metrics:
         with self._lock:
             self._analyses[result] += 1
 
+    def on_webhook(self, event: str, result: str) -> None:
+        """The webhook route's hook: one delivery's result (``accepted``, ``ping``,
+        ``duplicate``, ``unknown``, ``bad_signature``) by event. Events autosolve does
+        not use count as ``other``, and unsigned ones as ``""``: who may send junk
+        does not get to add series."""
+        label = event if event in EVENTS or not event else "other"
+        with self._lock:
+            self._webhooks[label, result] += 1
+
     def totals(self) -> Totals:
         """What the hooks counted so far."""
         with self._lock:
@@ -222,6 +233,7 @@ class Metrics:
             requests = sorted(self._github_requests.items())
             remaining = self._rate_limit_remaining
             analyses = list(self._analyses.items())
+            webhooks = sorted(self._webhooks.items())
         issues = _read("issues", sources.issues) or {}
         jobs = _read("jobs", sources.jobs) or {}
         leases = _read("leases", sources.leases)
@@ -296,6 +308,15 @@ class Metrics:
             "Seconds each GitHub request took to be answered, by kind of route.",
             "route",
             {route: histogram.snapshot() for route, histogram in self._github_timings.items()},
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_webhook_deliveries",
+                "Webhook deliveries by event and result (accepted, ping, duplicate, unknown, "
+                "bad_signature).",
+                labels=("event", "result"),
+            ),
+            webhooks,
         )
         yield from _budget_families(_read("budget", sources.budget))
         yield _poll_intervals(children)

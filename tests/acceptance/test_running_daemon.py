@@ -175,8 +175,14 @@ def test_a_failure_shows_as_backoff_in_status_and_is_counted_in_metrics(
     """§2.3 and §5.3a: a 500 is a service failure; the child waits in ``backoff``."""
     analysed(observed)
     world = "worker:issue-poller:octo/world"
+    socket = str(observed.daemon.sock_path)
+    # Paused first: a poll due meanwhile would take the fault, and its backoff
+    # would be over before the status is read. Resumed, the next tick is at once.
+    assert ctl(observed, "pause", world, "--socket", socket)[0] == 0
+    observed.daemon.wait_until(lambda: observed.daemon.child(world)["state"] == "paused",
+                               what="the poller paused")  # fmt: skip
     observed.github.fail_next(1, "server_error", "/repos/octo/world/issues")
-    assert ctl(observed, "run-now", world, "--socket", str(observed.daemon.sock_path))[0] == 0
+    assert ctl(observed, "resume", world, "--socket", socket)[0] == 0
 
     def backing_off() -> dict[str, Any] | None:
         child = observed.daemon.child(world)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from autosolve.control import ControlClient
+from autosolve.settings import load_settings
 from tests.control.daemon import (
     SUPERVISOR,
     TOKEN,
@@ -30,6 +31,7 @@ from tests.control.daemon import (
 )
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
+from tests.plans import plan_of
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +39,6 @@ HELLO = "/repos/octo/hello/issues"
 WORLD = "/repos/octo/world/issues"
 POLLER_HELLO = "worker:issue-poller:octo/hello"
 POLLER_WORLD = "worker:issue-poller:octo/world"
-NAMES = [
-    "preflight:repository-validator:octo/hello",
-    "preflight:repository-validator:octo/world",
-    "worker:issue-poller:octo/hello",
-    "worker:outbox-relay:octo/hello",
-    "worker:issue-poller:octo/world",
-    "worker:outbox-relay:octo/world",
-    "worker:issue-explainer",
-]
 INTERVAL = 1.0  # the pollers'; "at once" below means well within it
 
 
@@ -91,7 +84,9 @@ def test_ctl_status_json_is_the_section_5_3_document(daemon: Daemon) -> None:
     status = json.loads(result.stdout)
     assert set(status) == {"phase", "children"} and status["phase"] == "workers"
     names = [c["name"] for c in status["children"]]
-    assert sorted(names) == sorted(NAMES) and names[:2] == NAMES[:2]  # preflights first
+    planned = plan_of(load_settings(daemon.settings))
+    assert sorted(names) == sorted(planned.names)
+    assert names[: len(planned.preflights)] == [u.name for u in planned.preflights]
     for child in status["children"]:
         assert set(child) == {
             "name", "kind", "state", "interval", "runs", "failures", "restarts",
@@ -112,7 +107,8 @@ def test_ctl_status_prints_a_table(daemon: Daemon) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "phase: workers"
     assert lines[1].startswith("NAME") and "LAST ERROR" in lines[1]
-    assert sorted(line.split()[0] for line in lines[2:]) == sorted(NAMES)
+    planned = plan_of(load_settings(daemon.settings)).names
+    assert sorted(line.split()[0] for line in lines[2:]) == sorted(planned)
 
 
 def test_pausing_one_repositorys_poller_stops_its_requests_while_others_continue(

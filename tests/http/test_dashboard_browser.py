@@ -24,6 +24,7 @@ from tests.http.browser import (
     wait_in_page,
 )
 from tests.http.daemon import HttpDaemon, get, running_daemon
+from tests.plans import planned_units
 
 __all__ = ["browser"]  # a fixture, used by name
 
@@ -167,28 +168,30 @@ def everything_the_page_can_read(browser: Any) -> str:
 def test_the_link_sets_a_strict_httponly_cookie_the_page_never_sees(
     browser: Any, token_daemon: HttpDaemon
 ) -> None:
+    units = planned_units(token_daemon.settings)
     forget_cookies(browser, token_daemon)
     browser.get(token_daemon.dashboard_url())
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
     assert browser.current_url == token_daemon.http_url() + "/"  # the token out of sight
     [cookie] = browser.get_cookies()
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == (TOKEN, True, "Strict")
     assert TOKEN not in everything_the_page_can_read(browser)
     browser.refresh()  # the cookie alone opens it from now on
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child again")
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child again")
     assert console_errors(browser) == []
 
 
 def test_without_the_cookie_the_page_asks_for_the_token_and_opens_with_it(
     browser: Any, token_daemon: HttpDaemon
 ) -> None:
+    units = planned_units(token_daemon.settings)
     forget_cookies(browser, token_daemon)
     browser.get(token_daemon.http_url() + "/")
     form = browser.find_element("id", "token-form")
     assert form.is_displayed() and rows(browser) == {}
     browser.find_element("id", "token-input").send_keys(TOKEN)
     browser.find_element("css selector", "#token-form button").click()
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
     assert browser.current_url == token_daemon.http_url() + "/"
     assert TOKEN not in everything_the_page_can_read(browser)
 

@@ -330,6 +330,29 @@ def test_save_issue_page_writes_nothing_when_an_issue_of_the_page_is_invalid(
     assert store.load_cursor(repo) == before
 
 
+def test_a_delivery_stores_its_issues_with_their_events_and_a_redelivery_changes_nothing(
+    store: Store, repo: int
+):
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.record_delivery("d-1", "issues", repo, [issue(1, T1)]) is None  # redelivered
+    assert pending_outbox(store, repo) == 1
+    assert store.get_issue(repo, 1).issue == issue(1)  # type: ignore[union-attr]
+    assert count(store, "webhook_deliveries") == 1
+
+
+def test_a_delivery_and_a_poll_of_the_same_change_queue_one_analysis(store: Store, repo: int):
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0)) == 0
+    assert store.record_delivery("d-2", "issue_comment", repo, [issue(1)]) == 0
+    assert pending_outbox(store, repo) == 1
+
+
+def test_a_delivery_without_issues_is_recorded_alone(store: Store):
+    assert store.record_delivery("d-ping", "ping") == 0
+    assert store.record_delivery("d-ping", "ping") is None
+    assert count(store, "webhook_deliveries") == 1
+
+
 def test_cursor_is_empty_before_the_first_sync(store: Store, repo: int):
     assert store.load_cursor(repo) == SyncCursor(since=None, etag=None, next_url=None)
 

@@ -1,6 +1,7 @@
 """The REST endpoints of the simulated GitHub: which path and method does what.
 
 - ``GET /user`` — the token's account;
+- ``GET /orgs/{org}/repos`` — the organisation's repositories (paged, oldest first);
 - ``GET /repos/{o}/{r}`` — the repository;
 - ``GET /repos/{o}/{r}/issues`` — issues and pull requests (``state``, ``sort``,
   ``direction``, ``since``, ``per_page``, ``page``);
@@ -88,10 +89,25 @@ def authenticated_user(github: SimulatedGitHub, request: Request, account: Accou
     )
 
 
+def organization_repositories(github: SimulatedGitHub, request: Request, login: str) -> Response:
+    """``GET /orgs/{org}/repos``: 404 unless ``login`` is an organisation."""
+    organization = github.find_account(login)
+    if organization is None or organization.type != "Organization":
+        return not_found()
+    listed = github.repositories_of(organization.login)
+    return paged(request, listed, github.link_url, lambda r: shapes.repository(r, github.api_url))
+
+
+_ORGANIZATION_REPOS = re.compile(r"^/orgs/(?P<org>[^/]+)/repos/?$")
+
+
 def dispatch(github: SimulatedGitHub, request: Request, path: str, account: Account) -> Response:
     """The answer of the endpoint at ``path`` (under the API path), or GitHub's 404."""
     if path.rstrip("/") == "/user" and request.method == "GET":
         return authenticated_user(github, request, account)
+    organization = _ORGANIZATION_REPOS.match(path)
+    if organization is not None and request.method == "GET":
+        return organization_repositories(github, request, organization["org"])
     for kind, pattern in _PATTERNS.items():
         match = pattern.match(path)
         if match is None:

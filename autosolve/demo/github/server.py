@@ -39,8 +39,17 @@ from typing import Any
 
 from autosolve.demo.clock import SimulationClock, parse_iso
 from autosolve.demo.github import web
-from autosolve.demo.github.answers import bad_credentials
+from autosolve.demo.github.answers import DOCS, bad_credentials, not_found
+from autosolve.demo.github.apps import (
+    App,
+    Installation,
+    Installations,
+    as_app,
+    installation_repositories,
+    looks_like_jwt,
+)
 from autosolve.demo.github.endpoints import dispatch
+from autosolve.demo.github.hooks import Hooks
 from autosolve.demo.github.limits import GitHubLimits
 from autosolve.demo.github.state import Account, Comment, Issue, Label, Repository
 from autosolve.demo.server import LoopbackServer, Request, Response
@@ -88,6 +97,10 @@ class SimulatedGitHub(LoopbackServer):
         self.token = token
         self.link_base: str | None = None
         """Scheme and host written into ``Link`` URLs (default: :attr:`url`)."""
+        self.hooks = Hooks()
+        """Webhooks: every change is delivered to them (see :mod:`.hooks`)."""
+        self.installations = Installations()
+        """GitHub Apps, their installations and installation tokens (see :mod:`.apps`)."""
         self.limits: GitHubLimits | None = None
         """Set to enforce GitHub's secondary rate limits (see :mod:`.limits`)."""
 
@@ -158,12 +171,43 @@ class SimulatedGitHub(LoopbackServer):
                 raise ValueError(f"repository {owner}/{name} already exists")
             repo = Repository(self._new_id(), self.add_user(owner, owner_type), name)
             self._repos[key] = repo
+            self._deliver_repository("created", repo)
             return repo
 
     def repo(self, owner: str, name: str) -> Repository:
         """Raises: KeyError: no such repository."""
         with self._lock:
             return self._repos[(owner.lower(), name.lower())]
+
+    def find_account(self, login: str) -> Account | None:
+        """The account called ``login``, if there is one."""
+        with self._lock:
+            return self._accounts.get(login.lower())
+
+    def repositories_of(self, owner: str) -> list[Repository]:
+        """``owner``'s repositories, oldest first (as GitHub lists them by default)."""
+        with self._lock:
+            wanted = owner.lower()
+            owned = [r for r in self._repos.values() if r.owner.login.lower() == wanted]
+            return sorted(owned, key=lambda r: r.github_id)
+
+    def archive_repo(self, owner: str, name: str, *, archived: bool = True) -> Repository:
+        """Archive (or unarchive) a repository: still listed, marked ``archived``."""
+        with self._lock:
+            repo = self.repo(owner, name)
+            repo.archived = archived
+            self._deliver_repository("archived" if archived else "unarchived", repo)
+            return repo
+
+    def delete_repo(self, owner: str, name: str) -> None:
+        """The repository is gone: every endpoint of it answers 404.
+
+        Raises:
+            KeyError: no such repository.
+        """
+        with self._lock:
+            repo = self._repos.pop((owner.lower(), name.lower()))
+            self._deliver_repository("deleted", repo)
 
     def find_repo(self, owner: str, name: str) -> Repository | None:
         """The repository, or ``None`` when there is none of that name."""
@@ -222,6 +266,7 @@ class SimulatedGitHub(LoopbackServer):
             )
             repo.next_number += 1
             repo.issues[issue.number] = issue
+            self._deliver_issue("issues", "opened", repo, issue)
             return issue
 
     def issue(self, owner: str, name: str, number: int) -> Issue:
@@ -246,6 +291,7 @@ class SimulatedGitHub(LoopbackServer):
                 self.clock.observe(changes["updated_at"])
             else:
                 issue.updated_at = self.clock.tick()
+            self._deliver_issue("issues", _action(changes), self.repo(owner, name), issue)
             return issue
 
     def comments(self, owner: str, name: str, number: int) -> list[Comment]:
@@ -287,6 +333,7 @@ class SimulatedGitHub(LoopbackServer):
             )
             issue.comments.append(comment)
             issue.updated_at = max(issue.updated_at, stamp, key=parse_iso)
+            self._deliver_issue("issue_comment", "created", repo, issue, comment=comment)
             return comment
 
     def add_labels(self, owner: str, name: str, number: int, names: list[str]) -> list[Label]:
@@ -309,6 +356,39 @@ class SimulatedGitHub(LoopbackServer):
         """Bodies of the issue's comments that contain ``marker``."""
         return [c.body for c in self.comments(owner, name, number) if marker in c.body]
 
+    # -- webhooks ------------------------------------------------------------
+
+    def _deliver_issue(
+        self,
+        event: str,
+        action: str,
+        repo: Repository,
+        issue: Issue,
+        comment: Comment | None = None,
+    ) -> None:
+        """An ``issues`` or ``issue_comment`` delivery, as GitHub shapes it."""
+        if not self.hooks.active:
+            return
+        payload: dict[str, Any] = {"action": action, "issue": issue.payload(repo, self.api_url)}
+        if comment is not None:
+            payload["comment"] = comment.payload(repo, self.api_url)
+        self._deliver(event, payload, repo, comment.user if comment else issue.author)
+
+    def _deliver_repository(self, action: str, repo: Repository) -> None:
+        if not self.hooks.active:
+            return
+        self._deliver("repository", {"action": action}, repo, repo.owner.login)
+
+    def _deliver(self, event: str, payload: dict[str, Any], repo: Repository, sender: str) -> None:
+        from autosolve.demo.github import shapes
+
+        author = self.add_user(sender)
+        payload.update(
+            repository=shapes.repository(repo, self.api_url),
+            sender=shapes.account(author, self.api_url),
+        )
+        self.hooks.send(event, payload)
+
     # -- serving -------------------------------------------------------------
 
     def http_date(self) -> str:
@@ -325,11 +405,66 @@ class SimulatedGitHub(LoopbackServer):
         if not request.path.startswith(self.api_path):
             with self._lock:
                 return web.page(request.path, self._repos, self.api_url)
+        path = request.path[len(self.api_path) :]
+        given = _bearer(request)
+        with self._lock:
+            if given and looks_like_jwt(given):
+                app = self.installations.verify(given)
+                if app is None:
+                    return bad_credentials()
+                return as_app(self.installations, app, request, path, self.api_url,
+                              self.link_url, self.find_repo)  # fmt: skip
+            installation = self.installations.installation_of(given) if given else None
+            if installation is not None:
+                return self._as_installation(installation, request, path)
         account = self._caller(request)
         if account is None:
             return bad_credentials()
         with self._lock:
-            return dispatch(self, request, request.path[len(self.api_path) :], account)
+            return dispatch(self, request, path, account)
+
+    # -- GitHub Apps ---------------------------------------------------------
+
+    def add_app(self, app_id: int, slug: str, public_key: str, owner: str = "octo") -> App:
+        """A GitHub App whose JWTs the public key (PEM) verifies."""
+        with self._lock:
+            app = App(app_id, slug, public_key, self.add_user(owner, "Organization"))
+            self.installations.apps[app_id] = app
+            self.add_user(app.bot_login, "Bot")
+            return app
+
+    def install_app(
+        self, app_id: int, account: str, repositories: list[str] | None = None
+    ) -> Installation:
+        """Install the App on ``account``: all its repositories, or only ``owner/name`` ones."""
+        with self._lock:
+            selected = None if repositories is None else [r.lower() for r in repositories]
+            owner = self.add_user(account, "Organization")
+            return self.installations.install(self.installations.apps[app_id], owner, selected)
+
+    def revoke_installation_tokens(self, installation_id: int | None = None) -> int:
+        """Revoke installation tokens (all of them: None): they answer 401 from now on."""
+        with self._lock:
+            return self.installations.revoke(installation_id)
+
+    def _as_installation(self, installation: Installation, request: Request, path: str) -> Response:
+        """An installation token: its repositories only, as the App's bot account."""
+        if path.rstrip("/") == "/installation/repositories" and request.method == "GET":
+            return installation_repositories(request, installation, list(self._repos.values()),
+                                             self.api_url, self.link_url)  # fmt: skip
+        parts = path.split("/")
+        if len(parts) > 3 and parts[1] == "repos":
+            repo = self.find_repo(parts[2], parts[3])
+            if repo is None or not installation.covers(repo):
+                return not_found()
+        elif len(parts) > 2 and parts[1] == "orgs":
+            if parts[2].lower() != installation.account.login.lower():
+                return not_found()
+        else:
+            return Response.json(403, {"message": "Resource not accessible by integration",
+                                       "documentation_url": DOCS})  # fmt: skip
+        bot = self._accounts[installation.app.bot_login.lower()]
+        return dispatch(self, request, path, bot)
 
     def _caller(self, request: Request) -> Account | None:
         """The account the request's token belongs to (anyone is the default one without)."""
@@ -346,3 +481,17 @@ class SimulatedGitHub(LoopbackServer):
     def link_url(self) -> str:
         """Scheme and host of the ``Link`` URLs: :attr:`link_base`, else :attr:`url`."""
         return self.link_base or self.url
+
+
+def _action(changes: dict[str, Any]) -> str:
+    """The ``issues`` action an edit of these fields is delivered as."""
+    state = changes.get("state")
+    if state is not None:
+        return "closed" if state == "closed" else "reopened"
+    return "labeled" if set(changes) == {"labels"} else "edited"
+
+
+def _bearer(request: Request) -> str:
+    """The token of ``Authorization: Bearer`` (or ``token``), or ""."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return given.strip() if scheme.lower() in ("bearer", "token") else ""

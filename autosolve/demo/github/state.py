@@ -112,6 +112,9 @@ class Repository:
     """By lower-case name: GitHub's label names are case-insensitive."""
     roles: dict[str, str] = field(default_factory=dict)
     """Lower-case login → ``COLLABORATOR`` or ``CONTRIBUTOR``, for the accounts that have one."""
+    archived: bool = False
+    """Read-only: listed (``archived: true``), but nothing changes in it any more."""
+    disabled: bool = False
 
     @property
     def full_name(self) -> str:

@@ -33,7 +33,7 @@ class RepositoryValidator:
         self._github = github
         self._store = store
 
-    def task_spec(self) -> PreflightSpec:
+    def task_spec(self) -> PreflightSpec[RepoTenant]:
         return PreflightSpec(resource="repository-validator", work=self.validate)
 
     def validate(self, ctx: WorkContext, tenant: RepoTenant) -> None:

@@ -18,7 +18,6 @@ from typing import Any, NoReturn, TypedDict
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
-import requests.auth
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
@@ -28,6 +27,7 @@ from autosolve.infra.budget import (
     RequestBudget,
     is_write,
 )
+from autosolve.infra.github.credentials import Credential, Credentials, TokenCredentials
 from autosolve.infra.github.errors import (
     ClientError,
     ForbiddenError,
@@ -42,6 +42,7 @@ from autosolve.infra.github.routes import route_kind
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
+    InstallationRepositoriesSchema,
     IssuePage,
     IssueSchema,
     Repository,
@@ -59,8 +60,9 @@ API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
 """GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
 COMMENTS_PER_PAGE = 100
+"""Items per page of every other listing (GitHub's maximum)."""
 MAX_COMMENT_PAGES = 1000
-"""A sane bound on one issue's comment pages (100,000 comments); more is a paging loop."""
+"""A sane bound on one listing's pages (100,000 items); more is a paging loop."""
 SECONDARY_RATE_LIMIT_WAIT = 60.0
 READ_PATIENCE = 30.0
 """Seconds a read waits for the request budget at most: a tick behind a long queue
@@ -72,6 +74,20 @@ _repository_schema = RepositorySchema()
 _issues_schema = IssueSchema(many=True)
 _comment_schema = CommentSchema()
 _comments_schema = CommentSchema(many=True)
+_repositories_schema = RepositorySchema(many=True)
+_installation_repositories_schema = InstallationRepositoriesSchema()
+
+
+class _AnyList(Schema):
+    """A JSON list taken as it is (a GitHub App's listings, read by their own code)."""
+
+    def load(self, data: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, list):
+            raise ValidationError("expected a JSON list")
+        return data
+
+
+_ANY_LIST = _AnyList()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -91,6 +107,12 @@ class GitHubClient:
     an exception from either is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
+
+    ``credentials`` choose who each request is made as (default: ``token``);
+    ``budgets`` gives the request budget of each credential's key (GitHub
+    counts its limits per token and per App installation; default: ``budget``
+    for every request). A 401 to a credential that can be renewed (an App's
+    installation token) is retried once with a fresh one.
 
     ``budget`` (shared by every client of one token) makes each request wait
     until it fits GitHub's secondary limits. A read waits at most
@@ -113,6 +135,8 @@ class GitHubClient:
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
         budget: RequestBudget | None = None,
         on_timing: Callable[[str, float], None] | None = None,
+        credentials: Credentials | None = None,
+        budgets: Callable[[str], RequestBudget | None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -121,6 +145,9 @@ class GitHubClient:
         self.timeout = timeout
         self._base = urlsplit(self.api_url)
         self._token = token
+        self.credentials: Credentials = credentials or TokenCredentials(token)
+        """Who each request is made as (a token, or a GitHub App's installations)."""
+        self._budgets = budgets
         self._now = now
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
@@ -132,7 +159,6 @@ class GitHubClient:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": user_agent,
         }
-        self._auth = _BearerAuth(token)
         if session is None:
             session = requests.Session()
             # Many actor threads share this session; avoid "pool is full" churn.
@@ -164,9 +190,9 @@ class GitHubClient:
         Requests in flight finish with what they started with. ``min_interval``
         changes the shared throttle, so every actor spaces its requests anew.
         """
-        if token is not None:
+        if token is not None and isinstance(self.credentials, TokenCredentials):
             self._token = token
-            self._auth = _BearerAuth(token)
+            self.credentials = TokenCredentials(token)
         if timeout is not None:
             self.timeout = timeout
         if min_interval is not None:
@@ -252,24 +278,80 @@ class GitHubClient:
                 (or there are more than :data:`MAX_COMMENT_PAGES` pages): a
                 listing that goes nowhere is not followed forever.
         """
-        url: str | None = self._url(f"/repos/{owner}/{name}/issues/{number}/comments")
-        params: dict[str, str] | None = {"per_page": str(COMMENTS_PER_PAGE)}
-        comments: list[Comment] = []
+        return self._all_pages(
+            f"/repos/{owner}/{name}/issues/{number}/comments",
+            _comments_schema,
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
+        )
+
+    def list_organization_repositories(self, organization: str) -> list[Repository]:
+        """``GET /orgs/{org}/repos``: every repository of the organisation, all pages."""
+        return self._all_pages(
+            f"/orgs/{organization}/repos",
+            _repositories_schema,
+            params={"type": "all"},
+            not_found=f"organisation {organization} not found or not visible to the "
+            "credentials; check github.organizations",
+        )
+
+    def list_installation_repositories(self, credential: Credential) -> list[Repository]:
+        """``GET /installation/repositories`` as ``credential`` (an installation's token):
+        every repository the installation covers."""
+        return self._all_pages(
+            "/installation/repositories", _installation_repositories_schema, credential=credential
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        credential: Credential,
+        *,
+        expect: Iterable[int] = (200,),
+        not_found: str | None = None,
+    ) -> Any:
+        """One request to ``path`` as ``credential``; its JSON body (a GitHub App's own calls)."""
+        response = self._request(
+            method, self._url(path), expect=expect, not_found=not_found, credential=credential
+        )
+        try:
+            return response.json()
+        except ValueError:
+            raise MalformedResponseError(
+                f"{method} {path}: {response.status_code} body is not JSON",
+                method=method,
+                path=path,
+                status=response.status_code,
+            ) from None
+
+    def all_pages(self, path: str, credential: Credential) -> list[Any]:
+        """Every item of a paged JSON list at ``path`` as ``credential``."""
+        return self._all_pages(path, _ANY_LIST, credential=credential)
+
+    def _all_pages(
+        self,
+        path: str,
+        schema: Schema,
+        *,
+        params: dict[str, str] | None = None,
+        not_found: str | None = None,
+        credential: Credential | None = None,
+    ) -> list[Any]:
+        """Every item of a paged listing, following ``Link: rel="next"`` with loop guards."""
+        url: str | None = self._url(path)
+        query: dict[str, str] | None = {**(params or {}), "per_page": str(COMMENTS_PER_PAGE)}
+        items: list[Any] = []
         read: set[str] = set()
         while url is not None:
             response = self._request(
-                "GET",
-                url,
-                params=params,
-                not_found=f"issue #{number} of {owner}/{name} not found or not visible "
-                "to the token",
+                "GET", url, params=query, not_found=not_found, credential=credential
             )
             read.add(_normal_url(response.url))
-            comments.extend(self._load(response, _comments_schema))
-            url, params = self._next_url(response), None
+            items.extend(self._load(response, schema))
+            url, query = self._next_url(response), None
             if url is not None and (_normal_url(url) in read or len(read) >= MAX_COMMENT_PAGES):
                 raise self._paging_loop(response, url)
-        return comments
+        return items
 
     def create_comment(self, owner: str, name: str, number: int, body: str) -> Comment:
         """``POST /repos/{owner}/{name}/issues/{number}/comments``; GitHub answers 201."""
@@ -339,11 +421,32 @@ class GitHubClient:
         json: Any = None,
         expect: Iterable[int] = (200,),
         not_found: str | None = None,
+        credential: Credential | None = None,
     ) -> requests.Response:
         path = urlsplit(url).path
+        sent = credential or self.credentials.for_path(path[len(self._base.path) :])
+        response = self._send(method, url, path, sent, params, headers, json)
+        if response.status_code == 401:
+            fresh = self.credentials.rejected(sent)
+            if fresh is not None:  # an expired or revoked installation token: once more
+                response = self._send(method, url, path, fresh, params, headers, json)
+        if response.status_code in expect:
+            return response
+        self._raise_for(method, path, response, not_found)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        credential: Credential,
+        params: dict[str, str] | None,
+        headers: dict[str, str] | None,
+        json: Any,
+    ) -> requests.Response:
         self._check_gate(method, path)
         self._throttle.wait()
-        with self._budgeted(method, path):
+        with self._budgeted(method, path, credential.budget):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
             sent = time.monotonic()
             try:
@@ -353,7 +456,7 @@ class GitHubClient:
                     params=params,
                     headers={**self._headers, **(headers or {})},
                     json=json,
-                    auth=self._auth,
+                    auth=credential.auth,
                     timeout=self.timeout,
                 )
             except requests.RequestException as error:
@@ -365,14 +468,12 @@ class GitHubClient:
         self._compare_clocks(response)
         if self._on_response is not None:
             _call_hook(self._on_response, response.status_code, response.headers)
-        if response.status_code in expect:
-            return response
-        self._raise_for(method, path, response, not_found)
+        return response
 
     @contextmanager
-    def _budgeted(self, method: str, path: str) -> Iterator[None]:
+    def _budgeted(self, method: str, path: str, key: str) -> Iterator[None]:
         """Hold the budget's room for one request from before it is sent until its answer."""
-        budget = self.budget
+        budget = self.budget if self._budgets is None else self._budgets(key)
         if budget is None:
             yield
             return
@@ -601,25 +702,6 @@ def _normal_url(url: str) -> str:
 def same_url(first: str, second: str) -> bool:
     """True when both URLs name the same page (default ports and host case aside)."""
     return _normal_url(first) == _normal_url(second)
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer`` (nothing for an empty token).
-
-    Passing it as ``auth=`` also stops requests from replacing the header with
-    ``~/.netrc`` credentials, and requests drops it on cross-host redirects.
-    """
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._token:
-            request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<redacted>)"
 
 
 def _call_hook(hook: Callable[..., None], *args: Any) -> None:

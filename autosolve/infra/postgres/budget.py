@@ -49,13 +49,21 @@ class PostgresLedger:
         server_clock: stamp entries on the database server's clock, ignoring
             the ``at`` of each call (production); False: on the callers' ``at``
             (tests that move time by hand).
+        credential: whose budget it is (GitHub counts per credential): ``""``
+            for the token, ``installation:N`` for a GitHub App's installation.
     """
 
     def __init__(
-        self, database: PostgresDatabase, limits: BudgetLimits, *, server_clock: bool = True
+        self,
+        database: PostgresDatabase,
+        limits: BudgetLimits,
+        credential: str = "",
+        *,
+        server_clock: bool = True,
     ) -> None:
         self._database = database
         self.limits = limits
+        self.credential = credential
         self._server_clock = server_clock
 
     def reserve(self, points: int, write: bool, at: float) -> Reservation:
@@ -74,8 +82,9 @@ class PostgresLedger:
         with self._database.connection() as connection:  # autocommit: one statement
             row = connection.execute(
                 "SELECT points_wait, writes_wait, entry "
-                f"FROM budget_reserve(%s, %s, {_MOMENT}, %s, %s, %s, %s, %s)",
+                f"FROM budget_reserve(%s, %s, %s, {_MOMENT}, %s, %s, %s, %s, %s)",
                 (
+                    self.credential,
                     points,
                     write,
                     self._reading(at),
@@ -101,8 +110,8 @@ class PostgresLedger:
         entry_id, points, write = entry
         with self._database.connection() as connection:  # autocommit: one statement
             connection.execute(
-                f"SELECT budget_settle(%s, %s, %s, {_MOMENT})",
-                (entry_id, points, write, self._reading(at)),
+                f"SELECT budget_settle(%s, %s, %s, %s, {_MOMENT})",
+                (self.credential, entry_id, points, write, self._reading(at)),
             )
 
     def _reading(self, at: float) -> float | None:
@@ -110,4 +119,4 @@ class PostgresLedger:
         return None if self._server_clock else at
 
     def __repr__(self) -> str:
-        return f"PostgresLedger({self._database.name}, {self.limits!r})"
+        return f"PostgresLedger({self._database.name}, {self.credential!r}, {self.limits!r})"

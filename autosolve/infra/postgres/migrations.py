@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from autosolve.infra.store.errors import StoreError
 from autosolve.infra.store.schema import SCHEMA_VERSION, Migration, refuse_newer, store_migrations
 
+from .credentials_migration import CLUSTER_V3
 from .dialect import POSTGRES
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ _CLUSTER_V2 = Migration(
 STORE_MIGRATIONS: tuple[Migration, ...] = store_migrations(POSTGRES)
 """The store track, in version order: the store's tables in PostgreSQL's types."""
 
-CLUSTER_MIGRATIONS: tuple[Migration, ...] = (_CLUSTER_V1, _CLUSTER_V2)
+CLUSTER_MIGRATIONS: tuple[Migration, ...] = (_CLUSTER_V1, _CLUSTER_V2, CLUSTER_V3)
 """The cluster track, in version order."""
 
 CLUSTER_SCHEMA_VERSION = CLUSTER_MIGRATIONS[-1].version

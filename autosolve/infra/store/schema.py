@@ -28,6 +28,7 @@ TABLES = (
     "jobs",
     "dead_jobs",
     "analyses",
+    "webhook_deliveries",
 )
 """The store's tables (users may query them directly)."""
 
@@ -192,7 +193,27 @@ def _version_3(d: Dialect) -> Migration:
     )
 
 
-_STEPS = (_version_1, _version_2, _version_3)
+def _version_4(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=4,
+        description="webhook deliveries: a redelivery is recognised and ignored",
+        statements=(
+            # GitHub's X-GitHub-Delivery (a GUID), recorded in the transaction
+            # that applies the delivery, so a redelivery finds it and changes nothing.
+            f"""
+            CREATE TABLE webhook_deliveries (
+                delivery_id TEXT PRIMARY KEY CHECK (delivery_id <> ''),
+                event       TEXT NOT NULL,
+                received_at {d.time} NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at)",
+        ),
+    )
+
+
+_STEPS = (_version_1, _version_2, _version_3, _version_4)
 
 SCHEMA_VERSION = len(_STEPS)
 """The version a fully migrated store has, on either engine."""

@@ -216,6 +216,44 @@ class Store:
             cursors.save_cursor(connection, now, repository_id, cursor)
             return changed
 
+    def record_delivery(
+        self,
+        delivery_id: str,
+        event: str,
+        repository_id: int | None = None,
+        issues: Sequence[Issue] = (),
+    ) -> int | None:
+        """Record a webhook delivery and store the issues its payload carries, all or nothing.
+
+        The issues take the poller's path (:meth:`save_issue_page` without a
+        cursor): an issue whose ``updated_at`` the mirror has already gets no
+        outbox event, so a delivery and a poll of one change queue one analysis.
+        The write is not fenced: in a cluster the delivery reaches whichever
+        daemon the proxy chose, and storing a newer copy is safe anywhere.
+
+        Returns:
+            None for a delivery recorded before (nothing written); else how
+            many issues were new or changed.
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+            InvalidIssueError: an issue violates the schema; nothing was written.
+        """
+        with self._write() as connection:
+            now = self._now()
+            recorded = connection.execute(
+                "INSERT INTO webhook_deliveries (delivery_id, event, received_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING",
+                (delivery_id, event, now),
+            ).rowcount
+            if not recorded:
+                return None
+            if repository_id is None or not issues:
+                return 0
+            full_name = repositories.require_repository(connection, repository_id)
+            _check_page(full_name, issues)
+            return issue_rows.save_issues(connection, now, repository_id, issues)
+
     def load_cursor(self, repository_id: int) -> SyncCursor:
         """The poller's saved position; an empty cursor when it never saved one.
 
