@@ -2,8 +2,9 @@
 
 The command is read from README.md — its first ``sh`` block, the one a
 newcomer on a fresh machine copies — and run step by step (its ``&&``
-steps, each through ``bash``) in a ``git clone`` of this checkout, so the
-test fails when the README's command drifts from what works. Each step is
+steps, each through ``bash``) in a ``git clone`` of this checkout (its last
+commit, as a newcomer gets it), so the test fails when the README's command
+drifts from what works. Each step is
 recognised by its shape; one the test does not know fails it.
 
 What is substituted, and why. The test must never contact an address but
@@ -184,4 +185,3 @@ def test_the_readme_first_command_in_a_fresh_clone_installs_and_the_demo_posts_a
     for repository, number, comment in posted:
         assert (repository, str(number)) in opened, "only issues opened during the run"
         assert f"explained {repository}#{number} (posted comment {comment})" in demo.stderr
-
