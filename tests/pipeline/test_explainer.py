@@ -377,3 +377,37 @@ def test_a_stop_leaves_jobs_not_yet_started_queued_with_their_attempts(world: Wo
     world.explainer().run(stopped)  # a tick that begins after the stop takes nothing
     assert world.store.jobs_summary().in_flight == 0
     assert query(world.db, "SELECT count(*) FROM jobs WHERE receive_count > 1") == [(0,)]
+
+
+# -- only autosolve's own comments are autosolve's ----------------------------------------------
+
+
+def test_a_users_comment_carrying_the_marker_does_not_make_the_explainer_skip_the_issue(
+    world: World,
+):
+    world.configure(github={"issues": {"since": "all"}})
+    world.github.add_issue("octo", "hello")
+    world.github.add_comment("octo", "hello", 1, f"I agree {MARKER}", "someone")
+    world.validate()
+    world.sync()
+    run_tick(world)
+
+    users, own = world.github.comments("octo", "hello", 1)
+    assert (users.user, users.body) == ("someone", f"I agree {MARKER}")
+    assert own.user == world.github.login and own.body.startswith(MARKER)
+    assert world.outcomes == ["posted"]
+
+
+def test_explain_never_edits_a_users_comment_that_carries_the_marker(world: World):
+    world.github.add_issue("octo", "hello")
+    world.github.add_comment("octo", "hello", 1, f"I agree {MARKER}", "someone")
+    world.validate()
+    world.sync()
+    world.operations().explain("octo/hello#1")
+    world.sync()
+    world.operations().explain("octo/hello#1")
+
+    users, own = world.github.comments("octo", "hello", 1)
+    assert (users.user, users.body) == ("someone", f"I agree {MARKER}")
+    assert own.user == world.github.login and own.body.startswith(MARKER)
+    assert [r.method for r in posts(world)] == ["POST", "PATCH"]
