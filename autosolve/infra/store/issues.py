@@ -14,13 +14,19 @@ from autosolve.infra.issue import Issue
 from autosolve.infra.timestamps import is_earlier, same_instant
 
 from .engine import Connection, insert_rows, placeholders
+from .outbox import add_events
 from .records import StoredIssue
 from .rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
 
 __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
+    "REFRESHED",
+    "REWRITTEN",
+    "STALE",
+    "change_of",
     "check_issue",
+    "issue_ids",
     "get_issue",
     "issue_counts",
     "save_issues",
@@ -31,13 +37,13 @@ EVENT_ISSUE_CREATED = "issue.created"
 EVENT_ISSUE_UPDATED = "issue.updated"
 """Outbox event kind for an issue whose ``updated_at`` changed."""
 
-_REFRESHED = "refreshed"
+REFRESHED = "refreshed"
 """An issue stored already at the same instant: its fields are rewritten, no event."""
-_STALE = "stale"
+STALE = "stale"
 """An issue older than the stored copy: left alone."""
 _EVENTS = (EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED)
 """Changes that write an outbox event."""
-_REWRITTEN = (EVENT_ISSUE_UPDATED, _REFRESHED)
+REWRITTEN = (EVENT_ISSUE_UPDATED, REFRESHED)
 """Changes that rewrite a stored issue."""
 
 _FIELDS = (
@@ -71,7 +77,7 @@ def save_issues(
     _update_issues(
         connection,
         now,
-        [(ids[n], issue) for n, issue in latest.items() if change[n] in _REWRITTEN],
+        [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN],
     )
     events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
     _add_events(connection, now, repository_id, events)
@@ -80,11 +86,21 @@ def save_issues(
 
 def _change(issue: Issue, stored: tuple[int, str] | None) -> str:
     """What saving ``issue`` over its ``(id, updated_at)`` stored copy amounts to."""
-    if stored is None:
+    return change_of(issue.updated_at, None if stored is None else stored[1])
+
+
+def change_of(updated_at: str, stored_updated_at: str | None) -> str:
+    """What saving a copy updated at ``updated_at`` over the stored one amounts to.
+
+    :data:`EVENT_ISSUE_CREATED` (nothing stored), :data:`EVENT_ISSUE_UPDATED`
+    (a later instant), ``"refreshed"`` (the same instant) or ``"stale"`` (an
+    earlier one: left alone). Shared by every mirrored table kept by ``updated_at``.
+    """
+    if stored_updated_at is None:
         return EVENT_ISSUE_CREATED
-    if is_earlier(issue.updated_at, stored[1]):
-        return _STALE
-    return _REFRESHED if same_instant(issue.updated_at, stored[1]) else EVENT_ISSUE_UPDATED
+    if is_earlier(updated_at, stored_updated_at):
+        return STALE
+    return REFRESHED if same_instant(updated_at, stored_updated_at) else EVENT_ISSUE_UPDATED
 
 
 def _stored_versions(
@@ -140,15 +156,13 @@ def _add_events(
     connection: Connection, now: float, repository_id: int, events: list[tuple[int, Issue, str]]
 ) -> None:
     """One outbox event per ``(issue id, issue, kind)``, in order."""
-    insert_rows(
+    add_events(
         connection,
-        "outbox_events",
-        ("repository_id", "issue_id", "number", "kind", "payload", "created_at"),
-        [
-            (repository_id, issue_id, issue.number, kind, event_payload(repository_id, issue), now)
-            for issue_id, issue, kind in events
-        ],
-    )
+        now,
+        repository_id,
+        [(issue_id, issue.number, kind, event_payload(repository_id, issue))
+         for issue_id, issue, kind in events],
+    )  # fmt: skip
 
 
 def check_issue(issue: Issue) -> None:
@@ -181,6 +195,18 @@ def check_issue(issue: Issue) -> None:
     if issue.is_pull_request not in (0, 1):
         raise ValueError(f"is_pull_request must be a boolean, got {issue.is_pull_request!r}")
     labels_json(issue.labels)
+
+
+def issue_ids(connection: Connection, repository_id: int, numbers: list[int]) -> dict[int, int]:
+    """``number → id`` of those of ``numbers`` the mirror has."""
+    if not numbers:
+        return {}
+    rows = connection.execute(
+        f"SELECT number, id FROM issues WHERE repository_id = ? "
+        f"AND number IN {placeholders(len(numbers))}",
+        (repository_id, *numbers),
+    ).fetchall()
+    return {number: issue_id for number, issue_id in rows}
 
 
 def get_issue(connection: Connection, repository_id: int, number: int) -> StoredIssue | None:

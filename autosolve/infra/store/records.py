@@ -15,6 +15,7 @@ from autosolve.infra.issue import Issue
 
 __all__ = [
     "Analysis",
+    "SavedComments",
     "DeadJob",
     "Job",
     "JobsSummary",
@@ -142,6 +143,14 @@ class Analysis:
     """Epoch seconds."""
     posted_at: float | None
     """Epoch seconds; ``None`` when not posted (dry run, preview, or not yet)."""
+    summary: str | None = None
+    """A structured answer's summary; ``None`` for a plain-text answer."""
+    related: tuple[int, ...] = ()
+    """The candidate issues the comment names as possibly related."""
+    labels: tuple[str, ...] = ()
+    """The labels kept from the answer: applied, or suggested in the comment."""
+    labels_applied: tuple[str, ...] | None = None
+    """The labels this analysis added to the issue; ``None`` until it applied any."""
 
     @property
     def posted(self) -> bool:
@@ -162,7 +171,22 @@ class RecentAnalysis:
     created_at: float
     posted_at: float | None
     body: str
+    summary: str | None = None
+    """A structured answer's summary (see :class:`Analysis`)."""
+    related: tuple[int, ...] = ()
+    labels: tuple[str, ...] = ()
+    labels_applied: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping of the fields."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedComments:
+    """What saving a page of comments did."""
+
+    changed: int
+    """Comments new to the mirror or updated since."""
+    new: tuple[int, ...]
+    """GitHub ids of the comments new to the mirror, in page order."""

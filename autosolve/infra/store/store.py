@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, Self
 
+from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
+from autosolve.infra.label import Label
 
-from . import analyses, cursors, outbox, queue, repositories
+from . import analyses, cursors, identity, labels, outbox, queue, repositories
+from . import comments as comment_rows
 from . import issues as issue_rows
 from .engine import Connection, Engine
-from .errors import InvalidIssueError, UnknownIssueError
-from .records import Analysis, Job, JobsSummary, RecentAnalysis, StoredIssue, SyncCursor
+from .errors import InvalidCommentError, InvalidIssueError, UnknownIssueError
+from .records import (
+    Analysis,
+    Job,
+    JobsSummary,
+    RecentAnalysis,
+    RepositoryRef,
+    SavedComments,
+    StoredIssue,
+    SyncCursor,
+)
+from .rows import encode_payload
 
 __all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Store"]
 
@@ -38,7 +51,8 @@ class Fence(Protocol):
 
 
 class Store:
-    """Repositories, the issue mirror, sync cursors, the outbox, the job queue, analyses.
+    """Repositories, the issue and comment mirror, labels, cursors, the outbox, the job queue,
+    analyses.
 
     The one type the domain works with, whichever engine is behind it
     (:class:`~autosolve.infra.store.SQLiteStore`: one daemon, one file;
@@ -124,6 +138,15 @@ class Store:
         with self._write() as connection:
             return repositories.upsert_repository(connection, self._now(), github_id, owner, name)
 
+    def repository(self, repository_id: int) -> RepositoryRef:
+        """The stored repository ``repository_id`` (its name and watch start).
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+        """
+        with self._read() as connection:
+            return repositories.get_repository(connection, repository_id)
+
     def repository_id(self, owner: str, name: str) -> int:
         """The local id of ``owner/name`` (case-insensitive).
 
@@ -158,15 +181,80 @@ class Store:
             cursors.save_cursor(connection, now, repository_id, cursor)
             return changed
 
-    def load_cursor(self, repository_id: int) -> SyncCursor:
-        """The poller's saved position; an empty cursor when it never saved one.
+    def load_cursor(self, repository_id: int, listing: str = cursors.ISSUES) -> SyncCursor:
+        """Where ``listing`` (issues, comments, labels) stands; empty when never saved.
 
         Raises:
             UnknownRepositoryError: ``repository_id`` does not exist.
         """
         with self._read() as connection:
             repositories.require_repository(connection, repository_id)
-            return cursors.load_cursor(connection, repository_id)
+            return cursors.load_cursor(connection, repository_id, listing)
+
+    # -- the conversation --------------------------------------------------------------
+
+    def save_comment_page(
+        self,
+        repository_id: int,
+        comments: Sequence[Comment],
+        cursor: SyncCursor,
+        commands: Collection[int] = (),
+    ) -> SavedComments:
+        """Store one page of comments and the comment listing's new cursor, all or nothing.
+
+        Each comment of ``commands`` (GitHub ids) that is new to the mirror
+        gets an outbox event asking for its issue's analysis to be run again,
+        in the same transaction: a command is announced exactly once, however
+        often its page is read again.
+
+        Raises:
+            UnknownIssueError: a new command's issue is not mirrored yet;
+                nothing was written (read the page again once it is).
+            InvalidCommentError: a comment violates the schema; nothing was written.
+            LeaseLostError: fenced; nothing was written.
+        """
+        with self._repository_write(repository_id) as (connection, full_name):
+            _check_comments(full_name, comments)
+            now = self._now()
+            changed, new = comment_rows.save_comments(connection, now, repository_id, comments)
+            requested = [comment for comment in new if comment.github_id in commands]
+            outbox.add_events(
+                connection, now, repository_id, _command_events(connection, full_name,
+                                                                repository_id, requested),
+            )  # fmt: skip
+            cursors.save_cursor(connection, now, repository_id, cursor, cursors.COMMENTS)
+            return SavedComments(changed, tuple(comment.github_id for comment in new))
+
+    def issue_comments(self, repository_id: int, number: int) -> list[Comment]:
+        """The mirrored comments of issue ``number``, oldest first."""
+        with self._read() as connection:
+            return comment_rows.issue_comments(connection, repository_id, number)
+
+    def save_labels(self, repository_id: int, names: Sequence[Label], cursor: SyncCursor) -> None:
+        """Make ``names`` the repository's labels and save the labels listing's cursor.
+
+        Raises:
+            LeaseLostError: fenced; nothing was written.
+        """
+        with self._repository_write(repository_id) as (connection, _full_name):
+            now = self._now()
+            labels.replace_labels(connection, now, repository_id, names)
+            cursors.save_cursor(connection, now, repository_id, cursor, cursors.LABELS)
+
+    def repository_labels(self, repository_id: int) -> list[Label]:
+        """The repository's mirrored labels, by name."""
+        with self._read() as connection:
+            return labels.repository_labels(connection, repository_id)
+
+    def save_identity(self, login: str, source: str) -> None:
+        """Record ``login`` as the account autosolve posts as (learned from ``source``)."""
+        with self._write() as connection:
+            identity.save_identity(connection, self._now(), login, source)
+
+    def identity(self) -> str | None:
+        """The login autosolve posts as, as last learned; None before it was."""
+        with self._read() as connection:
+            return identity.load_identity(connection)
 
     def get_issue(self, repository_id: int, number: int) -> StoredIssue | None:
         """Issue ``number`` of ``repository_id`` with its repository; None if not mirrored."""
@@ -205,6 +293,9 @@ class Store:
         comment_id: int | None = None,
         posted: bool = False,
         done_job_id: int | None = None,
+        summary: str | None = None,
+        related: Sequence[int] = (),
+        labels: Sequence[str] = (),
     ) -> Analysis:
         """Record an analysis of ``issue_id``; with ``done_job_id``, delete that job too.
 
@@ -212,6 +303,8 @@ class Store:
         False for a dry run, a preview, or an analysis about to be posted (then
         call :meth:`mark_analysis_posted`). Recording and deleting the job are
         one transaction: the job is never gone without its analysis stored.
+        ``summary``, ``related`` and ``labels`` say what the comment holds
+        (a structured answer's summary, the candidates it names, the labels kept).
         Not fenced: analysis runs on every daemon (jobs are not per node).
         """
         with self._write() as connection:
@@ -225,6 +318,9 @@ class Store:
                 body=body,
                 comment_id=comment_id,
                 posted=posted,
+                summary=summary,
+                related=related,
+                labels=labels,
             )
             _job_done(connection, done_job_id)
             return analysis
@@ -241,6 +337,15 @@ class Store:
             found = analyses.mark_posted(connection, self._now(), analysis_id, comment_id)
             _job_done(connection, done_job_id)
             return found
+
+    def mark_labels_applied(self, analysis_id: int, names: Sequence[str]) -> bool:
+        """Record that analysis ``analysis_id`` added ``names`` to its issue (never twice).
+
+        Returns:
+            False if there is no such analysis.
+        """
+        with self._write() as connection:
+            return analyses.mark_labels_applied(connection, analysis_id, names)
 
     def latest_analysis(self, issue_id: int, *, posted_only: bool = False) -> Analysis | None:
         """The most recent analysis of ``issue_id`` (posted or not, or posted only), or None."""
@@ -377,6 +482,41 @@ def _check_page(repository: str, issues: Sequence[Issue]) -> None:
             issue_rows.check_issue(issue)
         except (AttributeError, TypeError, ValueError) as exc:
             raise InvalidIssueError(repository, getattr(issue, "number", "?"), str(exc)) from None
+
+
+def _check_comments(repository: str, comments: Sequence[Comment]) -> None:
+    """Refuse a page with a comment the table would refuse, naming it.
+
+    Raises:
+        InvalidCommentError: the first such comment, and why.
+    """
+    for comment in comments:
+        try:
+            comment_rows.check_comment(comment)
+        except (AttributeError, TypeError, ValueError) as exc:
+            github_id = getattr(comment, "github_id", "?")
+            raise InvalidCommentError(repository, github_id, str(exc)) from None
+
+
+def _command_events(
+    connection: Connection, repository: str, repository_id: int, commands: list[Comment]
+) -> list[outbox.OutboxEvent]:
+    """One outbox event per command comment, on its mirrored issue.
+
+    Raises:
+        UnknownIssueError: a command's issue is not mirrored yet.
+    """
+    numbers = [comment.issue_number or 0 for comment in commands]
+    ids = issue_rows.issue_ids(connection, repository_id, sorted(set(numbers)))
+    for number in numbers:
+        if number not in ids:
+            raise UnknownIssueError(repository, number)
+    return [
+        (ids[number], number, outbox.EVENT_COMMAND, encode_payload(
+            {"repository_id": repository_id, "number": number, "comment_id": comment.github_id}
+        ))
+        for number, comment in zip(numbers, commands, strict=True)
+    ]  # fmt: skip
 
 
 def _job_done(connection: Connection, job_id: int | None) -> None:
