@@ -786,9 +786,7 @@ def test_comments_are_mirrored_with_their_author_and_read_back_per_issue_oldest_
     assert store.load_cursor(repo) == SyncCursor()  # the issue listing's cursor is its own
 
 
-def test_a_comment_saved_again_is_new_once_and_an_older_copy_is_ignored(
-    store: Store, repo: int
-):
+def test_a_comment_saved_again_is_new_once_and_an_older_copy_is_ignored(store: Store, repo: int):
     store.save_comment_page(repo, [comment(10, updated_at=T1)], SyncCursor())
     again = store.save_comment_page(repo, [comment(10, updated_at=T1)], SyncCursor())
     stale = store.save_comment_page(repo, [comment(10, body="old", updated_at=T0)], SyncCursor())
@@ -816,9 +814,7 @@ def test_a_new_command_comment_is_announced_once_in_the_outbox_with_its_page(
                                                "requested": True}  # fmt: skip
 
 
-def test_a_command_on_an_issue_not_mirrored_yet_writes_nothing_of_its_page(
-    store: Store, repo: int
-):
+def test_a_command_on_an_issue_not_mirrored_yet_writes_nothing_of_its_page(store: Store, repo: int):
     with pytest.raises(UnknownIssueError, match="octo/hello#7 is not in the local mirror"):
         store.save_comment_page(repo, [comment(10, number=7), comment(11)], SyncCursor(since=T1),
                                 commands={10})  # fmt: skip
@@ -826,9 +822,7 @@ def test_a_command_on_an_issue_not_mirrored_yet_writes_nothing_of_its_page(
     assert store.load_cursor(repo, "comments") == SyncCursor()
 
 
-def test_a_comment_the_table_would_refuse_is_named_and_nothing_is_written(
-    store: Store, repo: int
-):
+def test_a_comment_the_table_would_refuse_is_named_and_nothing_is_written(store: Store, repo: int):
     with pytest.raises(StoreError, match="cannot store comment 11 of octo/hello: updated_at"):
         store.save_comment_page(repo, [comment(10), comment(11, updated_at=None)], SyncCursor())
     assert store.issue_comments(repo, 1) == []

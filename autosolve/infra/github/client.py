@@ -360,7 +360,6 @@ class GitHubClient:
                 f"GitHub API {self.api_url!r}"
             )
 
-
     def _url(self, path: str) -> str:
         return self.api_url + path
 

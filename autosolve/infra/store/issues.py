@@ -26,9 +26,9 @@ __all__ = [
     "STALE",
     "change_of",
     "check_issue",
-    "issue_ids",
     "get_issue",
     "issue_counts",
+    "issue_ids",
     "save_issues",
 ]
 

@@ -15,12 +15,12 @@ from autosolve.infra.issue import Issue
 
 __all__ = [
     "Analysis",
-    "SavedComments",
     "DeadJob",
     "Job",
     "JobsSummary",
     "RecentAnalysis",
     "RepositoryRef",
+    "SavedComments",
     "StoredIssue",
     "SyncCursor",
 ]
