@@ -52,6 +52,7 @@ __all__ = [
     "Fetch",
     "Listing",
     "Save",
+    "Synced",
     "check_paging",
     "sync_listing",
 ]
@@ -87,13 +88,22 @@ class Listing:
     """What the listing lists, plural: ``issues``, ``comments``."""
 
 
+@dataclass(frozen=True)
+class Synced:
+    """What one tick's reading of a listing did."""
+
+    changed: int
+    """Items new or changed."""
+    poll_interval: float | None
+    """GitHub's ``X-Poll-Interval``, if it sent one."""
+    caught_up: bool
+    """False when the catch-up goes on at the next tick (or the tick was cancelled)."""
+
+
 def sync_listing(
     ctx: WorkContext, listing: Listing, cursor: SyncCursor, fetch: Fetch, save: Save
-) -> tuple[int, float | None]:
+) -> Synced:
     """Catch up with a listing from ``cursor``: pages until caught up or half the tick spent.
-
-    Returns:
-        How many items were new or changed, and GitHub's ``X-Poll-Interval``.
 
     Raises:
         MalformedResponseError: the listing loops (see the module).
@@ -101,12 +111,13 @@ def sync_listing(
     """
     progress = _Progress(ctx, listing)
     read: list[str] = []
-    changed, at_least = 0, None
+    changed, at_least, caught_up = 0, None, False
     while not ctx.cancelled:
         etag = None if cursor.next_url else cursor.etag
         page = fetch(since=cursor.since, etag=etag, page_url=cursor.next_url)
         at_least = page.poll_interval or at_least
         if page.not_modified:
+            caught_up = True
             break
         check_paging(page, read)
         cursor, caught_up = _advance(cursor, page)
@@ -115,7 +126,7 @@ def sync_listing(
         progress.page(stored, cursor.since, caught_up)
         if caught_up or half_spent(ctx):
             break  # caught up, or the catch-up goes on at the next tick
-    return changed, at_least
+    return Synced(changed, at_least, caught_up)
 
 
 def check_paging(page: Page[Any], read: list[str]) -> None:

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from autosolve.domain.analysis import Analyst
+from autosolve.domain.analysis import AnalysisOptions, Analyst
+from autosolve.domain.command import CommandRule
 from autosolve.domain.gate import AnalysisGate
+from autosolve.domain.identity import Identity, TokenIdentity
+from autosolve.domain.label_policy import LabelPolicy
 from autosolve.domain.operations import Operations
 from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
-from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+from autosolve.domain.workers import CommentPoller, IssueExplainer, IssuePoller, OutboxRelay
 from autosolve.infra.github.client import READ_PATIENCE
 from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
+    from autosolve.domain.events import TriageObserver
     from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
     from autosolve.settings import Settings
 
-__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
-           "new_preflights", "new_workers", "pacer_arguments"]  # fmt: skip
+__all__ = ["is_outage", "new_analyst", "new_gate", "new_global_workers", "new_identity",
+           "new_operations", "new_pacer", "new_preflights", "new_workers",
+           "pacer_arguments"]  # fmt: skip
 
 
 def new_preflights(deps: Dependencies) -> list[Preflight]:
     """One-shot tasks run per repository before any worker."""
-    return [RepositoryValidator(deps.github, deps.store)]
+    return [RepositoryValidator(deps.github, deps.store, _identity(deps))]
 
 
 def new_workers(deps: Dependencies) -> list[Worker]:
@@ -34,8 +39,29 @@ def new_workers(deps: Dependencies) -> list[Worker]:
     intervals = deps.settings.intervals
     return [
         IssuePoller(deps.github, deps.store, intervals.issue_poller, _pacer(deps)),
+        CommentPoller(deps.github, deps.store, intervals.comment_poller,
+                      slowest=intervals.issue_poller_max,
+                      window_start=new_gate(deps.settings).window_start,
+                      commands=CommandRule(deps.settings.analysis.command, _observer(deps))),
         OutboxRelay(deps.store, intervals.outbox_relay),
-    ]
+    ]  # fmt: skip
+
+
+def new_identity(deps: Dependencies) -> Identity:
+    """Who autosolve is on GitHub: the token's account."""
+    return TokenIdentity(deps.github, deps.store)
+
+
+def _identity(deps: Dependencies) -> Identity:
+    """The dependencies' identity, learned once for every task if they keep one; else a new one."""
+    identity = getattr(deps, "identity", None)
+    return identity if identity is not None else new_identity(deps)
+
+
+def _observer(deps: Dependencies) -> TriageObserver | None:
+    """Told of triage events (metrics), if the dependencies have someone to tell."""
+    observer: TriageObserver | None = getattr(deps, "triage_observer", None)
+    return observer
 
 
 def new_pacer(deps: Dependencies) -> PollPacer:
@@ -93,36 +119,48 @@ def _job_allowance(settings: Settings) -> float:
     return model.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
 
 
-def new_analyst(deps: Dependencies) -> Analyst:
-    """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it."""
-    from autosolve.settings import resolve_path
-
-    settings = deps.settings
-    issues, analysis = settings.github.issues, settings.analysis
-    template = (
-        PromptTemplate.from_file(resolve_path(settings, analysis.prompt_file))
-        if analysis.prompt_file
-        else PromptTemplate.builtin()
-    )
-    gate = AnalysisGate(
+def new_gate(settings: Settings) -> AnalysisGate:
+    """The ``[github.issues]`` filters."""
+    issues = settings.github.issues
+    return AnalysisGate(
         since=issues.since,
         states=issues.states,
         include_pull_requests=issues.include_pull_requests,
         skip_bots=issues.skip_bots,
         required_label=issues.required_label,
     )
-    return Analyst(
-        deps.github,
-        deps.model,
-        deps.store,
-        gate=gate,
-        template=template,
+
+
+def new_analyst(deps: Dependencies) -> Analyst:
+    """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it.
+
+    The candidate issues come from the dependencies' ``related_issues`` when
+    they have one (none otherwise).
+    """
+    from autosolve.settings import resolve_path
+
+    settings = deps.settings
+    analysis, labels = settings.analysis, settings.analysis.labels
+    template = (
+        PromptTemplate.from_file(resolve_path(settings, analysis.prompt_file))
+        if analysis.prompt_file
+        else PromptTemplate.builtin()
+    )
+    options = AnalysisOptions(
         dry_run=analysis.dry_run,
-        reanalyze_on_edit=issues.reanalyze_on_edit,
+        reanalyze_on_edit=settings.github.issues.reanalyze_on_edit,
         max_comment_chars=analysis.max_comment_chars,
         allow_images=analysis.allow_images,
         max_mentions=analysis.max_mentions,
+        structured=analysis.structured,
+        related=analysis.related,
+        labels=LabelPolicy(apply=labels.apply, allow=labels.allow, max=labels.max),
     )
+    return Analyst(
+        deps.github, deps.model, deps.store, gate=new_gate(settings), template=template,
+        identity=_identity(deps), related=getattr(deps, "related_issues", None),
+        options=options, observer=_observer(deps),
+    )  # fmt: skip
 
 
 def new_operations(deps: Dependencies) -> Operations:

@@ -50,6 +50,9 @@ class TaskIntervals:
     )
     outbox_relay: float = interval(5.0, "how often outbox events move to the job queue")
     issue_explainer: float = interval(2.0, "how often the explainer looks for jobs")
+    comment_poller: float = interval(
+        10.0, "the fastest a repository's comments are mirrored (after a change)"
+    )
 
     checks: ClassVar[tuple[Check, ...]] = (
         Check(

@@ -6,7 +6,7 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
-from autosolve.domain.listing import Listing, sync_listing
+from autosolve.domain.listing import Listing, Synced, sync_listing
 from autosolve.domain.spec import RepoTenant, WorkerSpec
 
 if TYPE_CHECKING:
@@ -45,16 +45,16 @@ class IssuePoller:
         return WorkerSpec(resource="issue-poller", interval=self._interval, work=self.poll)
 
     def poll(self, ctx: WorkContext, tenant: RepoTenant) -> None:
-        changed, at_least = self._sync(ctx, tenant)
+        synced = self._sync(ctx, tenant)
         if self._pacer is not None and not ctx.cancelled:
             now = ctx.clock.monotonic()
             key = tenant.full_name
-            interval = self._pacer.next_interval(key, changed=changed > 0, now=now,
-                                                 at_least=at_least)  # fmt: skip
+            interval = self._pacer.next_interval(key, changed=synced.changed > 0, now=now,
+                                                 at_least=synced.poll_interval)  # fmt: skip
             ctx.set_interval(interval)
 
-    def _sync(self, ctx: WorkContext, tenant: RepoTenant) -> tuple[int, float | None]:
-        """Catch up; return how many issues were new or changed, and GitHub's poll interval."""
+    def _sync(self, ctx: WorkContext, tenant: RepoTenant) -> Synced:
+        """Catch up with the issue listing."""
         repository_id = tenant.repository_id
         assert repository_id is not None, "the Planner resolves the repository id"
 
