@@ -28,6 +28,8 @@ def test_check_prints_the_plan_preflights_first(
         "preflight:repository-validator:acme/tools",
         "worker:issue-poller:octo/hello",
         "worker:issue-poller:acme/tools",
+        "worker:comment-poller:octo/hello",
+        "worker:comment-poller:acme/tools",
         "worker:outbox-relay:octo/hello",
         "worker:outbox-relay:acme/tools",
         "worker:issue-explainer",

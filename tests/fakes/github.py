@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,8 @@ __all__ = ["FakeComment", "FakeGitHub", "FakeIssue", "FakeRepo", "iso_now", "rou
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+
+_COMMENT_LISTING = re.compile(r"/repos/[^/]+/[^/]+/issues/comments/?")
 
 FakeComment = Comment
 FakeIssue = Issue
@@ -81,6 +84,15 @@ class FakeGitHub(FakeHTTPServer, SimulatedGitHub):
     ) -> None:
         clock = SimulationClock(step=step, fraction_digits=fraction_digits)
         super().__init__(token, login="autosolve-test", clock=clock)
+
+    def covers(self, path_prefix: str | None, path: str) -> bool:
+        """A prefix covers the paths under it, but the issue listing's
+        (``/repos/o/r/issues``) does not cover the comment listing that GitHub puts
+        under it (``/repos/o/r/issues/comments``): a fault for one listing is not one
+        for the other."""
+        if path_prefix is not None and _COMMENT_LISTING.fullmatch(path):
+            return "/issues/comments" in path_prefix and path.startswith(path_prefix)
+        return super().covers(path_prefix, path)
 
     def fault_response(self, fault: Fault, request: RequestRecord) -> Response:
         p = fault.params

@@ -74,6 +74,7 @@ def units(repo: str) -> list[str]:
     return [
         f"preflight:repository-validator:{repo}",
         f"worker:issue-poller:{repo}",
+        f"worker:comment-poller:{repo}",
         f"worker:outbox-relay:{repo}",
     ]
 
@@ -94,7 +95,7 @@ def test_repositories_added_removed_and_kept(
     answer = daemon.reload()
     assert answer == {
         "ok": True, "added": units("octo/c"), "removed": units("octo/a"), "replaced": [],
-        "unchanged": 4, "needs_restart": [],
+        "unchanged": len(units("octo/b")) + 1, "needs_restart": [],
     }  # fmt: skip
     wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(3,)], what="octo/c mirrored")
     children = daemon.children()
@@ -117,7 +118,8 @@ def test_a_changed_interval_replaces_only_the_affected_workers(
     daemon.wait_state(poller("octo/a"), "idle")
     daemon.rewrite(intervals={"outbox_relay": 0.5})
     answer = daemon.reload()
-    assert answer["replaced"] == ["worker:outbox-relay:octo/a"] and answer["unchanged"] == 3
+    assert answer["replaced"] == ["worker:outbox-relay:octo/a"]
+    assert answer["unchanged"] == len(units("octo/a")) + 1 - 1  # the explainer, not the relay
     wait_until(lambda: daemon.spawned("worker:outbox-relay:octo/a") == 2, what="a fresh relay")
     children = daemon.children()
     assert children["worker:outbox-relay:octo/a"]["interval"] == 0.5
@@ -136,7 +138,7 @@ def test_a_new_required_label_applies_from_the_next_tick_without_restarting_anyo
                and query(db, "SELECT count(*) FROM issues") == [(1,)], what="judged")  # fmt: skip
     assert github.requests_for(method="POST") == []
     daemon.rewrite(github={"issues": {"required_label": "bug"}})
-    assert daemon.reload()["unchanged"] == 4
+    assert daemon.reload()["unchanged"] == len(units("octo/a")) + 1
     github.add_issue("octo", "a", title="another bug", labels=["Bug"])
     wait_until(lambda: github.requests_for("/repos/octo/a/issues/2/comments", "POST"),
                what="the comment on the new bug")  # fmt: skip
@@ -330,7 +332,8 @@ def test_the_poll_pacer_is_kept_and_retuned_and_the_request_budget_needs_a_resta
     daemon.rewrite(intervals={"issue_poller_max": 7.0}, github={"budget": {"concurrency": 3}})
     answer = daemon.reload()
     assert answer["needs_restart"] == ["github.budget.concurrency"]
-    assert answer["replaced"] == [] and answer["unchanged"] == 4  # the pollers keep going
+    assert answer["replaced"] == []  # the pollers keep going
+    assert answer["unchanged"] == len(units("octo/a")) + 1
     assert daemon.app.deps.pacer is pacer and pacer.slowest == 7.0
     assert daemon.app.settings.github.budget.concurrency != 3
 

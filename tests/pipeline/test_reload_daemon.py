@@ -37,6 +37,16 @@ def poller(repo: str) -> str:
     return f"worker:issue-poller:{repo}"
 
 
+def units(repo: str) -> list[str]:
+    """The units the plan has for one repository, in plan order."""
+    return [
+        f"preflight:repository-validator:{repo}",
+        poller(repo),
+        f"worker:comment-poller:{repo}",
+        f"worker:outbox-relay:{repo}",
+    ]
+
+
 def paths(github: FakeGitHub) -> list[str]:
     return [r.path for r in github.requests]
 
@@ -55,8 +65,11 @@ def test_sighup_applies_repositories_dropped_kept_and_added_one_of_them_unknown(
         merge(data, {"github": {"repositories": ["octo/keep", "octo/new", "octo/missing"]}})
         settings.write_text(to_toml(data))
         daemon.signal(signal.SIGHUP)
-        wait_until(lambda: "reload: added 6" in daemon.log, what="the reload's log line")
-        assert "removed 3 (preflight:repository-validator:octo/drop" in daemon.log
+        added = len(units("octo/new") + units("octo/missing"))
+        wait_until(lambda: f"reload: added {added}" in daemon.log, what="the reload's log line")
+        assert f"removed {len(units('octo/drop'))} (preflight:repository-validator:octo/drop" in (
+            daemon.log
+        )
 
         wait_until(lambda: status(settings).get(poller("octo/new"), {}).get("runs", 0) > 0,
                    what="the new repository polled")  # fmt: skip
@@ -102,23 +115,21 @@ def test_ctl_reload_answers_what_changed_and_refuses_invalid_settings_changing_n
         settings.write_text(to_toml(data))
         code, out = cli("ctl", "reload", "--json", settings=settings)
         assert code == 0, out
+        added = units("octo/b")
         assert json.loads(out) == {
             "ok": True,
-            "added": [
-                "preflight:repository-validator:octo/b",
-                "worker:issue-poller:octo/b",
-                "worker:outbox-relay:octo/b",
-            ],
+            "added": added,
             "removed": [],
             "replaced": ["worker:outbox-relay:octo/a"],
-            "unchanged": 3,
+            # octo/a's units as many as octo/b's, and the explainer; less the relay replaced
+            "unchanged": len(added) + 1 - 1,
             "needs_restart": ["database.path"],
         }
         assert "a restart is needed to change database.path" in daemon.log
 
         code, out = cli("ctl", "reload", settings=settings)  # readable, and nothing new now
         assert code == 0, out
-        assert "added: 0" in out and "unchanged: 7" in out
+        assert "added: 0" in out and f"unchanged: {2 * len(added) + 1}" in out
         assert "needs a restart (kept as they are): database.path" in out
 
         before = status(settings)

@@ -15,12 +15,13 @@ from typing import Any
 
 from autosolve.domain.analysis import Result
 from autosolve.domain.events import TriageEvent
+from autosolve.domain.grounding import RelatedIssues
 from autosolve.domain.identity import TokenIdentity
+from autosolve.domain.spec import RepoTenant
 from autosolve.domain.workers import IssueExplainer
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import SQLiteStore
-from autosolve.domain.spec import RepoTenant
 from autosolve.runtime import SystemClock, WorkContext
 from autosolve.schedule import registry
 from autosolve.settings import Settings, settings_from_mapping
@@ -48,6 +49,8 @@ class World:
     """What the explainer's observer was told, in order."""
     events: list[TriageEvent] = field(default_factory=list)
     """What the triage observer was told, in order."""
+    related: RelatedIssues | None = None
+    """The candidate issues analyses are shown (none without)."""
 
     def __post_init__(self) -> None:
         self.clock = WallClock()
@@ -58,6 +61,7 @@ class World:
         self.ollama_client = OllamaClient(self.ollama.url, "qwen2.5-coder:7b", timeout=10)
         self.identity = TokenIdentity(self.github_client, self.store)
         """Learned once, as the daemon does (one ``GET /user`` for the world)."""
+        self._workers: list[Any] | None = None
 
     # -- what the registry reads ---------------------------------------------------------
 
@@ -77,6 +81,7 @@ class World:
 
     def configure(self, **sections: Any) -> World:
         merge(self.overrides, sections)
+        self._workers = None  # built again from the new settings
         return self
 
     def explainer(self) -> IssueExplainer:
@@ -93,12 +98,20 @@ class World:
         self.identity.login()
         return self.store.upsert_repository(self.github.repo(owner, name).github_id, owner, name)
 
-    def sync(self, owner: str = "octo", name: str = "hello") -> None:
+    def workers(self) -> list[Any]:
+        """The per-repository workers (pollers, relay), built once as the registry builds them."""
+        if self._workers is None:
+            self._workers = registry.new_workers(_Deps(self))
+        return self._workers
+
+    def sync(
+        self, owner: str = "octo", name: str = "hello", ctx: WorkContext | None = None
+    ) -> None:
         """Mirror the repository (issues, comments, labels) and queue its issues and commands,
-        as the pollers and the relay would."""
+        as the pollers and the relay would (one tick each, in that order)."""
         tenant = RepoTenant(owner, name, self.store.repository_id(owner, name))
-        for worker in registry.new_workers(_Deps(self)):
-            worker.task_spec().work(context(), tenant)
+        for worker in self.workers():
+            worker.task_spec().work(ctx or context(), tenant)
 
     def close(self) -> None:
         self.store.close()
@@ -128,3 +141,4 @@ class _Deps:
         self.identity = world.identity
         self.analysis_observer = world.analysis_observer
         self.triage_observer = world.triage_observer
+        self.related_issues = world.related
