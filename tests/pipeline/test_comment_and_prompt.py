@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from autosolve.domain import prompt as prompt_module
 from autosolve.domain.comment import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
@@ -17,7 +18,6 @@ from autosolve.domain.comment import (
     format_comment,
 )
 from autosolve.domain.grounding import Candidate, Grounds
-from autosolve.domain import prompt as prompt_module
 from autosolve.domain.prompt import (
     BUILTIN_TEMPLATE,
     PLACEHOLDERS,
