@@ -112,8 +112,9 @@ def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
 
 def _job_allowance(settings: Settings) -> float:
     """The longest one analysis may take: the model request, then up to four GitHub
-    requests (comment pages, the post) each with its wait for the request budget
-    (a read waits at most ``READ_PATIENCE``, a write one budget window)."""
+    requests (the comment, the labels; comment pages after a crash) each with its
+    wait for the request budget (a read waits at most ``READ_PATIENCE``, a write one
+    budget window)."""
     github = settings.github
     model = settings.openai if settings.model.provider == "openai" else settings.ollama
     return model.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window

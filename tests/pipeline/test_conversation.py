@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from collections.abc import Sequence
 
@@ -18,8 +19,9 @@ from autosolve.domain.grounding import Candidate
 from autosolve.domain.spec import RepoTenant
 from autosolve.infra.store import SQLiteStore, StoredIssue
 from autosolve.runtime import ManualClock, WorkContext
-from tests.fakes.github import iso_now
-from tests.pipeline.daemon import query
+from tests.fakes.github import FakeGitHub, iso_now
+from tests.fakes.ollama import FakeOllama
+from tests.pipeline.daemon import DaemonProcess, query, wait_until
 from tests.pipeline.world import World, context
 from tests.stores import pending_jobs
 
@@ -92,22 +94,23 @@ def test_a_quiet_repository_costs_the_comment_poller_no_request_a_new_comment_on
     assert [c.body for c in watched.store.issue_comments(1, 1)] == ["me too"]
 
 
-def test_a_quiet_repository_is_asked_again_after_the_slowest_interval_conditionally(
+def test_a_change_after_the_slowest_interval_lists_labels_and_comments_conditionally(
     watched: World,
 ):
     clock = ManualClock()
     ctx = WorkContext("worker:test", threading.Event(), clock)
     watched.github.add_label("octo", "hello", "bug")
     watched.sync(ctx=ctx)
+    assert [label.name for label in watched.store.repository_labels(1)] == ["bug"]
     watched.github.clear_log()
     clock.advance(watched.settings.intervals.issue_poller_max)
     watched.sync(ctx=ctx)
+    assert [r.path for r in watched.github.requests] == ["/repos/octo/hello/issues"]  # quiet
 
-    asked = [
-        (r.path, r.status) for r in watched.github.requests if r.path != "/repos/octo/hello/issues"
-    ]
+    new_issue(watched)
+    watched.sync(ctx=ctx)
+    asked = [(r.path, r.status) for r in watched.github.requests if r.path in (LABELS, LISTED)]
     assert asked == [(LABELS, 304), (LISTED, 304)]
-    assert [label.name for label in watched.store.repository_labels(1)] == ["bug"]
 
 
 def test_autosolves_identity_is_learned_once_and_recorded(world: World):
@@ -364,3 +367,38 @@ def test_a_command_on_an_issue_not_mirrored_yet_waits_for_the_issue_poller(watch
     assert query(watched.db, "SELECT kind FROM outbox_events ORDER BY id") == [
         ("issue.created",), ("comment.command",),
     ]  # fmt: skip
+
+
+# -- the daemon ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["threading", "gevent"])
+@pytest.mark.timeout(120)
+def test_the_daemon_follows_a_maintainers_command_and_leaves_a_users_marker_comment_alone(
+    github: FakeGitHub, ollama: FakeOllama, make_settings, write_settings, db, backend: str
+):
+    github.add_repo("octo", "hello")
+    github.associate("octo", "hello", "maintainer", "COLLABORATOR")
+    settings = write_settings(make_settings(["octo/hello"], runtime={"backend": backend}))
+    with DaemonProcess(settings) as daemon:
+        wait_until(lambda: query(db, "SELECT login FROM identity") == [(github.login,)],
+                   what="autosolve's identity learned")  # fmt: skip
+        github.add_issue("octo", "hello", title="Crash", created_at=iso_now())
+        users = github.add_comment("octo", "hello", 1, f"I agree {MARKER}", "someone",
+                                   created_at=iso_now())  # fmt: skip
+
+        def own() -> list:
+            return [c for c in github.comments("octo", "hello", 1) if c.user == github.login]
+
+        wait_until(own, what="autosolve's own comment")
+        github.add_comment("octo", "hello", 1, "/autosolve", "maintainer", created_at=iso_now(1))
+        wait_until(lambda: github.requests_for(method="PATCH"), what="the command followed")
+        wait_until(lambda: query(db, "SELECT count(*) FROM jobs") == [(0,)], what="all done")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0, daemon.log
+
+    [comment] = own()
+    [edit] = github.requests_for(method="PATCH")
+    assert edit.path == f"/repos/octo/hello/issues/comments/{comment.github_id}"
+    assert github.comments("octo", "hello", 1)[0] == users  # untouched
+    assert len(ollama.requests_for("/api/generate")) == 2

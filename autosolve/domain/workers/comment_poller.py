@@ -36,18 +36,21 @@ class CommentPoller:
     window opens (``window_start``: its watch start by default): comments
     older than that belong to history autosolve never acts on.
 
-    A new comment always moves its issue's ``updated_at``, so the listing is
-    asked for only when the issue poller's high-water mark moved since the
-    last reading (or at least every ``slowest`` seconds, for edits): in
-    steady state a tick costs no request while the repository is quiet, and
-    one conditional request (a 304) after a change elsewhere in it.
+    A new comment always moves its issue's ``updated_at``, so the comment
+    listing is read only when the issue poller's high-water mark moved since
+    the last reading (and once after a start): a quiet repository costs no
+    request at all, a change one conditional request (or two: the page with
+    what is new, then page 1 again from its time). A comment edited later,
+    alone, is seen with the next change of the repository.
 
     A new comment that is a command (:class:`~autosolve.domain.command.CommandRule`)
     gets its outbox event in the page's transaction; one whose issue is not
     mirrored yet leaves the page for the next tick.
 
-    The repository's labels are listed at the first tick and then every
-    ``slowest`` seconds, conditionally (one 304 when unchanged).
+    The repository's labels are listed at the first tick and again with a
+    change of the repository, at most every ``slowest`` seconds,
+    conditionally (a 304 when unchanged): labels matter when an issue is
+    analysed, and an issue is analysed when something changed.
     """
 
     def __init__(
@@ -67,9 +70,10 @@ class CommentPoller:
         self._window_start = window_start
         self._commands = commands or CommandRule("")
         self._lock = threading.Lock()
-        self._read: dict[int, tuple[str | None, float]] = {}
-        """Per repository: the issue poller's mark and the (monotonic) time of the last reading."""
+        self._marks: dict[int, str | None] = {}
+        """Per repository: the issue poller's mark when the comments were last read."""
         self._labels_read: dict[int, float] = {}
+        """Per repository: when (monotonic) its labels were last listed."""
 
     def task_spec(self) -> WorkerSpec:
         return WorkerSpec(resource="comment-poller", interval=self._interval, work=self.poll)
@@ -77,22 +81,20 @@ class CommentPoller:
     def poll(self, ctx: WorkContext, tenant: RepoTenant) -> None:
         repository_id = tenant.repository_id
         assert repository_id is not None, "the Planner resolves the repository id"
+        mark = self._store.load_cursor(repository_id).since
+        with self._lock:
+            unchanged = repository_id in self._marks and self._marks[repository_id] == mark
+            labels_read = self._labels_read.get(repository_id)
+        if unchanged:
+            return
         now = ctx.clock.monotonic()
-        if self._due(self._labels_read.get(repository_id), now):
+        if labels_read is None or now - labels_read >= self._slowest:
             self._refresh_labels(tenant, repository_id)
             with self._lock:
                 self._labels_read[repository_id] = now
-        mark = self._store.load_cursor(repository_id).since
-        with self._lock:
-            last = self._read.get(repository_id)
-        if last is not None and last[0] == mark and not self._due(last[1], now):
-            return
         if self._sync(ctx, tenant, self._store.repository(repository_id)):
             with self._lock:
-                self._read[repository_id] = (mark, now)
-
-    def _due(self, last: float | None, now: float) -> bool:
-        return last is None or now - last >= self._slowest
+                self._marks[repository_id] = mark
 
     def _sync(self, ctx: WorkContext, tenant: RepoTenant, repository: RepositoryRef) -> bool:
         """Catch up with the comment listing; True when caught up."""
