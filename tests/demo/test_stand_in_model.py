@@ -13,8 +13,8 @@ from autosolve.demo.model import STAND_IN_MODEL, StandInModel
 from autosolve.domain.grounding import Candidate, Grounds
 from autosolve.domain.prompt import PromptTemplate
 from autosolve.infra.issue import Issue
-from autosolve.infra.store import RepositoryRef, StoredIssue
 from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.store import RepositoryRef, StoredIssue
 
 SCHEMA = {
     "type": "object",
@@ -39,8 +39,10 @@ def model() -> Iterator[StandInModel]:
 
 def prompt(title: str, body: str, related: tuple[Candidate, ...] = ()) -> str:
     """The built-in template's prompt, grounded in the repository's labels and ``related``."""
-    issue = Issue(github_id=1, number=12, title=title, body=body, state="open",
-                  is_pull_request=False, updated_at="2026-01-01T00:00:00Z", author_login="lee")  # fmt: skip
+    issue = Issue(
+        github_id=1, number=12, title=title, body=body, state="open", is_pull_request=False,
+        updated_at="2026-01-01T00:00:00Z", author_login="lee",
+    )  # fmt: skip
     stored = StoredIssue(1, RepositoryRef(1, "acme", "rocket", None), issue)
     grounds = Grounds(related=related, repository_labels=LABELS)
     return PromptTemplate.builtin().render(stored, grounds)
