@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from autosolve.infra.github import GitHubClient
     from autosolve.infra.store import Store
 
-__all__ = ["Identity", "TokenIdentity"]
+__all__ = ["ANONYMOUS", "Identity", "TokenIdentity"]
 
 
 class Identity(Protocol):
@@ -33,11 +33,16 @@ class Identity(Protocol):
         ...
 
 
+ANONYMOUS = ""
+"""The login of a daemon without a token: no comment is its own (it cannot post any)."""
+
+
 class TokenIdentity:
     """The account the GitHub token belongs to: ``GET /user`` once, recorded in the store.
 
     Shared by every task of a daemon; the first caller learns it (one
-    request), the others wait for that answer.
+    request), the others wait for that answer. Without a token (anonymous
+    requests: a dry run at most) it is :data:`ANONYMOUS`, learned from no one.
     """
 
     source = "token"
@@ -51,6 +56,8 @@ class TokenIdentity:
 
     def login(self) -> str:
         with self._lock:
+            if self._login is None and not self._github.has_token:
+                self._login = ANONYMOUS
             if self._login is None:
                 account = self._github.get_authenticated_user()
                 self._store.save_identity(account.login, self.source)

@@ -16,7 +16,10 @@ from autosolve.domain.answer import ANSWER_SCHEMA
 from autosolve.domain.comment import MARKER
 from autosolve.domain.events import TriageEvent
 from autosolve.domain.grounding import Candidate
+from autosolve.domain.identity import ANONYMOUS, TokenIdentity
 from autosolve.domain.spec import RepoTenant
+from autosolve.infra.comment import Comment
+from autosolve.infra.github import GitHubClient
 from autosolve.infra.store import SQLiteStore, StoredIssue
 from autosolve.runtime import ManualClock, WorkContext
 from tests.fakes.github import FakeGitHub, iso_now
@@ -118,6 +121,13 @@ def test_autosolves_identity_is_learned_once_and_recorded(world: World):
     world.validate()
     assert len(world.github.requests_for("/user")) == 1
     assert world.store.identity() == world.github.login
+
+
+def test_without_a_token_autosolve_owns_no_comment_and_asks_nobody(world: World):
+    anonymous = TokenIdentity(GitHubClient(world.github.url, "", timeout=5), world.store)
+    assert anonymous.login() == ANONYMOUS
+    assert world.github.requests == [] and world.store.identity() is None
+    assert not Comment(1, MARKER, author_login="autosolve").written_by(anonymous.login())
 
 
 # -- the prompt gets the context --------------------------------------------------------

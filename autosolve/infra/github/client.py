@@ -148,6 +148,11 @@ class GitHubClient:
         self._session = session
         self._on_response = on_response
 
+    @property
+    def has_token(self) -> bool:
+        """Whether requests carry a token (without one they are anonymous)."""
+        return bool(self._token)
+
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
         return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
@@ -15,7 +15,7 @@ from . import analyses, cursors, identity, labels, outbox, queue, repositories
 from . import comments as comment_rows
 from . import issues as issue_rows
 from .engine import Connection, Engine
-from .errors import InvalidCommentError, InvalidIssueError, UnknownIssueError
+from .errors import InvalidCommentError, InvalidIssueError, StoreError, UnknownIssueError
 from .records import (
     Analysis,
     Job,
@@ -477,11 +477,8 @@ def _check_page(repository: str, issues: Sequence[Issue]) -> None:
     Raises:
         InvalidIssueError: the first such issue, and why.
     """
-    for issue in issues:
-        try:
-            issue_rows.check_issue(issue)
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise InvalidIssueError(repository, getattr(issue, "number", "?"), str(exc)) from None
+    _check_rows(issues, issue_rows.check_issue, "number",
+                lambda number, why: InvalidIssueError(repository, number, why))  # fmt: skip
 
 
 def _check_comments(repository: str, comments: Sequence[Comment]) -> None:
@@ -490,12 +487,22 @@ def _check_comments(repository: str, comments: Sequence[Comment]) -> None:
     Raises:
         InvalidCommentError: the first such comment, and why.
     """
-    for comment in comments:
+    _check_rows(comments, comment_rows.check_comment, "github_id",
+                lambda github_id, why: InvalidCommentError(repository, github_id, why))  # fmt: skip
+
+
+def _check_rows(
+    rows: Sequence[Any],
+    check: Callable[[Any], None],
+    key: str,
+    error: Callable[[object, str], StoreError],
+) -> None:
+    """Run ``check`` on each row; the first refusal becomes ``error(row's key, why)``."""
+    for row in rows:
         try:
-            comment_rows.check_comment(comment)
+            check(row)
         except (AttributeError, TypeError, ValueError) as exc:
-            github_id = getattr(comment, "github_id", "?")
-            raise InvalidCommentError(repository, github_id, str(exc)) from None
+            raise error(getattr(row, key, "?"), str(exc)) from None
 
 
 def _command_events(
