@@ -330,6 +330,19 @@ def test_a_maintainers_command_re_runs_the_analysis_and_edits_autosolves_comment
     assert TriageEvent.COMMAND_ACCEPTED in analysed.events
 
 
+def test_a_command_after_autosolves_comment_was_deleted_posts_a_new_one(analysed: World):
+    analysed.github.issue("octo", "hello", 1).comments.clear()  # deleted on GitHub
+    analysed.github.add_comment("octo", "hello", 1, "/autosolve", "maintainer",
+                                created_at=iso_now(5))  # fmt: skip
+    analysed.sync()
+    run_tick(analysed)
+
+    command, again = analysed.github.comments("octo", "hello", 1)
+    assert command.body == "/autosolve" and again.body.startswith(MARKER)
+    assert [method for method, _ in methods(analysed)] == ["POST", "PATCH", "POST"]
+    assert analysed.github.requests_for(method="PATCH")[0].status == 404
+
+
 def test_the_command_from_anyone_else_is_ignored_logged_and_counted(analysed: World, caplog):
     caplog.set_level(logging.DEBUG, logger="autosolve.domain.command")
     analysed.github.add_comment("octo", "hello", 1, "/autosolve", "passerby",

@@ -12,6 +12,7 @@ from autosolve.domain.command import CommandRule
 from autosolve.domain.listing import Listing, check_paging, sync_listing
 from autosolve.domain.spec import RepoTenant, WorkerSpec
 from autosolve.infra.store import SyncCursor, UnknownIssueError
+from autosolve.infra.store.cursors import COMMENTS, LABELS
 
 if TYPE_CHECKING:
     from autosolve.infra.comment import Comment
@@ -98,7 +99,7 @@ class CommentPoller:
 
     def _sync(self, ctx: WorkContext, tenant: RepoTenant, repository: RepositoryRef) -> bool:
         """Catch up with the comment listing; True when caught up."""
-        cursor = self._store.load_cursor(repository.id, "comments")
+        cursor = self._store.load_cursor(repository.id, COMMENTS)
         if cursor == SyncCursor():
             cursor = SyncCursor(since=self._window_start(repository))
         try:
@@ -122,7 +123,7 @@ class CommentPoller:
 
     def _refresh_labels(self, tenant: RepoTenant, repository_id: int) -> None:
         """Re-list the labels: a 304 when unchanged (a listing of one page), else all pages."""
-        etag = self._store.load_cursor(repository_id, "labels").etag
+        etag = self._store.load_cursor(repository_id, LABELS).etag
         page = self._github.list_labels(tenant.owner, tenant.name, etag=etag)
         if page.not_modified:
             return
