@@ -140,7 +140,7 @@ class FakeHTTPServer(server.LoopbackServer):
             return [
                 r
                 for r in self._log
-                if (path_prefix is None or r.path.startswith(path_prefix))
+                if self.covers(path_prefix, r.path)
                 and (method is None or r.method == method.upper())
             ]
 
@@ -227,7 +227,8 @@ class FakeHTTPServer(server.LoopbackServer):
         self.server_errors.append(text)
 
     def covers(self, path_prefix: str | None, path: str) -> bool:
-        """Whether a fault or hold given ``path_prefix`` applies to a request for ``path``."""
+        """Whether a fault, a hold or a look at the log given ``path_prefix`` is about a
+        request for ``path``."""
         return path_prefix is None or path.startswith(path_prefix)
 
     def _take_fault(self, request: RequestRecord) -> Fault | None:

@@ -88,8 +88,8 @@ class FakeGitHub(FakeHTTPServer, SimulatedGitHub):
     def covers(self, path_prefix: str | None, path: str) -> bool:
         """A prefix covers the paths under it, but the issue listing's
         (``/repos/o/r/issues``) does not cover the comment listing that GitHub puts
-        under it (``/repos/o/r/issues/comments``): a fault for one listing is not one
-        for the other."""
+        under it (``/repos/o/r/issues/comments``): a fault for one listing, or a count of
+        its requests, is not about the other."""
         if path_prefix is not None and _COMMENT_LISTING.fullmatch(path):
             return "/issues/comments" in path_prefix and path.startswith(path_prefix)
         return super().covers(path_prefix, path)
