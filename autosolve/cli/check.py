@@ -41,11 +41,14 @@ def run(args: argparse.Namespace) -> int:
 def _online(settings: Settings) -> int:
     """Each finding on stderr (stdout stays the plan); exit 1 naming what failed."""
     from autosolve.cli.online import check_model, check_repositories, check_token
+    from autosolve.masking import Secrets
+    from autosolve.settings import secrets_of
 
     sys.stdout.flush()
+    secrets = Secrets(secrets_of(settings))  # a service's answer may echo what it was sent
     findings = [check_token(settings), *check_repositories(settings), check_model(settings)]
     for finding in findings:
-        print(f"online: {finding}", file=sys.stderr)
+        print(secrets.mask(f"online: {finding}"), file=sys.stderr)
     failed = [finding.subject for finding in findings if not finding.ok]
     if failed:
         return fail(f"online check failed: {', '.join(failed)}", EXIT_FAILED)

@@ -139,6 +139,11 @@ def _reload(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _http_url(client: ControlClient, _args: argparse.Namespace) -> int:
+    print(client.call("http-url")["url"])
+    return EXIT_OK
+
+
 def format_reload(reply: dict[str, Any]) -> str:
     """A reload's answer for people: what changed, one line per kind, names below."""
     lines = ["reloaded"]
@@ -164,5 +169,6 @@ ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "explain": _explain,
     "jobs": _jobs,
     "retry-dead": _retry_dead,
+    "http-url": _http_url,
 }
 """Each ``ctl`` action's runner; its grammar is in :data:`autosolve.cli.parser.CTL_ACTIONS`."""

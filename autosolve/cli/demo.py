@@ -22,14 +22,13 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from autosolve.cli.common import fail
 from autosolve.cli.exit_codes import EXIT_USAGE
 from autosolve.demo.simulation import Simulation
 from autosolve.logs import configure_logging
 from autosolve.settings import Settings, SettingsError, load_settings, settings_from_mapping
-from autosolve.settings.address import ListenAddress, parse_listen
+from autosolve.settings.address import parse_listen
 
 if TYPE_CHECKING:
     from autosolve.daemon.app import App
@@ -56,8 +55,6 @@ DEMO_INTERVALS = {
     "issue_explainer": 1.0,
 }
 """Shorter than a real deployment's, so an issue is analysed seconds after it arrives."""
-
-_WILDCARD_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 MODEL_SECTIONS = ("model", "ollama", "openai")
 """The settings sections that say which model analyses (those the settings have)."""
@@ -155,19 +152,13 @@ def _run(settings: Settings, simulation: Simulation, seconds: float | None) -> i
 def dashboard_url(endpoint: HttpEndpoint) -> str | None:
     """The dashboard's URL, ready to open (``None`` when the endpoint is off).
 
-    The one place the demo builds it. The demo always configures its own
-    ``http.token``, so the token is the settings' whatever the endpoint would
-    otherwise generate; it rides in the fragment (``#token=...``), which the
-    page keeps for its requests and takes out of the address bar, and which is
-    never sent to a server or written in its logs. A wildcard address
-    (``0.0.0.0``, ``::``) is shown as its loopback.
+    The endpoint's own (what ``ctl http-url`` answers): ``?token=…``, which
+    the endpoint trades for an HttpOnly cookie and redirects away from, so the
+    token leaves the address bar at once. The demo configures its own
+    ``http.token``; a wildcard address (``0.0.0.0``, ``::``) is shown as its
+    loopback.
     """
-    if endpoint.server is None:
-        return None
-    host, port = endpoint.server.address
-    location = ListenAddress(_WILDCARD_LOOPBACK.get(host, host), port)
-    token = endpoint.settings.http.token
-    return f"http://{location}/" + (f"#token={quote(token, safe='')}" if token else "")
+    return None if endpoint.server is None else endpoint.url()
 
 
 def _phase(app: App) -> str | None:

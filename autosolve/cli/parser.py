@@ -196,6 +196,7 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         _retry_dead_arguments,
         "retry-dead all",
     ),
+    "http-url": ("the dashboard's address, its token included: open it once", None, "http-url"),
 }
 """``ctl`` actions: help, what they add to the parser, an example (runners: :mod:`.ctl`)."""
 

@@ -23,6 +23,7 @@ from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.masking import Secrets
 from autosolve.runtime import Backend
 from autosolve.settings import SettingsError, load_settings, secrets_of
 
@@ -41,16 +42,23 @@ _BANNER = """autosolve {where}
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
 
-def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def helpers(
+    target: Any,
+    sup: Any,
+    call: Callable[..., dict[str, Any]],
+    status: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
 
     ``call(command, **arguments)`` sends an application command (``explain``,
     ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
-    ControlError on a refusal.
+    ControlError on a refusal. ``status`` (default: ``target.status``) gives
+    the status document the console shows (masked, like every answer).
     """
+    status = status or target.status
 
     def table() -> None:
-        print(format_status(target.status()))
+        print(format_status(status()))
 
     def explain(issue: str, post: bool = True) -> dict[str, Any]:
         return _without_ok(call("explain", issue=issue, post=post))
@@ -66,7 +74,7 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
         return _without_ok(call("reload"))
 
     return {
-        "status": target.status,
+        "status": status,
         "table": table,
         "pause": target.pause,
         "resume": target.resume,
@@ -131,14 +139,17 @@ def _in_process(args: argparse.Namespace) -> int:
         settings = load_settings(args.settings)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
     try:
-        app = App.start(settings)
+        app = App.start(settings, secrets=secrets)
     except Exception as error:  # e.g. the database is used by a running daemon
         return fail(f"cannot start: {error}")
     handle = app.handle
     shutdown_timeout = settings.runtime.shutdown_timeout
-    namespace = helpers(handle, handle.proxy, _answering(app))
+    namespace = helpers(
+        handle, handle.proxy, _answering(app), lambda: app.secrets.mask_document(app.status())
+    )
     namespace["handle"] = handle
     namespace["stop"] = lambda timeout=shutdown_timeout + 5.0: handle.stop(timeout)
     try:

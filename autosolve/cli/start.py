@@ -32,6 +32,7 @@ from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.logs import configure_logging
+from autosolve.masking import Secrets
 from autosolve.runtime import RunResult, RuntimeEvent
 from autosolve.settings import resolve_path, secrets_of, settings_warnings
 
@@ -78,7 +79,8 @@ def run_daemon(
     """
     from autosolve.daemon.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:
@@ -90,12 +92,18 @@ def run_daemon(
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     notifier = Notifier()
-    endpoint = HttpEndpoint(settings)
+    phases = _PhaseNotes(notifier)
+    endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
         if on_bound is not None:
             on_bound(endpoint)
-        app = App.start(settings, observers=[_PhaseNotes(notifier)], metrics=endpoint.metrics)
+        app = App.start(
+            settings,
+            observers=[phases, endpoint.readiness.observe],
+            metrics=endpoint.metrics,
+            secrets=secrets,
+        )
     except Exception as error:  # e.g. the database is used by another daemon
         endpoint.close()
         logger.error("cannot start: %s", error)
@@ -110,6 +118,7 @@ def run_daemon(
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
+        phases.serving()
         endpoint.serve(app)
         app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
         if on_running is not None:
@@ -136,21 +145,21 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
     """What a reload needs from the command line: its overrides kept, logs and HTTP retuned.
 
     ``start --dry-run`` stays a dry run whatever the file says. The log level
-    and format follow the new settings, and a new token is masked from then
-    on (the old one too: messages about earlier requests may still name it).
+    and format follow the new settings (new secrets are masked already: the
+    app added them to the secrets the logs share); the endpoint follows a new
+    token or readiness grace.
     """
     if dry_run:
         read = app.reloader.read
         app.reloader.read = lambda: _dry_run(read())
-    secrets = secrets_of(app.settings)
 
     def apply(running: Settings, new: Settings) -> None:
-        tokens = secrets_of(new)
-        if new.log != running.log or not set(tokens) <= set(secrets):
-            secrets.extend(token for token in tokens if token not in secrets)
-            configure_logging(new.log.level, new.log.format, secrets=secrets)
-        if new.http.token != running.http.token:
-            endpoint.set_token(new.http.token)
+        if new.log != running.log:
+            configure_logging(new.log.level, new.log.format, secrets=app.secrets)
+        try:
+            endpoint.reconfigure(new)
+        except OSError as error:  # the token file: the endpoint keeps its token
+            logger.error("http: %s; the endpoint keeps its token", error)
 
     app.reloader.add_listener(apply)
     QuietCollector(app)
@@ -255,23 +264,42 @@ def _healthy_summary(app: App, timeout: float) -> str | None:
 
 
 class _PhaseNotes:
-    """Tells the service manager about phase changes (on the supervisor's thread: no asks)."""
+    """Tells the service manager about phase changes (on the supervisor's thread: no asks).
+
+    ``READY=1`` waits for both the worker phase and :meth:`serving` (the control
+    socket listens): once ``systemctl start`` returns, ``ctl`` works.
+    """
 
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
         self._stopping = False
+        self._lock = threading.Lock()
+        self._waiting_for = {"workers", "serving"}
 
     def __call__(self, event: RuntimeEvent) -> None:
         if event.kind != "phase" or not self._notifier.enabled:
             return
         phase = str(event.detail)
         if phase == "workers":
-            self._notifier.ready("workers: running")
+            self._reached("workers")
         elif phase in ("stopping", "stopped", "failed") and not self._stopping:
             self._stopping = True
             self._notifier.stopping(phase)
         else:
             self._notifier.status(phase)
+
+    def serving(self) -> None:
+        """The control socket listens."""
+        if self._notifier.enabled:
+            self._reached("serving")
+
+    def _reached(self, step: str) -> None:
+        with self._lock:
+            waited = bool(self._waiting_for)
+            self._waiting_for.discard(step)
+            ready = waited and not self._waiting_for
+        if ready:
+            self._notifier.ready("workers: running")
 
 
 def _check_model(app: App) -> None:

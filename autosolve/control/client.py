@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 from typing import Any, Self
 
@@ -10,6 +11,10 @@ from autosolve.control.protocol import decode_reply, encode
 from autosolve.runtime import ControlError
 
 __all__ = ["ControlClient", "ControlError", "DaemonHungUp", "DaemonUnavailable"]
+
+
+_REFUSAL_SIZE = 4096
+"""Bytes read for the line a refusing daemon writes before it hangs up (far fewer)."""
 
 
 class DaemonUnavailable(ConnectionError):
@@ -30,8 +35,10 @@ class ControlClient:
     ``status()``, ``pause()``, ``resume()``, ``run_now()``, ``restart()`` and
     ``stop()`` behave like the handle's, so code (and fingers in the REPL)
     work the same against an in-process runtime and a daemon. The connection
-    is opened on first use and reopened after the daemon hung up, so a client
-    outlives a daemon restart.
+    is opened on first use and reopened after the daemon hung up (it closes
+    connections idle for a while, and restarts), so a long-lived client (the
+    ``repl --attach`` console) never sees those hang-ups: before each
+    request, a connection the daemon has closed meanwhile is replaced.
 
     Raises (from every request):
         DaemonUnavailable: nothing listens on ``path``.
@@ -100,10 +107,14 @@ class ControlClient:
 
     def send_line(self, line: bytes) -> dict[str, Any]:
         """Send one raw line (newline included) and read the answer; for tests and tools."""
+        self._drop_if_hung_up()
         self.connect()
         assert self._socket is not None
         try:
             self._socket.sendall(line)
+        except OSError as error:  # it hung up first: maybe after saying why
+            return self._refusal(error)
+        try:
             answer = self._reader.readline()
         except TimeoutError:
             self.close()
@@ -118,8 +129,41 @@ class ControlClient:
             raise DaemonHungUp(f"the daemon on {self.path} closed the connection")
         return decode_reply(answer)
 
+    def _drop_if_hung_up(self) -> None:
+        """Close a connection the daemon has ended since the last answer.
+
+        Between requests the daemon sends nothing, so anything readable then
+        is its end: the hang-up of an idle connection, or a refusal (too
+        many connections) it wrote before hanging up. Either way the
+        request goes on a new connection.
+        """
+        if self._socket is None:
+            return
+        readable, _, _ = select.select([self._socket], [], [], 0)
+        if readable:
+            self.close()
+
+    def _refusal(self, error: OSError) -> dict[str, Any]:
+        """The answer the daemon wrote before it hung up (``too many connections``), if any.
+
+        Raises:
+            DaemonHungUp: it hung up without a word.
+        """
+        assert self._socket is not None
+        sock = self._socket
+        try:
+            sock.setblocking(False)
+            left = sock.recv(_REFUSAL_SIZE)
+        except OSError:
+            left = b""
+        finally:
+            self.close()
+        if left.endswith(b"\n"):
+            return decode_reply(left.splitlines()[0])
+        raise DaemonHungUp(f"the daemon on {self.path} went away: {error}") from None
+
     def status(self) -> dict[str, Any]:
-        """The status document (SPEC §5.3)."""
+        """The status document (as ``ctl status --json`` prints it)."""
         status: dict[str, Any] = self.call("status")["status"]
         return status
 

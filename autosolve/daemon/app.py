@@ -21,6 +21,7 @@ from autosolve.daemon.dependencies import AppDependencies
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
 from autosolve.infra.store import Store, StoreError
+from autosolve.masking import Secrets
 from autosolve.runtime import Observer
 from autosolve.schedule import registry
 from autosolve.schedule.scheduler import Plan
@@ -70,6 +71,7 @@ class App:
         handle: RuntimeHandle,
         observers: _Observers,
         plan: Plan,
+        secrets: Secrets | None = None,
     ) -> None:
         self.settings = settings
         """The settings the daemon runs with (a reload replaces them)."""
@@ -79,16 +81,20 @@ class App:
         """The running supervisor."""
         self.plan = plan
         """The units that run, by tenant (a reload replaces it)."""
+        self.secrets = secrets if secrets is not None else Secrets()
+        """What every output masks (see :mod:`autosolve.masking`); a reload adds to it."""
+        self.secrets.add(secrets_of(settings))
         self.reloader = Reloader(self)
         """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.daemon.reload`."""
-        self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
+        # Before the new settings apply: nothing may show a new secret unmasked.
+        self.reloader.add_listener(lambda _running, new: self.secrets.add(secrets_of(new)))
+        self.commands = CommandTable(runtime_commands(handle), secrets=self.secrets)
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""
-        self.commands.mask_also(secrets_of(self.settings))
         for command in application_commands(self):
             self.commands.register(command, replace=replace)
 
@@ -101,6 +107,7 @@ class App:
         observers: Iterable[Observer] = (),
         backend: Any = None,
         metrics: Metrics | None = None,
+        secrets: Secrets | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -112,6 +119,8 @@ class App:
             backend: overrides ``runtime.backend`` (a name or a backend object).
             metrics: counts runtime events and what the clients see (the
                 HTTP endpoint's ``/metrics``).
+            secrets: what every output masks (the logs' too); the settings'
+                secrets are added.
 
         Raises:
             SettingsError: invalid settings.
@@ -139,7 +148,7 @@ class App:
         if deps.cluster is not None:
             deps.cluster.attach(handle)
         try:
-            return cls(settings, deps, handle, fan_out, plan)
+            return cls(settings, deps, handle, fan_out, plan, secrets)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
             handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             raise

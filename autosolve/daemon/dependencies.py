@@ -193,6 +193,8 @@ class AppDependencies:
         try:
             store = SQLiteStore(self.database_path)
             store.migrate()
+            # The lock proves that whoever held these jobs is gone (killed, crashed).
+            store.release_orphaned_jobs()
         except BaseException:
             lock.release()
             raise

@@ -53,6 +53,7 @@ __all__ = [
     "Histogram",
     "Metrics",
     "ScrapeSources",
+    "Totals",
     "job_counts",
 ]
 
@@ -62,7 +63,7 @@ CHILD_STATES = (
     "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
     "abandoned",
 )  # fmt: skip
-"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+"""Every state ``autosolve_children`` reports, zeros included (a child's states)."""
 
 JOB_STATES = ("ready", "in_flight", "dead")
 ANALYSIS_RESULTS = (Result.POSTED, Result.SKIPPED, Result.FAILED, Result.DRY_RUN)
@@ -84,7 +85,7 @@ class ScrapeSources:
     """Where a scrape reads the state it reports; each is called once per scrape."""
 
     status: Callable[[], Mapping[str, Any]]
-    """The status document (SPEC §5.3)."""
+    """The status document (as ``ctl status --json`` prints it)."""
     tick_lateness: Callable[[], Histogram] | None = None
     """The runtime's tick-lateness histogram."""
     issues: Callable[[], Mapping[str, int]] | None = None
@@ -95,6 +96,18 @@ class ScrapeSources:
     """Cluster mode only: per configured repository, whether this node holds its lease."""
     budget: Callable[[], BudgetStats] | None = None
     """The GitHub request budget's figures."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The counters the hooks keep, read at one moment (the dashboard's history samples them)."""
+
+    analyses: Mapping[str, int]
+    """Analysis jobs per outcome, since the start."""
+    github_responses: Mapping[str, int]
+    """GitHub responses per HTTP status, since the start."""
+    rate_limit_remaining: float
+    """As GitHub last said (NaN: not yet)."""
 
 
 _NO_SOURCES = ScrapeSources(status=dict)
@@ -163,6 +176,12 @@ class Metrics:
         """The analysis's and the comment poller's hook: unstructured answers, commands."""
         with self._lock:
             self._triage[event] += 1
+
+    def totals(self) -> Totals:
+        """What the hooks counted so far."""
+        with self._lock:
+            analyses = {str(result): count for result, count in self._analyses.items()}
+            return Totals(analyses, dict(self._github_requests), self._rate_limit_remaining)
 
     # -- exposition ------------------------------------------------------------
 

@@ -29,8 +29,9 @@ Failures
     :func:`classify` turns an error into a :class:`Classification` (a
     :class:`Category` and a wait hint), asking an application's
     :data:`Classifier` after the runtime's own transport rules; errors may
-    instead declare :class:`WaitHinted`, :class:`ServicePressure` or
-    :class:`Retryable`. :class:`Policies` maps a :class:`UnitKind` and a
+    instead declare :class:`WaitHinted`, :class:`ServicePressure`,
+    :class:`Retryable` or :class:`Fatal` (a classification may be permanent
+    whatever the policy). :class:`Policies` maps a :class:`UnitKind` and a
     category to a :class:`RestartPolicy` (per phase: :class:`PhasePolicies`).
 
 Watching
@@ -49,7 +50,7 @@ Time
 from __future__ import annotations
 
 from autosolve.runtime.backends import Backend, ExecutionBackend
-from autosolve.runtime.capabilities import Retryable, ServicePressure, WaitHinted
+from autosolve.runtime.capabilities import Fatal, Retryable, ServicePressure, WaitHinted
 from autosolve.runtime.classify import Classification, Classifier, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
 from autosolve.runtime.context import CURRENT_CONTEXT, CURRENT_UNIT, Cancelled, WorkContext
@@ -78,6 +79,7 @@ __all__ = [
     "EventKind",
     "ExecutionBackend",
     "Failure",
+    "Fatal",
     "FixedHistogram",
     "GroupChange",
     "LatenessSnapshot",

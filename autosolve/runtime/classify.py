@@ -23,6 +23,9 @@ class Classification:
     category: Category
     wait: float | None = None
     """An exact delay that replaces the policy's backoff (a wait hint)."""
+    permanent: bool = False
+    """No retry can help (the application says so): the failure is permanent
+    whatever the phase's policy for ``category``, and ends the run."""
 
 
 Classifier = Callable[[BaseException], Classification | None]

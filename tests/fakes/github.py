@@ -11,7 +11,9 @@ malformed bodies, a ``next`` link that loops) and :func:`route_to`.
 
 Timestamps come from a counter clock (one ``step`` per change, whole seconds
 by default; ``fraction_digits`` > 0 writes fractional seconds, which GitHub's
-schema allows), so tests control ordering exactly.
+schema allows), so tests control ordering exactly. Answers are dated with the
+machine's clock, as github.com's are (its clock is in step with the daemon's
+unless a test sets :attr:`FakeGitHub.date_offset`).
 
 Example::
 
@@ -23,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import email.utils
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -84,6 +87,21 @@ class FakeGitHub(FakeHTTPServer, SimulatedGitHub):
     ) -> None:
         clock = SimulationClock(step=step, fraction_digits=fraction_digits)
         super().__init__(token, login="autosolve-test", clock=clock)
+        self.date_offset = 0.0
+        """Seconds GitHub's clock (its ``Date``) runs ahead of the machine's."""
+
+    def http_date(self) -> str:
+        """GitHub's present: the machine's clock, as on github.com.
+
+        The counter clock stamps changes in the past (from 2024 on), where
+        GitHub's own issues are; its answers are dated now (plus
+        :attr:`date_offset`), or at the last change if a test moved the clock
+        past now.
+        """
+        present = datetime.now(UTC) + timedelta(seconds=self.date_offset)
+        with self._lock:
+            moment = max(self.clock.now(), present)
+        return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
 
     def covers(self, path_prefix: str | None, path: str) -> bool:
         """A prefix covers the paths under it, but the issue listing's

@@ -33,6 +33,7 @@ from autosolve.infra.store import (
     UnknownJobError,
     UnknownRepositoryError,
 )
+from autosolve.infra.timestamps import CLOCK_TOLERANCE
 from tests.stores import (
     ManualClock,
     StoreBackend,
@@ -126,7 +127,7 @@ CONTRACT_COLUMNS = {
         "relayed_at",
     },
     "jobs": {"id", "payload", "enqueued_at", "visible_at", "receive_count", "attempts",
-             "last_error"},
+             "last_error", "leased_by"},
     "dead_jobs": {"id", "job_id", "payload", "receive_count", "reason", "dead_at"},
     "analyses": {"id", "issue_id", "model", "prompt_sha256", "content_sha256", "body",
                  "comment_id", "created_at", "posted_at", "summary", "related", "labels",
@@ -589,6 +590,16 @@ def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
     assert (world.id, world.watch_since) == (other, "2026-01-02T00:00:00Z")
 
 
+def test_a_watch_start_given_at_the_first_upsert_is_recorded_instead_of_the_stores_clock(
+    store: Store, clock: ManualClock
+):
+    clock.now = 978_307_200.0  # the local clock woke up in 2001
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_225_600.9)  # GitHub's time
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_312_000.0)
+
+    assert repository(store, "octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+
+
 def test_an_issue_keeps_its_author_and_creation_time(store: Store, repo: int):
     bot = issue(
         3, created_at="2025-12-31T23:59:59.5Z", author_login="dependabot[bot]", author_type="Bot"
@@ -687,6 +698,77 @@ def test_retrying_all_dead_jobs_skips_work_that_already_waits(store: Store):
     assert dead_jobs(store) == []
     assert pending_jobs(store) == 3
     assert {store.receive_job(60, 5).id for _ in range(3)} == {dead[0], waiting, dead[2]}
+
+
+# -- holders that are gone, clocks that step back ---------------------------------------
+
+
+def test_jobs_left_in_flight_by_a_gone_process_are_released_at_once_naming_it(
+    store: Store, store_backend: StoreBackend, clock: ManualClock
+):
+    in_flight = enqueue_job(store, {"n": 1})
+    waiting = enqueue_job(store, {"n": 2})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    assert job is not None and job.id == in_flight
+    restarted = store_backend.open(now=clock)  # the next process, on the same database
+    restarted.migrate()
+
+    assert restarted.release_orphaned_jobs() == [in_flight]
+
+    again = restarted.receive_job(visibility_timeout=600, max_attempts=5)
+    assert again is not None and again.id == in_flight and again.attempts == 2
+    assert again.last_error == f"its holder {store.holder} ended without finishing it"
+    assert restarted.receive_job(visibility_timeout=600, max_attempts=5).id == waiting
+    restarted.close()
+
+
+def test_a_job_waiting_out_its_retry_delay_is_no_orphan(store: Store, clock: ManualClock):
+    enqueue_job(store, {"n": 1})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    store.release_job(job.id, "422 Validation Failed", delay=600)
+
+    assert store.release_orphaned_jobs() == []
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is None
+
+
+def test_each_store_leases_jobs_as_its_own_holder(store: Store, store_backend: StoreBackend):
+    other = store_backend.open()
+    assert other.holder != store.holder
+    other.set_holder("node-b.0123456789ab")
+    assert other.holder == "node-b.0123456789ab"
+    other.close()
+
+
+def test_a_lease_taken_before_the_clock_stepped_back_an_hour_does_not_hide_the_job_an_hour(
+    store: Store, clock: ManualClock
+):
+    enqueue_job(store, {"n": 1})
+    leased = store.receive_job(visibility_timeout=600, max_attempts=5)
+    assert leased is not None
+    clock.advance(-3600)
+
+    again = store.receive_job(visibility_timeout=600, max_attempts=5)
+
+    assert again is not None and again.id == leased.id
+
+
+def test_a_retry_delay_written_before_the_clock_stepped_back_does_not_outlast_it(
+    store: Store, clock: ManualClock
+):
+    enqueue_job(store, {"n": 1})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    store.release_job(job.id, "422 Validation Failed", delay=600)
+    clock.advance(-3600)
+
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is not None
+
+
+def test_clocks_a_little_apart_leave_a_lease_alone(store: Store, clock: ManualClock):
+    enqueue_job(store, {"n": 1})
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is not None
+    clock.advance(-CLOCK_TOLERANCE)  # within what two clocks may disagree
+
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is None
 
 
 # -- analyses ----------------------------------------------------------------------------

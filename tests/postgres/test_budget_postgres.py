@@ -22,7 +22,7 @@ def test_daemons_reserving_at_once_share_one_budget(postgres_url: str) -> None:
     start = threading.Barrier(len(daemons))
 
     def spend(index: int) -> None:
-        ledger = PostgresLedger(daemons[index], limits)
+        ledger = PostgresLedger(daemons[index], limits, server_clock=False)
         start.wait(timeout=30)
         for attempt in range(60):
             write = attempt % 4 == 0
@@ -45,3 +45,22 @@ def test_daemons_reserving_at_once_share_one_budget(postgres_url: str) -> None:
     finally:
         for database in daemons:
             database.close()
+
+
+def test_the_shared_ledger_counts_on_the_servers_clock_whatever_each_daemons_clock_says(
+    postgres_url: str,
+) -> None:
+    limits = BudgetLimits(points_per_minute=3, writes_per_minute=1, writes_per_hour=1, window=60.0)
+    database = PostgresDatabase(postgres_url, pool_size=1)
+    database.open()
+    apply_migrations(database)
+    ledger = PostgresLedger(database, limits)
+    try:
+        # Three daemons whose clocks disagree wildly (one was stepped, one woke in 2001).
+        for daemon_clock in (978_307_200.0, 1_767_225_600.0, 1_767_222_000.0):
+            assert ledger.reserve(1, False, at=daemon_clock).granted
+        ahead = ledger.reserve(1, False, at=4_000_000_000.0)  # to it, the window long passed
+        assert not ahead.granted
+        assert limits.window - 5 < ahead.wait <= limits.span
+    finally:
+        database.close()

@@ -18,8 +18,9 @@ from autosolve.infra.postgres import DatabaseUnavailableError, LeaseLostError, P
 from autosolve.infra.postgres.cluster import Cluster
 from autosolve.infra.postgres.engine import PostgresEngine
 from autosolve.infra.postgres.migrations import apply_migrations
+from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import Connection
-from tests.stores import ManualClock
+from tests.stores import ManualClock, PostgresBackend, enqueue_job
 
 TTL = 30.0
 
@@ -310,3 +311,37 @@ def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
             connection.execute("INSERT INTO repositories VALUES (DEFAULT, 1, 'o', 'n', 0, 0)")
     finally:
         frozen_db.close()
+
+
+def test_the_jobs_of_a_node_whose_heartbeat_expired_are_released_by_the_next_node(
+    database, clock, postgres_url
+) -> None:
+    nodes = [Cluster(database, node_name=name, ttl=TTL, now=clock) for name in ("a", "b")]
+    stores = [PostgresStore(postgres_url, now=clock, pool_size=2) for _ in nodes]
+    try:
+        for node, store in zip(nodes, stores, strict=True):
+            store.migrate()
+            store.set_holder(node.node_id)
+            node.beat()
+        (a, b), (store_a, store_b) = nodes, stores
+        for n in range(3):
+            enqueue_job(store_a, {"n": n})
+        held_by_a = store_a.receive_job(visibility_timeout=600, max_attempts=5)
+        held_by_b = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        unrecorded = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        assert held_by_a and held_by_b and unrecorded
+        PostgresBackend(postgres_url).sql(  # leased by an autosolve that recorded no holder
+            "UPDATE jobs SET leased_by = NULL WHERE id = ?", (unrecorded.id,)
+        )
+        assert store_b.release_orphaned_jobs(b) == []  # a is alive: its job stays its own
+
+        clock.advance(TTL)  # a was killed: its heartbeat expires, b's goes on
+        b.beat()
+
+        assert store_b.release_orphaned_jobs(b) == [held_by_a.id]
+        again = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        assert again is not None and again.id == held_by_a.id
+        assert again.last_error == f"its holder {a.node_id} ended without finishing it"
+    finally:
+        for store in stores:
+            store.close()

@@ -7,11 +7,13 @@ actor stops all of them until GitHub's reset, without further requests.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any, NoReturn, TypedDict, TypeVar
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -52,10 +54,10 @@ from autosolve.infra.github.schemas import (
     RepositorySchema,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
-from autosolve.infra.timestamps import format_epoch
+from autosolve.infra.timestamps import CLOCK_TOLERANCE, format_epoch
 from autosolve.infra.transport import raise_short
 
-__all__ = ["GitHubClient", "same_url"]
+__all__ = ["GitHubClient", "same_url", "server_time"]
 
 logger = logging.getLogger("autosolve.github")
 
@@ -147,6 +149,8 @@ class GitHubClient:
             session.mount("http://", adapter)
         self._session = session
         self._on_response = on_response
+        self._clock_warned = False
+        """The local clock was found off GitHub's: said once, not at every request."""
 
     @property
     def has_token(self) -> bool:
@@ -194,7 +198,7 @@ class GitHubClient:
             "check the repository name in settings and the token's access",
         )
         repository: Repository = self._load(response, _repository_schema)
-        return repository
+        return dataclasses.replace(repository, answered_at=server_time(response))
 
     def get_authenticated_user(self) -> Account:
         """``GET /user``: the account the token acts as (autosolve's own identity)."""
@@ -425,6 +429,7 @@ class GitHubClient:
             except requests.RequestException as error:
                 raise_short(error, method, url)
         self._note_budget(response)
+        self._compare_clocks(response)
         if self._on_response is not None:
             _call_hook(self._on_response, response.status_code, response.headers)
         if response.status_code in expect:
@@ -473,6 +478,26 @@ class GitHubClient:
                 method=method,
                 path=path,
             )
+
+    def _compare_clocks(self, response: requests.Response) -> None:
+        """Warn once when the local clock is off GitHub's by more than :data:`CLOCK_TOLERANCE`.
+
+        Times autosolve keeps (the job queue, analyses) follow the local clock;
+        one far off GitHub's says the host needs NTP, which an operator should
+        hear about before it shows as something stranger.
+        """
+        if self._clock_warned:
+            return
+        github_time = server_time(response)
+        offset = 0.0 if github_time is None else self._now() - github_time
+        if abs(offset) > CLOCK_TOLERANCE:
+            self._clock_warned = True
+            logger.warning(
+                "the local clock is %.0f s %s GitHub's (GitHub's Date: %s): keep it in step "
+                "(NTP); the watch start of new repositories follows GitHub's clock",
+                abs(offset), "ahead of" if offset > 0 else "behind",
+                response.headers.get("Date"),
+            )  # fmt: skip
 
     def _note_budget(self, response: requests.Response) -> None:
         """A successful answer that spends the last request still closes the gate."""
@@ -693,6 +718,18 @@ def _poll_interval(response: requests.Response) -> float | None:
     """``X-Poll-Interval`` when it is a positive number of seconds."""
     seconds = _parse_float(response.headers.get("x-poll-interval"))
     return seconds if seconds is not None and 0 < seconds < float("inf") else None
+
+
+def server_time(response: requests.Response) -> float | None:
+    """GitHub's clock when it sent ``response`` (its ``Date``), epoch seconds; None if absent."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:

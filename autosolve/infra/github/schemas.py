@@ -44,6 +44,8 @@ class Repository:
     owner: str
     name: str
     full_name: str
+    answered_at: float | None = None
+    """GitHub's clock when it answered (its ``Date`` header, epoch seconds); None without one."""
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,21 @@ if TYPE_CHECKING:
 
     from .connection import PostgresDatabase
 
-__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key"]
+__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key", "moment"]
 
 
-def _moment(reading: str) -> str:
-    """The moment a statement acts at: the injected clock's ``reading``, else the server's."""
+def moment(reading: str) -> str:
+    """The moment a statement acts at: the injected clock's ``reading``, else the server's.
+
+    ``reading`` is the placeholder of a parameter that is a time, or NULL for
+    the database server's clock: the one clock every node shares.
+    """
     return f"COALESCE(CAST({reading} AS float8), extract(epoch FROM clock_timestamp()))"
 
 
-_NOW = _moment("%(now)s")
+_NOW = moment("%(now)s")
 """The moment, in the cluster's own statements (named parameters)."""
-_NOW_AT = _moment("?")
+_NOW_AT = moment("?")
 """The moment, in statements on the store's connections (``?`` parameters)."""
 
 
@@ -281,6 +285,29 @@ class Cluster:
         ).fetchone()
         if row is None:
             raise LeaseLostError(f"id {repository_id}", self.node_name)
+
+    # -- job holders -----------------------------------------------------------------
+
+    def holder_alive(self) -> tuple[str, tuple[float | None]]:
+        """The condition on a ``jobs`` row that its holder is a live node (``Liveness``).
+
+        A job is held by a node (``leased_by``, the node id) as long as that
+        node's heartbeat row has not expired; once it has, the node is dead or
+        cut off, and its jobs are for the others to take
+        (:meth:`~autosolve.infra.store.Store.release_orphaned_jobs`). A lease
+        with no holder recorded (made by an autosolve before holders were)
+        counts as alive: it runs out with its visibility timeout as it always
+        did.
+        """
+        return (
+            f"""
+            jobs.leased_by IS NULL OR EXISTS (
+                SELECT 1 FROM cluster_nodes AS n
+                WHERE n.id = jobs.leased_by AND n.expires_at > {_NOW_AT}
+            )
+            """,
+            (self._reading(),),
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:

@@ -16,6 +16,7 @@ from .records import Analysis, RecentAnalysis
 
 __all__ = [
     "add_analysis",
+    "find_analysis",
     "latest_analysis",
     "mark_labels_applied",
     "mark_posted",
@@ -102,19 +103,34 @@ def latest_analysis(
     return None if row is None else _analysis(row)
 
 
-def recent_analyses(connection: Connection, limit: int) -> list[RecentAnalysis]:
-    """The ``limit`` newest analyses with their repository and issue number, newest first."""
+_RECENT = """
+    SELECT a.id, r.owner || '/' || r.name, i.number, i.title, a.model, a.comment_id,
+           a.created_at, a.posted_at, a.body, a.summary, a.related, a.labels, a.labels_applied
+    FROM analyses AS a
+    JOIN issues AS i ON i.id = a.issue_id
+    JOIN repositories AS r ON r.id = i.repository_id
+"""
+"""An analysis with its issue, as :class:`RecentAnalysis` holds it; add the ``WHERE``."""
+
+
+def recent_analyses(
+    connection: Connection, limit: int, repository_id: int | None = None
+) -> list[RecentAnalysis]:
+    """The ``limit`` newest analyses (of ``repository_id`` only, if given), newest first."""
+    where, params = ("", ()) if repository_id is None else (
+        "WHERE i.repository_id = ?", (repository_id,)
+    )  # fmt: skip
     rows = connection.execute(
-        """
-        SELECT a.id, r.owner || '/' || r.name, i.number, i.title, a.model, a.comment_id,
-               a.created_at, a.posted_at, a.body, a.summary, a.related, a.labels,
-               a.labels_applied
-        FROM analyses AS a
-        JOIN issues AS i ON i.id = a.issue_id
-        JOIN repositories AS r ON r.id = i.repository_id
-        ORDER BY a.id DESC
-        LIMIT ?
-        """,
-        (limit,),
+        f"{_RECENT} {where} ORDER BY a.id DESC LIMIT ?", (*params, limit)
     ).fetchall()
-    return [RecentAnalysis(*row[:10], **_grounding(row[10:])) for row in rows]
+    return [_recent(row) for row in rows]
+
+
+def find_analysis(connection: Connection, analysis_id: int) -> RecentAnalysis | None:
+    """Analysis ``analysis_id`` with its issue; None if there is none."""
+    row = connection.execute(f"{_RECENT} WHERE a.id = ?", (analysis_id,)).fetchone()
+    return None if row is None else _recent(row)
+
+
+def _recent(row: Sequence[Any]) -> RecentAnalysis:
+    return RecentAnalysis(*row[:10], **_grounding(row[10:]))

@@ -7,6 +7,7 @@ gets it analysed, nor announce an issue that was not stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from autosolve.infra.timestamps import is_earlier, same_instant
 
 from .engine import Connection, insert_rows, placeholders
 from .outbox import add_events
-from .records import StoredIssue
+from .records import IssueSummary, StoredIssue
 from .rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "get_issue",
     "issue_counts",
     "issue_ids",
+    "issue_states",
+    "latest_issues",
     "save_issues",
 ]
 
@@ -228,3 +231,32 @@ def issue_counts(connection: Connection) -> dict[str, int]:
         """
     ).fetchall()
     return {name: int(count) for name, count in rows}
+
+
+def latest_issues(connection: Connection, repository_id: int, limit: int) -> list[IssueSummary]:
+    """The ``limit`` highest-numbered (newest) issues of ``repository_id``, with their
+    latest analysis."""
+    rows = connection.execute(
+        """
+        SELECT i.number, i.title, i.state, i.is_pull_request, i.labels, i.github_updated_at,
+               (SELECT max(a.id) FROM analyses AS a WHERE a.issue_id = i.id)
+        FROM issues AS i
+        WHERE i.repository_id = ?
+        ORDER BY i.number DESC
+        LIMIT ?
+        """,
+        (repository_id, limit),
+    ).fetchall()
+    return [
+        IssueSummary(number, title, state, bool(pull), tuple(json.loads(labels)), updated, latest)
+        for number, title, state, pull, labels, updated, latest in rows
+    ]
+
+
+def issue_states(connection: Connection, repository_id: int) -> dict[str, int]:
+    """Issues of ``repository_id`` per state (``open``, ``closed``; absent when none)."""
+    rows = connection.execute(
+        "SELECT state, count(*) FROM issues WHERE repository_id = ? GROUP BY state",
+        (repository_id,),
+    ).fetchall()
+    return {str(state): int(count) for state, count in rows}

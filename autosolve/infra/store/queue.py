@@ -13,9 +13,31 @@ keeps the attempt spent: a job whose worker keeps dying is given up on too.
 With several daemons on one database (PostgreSQL), receiving locks the job
 row and *skips* rows other daemons are locking, the Oban/graphile-worker way:
 explainers on every node take different jobs without waiting on each other.
+
+A lease records its holder (``leased_by``: the process, a cluster's node id).
+When the holder is known to be gone, its jobs are released at once
+(:func:`release_orphans`) rather than after the visibility timeout: a SQLite
+daemon at start (its instance lock proves the previous process dead), a
+cluster node for a node whose heartbeat expired.
+
+Times here are wall-clock epoch seconds: they outlive the process and a
+cluster's nodes share them. A clock that steps back would make them lie, so
+one rule holds: **no job stays hidden longer than a visibility timeout from
+now**. Every hide the queue gives (a lease, a retry delay) is at most that
+long, so a ``visible_at`` further ahead than the visibility timeout (plus
+:data:`~autosolve.infra.timestamps.CLOCK_TOLERANCE`) was written by a clock
+ahead of today's: the job is visible now. After a backward step of an hour a
+job shows again at once, not an hour late; a job whose holder is still at
+work may then be delivered twice, which the analysis tolerates (the per-issue
+lock, the stored analysis and the marker comment make the second run a skip).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autosolve.infra.timestamps import CLOCK_TOLERANCE
 
 from .engine import Connection, insert_rows, placeholders
 from .errors import UnknownJobError
@@ -30,6 +52,7 @@ __all__ = [
     "jobs_summary",
     "receive_job",
     "release_job",
+    "release_orphans",
     "retry_dead_jobs",
     "waiting_payloads",
 ]
@@ -70,23 +93,29 @@ def waiting_payloads(connection: Connection, now: float, payloads: list[str]) ->
 
 
 def receive_job(
-    connection: Connection, now: float, visibility_timeout: float, max_attempts: int
+    connection: Connection,
+    now: float,
+    visibility_timeout: float,
+    max_attempts: int,
+    holder: str,
 ) -> Job | None:
-    """Lease the oldest visible job nobody else is taking, dead-lettering exhausted ones.
+    """Lease the oldest visible job nobody else is taking to ``holder``.
 
     A job that already spent ``max_attempts`` attempts and is visible again
     (its last attempt failed or its lease ran out) goes to ``dead_jobs``.
+    A job hidden further ahead than ``visibility_timeout`` counts as visible
+    (a clock stepped back: see the module).
     """
     while True:
         row = connection.execute(
             f"""
             SELECT id, payload, receive_count, last_error, attempts FROM jobs
-            WHERE visible_at <= ?
+            WHERE visible_at <= ? OR visible_at > ?
             ORDER BY id
             LIMIT 1
             {connection.dialect.skip_locked}
             """,
-            (now,),
+            (now, now + visibility_timeout + CLOCK_TOLERANCE),
         ).fetchone()
         if row is None:
             return None
@@ -99,10 +128,10 @@ def receive_job(
         connection.execute(
             """
             UPDATE jobs SET receive_count = receive_count + 1, attempts = attempts + 1,
-                            visible_at = ?, leased_until = ?
+                            visible_at = ?, leased_until = ?, leased_by = ?
             WHERE id = ?
             """,
-            (lease_end, lease_end, job_id),
+            (lease_end, lease_end, holder, job_id),
         )
         return Job(
             id=job_id,
@@ -134,13 +163,36 @@ def release_job(
     refund = 0 if spend_attempt else 1
     cursor = connection.execute(
         """
-        UPDATE jobs SET last_error = ?, visible_at = ?, leased_until = NULL,
+        UPDATE jobs SET last_error = ?, visible_at = ?, leased_until = NULL, leased_by = NULL,
                         attempts = CASE WHEN attempts > ? THEN attempts - ? ELSE 0 END
         WHERE id = ?
         """,
         (error, now + delay, refund, refund, job_id),
     )
     return cursor.rowcount > 0
+
+
+def release_orphans(
+    connection: Connection, now: float, holder_gone: str, params: Sequence[Any] = ()
+) -> list[int]:
+    """Show at once every leased job whose holder is gone; their ids, in order.
+
+    ``holder_gone`` is a condition on the ``jobs`` row (``leased_by``), with
+    ``params`` for its ``?``. The attempt the holder's receive spent stays
+    spent, as when a lease runs out: a job that keeps killing its holder is
+    given up on too.
+    """
+    rows = connection.execute(
+        f"""
+        UPDATE jobs SET visible_at = ?, leased_until = NULL, leased_by = NULL,
+                        last_error = 'its holder ' || COALESCE(leased_by, '(unrecorded)')
+                                     || ' ended without finishing it'
+        WHERE leased_until IS NOT NULL AND ({holder_gone})
+        RETURNING id
+        """,
+        (now, *params),
+    ).fetchall()
+    return sorted(int(row[0]) for row in rows)
 
 
 def dead_letter_job(connection: Connection, now: float, job_id: int, reason: str) -> bool:

@@ -13,7 +13,13 @@ from .engine import Connection
 from .errors import UnknownRepositoryError
 from .records import RepositoryRef
 
-__all__ = ["find_repository", "get_repository", "require_repository", "upsert_repository"]
+__all__ = [
+    "find_repository",
+    "get_repository",
+    "repository_names",
+    "require_repository",
+    "upsert_repository",
+]
 
 
 _SELECT = "SELECT id, owner, name, watch_since FROM repositories"
@@ -21,14 +27,20 @@ _SELECT = "SELECT id, owner, name, watch_since FROM repositories"
 
 
 def upsert_repository(
-    connection: Connection, now: float, github_id: int, owner: str, name: str
+    connection: Connection,
+    now: float,
+    github_id: int,
+    owner: str,
+    name: str,
+    *,
+    watch_since: float,
 ) -> int:
     """Insert or update the repository ``owner/name``; return its local id.
 
     The key is ``(owner, name)``, compared case-insensitively, so the id stays
     the same across runs and the stored spelling follows what GitHub last said.
-    The first upsert records ``watch_since`` (``now``, whole seconds, the
-    precision of GitHub's timestamps); later ones never move it.
+    The first upsert records ``watch_since`` (whole seconds, the precision of
+    GitHub's timestamps); later ones never move it.
     """
     row = connection.execute(
         f"""
@@ -42,7 +54,7 @@ def upsert_repository(
             watch_since = COALESCE(repositories.watch_since, excluded.watch_since)
         RETURNING id
         """,
-        (github_id, owner, name, now, now, format_epoch(now)),
+        (github_id, owner, name, now, now, format_epoch(watch_since)),
     ).fetchone()
     return int(row[0])
 
@@ -88,3 +100,9 @@ def require_repository(connection: Connection, repository_id: int) -> str:
     if row is None:
         raise UnknownRepositoryError(f"with id {repository_id}")
     return f"{row[0]}/{row[1]}"
+
+
+def repository_names(connection: Connection) -> dict[int, str]:
+    """``owner/name`` of every stored repository by its local id (job payloads name ids)."""
+    rows = connection.execute("SELECT id, owner, name FROM repositories").fetchall()
+    return {int(repository_id): f"{owner}/{name}" for repository_id, owner, name in rows}

@@ -184,6 +184,22 @@ def _version_3(d: Dialect) -> Migration:
     return Migration(
         track="store",
         version=3,
+        description="who holds a job's lease, so a holder that is gone frees its jobs at once",
+        statements=(
+            # The process (a cluster's node id) that received the job; NULL while
+            # nobody holds it. A job whose holder is gone (a SQLite daemon started
+            # after a crash, a node whose heartbeat expired) is released at once
+            # instead of after the visibility timeout.
+            "ALTER TABLE jobs ADD COLUMN leased_by TEXT",
+            "CREATE INDEX jobs_leased ON jobs (leased_by) WHERE leased_until IS NOT NULL",
+        ),
+    )
+
+
+def _version_4(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=4,
         description="the conversation: comments, repository labels, listing cursors, "
         "autosolve's identity; what an analysis said and which labels it applied",
         statements=(
@@ -252,7 +268,7 @@ def _version_3(d: Dialect) -> Migration:
     )
 
 
-_STEPS = (_version_1, _version_2, _version_3)
+_STEPS = (_version_1, _version_2, _version_3, _version_4)
 
 SCHEMA_VERSION = len(_STEPS)
 """The version a fully migrated store has, on either engine."""

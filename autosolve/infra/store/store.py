@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, Self
@@ -21,6 +25,7 @@ from .records import (
     Job,
     JobsSummary,
     RecentAnalysis,
+    RepositoryIssues,
     RepositoryRef,
     SavedComments,
     StoredIssue,
@@ -28,7 +33,9 @@ from .records import (
 )
 from .rows import encode_payload
 
-__all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Store"]
+__all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Liveness", "Store", "new_holder_id"]
+
+logger = logging.getLogger("autosolve.store")
 
 DEFAULT_RELAY_BATCH = 20
 """Events moved per :meth:`Store.relay_outbox` call: small, to keep transactions short."""
@@ -48,6 +55,27 @@ class Fence(Protocol):
     def fence_repository_id(self, connection: Connection, repository_id: int) -> None:
         """:meth:`fence` for a repository known by its local id."""
         ...
+
+
+class Liveness(Protocol):
+    """Which holders of job leases are alive: a cluster's node table.
+
+    :class:`~autosolve.infra.postgres.cluster.Cluster` is one: a node is
+    alive while its heartbeat row has not expired.
+    """
+
+    def holder_alive(self) -> tuple[str, Sequence[object]]:
+        """A condition on a ``jobs`` row, true while its ``leased_by`` holder lives.
+
+        Returns:
+            The SQL (``?`` placeholders) and its parameters.
+        """
+        ...
+
+
+def new_holder_id() -> str:
+    """A fresh id for the leases of one process: ``hostname-pid.random``."""
+    return f"{socket.gethostname()}-{os.getpid()}.{uuid.uuid4().hex[:12]}"
 
 
 class Store:
@@ -79,6 +107,7 @@ class Store:
         self._engine = engine
         self._now = now
         self._fence = fence
+        self._holder = new_holder_id()
 
     @property
     def engine(self) -> Engine:
@@ -90,9 +119,21 @@ class Store:
         """The database, for messages: a file path, or a URL without its password."""
         return self._engine.name
 
+    @property
+    def holder(self) -> str:
+        """Who holds the jobs this store leases (``jobs.leased_by``): this process.
+
+        A fresh :func:`new_holder_id` until :meth:`set_holder` names it otherwise.
+        """
+        return self._holder
+
     def set_fence(self, fence: Fence | None) -> None:
         """Fence every later repository write with ``fence`` (set once the node joined)."""
         self._fence = fence
+
+    def set_holder(self, holder: str) -> None:
+        """Lease later jobs as ``holder`` (a cluster node's id, known once it joined)."""
+        self._holder = holder
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -127,16 +168,26 @@ class Store:
 
     # -- repositories ------------------------------------------------------------------
 
-    def upsert_repository(self, github_id: int, owner: str, name: str) -> int:
+    def upsert_repository(
+        self, github_id: int, owner: str, name: str, *, watch_since: float | None = None
+    ) -> int:
         """Store or refresh ``owner/name``; return its local id, stable across runs.
 
         The first call for a repository records its watch start
-        (``repositories.watch_since``, now); no later call moves it. Not
-        fenced: every daemon of a cluster validates every repository at start,
-        and refreshing its name and id is the same write from any node.
+        (``repositories.watch_since``); no later call moves it. Not fenced:
+        every daemon of a cluster validates every repository at start, and
+        refreshing its name and id is the same write from any node.
+
+        Args:
+            watch_since: the watch start to record (epoch seconds), GitHub's
+                time of the validation; None: the store's clock, now.
         """
+        now = self._now()
+        start = now if watch_since is None else watch_since
         with self._write() as connection:
-            return repositories.upsert_repository(connection, self._now(), github_id, owner, name)
+            return repositories.upsert_repository(
+                connection, now, github_id, owner, name, watch_since=start
+            )
 
     def repository(self, repository_id: int) -> RepositoryRef:
         """The stored repository ``repository_id`` (its name and watch start).
@@ -266,6 +317,26 @@ class Store:
         with self._read() as connection:
             return issue_rows.issue_counts(connection)
 
+    def repository_issues(self, repository: str, limit: int = 20) -> RepositoryIssues:
+        """``repository`` (``owner/name``)'s issues per state and its ``limit`` newest ones.
+
+        Raises:
+            UnknownRepositoryError: ``repository`` is not in the store.
+        """
+        _require(limit >= 0, f"`limit` must be non-negative, got {limit!r}")
+        with self._read() as connection:
+            found = repositories.find_repository(connection, *_split(repository))
+            return RepositoryIssues(
+                found.full_name,
+                issue_rows.issue_states(connection, found.id),
+                issue_rows.latest_issues(connection, found.id, limit),
+            )
+
+    def repository_names(self) -> dict[int, str]:
+        """``owner/name`` of every stored repository by local id (job payloads name ids)."""
+        with self._read() as connection:
+            return repositories.repository_names(connection)
+
     def find_issue(self, owner: str, name: str, number: int) -> StoredIssue:
         """Issue ``number`` of the repository ``owner/name`` (case-insensitive).
 
@@ -352,11 +423,26 @@ class Store:
         with self._read() as connection:
             return analyses.latest_analysis(connection, issue_id, posted_only)
 
-    def recent_analyses(self, limit: int = 20) -> list[RecentAnalysis]:
-        """The ``limit`` newest analyses of every repository, newest first."""
+    def recent_analyses(
+        self, limit: int = 20, *, repository: str | None = None
+    ) -> list[RecentAnalysis]:
+        """The ``limit`` newest analyses, newest first: of every repository, or of
+        ``repository`` (``owner/name``) only.
+
+        Raises:
+            UnknownRepositoryError: ``repository`` is not in the store.
+        """
         _require(limit >= 1, f"`limit` must be at least 1, got {limit!r}")
         with self._read() as connection:
-            return analyses.recent_analyses(connection, limit)
+            repository_id = None
+            if repository is not None:
+                repository_id = repositories.find_repository(connection, *_split(repository)).id
+            return analyses.recent_analyses(connection, limit, repository_id)
+
+    def find_analysis(self, analysis_id: int) -> RecentAnalysis | None:
+        """Analysis ``analysis_id`` with its issue, body included; None if there is none."""
+        with self._read() as connection:
+            return analyses.find_analysis(connection, analysis_id)
 
     # -- outbox ------------------------------------------------------------------------
 
@@ -397,7 +483,38 @@ class Store:
         )
         _require(max_attempts >= 1, f"`max_attempts` must be at least 1, got {max_attempts!r}")
         with self._write() as connection:
-            return queue.receive_job(connection, self._now(), visibility_timeout, max_attempts)
+            return queue.receive_job(
+                connection, self._now(), visibility_timeout, max_attempts, self._holder
+            )
+
+    def release_orphaned_jobs(self, liveness: Liveness | None = None) -> list[int]:
+        """Show at once the jobs leased by a holder that is gone; their ids, oldest first.
+
+        A process killed in the middle of a job leaves it leased: without this
+        it would wait out its whole visibility timeout. The attempt it spent
+        stays spent; ``last_error`` names the holder that went away.
+
+        Args:
+            liveness: tells live holders from dead ones (a cluster's node
+                table). ``None``: the caller alone uses the database and has
+                not received a job yet (a SQLite daemon at start, under its
+                instance lock), so every leased job is orphaned.
+        """
+        params: Sequence[object] = ()
+        if liveness is None:
+            gone = "1 = 1"
+        else:
+            alive, params = liveness.holder_alive()
+            gone = f"NOT ({alive})"
+        with self._write() as connection:
+            released = queue.release_orphans(connection, self._now(), gone, params)
+        if released:
+            logger.warning(
+                "released %d jobs left in flight by a holder that is gone (killed, crashed, "
+                "or cut off): %s",
+                len(released), ", ".join(map(str, released)),
+            )  # fmt: skip
+        return released
 
     def delete_job(self, job_id: int) -> bool:
         """Remove a job whose work is done; False if it was already gone."""
@@ -410,6 +527,9 @@ class Store:
         """Give a failed job back: record ``error``, visible again after ``delay`` seconds.
 
         Args:
+            delay: at most the visibility timeout :meth:`receive_job` is given:
+                a job hidden longer reads as hidden by a clock that has since
+                stepped back, and shows at once (see :mod:`.queue`).
             spend_attempt: False when the failure was not the job's fault (an
                 outage): the attempt the receive spent is given back, so the
                 job never reaches ``max_attempts`` that way.
@@ -530,6 +650,20 @@ def _job_done(connection: Connection, job_id: int | None) -> None:
     """Delete the job whose work a write completes, in that write's transaction."""
     if job_id is not None:
         queue.delete_job(connection, job_id)
+
+
+def _split(repository: str) -> tuple[str, str]:
+    """``owner/name`` as ``(owner, name)``.
+
+    Raises:
+        ValueError: ``repository`` is not ``owner/name``.
+    """
+    owner, slash, name = repository.partition("/")
+    _require(
+        bool(owner and slash and name) and "/" not in name,
+        f"`repository` must be owner/name, got {repository!r}",
+    )
+    return owner, name
 
 
 def _require(condition: bool, message: str) -> None:

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.classify import classify
+from autosolve.runtime.classify import Classification, classify
 from autosolve.runtime.contained import GreenletExit
 from autosolve.runtime.events import EventKind, Failure
 from autosolve.runtime.kinds import UnitKind
@@ -63,11 +63,12 @@ class RestartPlanner:
         record.last_error = describe_error(error)
         record.state = ChildState.FAILED
         record.next_run_at = None
-        category, wait = (forced, None) if forced is not None else self._classify(slot, error)
+        verdict = Classification(forced) if forced is not None else self._classify(slot, error)
+        category = verdict.category
         if slot.restart_due or slot.stopped:  # a requested restart or stop is pending: it wins
             self._failed(slot, category, permanent=False)
             return None
-        delay, reason = self._decide(slot, category, wait)
+        delay, reason = self._decide(slot, verdict)
         if reason is None and self._intensity_exceeded():
             options = self._core.options
             self._failed(slot, category, permanent=True)
@@ -89,8 +90,8 @@ class RestartPlanner:
         failure = Failure(category, slot.record.last_error or "", permanent)
         self._core.emit(EventKind.FAILED, slot.unit.name, failure)
 
-    def _classify(self, slot: ChildSlot, error: BaseException) -> tuple[Category, float | None]:
-        """The error's category and wait hint; a classifier that raises means "unknown"."""
+    def _classify(self, slot: ChildSlot, error: BaseException) -> Classification:
+        """The error's classification; a classifier that raises means "unknown"."""
         try:
             verdict = classify(error, self._core.options.classifier)
             category = Category(verdict.category)
@@ -104,14 +105,15 @@ class RestartPlanner:
                 "classifying the failure of %s raised; handling it as unknown (degraded)",
                 slot.unit.name, extra={"child": slot.unit.name},
             )  # fmt: skip
-            return Category.DEGRADED, None
-        return category, wait
+            return Classification(Category.DEGRADED)
+        return Classification(category, wait, permanent=verdict.permanent is True)
 
-    def _decide(
-        self, slot: ChildSlot, category: Category, wait: float | None
-    ) -> tuple[float | None, str | None]:
+    def _decide(self, slot: ChildSlot, verdict: Classification) -> tuple[float | None, str | None]:
         """``(delay, None)`` to restart, or ``(None, reason)`` when the failure is permanent."""
         name, error = slot.unit.name, slot.record.last_error
+        category, wait = verdict.category, verdict.wait
+        if verdict.permanent:
+            return None, f"{name} failed permanently ({category} error, no retry can help): {error}"
         attempt = slot.record.attempts[category]
         try:
             policy = self._core.options.policies.lookup(slot.unit.kind, category)

@@ -15,6 +15,13 @@ is off), rather than one connection per thread. Why:
 
 Writers start with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
 connections never both hold a read lock and then deadlock trying to upgrade.
+
+A file deleted or replaced under the open connection (``rm autosolve.db*``, a
+restore copied over it) goes unnoticed by SQLite: it keeps reading and
+writing the unlinked inode, and everything written from then on is lost at
+the next start. So each transaction compares the file at the path with the
+one opened (device and inode: one ``stat``), a read before it reads, a write
+before it commits, and fails with :class:`DatabaseReplacedError` instead.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import StoreClosedError, StoreError
+from ..errors import DatabaseReplacedError, StoreClosedError, StoreError
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "open_connection"]
 
@@ -87,6 +94,9 @@ class Database:
         self.path = os.fspath(path)
         """The database file, as given."""
         self._connection: sqlite3.Connection | None = open_connection(path)
+        self._identity = _file_identity(self.path)
+        """Device and inode of the file opened; None for ``:memory:``."""
+        self._replaced = False
         # RLock so a facade method may call another one while holding it. Looked
         # up at construction time, so gevent's monkey patching (done at start-up)
         # turns it into a cooperative lock.
@@ -98,6 +108,10 @@ class Database:
 
         ``BEGIN IMMEDIATE`` to write (the write lock up front); a deferred
         ``BEGIN`` to read, a consistent snapshot for multi-statement reads.
+
+        Raises:
+            DatabaseReplacedError: the file at the path is no longer the one
+                opened (a read reads nothing, a write is rolled back).
         """
         with self._lock:
             connection = self._require_open()
@@ -106,9 +120,13 @@ class Database:
                 # commits or rolls back everything at once.
                 yield connection
                 return
+            if not write:
+                self._require_same_file()
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
+                if write:
+                    self._require_same_file()
                 connection.execute("COMMIT")
             except BaseException:
                 connection.rollback()  # a no-op when the failure already ended it
@@ -136,3 +154,31 @@ class Database:
         if self._connection is None:
             raise StoreClosedError(f"store for database {self.path} is closed")
         return self._connection
+
+    def _require_same_file(self) -> None:
+        """Go on only while the path still names the file opened; once gone, always gone.
+
+        Raises:
+            DatabaseReplacedError: it was deleted or replaced (even if a file
+                comes back later: the data written meanwhile is lost).
+        """
+        if self._identity is None:
+            return
+        if not self._replaced and _file_identity(self.path) != self._identity:
+            self._replaced = True
+        if self._replaced:
+            raise DatabaseReplacedError(self.path)
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file at ``path``; ``(-1, -1)`` if there is none.
+
+    None for an in-memory database, which no file stands behind.
+    """
+    if path == _MEMORY:
+        return None
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return (-1, -1)
+    return (found.st_dev, found.st_ino)
