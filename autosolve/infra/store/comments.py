@@ -13,8 +13,8 @@ from typing import Any
 
 from autosolve.infra.comment import Comment
 
-from .engine import Connection, insert_rows, placeholders
-from .issues import EVENT_ISSUE_CREATED, REFRESHED, REWRITTEN, STALE, change_of
+from .engine import Connection, insert_rows
+from .issues import EVENT_ISSUE_CREATED, REFRESHED, REWRITTEN, STALE, change_of, locked_rows
 
 __all__ = ["check_comment", "issue_comments", "save_comments"]
 
@@ -63,15 +63,9 @@ def _stored_versions(
     connection: Connection, repository_id: int, github_ids: list[int]
 ) -> dict[int, str]:
     """``github_id → updated_at`` of the comments already stored, locked until commit."""
-    if not github_ids:
-        return {}
-    rows = connection.execute(
-        "SELECT github_id, updated_at FROM comments "
-        f"WHERE repository_id = ? AND github_id IN {placeholders(len(github_ids))} "
-        + connection.dialect.lock_rows,
-        (repository_id, *github_ids),
-    ).fetchall()
-    return dict(rows)
+    rows = locked_rows(connection, "comments", "github_id", "updated_at", repository_id,
+                       github_ids)  # fmt: skip
+    return {github_id: updated_at for github_id, (updated_at,) in rows.items()}
 
 
 def _fields(comment: Comment) -> tuple[Any, ...]:

@@ -32,6 +32,7 @@ __all__ = [
     "issue_ids",
     "issue_states",
     "latest_issues",
+    "locked_rows",
     "save_issues",
 ]
 
@@ -110,15 +111,25 @@ def _stored_versions(
     connection: Connection, repository_id: int, numbers: list[int]
 ) -> dict[int, tuple[int, str]]:
     """``number → (id, updated_at)`` of the issues already stored, locked until commit."""
-    if not numbers:
+    return locked_rows(connection, "issues", "number", "id, github_updated_at", repository_id,
+                       numbers)  # fmt: skip
+
+
+def locked_rows(
+    connection: Connection, table: str, key: str, columns: str, repository_id: int,
+    keys: list[int],
+) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+    """``key → (columns)`` of ``repository_id``'s rows of ``table`` among ``keys``, locked
+    until commit (the rows a page goes on to rewrite)."""
+    if not keys:
         return {}
     rows = connection.execute(
-        "SELECT number, id, github_updated_at FROM issues "
-        f"WHERE repository_id = ? AND number IN {placeholders(len(numbers))} "
+        f"SELECT {key}, {columns} FROM {table} "
+        f"WHERE repository_id = ? AND {key} IN {placeholders(len(keys))} "
         + connection.dialect.lock_rows,
-        (repository_id, *numbers),
+        (repository_id, *keys),
     ).fetchall()
-    return {number: (issue_id, updated_at) for number, issue_id, updated_at in rows}
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def _insert_issues(
