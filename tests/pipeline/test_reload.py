@@ -385,6 +385,7 @@ def test_a_reload_that_drops_the_token_while_the_endpoint_stays_off_loopback_is_
 ) -> None:
     github.add_repo("octo", "a")
     daemon = running(make_settings(["octo/a"], http={"listen": "0.0.0.0:0", "token": "s3cret"}))
+    daemon.wait_state(poller("octo/a"), "idle")  # the workers run
     before = daemon.app.settings
     daemon.rewrite(http={"listen": "127.0.0.1:0", "token": ""}, intervals={"outbox_relay": 0.5})
     answer = daemon.reload()
