@@ -23,10 +23,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from autosolve.masking import MASK, Secrets
 from autosolve.runtime import CURRENT_UNIT
+
+if TYPE_CHECKING:
+    from autosolve.log_ring import LogRing
 
 __all__ = ["MASK", "REPEATS", "REPEAT_WINDOW", "RepeatFilter", "configure_logging"]
 
@@ -47,6 +50,10 @@ class _ChildFilter(logging.Filter):
         if not getattr(record, "child", None):
             record.child = CURRENT_UNIT.get() or "-"
         return True
+
+
+_CHILD = _ChildFilter()
+"""One instance: adding it to a handler twice (a reload configures again) adds it once."""
 
 
 @dataclass
@@ -182,14 +189,17 @@ def configure_logging(
     fmt: str = "text",
     secrets: Iterable[str] | Secrets = (),
     stream: IO[str] | None = None,
+    ring: LogRing | None = None,
 ) -> None:
     """Send autosolve's (and pykka's) logs to ``stream`` (stderr) in ``fmt``.
 
     ``secrets`` (best: the daemon's :class:`Secrets`, which later additions
-    reach) are masked in every line.
+    reach) are masked in every line. ``ring`` also keeps the latest records
+    in memory, as text lines masked alike (``ctl logs``); configured again
+    (a reload), it keeps what it holds.
     """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(_ChildFilter())
+    handler.addFilter(_CHILD)
     handler.addFilter(RepeatFilter(handler.handle))
     masking = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
     handler.setFormatter(_MaskingFormatter(masking, json_lines=fmt == "json"))
@@ -197,6 +207,10 @@ def configure_logging(
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
+    if ring is not None:
+        ring.addFilter(_CHILD)
+        ring.setFormatter(_MaskingFormatter(masking, json_lines=False))
+        root.addHandler(ring)
     root.setLevel(level)
     # urllib3 logs every URL at DEBUG; keep it at WARNING unless asked.
     logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))

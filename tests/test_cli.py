@@ -301,3 +301,16 @@ def test_check_online_asks_an_openai_compatible_server_for_the_model(
     assert line.startswith(f"online: {'ok' if ok else 'FAILED'}: openai model {OPENAI_MODEL}: ")
     assert said in line and key not in line
     assert ollama.requests == []
+
+
+def test_check_on_the_shipped_settings_says_no_repository_is_configured_and_how(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "settings.toml"
+    assert main(["check", "--settings", str(shipped)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["worker:issue-explainer"]  # no repository's tasks
+    [warning] = [line for line in captured.err.splitlines() if "github.repositories" in line]
+    assert "no repository is configured" in warning
+    assert 'repositories = ["owner/name"]' in warning and "organizations = [" in warning
+    assert """AUTOSOLVE_GITHUB__REPOSITORIES='["owner/name"]'""" in warning

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from autosolve.cli.banner import start_banner
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.systemd import Notifier
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
+from autosolve.log_ring import LogRing
 from autosolve.logs import configure_logging
 from autosolve.masking import Secrets
 from autosolve.runtime import RunResult, RuntimeEvent
@@ -80,7 +82,8 @@ def run_daemon(
     from autosolve.daemon.app import App
 
     secrets = Secrets(secrets_of(settings))
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets)
+    ring = LogRing()
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets, ring=ring)
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:
@@ -96,6 +99,8 @@ def run_daemon(
     endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
+        address = endpoint.server.address if endpoint.server is not None else None
+        logger.info("%s", start_banner(settings, None if address is None else str(address)))
         if on_bound is not None:
             on_bound(endpoint)
         app = App.start(
@@ -103,6 +108,7 @@ def run_daemon(
             observers=[phases, endpoint.readiness.observe],
             metrics=endpoint.metrics,
             secrets=secrets,
+            log_ring=ring,
         )
     except Exception as error:  # e.g. the database is used by another daemon
         endpoint.close()
@@ -131,8 +137,7 @@ def run_daemon(
     if result.ok:
         logger.info("stopped")
         return EXIT_OK
-    logger.error("run failed: %s", result.reason)
-    return EXIT_FAILED
+    return EXIT_FAILED  # why is in the log once: the runtime said it, in the error's words
 
 
 def _dry_run(settings: Settings) -> Settings:
@@ -155,7 +160,7 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
 
     def apply(running: Settings, new: Settings) -> None:
         if new.log != running.log:
-            configure_logging(new.log.level, new.log.format, secrets=app.secrets)
+            configure_logging(new.log.level, new.log.format, secrets=app.secrets, ring=app.log_ring)
         try:
             endpoint.reconfigure(new)
         except OSError as error:  # the token file: the endpoint keeps its token
@@ -235,9 +240,7 @@ def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
         if result is not None:
             return result
         if not app.handle.ref.is_alive():
-            return app.wait(timeout=poll) or RunResult(
-                ok=False, reason="the supervisor died without a result"
-            )
+            return app.wait(timeout=poll) or _died_without_a_result()
         if notifier.enabled and time.monotonic() >= next_report:
             next_report = time.monotonic() + period
             summary = _healthy_summary(app, timeout=period / 2)  # a ping stays in time
@@ -248,6 +251,13 @@ def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
             if summary != last_status:
                 notifier.status(summary)
                 last_status = summary
+
+
+def _died_without_a_result() -> RunResult:
+    """The result of a run whose supervisor died leaving none (the one failure it never logs)."""
+    result = RunResult(ok=False, reason="the supervisor died without a result")
+    logger.error("run failed: %s", result.reason)
+    return result
 
 
 def _healthy_summary(app: App, timeout: float) -> str | None:

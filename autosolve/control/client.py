@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import socket
+from collections.abc import Sequence
 from typing import Any, Self
 
 from autosolve.control.protocol import decode_reply, encode
@@ -19,6 +20,11 @@ _REFUSAL_SIZE = 4096
 
 class DaemonUnavailable(ConnectionError):
     """No daemon listens on the control socket (or it went away mid-request)."""
+
+    def __init__(self, message: str, *, nobody_listens: bool = False) -> None:
+        super().__init__(message)
+        self.nobody_listens = nobody_listens
+        """True when nothing listens on the path at all (no socket there, or a dead daemon's)."""
 
 
 class DaemonHungUp(DaemonUnavailable):
@@ -65,7 +71,8 @@ class ControlClient:
             except (FileNotFoundError, ConnectionRefusedError):
                 sock.close()
                 raise DaemonUnavailable(
-                    f"no daemon listens on {self.path} (is autosolve-supervisor running?)"
+                    f"no daemon listens on {self.path} (is autosolve-supervisor running?)",
+                    nobody_listens=True,
                 ) from None
             except (TimeoutError, BlockingIOError):
                 sock.close()
@@ -184,6 +191,28 @@ class ControlClient:
     def restart(self, name: str) -> list[str]:
         return self.control("restart", name)
 
+    def stop_children(self, names: str | Sequence[str]) -> list[str]:
+        """Stop the matching children and keep them stopped (``ctl stop NAME``)."""
+        stopped: list[str] = self.call("stop", names=_patterns(names))["names"]
+        return stopped
+
+    def start_children(self, names: str | Sequence[str]) -> list[str]:
+        """Start the matching stopped children again (``ctl start NAME``)."""
+        started: list[str] = self.call("start", names=_patterns(names))["names"]
+        return started
+
+    def logs(self, name: str | None = None, lines: int = 20, after: int = 0) -> dict[str, Any]:
+        """The latest log records of the children matching ``name`` (None: of the daemon).
+
+        Returns ``{"records": [{"seq", "child", "text"}...], "last": N}``; ask
+        again with ``after=last`` for the records written since.
+        """
+        arguments: dict[str, Any] = {"lines": lines, "after": after}
+        if name is not None:
+            arguments["name"] = name
+        reply = self.call("logs", **arguments)
+        return {"records": reply["records"], "last": reply["last"]}
+
     def stop(self, wait: bool = False, timeout: float | None = None) -> bool:
         """Ask the daemon to stop; with ``wait``, also wait until it has.
 
@@ -218,3 +247,7 @@ class ControlClient:
         if not reply["ok"]:
             raise ControlError(reply.get("error", "refused"))
         return reply
+
+
+def _patterns(names: str | Sequence[str]) -> list[str]:
+    return [names] if isinstance(names, str) else list(names)

@@ -21,6 +21,7 @@ from autosolve.daemon.dependencies import AppDependencies
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
 from autosolve.infra.store import Store, StoreError
+from autosolve.log_ring import LogRing, logs_command
 from autosolve.masking import Secrets
 from autosolve.runtime import Observer
 from autosolve.schedule import registry
@@ -72,6 +73,7 @@ class App:
         observers: _Observers,
         plan: Plan,
         secrets: Secrets | None = None,
+        log_ring: LogRing | None = None,
     ) -> None:
         self.settings = settings
         """The settings the daemon runs with (a reload replaces them)."""
@@ -84,6 +86,8 @@ class App:
         self.secrets = secrets if secrets is not None else Secrets()
         """What every output masks (see :mod:`autosolve.masking`); a reload adds to it."""
         self.secrets.add(secrets_of(settings))
+        self.log_ring = log_ring
+        """The latest log records in memory (``ctl logs``), when the logs keep them."""
         self.reloader = Reloader(self)
         """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.daemon.reload`."""
         # Before the new settings apply: nothing may show a new secret unmasked.
@@ -108,6 +112,7 @@ class App:
         backend: Any = None,
         metrics: Metrics | None = None,
         secrets: Secrets | None = None,
+        log_ring: LogRing | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -121,6 +126,9 @@ class App:
                 HTTP endpoint's ``/metrics``).
             secrets: what every output masks (the logs' too); the settings'
                 secrets are added.
+            log_ring: the handler keeping the latest log records (see
+                :func:`autosolve.logs.configure_logging`); with it, the ``logs``
+                command answers from it.
 
         Raises:
             SettingsError: invalid settings.
@@ -148,7 +156,7 @@ class App:
         if deps.cluster is not None:
             deps.cluster.attach(handle)
         try:
-            return cls(settings, deps, handle, fan_out, plan, secrets)
+            return cls(settings, deps, handle, fan_out, plan, secrets, log_ring)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
             handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             raise
@@ -199,6 +207,8 @@ def application_commands(app: App) -> list[Command]:
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
     commands = [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
+    if app.log_ring is not None:
+        commands.append(logs_command(app.log_ring, lambda: _child_names(app)))
     if app.deps.cluster is not None:
         member = app.deps.cluster
 
@@ -210,6 +220,10 @@ def application_commands(app: App) -> list[Command]:
 
         commands.append(Command("cluster", cluster, help="this node and the lease table"))
     return commands
+
+
+def _child_names(app: App) -> list[str]:
+    return [child["name"] for child in app.status()["children"]]
 
 
 def start(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from autosolve.daemon.explainer import error_explainer
 from autosolve.runtime import Observer, SupervisorOptions
 from autosolve.schedule import registry
 from autosolve.schedule.planner import Planner
@@ -71,4 +72,5 @@ def supervisor_options(
         within_seconds=runtime.within_seconds,
         shutdown_hooks=shutdown_hooks,
         observer=observer,
+        explainer=error_explainer(settings),
     )

@@ -113,6 +113,7 @@ class AppDependencies:
             github.min_interval,
             on_response=self.metrics.on_github_response if self.metrics else None,
             budget=self.budget,
+            on_timing=self.metrics.on_github_timing if self.metrics else None,
         )
 
     @cached_property

@@ -88,7 +88,7 @@ class HttpEndpoint:
 
         self.settings = settings
         self.secrets = secrets or Secrets()
-        self.metrics = Metrics()
+        self.metrics = Metrics(backend=settings.runtime.backend)
         """Hooks for the clients and the runtime; what ``/metrics`` shows."""
         self.readiness = ReadinessRule(settings.http.ready_grace)
         """Judges ``/readyz``; :meth:`ReadinessRule.observe` must see the runtime's events."""

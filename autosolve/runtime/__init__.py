@@ -31,8 +31,10 @@ Failures
     :data:`Classifier` after the runtime's own transport rules; errors may
     instead declare :class:`WaitHinted`, :class:`ServicePressure`,
     :class:`Retryable` or :class:`Fatal` (a classification may be permanent
-    whatever the policy). :class:`Policies` maps a :class:`UnitKind` and a
-    category to a :class:`RestartPolicy` (per phase: :class:`PhasePolicies`).
+    whatever the policy). An application's :data:`Explainer` puts failures
+    in its own words in the log and in a run's failure reason.
+    :class:`Policies` maps a :class:`UnitKind` and a category to a
+    :class:`RestartPolicy` (per phase: :class:`PhasePolicies`).
 
 Watching
     An :data:`Observer` gets every :class:`RuntimeEvent` (an :class:`EventKind`;
@@ -51,7 +53,7 @@ from __future__ import annotations
 
 from autosolve.runtime.backends import Backend, ExecutionBackend
 from autosolve.runtime.capabilities import Fatal, Retryable, ServicePressure, WaitHinted
-from autosolve.runtime.classify import Classification, Classifier, classify
+from autosolve.runtime.classify import Classification, Classifier, Explainer, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
 from autosolve.runtime.context import CURRENT_CONTEXT, CURRENT_UNIT, Cancelled, WorkContext
 from autosolve.runtime.events import EventKind, Failure, GroupChange, Observer, RuntimeEvent
@@ -78,6 +80,7 @@ __all__ = [
     "ControlError",
     "EventKind",
     "ExecutionBackend",
+    "Explainer",
     "Failure",
     "Fatal",
     "FixedHistogram",

@@ -147,7 +147,7 @@ def test_the_dashboard_is_served_at_the_root(observed: Observed) -> None:
 
 
 LABELS = {
-    "autosolve_child_runs_total": {"child"},
+    "autosolve_child_runs_total": {"child", "result"},
     "autosolve_child_failures_total": {"child", "category"},
     "autosolve_child_restarts_total": {"child"},
     "autosolve_children": {"state"},

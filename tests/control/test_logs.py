@@ -94,7 +94,7 @@ def test_a_child_failure_is_logged_naming_the_child_with_the_token_masked(
 
     harness.start(workers=[Unit("worker:leaky", leaky, 10.0)])
     harness.wait_event("backoff", "worker:leaky")
-    failure = next(r for r in json_lines(stream) if "restarting" in r["message"])
+    failure = next(r for r in json_lines(stream) if "trying again in" in r["message"])
     assert failure["child"] == "worker:leaky" and failure["level"] == "ERROR"
     assert "access_token=*** failed" in failure["message"]
     assert TOKEN not in stream.getvalue()

@@ -108,18 +108,26 @@ def test_in_process_repl_starts_the_runtime_and_stops_it_at_eof(
             'print(sup.status().get(timeout=5)["phase"])',
             'print(handle is not None, run_now("worker:*"))',
             'print(reload()["unchanged"])',
-            'print(stop().ok, status()["phase"])',
+            'print(stop("worker:*"))',
+            'print(start("worker:issue-explainer"))',
+            'logging.getLogger("autosolve").warning("a record kept for logs()")',
+            "logs(n=1)",
+            'print(shutdown().ok, status()["phase"])',
         ]
     )
-    assert run_script(monkeypatch, script, "--settings", str(settings)) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    assert run_script(monkeypatch, "import logging\n" + script, "--settings", str(settings)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:-2] == [
         "workers",
         "['worker:issue-explainer']",
         "workers",
         "True ['worker:issue-explainer']",
         "1",
-        "True stopped",
+        "['worker:issue-explainer']",
+        "['worker:issue-explainer']",
     ]
+    assert lines[-2].endswith("WARNING [-] autosolve: a record kept for logs()")
+    assert lines[-1] == "True stopped"
 
 
 def test_in_process_repl_exits_2_on_invalid_settings(

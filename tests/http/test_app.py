@@ -245,7 +245,7 @@ def test_metrics_count_runs_failures_and_children_per_state(
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     found = samples(response.text)
     for unit in WORKERS:
-        assert found["autosolve_child_runs_total", (("child", unit.name),)] == 1
+        assert found["autosolve_child_runs_total", (("child", unit.name), ("result", "ok"))] == 1
         assert found["autosolve_child_restarts_total", (("child", unit.name),)] == 0
     key = ("autosolve_child_failures_total", (("category", "node"), ("child", "worker:broken")))
     assert found[key] == 1

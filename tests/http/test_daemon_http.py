@@ -52,10 +52,27 @@ def test_metrics_show_github_requests_runs_and_mirrored_issues(daemon: HttpDaemo
     daemon.wait_until(lambda: daemon.child(POLLER)["runs"] >= 1, what="a poll")
     text = get(url + "/metrics").text
     assert (metric(text, "autosolve_github_requests_total", status="200") or 0) >= 3
-    assert metric(text, "autosolve_child_runs_total", child=POLLER) >= 1
+    assert metric(text, "autosolve_child_runs_total", child=POLLER, result="ok") >= 1
     assert metric(text, "autosolve_issues", repository="octo/hello") is not None
     assert metric(text, "autosolve_jobs", state="dead") == 0
     assert metric(text, "process_resident_memory_bytes") > 0
+
+
+def test_metrics_show_the_build_each_childs_last_success_and_github_request_times(
+    daemon: HttpDaemon,
+) -> None:
+    daemon.wait_until(lambda: daemon.child(POLLER)["runs"] >= 1, what="a poll")
+    text = get(daemon.http_url() + "/metrics").text
+    [build] = [s for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "autosolve_build_info"]  # fmt: skip
+    assert build.value == 1
+    assert f'backend = "{build.labels["backend"]}"' in daemon.settings.read_text()
+    last_success = metric(text, "autosolve_child_last_success_timestamp_seconds", child=POLLER)
+    assert last_success is not None and last_success > 1.7e9
+    assert metric(text, "autosolve_child_runs_total", child=POLLER, result="failed") == 0
+    timed = "autosolve_github_request_duration_seconds_count"
+    assert metric(text, timed, route="repository") >= 2  # each repository validated
+    assert metric(text, timed, route="issues") >= 1
 
 
 def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> None:

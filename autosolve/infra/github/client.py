@@ -38,6 +38,7 @@ from autosolve.infra.github.errors import (
     UnauthorizedError,
     UnprocessableError,
 )
+from autosolve.infra.github.routes import route_kind
 from autosolve.infra.github.schemas import (
     Account,
     AccountSchema,
@@ -97,7 +98,9 @@ class GitHubClient:
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
     ``on_response(status, headers)`` is called with every response GitHub
-    sends (metrics count them); an exception from it is logged, not raised.
+    sends (metrics count them), ``on_timing(route kind, seconds)`` with how
+    long each took to come (see :func:`~autosolve.infra.github.routes.route_kind`);
+    an exception from either is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
 
@@ -121,6 +124,7 @@ class GitHubClient:
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
         budget: RequestBudget | None = None,
+        on_timing: Callable[[str, float], None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -149,6 +153,7 @@ class GitHubClient:
             session.mount("http://", adapter)
         self._session = session
         self._on_response = on_response
+        self._on_timing = on_timing
         self._clock_warned = False
         """The local clock was found off GitHub's: said once, not at every request."""
 
@@ -416,6 +421,7 @@ class GitHubClient:
         self._throttle.wait()
         with self._budgeted(method, path):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+            sent = time.monotonic()
             try:
                 response = self._session.request(
                     method,
@@ -428,6 +434,9 @@ class GitHubClient:
                 )
             except requests.RequestException as error:
                 raise_short(error, method, url)
+        if self._on_timing is not None:
+            route = route_kind(path[len(self._base.path.rstrip("/")) :])
+            _call_hook(self._on_timing, route, time.monotonic() - sent)
         self._note_budget(response)
         self._compare_clocks(response)
         if self._on_response is not None:
@@ -689,7 +698,7 @@ class _BearerAuth(requests.auth.AuthBase):
         return "_BearerAuth(<redacted>)"
 
 
-def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+def _call_hook(hook: Callable[..., None], *args: Any) -> None:
     """Counting a response (metrics) never fails the request."""
     try:
         hook(*args)
