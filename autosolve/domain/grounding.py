@@ -1,0 +1,73 @@
+"""What an analysis is grounded in beyond the issue: related issues, the thread, the labels.
+
+The prompt shows the model the candidate issues the repository's history
+offers (:class:`RelatedIssues` finds them; the comment may name only these
+as related), the latest comments of the issue's thread written by others
+than autosolve, and the labels the repository has (the only ones it may
+pick). :class:`Grounds` carries them to the prompt and the comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from autosolve.infra.comment import Comment
+    from autosolve.infra.store import StoredIssue
+
+__all__ = ["MAX_THREAD_COMMENTS", "Candidate", "Grounds", "NoRelatedIssues", "RelatedIssues",
+           "thread_for_prompt"]  # fmt: skip
+
+MAX_THREAD_COMMENTS = 10
+"""The latest comments of a thread the prompt shows at most (their text is bounded too)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An earlier issue of the same repository that may be related."""
+
+    number: int
+    title: str
+    state: str
+    """``open`` or ``closed``."""
+    excerpt: str = ""
+    """The start of its text (the prompt shortens it further)."""
+
+
+class RelatedIssues(Protocol):
+    """Finds the candidate issues an analysis is shown (the repository's own history)."""
+
+    def candidates(self, stored: StoredIssue, limit: int) -> Sequence[Candidate]:
+        """Up to ``limit`` earlier issues of ``stored``'s repository, most related first."""
+        ...
+
+
+class NoRelatedIssues:
+    """No retrieval: every analysis is shown no candidate (and so names none)."""
+
+    def candidates(self, stored: StoredIssue, limit: int) -> Sequence[Candidate]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """Everything an analysis is shown besides the issue itself."""
+
+    related: tuple[Candidate, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    """The thread's latest comments by others than autosolve, oldest first."""
+    repository_labels: tuple[str, ...] = ()
+    """The names of the repository's labels."""
+
+    @property
+    def candidates(self) -> frozenset[int]:
+        """The numbers of :attr:`related`: the only issues the comment may link to."""
+        return frozenset(candidate.number for candidate in self.related)
+
+
+def thread_for_prompt(comments: Sequence[Comment], own_login: str | None) -> tuple[Comment, ...]:
+    """The latest :data:`MAX_THREAD_COMMENTS` of ``comments`` not written by autosolve."""
+    others = [comment for comment in comments if not comment.written_by(own_login)]
+    return tuple(others[-MAX_THREAD_COMMENTS:])
