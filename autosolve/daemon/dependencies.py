@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.domain.discovery import RepositoryDirectory
+from autosolve.domain.related import IndexedHistory, StatisticsCache
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.app import APP_BUDGET, GitHubApp
@@ -68,6 +69,8 @@ class AppDependencies:
             metrics.on_triage if metrics else None
         )
         """Told of unstructured answers and of commands followed or ignored (metrics)."""
+        self.term_statistics = StatisticsCache()
+        """Each repository's term counts (the related-issues ranking), kept a while."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
         self.directory = RepositoryDirectory()
@@ -173,6 +176,12 @@ class AppDependencies:
     def identity(self) -> Identity:
         """The account autosolve posts as, learned once for every task (a new token: anew)."""
         return registry.new_identity(self)
+
+    @property
+    def related_issues(self) -> IndexedHistory:
+        """Related issues and labels from the mirror's search index, the term counts of
+        each repository kept a while for every analysis."""
+        return IndexedHistory(self.store, self.term_statistics)
 
     @cached_property
     def pacer(self) -> PollPacer:

@@ -54,7 +54,13 @@ from autosolve.domain.comment import (
 )
 from autosolve.domain.events import TriageEvent, TriageObserver, notify
 from autosolve.domain.gate import AnalysisGate, Skip
-from autosolve.domain.grounding import Grounds, NoRelatedIssues, RelatedIssues, thread_for_prompt
+from autosolve.domain.grounding import (
+    Grounds,
+    History,
+    NoRelatedIssues,
+    RelatedIssues,
+    thread_for_prompt,
+)
 from autosolve.domain.label_policy import LabelPolicy
 from autosolve.domain.postable import OutputRules
 from autosolve.infra.comment import Comment
@@ -307,7 +313,7 @@ class Analyst:
         grounds = self._grounds(stored, thread)
         prompt = self._template.render(stored, grounds)
         text, answer = self._answer(stored, prompt)
-        picked = () if isinstance(answer, PlainAnswer) else answer.labels
+        picked = grounds.suggested_labels if isinstance(answer, PlainAnswer) else answer.labels
         labels = options.labels.keep(picked, grounds.repository_labels)
         rules = OutputRules(
             repository=stored.repository.full_name, candidates=grounds.candidates,
@@ -322,9 +328,10 @@ class Analyst:
 
     def _grounds(self, stored: StoredIssue, thread: Sequence[Comment]) -> Grounds:
         limit = self._options.related
-        related = tuple(self._related.candidates(stored, limit)[:limit]) if limit else ()
+        history = self._related.history(stored, limit) if limit else History()
         labels = self._store.repository_labels(stored.repository.id)
-        return Grounds(related, tuple(thread), tuple(label.name for label in labels))
+        return Grounds(history.candidates[:limit], tuple(thread),
+                       tuple(label.name for label in labels), history.labels)  # fmt: skip
 
     def _answer(self, stored: StoredIssue, prompt: str) -> tuple[str, Answer]:
         """The model's raw answer, and the answer it is used as."""

@@ -1,10 +1,11 @@
 """What an analysis is grounded in beyond the issue: related issues, the thread, the labels.
 
 The prompt shows the model the candidate issues the repository's history
-offers (:class:`RelatedIssues` finds them; the comment may name only these
-as related), the latest comments of the issue's thread written by others
-than autosolve, and the labels the repository has (the only ones it may
-pick). :class:`Grounds` carries them to the prompt and the comment.
+offers (:class:`RelatedIssues` finds them, with the labels the most similar
+of them carry; the comment may name only these issues as related), the
+latest comments of the issue's thread written by others than autosolve, and
+the labels the repository has (the only ones it may pick).
+:class:`Grounds` carries them to the prompt and the comment.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
     from autosolve.infra.comment import Comment
     from autosolve.infra.store import StoredIssue
 
-__all__ = ["MAX_THREAD_COMMENTS", "Candidate", "Grounds", "NoRelatedIssues", "RelatedIssues",
-           "thread_for_prompt"]  # fmt: skip
+__all__ = ["MAX_THREAD_COMMENTS", "Candidate", "Grounds", "History", "NoRelatedIssues",
+           "RelatedIssues", "thread_for_prompt"]  # fmt: skip
 
 MAX_THREAD_COMMENTS = 10
 """The latest comments of a thread the prompt shows at most (their text is bounded too)."""
@@ -36,19 +37,31 @@ class Candidate:
     """The start of its text (the prompt shortens it further)."""
 
 
+@dataclass(frozen=True)
+class History:
+    """What the repository's earlier issues say about one issue."""
+
+    candidates: tuple[Candidate, ...] = ()
+    """Earlier issues of the same repository, most related first."""
+    labels: tuple[str, ...] = ()
+    """Labels most of the similar earlier issues carry, most voted first: the labels
+    used when the model's answer picks none (a plain-text answer)."""
+
+
 class RelatedIssues(Protocol):
     """Finds the candidate issues an analysis is shown (the repository's own history)."""
 
-    def candidates(self, stored: StoredIssue, limit: int) -> Sequence[Candidate]:
-        """Up to ``limit`` earlier issues of ``stored``'s repository, most related first."""
+    def history(self, stored: StoredIssue, limit: int) -> History:
+        """Up to ``limit`` earlier issues of ``stored``'s repository, most related first,
+        and the labels their history suggests."""
         ...
 
 
 class NoRelatedIssues:
     """No retrieval: every analysis is shown no candidate (and so names none)."""
 
-    def candidates(self, stored: StoredIssue, limit: int) -> Sequence[Candidate]:
-        return ()
+    def history(self, stored: StoredIssue, limit: int) -> History:
+        return History()
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ class Grounds:
     """The thread's latest comments by others than autosolve, oldest first."""
     repository_labels: tuple[str, ...] = ()
     """The names of the repository's labels."""
+    suggested_labels: tuple[str, ...] = ()
+    """The labels the repository's history suggests (see :class:`History`)."""
 
     @property
     def candidates(self) -> frozenset[int]:

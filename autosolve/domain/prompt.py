@@ -97,7 +97,7 @@ class PromptTemplate:
             "author": issue.author_login or "(unknown)",
             "related": _related(grounds.related),
             "comments": _comments(grounds.comments),
-            "repository_labels": ", ".join(grounds.repository_labels[:MAX_LABELS]) or NONE,
+            "repository_labels": _repository_labels(grounds),
         }  # fmt: skip
         return self.text.format_map(
             {
@@ -119,6 +119,15 @@ def fence_for(texts: Iterable[str]) -> str:
         if fence not in material:
             return fence
     raise AssertionError("unreachable")
+
+
+def _repository_labels(grounds: Grounds) -> str:
+    """The repository's labels, those its history suggests first (most voted first)."""
+    existing = {name.casefold(): name for name in grounds.repository_labels}
+    first = [existing[name.casefold()] for name in grounds.suggested_labels
+             if name.casefold() in existing]  # fmt: skip
+    ordered = list(dict.fromkeys([*first, *grounds.repository_labels]))
+    return ", ".join(ordered[:MAX_LABELS]) or NONE
 
 
 def _related(candidates: Sequence[Candidate]) -> str:

@@ -8,14 +8,13 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Sequence
 
 import pytest
 
 from autosolve.domain.answer import ANSWER_SCHEMA
 from autosolve.domain.comment import MARKER
 from autosolve.domain.events import TriageEvent
-from autosolve.domain.grounding import Candidate
+from autosolve.domain.grounding import Candidate, History
 from autosolve.domain.identity import ANONYMOUS, TokenIdentity
 from autosolve.domain.spec import RepoTenant
 from autosolve.infra.comment import Comment
@@ -140,9 +139,9 @@ class Related:
         self.asked: list[tuple[int, int]] = []
         self._candidates = candidates
 
-    def candidates(self, stored: StoredIssue, limit: int) -> Sequence[Candidate]:
+    def history(self, stored: StoredIssue, limit: int) -> History:
         self.asked.append((stored.issue.number, limit))
-        return self._candidates
+        return History(self._candidates)
 
 
 def test_the_prompt_shows_the_thread_without_autosolves_comments_the_labels_and_candidates(

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, cast
 
 from . import reads
 from .reads import EntryReads
-from .records import IssueText, Posting, index_entries
+from .records import IssueText, Posting, SearchEngine, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
+__all__ = ["ENGINE", "SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -109,3 +109,7 @@ class PostgresSearchIndex(EntryReads):
 def _lexeme_query(term: str) -> str:
     """``term`` as a ``tsquery`` matching that one lexeme (quoted, escapes doubled)."""
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+ENGINE = SearchEngine(SCHEMA, index_issues, backfill, PostgresSearchIndex)
+"""This engine's index, for the store's dialect."""

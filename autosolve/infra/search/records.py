@@ -9,11 +9,14 @@ SQLite and PostgreSQL rank alike by construction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .terms import issue_terms
+
+if TYPE_CHECKING:
+    from autosolve.infra.store import Connection
 
 __all__ = [
     "CorpusDocument",
@@ -21,6 +24,7 @@ __all__ = [
     "IndexedDocument",
     "IssueText",
     "Posting",
+    "SearchEngine",
     "SearchIndex",
     "corpus_document",
     "index_entries",
@@ -104,6 +108,20 @@ class SearchIndex(Protocol):
     def corpus(self, repository_id: int) -> list[CorpusDocument]:
         """Every indexed issue of the repository, for the term statistics."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEngine:
+    """One database's index, as the store maintains and reads it (its dialect carries it)."""
+
+    schema: tuple[str, ...]
+    """The statements that create the index (after ``issues`` exists), in order."""
+    index_issues: Callable[[Connection, Iterable[IssueText]], None]
+    """(Re)index issues in the caller's transaction (the issue upsert's)."""
+    backfill: Callable[[Connection], int]
+    """Index every stored issue the index lacks; how many."""
+    reader: Callable[[Connection], SearchIndex]
+    """The :class:`SearchIndex` over one transaction."""
 
 
 def indexed_document(row: Sequence[Any]) -> IndexedDocument:

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 from . import reads
 from .reads import EntryReads
-from .records import IssueText, Posting, index_entries
+from .records import IssueText, Posting, SearchEngine, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
+__all__ = ["ENGINE", "SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -91,3 +91,7 @@ class SQLiteSearchIndex(EntryReads):
 def _phrase(term: str) -> str:
     """``term`` as an FTS5 string: quoted, so no word is read as an operator."""
     return '"' + term.replace('"', '""') + '"'
+
+
+ENGINE = SearchEngine(SCHEMA, index_issues, backfill, SQLiteSearchIndex)
+"""This engine's index, for the store's dialect."""

@@ -60,6 +60,7 @@ from .records import (
     SyncCursor,
 )
 from .schema import SCHEMA_VERSION, TABLES
+from .search import StoredSearchIndex
 from .sqlite import InstanceLock, SQLiteStore
 from .store import DEFAULT_RELAY_BATCH, Fence, Store
 
@@ -91,6 +92,7 @@ __all__ = [
     "StoreError",
     "StoredDelivery",
     "StoredIssue",
+    "StoredSearchIndex",
     "SyncCursor",
     "UnknownIssueError",
     "UnknownJobError",

@@ -34,6 +34,7 @@ __all__ = [
     "latest_issues",
     "locked_rows",
     "save_issues",
+    "without_nul",
 ]
 
 EVENT_ISSUE_CREATED = "issue.created"
@@ -78,11 +79,9 @@ def save_issues(
     created = [issue for n, issue in latest.items() if change[n] == EVENT_ISSUE_CREATED]
     ids = {n: issue_id for n, (issue_id, _) in stored.items()}
     ids.update(_insert_issues(connection, now, repository_id, created))
-    _update_issues(
-        connection,
-        now,
-        [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN],
-    )
+    rewritten = [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN]
+    _update_issues(connection, now, rewritten)
+    _index(connection, [(ids[issue.number], issue) for issue in created] + rewritten)
     events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
     _add_events(connection, now, repository_id, events)
     return len(events)
@@ -157,10 +156,27 @@ def _update_issues(connection: Connection, now: float, issues: list[tuple[int, I
     )
 
 
+def _index(connection: Connection, written: list[tuple[int, Issue]]) -> None:
+    """Index the text of the issues just written (not pull requests: never candidates),
+    in their transaction, so the search index never disagrees with ``issues``."""
+    connection.dialect.search.index_issues(
+        connection,
+        [(issue_id, issue.title, issue.body) for issue_id, issue in written
+         if not issue.is_pull_request],
+    )  # fmt: skip
+
+
+def without_nul(text: str | None) -> str | None:
+    """``text`` without NUL characters: PostgreSQL's text cannot hold them (a few real
+    issue bodies have one), and both stores keep the same text."""
+    return text.replace("\x00", "") if text and "\x00" in text else text
+
+
 def _fields(issue: Issue) -> tuple[Any, ...]:
-    """The values of :data:`_FIELDS` for ``issue``."""
+    """The values of :data:`_FIELDS` for ``issue`` (its text :func:`without_nul`)."""
     return (
-        issue.github_id, issue.title, issue.body, issue.state, int(issue.is_pull_request),
+        issue.github_id, without_nul(issue.title), without_nul(issue.body), issue.state,
+        int(issue.is_pull_request),
         issue.updated_at, labels_json(issue.labels), issue.created_at, issue.author_login,
         issue.author_type,
     )  # fmt: skip

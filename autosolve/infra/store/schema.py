@@ -13,9 +13,10 @@ flags are integers 0/1. A query written for one engine runs on the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .engine import Dialect
+from .engine import Connection, Dialect
 from .errors import SchemaVersionError
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Migration", "refuse_newer", "store_migrations"]
@@ -45,6 +46,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    data: Callable[[Connection], object] | None = None
+    """Run after the statements, in the same transaction: rows the new schema derives
+    from existing ones in Python (the search index's terms)."""
 
 
 def _version_1(d: Dialect) -> Migration:
@@ -289,7 +293,17 @@ def _version_5(d: Dialect) -> Migration:
     )
 
 
-_STEPS = (_version_1, _version_2, _version_3, _version_4, _version_5)
+def _version_6(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=6,
+        description="the issue search index (related issues), filled from the stored issues",
+        statements=d.search.schema,
+        data=d.search.backfill,
+    )
+
+
+_STEPS = (_version_1, _version_2, _version_3, _version_4, _version_5, _version_6)
 
 SCHEMA_VERSION = len(_STEPS)
 """The version a fully migrated store has, on either engine."""

@@ -33,6 +33,7 @@ from .records import (
     SyncCursor,
 )
 from .rows import encode_payload
+from .search import StoredSearchIndex
 
 __all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Liveness", "Store", "new_holder_id"]
 
@@ -352,6 +353,11 @@ class Store:
         """Issue ``number`` of ``repository_id`` with its repository; None if not mirrored."""
         with self._read() as connection:
             return issue_rows.get_issue(connection, repository_id, number)
+
+    @property
+    def search_index(self) -> StoredSearchIndex:
+        """The issue search index (title and body terms, kept with every issue upsert)."""
+        return StoredSearchIndex(self._read)
 
     def issue_counts(self) -> dict[str, int]:
         """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
