@@ -182,8 +182,9 @@ def new_analyst(deps: Dependencies) -> Analyst:
 
 
 def new_operations(deps: Dependencies) -> Operations:
-    """The operator's functions (explain, jobs, retry-dead) over the same analysis."""
-    return Operations(new_analyst(deps), deps.store)
+    """The operator's functions (explain, similar, jobs, retry-dead) over the same analysis
+    and the same related-issues search."""
+    return Operations(new_analyst(deps), deps.store, getattr(deps, "related_issues", None))
 
 
 def is_outage(error: BaseException) -> bool:
