@@ -5,11 +5,15 @@ GitHub and Ollama run in this process, so the two do not share a GIL and the
 fake counts every request the daemon makes.
 
     python bench/pipeline.py --repos 50 --issues 500
+    python bench/pipeline.py --repos 10 --issues 1000 \\
+        --texts ../shared/data/rust-issues/issues.jsonl.gz
     python bench/pipeline.py --throughput 1000 --backend gevent --concurrency 1
     python bench/pipeline.py --budget --repos 2000 --minutes 5 --backend gevent
     python bench/pipeline.py --analyses 200 --repos 5
 
-Sync mode prints: initial sync time, issues stored per second (with their
+Sync mode (issues titled ``issue N`` with a 200-character body, or with
+``--texts`` the titles and bodies of real issues, as the search index meets
+them) prints: initial sync time, issues stored per second (with their
 outbox events), listing requests per issue; then, in steady state, listing
 requests per poll (one conditional request answered 304 is the target).
 
@@ -41,7 +45,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,6 +80,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=50)
     parser.add_argument("--issues", type=int, default=500)
+    parser.add_argument(
+        "--texts",
+        type=Path,
+        metavar="ISSUES_JSONL_GZ",
+        help="give the issues these real titles and bodies (sync mode)",
+    )
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--throughput", type=int, metavar="JOBS", default=0,
@@ -106,10 +119,12 @@ def main() -> None:
         FakeOllama() as ollama,
     ):
         repositories = [f"bench/repo{r}" for r in range(args.repos)]
+        texts = issue_texts(args.texts)
         for repository in repositories:
             github.add_repo(*repository.split("/"))
             for n in range(args.issues):
-                github.add_issue(*repository.split("/"), title=f"issue {n}", body="x" * 200)
+                title, body = next(texts)
+                github.add_issue(*repository.split("/"), title=title.format(n=n), body=body)
         data = settings_dict(Path(tmp), github.url, ollama.url, repositories)
         data["github"]["token"] = "bench"
         # Analysis is not what is measured here: keep the explainer's share small.
@@ -127,11 +142,13 @@ def main() -> None:
                     sys.exit(f"daemon exited early:\n{daemon.log}")
                 pause.wait(0.05)
             synced = time.monotonic() - started
+            cpu = sum(psutil.Process(daemon.process.pid).cpu_times()[:2])
             stored = count(db, "SELECT count(*) FROM issues")
             sync_requests = len(listings(github))
             print(f"initial sync: {args.repos} repositories x {args.issues} issues")
             print(f"  issues stored        {stored}")
             print(f"  time                 {synced:.2f} s (daemon start included)")
+            print(f"  daemon CPU           {cpu:.2f} s (what a loaded machine does not change)")
             print(f"  issues/s             {stored / synced:,.0f}")
             print(f"  listing requests     {sync_requests}")
             print(f"  requests per issue   {sync_requests / stored:.4f}")
@@ -162,6 +179,17 @@ def main() -> None:
             )
             daemon.signal(signal.SIGTERM)
             print(f"  daemon exit code     {daemon.wait(60)}")
+
+
+def issue_texts(path: Path | None) -> Iterator[tuple[str, str]]:
+    """``(title, body)`` for each issue to open: the real ones of ``path`` in turn (a
+    ``{n}`` in a title is escaped), else ``issue {n}`` and a 200-character body."""
+    if path is None:
+        return itertools.repeat(("issue {n}", "x" * 200))
+    from bench.triage_quality import read_issues
+
+    real = read_issues(path).values()
+    return itertools.cycle([(i.title.replace("{", "{{").replace("}", "}}"), i.body) for i in real])
 
 
 LISTINGS = ("/issues", "/issues/comments", "/labels")

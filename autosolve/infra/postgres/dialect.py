@@ -32,9 +32,10 @@ POSTGRES = Dialect(
     search=search.ENGINE,
 )
 
+"""PostgreSQL's dialect: the store's tables and queries as PostgreSQL writes them."""
+
 
 @functools.lru_cache(maxsize=512)
 def format_style(sql: str) -> str:
     """``sql`` with psycopg's placeholders: ``?`` → ``%s``, a literal ``%`` doubled."""
     return sql.replace("%", "%%").replace("?", "%s")
-"""PostgreSQL's dialect: the store's tables and queries as PostgreSQL writes them."""

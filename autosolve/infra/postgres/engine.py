@@ -48,4 +48,3 @@ class PostgresEngine:
 
     def close(self) -> None:
         self.database.close()
-

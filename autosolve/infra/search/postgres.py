@@ -61,9 +61,10 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` from their title and body, in the caller's transaction: the
-    store calls this for every issue it inserts or updates. Pull requests are skipped."""
+    store calls this for every issue it inserts or updates (``new`` or not, one upsert).
+    Pull requests are skipped."""
     connection.executemany(
         """
         INSERT INTO issue_search (

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CorpusDocument",
     "IndexEntry",
+    "IndexWriter",
     "IndexedDocument",
     "IssueText",
     "Posting",
@@ -44,8 +45,12 @@ class IndexEntry:
     """The title's terms, separated by single spaces."""
     body_terms: str
     """The terms of the start of the body, separated by single spaces."""
-    lexemes: list[str]
-    """Every distinct term of both, sorted: what the inverted index lists the issue under."""
+
+    @property
+    def lexemes(self) -> list[str]:
+        """Every distinct term of both, sorted: what PostgreSQL's inverted index lists the
+        issue under (made only when asked: SQLite's FTS5 splits the stored text itself)."""
+        return sorted(set(self.title_terms.split()).union(self.body_terms.split()))
 
 
 def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
@@ -53,8 +58,7 @@ def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
     entries = []
     for issue_id, title, body in issues:
         title_terms, body_terms = issue_terms(title, body)
-        lexemes = sorted(set(title_terms).union(body_terms))
-        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms), lexemes))
+        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms)))
     return entries
 
 
@@ -89,6 +93,14 @@ class CorpusDocument:
     body_terms: str
 
 
+class IndexWriter(Protocol):
+    """An engine's ``index_issues``: ``new`` when the issues were inserted just now."""
+
+    def __call__(
+        self, connection: Connection, issues: Iterable[IssueText], *, new: bool = False
+    ) -> None: ...
+
+
 class SearchIndex(Protocol):
     """The index of one database, as the shared ranking reads it.
 
@@ -116,7 +128,7 @@ class SearchEngine:
 
     schema: tuple[str, ...]
     """The statements that create the index (after ``issues`` exists), in order."""
-    index_issues: Callable[[Connection, Iterable[IssueText]], None]
+    index_issues: IndexWriter
     """(Re)index issues in the caller's transaction (the issue upsert's)."""
     backfill: Callable[[Connection], int]
     """Index every stored issue the index lacks; how many."""

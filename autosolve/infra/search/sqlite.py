@@ -4,8 +4,9 @@
 its title and body as :func:`autosolve.infra.search.terms.issue_terms` makes
 them, separated by spaces; FTS5's ``ascii`` tokenizer (with ``_`` as a word
 character) splits them back exactly, so FTS5 indexes the very terms the
-ranking counts. ``detail=none``: the index only answers "which rows contain
-this term", all the ranking needs, at the least cost per write.
+ranking counts. ``detail=none`` and ``columnsize=0``: the index only answers
+"which rows contain this term", all the ranking needs (it counts terms and
+lengths itself), at the least cost per write.
 
 Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
 :func:`index_issues` in the transaction that inserts or updates issues;
@@ -29,7 +30,8 @@ __all__ = ["ENGINE", "SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
 SCHEMA: tuple[str, ...] = (
     """
     CREATE VIRTUAL TABLE issue_search USING fts5(
-        title_terms, body_terms, tokenize = "ascii tokenchars '_'", detail = none
+        title_terms, body_terms, tokenize = "ascii tokenchars '_'", detail = none,
+        columnsize = 0
     )
     """,
     # A candidate's number and state, read for every issue a term is found in, without
@@ -47,13 +49,15 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
-    transaction: the store calls this for every issue it inserts or updates."""
+    transaction: the store calls this for every issue it inserts or updates (``new``:
+    issues inserted just now, which have no entry to replace)."""
     entries = index_entries(issues)
-    connection.executemany(
-        "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
-    )
+    if not new:
+        connection.executemany(
+            "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
+        )
     connection.executemany(
         "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)",
         [(entry.issue_id, entry.title_terms, entry.body_terms) for entry in entries],

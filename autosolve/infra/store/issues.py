@@ -81,7 +81,8 @@ def save_issues(
     ids.update(_insert_issues(connection, now, repository_id, created))
     rewritten = [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN]
     _update_issues(connection, now, rewritten)
-    _index(connection, [(ids[issue.number], issue) for issue in created] + rewritten)
+    _index(connection, [(ids[issue.number], issue) for issue in created], new=True)
+    _index(connection, rewritten)
     events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
     _add_events(connection, now, repository_id, events)
     return len(events)
@@ -156,14 +157,13 @@ def _update_issues(connection: Connection, now: float, issues: list[tuple[int, I
     )
 
 
-def _index(connection: Connection, written: list[tuple[int, Issue]]) -> None:
+def _index(connection: Connection, written: list[tuple[int, Issue]], *, new: bool = False) -> None:
     """Index the text of the issues just written (not pull requests: never candidates),
     in their transaction, so the search index never disagrees with ``issues``."""
-    connection.dialect.search.index_issues(
-        connection,
-        [(issue_id, issue.title, issue.body) for issue_id, issue in written
-         if not issue.is_pull_request],
-    )  # fmt: skip
+    texts = [(issue_id, issue.title, issue.body) for issue_id, issue in written
+             if not issue.is_pull_request]  # fmt: skip
+    if texts:
+        connection.dialect.search.index_issues(connection, texts, new=new)
 
 
 def without_nul(text: str | None) -> str | None:
