@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,9 +55,13 @@ def index_maintenance(indexed: bool, used_as: str, dialect: Dialect) -> Iterator
     if indexed:
         yield
         return
-    search = dataclasses.replace(dialect.search, index_issues=lambda connection, issues: None)
+    search = dataclasses.replace(dialect.search, index_issues=_index_nothing)
     with mock.patch(used_as, dataclasses.replace(dialect, search=search)):
         yield
+
+
+def _index_nothing(connection: Any, issues: Any, *, new: bool = False) -> None:
+    """The index maintenance of a store without the index."""
 
 
 def sqlite_round(issues: list[Issue]) -> Round:
