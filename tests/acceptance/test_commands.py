@@ -153,6 +153,8 @@ PLAN = [
     "preflight:repository-validator:octo/world",
     "worker:issue-poller:octo/hello",
     "worker:issue-poller:octo/world",
+    "worker:comment-poller:octo/hello",
+    "worker:comment-poller:octo/world",
     "worker:outbox-relay:octo/hello",
     "worker:outbox-relay:octo/world",
     "worker:issue-explainer",

@@ -29,6 +29,8 @@ NAMES = {
     "preflight:repository-validator:octo/world",
     "worker:issue-poller:octo/hello",
     "worker:issue-poller:octo/world",
+    "worker:comment-poller:octo/hello",
+    "worker:comment-poller:octo/world",
     "worker:outbox-relay:octo/hello",
     "worker:outbox-relay:octo/world",
     "worker:issue-explainer",
@@ -436,7 +438,9 @@ def test_ollama_is_asked_with_model_prompt_and_no_streaming(observed: Observed) 
     analysed(observed)
     [first, *_] = observed.ollama.requests_for("/api/generate", "POST")
     document = first.json()
-    assert set(document) == {"model", "prompt", "stream"}
+    # With analysis.structured (the default) the answer's JSON schema goes as `format`.
+    assert set(document) == {"model", "prompt", "stream", "format"}
+    assert document["format"]["required"] == ["summary", "labels", "duplicates", "questions"]
     assert document["model"] == DEFAULT_MODEL
     assert document["stream"] is False
     assert "Crash on start" in document["prompt"]
