@@ -1,4 +1,4 @@
-"""Which mirrored issues are analysed: the first-run window and the filters (SPEC §3.1).
+"""Which mirrored issues are analysed: the first-run window and the filters.
 
 The mirror keeps every issue; analysis is gated, in this order: created at or
 after the repository's watch start, a state in ``states``, not a pull request

@@ -1,4 +1,4 @@
-"""Live reconfiguration of the daemon as a process: SIGHUP and ``ctl reload`` (SPEC §5.2)."""
+"""Live reconfiguration of the daemon as a process: SIGHUP and ``ctl reload``."""
 
 from __future__ import annotations
 
