@@ -5,16 +5,26 @@ GitHub and Ollama run in this process, so the two do not share a GIL and the
 fake counts every request the daemon makes.
 
     python bench/pipeline.py --repos 50 --issues 500
+    python bench/pipeline.py --repos 10 --issues 1000 \\
+        --texts ../shared/data/rust-issues/issues.jsonl.gz
     python bench/pipeline.py --throughput 1000 --backend gevent --concurrency 1
     python bench/pipeline.py --budget --repos 2000 --minutes 5 --backend gevent
+    python bench/pipeline.py --analyses 200 --repos 5
 
-Sync mode prints: initial sync time, issues stored per second (with their
+Sync mode (issues titled ``issue N`` with a 200-character body, or with
+``--texts`` the titles and bodies of real issues, as the search index meets
+them) prints: initial sync time, issues stored per second (with their
 outbox events), listing requests per issue; then, in steady state, listing
 requests per poll (one conditional request answered 304 is the target).
 
 Throughput mode queues that many jobs (one per issue, mirrored beforehand)
 and starts the daemon with a model that answers at once; it prints the time
 until every job is done and every comment posted (bar: 1,000 in < 30 s).
+
+Analyses mode opens that many new issues, one after another, in repositories
+in steady state, waits until each is analysed and commented, and prints the
+GitHub requests the daemon made beyond the listings (issues, comments,
+labels) per analysis (bar: <= 1.05; the comment's POST is one).
 
 Budget mode (issue #11) runs many repositories on one token against a fake
 that enforces GitHub's documented secondary limits (900 points per minute,
@@ -35,13 +45,17 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import itertools
 
-from tests.fakes.github import FakeGitHub
+from autosolve.domain.comment import MARKER
+from tests.fakes.github import FakeGitHub, iso_now
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import DaemonProcess, settings_dict, to_toml
 
@@ -66,12 +80,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=50)
     parser.add_argument("--issues", type=int, default=500)
+    parser.add_argument(
+        "--texts",
+        type=Path,
+        metavar="ISSUES_JSONL_GZ",
+        help="give the issues these real titles and bodies (sync mode)",
+    )
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--throughput", type=int, metavar="JOBS", default=0,
                         help="measure the explainer draining JOBS queued jobs instead")  # fmt: skip
     parser.add_argument("--backend", choices=("threading", "gevent"), default="threading")
     parser.add_argument("--concurrency", type=int, default=1, help="analysis.concurrency")
+    parser.add_argument("--analyses", type=int, metavar="ISSUES", default=0,
+                        help="measure the GitHub requests per steady-state analysis")  # fmt: skip
     parser.add_argument("--budget", action="store_true",
                         help="run many repositories against GitHub's secondary limits")  # fmt: skip
     parser.add_argument("--minutes", type=float, default=5.0,
@@ -85,6 +107,9 @@ def main() -> None:
     if args.throughput:
         throughput(args.throughput, args.backend, args.concurrency)
         return
+    if args.analyses:
+        analyses_cost(args.analyses, args.repos, args.backend)
+        return
     total = args.repos * args.issues
     pause = threading.Event()
 
@@ -94,10 +119,12 @@ def main() -> None:
         FakeOllama() as ollama,
     ):
         repositories = [f"bench/repo{r}" for r in range(args.repos)]
+        texts = issue_texts(args.texts)
         for repository in repositories:
             github.add_repo(*repository.split("/"))
             for n in range(args.issues):
-                github.add_issue(*repository.split("/"), title=f"issue {n}", body="x" * 200)
+                title, body = next(texts)
+                github.add_issue(*repository.split("/"), title=title.format(n=n), body=body)
         data = settings_dict(Path(tmp), github.url, ollama.url, repositories)
         data["github"]["token"] = "bench"
         # Analysis is not what is measured here: keep the explainer's share small.
@@ -115,11 +142,13 @@ def main() -> None:
                     sys.exit(f"daemon exited early:\n{daemon.log}")
                 pause.wait(0.05)
             synced = time.monotonic() - started
+            cpu = sum(psutil.Process(daemon.process.pid).cpu_times()[:2])
             stored = count(db, "SELECT count(*) FROM issues")
             sync_requests = len(listings(github))
             print(f"initial sync: {args.repos} repositories x {args.issues} issues")
             print(f"  issues stored        {stored}")
             print(f"  time                 {synced:.2f} s (daemon start included)")
+            print(f"  daemon CPU           {cpu:.2f} s (what a loaded machine does not change)")
             print(f"  issues/s             {stored / synced:,.0f}")
             print(f"  listing requests     {sync_requests}")
             print(f"  requests per issue   {sync_requests / stored:.4f}")
@@ -150,6 +179,88 @@ def main() -> None:
             )
             daemon.signal(signal.SIGTERM)
             print(f"  daemon exit code     {daemon.wait(60)}")
+
+
+def issue_texts(path: Path | None) -> Iterator[tuple[str, str]]:
+    """``(title, body)`` for each issue to open: the real ones of ``path`` in turn (a
+    ``{n}`` in a title is escaped), else ``issue {n}`` and a 200-character body."""
+    if path is None:
+        return itertools.repeat(("issue {n}", "x" * 200))
+    from bench.triage_quality import read_issues
+
+    real = read_issues(path).values()
+    return itertools.cycle([(i.title.replace("{", "{{").replace("}", "}}"), i.body) for i in real])
+
+
+LISTINGS = ("/issues", "/issues/comments", "/labels")
+"""What the pollers read: paths of a repository's listings."""
+
+
+def is_listing(request) -> bool:
+    return request.method == "GET" and request.path.endswith(LISTINGS)
+
+
+def analyses_cost(analyses: int, repos: int, backend: str) -> None:
+    """GitHub requests per analysis of a new issue, beyond the listings, in steady state."""
+    pause = threading.Event()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeGitHub(token="bench") as github,
+        FakeOllama() as ollama,
+    ):
+        repositories = [f"bench/repo{r}" for r in range(repos)]
+        for repository in repositories:
+            github.add_repo(*repository.split("/"))
+            github.add_label(*repository.split("/"), "bug")
+            for n in range(20):  # history: mirrored, never analysed
+                github.add_issue(*repository.split("/"), title=f"old {n}")
+        data = settings_dict(Path(tmp), github.url, ollama.url, repositories)
+        data["github"]["token"] = "bench"
+        data["runtime"]["backend"] = backend
+        data["intervals"]["comment_poller"] = 0.1
+        data["log"] = {"level": "WARNING"}
+        settings = Path(tmp) / "settings.toml"
+        settings.write_text(to_toml(data))
+        db = Path(tmp) / "autosolve.db"
+
+        with DaemonProcess(settings) as daemon:
+            while (
+                count(db, "SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL")
+                or (count(db, "SELECT count(*) FROM issues") < 20 * repos)
+                or count(db, "SELECT count(*) FROM jobs")
+            ):
+                pause.wait(0.1)
+            pause.wait(1.0)  # every poller in steady state
+            mark = len(github.requests)
+            started = time.monotonic()
+            # From now on GitHub's clock ticks on from the wall clock: new issues are new.
+            github.clock.observe(iso_now())
+            for n in range(analyses):
+                owner, name = repositories[n % repos].split("/")
+                issue = github.add_issue(owner, name, title=f"new {n}")
+                while not github.marker_comments(owner, name, issue.number, MARKER):
+                    if daemon.process.poll() is not None:
+                        sys.exit(f"daemon exited early:\n{daemon.log}")
+                    pause.wait(0.02)
+            while count(db, "SELECT count(*) FROM jobs"):
+                pause.wait(0.05)  # the bumps of the comments judged too
+            elapsed = time.monotonic() - started
+            window = github.requests[mark:]
+            daemon.signal(signal.SIGTERM)
+            code = daemon.wait(60)
+        beyond = Counter(f"{r.method} {_shape(r.path)}" for r in window if not is_listing(r))
+        print(f"steady-state analyses: {analyses} new issues in {repos} repositories, "
+              f"backend {backend}")  # fmt: skip
+        print(f"  time                 {elapsed:.2f} s")
+        print(f"  listing requests     {sum(1 for r in window if is_listing(r))}")
+        print(f"  other requests       {sum(beyond.values())} {dict(beyond)}")
+        print(f"  per analysis         {sum(beyond.values()) / analyses:.3f} (bar <= 1.05)")
+        print(f"  daemon exit code     {code}")
+
+
+def _shape(path: str) -> str:
+    """A path with its numbers as ``N``, to count requests by endpoint."""
+    return "/".join("N" if part.isdigit() else part for part in path.split("/"))
 
 
 def throughput(jobs: int, backend: str, concurrency: int) -> None:

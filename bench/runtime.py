@@ -14,7 +14,7 @@ preallocated array), a control round trip sampled every 20 ms (run-now of one
 extra worker; ``modify_job(next_run_time=now)`` for APScheduler) and garbage
 collector pauses. RSS is read at the end of the window. After the window both
 sides time one full ``gc.collect()``, and the runtime side ``status()`` (the
-whole §5.3 document, O(N)), a restart (until the fresh actor ran) and the
+whole status document, O(N)), a restart (until the fresh actor ran) and the
 graceful stop.
 
 A runtime worker ticks at once when spawned, so its phases spread over the

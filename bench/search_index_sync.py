@@ -2,12 +2,12 @@
 
 Stores the 15,815 issues of ``issues.jsonl.gz`` through the product's store, a
 page of 100 at a time as the initial sync does, into a fresh database: once
-as the store alone, once with each page indexed right after it is stored
-(``index_issues(stored_texts(…))``: the page's rows read back and indexed in one
-transaction, a little more work than the store's upsert will do when it
-indexes in its own). Prints the median time of each over ``--rounds`` and
-the ratio, for SQLite and, with ``--database-url`` (a server where this may
-create and drop databases), PostgreSQL.
+as the store does it (each page indexed in its own transaction), once with the
+index maintenance left out (the dialect's ``index_issues`` replaced by nothing
+for the round: the store as it was before the index). Prints the median time
+of each over ``--rounds`` and the ratio, for SQLite and, with
+``--database-url`` (a server where this may create and drop databases),
+PostgreSQL.
 
     python bench/search_index_sync.py --issues ../shared/data/rust-issues/issues.jsonl.gz \\
         [--database-url postgresql://…/postgres] [--rounds 3]
@@ -16,49 +16,64 @@ create and drop databases), PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import postgres, sqlite, stored_texts
-from autosolve.infra.store import SQLiteStore, Store, SyncCursor
+from autosolve.infra.store import Dialect, SQLiteStore, Store, SyncCursor
 from bench.triage_quality import PAGE, as_issue, read_issues
 
 Round = Callable[[bool], float]
 """One bulk insert into a fresh database, indexed or not; its seconds."""
 
 
-def timed_sync(store: Store, engine: Any, issues: list[Issue], indexed: bool) -> float:
-    """Seconds to store ``issues`` a page at a time into ``store`` (fresh), indexed or not."""
+def timed_sync(store: Store, issues: list[Issue]) -> float:
+    """Seconds to store ``issues`` a page at a time into ``store`` (fresh)."""
     store.migrate()
-    if indexed:
-        with store.engine.transaction(write=True) as connection:
-            for statement in engine.SCHEMA:
-                connection.execute(statement)
     repository_id = store.upsert_repository(1, "rust-lang", "rust")
     started = time.perf_counter()
     for start in range(0, len(issues), PAGE):
         page = issues[start : start + PAGE]
         store.save_issue_page(repository_id, page, SyncCursor(since=page[-1].updated_at))
-        if indexed:
-            with store.engine.transaction(write=True) as connection:
-                engine.index_issues(
-                    connection, stored_texts(connection, repository_id, [i.number for i in page])
-                )
     return time.perf_counter() - started
 
 
+@contextmanager
+def index_maintenance(indexed: bool, used_as: str, dialect: Dialect) -> Iterator[None]:
+    """The engine's dialect (the name ``used_as``) as it is, or, without ``indexed``,
+    one whose index maintenance does nothing."""
+    if indexed:
+        yield
+        return
+    search = dataclasses.replace(dialect.search, index_issues=_index_nothing)
+    with mock.patch(used_as, dataclasses.replace(dialect, search=search)):
+        yield
+
+
+def _index_nothing(connection: Any, issues: Any, *, new: bool = False) -> None:
+    """The index maintenance of a store without the index."""
+
+
 def sqlite_round(issues: list[Issue]) -> Round:
+    from autosolve.infra.store.sqlite.dialect import SQLITE
+
     def one(indexed: bool) -> float:
-        with tempfile.TemporaryDirectory() as scratch, SQLiteStore(Path(scratch) / "s.db") as store:
-            return timed_sync(store, sqlite, issues, indexed)
+        with (
+            index_maintenance(indexed, "autosolve.infra.store.sqlite.engine.SQLITE", SQLITE),
+            tempfile.TemporaryDirectory() as scratch,
+            SQLiteStore(Path(scratch) / "s.db") as store,
+        ):
+            return timed_sync(store, issues)
 
     return one
 
@@ -68,6 +83,7 @@ def postgres_round(issues: list[Issue], admin_url: str) -> Round:
 
     import psycopg
 
+    from autosolve.infra.postgres.dialect import POSTGRES
     from autosolve.infra.postgres.store import PostgresStore
 
     def one(indexed: bool) -> float:
@@ -76,8 +92,11 @@ def postgres_round(issues: list[Issue], admin_url: str) -> Round:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {name}")
         url = urllib.parse.urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-        with PostgresStore(url) as store:
-            return timed_sync(store, postgres, issues, indexed)
+        with (
+            index_maintenance(indexed, "autosolve.infra.postgres.engine.POSTGRES", POSTGRES),
+            PostgresStore(url) as store,
+        ):
+            return timed_sync(store, issues)
 
     return one
 

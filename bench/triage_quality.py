@@ -1,7 +1,8 @@
 """Triage quality: related issues and suggested labels on real rust-lang/rust history (issue #17).
 
 Loads the issues into a real database (SQLite by default, PostgreSQL with
-``--database-url``) through the store and the search index, then, for each
+``--database-url``) through the product's store, which keeps the search index
+in the transaction of each page it stores, then, for each
 duplicate pair, asks the product's retrieval for the issues related to the
 duplicate and finds where the original ranks; for each listed issue, asks for
 its suggested labels. Printed last, one JSON object:
@@ -24,7 +25,8 @@ statistics (how many issues contain a term) are counted once over all loaded
 issues, as the product counts them over its whole mirror.
 
 ``load_issues`` and ``related`` are the two places that touch the database:
-to measure another store, change those.
+to measure another store, change those. The database is reused when it holds
+every issue already (``--sqlite PATH``, or a URL), so repeated runs skip the load.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ from autosolve.domain.related import (
     find_related,
 )
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import SearchIndex, postgres, sqlite, stored_texts
+from autosolve.infra.search import SearchIndex
 from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 OWNER, NAME = "rust-lang", "rust"
@@ -103,11 +104,12 @@ def read_issues(path: Path) -> dict[int, HistoricIssue]:
 
 @dataclass
 class Database:
-    """A loaded database: how to open a search index on it, and the repository's id."""
+    """A loaded database: its search index as the store hands it out, and the repository's id."""
 
     repository_id: int
-    session: Callable[[], Any]
-    """A context manager yielding a :class:`SearchIndex` inside one read transaction."""
+    index: SearchIndex
+    """The store's search index (each question a read transaction of its own, as in the
+    product)."""
     cpu_seconds: Callable[[], float] = time.thread_time
     """CPU time spent on queries so far, the database server's included: on a busy machine
     this says what a query costs when wall-clock times mostly say how long it waited."""
@@ -117,8 +119,8 @@ def load_issues(target: str, issues: Sequence[HistoricIssue]) -> Database:
     """Store and index ``issues`` (unless ``target`` already holds them all); the database.
 
     ``target`` is a SQLite path or a PostgreSQL URL. Issues go through the
-    product's store a page at a time, then into the index in a transaction
-    of their own per page (the store's upsert will index in its own).
+    product's store a page at a time, as the initial sync stores them; the
+    store indexes each page in the page's own transaction.
     """
     if target.startswith(("postgresql://", "postgres://")):
         return _load_postgres(target, issues)
@@ -129,29 +131,28 @@ def related(
     database: Database, issue: HistoricIssue, statistics: CorpusStatistics, was_open: OpenTest
 ) -> Related:
     """The product's answer for ``issue``; ``was_open`` tells a candidate's state back then."""
-    with database.session() as index:
-        return find_related(
-            index,
-            database.repository_id,
-            issue.number,
-            issue.title,
-            issue.body,
-            statistics,
-            is_open=was_open,
-        )
+    return find_related(
+        database.index,
+        database.repository_id,
+        issue.number,
+        issue.title,
+        issue.body,
+        statistics,
+        is_open=was_open,
+    )
 
 
 def as_issue(item: HistoricIssue) -> Issue:
     """``item`` as the GitHub client hands issues to the store.
 
-    NUL characters are dropped: PostgreSQL's text cannot hold them and a few
-    real bodies have one (the store will have to do the same).
+    NUL characters are left in: the store leaves them out of what it keeps
+    (PostgreSQL's text cannot hold them, and a few real bodies have one).
     """
     return Issue(
         github_id=item.number,
         number=item.number,
-        title=item.title.replace("\x00", ""),
-        body=item.body.replace("\x00", ""),
+        title=item.title,
+        body=item.body,
         state=item.state,
         is_pull_request=False,
         updated_at=item.closed_at or item.created_at,
@@ -167,9 +168,7 @@ def _pages(issues: Sequence[HistoricIssue]) -> Iterator[Sequence[HistoricIssue]]
 
 
 def _load_sqlite(path: str, issues: Sequence[HistoricIssue]) -> Database:
-    store = SQLiteStore(path)
-    exists = "SELECT count(*) FROM sqlite_master WHERE name = 'issue_search'"
-    return _load(store, sqlite, exists, issues, sqlite.SQLiteSearchIndex)
+    return _load(SQLiteStore(path), issues)
 
 
 def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
@@ -177,8 +176,7 @@ def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
 
     # One connection, so the server process whose CPU time is read is the one that answers.
     store = PostgresStore(url, pool_size=1)
-    exists = "SELECT count(*) FROM pg_class WHERE relname = 'issue_search'"
-    database = _load(store, postgres, exists, issues, postgres.PostgresSearchIndex)
+    database = _load(store, issues)
     with store.engine.transaction(write=True) as connection:
         connection.execute("ANALYZE issue_search")
         server = _server_process(connection)
@@ -187,34 +185,13 @@ def _load_postgres(url: str, issues: Sequence[HistoricIssue]) -> Database:
     return database
 
 
-def _load(
-    store: Store,
-    engine: Any,
-    exists: str,
-    issues: Sequence[HistoricIssue],
-    index: Callable[[Any], SearchIndex],
-) -> Database:
+def _load(store: Store, issues: Sequence[HistoricIssue]) -> Database:
     store.migrate()
     repository_id = store.upsert_repository(1, OWNER, NAME)
-    with store.engine.transaction(write=True) as connection:
-        if not connection.execute(exists).fetchone()[0]:
-            for statement in engine.SCHEMA:
-                connection.execute(statement)
-        indexed = connection.execute("SELECT count(*) FROM issue_search").fetchone()[0]
-    if indexed != len(issues):
+    if store.issue_counts().get(f"{OWNER}/{NAME}") != len(issues):
         for page in _pages(issues):
             store.save_issue_page(repository_id, [as_issue(i) for i in page], SyncCursor())
-            with store.engine.transaction(write=True) as connection:
-                engine.index_issues(
-                    connection, stored_texts(connection, repository_id, [i.number for i in page])
-                )
-
-    @contextmanager
-    def session() -> Iterator[SearchIndex]:
-        with store.engine.transaction(write=False) as connection:
-            yield index(connection)
-
-    return Database(repository_id, session)
+    return Database(repository_id, store.search_index)
 
 
 def _server_process(connection: Any) -> Any:
@@ -327,8 +304,7 @@ def main() -> None:
         database = load_issues(target, ordered)
         print(f"loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         started = time.perf_counter()
-        with database.session() as index:
-            statistics = corpus_statistics(index.corpus(database.repository_id))
+        statistics = corpus_statistics(database.index.corpus(database.repository_id))
         print(f"term statistics in {time.perf_counter() - started:.2f} s", file=sys.stderr)
         scores = measure(database, issues, pairs, label_numbers, statistics)
 

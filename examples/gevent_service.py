@@ -4,7 +4,7 @@ The runtime's actors are greenlets on the same hub as the web server, so the
 service stays responsive while they tick. Endpoints:
 
 - ``GET /healthz`` → ``200 ok`` (liveness: the hub is not blocked);
-- ``GET /status``  → the runtime's status document (SPEC §5.3) as JSON.
+- ``GET /status``  → the runtime's status document as JSON.
 
 Run it (settings as for ``autosolve-supervisor start``; the backend is forced
 to gevent)::

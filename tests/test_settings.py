@@ -363,7 +363,8 @@ def test_a_prompt_file_with_an_unknown_placeholder_is_a_settings_error_naming_it
     found = problems({"analysis": {"prompt_file": str(prompt)}, "queue": {"max_attempts": 0}})
     assert found == {
         "analysis.prompt_file": f"{prompt}: unknown placeholder {{reporter}}; known: "
-        "{repository}, {number}, {kind}, {title}, {body}, {labels}, {author}",
+        "{repository}, {number}, {kind}, {title}, {body}, {labels}, {author}, {related}, "
+        "{comments}, {repository_labels}, {fence}",
         "queue.max_attempts": "must be 1 or greater",
     }
 
@@ -496,6 +497,7 @@ def test_the_intervals_section_follows_the_task_table() -> None:
         "outbox_relay": 5.0,
         "issue_explainer": 2.0,
         "repository_discoverer": 300.0,
+        "comment_poller": 10.0,
     }
     assert problems({"intervals": {"stale_closer": 60.0}}) == {
         "intervals.stale_closer": "unknown key"

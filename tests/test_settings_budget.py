@@ -1,4 +1,4 @@
-"""Settings of the request budget and adaptive polling (SPEC §5.1)."""
+"""Settings of the request budget and adaptive polling."""
 
 from __future__ import annotations
 

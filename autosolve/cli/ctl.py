@@ -169,6 +169,25 @@ def _explained(reply: dict[str, Any]) -> str:
     return f"{issue}: {action}"
 
 
+def _similar(client: ControlClient, args: argparse.Namespace) -> int:
+    reply = client.call("similar", issue=args.issue)
+    reply.pop("ok", None)
+    print(json.dumps(reply, indent=2) if args.json else format_similar(reply))
+    return EXIT_OK
+
+
+def format_similar(reply: dict[str, Any]) -> str:
+    """``ctl similar``'s answer for people: one line per issue, then the labels."""
+    lines = [f"related to {reply['issue']}:"]
+    lines += [
+        f"  #{found['number']:<7} {found['score']:>7.2f}  [{found['state']}] {found['title']}"
+        for found in reply["related"]
+    ] or ["  (no earlier issue shares a telling word)"]
+    labels = ", ".join(f"{label['name']} ({label['share']:.0%})" for label in reply["labels"])
+    lines.append(f"labels: {labels or '(none)'}")
+    return "\n".join(lines)
+
+
 def _jobs(client: ControlClient, args: argparse.Namespace) -> int:
     reply = client.call("jobs")
     reply.pop("ok", None)
@@ -231,6 +250,7 @@ ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "logs": _logs,
     "reload": _reload,
     "explain": _explain,
+    "similar": _similar,
     "jobs": _jobs,
     "retry-dead": _retry_dead,
     "http-url": _http_url,

@@ -93,6 +93,7 @@ examples:
   autosolve-supervisor ctl stop 'worker:issue-poller:octo/*'     kept stopped until `ctl start`
   autosolve-supervisor ctl logs worker:issue-poller:octo/hello -n 50 --follow
   autosolve-supervisor ctl explain octo/hello#12
+  autosolve-supervisor ctl similar octo/hello#12 --json
   autosolve-supervisor ctl jobs --json
   autosolve-supervisor ctl retry-dead all
   autosolve-supervisor ctl shutdown                            the daemon exits 0""",
@@ -208,6 +209,11 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     _json_flag(parser)
 
 
+def _similar_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("issue", metavar="OWNER/NAME#N", help="the issue, e.g. octo/hello#12")
+    _json_flag(parser)
+
+
 def _retry_dead_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID|all", help="a dead job's id (see `ctl jobs`), or all")
 
@@ -251,6 +257,11 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         "analyse one issue now, whatever the filters; edits autosolve's comment if there is one",
         _explain_arguments,
         "explain octo/hello#12",
+    ),
+    "similar": (
+        "the earlier issues most like one issue, with their scores, and the labels they suggest",
+        _similar_arguments,
+        "similar octo/hello#12",
     ),
     "jobs": (
         "counts of ready, in-flight and dead jobs, and the 20 latest dead jobs",

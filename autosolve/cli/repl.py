@@ -43,6 +43,7 @@ _BANNER = """autosolve {where}
   shutdown()       stop the runtime (so does stop() without a name)
   sup              {sup}
   explain("octo/hello#12", post=True)       jobs()           retry_dead(7 or "all")
+  similar("octo/hello#12", limit=10)        the earlier issues most like it, with scores
   reload()         re-read the settings and apply the difference (as `ctl reload`)
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
@@ -56,7 +57,7 @@ def helpers(
     """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
 
     ``call(command, **arguments)`` sends an application command (``explain``,
-    ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
+    ``similar``, ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
     ControlError on a refusal. ``status`` (default: ``target.status``) gives
     the status document the console shows (masked, like every answer).
     """
@@ -67,6 +68,10 @@ def helpers(
 
     def explain(issue: str, post: bool = True) -> dict[str, Any]:
         return _without_ok(call("explain", issue=issue, post=post))
+
+    def similar(issue: str, limit: int | None = None) -> dict[str, Any]:
+        given = {} if limit is None else {"limit": limit}
+        return _without_ok(call("similar", issue=issue, **given))
 
     def jobs() -> dict[str, Any]:
         return _without_ok(call("jobs"))
@@ -97,6 +102,7 @@ def helpers(
         "start": start,
         "logs": logs,
         "explain": explain,
+        "similar": similar,
         "jobs": jobs,
         "retry_dead": retry_dead,
         "reload": reload,

@@ -194,7 +194,7 @@ class App:
         self._observers.add(observer)
 
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
-        """The status document (SPEC §5.3)."""
+        """The status document, as ``ctl status --json`` prints it."""
         return self.handle.status(timeout=timeout)
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
@@ -256,7 +256,7 @@ def start(
     observer: Observer | None = None,
     backend: Any = None,
 ) -> RuntimeHandle:
-    """Start autosolve without blocking and return its handle (SPEC §5.4).
+    """Start autosolve without blocking and return its handle.
 
     Args:
         settings: a :class:`Settings`, or a path to a ``settings.toml``

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from autosolve.daemon.cluster import ClusterMember, node_name_of
 from autosolve.domain.discovery import RepositoryDirectory
+from autosolve.domain.related import IndexedHistory, StatisticsCache
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.app import APP_BUDGET, GitHubApp
@@ -35,6 +36,8 @@ from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
     from autosolve.domain.analysis import Result
+    from autosolve.domain.events import TriageEvent
+    from autosolve.domain.identity import Identity
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
     from autosolve.runtime import RuntimeEvent
@@ -62,6 +65,12 @@ class AppDependencies:
         )
         """Told each analysed job's :class:`Result` (metrics);
         set it before the scheduler is built."""
+        self.triage_observer: Callable[[TriageEvent], None] | None = (
+            metrics.on_triage if metrics else None
+        )
+        """Told of unstructured answers and of commands followed or ignored (metrics)."""
+        self.term_statistics = StatisticsCache()
+        """Each repository's term counts (the related-issues ranking), kept a while."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
         self.directory = RepositoryDirectory()
@@ -164,6 +173,17 @@ class AppDependencies:
         return client
 
     @cached_property
+    def identity(self) -> Identity:
+        """The account autosolve posts as, learned once for every task (a new token: anew)."""
+        return registry.new_identity(self)
+
+    @property
+    def related_issues(self) -> IndexedHistory:
+        """Related issues and labels from the mirror's search index, the term counts of
+        each repository kept a while for every analysis."""
+        return IndexedHistory(self.store, self.term_statistics)
+
+    @cached_property
     def pacer(self) -> PollPacer:
         """Adaptive polling, shared by every poller; kept (and retuned) across reloads."""
         return registry.new_pacer(self)
@@ -197,6 +217,8 @@ class AppDependencies:
             self.github.reconfigure(
                 token=github.token, timeout=github.timeout, min_interval=github.min_interval
             )
+        if github.token != old.github.token:
+            self.__dict__.pop("identity", None)  # another token may be another account
         if _model_settings(settings) != _model_settings(old):
             self.__dict__.pop("model", None)
         if "pacer" in self.__dict__:

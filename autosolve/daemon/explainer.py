@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from autosolve.infra.github import ForbiddenError, GitHubError, NotFoundError, UnauthorizedError
+from autosolve.infra.model.errors import ModelTimeoutError
 from autosolve.infra.transport import short_reason
 from autosolve.runtime import Explainer
 from autosolve.settings.load import environment_variable
@@ -48,6 +49,8 @@ def error_explainer(settings: Settings) -> Explainer:
     github_words = _github_words(settings)
 
     def explain(error: BaseException) -> str | None:
+        if isinstance(error, ModelTimeoutError):
+            return None  # its own words name the URL and the timeout setting to raise
         if isinstance(error, TRANSPORT_ERRORS):
             return _unreachable(error, services)
         if isinstance(error, GitHubError):

@@ -1,10 +1,12 @@
-"""The operator's control commands about analyses and jobs: ``explain``, ``jobs``, ``retry-dead``.
+"""The operator's control commands about analyses and jobs: ``explain``, ``similar``, ``jobs``,
+``retry-dead``.
 
 Served on the control socket, ``POST /api/control`` and through ``ctl`` and
 the REPL (see :func:`autosolve.daemon.app.application_commands`)::
 
     {"command": "explain", "issue": "octo/hello#12"}             analyse now, post or edit
     {"command": "explain", "issue": "octo/hello#12", "post": false}   prompt and answer only
+    {"command": "similar", "issue": "octo/hello#12", "limit": 10}  related issues, labels, scores
     {"command": "jobs"}                                          queue counts, recent dead jobs
     {"command": "retry-dead", "id": 7}    or  "id": "all"         dead jobs back to the queue
 
@@ -18,10 +20,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import requests
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from autosolve.control.commands import Command, CommandError
-from autosolve.domain.operations import OperationError
+from autosolve.domain.operations import SIMILAR_SHOWN, OperationError
 from autosolve.infra.github import GitHubError
 from autosolve.infra.model import ModelError
 from autosolve.infra.store import StoreError
@@ -36,10 +38,13 @@ _FAILURES = (OperationError, GitHubError, ModelError, requests.RequestException,
 
 
 def operator_commands(operations: Operations) -> list[Command]:
-    """``explain``, ``jobs`` and ``retry-dead`` over ``operations``."""
+    """``explain``, ``similar``, ``jobs`` and ``retry-dead`` over ``operations``."""
 
     def explain(arguments: dict[str, Any]) -> dict[str, Any]:
         return operations.explain(arguments["issue"], post=arguments["post"])
+
+    def similar(arguments: dict[str, Any]) -> dict[str, Any]:
+        return operations.similar(arguments["issue"], arguments["limit"])
 
     def jobs(_arguments: dict[str, Any]) -> dict[str, Any]:
         return operations.jobs()
@@ -56,6 +61,17 @@ def operator_commands(operations: Operations) -> list[Command]:
                 "post": fields.Boolean(load_default=True, truthy={True}, falsy={False}),
             },
             help="analyse OWNER/NAME#N now, whatever the filters; edits an existing comment",
+        ),
+        Command(
+            "similar",
+            _refusing(similar),
+            {
+                "issue": fields.String(required=True),
+                "limit": fields.Integer(
+                    load_default=SIMILAR_SHOWN, strict=True, validate=validate.Range(1, 100)
+                ),
+            },
+            help="the earlier issues most like OWNER/NAME#N, with scores, and suggested labels",
         ),
         Command("jobs", _refusing(jobs), help="ready, in-flight and dead jobs; recent dead ones"),
         Command(

@@ -19,12 +19,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from autosolve.domain.command import CommandRule
 from autosolve.domain.webhooks import WebhookHandler
 from autosolve.domain.workers.issue_explainer import RESOURCE as EXPLAINER
 from autosolve.domain.workers.outbox_relay import RESOURCE as RELAY
 from autosolve.domain.workers.repository_discoverer import RESOURCE as DISCOVERER
 from autosolve.infra.store import StoreError
 from autosolve.runtime import ControlError
+from autosolve.schedule import registry
 from autosolve.schedule.modules.organization import discovered_repositories
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class Deliveries:
             on_issues_stored=lambda repository: self._run_now(f"worker:{RELAY}:{repository}"),
             on_repositories_changed=lambda: self._run_now(f"worker:{DISCOVERER}:*"),
             on_delivery=self._delivered,
+            commands=self._command_rule,
         )
 
     def relayed(self, moved: int) -> None:
@@ -72,6 +75,11 @@ class Deliveries:
             return deps.store.repository_id(owner, name)
         except StoreError:  # not validated yet: its first poll will read the issue
             return None
+
+    def _command_rule(self) -> CommandRule:
+        """``analysis.command`` as the settings in force say, counted like the poller's."""
+        observer = registry.triage_observer_of(self._app.deps)
+        return CommandRule(self._app.settings.analysis.command, observer)
 
     def _delivered(self) -> None:
         settings = self._app.settings

@@ -40,13 +40,13 @@ __all__ = [
     "Labels",
     "content_sha256",
     "format_comment",
+    "possibly_related",
     "render_comment",
     "sha256",
 ]
 
 MARKER = "<!-- autosolve -->"
 """Starts every comment autosolve posts; its presence means "already explained"."""
-
 
 
 class EmptyAnswerError(Exception):
@@ -133,7 +133,7 @@ def _parts(answer: Answer, rules: OutputRules, labels: Labels) -> list[_Part]:
     if isinstance(answer, PlainAnswer):
         return [_Part(answer.text.strip(), from_model=True)]
     parts = [_Part(answer.summary.strip(), from_model=True)]
-    related = [n for n in dict.fromkeys(answer.duplicates) if n in rules.candidates]
+    related = possibly_related(answer, rules)
     if related:
         parts.append(_Part("Possibly related: " + ", ".join(f"#{n}" for n in related), False))
     questions = [q for q in (" ".join(q.split()) for q in answer.questions) if q]
@@ -144,6 +144,13 @@ def _parts(answer: Answer, rules: OutputRules, labels: Labels) -> list[_Part]:
         names = ", ".join(inline_code(label) for label in labels.kept)
         parts.append(_Part(f"Suggested labels: {names}", from_model=False))
     return [part for part in parts if part.text]
+
+
+def possibly_related(answer: Answer, rules: OutputRules) -> tuple[int, ...]:
+    """The issues the comment names as possibly related: the answer's candidates, once each."""
+    if isinstance(answer, PlainAnswer):
+        return ()
+    return tuple(n for n in dict.fromkeys(answer.duplicates) if n in rules.candidates)
 
 
 def _answer_length(answer: Answer) -> int:

@@ -1,4 +1,4 @@
-"""Which mirrored issues are analysed: the first-run window and the filters (SPEC §3.1).
+"""Which mirrored issues are analysed: the first-run window and the filters.
 
 The mirror keeps every issue; analysis is gated, in this order: created at or
 after the repository's watch start, a state in ``states``, not a pull request
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from autosolve.infra.timestamps import parse_timestamp
+from autosolve.infra.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
-    from autosolve.infra.store import StoredIssue
+    from autosolve.infra.store import RepositoryRef, StoredIssue
 
 __all__ = ["AnalysisGate", "Skip"]
 
@@ -84,6 +84,18 @@ class AnalysisGate:
         if self._label and self._label.casefold() not in {x.casefold() for x in issue.labels}:
             return Skip("label", f"it lacks the required label {self._label!r}")
         return None
+
+    def window_start(self, repository: RepositoryRef) -> str | None:
+        """When the analysis window of ``repository`` opens (ISO 8601 UTC); None = always open.
+
+        What happened before it is history autosolve never acts on: the
+        comment mirror starts there, too.
+        """
+        if self._since == SINCE_ALL:
+            return None
+        if self._fixed_start is not None:
+            return format_timestamp(self._fixed_start)
+        return repository.watch_since
 
     def _outside_window(self, stored: StoredIssue) -> Skip | None:
         if self._since == SINCE_ALL:

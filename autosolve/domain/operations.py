@@ -14,16 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.domain.analysis import Mode
 from autosolve.domain.comment import EmptyAnswerError
+from autosolve.domain.related import IndexedHistory
 from autosolve.infra.store import UnknownIssueError, UnknownJobError, UnknownRepositoryError
 
 if TYPE_CHECKING:
     from autosolve.domain.analysis import Analyst
-    from autosolve.infra.store import DeadJob, Store
+    from autosolve.infra.store import DeadJob, Store, StoredIssue
 
-__all__ = ["RECENT_DEAD_JOBS", "OperationError", "Operations", "parse_issue_reference"]
+__all__ = ["RECENT_DEAD_JOBS", "SIMILAR_SHOWN", "OperationError", "Operations",
+           "parse_issue_reference"]  # fmt: skip
 
 RECENT_DEAD_JOBS = 20
 """How many dead jobs :meth:`Operations.jobs` lists."""
+SIMILAR_SHOWN = 10
+"""How many related issues and labels :meth:`Operations.similar` shows unless told."""
 
 _REFERENCE = re.compile(
     r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*)/(?P<name>[A-Za-z0-9._-]+)#(?P<number>[0-9]{1,10})$"
@@ -49,11 +53,19 @@ def parse_issue_reference(reference: str) -> tuple[str, str, int]:
 
 
 class Operations:
-    """``explain``, ``jobs`` and ``retry-dead`` over the analysis and the store."""
+    """``explain``, ``similar``, ``jobs`` and ``retry-dead`` over the analysis and the store.
 
-    def __init__(self, analyst: Analyst, store: Store) -> None:
+    Args:
+        history: the related-issues search the analyses use (by default one
+            over ``store`` counting its own term statistics).
+    """
+
+    def __init__(
+        self, analyst: Analyst, store: Store, history: IndexedHistory | None = None
+    ) -> None:
         self._analyst = analyst
         self._store = store
+        self._history = history or IndexedHistory(store)
 
     def explain(self, reference: str, *, post: bool = True) -> dict[str, Any]:
         """Analyse one issue now, whatever the filters say.
@@ -73,11 +85,7 @@ class Operations:
             Exception: GitHub's or the model's own errors, as they are (an
                 outage is not the operator's mistake).
         """
-        owner, name, number = parse_issue_reference(reference)
-        try:
-            stored = self._store.find_issue(owner, name, number)
-        except (UnknownRepositoryError, UnknownIssueError) as error:
-            raise OperationError(str(error)) from None
+        stored = self._find(reference)
         try:
             result = self._analyst.analyse(stored, mode=Mode.FORCED if post else Mode.PREVIEW)
         except EmptyAnswerError as error:
@@ -86,6 +94,27 @@ class Operations:
         if post:  # the operator knows what they asked; the prompt is for the "try" view
             document.pop("prompt", None)
         return document
+
+    def similar(self, reference: str, limit: int = SIMILAR_SHOWN) -> dict[str, Any]:
+        """The earlier issues of the repository most like a mirrored issue, with their
+        scores, and the labels their history suggests: what an analysis of it is shown.
+
+        Returns:
+            ``{"issue", "related": [{"number", "title", "state", "score", "text_score",
+            "labels"}, ...], "labels": [{"name", "share"}, ...]}``, best first.
+
+        Raises:
+            OperationError: a malformed reference, an unknown repository or issue.
+        """
+        return self._history.similar(self._find(reference)).to_dict(limit)
+
+    def _find(self, reference: str) -> StoredIssue:
+        """The mirrored issue ``OWNER/NAME#N``."""
+        owner, name, number = parse_issue_reference(reference)
+        try:
+            return self._store.find_issue(owner, name, number)
+        except (UnknownRepositoryError, UnknownIssueError) as error:
+            raise OperationError(str(error)) from None
 
     def jobs(self) -> dict[str, Any]:
         """Counts of ready, in-flight and dead jobs, and the most recent dead jobs.

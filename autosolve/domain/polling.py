@@ -35,8 +35,9 @@ def polls_per_second(points: int, writes: int, span: float) -> float:
     """The share of a points budget the pollers may plan for, in polls per second.
 
     The rest is kept for analyses at their full write rate: each posts a
-    comment (5 points) after listing the comments (1 point); but the pollers
-    keep at least half, so a generous write budget never silences them.
+    comment (5 points), and the comment poller reads the change it made (1
+    point); but the pollers keep at least half, so a generous write budget
+    never silences them.
 
     Args:
         points: points per window.

@@ -10,6 +10,11 @@ its event name and delivery id:
   poll stores it, so a delivery and a poll of the same change make one
   analysis. ``deleted`` and ``transferred`` issues are gone from the
   repository: the delivery is recorded, the mirror keeps its copy;
+- ``issue_comment`` (created, edited) also carries the comment: it joins the
+  comments mirror on the comment poller's path, in the same transaction, and
+  a command in it (``/autosolve``) is announced once, whether the delivery
+  or the comment poller stores the comment first. A ``deleted`` comment is
+  left as the mirror has it (the poller never sees deletions either);
 - ``installation_repositories`` and ``repository`` (created, archived,
   deleted...) change which repositories there are: the discoverers list
   again at once;
@@ -27,12 +32,14 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
-from autosolve.infra.github.schemas import IssueSchema
+from autosolve.domain.command import CommandRule
+from autosolve.infra.github.schemas import IssueSchema, ListedCommentSchema
 
 if TYPE_CHECKING:
-    from autosolve.infra.store import Store
+    from autosolve.infra.comment import Comment
+    from autosolve.infra.store import Store, StoredDelivery
 
 __all__ = [
     "EVENTS",
@@ -52,8 +59,11 @@ EVENTS = frozenset({"ping", *ISSUE_EVENTS, *REPOSITORY_EVENTS})
 Repository and Installation repositories)."""
 GONE = ("deleted", "transferred")
 """``issues`` actions after which the issue is no longer the repository's."""
+COMMENT_ACTIONS = ("created", "edited")
+"""``issue_comment`` actions whose comment the mirror takes."""
 
 _issue_schema = IssueSchema()
+_comment_schema = ListedCommentSchema()
 
 
 class Outcome(StrEnum):
@@ -83,6 +93,8 @@ class WebhookHandler:
         on_repositories_changed: the repositories may have changed (the
             daemon asks its discoverers to list again now).
         on_delivery: every signed delivery (the pollers reconcile meanwhile).
+        commands: the ``analysis.command`` rule in force (read at each delivery:
+            a reload may change it); None: comments carry no command.
     """
 
     def __init__(
@@ -93,8 +105,10 @@ class WebhookHandler:
         on_issues_stored: Callable[[str], None],
         on_repositories_changed: Callable[[], None],
         on_delivery: Callable[[], None],
+        commands: Callable[[], CommandRule] | None = None,
     ) -> None:
         self._store = store
+        self._commands = commands or (lambda: CommandRule(""))
         self._watched = watched
         self._on_issues_stored = on_issues_stored
         self._on_repositories_changed = on_repositories_changed
@@ -125,13 +139,26 @@ class WebhookHandler:
         if repository_id is None or gone:
             stored = self._store.record_delivery(delivery_id, event)
         else:
-            issue = _issue(_field(payload, "issue"))
-            stored = self._store.record_delivery(delivery_id, event, repository_id, [issue])
+            stored = self._apply(event, delivery_id, repository_id, payload)
         if stored is None:
             return Outcome.DUPLICATE
-        if stored:
+        if stored.announced:
             self._on_issues_stored(str(full_name))
         return Outcome.ACCEPTED
+
+    def _apply(
+        self, event: str, delivery_id: str, repository_id: int, payload: Any
+    ) -> StoredDelivery | None:
+        """Store the delivery's issue, and its comment with the command it may be."""
+        issue = _load(_issue_schema, _field(payload, "issue"), "issue")
+        comments = _comments(event, payload)
+        repository = self._store.repository(repository_id)
+        rule = self._commands()
+        stored = self._store.record_delivery(delivery_id, event, repository_id, [issue], comments,
+                                             rule.requested(repository, comments))  # fmt: skip
+        if stored is not None:
+            rule.report(repository, comments, stored.comments.new)
+        return stored
 
 
 def _field(payload: Any, *path: str) -> Any:
@@ -143,8 +170,17 @@ def _field(payload: Any, *path: str) -> Any:
     return value
 
 
-def _issue(document: Any) -> Any:
+def _comments(event: str, payload: Any) -> list[Comment]:
+    """The comment an ``issue_comment`` delivery carries, when the mirror takes it."""
+    if event != "issue_comment" or _field(payload, "action") not in COMMENT_ACTIONS:
+        return []
+    return [_load(_comment_schema, _field(payload, "comment"), "comment")]
+
+
+def _load(schema: Schema, document: Any, what: str) -> Any:
     try:
-        return _issue_schema.load(document)
+        return schema.load(document)
     except ValidationError as error:
-        raise PayloadError(f"the payload's issue is not GitHub's shape: {error.messages}") from None
+        raise PayloadError(
+            f"the payload's {what} is not GitHub's shape: {error.messages}"
+        ) from None

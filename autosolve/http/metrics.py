@@ -42,6 +42,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from autosolve import __version__
 from autosolve.domain.analysis import Result
+from autosolve.domain.events import TriageEvent
 from autosolve.domain.webhooks import EVENTS
 from autosolve.infra.github.routes import ROUTE_KINDS
 from autosolve.runtime import FixedHistogram
@@ -150,6 +151,7 @@ class Metrics:
         self._github_requests: Counter[str] = Counter()
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
         self._analyses: Counter[Result] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
+        self._triage: Counter[TriageEvent] = Counter(dict.fromkeys(TriageEvent, 0))
         self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
         self._github_timings = {
             route: FixedHistogram(GITHUB_REQUEST_BUCKETS, threading.Lock()) for route in ROUTE_KINDS
@@ -202,6 +204,11 @@ class Metrics:
         with self._lock:
             self._webhooks[label, result] += 1
 
+    def on_triage(self, event: TriageEvent) -> None:
+        """The analysis's and the comment poller's hook: unstructured answers, commands."""
+        with self._lock:
+            self._triage[event] += 1
+
     def totals(self) -> Totals:
         """What the hooks counted so far."""
         with self._lock:
@@ -234,6 +241,7 @@ class Metrics:
             remaining = self._rate_limit_remaining
             analyses = list(self._analyses.items())
             webhooks = sorted(self._webhooks.items())
+            triage = dict(self._triage)
         issues = _read("issues", sources.issues) or {}
         jobs = _read("jobs", sources.jobs) or {}
         leases = _read("leases", sources.leases)
@@ -298,6 +306,7 @@ class Metrics:
             ),
             (((result,), count) for result, count in analyses),
         )
+        yield from _triage_families(triage)
         yield _histogram(
             "autosolve_model_request_seconds",
             "Seconds each model request took, connect to last byte.",
@@ -324,6 +333,27 @@ class Metrics:
 
 
 POLLER_PREFIX = "worker:issue-poller:"
+
+
+def _triage_families(counts: Mapping[TriageEvent, int]) -> Iterator[Metric]:
+    """Answers used as plain text, and commands followed or ignored."""
+    yield CounterMetricFamily(
+        "autosolve_unstructured_answers",
+        "Structured answers asked for that came back otherwise and were used as plain text.",
+        value=counts[TriageEvent.UNSTRUCTURED_ANSWER],
+    )
+    yield _labelled(
+        CounterMetricFamily(
+            "autosolve_commands",
+            "New comments starting with analysis.command: accepted (by an owner, member or "
+            "collaborator: the analysis runs again) or ignored (by anyone else).",
+            labels=("result",),
+        ),
+        (
+            (("accepted",), counts[TriageEvent.COMMAND_ACCEPTED]),
+            (("ignored",), counts[TriageEvent.COMMAND_IGNORED]),
+        ),
+    )
 
 
 def _budget_families(stats: BudgetStats | None) -> Iterator[Metric]:

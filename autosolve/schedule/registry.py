@@ -9,23 +9,49 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from autosolve.domain.analysis import Analyst
+from autosolve.domain.analysis import AnalysisOptions, Analyst
+from autosolve.domain.command import CommandRule
 from autosolve.domain.gate import AnalysisGate
+from autosolve.domain.identity import AppIdentity, Identity, TokenIdentity
+from autosolve.domain.label_policy import LabelPolicy
 from autosolve.domain.operations import Operations
 from autosolve.domain.polling import PollPacer, polls_per_second
 from autosolve.domain.prompt import PromptTemplate
-from autosolve.domain.workers import IssueExplainer
+from autosolve.domain.workers import CommentPoller, IssueExplainer
 from autosolve.infra.github.client import READ_PATIENCE
 from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
 from autosolve.schedule.modules.organization import discovered_repositories
 
 if TYPE_CHECKING:
+    from autosolve.domain.events import TriageObserver
     from autosolve.schedule.dependencies import Dependencies
     from autosolve.settings import Settings
 
-__all__ = ["is_outage", "new_analyst", "new_explainer", "new_operations", "new_pacer",
-           "pacer_arguments", "pacer_of", "relayed_hook"]  # fmt: skip
+__all__ = ["identity_of", "is_outage", "new_analyst", "new_comment_poller", "new_explainer",
+           "new_gate", "new_identity", "new_operations", "new_pacer", "pacer_arguments",
+           "pacer_of", "relayed_hook", "triage_observer_of"]  # fmt: skip
+
+
+def new_identity(deps: Dependencies) -> Identity:
+    """Who autosolve is on GitHub: the GitHub App's bot when the dependencies act as
+    an App (their ``app``), else the token's account."""
+    app = getattr(deps, "app", None)
+    if app is not None:
+        return AppIdentity(app, deps.store)
+    return TokenIdentity(deps.github, deps.store)
+
+
+def identity_of(deps: Dependencies) -> Identity:
+    """The dependencies' identity, learned once for every task if they keep one; else a new one."""
+    identity = getattr(deps, "identity", None)
+    return identity if identity is not None else new_identity(deps)
+
+
+def triage_observer_of(deps: Dependencies) -> TriageObserver | None:
+    """Told of triage events (metrics), if the dependencies have someone to tell."""
+    observer: TriageObserver | None = getattr(deps, "triage_observer", None)
+    return observer
 
 
 def new_pacer(deps: Dependencies) -> PollPacer:
@@ -72,6 +98,19 @@ def relayed_hook(deps: Dependencies) -> Callable[[int], None]:
     return relayed
 
 
+def new_comment_poller(deps: Dependencies) -> CommentPoller:
+    """The mirror of a repository's comments and labels, and its ``/autosolve`` commands."""
+    intervals, analysis = deps.settings.intervals, deps.settings.analysis
+    return CommentPoller(
+        deps.github,
+        deps.store,
+        intervals.comment_poller,
+        slowest=intervals.issue_poller_max,
+        window_start=new_gate(deps.settings).window_start,
+        commands=CommandRule(analysis.command, triage_observer_of(deps)),
+    )
+
+
 def new_explainer(deps: Dependencies) -> IssueExplainer:
     """The analysis of queued issues (the global worker ``worker:issue-explainer``)."""
     settings = deps.settings
@@ -90,48 +129,62 @@ def new_explainer(deps: Dependencies) -> IssueExplainer:
 
 def _job_allowance(settings: Settings) -> float:
     """The longest one analysis may take: the model request, then up to four GitHub
-    requests (comment pages, the post) each with its wait for the request budget
-    (a read waits at most ``READ_PATIENCE``, a write one budget window)."""
+    requests (the comment, the labels; comment pages after a crash) each with its
+    wait for the request budget (a read waits at most ``READ_PATIENCE``, a write one
+    budget window)."""
     github = settings.github
     model = settings.openai if settings.model.provider == "openai" else settings.ollama
     return model.timeout + 4 * (github.timeout + READ_PATIENCE) + github.budget.window
 
 
-def new_analyst(deps: Dependencies) -> Analyst:
-    """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it."""
-    from autosolve.settings import resolve_path
-
-    settings = deps.settings
-    issues, analysis = settings.github.issues, settings.analysis
-    template = (
-        PromptTemplate.from_file(resolve_path(settings, analysis.prompt_file))
-        if analysis.prompt_file
-        else PromptTemplate.builtin()
-    )
-    gate = AnalysisGate(
+def new_gate(settings: Settings) -> AnalysisGate:
+    """The ``[github.issues]`` filters."""
+    issues = settings.github.issues
+    return AnalysisGate(
         since=issues.since,
         states=issues.states,
         include_pull_requests=issues.include_pull_requests,
         skip_bots=issues.skip_bots,
         required_label=issues.required_label,
     )
-    return Analyst(
-        deps.github,
-        deps.model,
-        deps.store,
-        gate=gate,
-        template=template,
+
+
+def new_analyst(deps: Dependencies) -> Analyst:
+    """The analysis of one issue as ``[github.issues]`` and ``[analysis]`` configure it.
+
+    The candidate issues come from the dependencies' ``related_issues`` when
+    they have one (none otherwise).
+    """
+    from autosolve.settings import resolve_path
+
+    settings = deps.settings
+    analysis, labels = settings.analysis, settings.analysis.labels
+    template = (
+        PromptTemplate.from_file(resolve_path(settings, analysis.prompt_file))
+        if analysis.prompt_file
+        else PromptTemplate.builtin()
+    )
+    options = AnalysisOptions(
         dry_run=analysis.dry_run,
-        reanalyze_on_edit=issues.reanalyze_on_edit,
+        reanalyze_on_edit=settings.github.issues.reanalyze_on_edit,
         max_comment_chars=analysis.max_comment_chars,
         allow_images=analysis.allow_images,
         max_mentions=analysis.max_mentions,
+        structured=analysis.structured,
+        related=analysis.related,
+        labels=LabelPolicy(apply=labels.apply, allow=labels.allow, max=labels.max),
     )
+    return Analyst(
+        deps.github, deps.model, deps.store, gate=new_gate(settings), template=template,
+        identity=identity_of(deps), related=getattr(deps, "related_issues", None),
+        options=options, observer=triage_observer_of(deps),
+    )  # fmt: skip
 
 
 def new_operations(deps: Dependencies) -> Operations:
-    """The operator's functions (explain, jobs, retry-dead) over the same analysis."""
-    return Operations(new_analyst(deps), deps.store)
+    """The operator's functions (explain, similar, jobs, retry-dead) over the same analysis
+    and the same related-issues search."""
+    return Operations(new_analyst(deps), deps.store, getattr(deps, "related_issues", None))
 
 
 def is_outage(error: BaseException) -> bool:

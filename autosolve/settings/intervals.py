@@ -53,6 +53,9 @@ class TaskIntervals:
     repository_discoverer: float = interval(
         300.0, "how often organisations and App installations are listed again"
     )
+    comment_poller: float = interval(
+        10.0, "the fastest a repository's comments are mirrored (after a change)"
+    )
 
     checks: ClassVar[tuple[Check, ...]] = (
         Check(

@@ -70,7 +70,8 @@ class AnalysisSettings:
     prompt_file: str = setting(
         "",
         doc='"" = built-in template; placeholders: {repository}\n'
-        "{number} {kind} {title} {body} {labels} {author}",
+        "{number} {kind} {title} {body} {labels} {author}\n"
+        "{related} {comments} {repository_labels} {fence}",
     )
     concurrency: int = setting(1, between(1, MAX_CONCURRENCY), doc="model requests in flight")
     max_comment_chars: int = setting(

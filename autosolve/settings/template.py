@@ -14,7 +14,10 @@ from pathlib import Path
 
 __all__ = ["PLACEHOLDERS", "TemplateError", "check_template", "read_template"]
 
-PLACEHOLDERS = ("repository", "number", "kind", "title", "body", "labels", "author")
+PLACEHOLDERS = (
+    "repository", "number", "kind", "title", "body", "labels", "author", "related", "comments",
+    "repository_labels", "fence",
+)  # fmt: skip
 """The fields a template may use."""
 
 

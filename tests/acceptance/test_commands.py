@@ -1,4 +1,4 @@
-"""``autosolve-supervisor`` as a user runs it: settings (§5.1), commands and exit codes (§5.2)."""
+"""``autosolve-supervisor`` as a user runs it: settings, commands and exit codes."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ token = ""
 level = "INFO"
 format = "text"
 """
-"""The settings block of SPEC §5.1, comments left out."""
+"""The settings file as the product documents it, comments left out."""
 
 SPEC_DEFAULTS: dict[str, Any] = {
     "github.api_url": "https://api.github.com",
@@ -137,7 +137,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "log.level": "INFO",
     "log.format": "text",
 }
-"""§5.1's defaults by dotted key."""
+"""The documented defaults by dotted key."""
 
 POLICY_DEFAULTS = {
     ("preflight", "node"): (2.0, 120.0),
@@ -146,13 +146,15 @@ POLICY_DEFAULTS = {
     ("worker", "service"): (5.0, 300.0),
     ("worker", "degraded"): (30.0, 300.0),
 }
-"""§2.3's restart policies: (initial, max); multiplier 2, retries 0, jitter 0 alike."""
+"""The documented restart policies: (initial, max); multiplier 2, retries 0, jitter 0 alike."""
 
 PLAN = [
     "preflight:repository-validator:octo/hello",
     "preflight:repository-validator:octo/world",
     "worker:issue-poller:octo/hello",
     "worker:issue-poller:octo/world",
+    "worker:comment-poller:octo/hello",
+    "worker:comment-poller:octo/world",
     "worker:outbox-relay:octo/hello",
     "worker:outbox-relay:octo/world",
     "worker:issue-explainer",
@@ -179,7 +181,7 @@ def dotted(settings: Any, key: str) -> Any:
     return settings
 
 
-# -- §5.1 settings -----------------------------------------------------------------
+# -- settings -----------------------------------------------------------------
 
 
 def test_version_is_an_option_of_the_command(tmp_path: Path) -> None:
@@ -253,7 +255,7 @@ def test_every_invalid_or_unknown_key_is_named_at_once_and_exits_2(tmp_path: Pat
 def test_a_repository_listed_twice_is_a_start_up_error(
     tmp_path: Path, repositories: list[str]
 ) -> None:
-    """§2.1: names are unique; GitHub's owner and name are case-insensitive."""
+    """Names are unique; GitHub's owner and name are case-insensitive."""
     (tmp_path / "settings.toml").write_text(
         f"[github]\nrepositories = {repositories!r}\n".replace("'", '"')
     )
@@ -271,7 +273,7 @@ def test_a_missing_settings_file_exits_2(tmp_path: Path, command: str) -> None:
     assert code == 2 and "nope.toml" in err
 
 
-# -- §5.2 usage and exit codes -------------------------------------------------------
+# -- usage and exit codes -------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The library API (§5.4) and what a run's status shows of §2: phases, states, names."""
+"""The library API and what a run's status shows of the runtime: phases, states, names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How a run starts and ends, from outside: exit codes (§5.2), phases (§2.2), notify (§5.3a)."""
+"""How a run starts and ends, from outside: exit codes, phases, systemd's notify."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_sigterm_ends_the_run_with_exit_0_and_logs_went_to_stderr(
 def test_too_many_restarts_end_the_run_with_exit_1(
     tmp_path: Path, github: FakeGitHub, ollama: FakeOllama
 ) -> None:
-    """§2.3: ``runtime.max_restarts`` within ``runtime.within_seconds``, like OTP's intensity."""
+    """``runtime.max_restarts`` within ``runtime.within_seconds``, like OTP's intensity."""
     github.fail_next(1000, "server_error", "/repos/octo/hello/issues")
     data = settings_dict(tmp_path, github.url, ollama.url, ["octo/hello"],
                          runtime={"max_restarts": 2, "within_seconds": 60.0})  # fmt: skip

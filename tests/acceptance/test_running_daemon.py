@@ -29,6 +29,8 @@ NAMES = {
     "preflight:repository-validator:octo/world",
     "worker:issue-poller:octo/hello",
     "worker:issue-poller:octo/world",
+    "worker:comment-poller:octo/hello",
+    "worker:comment-poller:octo/world",
     "worker:outbox-relay:octo/hello",
     "worker:outbox-relay:octo/world",
     "worker:issue-explainer",
@@ -60,7 +62,7 @@ def status_json(observed: Observed, *options: str) -> dict[str, Any]:
 
 
 def check_status_document(document: dict[str, Any]) -> None:
-    """SPEC §5.3: every field, its type, the phase and state names, ISO times with ``Z``."""
+    """The status document: every field, its type, the phase and state names, ``Z`` times."""
     assert document["phase"] in PHASES
     assert isinstance(document["children"], list)
     for child in document["children"]:
@@ -79,7 +81,7 @@ def check_status_document(document: dict[str, Any]) -> None:
             assert child[stamp] is None or ISO_Z.match(child[stamp]), (stamp, child[stamp])
 
 
-# -- §5.3 status, over the socket and over HTTP -------------------------------------
+# -- status, over the socket and over HTTP -------------------------------------
 
 
 def test_status_json_over_ctl_is_the_section_5_3_document(observed: Observed) -> None:
@@ -116,12 +118,12 @@ def test_in_phase_preflight_readyz_is_503_naming_the_phase(observed: Observed) -
     document = observed.status_in_preflight
     check_status_document(document)
     assert document["phase"] == "preflight"
-    # §2.2: workers never start before every preflight succeeded.
+    # Workers never start before every preflight succeeded.
     workers = [c for c in document["children"] if c["kind"] == "worker"]
     assert all(c["state"] == "pending" and c["runs"] == 0 for c in workers), workers
 
 
-# -- §5.3a HTTP routes -----------------------------------------------------------------
+# -- HTTP routes -----------------------------------------------------------------
 
 
 def test_healthz_and_readyz_in_phase_workers(observed: Observed) -> None:
@@ -172,7 +174,7 @@ def scrape(observed: Observed) -> dict[str, list[Any]]:
 def test_a_failure_shows_as_backoff_in_status_and_is_counted_in_metrics(
     observed: Observed,
 ) -> None:
-    """§2.3 and §5.3a: a 500 is a service failure; the child waits in ``backoff``."""
+    """A 500 is a service failure; the child waits in ``backoff``."""
     analysed(observed)
     world = "worker:issue-poller:octo/world"
     socket = str(observed.daemon.sock_path)
@@ -260,7 +262,7 @@ def test_post_api_control_refuses_another_origin(observed: Observed) -> None:
     assert observed.daemon.child(POLLER)["state"] != "paused"
 
 
-# -- §5.3a systemd -----------------------------------------------------------------
+# -- systemd -----------------------------------------------------------------
 
 
 def test_the_service_manager_heard_ready_and_watchdog(observed: Observed) -> None:
@@ -268,7 +270,7 @@ def test_the_service_manager_heard_ready_and_watchdog(observed: Observed) -> Non
     assert "READY=1" in observed.notify.lines()
 
 
-# -- §5.2 ctl: every action, options before or after it --------------------------------
+# -- ctl: every action, options before or after it --------------------------------
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -380,7 +382,7 @@ def test_repl_attached_has_the_helpers_and_sup(observed: Observed) -> None:
     assert f"resumed ['{POLLER}']" in done.stdout
 
 
-# -- §3 the requests made -------------------------------------------------------------
+# -- the requests made -------------------------------------------------------------
 
 
 def test_every_github_request_carries_the_api_headers(observed: Observed) -> None:
@@ -436,13 +438,15 @@ def test_ollama_is_asked_with_model_prompt_and_no_streaming(observed: Observed) 
     analysed(observed)
     [first, *_] = observed.ollama.requests_for("/api/generate", "POST")
     document = first.json()
-    assert set(document) == {"model", "prompt", "stream"}
+    # With analysis.structured (the default) the answer's JSON schema goes as `format`.
+    assert set(document) == {"model", "prompt", "stream", "format"}
+    assert document["format"]["required"] == ["summary", "labels", "duplicates", "questions"]
     assert document["model"] == DEFAULT_MODEL
     assert document["stream"] is False
     assert "Crash on start" in document["prompt"]
 
 
-# -- §4 the store, as a user queries it -------------------------------------------------
+# -- the store, as a user queries it -------------------------------------------------
 
 SPEC_COLUMNS = {
     "repositories": {"id", "owner", "name", "watch_since"},

@@ -15,6 +15,7 @@ import pytest
 from autosolve import __version__
 from autosolve.daemon.explainer import error_explainer
 from autosolve.infra.github import ForbiddenError, NotFoundError, UnauthorizedError
+from autosolve.infra.ollama.errors import OllamaTimeoutError
 from autosolve.settings import settings_from_mapping
 from tests.control.daemon import REPOSITORIES, Daemon, write_settings
 from tests.fakes.github import FakeGitHub
@@ -144,3 +145,11 @@ def test_errors_without_a_known_remedy_keep_their_own_message() -> None:
     assert explained(ValueError("odd")) is None
     not_found = NotFoundError("GET /repos/o/n/issues/9: 404", path="/repos/o/n/issues/9")
     assert explained(not_found) is None
+
+
+def test_a_model_timeout_keeps_its_own_words_naming_the_url_and_the_setting() -> None:
+    timeout = OllamaTimeoutError(
+        "POST http://127.0.0.1:11434/api/generate: no complete answer within ollama.timeout "
+        "(1 s, connect to last byte); the model is too slow or stuck"
+    )
+    assert explained(timeout) is None

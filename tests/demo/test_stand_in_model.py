@@ -10,8 +10,11 @@ import pytest
 import requests
 
 from autosolve.demo.model import STAND_IN_MODEL, StandInModel
+from autosolve.domain.grounding import Candidate, Grounds
 from autosolve.domain.prompt import PromptTemplate
+from autosolve.infra.issue import Issue
 from autosolve.infra.ollama import OllamaClient
+from autosolve.infra.store import RepositoryRef, StoredIssue
 
 SCHEMA = {
     "type": "object",
@@ -34,14 +37,15 @@ def model() -> Iterator[StandInModel]:
     assert not stand_in.route_errors
 
 
-def prompt(title: str, body: str, related: tuple[str, ...] = ()) -> str:
-    """A prompt of the built-in template, with the context a grounded prompt adds."""
-    text = PromptTemplate.builtin().text.format(
-        kind="issue", repository="acme/rocket", number=12, author="lee", labels="none",
-        title=title, body=body,
+def prompt(title: str, body: str, related: tuple[Candidate, ...] = ()) -> str:
+    """The built-in template's prompt, grounded in the repository's labels and ``related``."""
+    issue = Issue(
+        github_id=1, number=12, title=title, body=body, state="open", is_pull_request=False,
+        updated_at="2026-01-01T00:00:00Z", author_login="lee",
     )  # fmt: skip
-    context = "\n".join(related)
-    return f"{text}\nLabels of this repository: {', '.join(LABELS)}\n\nRelated issues:\n{context}\n"
+    stored = StoredIssue(1, RepositoryRef(1, "acme", "rocket", None), issue)
+    grounds = Grounds(related=related, repository_labels=LABELS)
+    return PromptTemplate.builtin().render(stored, grounds)
 
 
 def generate(model: StandInModel, text: str, **extra: Any) -> dict[str, Any]:
@@ -60,7 +64,10 @@ def structured(model: StandInModel, text: str) -> dict[str, Any]:
 CRASH = prompt(
     "Crash when the config file is empty",
     "`rocket deploy` with an empty rocket.toml ends with KeyError: 'targets'. Version 2.5.0.",
-    ("#3 [closed] Crash when rocket.toml is empty", "#7 [open] Add a --dry-run flag to deploy"),
+    (
+        Candidate(3, "Crash when rocket.toml is empty", "closed"),
+        Candidate(7, "Add a --dry-run flag to deploy", "open"),
+    ),
 )
 
 

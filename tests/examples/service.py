@@ -29,6 +29,8 @@ class RunningService:
     base: str
     """``http://127.0.0.1:PORT`` of the example's server."""
     process: subprocess.Popen[str]
+    workers: int = 0
+    """The worker actors the runtime runs (every one ticking once the service is up)."""
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, then the exit code."""
@@ -40,9 +42,10 @@ class RunningService:
 def example_service(
     tmp_path: Path, repositories: int, intervals: tuple[float, float, float] = (2.0, 1.0, 1.0)
 ) -> Iterator[RunningService]:
-    """The example service with ``2 × repositories + 1`` gevent workers, all ticking.
+    """The example service with its gevent workers (the plan's per-repository workers
+    for each repository, and the explainer), all ticking.
 
-    ``intervals``: the issue poller's, the outbox relay's and the explainer's.
+    ``intervals``: the pollers', the outbox relay's and the explainer's.
     """
     with FakeGitHub(token=TOKEN) as github, FakeOllama() as ollama:
         names = [f"load/repo{n}" for n in range(repositories)]
@@ -52,7 +55,8 @@ def example_service(
         data = settings_dict(tmp_path, github.url, ollama.url, names)
         poller, relay, explainer = intervals
         data["intervals"] = {
-            "issue_poller": poller, "outbox_relay": relay, "issue_explainer": explainer,
+            "issue_poller": poller, "comment_poller": poller, "outbox_relay": relay,
+            "issue_explainer": explainer,
         }  # fmt: skip
         data["runtime"]["backend"] = "gevent"
         data["log"] = {"level": "WARNING"}
@@ -68,10 +72,8 @@ def example_service(
                 line = process.stdout.readline()
                 assert line.startswith("listening on "), line + Path(log.name).read_text()
                 service = RunningService(line.split()[-1], process)
-                wait_until(
-                    lambda: _all_ticking(service.base, 2 * repositories + 1),
-                    timeout=90,
-                    what=f"{2 * repositories + 1} workers ticking",
+                service.workers = wait_until(
+                    lambda: _all_ticking(service.base), timeout=90, what="every worker ticking"
                 )
                 yield service
             finally:
@@ -80,7 +82,9 @@ def example_service(
                     process.wait(10)
 
 
-def _all_ticking(base: str, workers: int) -> bool:
+def _all_ticking(base: str) -> int:
+    """How many workers run, once every one of them ticked (0 before)."""
     status = json.loads(get(f"{base}/status", timeout=30.0)[1])
-    ticking = [c for c in status["children"] if c["kind"] == "worker" and c["runs"] >= 1]
-    return status["phase"] == "workers" and len(ticking) == workers
+    workers = [c for c in status["children"] if c["kind"] == "worker"]
+    ticking = status["phase"] == "workers" and all(c["runs"] >= 1 for c in workers)
+    return len(workers) if ticking else 0

@@ -55,11 +55,11 @@ class Fault:
     path_prefix: str | None
     params: dict[str, Any]
 
-    def matches(self, request: RequestRecord) -> bool:
+    def matches(self, request: RequestRecord, covers: Callable[[str | None, str], bool]) -> bool:
         method = self.params.get("method")
         if method is not None and method.upper() != request.method:
             return False
-        return self.path_prefix is None or request.path.startswith(self.path_prefix)
+        return covers(self.path_prefix, request.path)
 
 
 @dataclass
@@ -140,7 +140,7 @@ class FakeHTTPServer(server.LoopbackServer):
             return [
                 r
                 for r in self._log
-                if (path_prefix is None or r.path.startswith(path_prefix))
+                if self.covers(path_prefix, r.path)
                 and (method is None or r.method == method.upper())
             ]
 
@@ -226,10 +226,15 @@ class FakeHTTPServer(server.LoopbackServer):
         # Clients hanging up (drops, go_down, stop) are expected; keep them for inspection.
         self.server_errors.append(text)
 
+    def covers(self, path_prefix: str | None, path: str) -> bool:
+        """Whether a fault, a hold or a look at the log given ``path_prefix`` is about a
+        request for ``path``."""
+        return path_prefix is None or path.startswith(path_prefix)
+
     def _take_fault(self, request: RequestRecord) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(request):
+                if fault.matches(request, self.covers):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -238,10 +243,6 @@ class FakeHTTPServer(server.LoopbackServer):
 
     def _wait_if_held(self, request: RequestRecord) -> None:
         with self._lock:
-            holds = [
-                h
-                for h in self._holds
-                if h.path_prefix is None or request.path.startswith(h.path_prefix)
-            ]
+            holds = [h for h in self._holds if self.covers(h.path_prefix, request.path)]
         for hold in holds:
             hold.release.wait(hold.seconds)

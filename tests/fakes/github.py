@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ __all__ = ["FakeComment", "FakeGitHub", "FakeIssue", "FakeRepo", "iso_now", "rou
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+
+_COMMENT_LISTING = re.compile(r"/repos/[^/]+/[^/]+/issues/comments/?")
 
 FakeComment = Comment
 FakeIssue = Issue
@@ -99,6 +102,15 @@ class FakeGitHub(FakeHTTPServer, SimulatedGitHub):
         with self._lock:
             moment = max(self.clock.now(), present)
         return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
+
+    def covers(self, path_prefix: str | None, path: str) -> bool:
+        """A prefix covers the paths under it, but the issue listing's
+        (``/repos/o/r/issues``) does not cover the comment listing that GitHub puts
+        under it (``/repos/o/r/issues/comments``): a fault for one listing, or a count of
+        its requests, is not about the other."""
+        if path_prefix is not None and _COMMENT_LISTING.fullmatch(path):
+            return "/issues/comments" in path_prefix and path.startswith(path_prefix)
+        return super().covers(path_prefix, path)
 
     def fault_response(self, fault: Fault, request: RequestRecord) -> Response:
         p = fault.params

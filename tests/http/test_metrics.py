@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from autosolve import __version__
 from autosolve.domain.analysis import Result
+from autosolve.domain.events import TriageEvent
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
@@ -179,6 +180,20 @@ def test_model_requests_and_analyses_are_counted_by_their_hooks() -> None:
     analyses = families["autosolve_analyses"]
     assert analyses[("result", "posted"),] == 2
     assert analyses[("result", "failed"),] == 0
+
+
+def test_unstructured_answers_and_commands_are_counted_by_their_hook() -> None:
+    metrics = Metrics()
+    untouched = scrape(metrics)
+    assert untouched["autosolve_commands"][("result", "ignored"),] == 0
+    for event in (TriageEvent.UNSTRUCTURED_ANSWER, TriageEvent.COMMAND_ACCEPTED,
+                  TriageEvent.COMMAND_IGNORED, TriageEvent.COMMAND_IGNORED):  # fmt: skip
+        metrics.on_triage(event)
+    families = scrape(metrics)
+    assert families["autosolve_unstructured_answers"]["autosolve_unstructured_answers_total"] == 1
+    commands = families["autosolve_commands"]
+    assert (commands["type"], commands[("result", "accepted"),]) == ("counter", 1)
+    assert commands[("result", "ignored"),] == 2
 
 
 def test_github_responses_are_counted_by_status_with_the_rate_limit_left() -> None:

@@ -60,7 +60,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def client(github: FakeGitHub, clock: WallClock) -> GitHubClient:
-    return GitHubClient(github.url, TOKEN, timeout=5, now=clock)
+    return GitHubClient(github.url, TOKEN, timeout=5, now=clock, monotonic=clock)
 
 
 def raised(call) -> Exception:
@@ -428,11 +428,21 @@ def test_success_that_spends_the_last_request_closes_the_gate_until_reset(github
 def test_gate_never_shortens_a_block():
     clock = WallClock()
     gate = RateLimitGate(now=clock)
-    gate.block_until(NOW + 50)
-    gate.block_until(NOW + 10)
+    gate.block_for(50)
+    gate.block_for(10)
     assert gate.remaining() == 50
     clock.advance(50)
     assert gate.remaining() == 0
+
+
+def test_a_wall_clock_stepped_back_does_not_stretch_a_rate_limit_wait(github: FakeGitHub):
+    wall, elapsed = WallClock(), WallClock(start=0.0)
+    client = GitHubClient(github.url, TOKEN, timeout=5, now=wall, monotonic=elapsed)
+    github.fail_next(1, "rate_limit", reset=int(NOW) + 100)
+    assert raised(lambda: client.get_repository("octo", "hello")).wait_seconds() == 100
+    wall.advance(-3600)  # NTP steps the clock back an hour
+    elapsed.advance(100)
+    assert client.get_repository("octo", "hello").name == "hello"
 
 
 # -- other errors ----------------------------------------------------------------
@@ -732,3 +742,75 @@ def test_a_422_as_github_words_it_reaches_the_message(github, client):
         "Validation Failed): GitHub rejected the request's parameters: IssueComment.data: "
         "unprocessable Body is too long (maximum is 65536 characters); a plain string error"
     )
+
+
+# -- the token's account, the repository's comments and labels ------------------------------
+
+
+def test_get_authenticated_user_names_the_tokens_account(github: FakeGitHub, client):
+    account = client.get_authenticated_user()
+    assert (account.login, account.type) == (github.login, "User")
+    assert github.requests[-1].path == "/user"
+
+
+def test_list_repository_comments_reads_who_wrote_what_where_oldest_update_first(
+    github: FakeGitHub, client: GitHubClient
+):
+    github.add_issue("octo", "hello")
+    github.add_issue("octo", "hello")
+    github.associate("octo", "hello", "maintainer", "COLLABORATOR")
+    first = github.add_comment("octo", "hello", 2, "first", "maintainer")
+    github.add_comment("octo", "hello", 1, "second", "dependabot[bot]", user_type="Bot")
+
+    page = client.list_repository_comments("octo", "hello", since="2024-01-01T00:00:00Z")
+
+    request = github.requests[-1]
+    assert request.path == f"{ISSUES}/comments"
+    assert request.query == {"sort": "updated", "direction": "asc", "per_page": "100",
+                             "since": "2024-01-01T00:00:00Z"}  # fmt: skip
+    made, bot = page.comments
+    assert (made.github_id, made.issue_number, made.body) == (first.github_id, 2, "first")
+    assert (made.author_login, made.author_type, made.author_association) == (
+        "maintainer", "User", "COLLABORATOR",
+    )  # fmt: skip
+    assert (made.created_at, made.updated_at) == (first.created_at, first.updated_at)
+    assert (bot.issue_number, bot.author_type, bot.author_association) == (1, "Bot", "NONE")
+
+
+def test_a_repository_comment_listing_is_conditional_and_paged(github, client):
+    github.add_issue("octo", "hello")
+    for n in range(120):
+        github.add_comment("octo", "hello", 1, f"comment {n}")
+    first = client.list_repository_comments("octo", "hello", since=None)
+    second = client.list_repository_comments("octo", "hello", since=None,
+                                             page_url=first.next_url)  # fmt: skip
+    again = client.list_repository_comments("octo", "hello", since=None, etag=first.etag)
+    assert [len(first.comments), len(second.comments)] == [100, 20]
+    assert second.next_url is None
+    assert again.not_modified and again.comments == [] and github.requests[-1].status == 304
+
+
+def test_a_repository_comment_without_its_issue_url_is_a_malformed_response(github, client):
+    github.fail_next(1, "malformed", body=[{"id": 1, "body": "hi", "user": None}])
+    error = raised(lambda: client.list_repository_comments("octo", "hello", since=None))
+    assert isinstance(error, MalformedResponseError) and "issue_url" in str(error)
+
+
+def test_list_labels_reads_the_repositorys_labels_conditionally(github, client):
+    github.add_label("octo", "hello", "bug", color="d73a4a", description="Something is wrong")
+    github.add_label("octo", "hello", "docs")
+    page = client.list_labels("octo", "hello")
+    bug, docs = page.labels
+    assert (bug.name, bug.color, bug.description) == ("bug", "d73a4a", "Something is wrong")
+    assert docs.name == "docs" and page.next_url is None
+    assert client.list_labels("octo", "hello", etag=page.etag).not_modified
+
+
+def test_add_labels_posts_the_names_and_answers_every_label_of_the_issue(github, client):
+    github.add_issue("octo", "hello", labels=["bug"])
+    assert client.add_labels("octo", "hello", 1, ["ui"]) == ["bug", "ui"]
+    request = github.requests[-1]
+    assert (request.method, request.path, request.json()) == (
+        "POST", f"{ISSUES}/1/labels", {"labels": ["ui"]},
+    )  # fmt: skip
+    assert github.issue("octo", "hello", 1).labels == ["bug", "ui"]

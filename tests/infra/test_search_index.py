@@ -123,14 +123,6 @@ def test_labels_are_voted_by_earlier_issues_only(database: SearchDatabase) -> No
     assert [label.name for label in found.labels] == ["A-borrow-checker"]
 
 
-def test_backfill_indexes_the_issues_stored_before_the_index(database: SearchDatabase) -> None:
-    repository = database.repository("mine")
-    database.store_without_index(repository, issue(1, CRASH), issue(2, CRASH))
-    assert database.backfill() == 2
-    assert database.backfill() == 0
-    assert numbers(related(database, repository, 3, CRASH)) == [2, 1]
-
-
 def test_a_query_without_any_term_finds_nothing(database: SearchDatabase) -> None:
     repository = database.repository("mine")
     database.save(repository, issue(1, CRASH))

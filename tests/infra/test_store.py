@@ -16,14 +16,19 @@ from pathlib import Path
 
 import pytest
 
+from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
+from autosolve.infra.label import Label
 from autosolve.infra.store import (
     SCHEMA_VERSION,
+    TABLES,
     InvalidIssueError,
+    SavedComments,
     SchemaVersionError,
     SQLiteStore,
     Store,
     StoreClosedError,
+    StoredDelivery,
     StoreError,
     SyncCursor,
     UnknownIssueError,
@@ -127,7 +132,13 @@ CONTRACT_COLUMNS = {
              "last_error", "leased_by"},
     "dead_jobs": {"id", "job_id", "payload", "receive_count", "reason", "dead_at"},
     "analyses": {"id", "issue_id", "model", "prompt_sha256", "content_sha256", "body",
-                 "comment_id", "created_at", "posted_at"},
+                 "comment_id", "created_at", "posted_at", "summary", "related", "labels",
+                 "labels_applied"},
+    "comments": {"id", "repository_id", "issue_number", "github_id", "author_login",
+                 "author_type", "author_association", "body", "created_at", "updated_at"},
+    "repository_labels": {"repository_id", "name", "color", "description"},
+    "listing_cursors": {"repository_id", "listing", "since", "etag", "next_url"},
+    "identity": {"login", "source", "learned_at"},
 }  # fmt: skip
 
 
@@ -333,7 +344,7 @@ def test_save_issue_page_writes_nothing_when_an_issue_of_the_page_is_invalid(
 def test_a_delivery_stores_its_issues_with_their_events_and_a_redelivery_changes_nothing(
     store: Store, repo: int
 ):
-    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == StoredDelivery(issues=1)
     assert store.record_delivery("d-1", "issues", repo, [issue(1, T1)]) is None  # redelivered
     assert pending_outbox(store, repo) == 1
     assert store.get_issue(repo, 1).issue == issue(1)  # type: ignore[union-attr]
@@ -341,14 +352,14 @@ def test_a_delivery_stores_its_issues_with_their_events_and_a_redelivery_changes
 
 
 def test_a_delivery_and_a_poll_of_the_same_change_queue_one_analysis(store: Store, repo: int):
-    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == StoredDelivery(issues=1)
     assert store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0)) == 0
-    assert store.record_delivery("d-2", "issue_comment", repo, [issue(1)]) == 0
+    assert store.record_delivery("d-2", "issue_comment", repo, [issue(1)]) == StoredDelivery()
     assert pending_outbox(store, repo) == 1
 
 
 def test_a_delivery_without_issues_is_recorded_alone(store: Store):
-    assert store.record_delivery("d-ping", "ping") == 0
+    assert store.record_delivery("d-ping", "ping") == StoredDelivery()
     assert store.record_delivery("d-ping", "ping") is None
     assert count(store, "webhook_deliveries") == 1
 
@@ -850,3 +861,177 @@ def test_an_issue_given_twice_in_one_page_is_stored_once_as_its_last_copy(store:
     saved = store.get_issue(repo, 1)
     assert saved is not None and saved.issue == issue(1, T1, title="last")
     assert count(store, "outbox_events") == 1
+
+
+# -- the conversation: comments, labels, the identity, what an analysis said ----------------
+
+
+def comment(github_id: int, number: int = 1, updated_at: str = T0, **changes: object) -> Comment:
+    fields: dict[str, object] = {
+        "github_id": github_id,
+        "body": f"comment {github_id}",
+        "issue_number": number,
+        "author_login": "someone",
+        "author_type": "User",
+        "author_association": "NONE",
+        "created_at": T0,
+        "updated_at": updated_at,
+    }
+    fields.update(changes)
+    return Comment(**fields)  # type: ignore[arg-type]
+
+
+def test_comments_are_mirrored_with_their_author_and_read_back_per_issue_oldest_first(
+    store: Store, repo: int
+):
+    later, earlier = comment(20, author_association="MEMBER"), comment(10, author_type="Bot")
+    saved = store.save_comment_page(repo, [later, earlier, comment(30, number=2)],
+                                    SyncCursor(since=T0))  # fmt: skip
+    assert (saved.changed, saved.new) == (3, (20, 10, 30))
+    assert store.issue_comments(repo, 1) == [earlier, later]
+    assert store.load_cursor(repo, "comments") == SyncCursor(since=T0)
+    assert store.load_cursor(repo) == SyncCursor()  # the issue listing's cursor is its own
+
+
+def test_a_comment_saved_again_is_new_once_and_an_older_copy_is_ignored(store: Store, repo: int):
+    store.save_comment_page(repo, [comment(10, updated_at=T1)], SyncCursor())
+    again = store.save_comment_page(repo, [comment(10, updated_at=T1)], SyncCursor())
+    stale = store.save_comment_page(repo, [comment(10, body="old", updated_at=T0)], SyncCursor())
+    edited = store.save_comment_page(repo, [comment(10, body="edited", updated_at=T2)],
+                                     SyncCursor())  # fmt: skip
+    assert [(s.changed, s.new) for s in (again, stale, edited)] == [(0, ()), (0, ()), (1, ())]
+    [mirrored] = store.issue_comments(repo, 1)
+    assert (mirrored.body, mirrored.updated_at) == ("edited", T2)
+
+
+def test_a_new_command_comment_is_announced_once_in_the_outbox_with_its_page(
+    store: Store, repo: int
+):
+    store.save_issue_page(repo, [issue(1)], SyncCursor())
+    store.relay_outbox(repo)
+    store.receive_job(60, 5)  # the issue's own job is being worked on
+    command = comment(10, body="/autosolve")
+    store.save_comment_page(repo, [command, comment(11)], SyncCursor(), commands={10})
+    store.save_comment_page(repo, [command], SyncCursor(), commands={10})  # read again
+
+    assert pending_outbox(store) == 1
+    assert store.relay_outbox(repo) == 1
+    job = store.receive_job(60, 5)
+    assert job is not None and job.payload == {"number": 1, "repository_id": repo,
+                                               "requested": True}  # fmt: skip
+
+
+@pytest.mark.parametrize("first", ["delivered", "polled"])
+def test_a_command_is_announced_once_whether_delivered_or_polled_first(
+    store: Store, repo: int, first: str
+):
+    command = comment(10, body="/autosolve")
+
+    def deliver(delivery_id: str) -> StoredDelivery | None:
+        return store.record_delivery(delivery_id, "issue_comment", repo, [issue(1)], [command],
+                                     commands={10})  # fmt: skip
+
+    def poll() -> SavedComments:
+        return store.save_comment_page(repo, [command], SyncCursor(since=T0), commands={10})
+
+    store.save_issue_page(repo, [issue(1)], SyncCursor())
+    store.relay_outbox(repo)
+    if first == "delivered":
+        delivered, polled = deliver("d-1"), poll()
+    else:
+        polled, delivered = poll(), deliver("d-1")
+    assert deliver("d-1") is None  # a redelivery
+    announced = SavedComments(1, (10,), commands=1)
+    assert (delivered, polled) == (
+        (StoredDelivery(comments=announced), SavedComments(0, ()))
+        if first == "delivered"
+        else (StoredDelivery(comments=SavedComments(0, ())), announced)
+    )
+    assert pending_outbox(store) == 1
+    assert store.issue_comments(repo, 1) == [command]
+
+
+def test_a_delivered_comment_is_refused_with_its_issue_and_the_record(store: Store, repo: int):
+    with pytest.raises(StoreError, match="cannot store comment 11 of octo/hello: updated_at"):
+        store.record_delivery("d-1", "issue_comment", repo, [issue(1)],
+                              [comment(11, updated_at=None)])  # fmt: skip
+    assert count(store, "webhook_deliveries") == 0 and store.get_issue(repo, 1) is None
+
+
+def test_a_command_on_an_issue_not_mirrored_yet_writes_nothing_of_its_page(store: Store, repo: int):
+    with pytest.raises(UnknownIssueError, match="octo/hello#7 is not in the local mirror"):
+        store.save_comment_page(repo, [comment(10, number=7), comment(11)], SyncCursor(since=T1),
+                                commands={10})  # fmt: skip
+    assert store.issue_comments(repo, 7) == [] and store.issue_comments(repo, 1) == []
+    assert store.load_cursor(repo, "comments") == SyncCursor()
+
+
+def test_a_comment_the_table_would_refuse_is_named_and_nothing_is_written(store: Store, repo: int):
+    with pytest.raises(StoreError, match="cannot store comment 11 of octo/hello: updated_at"):
+        store.save_comment_page(repo, [comment(10), comment(11, updated_at=None)], SyncCursor())
+    assert store.issue_comments(repo, 1) == []
+
+
+def test_a_label_listing_replaces_the_repositorys_labels_with_its_etag(store: Store, repo: int):
+    store.save_labels(repo, [Label("bug", "d73a4a", "Broken"), Label("docs")],
+                      SyncCursor(etag='W/"1"'))  # fmt: skip
+    store.save_labels(repo, [Label("Docs", "0075ca"), Label("UI")], SyncCursor(etag='W/"2"'))
+    assert store.repository_labels(repo) == [Label("Docs", "0075ca"), Label("UI")]
+    assert store.load_cursor(repo, "labels") == SyncCursor(etag='W/"2"')
+
+
+def test_the_identity_is_recorded_once_and_replaced_when_learned_again(store: Store):
+    assert store.identity() is None
+    store.save_identity("autosolve-bot", "token")
+    store.save_identity("octo-app[bot]", "app")
+    assert store.identity() == "octo-app[bot]"
+
+
+def test_an_analysis_keeps_its_summary_related_issues_and_labels_applied_once(
+    store: Store, repo: int
+):
+    store.save_issue_page(repo, [issue(1)], SyncCursor())
+    issue_id = store.get_issue(repo, 1).id  # type: ignore[union-attr]
+    added = store.add_analysis(issue_id, model="m", prompt_sha256="p", content_sha256="c",
+                               body="b", summary="Crash on start", related=[3, 7],
+                               labels=["bug", "ui"])  # fmt: skip
+    assert (added.summary, added.related, added.labels, added.labels_applied) == (
+        "Crash on start", (3, 7), ("bug", "ui"), None,
+    )  # fmt: skip
+    assert store.mark_labels_applied(added.id, ["ui"])
+    latest = store.latest_analysis(issue_id)
+    assert latest is not None and latest.labels_applied == ("ui",)
+    [recent] = store.recent_analyses()
+    assert (recent.summary, recent.related, recent.labels, recent.labels_applied) == (
+        "Crash on start", (3, 7), ("bug", "ui"), ("ui",),
+    )  # fmt: skip
+
+
+def test_a_version_2_database_gains_the_conversation_keeping_its_analyses(
+    store_backend: StoreBackend,
+):
+    store_backend.migrate_to(2)
+    store_backend.sql(
+        "INSERT INTO repositories (github_id, owner, name, created_at, updated_at, watch_since) "
+        "VALUES (1, 'octo', 'hello', 1.0, 1.0, ?)",
+        (T0,),
+    )
+    store_backend.sql(
+        "INSERT INTO issues (repository_id, github_id, number, title, state, is_pull_request, "
+        "github_updated_at, stored_at, updated_at) VALUES (1, 11, 1, 'Old', 'open', 0, ?, 1, 1)",
+        (T0,),
+    )
+    store_backend.sql(
+        "INSERT INTO analyses (issue_id, model, prompt_sha256, content_sha256, body, comment_id, "
+        "created_at, posted_at) VALUES (1, 'm', 'p', 'c', 'said', 5, 2.0, 3.0)"
+    )
+    with store_backend.open() as store:
+        assert store.migrate() == SCHEMA_VERSION
+        kept = store.latest_analysis(1)
+        assert kept is not None and (kept.body, kept.comment_id) == ("said", 5)
+        assert (kept.summary, kept.related, kept.labels, kept.labels_applied) == (
+            None, (), (), None,
+        )  # fmt: skip
+    assert {"comments", "repository_labels", "listing_cursors", "identity"} <= {
+        table for table in TABLES if store_backend.columns(table)
+    }

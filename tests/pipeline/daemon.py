@@ -36,7 +36,7 @@ def settings_dict(
         "ollama": {"url": ollama_url, "timeout": 10.0},
         "database": {"path": str(tmp_path / "autosolve.db")},
         "intervals": {"issue_poller": 0.1, "issue_poller_max": 0.2, "outbox_relay": 0.05,
-                      "issue_explainer": 0.02},
+                      "issue_explainer": 0.02, "comment_poller": 0.1},
         "runtime": {"shutdown_timeout": 5.0},
         "control": {"socket": str(tmp_path / "autosolve.sock")},
         "http": {"listen": "127.0.0.1:0"},  # a free port: never another test's

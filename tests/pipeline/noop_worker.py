@@ -1,4 +1,4 @@
-"""A throwaway per-repository worker, added the way README "Adding a task" says.
+"""A throwaway per-repository worker, added the way docs/architecture.md, "Adding a task", says.
 
 Step one is this domain file: a class whose ``task_spec()`` returns a
 :class:`WorkerSpec`. Step two is one line in the repository module's
@@ -37,7 +37,7 @@ class NoOp:
 
 
 class WithNoOp(RepositoryModule):
-    """The repository module with the one line the README's step two adds."""
+    """The repository module with the one line that guide's step two adds."""
 
     def workers(self, deps: Any) -> list[Any]:
         return [*super().workers(deps), NoOp(deps.settings.intervals.outbox_relay)]

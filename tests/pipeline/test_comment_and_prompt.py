@@ -5,9 +5,11 @@ from __future__ import annotations
 import configparser
 import fnmatch
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from autosolve.domain import prompt as prompt_module
 from autosolve.domain.comment import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
@@ -15,7 +17,16 @@ from autosolve.domain.comment import (
     content_sha256,
     format_comment,
 )
-from autosolve.domain.prompt import BUILTIN_TEMPLATE, PromptTemplate, TemplateError
+from autosolve.domain.grounding import Candidate, Grounds
+from autosolve.domain.prompt import (
+    BUILTIN_TEMPLATE,
+    PLACEHOLDERS,
+    THREAD_CHARS,
+    PromptTemplate,
+    TemplateError,
+    fence_for,
+)
+from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
 from autosolve.infra.store import RepositoryRef, StoredIssue
 
@@ -78,10 +89,55 @@ def test_the_content_hash_follows_title_and_body_only() -> None:
 
 
 def test_the_builtin_template_uses_every_placeholder() -> None:
-    prompt = PromptTemplate.builtin().render(stored(is_pull_request=True))
+    template = PromptTemplate.builtin()
+    assert [name for name in PLACEHOLDERS if f"{{{name}}}" not in template.text] == []
+    prompt = template.render(stored(is_pull_request=True))
     assert "pull request of the repository octo/hello" in prompt
     for expected in ("#12", "alice", "bug, ui", "Title: Crash on start", "It crashes."):
         assert expected in prompt
+
+
+def test_the_context_is_rendered_bounded_and_empty_parts_say_none() -> None:
+    thread = tuple(
+        Comment(n, f"remark {n}\n" + "x" * 2000, author_login="bob", created_at=f"T{n}")
+        for n in range(10)
+    )
+    grounds = Grounds(
+        related=(Candidate(3, "Crash\non start", "closed", "It dies " * 100),),
+        comments=thread,
+        repository_labels=("bug", "docs"),
+    )
+    template = PromptTemplate.parse("{related}|{comments}|{repository_labels}", "t")
+
+    related, comments, labels = template.render(stored(), grounds).split("|")
+    assert related.startswith("#3 [closed] Crash on start — It dies It dies")
+    assert len(related) < 300 and related.endswith("…")
+    shown = [line for line in comments.splitlines() if line.startswith("bob (NONE), ")]
+    assert shown[-1] == "bob (NONE), T9:" and len(shown) < len(thread)
+    assert len(comments) <= THREAD_CHARS + 40 * len(shown) and "> remark 9" in comments
+    assert labels == "bug, docs"
+    assert template.render(stored()) == "(none)|(none)|(none)"
+
+
+def test_the_fence_is_in_none_of_the_quoted_texts_and_the_same_for_the_same_texts(
+    monkeypatch,
+) -> None:
+    texts = ["Crash", "END DATA-0000"]
+    assert fence_for(texts) == fence_for(list(texts)) != fence_for(["Crash"])
+    assert all(fence_for(texts) not in text for text in texts)
+    # Were a text to hold the token its texts get, they get the next one.
+    monkeypatch.setattr(prompt_module, "hashlib", SimpleNamespace(sha256=_DigestOfSalt))
+    assert fence_for(["quoting DATA-0000000000000000"]) == "DATA-1111111111111111"
+
+
+class _DigestOfSalt:
+    """A digest that is the salt's digit repeated: the first token is predictable."""
+
+    def __init__(self, data: bytes) -> None:
+        self._salt = data.split(b"\0")[0].decode()
+
+    def hexdigest(self) -> str:
+        return self._salt * 64
 
 
 def test_the_builtin_template_is_shipped_as_package_data() -> None:

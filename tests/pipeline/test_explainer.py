@@ -37,8 +37,14 @@ def run_tick(world: World) -> None:
 
 
 def answer_with_the_body(prompt: str) -> str:
-    """A model whose answer changes with the issue's body (the prompt's last line)."""
-    return f"About: {prompt.strip().splitlines()[-1]}"
+    """A model whose answer changes with the issue's body (the last line quoted: the
+    prompt's last line closes the quotation)."""
+    return f"About: {prompt.strip().splitlines()[-2]}"
+
+
+def crash(*args, **kwargs):
+    """The daemon dies right after posting: the comment is on GitHub, not recorded."""
+    raise OSError(5, "Input/output error")
 
 
 # -- the first-run window ------------------------------------------------------------------
@@ -87,19 +93,18 @@ def test_since_all_with_every_state_and_pull_requests_analyses_them_all(world: W
     assert world.outcomes == ["posted"] * 6
 
 
-def test_a_steady_state_analysis_costs_two_requests_labels_come_from_the_mirror(world: World):
+def test_a_steady_state_analysis_costs_one_request_the_rest_comes_from_the_mirror(world: World):
     world.configure(github={"issues": {"required_label": "Triage"}})
     world.validate()
     world.github.add_issue("octo", "hello", labels=["triage"], created_at=iso_now())
+    world.github.add_comment("octo", "hello", 1, "Same here on 2.1.", "someone")
     world.sync()
     world.github.clear_log()
 
     run_tick(world)
 
-    assert [(r.method, r.path) for r in world.github.requests] == [
-        ("GET", COMMENTS.format(1)),
-        ("POST", COMMENTS.format(1)),
-    ]
+    assert [(r.method, r.path) for r in world.github.requests] == [("POST", COMMENTS.format(1))]
+    assert "Same here on 2.1." in world.ollama.requests[0].json()["prompt"]
 
 
 # -- dry run, re-analysis, answers that cannot be posted as they are --------------------------
@@ -267,15 +272,22 @@ def test_a_crash_after_posting_adopts_the_comment_instead_of_posting_again(
     assert posted_at is not None and pending_jobs(world.store) == 0
 
 
-def test_a_comment_listing_that_loops_fails_the_job_after_one_request(world: World):
+def test_a_comment_listing_that_loops_in_the_crash_window_fails_the_job_after_one_request(
+    world: World, monkeypatch
+):
     world.configure(github={"issues": {"since": "all"}})
     world.github.add_issue("octo", "hello")
     world.validate()
     world.sync()
+    monkeypatch.setattr(SQLiteStore, "mark_analysis_posted", crash)
+    with pytest.raises(OSError):
+        run_tick(world)  # posted, not recorded: the next delivery reads GitHub's listing
+    monkeypatch.undo()
+    world.clock.advance(60)
     world.github.fail_next(100, "self_next", path_prefix=COMMENTS.format(1))
     with pytest.raises(MalformedResponseError, match="already read"):
         run_tick(world)
-    assert len(world.github.requests_for(COMMENTS.format(1))) == 1
+    assert len(world.github.requests_for(COMMENTS.format(1), method="GET")) == 1
 
 
 # -- concurrency -------------------------------------------------------------------------------
@@ -377,3 +389,37 @@ def test_a_stop_leaves_jobs_not_yet_started_queued_with_their_attempts(world: Wo
     world.explainer().run(stopped)  # a tick that begins after the stop takes nothing
     assert world.store.jobs_summary().in_flight == 0
     assert query(world.db, "SELECT count(*) FROM jobs WHERE receive_count > 1") == [(0,)]
+
+
+# -- only autosolve's own comments are autosolve's ----------------------------------------------
+
+
+def test_a_users_comment_carrying_the_marker_does_not_make_the_explainer_skip_the_issue(
+    world: World,
+):
+    world.configure(github={"issues": {"since": "all"}})
+    world.github.add_issue("octo", "hello")
+    world.github.add_comment("octo", "hello", 1, f"I agree {MARKER}", "someone")
+    world.validate()
+    world.sync()
+    run_tick(world)
+
+    users, own = world.github.comments("octo", "hello", 1)
+    assert (users.user, users.body) == ("someone", f"I agree {MARKER}")
+    assert own.user == world.github.login and own.body.startswith(MARKER)
+    assert world.outcomes == ["posted"]
+
+
+def test_explain_never_edits_a_users_comment_that_carries_the_marker(world: World):
+    world.github.add_issue("octo", "hello")
+    world.github.add_comment("octo", "hello", 1, f"I agree {MARKER}", "someone")
+    world.validate()
+    world.sync()
+    world.operations().explain("octo/hello#1")
+    world.sync()
+    world.operations().explain("octo/hello#1")
+
+    users, own = world.github.comments("octo", "hello", 1)
+    assert (users.user, users.body) == ("someone", f"I agree {MARKER}")
+    assert own.user == world.github.login and own.body.startswith(MARKER)
+    assert [r.method for r in posts(world)] == ["POST", "PATCH"]

@@ -1,4 +1,4 @@
-"""The analysis gate: the first-run window and the filters, in the order SPEC §3.1 gives."""
+"""The analysis gate: the first-run window and the filters, in the order they apply."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.app_keys import key_pair
 from tests.fakes.github import FakeGitHub
-from tests.pipeline.daemon import query, wait_until
+from tests.pipeline.daemon import merge, query, wait_until
 
 APP_ID = 77
 SLUG = "autosolve-app"
@@ -23,8 +23,11 @@ def app_settings(tmp_path: Path, github: FakeGitHub, make_settings):
     github.add_app(APP_ID, SLUG, key_pair().public)
 
     def make(**sections):
-        app = {"token": "", "app": {"id": APP_ID, "private_key_file": str(key)}}
-        return make_settings([], github=app, **sections)
+        data = make_settings(
+            [], github={"token": "", "app": {"id": APP_ID, "private_key_file": str(key)}}
+        )
+        merge(data, sections)
+        return data
 
     return make
 
@@ -70,3 +73,21 @@ def test_a_token_revoked_mid_run_is_renewed_without_a_failed_tick(
     assert rejected and all(r.path.startswith("/repos/octo/hello") for r in rejected)
     shown = caplog.text + str(daemon.app.status())
     assert not any(token in shown for token in (*github.installations.tokens, "ghs_", "eyJ"))
+
+
+def test_the_apps_bot_is_autosolves_identity_so_a_re_analysis_edits_its_own_comment(
+    github: FakeGitHub, app_settings, running, db: Path
+) -> None:
+    github.add_repo("octo", "hello")
+    issue = github.add_issue("octo", "hello", title="Crash on start")
+    github.install_app(APP_ID, "octo")
+    running(app_settings(github={"issues": {"reanalyze_on_edit": True}}))
+    wait_until(lambda: github.marker_comments("octo", "hello", issue.number, MARKER),
+               what="the analysis posted")  # fmt: skip
+    assert query(db, "SELECT login, source FROM identity") == [(f"{SLUG}[bot]", "app")]
+    github.edit_issue("octo", "hello", issue.number, body="It crashes on 2.1 too.")
+    wait_until(lambda: github.requests_for(method="PATCH"), what="the comment edited")
+    [comment] = github.comments("octo", "hello", issue.number)
+    assert comment.user == f"{SLUG}[bot]" and "/user" not in {r.path for r in github.requests}
+    [edit] = github.requests_for(method="PATCH")
+    assert edit.path == f"/repos/octo/hello/issues/comments/{comment.github_id}"

@@ -83,7 +83,7 @@ def test_an_issue_with_a_marker_comment_gets_no_second_one(
 ) -> None:
     github.add_repo("octo", "hello")
     github.add_issue("octo", "hello", title="already done")
-    github.add_comment("octo", "hello", 1, f"{MARKER}\nearlier analysis", user="autosolve")
+    github.add_comment("octo", "hello", 1, f"{MARKER}\nearlier analysis", user=github.login)
     github.add_issue("octo", "hello", title="new")
     run_daemon(make_settings(["octo/hello"]))
     wait_until(lambda: marker_comments(github, "octo/hello", 2), what="the new issue's comment")

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from autosolve.domain import listing as poller_module
 from autosolve.domain.spec import RepoTenant
 from autosolve.domain.workers import IssuePoller
-from autosolve.domain.workers import issue_poller as poller_module
 from autosolve.infra.github import MalformedResponseError
 from autosolve.runtime import ManualClock, WorkContext
 from tests.pipeline.world import World

@@ -1,5 +1,5 @@
 """``reload`` in-process: the whole daemon (``App``) against the fakes, its settings file
-rewritten between reloads (SPEC §2.4b, §5.2). The daemon as a process, with SIGHUP and
+rewritten between reloads. The daemon as a process, with SIGHUP and
 ``ctl reload``, is in ``test_reload_daemon.py``."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ Settings = dict[str, Any]
 
 @pytest.fixture(params=["shipped", "with a no-op worker"])
 def tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The tasks as shipped, and with a per-repository worker added as the README says:
+    """The tasks as shipped, and with a per-repository worker added as docs/architecture.md says:
     the expectations are computed from the plan, so they hold for both."""
     if request.param == "shipped":
         yield request.param

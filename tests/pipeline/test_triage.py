@@ -2,7 +2,7 @@
 
 The first-run window, repositories added later, paging that goes nowhere,
 model outages, broken prompt templates and concurrent analyses, as an
-operator would meet them (SPEC §3.1).
+operator would meet them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import requests
 
 from autosolve.http.endpoint import HttpEndpoint
 from autosolve.http.webhooks import MAX_DELIVERY, WEBHOOK_PATH, signature
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, iso_now
+from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import query, wait_until
 
 SECRET = "webhook-s3cret"
@@ -196,3 +197,47 @@ def test_a_repository_created_or_archived_is_discovered_at_once(
     github.archive_repo("octo", "a")
     wait_until(lambda: "octo/a" not in one.daemon.app.plan.groups, what="octo/a gone")
     assert [d.status for d in github.hooks.deliveries] == [202, 202]
+
+
+def test_a_command_delivered_by_github_re_runs_the_analysis_once_though_the_poller_reads_it_too(
+    github: FakeGitHub, ollama: FakeOllama, make_settings, served, db: Path
+) -> None:
+    github.add_repo("octo", "a")
+    github.associate("octo", "a", "maintainer", "COLLABORATOR")
+    webhooks = {"secret": SECRET, "reconcile_interval": 30.0}
+    slow = {"issue_poller": 60.0, "issue_poller_max": 60.0, "comment_poller": 60.0,
+            "outbox_relay": 30.0, "issue_explainer": 30.0}  # fmt: skip
+    one = served(make_settings(["octo/a"], github={"webhooks": webhooks}, intervals=slow))
+    one.daemon.wait_state("worker:comment-poller:octo/a", "idle")
+    github.hooks.add(one.url, SECRET)
+    issue = github.add_issue("octo", "a", title="Crash on start", created_at=iso_now())
+    wait_until(lambda: github.marker_comments("octo", "a", issue.number, MARKER),
+               timeout=10, what="the analysis posted")  # fmt: skip
+    listings = len(comment_listings(github))
+    command = github.add_comment(
+        "octo", "a", issue.number, "/autosolve", "maintainer", created_at=iso_now(1)
+    )  # after the watch start: a request
+    wait_until(lambda: github.requests_for(method="PATCH"), timeout=10,
+               what="the command followed, without a poll")  # fmt: skip
+    assert len(comment_listings(github)) == listings
+    assert query(db, "SELECT body FROM comments WHERE github_id = ?", command.github_id) == [
+        ("/autosolve",)
+    ]
+
+    for poller in ("issue-poller", "comment-poller"):  # the poll the delivery made needless
+        name = f"worker:{poller}:octo/a"
+        runs = one.daemon.children()[name]["runs"]
+        one.daemon.app.handle.run_now(name)
+        wait_until(lambda n=name, r=runs: one.daemon.children()[n]["runs"] > r,
+                   what=f"the {poller} ran")  # fmt: skip
+    assert len(comment_listings(github)) > listings
+    one.daemon.app.handle.run_now("worker:outbox-relay:octo/a")
+    wait_until(lambda: query(db, "SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL"
+                                 " UNION ALL SELECT count(*) FROM jobs") == [(0,), (0,)],
+               what="nothing left to do")  # fmt: skip
+    assert len(github.requests_for(method="PATCH")) == 1
+    assert len(ollama.requests_for("/api/generate")) == 2
+
+
+def comment_listings(github: FakeGitHub) -> list[Any]:
+    return github.requests_for("/repos/octo/a/issues/comments", "GET")

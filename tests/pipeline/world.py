@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from autosolve.domain.analysis import Result
-from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+from autosolve.domain.events import TriageEvent
+from autosolve.domain.grounding import RelatedIssues
+from autosolve.domain.identity import TokenIdentity
+from autosolve.domain.spec import RepoTenant
+from autosolve.domain.workers import IssueExplainer
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.store import SQLiteStore
 from autosolve.runtime import SystemClock, WorkContext
 from autosolve.schedule import registry
+from autosolve.schedule.modules.repository import RepositoryModule
 from autosolve.settings import Settings, settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
@@ -43,6 +48,10 @@ class World:
     overrides: dict[str, Any] = field(default_factory=dict)
     outcomes: list[Result] = field(default_factory=list)
     """What the explainer's observer was told, in order."""
+    events: list[TriageEvent] = field(default_factory=list)
+    """What the triage observer was told, in order."""
+    related: RelatedIssues | None = None
+    """The candidate issues analyses are shown (none without)."""
 
     def __post_init__(self) -> None:
         self.clock = WallClock()
@@ -51,6 +60,9 @@ class World:
         self.store.migrate()
         self.github_client = GitHubClient(self.github.url, TOKEN, timeout=5)
         self.ollama_client = OllamaClient(self.ollama.url, "qwen2.5-coder:7b", timeout=10)
+        self.identity = TokenIdentity(self.github_client, self.store)
+        """Learned once, as the daemon does (one ``GET /user`` for the world)."""
+        self._workers: list[Any] | None = None
 
     # -- what the registry reads ---------------------------------------------------------
 
@@ -63,10 +75,14 @@ class World:
     def analysis_observer(self, result: Result) -> None:
         self.outcomes.append(result)
 
+    def triage_observer(self, event: TriageEvent) -> None:
+        self.events.append(event)
+
     # -- building and running the tasks -----------------------------------------------------
 
     def configure(self, **sections: Any) -> World:
         merge(self.overrides, sections)
+        self._workers = None  # built again from the new settings
         return self
 
     def explainer(self) -> IssueExplainer:
@@ -76,16 +92,25 @@ class World:
         return registry.new_operations(_Deps(self))
 
     def validate(self, owner: str = "octo", name: str = "hello") -> int:
-        """What the repository validator does: record the repository (and its watch start)."""
+        """What the repository validator does: learn who autosolve is, record the repository
+        (and its watch start)."""
+        self.identity.login()
         return self.store.upsert_repository(self.github.repo(owner, name).github_id, owner, name)
 
-    def sync(self, owner: str = "octo", name: str = "hello") -> None:
-        """Mirror the repository and queue its issues, as the poller and the relay would."""
-        from autosolve.domain.spec import RepoTenant
+    def workers(self) -> list[Any]:
+        """The per-repository workers (pollers, relay), built once as the repository module does."""
+        if self._workers is None:
+            self._workers = RepositoryModule().workers(_Deps(self))
+        return self._workers
 
+    def sync(
+        self, owner: str = "octo", name: str = "hello", ctx: WorkContext | None = None
+    ) -> None:
+        """Mirror the repository (issues, comments, labels) and queue its issues and commands,
+        as the pollers and the relay would (one tick each, in that order)."""
         tenant = RepoTenant(owner, name, self.store.repository_id(owner, name))
-        IssuePoller(self.github_client, self.store, 1.0).poll(context(), tenant)
-        OutboxRelay(self.store, 1.0).relay(context(), tenant)
+        for worker in self.workers():
+            worker.task_spec().work(ctx or context(), tenant)
 
     def close(self) -> None:
         self.store.close()
@@ -112,4 +137,7 @@ class _Deps:
         self.github = world.github_client
         self.model = world.ollama_client
         self.store = world.store
+        self.identity = world.identity
         self.analysis_observer = world.analysis_observer
+        self.triage_observer = world.triage_observer
+        self.related_issues = world.related

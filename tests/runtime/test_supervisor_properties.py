@@ -257,7 +257,7 @@ class SupervisorMachine(RuleBasedStateMachine):
                 for name in names:
                     # A tick that got past the runtime's pause check just before
                     # the pause landed may reach the work after this line: the
-                    # current tick finishes (SPEC §2.5). One, never more.
+                    # current tick finishes. One, never more.
                     script.allowed[name] = 1
 
     @precondition(lambda self: self.running)

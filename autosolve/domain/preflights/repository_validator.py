@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from autosolve.domain.spec import PreflightSpec, RepoTenant
 
 if TYPE_CHECKING:
+    from autosolve.domain.identity import Identity
     from autosolve.infra.github import GitHubClient
     from autosolve.infra.store import Store
     from autosolve.runtime import WorkContext
@@ -16,6 +17,10 @@ __all__ = ["RepositoryValidator"]
 
 class RepositoryValidator:
     """``GET /repos/{owner}/{name}``, then upsert the repository.
+
+    With an ``identity``, autosolve's own account is learned first (one
+    ``GET /user`` for every validator of the daemon), so it is known before
+    any worker runs and a token GitHub refuses fails the start.
 
     A 404, 401 or non-rate-limit 403 is an error that declares nothing the
     classifier could retry, so the preflight fails permanently and the
@@ -29,14 +34,19 @@ class RepositoryValidator:
     the store's clock.
     """
 
-    def __init__(self, github: GitHubClient, store: Store) -> None:
+    def __init__(
+        self, github: GitHubClient, store: Store, identity: Identity | None = None
+    ) -> None:
         self._github = github
         self._store = store
+        self._identity = identity
 
     def task_spec(self) -> PreflightSpec[RepoTenant]:
         return PreflightSpec(resource="repository-validator", work=self.validate)
 
     def validate(self, ctx: WorkContext, tenant: RepoTenant) -> None:
+        if self._identity is not None:
+            self._identity.login()
         repository = self._github.get_repository(tenant.owner, tenant.name)
         self._store.upsert_repository(
             repository.github_id, tenant.owner, tenant.name, watch_since=repository.answered_at

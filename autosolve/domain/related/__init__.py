@@ -8,6 +8,7 @@ that decides an order lives here, once, so SQLite and PostgreSQL agree:
 
 from __future__ import annotations
 
+from .history import IndexedHistory, Similar
 from .labels import LabelSuggestion, suggest_labels
 from .ranking import OpenTest, QueryTerms, RankingWeights, RelatedIssue, current_state, rank
 from .search import Related, find_related
@@ -15,12 +16,14 @@ from .statistics import CorpusStatistics, StatisticsCache, corpus_statistics
 
 __all__ = [
     "CorpusStatistics",
+    "IndexedHistory",
     "LabelSuggestion",
     "OpenTest",
     "QueryTerms",
     "RankingWeights",
     "Related",
     "RelatedIssue",
+    "Similar",
     "StatisticsCache",
     "corpus_statistics",
     "current_state",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from autosolve.domain.analysis import Result
+from autosolve.domain.analysis import Mode, Result
 from autosolve.domain.comment import MARKER, EmptyAnswerError
 from autosolve.domain.spec import GlobalWorkerSpec
 from autosolve.infra.github import NotFoundError, UnprocessableError
@@ -41,6 +41,8 @@ class _JobPayload(Schema):
 
     repository_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     number = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    # A maintainer's command asked for the analysis, whether or not the issue changed.
+    requested = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class IssueExplainer:
@@ -178,11 +180,12 @@ class IssueExplainer:
 
     def _process(self, ctx: WorkContext, job: Job) -> None:
         """Analyse one job's issue; raise only what should end the tick."""
-        stored = self._load(job)
-        if stored is None:
+        loaded = self._load(job)
+        if loaded is None:
             return
+        stored, mode = loaded
         try:
-            outcome = self._analyst.analyse(stored, job_id=job.id, ctx=ctx)
+            outcome = self._analyst.analyse(stored, mode=mode, job_id=job.id, ctx=ctx)
         except JOB_FAULTS as error:
             self._job_failed(job, stored, error)
             return
@@ -214,8 +217,9 @@ class IssueExplainer:
         self._store.release_job(job.id, _describe(error), delay, spend_attempt=spend_attempt)
         self._notify(Result.FAILED)
 
-    def _load(self, job: Job) -> StoredIssue | None:
-        """The job's issue, or None after dead-lettering a job that cannot be done."""
+    def _load(self, job: Job) -> tuple[StoredIssue, Mode] | None:
+        """The job's issue and how to analyse it, or None after dead-lettering a job that
+        cannot be done."""
         try:
             payload = _JobPayload().load(job.payload if job.payload is not None else {})
         except ValidationError as error:
@@ -225,7 +229,8 @@ class IssueExplainer:
         if stored is None:
             number, repository_id = payload["number"], payload["repository_id"]
             self._dead(job, f"issue #{number} of repository {repository_id} is not in the store")
-        return stored
+            return None
+        return stored, Mode.REQUESTED if payload["requested"] else Mode.QUEUED
 
     def _dead(self, job: Job, reason: str) -> None:
         logger.error("job %d dead-lettered: %s", job.id, reason)

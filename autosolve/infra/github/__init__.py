@@ -1,4 +1,5 @@
-"""GitHub REST client: repositories, issues, comments; errors that declare their nature."""
+"""GitHub REST client: the token's account, repositories, issues, comments, labels; errors that
+declare their nature."""
 
 from autosolve.infra.github.client import GitHubClient
 from autosolve.infra.github.errors import (
@@ -13,18 +14,33 @@ from autosolve.infra.github.errors import (
     UnauthorizedError,
     UnprocessableError,
 )
-from autosolve.infra.github.schemas import Comment, Issue, IssuePage, Repository
+from autosolve.infra.github.schemas import (
+    Account,
+    Comment,
+    CommentPage,
+    Issue,
+    IssuePage,
+    Label,
+    LabelPage,
+    Page,
+    Repository,
+)
 
 __all__ = [
+    "Account",
     "ClientError",
     "Comment",
+    "CommentPage",
     "ForbiddenError",
     "GitHubClient",
     "GitHubError",
     "Issue",
     "IssuePage",
+    "Label",
+    "LabelPage",
     "MalformedResponseError",
     "NotFoundError",
+    "Page",
     "PermanentGitHubError",
     "RateLimitError",
     "Repository",

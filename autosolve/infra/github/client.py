@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any, NoReturn, TypedDict
+from typing import Any, NoReturn, TypedDict, TypeVar
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
@@ -40,11 +40,18 @@ from autosolve.infra.github.errors import (
 )
 from autosolve.infra.github.routes import route_kind
 from autosolve.infra.github.schemas import (
+    Account,
+    AccountSchema,
     Comment,
+    CommentPage,
     CommentSchema,
     InstallationRepositoriesSchema,
     IssuePage,
     IssueSchema,
+    LabelPage,
+    LabelSchema,
+    ListedCommentSchema,
+    Page,
     Repository,
     RepositorySchema,
 )
@@ -58,7 +65,8 @@ logger = logging.getLogger("autosolve.github")
 
 API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
-"""GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
+"""GitHub's maximum, asked for by every listing: an initial sync of 25,000 issues costs
+about 250 listing requests."""
 COMMENTS_PER_PAGE = 100
 """Items per page of every other listing (GitHub's maximum)."""
 MAX_COMMENT_PAGES = 1000
@@ -88,6 +96,10 @@ class _AnyList(Schema):
 
 
 _ANY_LIST = _AnyList()
+_listed_comments_schema = ListedCommentSchema(many=True)
+_labels_schema = LabelSchema(many=True)
+_account_schema = AccountSchema()
+_P = TypeVar("_P", bound=Page[Any])
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -95,11 +107,17 @@ def _wall_time() -> float:
     return time.time()
 
 
-class GitHubClient:
-    """GitHub REST v3 for repositories, issues and issue comments.
+def _monotonic() -> float:
+    return time.monotonic()
 
-    ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
-    injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
+
+class GitHubClient:
+    """GitHub REST v3 for the token's account, repositories, issues, comments and labels.
+
+    ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic, and
+    ``monotonic`` the clock a rate-limit wait is counted on once known (so a
+    wall clock stepped back does not stretch it); both are injectable for
+    tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
     ``on_response(status, headers)`` is called with every response GitHub
     sends (metrics count them), ``on_timing(route kind, seconds)`` with how
@@ -130,6 +148,7 @@ class GitHubClient:
         min_interval: float = 0.0,
         session: requests.Session | None = None,
         now: Callable[[], float] = _wall_time,
+        monotonic: Callable[[], float] = _monotonic,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
@@ -151,7 +170,7 @@ class GitHubClient:
         self._now = now
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
-        self._gate = RateLimitGate(now=now)
+        self._gate = RateLimitGate(now=monotonic)
         self.budget = budget
         """The request budget every request waits for, if any."""
         self._headers = {
@@ -170,6 +189,11 @@ class GitHubClient:
         self._on_timing = on_timing
         self._clock_warned = False
         """The local clock was found off GitHub's: said once, not at every request."""
+
+    @property
+    def has_token(self) -> bool:
+        """Whether requests carry a token (without one they are anonymous)."""
+        return bool(self._token)
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -214,6 +238,12 @@ class GitHubClient:
         repository: Repository = self._load(response, _repository_schema)
         return dataclasses.replace(repository, answered_at=server_time(response))
 
+    def get_authenticated_user(self) -> Account:
+        """``GET /user``: the account the token acts as (autosolve's own identity)."""
+        response = self._request("GET", self._url("/user"))
+        account: Account = self._load(response, _account_schema)
+        return account
+
     def list_issues(
         self,
         owner: str,
@@ -228,46 +258,39 @@ class GitHubClient:
         Pass ``page_url`` (a previous page's ``next_url``) to continue paging and
         ``etag`` (a previous page's ``etag``) to make an unchanged page a cheap 304.
         """
-        if page_url is not None:
-            if not self._on_api_host(page_url):
-                raise ValueError(
-                    f"refusing to request {page_url!r}: it is not on the configured "
-                    f"GitHub API {self.api_url!r}"
-                )
-            url, params = page_url, None
-        else:
-            url = self._url(f"/repos/{owner}/{name}/issues")
-            params = {
-                "state": "all",
-                "sort": "updated",
-                "direction": "asc",
-                "per_page": str(ISSUES_PER_PAGE),
-            }
-            if since:
-                params["since"] = since
-        headers = {"If-None-Match": etag} if etag else None
-        response = self._request(
-            "GET",
-            url,
-            params=params,
-            headers=headers,
-            expect=(200, 304) if etag else (200,),
+        params = {"state": "all", **_updated_since(since)}
+        return self._listing(
+            IssuePage, _issues_schema, f"/repos/{owner}/{name}/issues", params, etag, page_url,
             not_found=f"repository {owner}/{name} not found or not visible to the token",
-        )
-        new_etag = response.headers.get("ETag") or etag
-        poll_interval = _poll_interval(response)
-        if response.status_code == 304:
-            return IssuePage(
-                [], new_etag, None, not_modified=True, url=response.url,
-                poll_interval=poll_interval,
-            )  # fmt: skip
-        issues = self._load(response, _issues_schema)
-        next_url = self._next_url(response)
-        if next_url is not None and same_url(next_url, response.url):
-            raise self._paging_loop(response, next_url)
-        return IssuePage(
-            issues, new_etag, next_url, not_modified=False, url=response.url,
-            poll_interval=poll_interval,
+        )  # fmt: skip
+
+    def list_repository_comments(
+        self,
+        owner: str,
+        name: str,
+        *,
+        since: str | None,
+        etag: str | None = None,
+        page_url: str | None = None,
+    ) -> CommentPage:
+        """One page of every issue comment of the repository, oldest update first.
+
+        ``GET /repos/{owner}/{name}/issues/comments``; paged and conditional
+        like :meth:`list_issues`.
+        """
+        return self._listing(
+            CommentPage, _listed_comments_schema, f"/repos/{owner}/{name}/issues/comments",
+            _updated_since(since), etag, page_url,
+            not_found=f"repository {owner}/{name} not found or not visible to the token",
+        )  # fmt: skip
+
+    def list_labels(
+        self, owner: str, name: str, *, etag: str | None = None, page_url: str | None = None
+    ) -> LabelPage:
+        """One page of the repository's labels; paged and conditional like :meth:`list_issues`."""
+        return self._listing(
+            LabelPage, _labels_schema, f"/repos/{owner}/{name}/labels", {}, etag, page_url,
+            not_found=f"repository {owner}/{name} not found or not visible to the token",
         )  # fmt: skip
 
     def list_comments(self, owner: str, name: str, number: int) -> list[Comment]:
@@ -378,7 +401,67 @@ class GitHubClient:
         comment: Comment = self._load(response, _comment_schema)
         return comment
 
+    def add_labels(self, owner: str, name: str, number: int, labels: list[str]) -> list[str]:
+        """``POST /repos/{owner}/{name}/issues/{number}/labels``: add, never remove.
+
+        Returns:
+            The names of every label the issue has afterwards.
+        """
+        response = self._request(
+            "POST",
+            self._url(f"/repos/{owner}/{name}/issues/{number}/labels"),
+            json={"labels": labels},
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the "
+            "token (labelling needs the Issues: write permission)",
+        )
+        return [label.name for label in self._load(response, _labels_schema)]
+
     # -- plumbing ------------------------------------------------------------
+
+    def _listing(
+        self,
+        page_type: type[_P],
+        schema: Schema,
+        path: str,
+        params: dict[str, str],
+        etag: str | None,
+        page_url: str | None,
+        *,
+        not_found: str,
+    ) -> _P:
+        """One page of a listing: the first (``params``, 100 a page) or ``page_url``'s.
+
+        With ``etag``, an unchanged page is a 304 (``not_modified``, no items).
+
+        Raises:
+            ValueError: ``page_url`` is not on the configured API.
+            MalformedResponseError: the page's ``next`` link points to itself.
+        """
+        if page_url is not None:
+            self._refuse_foreign(page_url)
+            url, query = page_url, None
+        else:
+            url, query = self._url(path), {**params, "per_page": str(ISSUES_PER_PAGE)}
+        response = self._request(
+            "GET", url, params=query, headers={"If-None-Match": etag} if etag else None,
+            expect=(200, 304) if etag else (200,), not_found=not_found,
+        )  # fmt: skip
+        new_etag = response.headers.get("ETag") or etag
+        poll_interval = _poll_interval(response)
+        if response.status_code == 304:
+            return page_type([], new_etag, None, True, response.url, poll_interval)
+        items = self._load(response, schema)
+        next_url = self._next_url(response)
+        if next_url is not None and same_url(next_url, response.url):
+            raise self._paging_loop(response, next_url)
+        return page_type(items, new_etag, next_url, False, response.url, poll_interval)
+
+    def _refuse_foreign(self, page_url: str) -> None:
+        if not self._on_api_host(page_url):
+            raise ValueError(
+                f"refusing to request {page_url!r}: it is not on the configured "
+                f"GitHub API {self.api_url!r}"
+            )
 
     def _url(self, path: str) -> str:
         return self.api_url + path
@@ -538,7 +621,7 @@ class GitHubClient:
         if response.status_code < 400 and response.headers.get("x-ratelimit-remaining") == "0":
             reset = _parse_float(response.headers.get("x-ratelimit-reset"))
             if reset is not None:
-                self._gate.block_until(reset)
+                self._gate.block_for(reset - self._now())
 
     def _raise_for(
         self, method: str, path: str, response: requests.Response, not_found: str | None
@@ -552,7 +635,7 @@ class GitHubClient:
         if status in (403, 429):
             wait, why = self._rate_limit_wait(response, detail)
             if wait is not None:
-                self._gate.block_until(self._now() + wait)
+                self._gate.block_for(wait)
                 raise RateLimitError(
                     f"{where}{said}: {why}; waiting {wait:.0f}s before the next request "
                     "(lower the polling rate or raise github.min_interval if this recurs)",
@@ -719,6 +802,14 @@ def _parse_float(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _updated_since(since: str | None) -> dict[str, str]:
+    """The query of a listing read oldest update first, from ``since`` on (inclusive)."""
+    params = {"sort": "updated", "direction": "asc"}
+    if since:
+        params["since"] = since
+    return params
 
 
 def _poll_interval(response: requests.Response) -> float | None:

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
+from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
+from autosolve.infra.label import Label
 
 __all__ = [
+    "Account",
+    "AccountSchema",
     "Comment",
+    "CommentPage",
     "CommentSchema",
     "InstallationRepositoriesSchema",
     "Issue",
     "IssuePage",
     "IssueSchema",
+    "Label",
+    "LabelPage",
+    "LabelSchema",
+    "ListedCommentSchema",
+    "Page",
     "Repository",
     "RepositorySchema",
 ]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,9 +57,21 @@ class Repository:
 
 
 @dataclass(frozen=True)
-class IssuePage:
-    issues: list[Issue]
+class Account:
+    """The account a token acts as (``GET /user``)."""
+
+    login: str
+    type: str | None = None
+    """``User`` or ``Bot``."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing, or a 304 saying the listing is as it was."""
+
+    items: list[T]
     etag: str | None
+    """The listing's ``ETag``: sent back as ``If-None-Match``, it makes an unchanged page a 304."""
     next_url: str | None
     not_modified: bool = False
     url: str = ""
@@ -56,10 +80,28 @@ class IssuePage:
     """GitHub's ``X-Poll-Interval``: poll no more often than this many seconds."""
 
 
-@dataclass(frozen=True)
-class Comment:
-    github_id: int
-    body: str
+class IssuePage(Page[Issue]):
+    """A page of a repository's issues and pull requests."""
+
+    @property
+    def issues(self) -> list[Issue]:
+        return self.items
+
+
+class CommentPage(Page[Comment]):
+    """A page of a repository's issue comments."""
+
+    @property
+    def comments(self) -> list[Comment]:
+        return self.items
+
+
+class LabelPage(Page[Label]):
+    """A page of a repository's labels."""
+
+    @property
+    def labels(self) -> list[Label]:
+        return self.items
 
 
 def _iso8601(value: str) -> None:
@@ -159,10 +201,66 @@ class IssueSchema(_Base):
         )
 
 
+class AccountSchema(_UserSchema):
+    """``GET /user``: the token's own account."""
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Account:
+        return Account(login=data["login"], type=data["type"])
+
+
+def _issue_number(issue_url: str | None) -> int | None:
+    """The number at the end of GitHub's ``issue_url`` (``…/issues/12``)."""
+    if issue_url is None:
+        return None
+    head, _, number = issue_url.rstrip("/").rpartition("/")
+    if not head.endswith("/issues") or not number.isdigit():
+        raise ValidationError(f"not an issue URL: {issue_url!r}", "issue_url")
+    return int(number)
+
+
 class CommentSchema(_Base):
+    """An ``issue-comment``; what the mirror needs beyond ``id`` and ``body`` may be missing."""
+
     id = fields.Integer(required=True, strict=True)
     body = fields.String(required=True)
+    issue_url = fields.String(load_default=None)
+    # null for a deleted account ("ghost"), as for issues.
+    user = fields.Nested(_UserSchema, allow_none=True, load_default=None)
+    author_association = fields.String(load_default="NONE")
+    created_at = fields.String(load_default=None, validate=_iso8601)
+    updated_at = fields.String(load_default=None, validate=_iso8601)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Comment:
-        return Comment(github_id=data["id"], body=data["body"])
+        user = data["user"]
+        return Comment(
+            github_id=data["id"],
+            body=data["body"],
+            issue_number=_issue_number(data["issue_url"]),
+            author_login=user["login"] if user else None,
+            author_type=user["type"] if user else None,
+            author_association=data["author_association"],
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+        )
+
+
+class ListedCommentSchema(CommentSchema):
+    """A comment of the repository's listing: the mirror keys it by issue and orders it by time."""
+
+    issue_url = fields.String(required=True)
+    created_at = fields.String(required=True, validate=_iso8601)
+    updated_at = fields.String(required=True, validate=_iso8601)
+
+
+class LabelSchema(_Base):
+    """GitHub's ``label``."""
+
+    name = fields.String(required=True)
+    color = fields.String(load_default="")
+    description = fields.String(allow_none=True, load_default=None)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Label:
+        return Label(name=data["name"], color=data["color"], description=data["description"])

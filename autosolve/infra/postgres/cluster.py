@@ -1,6 +1,6 @@
 """Cluster coordination on PostgreSQL: node heartbeats, repository leases, fencing.
 
-Design (see README, "Running several daemons"):
+Design (see docs/operating.md, "Running several daemons"):
 
 * every daemon process is a *node* with a fresh id; its heartbeat keeps a row
   of ``cluster_nodes`` alive for ``ttl`` seconds;

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
+from autosolve.infra.search import postgres as search
 from autosolve.infra.store.engine import Dialect
 
-__all__ = ["POSTGRES"]
+__all__ = ["POSTGRES", "format_style"]
 
 POSTGRES = Dialect(
     # A unique index on lower(owner), lower(name) does what SQLite's NOCASE does.
@@ -26,5 +29,13 @@ POSTGRES = Dialect(
     ),
     watch_since_backfill="to_char(to_timestamp(floor(created_at)) AT TIME ZONE 'UTC', "
     '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\')',
+    search=search.ENGINE,
 )
+
 """PostgreSQL's dialect: the store's tables and queries as PostgreSQL writes them."""
+
+
+@functools.lru_cache(maxsize=512)
+def format_style(sql: str) -> str:
+    """``sql`` with psycopg's placeholders: ``?`` → ``%s``, a literal ``%`` doubled."""
+    return sql.replace("%", "%%").replace("?", "%s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 from autosolve.infra.store.engine import Connection, DriverConnection
 from autosolve.infra.store.schema import SCHEMA_VERSION
 
-from .dialect import POSTGRES
+from .dialect import POSTGRES, format_style
 from .migrations import apply_migrations
 
 if TYPE_CHECKING:
@@ -45,13 +44,7 @@ class PostgresEngine:
     def transaction(self, *, write: bool) -> Iterator[Connection]:
         """A pooled connection in one transaction (reads too: a consistent snapshot)."""
         with self.database.transaction() as connection:
-            yield DriverConnection(connection, POSTGRES, _format_style)
+            yield DriverConnection(connection, POSTGRES, format_style)
 
     def close(self) -> None:
         self.database.close()
-
-
-@functools.lru_cache(maxsize=512)
-def _format_style(sql: str) -> str:
-    """``sql`` with psycopg's placeholders: ``?`` → ``%s``, a literal ``%`` doubled."""
-    return sql.replace("%", "%%").replace("?", "%s")

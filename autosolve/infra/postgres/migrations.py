@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from autosolve.infra.store.engine import DriverConnection
 from autosolve.infra.store.errors import StoreError
 from autosolve.infra.store.schema import SCHEMA_VERSION, Migration, refuse_newer, store_migrations
 
 from .credentials_migration import CLUSTER_V3
-from .dialect import POSTGRES
+from .dialect import POSTGRES, format_style
 
 if TYPE_CHECKING:
     import psycopg
@@ -304,6 +305,8 @@ def _apply_track(
         try:
             for statement in migration.statements:
                 connection.execute(statement)  # our own literal SQL
+            if migration.data is not None:
+                migration.data(DriverConnection(connection, POSTGRES, format_style))
         except psycopg.Error as exc:
             raise StoreError(
                 f"migration {track} {migration.version} ({migration.description}) of "

@@ -11,7 +11,14 @@ shared Python (:mod:`autosolve.domain.related`).
 from __future__ import annotations
 
 from .reads import stored_texts
-from .records import CorpusDocument, IndexedDocument, IssueText, Posting, SearchIndex
+from .records import (
+    CorpusDocument,
+    IndexedDocument,
+    IssueText,
+    Posting,
+    SearchEngine,
+    SearchIndex,
+)
 from .terms import issue_terms, terms
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "IndexedDocument",
     "IssueText",
     "Posting",
+    "SearchEngine",
     "SearchIndex",
     "issue_terms",
     "stored_texts",

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, cast
 
 from . import reads
 from .reads import EntryReads
-from .records import IssueText, Posting, index_entries
+from .records import IssueText, Posting, SearchEngine, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
+__all__ = ["ENGINE", "SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -61,9 +61,10 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` from their title and body, in the caller's transaction: the
-    store calls this for every issue it inserts or updates. Pull requests are skipped."""
+    store calls this for every issue it inserts or updates (``new`` or not, one upsert).
+    Pull requests are skipped."""
     connection.executemany(
         """
         INSERT INTO issue_search (
@@ -109,3 +110,7 @@ class PostgresSearchIndex(EntryReads):
 def _lexeme_query(term: str) -> str:
     """``term`` as a ``tsquery`` matching that one lexeme (quoted, escapes doubled)."""
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+ENGINE = SearchEngine(SCHEMA, index_issues, backfill, PostgresSearchIndex)
+"""This engine's index, for the store's dialect."""

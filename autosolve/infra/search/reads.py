@@ -7,18 +7,21 @@ records made from the rows) is the same, so it is written once here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .records import CorpusDocument, IndexedDocument, IssueText, corpus_document, indexed_document
+from .records import (
+    CorpusDocument,
+    IndexedDocument,
+    IndexWriter,
+    IssueText,
+    corpus_document,
+    indexed_document,
+)
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["EntryReads", "IndexWriter", "backfill", "stored_texts"]
-
-IndexWriter = Callable[["Connection", Iterable[IssueText]], None]
-"""An engine's ``index_issues``."""
+__all__ = ["EntryReads", "backfill", "stored_texts"]
 
 
 def _placeholders(count: int) -> str:

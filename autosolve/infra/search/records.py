@@ -9,18 +9,23 @@ SQLite and PostgreSQL rank alike by construction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .terms import issue_terms
+
+if TYPE_CHECKING:
+    from autosolve.infra.store import Connection
 
 __all__ = [
     "CorpusDocument",
     "IndexEntry",
+    "IndexWriter",
     "IndexedDocument",
     "IssueText",
     "Posting",
+    "SearchEngine",
     "SearchIndex",
     "corpus_document",
     "index_entries",
@@ -40,8 +45,12 @@ class IndexEntry:
     """The title's terms, separated by single spaces."""
     body_terms: str
     """The terms of the start of the body, separated by single spaces."""
-    lexemes: list[str]
-    """Every distinct term of both, sorted: what the inverted index lists the issue under."""
+
+    @property
+    def lexemes(self) -> list[str]:
+        """Every distinct term of both, sorted: what PostgreSQL's inverted index lists the
+        issue under (made only when asked: SQLite's FTS5 splits the stored text itself)."""
+        return sorted(set(self.title_terms.split()).union(self.body_terms.split()))
 
 
 def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
@@ -49,8 +58,7 @@ def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
     entries = []
     for issue_id, title, body in issues:
         title_terms, body_terms = issue_terms(title, body)
-        lexemes = sorted(set(title_terms).union(body_terms))
-        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms), lexemes))
+        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms)))
     return entries
 
 
@@ -85,6 +93,14 @@ class CorpusDocument:
     body_terms: str
 
 
+class IndexWriter(Protocol):
+    """An engine's ``index_issues``: ``new`` when the issues were inserted just now."""
+
+    def __call__(
+        self, connection: Connection, issues: Iterable[IssueText], *, new: bool = False
+    ) -> None: ...
+
+
 class SearchIndex(Protocol):
     """The index of one database, as the shared ranking reads it.
 
@@ -104,6 +120,20 @@ class SearchIndex(Protocol):
     def corpus(self, repository_id: int) -> list[CorpusDocument]:
         """Every indexed issue of the repository, for the term statistics."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEngine:
+    """One database's index, as the store maintains and reads it (its dialect carries it)."""
+
+    schema: tuple[str, ...]
+    """The statements that create the index (after ``issues`` exists), in order."""
+    index_issues: IndexWriter
+    """(Re)index issues in the caller's transaction (the issue upsert's)."""
+    backfill: Callable[[Connection], int]
+    """Index every stored issue the index lacks; how many."""
+    reader: Callable[[Connection], SearchIndex]
+    """The :class:`SearchIndex` over one transaction."""
 
 
 def indexed_document(row: Sequence[Any]) -> IndexedDocument:

@@ -4,8 +4,9 @@
 its title and body as :func:`autosolve.infra.search.terms.issue_terms` makes
 them, separated by spaces; FTS5's ``ascii`` tokenizer (with ``_`` as a word
 character) splits them back exactly, so FTS5 indexes the very terms the
-ranking counts. ``detail=none``: the index only answers "which rows contain
-this term", all the ranking needs, at the least cost per write.
+ranking counts. ``detail=none`` and ``columnsize=0``: the index only answers
+"which rows contain this term", all the ranking needs (it counts terms and
+lengths itself), at the least cost per write.
 
 Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
 :func:`index_issues` in the transaction that inserts or updates issues;
@@ -19,17 +20,18 @@ from typing import TYPE_CHECKING
 
 from . import reads
 from .reads import EntryReads
-from .records import IssueText, Posting, index_entries
+from .records import IssueText, Posting, SearchEngine, index_entries
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
+__all__ = ["ENGINE", "SCHEMA", "SQLiteSearchIndex", "backfill", "index_issues"]
 
 SCHEMA: tuple[str, ...] = (
     """
     CREATE VIRTUAL TABLE issue_search USING fts5(
-        title_terms, body_terms, tokenize = "ascii tokenchars '_'", detail = none
+        title_terms, body_terms, tokenize = "ascii tokenchars '_'", detail = none,
+        columnsize = 0
     )
     """,
     # A candidate's number and state, read for every issue a term is found in, without
@@ -47,13 +49,15 @@ SCHEMA: tuple[str, ...] = (
 """The statements that create the index (after ``issues`` exists), in order."""
 
 
-def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
+def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
-    transaction: the store calls this for every issue it inserts or updates."""
+    transaction: the store calls this for every issue it inserts or updates (``new``:
+    issues inserted just now, which have no entry to replace)."""
     entries = index_entries(issues)
-    connection.executemany(
-        "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
-    )
+    if not new:
+        connection.executemany(
+            "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
+        )
     connection.executemany(
         "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)",
         [(entry.issue_id, entry.title_terms, entry.body_terms) for entry in entries],
@@ -91,3 +95,7 @@ class SQLiteSearchIndex(EntryReads):
 def _phrase(term: str) -> str:
     """``term`` as an FTS5 string: quoted, so no word is read as an operator."""
     return '"' + term.replace('"', '""') + '"'
+
+
+ENGINE = SearchEngine(SCHEMA, index_issues, backfill, SQLiteSearchIndex)
+"""This engine's index, for the store's dialect."""

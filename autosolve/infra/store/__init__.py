@@ -54,10 +54,13 @@ from .records import (
     RecentAnalysis,
     RepositoryIssues,
     RepositoryRef,
+    SavedComments,
+    StoredDelivery,
     StoredIssue,
     SyncCursor,
 )
 from .schema import SCHEMA_VERSION, TABLES
+from .search import StoredSearchIndex
 from .sqlite import InstanceLock, SQLiteStore
 from .store import DEFAULT_RELAY_BATCH, Fence, Store
 
@@ -82,11 +85,14 @@ __all__ = [
     "RepositoryIssues",
     "RepositoryRef",
     "SQLiteStore",
+    "SavedComments",
     "SchemaVersionError",
     "Store",
     "StoreClosedError",
     "StoreError",
+    "StoredDelivery",
     "StoredIssue",
+    "StoredSearchIndex",
     "SyncCursor",
     "UnknownIssueError",
     "UnknownJobError",

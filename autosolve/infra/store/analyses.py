@@ -7,15 +7,41 @@ one to decide whether an edit deserves a new analysis.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
 from .engine import Connection
 from .records import Analysis, RecentAnalysis
 
-__all__ = ["add_analysis", "find_analysis", "latest_analysis", "mark_posted", "recent_analyses"]
+__all__ = [
+    "add_analysis",
+    "find_analysis",
+    "latest_analysis",
+    "mark_labels_applied",
+    "mark_posted",
+    "recent_analyses",
+]
 
 _COLUMNS = (
-    "id, issue_id, model, prompt_sha256, content_sha256, body, comment_id, created_at, posted_at"
+    "id, issue_id, model, prompt_sha256, content_sha256, body, comment_id, created_at, posted_at, "
+    "summary, related, labels, labels_applied"
 )
 """Columns in :class:`Analysis`'s field order."""
+
+
+def _analysis(row: Sequence[Any]) -> Analysis:
+    return Analysis(*row[:10], **_grounding(row[10:]))
+
+
+def _grounding(values: Sequence[Any]) -> dict[str, Any]:
+    """``related``, ``labels`` and ``labels_applied`` from their JSON text."""
+    related, labels, applied = values
+    return {
+        "related": tuple(json.loads(related)),
+        "labels": tuple(json.loads(labels)),
+        "labels_applied": None if applied is None else tuple(json.loads(applied)),
+    }
 
 
 def add_analysis(
@@ -29,19 +55,22 @@ def add_analysis(
     body: str,
     comment_id: int | None,
     posted: bool,
+    summary: str | None = None,
+    related: Sequence[int] = (),
+    labels: Sequence[str] = (),
 ) -> Analysis:
     """Insert one analysis; ``posted`` stamps ``posted_at`` with ``now``."""
     row = connection.execute(
         f"""
         INSERT INTO analyses (issue_id, model, prompt_sha256, content_sha256, body, comment_id,
-                              created_at, posted_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                              created_at, posted_at, summary, related, labels)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         RETURNING {_COLUMNS}
         """,
         (issue_id, model, prompt_sha256, content_sha256, body, comment_id, now,
-         now if posted else None),
+         now if posted else None, summary, json.dumps(list(related)), json.dumps(list(labels))),
     ).fetchone()  # fmt: skip
-    return Analysis(*row)
+    return _analysis(row)
 
 
 def mark_posted(connection: Connection, now: float, analysis_id: int, comment_id: int) -> bool:
@@ -49,6 +78,15 @@ def mark_posted(connection: Connection, now: float, analysis_id: int, comment_id
     cursor = connection.execute(
         "UPDATE analyses SET comment_id = ?, posted_at = ? WHERE id = ?",
         (comment_id, now, analysis_id),
+    )
+    return cursor.rowcount > 0
+
+
+def mark_labels_applied(connection: Connection, analysis_id: int, labels: Sequence[str]) -> bool:
+    """Record that analysis ``analysis_id`` added ``labels`` to its issue."""
+    cursor = connection.execute(
+        "UPDATE analyses SET labels_applied = ? WHERE id = ?",
+        (json.dumps(list(labels)), analysis_id),
     )
     return cursor.rowcount > 0
 
@@ -62,12 +100,12 @@ def latest_analysis(
         f"SELECT {_COLUMNS} FROM analyses WHERE issue_id = ?{posted} ORDER BY id DESC LIMIT 1",
         (issue_id,),
     ).fetchone()
-    return None if row is None else Analysis(*row)
+    return None if row is None else _analysis(row)
 
 
 _RECENT = """
     SELECT a.id, r.owner || '/' || r.name, i.number, i.title, a.model, a.comment_id,
-           a.created_at, a.posted_at, a.body
+           a.created_at, a.posted_at, a.body, a.summary, a.related, a.labels, a.labels_applied
     FROM analyses AS a
     JOIN issues AS i ON i.id = a.issue_id
     JOIN repositories AS r ON r.id = i.repository_id
@@ -85,10 +123,14 @@ def recent_analyses(
     rows = connection.execute(
         f"{_RECENT} {where} ORDER BY a.id DESC LIMIT ?", (*params, limit)
     ).fetchall()
-    return [RecentAnalysis(*row) for row in rows]
+    return [_recent(row) for row in rows]
 
 
 def find_analysis(connection: Connection, analysis_id: int) -> RecentAnalysis | None:
     """Analysis ``analysis_id`` with its issue; None if there is none."""
     row = connection.execute(f"{_RECENT} WHERE a.id = ?", (analysis_id,)).fetchone()
-    return None if row is None else RecentAnalysis(*row)
+    return None if row is None else _recent(row)
+
+
+def _recent(row: Sequence[Any]) -> RecentAnalysis:
+    return RecentAnalysis(*row[:10], **_grounding(row[10:]))

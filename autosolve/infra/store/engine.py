@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from autosolve.infra.search import SearchEngine
 
 __all__ = [
     "Connection",
@@ -60,6 +63,8 @@ class Dialect:
     """Statements that follow the creation of ``repositories``."""
     watch_since_backfill: str
     """ISO 8601 UTC text, whole seconds, of ``repositories.created_at``."""
+    search: SearchEngine
+    """The issue search index: FTS5, or a ``tsvector`` with a GIN index."""
 
 
 class Cursor(Protocol):

@@ -15,6 +15,7 @@ import os
 __all__ = [
     "DatabaseInUseError",
     "DatabaseReplacedError",
+    "InvalidCommentError",
     "InvalidIssueError",
     "SchemaVersionError",
     "StoreClosedError",
@@ -78,6 +79,18 @@ class InvalidIssueError(StoreError, ValueError):
         """``owner/name`` of the repository the page belongs to."""
         self.number = number
         """The offending issue's number, as given."""
+
+
+class InvalidCommentError(StoreError, ValueError):
+    """A comment of a page could not be stored; nothing of the page was written."""
+
+    def __init__(self, repository: str, github_id: object, reason: str) -> None:
+        super().__init__(
+            f"cannot store comment {github_id} of {repository}: {reason}; "
+            "the whole page and its cursor were rolled back"
+        )
+        self.repository = repository
+        self.github_id = github_id
 
 
 class SchemaVersionError(StoreError):

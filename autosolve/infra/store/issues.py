@@ -15,18 +15,26 @@ from autosolve.infra.issue import Issue
 from autosolve.infra.timestamps import is_earlier, same_instant
 
 from .engine import Connection, insert_rows, placeholders
+from .outbox import add_events
 from .records import IssueSummary, StoredIssue
 from .rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
 
 __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
+    "REFRESHED",
+    "REWRITTEN",
+    "STALE",
+    "change_of",
     "check_issue",
     "get_issue",
     "issue_counts",
+    "issue_ids",
     "issue_states",
     "latest_issues",
+    "locked_rows",
     "save_issues",
+    "without_nul",
 ]
 
 EVENT_ISSUE_CREATED = "issue.created"
@@ -34,13 +42,13 @@ EVENT_ISSUE_CREATED = "issue.created"
 EVENT_ISSUE_UPDATED = "issue.updated"
 """Outbox event kind for an issue whose ``updated_at`` changed."""
 
-_REFRESHED = "refreshed"
+REFRESHED = "refreshed"
 """An issue stored already at the same instant: its fields are rewritten, no event."""
-_STALE = "stale"
+STALE = "stale"
 """An issue older than the stored copy: left alone."""
 _EVENTS = (EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED)
 """Changes that write an outbox event."""
-_REWRITTEN = (EVENT_ISSUE_UPDATED, _REFRESHED)
+REWRITTEN = (EVENT_ISSUE_UPDATED, REFRESHED)
 """Changes that rewrite a stored issue."""
 
 _FIELDS = (
@@ -71,11 +79,10 @@ def save_issues(
     created = [issue for n, issue in latest.items() if change[n] == EVENT_ISSUE_CREATED]
     ids = {n: issue_id for n, (issue_id, _) in stored.items()}
     ids.update(_insert_issues(connection, now, repository_id, created))
-    _update_issues(
-        connection,
-        now,
-        [(ids[n], issue) for n, issue in latest.items() if change[n] in _REWRITTEN],
-    )
+    rewritten = [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN]
+    _update_issues(connection, now, rewritten)
+    _index(connection, [(ids[issue.number], issue) for issue in created], new=True)
+    _index(connection, rewritten)
     events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
     _add_events(connection, now, repository_id, events)
     return len(events)
@@ -83,26 +90,46 @@ def save_issues(
 
 def _change(issue: Issue, stored: tuple[int, str] | None) -> str:
     """What saving ``issue`` over its ``(id, updated_at)`` stored copy amounts to."""
-    if stored is None:
+    return change_of(issue.updated_at, None if stored is None else stored[1])
+
+
+def change_of(updated_at: str, stored_updated_at: str | None) -> str:
+    """What saving a copy updated at ``updated_at`` over the stored one amounts to.
+
+    :data:`EVENT_ISSUE_CREATED` (nothing stored), :data:`EVENT_ISSUE_UPDATED`
+    (a later instant), ``"refreshed"`` (the same instant) or ``"stale"`` (an
+    earlier one: left alone). Shared by every mirrored table kept by ``updated_at``.
+    """
+    if stored_updated_at is None:
         return EVENT_ISSUE_CREATED
-    if is_earlier(issue.updated_at, stored[1]):
-        return _STALE
-    return _REFRESHED if same_instant(issue.updated_at, stored[1]) else EVENT_ISSUE_UPDATED
+    if is_earlier(updated_at, stored_updated_at):
+        return STALE
+    return REFRESHED if same_instant(updated_at, stored_updated_at) else EVENT_ISSUE_UPDATED
 
 
 def _stored_versions(
     connection: Connection, repository_id: int, numbers: list[int]
 ) -> dict[int, tuple[int, str]]:
     """``number → (id, updated_at)`` of the issues already stored, locked until commit."""
-    if not numbers:
+    return locked_rows(connection, "issues", "number", "id, github_updated_at", repository_id,
+                       numbers)  # fmt: skip
+
+
+def locked_rows(
+    connection: Connection, table: str, key: str, columns: str, repository_id: int,
+    keys: list[int],
+) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+    """``key → (columns)`` of ``repository_id``'s rows of ``table`` among ``keys``, locked
+    until commit (the rows a page goes on to rewrite)."""
+    if not keys:
         return {}
     rows = connection.execute(
-        "SELECT number, id, github_updated_at FROM issues "
-        f"WHERE repository_id = ? AND number IN {placeholders(len(numbers))} "
+        f"SELECT {key}, {columns} FROM {table} "
+        f"WHERE repository_id = ? AND {key} IN {placeholders(len(keys))} "
         + connection.dialect.lock_rows,
-        (repository_id, *numbers),
+        (repository_id, *keys),
     ).fetchall()
-    return {number: (issue_id, updated_at) for number, issue_id, updated_at in rows}
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def _insert_issues(
@@ -130,10 +157,26 @@ def _update_issues(connection: Connection, now: float, issues: list[tuple[int, I
     )
 
 
+def _index(connection: Connection, written: list[tuple[int, Issue]], *, new: bool = False) -> None:
+    """Index the text of the issues just written (not pull requests: never candidates),
+    in their transaction, so the search index never disagrees with ``issues``."""
+    texts = [(issue_id, issue.title, issue.body) for issue_id, issue in written
+             if not issue.is_pull_request]  # fmt: skip
+    if texts:
+        connection.dialect.search.index_issues(connection, texts, new=new)
+
+
+def without_nul(text: str | None) -> str | None:
+    """``text`` without NUL characters: PostgreSQL's text cannot hold them (a few real
+    issue bodies have one), and both stores keep the same text."""
+    return text.replace("\x00", "") if text and "\x00" in text else text
+
+
 def _fields(issue: Issue) -> tuple[Any, ...]:
-    """The values of :data:`_FIELDS` for ``issue``."""
+    """The values of :data:`_FIELDS` for ``issue`` (its text :func:`without_nul`)."""
     return (
-        issue.github_id, issue.title, issue.body, issue.state, int(issue.is_pull_request),
+        issue.github_id, without_nul(issue.title), without_nul(issue.body), issue.state,
+        int(issue.is_pull_request),
         issue.updated_at, labels_json(issue.labels), issue.created_at, issue.author_login,
         issue.author_type,
     )  # fmt: skip
@@ -143,15 +186,13 @@ def _add_events(
     connection: Connection, now: float, repository_id: int, events: list[tuple[int, Issue, str]]
 ) -> None:
     """One outbox event per ``(issue id, issue, kind)``, in order."""
-    insert_rows(
+    add_events(
         connection,
-        "outbox_events",
-        ("repository_id", "issue_id", "number", "kind", "payload", "created_at"),
-        [
-            (repository_id, issue_id, issue.number, kind, event_payload(repository_id, issue), now)
-            for issue_id, issue, kind in events
-        ],
-    )
+        now,
+        repository_id,
+        [(issue_id, issue.number, kind, event_payload(repository_id, issue))
+         for issue_id, issue, kind in events],
+    )  # fmt: skip
 
 
 def check_issue(issue: Issue) -> None:
@@ -184,6 +225,18 @@ def check_issue(issue: Issue) -> None:
     if issue.is_pull_request not in (0, 1):
         raise ValueError(f"is_pull_request must be a boolean, got {issue.is_pull_request!r}")
     labels_json(issue.labels)
+
+
+def issue_ids(connection: Connection, repository_id: int, numbers: list[int]) -> dict[int, int]:
+    """``number → id`` of those of ``numbers`` the mirror has."""
+    if not numbers:
+        return {}
+    rows = connection.execute(
+        f"SELECT number, id FROM issues WHERE repository_id = ? "
+        f"AND number IN {placeholders(len(numbers))}",
+        (repository_id, *numbers),
+    ).fetchall()
+    return {number: issue_id for number, issue_id in rows}
 
 
 def get_issue(connection: Connection, repository_id: int, number: int) -> StoredIssue | None:

@@ -22,6 +22,8 @@ __all__ = [
     "RecentAnalysis",
     "RepositoryIssues",
     "RepositoryRef",
+    "SavedComments",
+    "StoredDelivery",
     "StoredIssue",
     "SyncCursor",
 ]
@@ -144,6 +146,14 @@ class Analysis:
     """Epoch seconds."""
     posted_at: float | None
     """Epoch seconds; ``None`` when not posted (dry run, preview, or not yet)."""
+    summary: str | None = None
+    """A structured answer's summary; ``None`` for a plain-text answer."""
+    related: tuple[int, ...] = ()
+    """The candidate issues the comment names as possibly related."""
+    labels: tuple[str, ...] = ()
+    """The labels kept from the answer: applied, or suggested in the comment."""
+    labels_applied: tuple[str, ...] | None = None
+    """The labels this analysis added to the issue; ``None`` until it applied any."""
 
     @property
     def posted(self) -> bool:
@@ -164,6 +174,11 @@ class RecentAnalysis:
     created_at: float
     posted_at: float | None
     body: str
+    summary: str | None = None
+    """A structured answer's summary (see :class:`Analysis`)."""
+    related: tuple[int, ...] = ()
+    labels: tuple[str, ...] = ()
+    labels_applied: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping of the fields."""
@@ -195,3 +210,30 @@ class RepositoryIssues:
     """Issues per state (``open``, ``closed``; a state without issues is absent)."""
     latest: list[IssueSummary]
     """The highest-numbered issues, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedComments:
+    """What saving a page of comments did."""
+
+    changed: int
+    """Comments new to the mirror or updated since."""
+    new: tuple[int, ...]
+    """GitHub ids of the comments new to the mirror, in page order."""
+    commands: int = 0
+    """Commands among the new comments, each announced by an outbox event."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    """What applying a webhook delivery stored."""
+
+    issues: int = 0
+    """Issues new to the mirror or changed (each with its outbox event)."""
+    comments: SavedComments = SavedComments(0, ())
+    """What the comment it carries did to the comments mirror."""
+
+    @property
+    def announced(self) -> int:
+        """Outbox events it added (issues and commands): the relay has work."""
+        return self.issues + self.comments.commands

@@ -13,7 +13,17 @@ from .engine import Connection
 from .errors import UnknownRepositoryError
 from .records import RepositoryRef
 
-__all__ = ["find_repository", "repository_names", "require_repository", "upsert_repository"]
+__all__ = [
+    "find_repository",
+    "get_repository",
+    "repository_names",
+    "require_repository",
+    "upsert_repository",
+]
+
+
+_SELECT = "SELECT id, owner, name, watch_since FROM repositories"
+"""A :class:`RepositoryRef`'s columns; add the ``WHERE``."""
 
 
 def upsert_repository(
@@ -56,12 +66,23 @@ def find_repository(connection: Connection, owner: str, name: str) -> Repository
         UnknownRepositoryError: the repository was never upserted.
     """
     row = connection.execute(
-        "SELECT id, owner, name, watch_since FROM repositories "
-        f"WHERE {connection.dialect.repository_match}",
+        f"{_SELECT} WHERE {connection.dialect.repository_match}",
         (owner, name),
     ).fetchone()
     if row is None:
         raise UnknownRepositoryError(f"{owner}/{name}")
+    return RepositoryRef(*row)
+
+
+def get_repository(connection: Connection, repository_id: int) -> RepositoryRef:
+    """The stored repository with local id ``repository_id``.
+
+    Raises:
+        UnknownRepositoryError: no repository has that id.
+    """
+    row = connection.execute(f"{_SELECT} WHERE id = ?", (repository_id,)).fetchone()
+    if row is None:
+        raise UnknownRepositoryError(f"with id {repository_id}")
     return RepositoryRef(*row)
 
 

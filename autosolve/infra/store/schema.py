@@ -13,9 +13,10 @@ flags are integers 0/1. A query written for one engine runs on the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .engine import Dialect
+from .engine import Connection, Dialect
 from .errors import SchemaVersionError
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Migration", "refuse_newer", "store_migrations"]
@@ -29,6 +30,10 @@ TABLES = (
     "dead_jobs",
     "analyses",
     "webhook_deliveries",
+    "comments",
+    "repository_labels",
+    "listing_cursors",
+    "identity",
 )
 """The store's tables (users may query them directly)."""
 
@@ -41,6 +46,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    data: Callable[[Connection], object] | None = None
+    """Run after the statements, in the same transaction: rows the new schema derives
+    from existing ones in Python (the search index's terms)."""
 
 
 def _version_1(d: Dialect) -> Migration:
@@ -213,7 +221,89 @@ def _version_4(d: Dialect) -> Migration:
     )
 
 
-_STEPS = (_version_1, _version_2, _version_3, _version_4)
+def _version_5(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=5,
+        description="the conversation: comments, repository labels, listing cursors, "
+        "autosolve's identity; what an analysis said and which labels it applied",
+        statements=(
+            # The repository's issue comments, as GitHub last described them (its
+            # ISO text for created_at and updated_at). Keyed by the issue's number,
+            # not its row: a comment may be mirrored before its issue is.
+            f"""
+            CREATE TABLE comments (
+                id                 {d.row_id},
+                repository_id      {d.bigint} NOT NULL REFERENCES repositories (id)
+                                   ON DELETE CASCADE,
+                issue_number       INTEGER NOT NULL CHECK (issue_number > 0),
+                github_id          {d.bigint} NOT NULL,
+                author_login       TEXT,
+                author_type        TEXT,
+                author_association TEXT NOT NULL,
+                body               TEXT NOT NULL,
+                created_at         TEXT NOT NULL,
+                updated_at         TEXT NOT NULL,
+                stored_at          {d.time} NOT NULL,
+                UNIQUE (repository_id, github_id)
+            )
+            """,
+            "CREATE INDEX comments_issue ON comments (repository_id, issue_number)",
+            f"""
+            CREATE TABLE repository_labels (
+                repository_id {d.bigint} NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                name          TEXT NOT NULL,
+                color         TEXT NOT NULL,
+                description   TEXT,
+                stored_at     {d.time} NOT NULL,
+                PRIMARY KEY (repository_id, name)
+            )
+            """,
+            # Where the comment poller stands in a repository's comment listing, and
+            # the labels listing's ETag: sync_cursors' shape, one row per listing.
+            f"""
+            CREATE TABLE listing_cursors (
+                repository_id {d.bigint} NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                listing       TEXT NOT NULL,
+                since         TEXT,
+                etag          TEXT,
+                next_url      TEXT,
+                updated_at    {d.time} NOT NULL,
+                PRIMARY KEY (repository_id, listing)
+            )
+            """,
+            # The account autosolve posts as (one row): only its comments are autosolve's.
+            f"""
+            CREATE TABLE identity (
+                id         INTEGER PRIMARY KEY CHECK (id = 1),
+                login      TEXT NOT NULL,
+                source     TEXT NOT NULL,
+                learned_at {d.time} NOT NULL
+            )
+            """,
+            # A structured answer's summary; the candidate issues the comment names
+            # as possibly related (JSON numbers); the labels kept from the answer
+            # (JSON names); the labels this analysis added to the issue (JSON names,
+            # NULL until applied, so a retry never applies them twice).
+            "ALTER TABLE analyses ADD COLUMN summary TEXT",
+            "ALTER TABLE analyses ADD COLUMN related TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE analyses ADD COLUMN labels TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE analyses ADD COLUMN labels_applied TEXT",
+        ),
+    )
+
+
+def _version_6(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=6,
+        description="the issue search index (related issues), filled from the stored issues",
+        statements=d.search.schema,
+        data=d.search.backfill,
+    )
+
+
+_STEPS = (_version_1, _version_2, _version_3, _version_4, _version_5, _version_6)
 
 SCHEMA_VERSION = len(_STEPS)
 """The version a fully migrated store has, on either engine."""

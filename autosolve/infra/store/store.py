@@ -7,25 +7,33 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
+from autosolve.infra.comment import Comment
 from autosolve.infra.issue import Issue
+from autosolve.infra.label import Label
 
-from . import analyses, cursors, outbox, queue, repositories
+from . import analyses, cursors, identity, labels, outbox, queue, repositories
+from . import comments as comment_rows
 from . import issues as issue_rows
 from .engine import Connection, Engine
-from .errors import InvalidIssueError, UnknownIssueError
+from .errors import InvalidCommentError, InvalidIssueError, StoreError, UnknownIssueError
 from .records import (
     Analysis,
     Job,
     JobsSummary,
     RecentAnalysis,
     RepositoryIssues,
+    RepositoryRef,
+    SavedComments,
+    StoredDelivery,
     StoredIssue,
     SyncCursor,
 )
+from .rows import encode_payload
+from .search import StoredSearchIndex
 
 __all__ = ["DEFAULT_RELAY_BATCH", "Fence", "Liveness", "Store", "new_holder_id"]
 
@@ -73,7 +81,8 @@ def new_holder_id() -> str:
 
 
 class Store:
-    """Repositories, the issue mirror, sync cursors, the outbox, the job queue, analyses.
+    """Repositories, the issue and comment mirror, labels, cursors, the outbox, the job queue,
+    analyses.
 
     The one type the domain works with, whichever engine is behind it
     (:class:`~autosolve.infra.store.SQLiteStore`: one daemon, one file;
@@ -182,6 +191,15 @@ class Store:
                 connection, now, github_id, owner, name, watch_since=start
             )
 
+    def repository(self, repository_id: int) -> RepositoryRef:
+        """The stored repository ``repository_id`` (its name and watch start).
+
+        Raises:
+            UnknownRepositoryError: ``repository_id`` does not exist.
+        """
+        with self._read() as connection:
+            return repositories.get_repository(connection, repository_id)
+
     def repository_id(self, owner: str, name: str) -> int:
         """The local id of ``owner/name`` (case-insensitive).
 
@@ -222,22 +240,28 @@ class Store:
         event: str,
         repository_id: int | None = None,
         issues: Sequence[Issue] = (),
-    ) -> int | None:
-        """Record a webhook delivery and store the issues its payload carries, all or nothing.
+        comments: Sequence[Comment] = (),
+        commands: Collection[int] = (),
+    ) -> StoredDelivery | None:
+        """Record a webhook delivery and store the issues and comments its payload
+        carries, all or nothing.
 
-        The issues take the poller's path (:meth:`save_issue_page` without a
-        cursor): an issue whose ``updated_at`` the mirror has already gets no
-        outbox event, so a delivery and a poll of one change queue one analysis.
+        They take the pollers' paths (:meth:`save_issue_page` and
+        :meth:`save_comment_page` without a cursor): an issue whose
+        ``updated_at`` the mirror has already gets no outbox event, and a
+        command (``commands``: GitHub ids) only in the comment that is new to
+        the mirror, so a delivery and a poll of one change queue one analysis.
         The write is not fenced: in a cluster the delivery reaches whichever
         daemon the proxy chose, and storing a newer copy is safe anywhere.
 
         Returns:
-            None for a delivery recorded before (nothing written); else how
-            many issues were new or changed.
+            None for a delivery recorded before (nothing written); else what was stored.
 
         Raises:
             UnknownRepositoryError: ``repository_id`` does not exist.
-            InvalidIssueError: an issue violates the schema; nothing was written.
+            UnknownIssueError: a new command's issue is neither mirrored nor delivered.
+            InvalidIssueError, InvalidCommentError: an issue or comment violates
+                the schema; nothing was written.
         """
         with self._write() as connection:
             now = self._now()
@@ -248,26 +272,92 @@ class Store:
             ).rowcount
             if not recorded:
                 return None
-            if repository_id is None or not issues:
-                return 0
+            if repository_id is None:
+                return StoredDelivery()
             full_name = repositories.require_repository(connection, repository_id)
             _check_page(full_name, issues)
-            return issue_rows.save_issues(connection, now, repository_id, issues)
+            changed = issue_rows.save_issues(connection, now, repository_id, issues)
+            saved = _save_comments(connection, now, (repository_id, full_name), comments, commands)
+            return StoredDelivery(changed, saved)
 
-    def load_cursor(self, repository_id: int) -> SyncCursor:
-        """The poller's saved position; an empty cursor when it never saved one.
+    def load_cursor(self, repository_id: int, listing: str = cursors.ISSUES) -> SyncCursor:
+        """Where ``listing`` (issues, comments, labels) stands; empty when never saved.
 
         Raises:
             UnknownRepositoryError: ``repository_id`` does not exist.
         """
         with self._read() as connection:
             repositories.require_repository(connection, repository_id)
-            return cursors.load_cursor(connection, repository_id)
+            return cursors.load_cursor(connection, repository_id, listing)
+
+    # -- the conversation --------------------------------------------------------------
+
+    def save_comment_page(
+        self,
+        repository_id: int,
+        comments: Sequence[Comment],
+        cursor: SyncCursor,
+        commands: Collection[int] = (),
+    ) -> SavedComments:
+        """Store one page of comments and the comment listing's new cursor, all or nothing.
+
+        Each comment of ``commands`` (GitHub ids) that is new to the mirror
+        gets an outbox event asking for its issue's analysis to be run again,
+        in the same transaction: a command is announced exactly once, however
+        often its page is read again.
+
+        Raises:
+            UnknownIssueError: a new command's issue is not mirrored yet;
+                nothing was written (read the page again once it is).
+            InvalidCommentError: a comment violates the schema; nothing was written.
+            LeaseLostError: fenced; nothing was written.
+        """
+        with self._repository_write(repository_id) as (connection, full_name):
+            now = self._now()
+            saved = _save_comments(connection, now, (repository_id, full_name), comments, commands)
+            cursors.save_cursor(connection, now, repository_id, cursor, cursors.COMMENTS)
+            return saved
+
+    def issue_comments(self, repository_id: int, number: int) -> list[Comment]:
+        """The mirrored comments of issue ``number``, oldest first."""
+        with self._read() as connection:
+            return comment_rows.issue_comments(connection, repository_id, number)
+
+    def save_labels(self, repository_id: int, names: Sequence[Label], cursor: SyncCursor) -> None:
+        """Make ``names`` the repository's labels and save the labels listing's cursor.
+
+        Raises:
+            LeaseLostError: fenced; nothing was written.
+        """
+        with self._repository_write(repository_id) as (connection, _full_name):
+            now = self._now()
+            labels.replace_labels(connection, now, repository_id, names)
+            cursors.save_cursor(connection, now, repository_id, cursor, cursors.LABELS)
+
+    def repository_labels(self, repository_id: int) -> list[Label]:
+        """The repository's mirrored labels, by name."""
+        with self._read() as connection:
+            return labels.repository_labels(connection, repository_id)
+
+    def save_identity(self, login: str, source: str) -> None:
+        """Record ``login`` as the account autosolve posts as (learned from ``source``)."""
+        with self._write() as connection:
+            identity.save_identity(connection, self._now(), login, source)
+
+    def identity(self) -> str | None:
+        """The login autosolve posts as, as last learned; None before it was."""
+        with self._read() as connection:
+            return identity.load_identity(connection)
 
     def get_issue(self, repository_id: int, number: int) -> StoredIssue | None:
         """Issue ``number`` of ``repository_id`` with its repository; None if not mirrored."""
         with self._read() as connection:
             return issue_rows.get_issue(connection, repository_id, number)
+
+    @property
+    def search_index(self) -> StoredSearchIndex:
+        """The issue search index (title and body terms, kept with every issue upsert)."""
+        return StoredSearchIndex(self._read)
 
     def issue_counts(self) -> dict[str, int]:
         """Mirrored issues per repository (``owner/name`` → count), for status and metrics."""
@@ -321,6 +411,9 @@ class Store:
         comment_id: int | None = None,
         posted: bool = False,
         done_job_id: int | None = None,
+        summary: str | None = None,
+        related: Sequence[int] = (),
+        labels: Sequence[str] = (),
     ) -> Analysis:
         """Record an analysis of ``issue_id``; with ``done_job_id``, delete that job too.
 
@@ -328,6 +421,8 @@ class Store:
         False for a dry run, a preview, or an analysis about to be posted (then
         call :meth:`mark_analysis_posted`). Recording and deleting the job are
         one transaction: the job is never gone without its analysis stored.
+        ``summary``, ``related`` and ``labels`` say what the comment holds
+        (a structured answer's summary, the candidates it names, the labels kept).
         Not fenced: analysis runs on every daemon (jobs are not per node).
         """
         with self._write() as connection:
@@ -341,6 +436,9 @@ class Store:
                 body=body,
                 comment_id=comment_id,
                 posted=posted,
+                summary=summary,
+                related=related,
+                labels=labels,
             )
             _job_done(connection, done_job_id)
             return analysis
@@ -357,6 +455,15 @@ class Store:
             found = analyses.mark_posted(connection, self._now(), analysis_id, comment_id)
             _job_done(connection, done_job_id)
             return found
+
+    def mark_labels_applied(self, analysis_id: int, names: Sequence[str]) -> bool:
+        """Record that analysis ``analysis_id`` added ``names`` to its issue (never twice).
+
+        Returns:
+            False if there is no such analysis.
+        """
+        with self._write() as connection:
+            return analyses.mark_labels_applied(connection, analysis_id, names)
 
     def latest_analysis(self, issue_id: int, *, posted_only: bool = False) -> Analysis | None:
         """The most recent analysis of ``issue_id`` (posted or not, or posted only), or None."""
@@ -537,11 +644,77 @@ def _check_page(repository: str, issues: Sequence[Issue]) -> None:
     Raises:
         InvalidIssueError: the first such issue, and why.
     """
-    for issue in issues:
+    _check_rows(issues, issue_rows.check_issue, "number",
+                lambda number, why: InvalidIssueError(repository, number, why))  # fmt: skip
+
+
+def _check_comments(repository: str, comments: Sequence[Comment]) -> None:
+    """Refuse a page with a comment the table would refuse, naming it.
+
+    Raises:
+        InvalidCommentError: the first such comment, and why.
+    """
+    _check_rows(comments, comment_rows.check_comment, "github_id",
+                lambda github_id, why: InvalidCommentError(repository, github_id, why))  # fmt: skip
+
+
+def _check_rows(
+    rows: Sequence[Any],
+    check: Callable[[Any], None],
+    key: str,
+    error: Callable[[object, str], StoreError],
+) -> None:
+    """Run ``check`` on each row; the first refusal becomes ``error(row's key, why)``."""
+    for row in rows:
         try:
-            issue_rows.check_issue(issue)
+            check(row)
         except (AttributeError, TypeError, ValueError) as exc:
-            raise InvalidIssueError(repository, getattr(issue, "number", "?"), str(exc)) from None
+            raise error(getattr(row, key, "?"), str(exc)) from None
+
+
+def _save_comments(
+    connection: Connection,
+    now: float,
+    repository: tuple[int, str],
+    comments: Sequence[Comment],
+    commands: Collection[int],
+) -> SavedComments:
+    """Upsert ``comments`` of ``repository`` (its id and name), and an outbox event for
+    each of ``commands`` (GitHub ids) new to the mirror: the one path of the comment
+    poller and of webhook deliveries, so a command is announced exactly once.
+
+    Raises:
+        InvalidCommentError: a comment violates the schema.
+        UnknownIssueError: a new command's issue is not mirrored.
+    """
+    repository_id, full_name = repository
+    _check_comments(full_name, comments)
+    changed, new = comment_rows.save_comments(connection, now, repository_id, comments)
+    requested = [comment for comment in new if comment.github_id in commands]
+    events = _command_events(connection, full_name, repository_id, requested)
+    outbox.add_events(connection, now, repository_id, events)
+    return SavedComments(changed, tuple(comment.github_id for comment in new), len(requested))
+
+
+def _command_events(
+    connection: Connection, repository: str, repository_id: int, commands: list[Comment]
+) -> list[outbox.OutboxEvent]:
+    """One outbox event per command comment, on its mirrored issue.
+
+    Raises:
+        UnknownIssueError: a command's issue is not mirrored yet.
+    """
+    numbers = [comment.issue_number or 0 for comment in commands]
+    ids = issue_rows.issue_ids(connection, repository_id, sorted(set(numbers)))
+    for number in numbers:
+        if number not in ids:
+            raise UnknownIssueError(repository, number)
+    return [
+        (ids[number], number, outbox.EVENT_COMMAND, encode_payload(
+            {"repository_id": repository_id, "number": number, "comment_id": comment.github_id}
+        ))
+        for number, comment in zip(numbers, commands, strict=True)
+    ]  # fmt: skip
 
 
 def _job_done(connection: Connection, job_id: int | None) -> None:

@@ -1,4 +1,4 @@
-"""The repository module: a repository's validator, poller and relay, and the analysis.
+"""The repository module: a repository's validator, pollers and relay, and the analysis.
 
 Its tenants are the repositories to watch: ``github.repositories`` plus every
 repository the organisation module discovered, less ``github.exclude``.
@@ -37,13 +37,14 @@ class RepositoryModule:
 
     def preflights(self, deps: Dependencies) -> list[Preflight[RepoTenant]]:
         """One-shot tasks run per repository before any of its workers."""
-        return [RepositoryValidator(deps.github, deps.store)]
+        return [RepositoryValidator(deps.github, deps.store, registry.identity_of(deps))]
 
     def workers(self, deps: Dependencies) -> list[Worker[RepoTenant]]:
         """Interval tasks run per repository: add one line here per new worker."""
         intervals = deps.settings.intervals
         return [
             IssuePoller(deps.github, deps.store, intervals.issue_poller, registry.pacer_of(deps)),
+            registry.new_comment_poller(deps),
             OutboxRelay(deps.store, intervals.outbox_relay, registry.relayed_hook(deps)),
         ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from autosolve.infra.search import sqlite as search
+
 from ..engine import Dialect
 
 __all__ = ["SQLITE"]
@@ -23,5 +25,6 @@ SQLITE = Dialect(
     repository_unique=",\n                UNIQUE (owner, name)",
     repository_index=(),
     watch_since_backfill="strftime('%Y-%m-%dT%H:%M:%SZ', CAST(created_at AS INTEGER), 'unixepoch')",
+    search=search.ENGINE,
 )
 """SQLite's dialect: the store's tables and queries as SQLite writes them."""

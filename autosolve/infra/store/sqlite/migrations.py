@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..engine import DriverConnection
 from ..errors import StoreError
 from ..schema import Migration, refuse_newer, store_migrations
 from .dialect import SQLITE
@@ -55,6 +56,8 @@ def apply_migrations(
                 )
             for statement in migration.statements:
                 connection.execute(statement)
+            if migration.data is not None:
+                migration.data(DriverConnection(connection, SQLITE))
             # PRAGMA takes no parameters; the version is an int we own.
             connection.execute(f"PRAGMA user_version = {int(migration.version)}")
             connection.execute("COMMIT")
