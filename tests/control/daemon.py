@@ -35,11 +35,17 @@ def write_settings(
     *,
     backend: str = "threading",
     issue_poller: float = 1.0,
+    issue_poller_max: float | None = None,
     shutdown_timeout: float = 5.0,
     log_format: str = "json",
     model: str | None = None,
 ) -> Path:
-    """A settings.toml for the fakes, a database in ``directory`` and small intervals."""
+    """A settings.toml for the fakes, a database in ``directory`` and small intervals.
+
+    ``issue_poller_max``: left out, a quiet repository's poller slows down
+    (adaptive polling); equal to ``issue_poller``, every poll is that far apart.
+    """
+    slowest = "" if issue_poller_max is None else f"issue_poller_max = {issue_poller_max}"
     settings = directory / "settings.toml"
     settings.write_text(
         f"""
@@ -62,6 +68,7 @@ path = "autosolve.db"
 
 [intervals]
 issue_poller = {issue_poller}
+{slowest}
 outbox_relay = 0.2
 issue_explainer = 0.2
 

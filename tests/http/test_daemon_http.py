@@ -155,11 +155,13 @@ def test_an_analysis_reads_in_full_and_counts_in_its_repository_and_the_last_hou
 ) -> None:
     issue = daemon.github.add_issue("octo", "hello", title="Slow start", created_at=iso_now())
 
-    def analysed() -> dict[str, Any] | None:
+    def posted() -> dict[str, Any] | None:
+        """The analysis once its comment is posted: it is listed from the moment it is
+        stored, and gains ``posted_at`` and ``comment_url`` only with the comment."""
         analyses = daemon.get("/api/overview").json()["analyses"]
-        return next((a for a in analyses if a["title"] == "Slow start"), None)
+        return next((a for a in analyses if a["title"] == "Slow start" and a["posted_at"]), None)
 
-    listed = daemon.wait_until(analysed, timeout=30, what="the analysis listed")
+    listed = daemon.wait_until(posted, timeout=30, what="the analysis listed, posted")
     full = daemon.get(f"/api/analysis?id={listed['id']}").json()
     [comment] = daemon.github.comments("octo", "hello", issue.number)
     assert full["body"] == comment.body
