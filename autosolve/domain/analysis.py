@@ -16,7 +16,9 @@ analysis costs GitHub one request (the ``POST``; one more when labels are
 applied). The analysis is stored *before* it is posted and marked posted
 (with the job deleted) in one transaction *after*; a crash in between leaves
 a stored, unposted analysis. Only then — the mirror may lag behind what was
-posted — are the issue's comments read from GitHub: a comment of autosolve's
+posted — and before the repository's comments were first mirrored to the end
+(the first start: the explainer may come before the comment poller) are the
+issue's comments read from GitHub: a comment of autosolve's
 whose body matches that analysis exactly is adopted instead of posting a
 second one. A comment autosolve posted is known by its id in ``analyses``
 even before the mirror has it.
@@ -252,7 +254,8 @@ class Analyst:
                 return self._skipped(stored, skip, job_id)
         login = self._identity.login()
         crash_window = latest is not None and not latest.posted and not self.dry_run
-        thread = self._thread(stored, from_github=crash_window)
+        unmirrored = not self._store.comments_mirrored(stored.repository.id)
+        thread = self._thread(stored, from_github=crash_window or unmirrored)
         own = _own_comment(thread, login, posted)
         if own is not None and mode in _JOBS and _posted_before(latest, own):
             return self._adopt(stored, latest, own, job_id)

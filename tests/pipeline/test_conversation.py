@@ -115,6 +115,22 @@ def test_a_change_after_the_slowest_interval_lists_labels_and_comments_condition
     assert asked == [(LABELS, 304), (LISTED, 304)]
 
 
+def test_before_the_comments_are_first_mirrored_an_issues_comments_are_read_from_github(
+    watched: World,
+):
+    new_issue(watched)
+    watched.github.add_comment("octo", "hello", 1, f"{MARKER}\nearlier analysis",
+                               user=watched.github.login, created_at=iso_now(1))  # fmt: skip
+    issue_poller, _comment_poller, relay = watched.workers()
+    tenant = RepoTenant("octo", "hello", watched.store.repository_id("octo", "hello"))
+    for worker in (issue_poller, relay):  # the explainer comes before the comment poller
+        worker.task_spec().work(context(), tenant)
+    run_tick(watched)
+
+    assert len(watched.github.comments("octo", "hello", 1)) == 1
+    assert watched.github.requests_for(COMMENTS.format(1))  # asked GitHub, not the mirror
+
+
 def test_autosolves_identity_is_learned_once_and_recorded(world: World):
     world.validate()
     world.validate()

@@ -145,10 +145,15 @@ def test_primary_rate_limit_means_no_request_before_the_reset(
     github: FakeGitHub, make_settings, run_daemon, db: Path
 ) -> None:
     github.add_repo("octo", "hello")
-    github.add_issue("octo", "hello")
+    # The comment poller lists once at start, then not for a minute: only the issue
+    # poller's requests follow, none of them in flight beside the one refused.
+    run_daemon(make_settings(["octo/hello"], github={"issues": {"required_label": "none"}},
+                             intervals={"comment_poller": 60}))  # fmt: skip
+    wait_until(lambda: github.requests_for("/repos/octo/hello/issues/comments"),
+               what="the comments listed (after the labels)")  # fmt: skip
     reset = int(time.time()) + 2
     github.fail_next(1, "rate_limit", path_prefix="/repos/octo/hello/issues", reset=reset)
-    run_daemon(make_settings(["octo/hello"], github={"issues": {"required_label": "none"}}))
+    github.add_issue("octo", "hello")
     wait_until(lambda: len(stored(db)) == 1, what="the issue after the reset")
     limited = next(r for r in github.requests if r.status == 403)
     after = [r for r in github.requests if r.monotonic > limited.monotonic]

@@ -318,6 +318,12 @@ class Store:
             cursors.save_cursor(connection, now, repository_id, cursor, cursors.COMMENTS)
             return saved
 
+    def comments_mirrored(self, repository_id: int) -> bool:
+        """Whether the repository's comment listing was read to its end at least once:
+        before that, the mirror may lack comments GitHub has."""
+        cursor = self.load_cursor(repository_id, cursors.COMMENTS)
+        return cursor != SyncCursor() and cursor.next_url is None
+
     def issue_comments(self, repository_id: int, number: int) -> list[Comment]:
         """The mirrored comments of issue ``number``, oldest first."""
         with self._read() as connection:
