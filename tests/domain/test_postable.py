@@ -184,6 +184,14 @@ def test_an_image_is_an_image_only_when_allowed_else_a_link(allowed: bool, links
     assert (len(parts.images), len(parts.links)) == (1 - links, links)
 
 
+@pytest.mark.parametrize("text", ["!![i](https://x.com/i.png)", "a!![i](https://x.com/i.png)"])
+def test_an_exclamation_mark_before_a_disallowed_image_does_not_make_it_one_again(
+    text: str,
+) -> None:
+    parts = live_parts(posted(text, OutputRules(allow_images=False)))
+    assert (parts.images, parts.links) == ([], ["https://x.com/i.png"])
+
+
 def test_code_is_kept_verbatim() -> None:
     text = "Use `@pytest.fixture`:\n\n```python\n@pytest.fixture\ndef issue(): ...  # see #999\n```"
     assert posted(text) == text

@@ -274,7 +274,13 @@ class _Line:
         return match.end()
 
     def _image(self, match: re.Match[str]) -> int:
-        self.out.append(match.group() if self.rules.allow_images else "[")
+        if self.rules.allow_images:
+            self.out.append(match.group())
+            return match.end()
+        last = self.out[-1] if self.out else ""
+        if last.endswith("!") and not last.endswith("\\!"):  # ``!![`` must not stay ``![``
+            self.out[-1] = last[:-1] + "&#33;"
+        self.out.append("[")
         return match.end()
 
     def _tildes(self, match: re.Match[str]) -> int:
