@@ -188,6 +188,8 @@ def render_records(
             success, next_run, since, group = (
                 record.last_success_at, record.next_run_at, record.running_since, record.group
             )  # fmt: skip
+            if next_run is not None and next_run < now:  # its timer fired, the tick not begun
+                next_run = now  # a run already due is due now, not in the past
             append({
                 "name": record.name,
                 "kind": plain[record.kind],
