@@ -24,8 +24,14 @@ from autosolve.runtime.status import ChildState
 from autosolve.runtime.timers import TimerHandle
 
 if TYPE_CHECKING:
+    from autosolve.runtime.backends.hibernation import HibernatingActor
     from autosolve.runtime.shared import RunShared
     from autosolve.runtime.slot import ChildSlot
+
+    _HibernatingBase = HibernatingActor
+    """What the behaviour is always combined with (see :func:`child_actor_class`)."""
+else:
+    _HibernatingBase = object
 
 __all__ = ["ChildBehaviour", "child_actor_class", "tell_quietly"]
 
@@ -42,22 +48,7 @@ def _nothing() -> None:
     pass
 
 
-def _deliver(ref: pykka.ActorRef[Any], envelope: Envelope[Any]) -> None:
-    """``tell_quietly`` for a tick, with the envelope made once per timer handle.
-
-    ``ActorRef.tell`` wraps every message in a new envelope, and pykka's loop
-    keeps the last one referenced while the actor idles: at tens of thousands
-    of workers each tick left one young object alive for a whole interval,
-    and every young-generation collection had to scan them all (11 ms at
-    20,000 workers). The envelope is pykka's own inbox item, as for any
-    backend that implements its inbox; a handle is re-armed only after its
-    actor took it out, so one envelope is never in an inbox twice.
-    """
-    if ref.is_alive():
-        ref.actor_inbox.put(envelope)
-
-
-class ChildBehaviour(Contained):
+class ChildBehaviour(Contained, _HibernatingBase):
     """Runs a unit's work: once (preflight) or at a fixed rate (worker).
 
     The work runs inside the actor, so messages that arrive during a tick
@@ -123,29 +114,38 @@ class ChildBehaviour(Contained):
     # -- lifecycle -------------------------------------------------------------
 
     def _actor_loop(self) -> None:
-        crash: BaseException | None = None
-        try:
-            super()._actor_loop()
-        except BaseException as error:
-            crash = error
-            self.actor_stopped.set()
-        finally:
-            self._timer.cancel()
-            crash = crash or self.crash
-            tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, crash))
-
-    def on_start(self) -> None:
+        # One activation of a hibernating actor: it returns with the actor
+        # hibernating (alive: nothing to report) or ended. The runner that
+        # runs it ran another child before: say whose code runs now.
         CURRENT_UNIT.set(self._name)  # so log records name their child
         CURRENT_CONTEXT.set(self._ctx)
-        self._slot.runner = self._shared.backend.current_runner()
+        try:
+            super()._actor_loop()
+        except BaseException as error:  # killed from outside pykka's reach
+            self.crash = self.crash or error
+        else:
+            if not self.actor_stopped.is_set():
+                return
+        self._timer.cancel()
+        tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, self.crash))
+
+    def on_start(self) -> None:
         self._due = self._clock.monotonic()
         self.actor_ref.tell(self._timer)  # the first tick: now
 
-    def on_receive(self, message: Any) -> Any:
-        if message is self._timer:
+    def _handle_envelope(self, envelope: Envelope[Any]) -> None:
+        # The tick is the one message on the hot path, and neither a proxy
+        # call nor an ask: it skips pykka's dispatch. Its work runs guarded
+        # in _tick; anything else raising here ends this actor as a crash.
+        if envelope.message is self._timer:
             if not (self._done or self._shared.stopping or self._ctx.cancelled):
                 self._tick()
-        elif message is STOP_CHILD:
+            self._message_done()
+        else:
+            super()._handle_envelope(envelope)
+
+    def on_receive(self, message: Any) -> Any:
+        if message is STOP_CHILD:
             self.stop()  # after whatever is queued before it
         elif type(message) is RunNow and self._wants(message):
             # The armed handle may already sit in the inbox: replace it, so
@@ -154,10 +154,13 @@ class ChildBehaviour(Contained):
             self._timer = self._new_timer()
             self._due = self._clock.monotonic()
             self._tick(forced=True)
+        self._message_done()
+        return None
+
+    def _message_done(self) -> None:
         if self._admitting:
             self._admitting = False
             tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
-        return None
 
     def _wants(self, run_now: RunNow) -> bool:
         """A run-now ticks even a paused worker, unless a pause came after it."""
@@ -236,8 +239,17 @@ class ChildBehaviour(Contained):
         record.state = ChildState.IDLE
 
     def _new_timer(self) -> TimerHandle:
+        """A handle that, when it fires, puts itself into this actor's inbox: the tick.
+
+        ``ActorRef.tell`` would wrap every tick in a new envelope, each a young
+        object alive for a whole interval that every young-generation
+        collection had to scan (11 ms at 20,000 workers): the handle's envelope,
+        pykka's own inbox item, is made once. A handle is re-armed only after
+        its actor took it out, so one envelope is never in an inbox twice; an
+        inbox whose actor ended drops what it is given, so a late tick is no error.
+        """
         timer = TimerHandle(_nothing)  # the callback needs the handle itself: set below
-        timer.callback = functools.partial(_deliver, self.actor_ref, Envelope(timer))
+        timer.callback = functools.partial(self.actor_inbox.put, Envelope(timer))
         return timer
 
     # -- results ---------------------------------------------------------------
@@ -260,7 +272,6 @@ class ChildBehaviour(Contained):
         self.stop()
 
 
-@functools.cache
-def child_actor_class(actor_class: type[pykka.Actor]) -> type[pykka.Actor]:
-    """The child actor for a backend: the behaviour on the backend's actor."""
+def child_actor_class(actor_class: type[HibernatingActor]) -> type[HibernatingActor]:
+    """The child actor of a run: the behaviour on the backend's hibernating actor."""
     return type(f"Child{actor_class.__name__}", (ChildBehaviour, actor_class), {})

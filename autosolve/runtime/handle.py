@@ -319,5 +319,6 @@ def start_runtime(
         )
     except Exception:
         timers.stop()
+        shared.runners.close()
         raise
     return RuntimeHandle(ref, outcome, backend, shared)

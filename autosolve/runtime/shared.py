@@ -8,6 +8,7 @@ from autosolve.runtime.lateness import LatenessHistogram
 
 if TYPE_CHECKING:
     from autosolve.runtime.backends import ExecutionBackend
+    from autosolve.runtime.backends.hibernation import Runners
     from autosolve.runtime.clock import Clock
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.timers import TimerService
@@ -23,11 +24,13 @@ class RunShared:
     operation, whole under the GIL.
     """
 
-    __slots__ = ("backend", "clock", "lateness", "running", "stopping", "timers")
+    __slots__ = ("backend", "clock", "lateness", "runners", "running", "stopping", "timers")
 
     def __init__(self, backend: ExecutionBackend, timers: TimerService) -> None:
         self.backend = backend
         self.timers = timers
+        self.runners: Runners = backend.make_runners()
+        """Run the children's activations (children hibernate between messages)."""
         self.clock: Clock = timers.clock
         self.lateness = LatenessHistogram(backend.make_lock())
         """How late ticks started (see :meth:`RuntimeHandle.tick_lateness`)."""

@@ -166,7 +166,7 @@ def runtime_loops_alive(harness: Harness) -> list[str]:
         return [
             t.name
             for t in threading.enumerate()
-            if t.name.startswith(("ChildDaemon", "SupervisorDaemon", "autosolve-timers"))
+            if t.name.startswith(("SupervisorDaemon", "autosolve-timers", "autosolve-runner"))
         ]
     alive = []
     for obj in gc.get_objects():

@@ -14,7 +14,6 @@ process every "thread" is such a greenlet).
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import sys
 from collections import deque
@@ -26,12 +25,17 @@ import gevent.event
 import greenlet
 import pykka
 
+from autosolve.runtime.backends.hibernation import HibernatingActor, HibernatingInbox
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
+    from autosolve.runtime.backends.hibernation import Runners
     from autosolve.runtime.pykka_internals import GetHookFunc, OptExcInfo
 
-__all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
+__all__ = [
+    "Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox", "GeventRunners",
+    "HibernatingGeventActor",
+]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -162,27 +166,167 @@ class GeventActor(pykka.Actor):
         gevent.spawn_raw(self._actor_loop)
 
 
-class _EventWakeup:
-    """A condition variable for greenlets of one thread.
+class HibernatingGeventActor(HibernatingActor):
+    """A :class:`HibernatingActor` on greenlets: what a gevent run's children are built on."""
 
-    Greenlets switch only where they block, and nothing between taking
-    :attr:`lock` and calling :meth:`wait` blocks, so no other greenlet can
-    run there: the lock has nothing to exclude and is a no-op. The event
-    stays set until the waiter wakes, so a notify is never lost.
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return GeventFuture()
+
+
+class GeventRunners:
+    """The greenlets that run a gevent run's hibernating actors (see ``hibernation.py``).
+
+    A runner takes inboxes from the queue and runs one activation after the
+    other, without a switch between them. Whenever it takes one while others
+    still wait, another runner is called (a parked one woken, or a new one
+    spawned), unless one is on its way already: should the activation wait on
+    I/O, the hub runs that runner, which takes the queue over; should it not,
+    the called runner finds nothing and parks again. Every
+    :data:`_YIELD_EVERY` activations a runner yields to the hub, so a burst of
+    ticks does not hold up the timer loop, the supervisor or the embedding
+    service for its whole length. At most :data:`_MOST_IDLE` runners stay
+    parked; the others end, and with them their stacks.
     """
 
-    __slots__ = ("_event", "lock")
+    __slots__ = ("_called", "_closed", "_hub", "_idle", "_queue", "lock")
 
     def __init__(self) -> None:
-        self.lock = contextlib.nullcontext()
-        self._event = gevent.event.Event()
+        self.lock = _thread_lock()
+        self._queue: deque[HibernatingInbox] = deque()
+        self._idle: list[greenlet.greenlet] = []
+        self._called = False
+        """A runner was woken or spawned and has not begun to take from the queue yet."""
+        self._closed = False
+        self._hub = gevent.get_hub()
+
+    def submit(self, inbox: HibernatingInbox) -> None:
+        self._queue.append(inbox)
+        if not self._called:
+            self._call()
+
+    def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for runner in idle:
+            self._hub.loop.run_callback(runner.switch)
+
+    def _call(self) -> None:
+        self._called = True
+        while self._idle:
+            runner = self._idle.pop()
+            if not runner.dead:  # one killed while parked (gevent.killall) is skipped
+                self._hub.loop.run_callback(runner.switch)
+                return
+        gevent.spawn_raw(self._run)
+
+    def _run(self) -> None:
+        me = greenlet.getcurrent()
+        queue, hub, loop = self._queue, self._hub, self._hub.loop
+        while True:
+            self._called = False
+            ran = 0
+            while queue:
+                inbox = queue.popleft()
+                if queue and not self._called:
+                    self._call()
+                inbox.run(me)
+                ran += 1
+                if not ran % _YIELD_EVERY:
+                    loop.run_callback(me.switch)
+                    hub.switch()
+            if self._closed or len(self._idle) >= _MOST_IDLE:
+                return
+            self._idle.append(me)
+            hub.switch()
+
+
+_YIELD_EVERY = 64
+"""Activations a runner runs between two yields to the hub (well under a millisecond)."""
+
+_MOST_IDLE = 16
+"""Parked runners a pool keeps; each holds a greenlet and its stack (~10 KiB)."""
+
+
+def _thread_lock() -> Any:
+    """An OS lock, even in a monkey-patched process (where ``threading.Lock`` is gevent's).
+
+    It only guards a few operations that never switch greenlets, so it is
+    never contended and never blocks the hub; the OS one is cheaper than
+    gevent's, and cheaper than a no-op context manager.
+    """
+    from gevent.monkey import get_original
+
+    allocate_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
+    return allocate_lock()
+
+
+def _throw_if_running(inbox: HibernatingInbox, runner: greenlet.greenlet) -> None:
+    """End the activation ``runner`` runs for ``inbox``, if it still runs that one.
+
+    The check is made when the hub calls this, not when the abandon was
+    asked for: by then the runner may have finished with that actor and be
+    running another's tick, which must not be hit.
+    """
+    if inbox.runner is runner and not runner.dead:
+        runner.throw(Abandoned)
+
+
+class _ParkedWakeup:
+    """A condition variable for one waiting greenlet, parked on the hub.
+
+    The timer loop waits once per deadline: ``gevent.event.Event.wait``
+    would make a ``Timeout`` and link a waiter for each; this parks the
+    greenlet and arms one hub timer. :attr:`lock` is an OS lock (see
+    :func:`_thread_lock`), released while parked. A notify while nobody waits
+    is kept for the next wait, so none is lost. Both the timer and a notify
+    wake the waiter through :meth:`_ring`, which switches only to a greenlet
+    still waiting here (never into a wait on something else); a wait may
+    so end early (a notify's wake-up that came after the timer's), as any
+    condition variable's may.
+    """
+
+    __slots__ = ("_hub", "_ringing", "_rung", "_waiter", "lock")
+
+    def __init__(self) -> None:
+        self.lock = _thread_lock()
+        self._hub = gevent.get_hub()
+        self._waiter: greenlet.greenlet | None = None
+        self._rung = False
+        """Notified while nobody waited: the next wait returns at once."""
+        self._ringing = False
+        """A :meth:`_ring` is scheduled on the hub already."""
 
     def wait(self, timeout: float | None) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
+        if self._rung:
+            self._rung = False
+            return
+        self._waiter = greenlet.getcurrent()
+        timer = None if timeout is None else self._hub.loop.timer(max(timeout, 0.0))
+        self.lock.release()
+        try:
+            if timer is not None:
+                timer.start(self._ring)
+            self._hub.switch()
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.close()
+            self.lock.acquire()
+        self._rung = False
 
     def notify(self) -> None:
-        self._event.set()
+        if self._waiter is None:
+            self._rung = True
+        elif not self._ringing:
+            self._ringing = True
+            self._hub.loop.run_callback(self._ring)
+
+    def _ring(self) -> None:
+        self._ringing = False
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.switch()
 
 
 class Abandoned(greenlet.GreenletExit):
@@ -210,13 +354,14 @@ class GeventBackend:
     def make_event(self) -> gevent.event.Event:
         return gevent.event.Event()
 
-    def make_wakeup(self) -> _EventWakeup:
-        return _EventWakeup()
+    def make_wakeup(self) -> _ParkedWakeup:
+        return _ParkedWakeup()
 
-    def make_lock(self) -> contextlib.nullcontext[None]:
+    def make_lock(self) -> Any:
         # Greenlets of one thread switch only where they block, and nothing
-        # a lock guards here blocks: there is nothing to exclude.
-        return contextlib.nullcontext()
+        # a lock guards here blocks: there is nothing to exclude, and the OS
+        # lock is the cheapest thing to write ``with`` for.
+        return _thread_lock()
 
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         loop = gevent.spawn(target)
@@ -225,12 +370,16 @@ class GeventBackend:
     def call_later_real(self, delay: float, callback: Callable[[], None]) -> _LaterGreenlet:
         return _LaterGreenlet(delay, callback)
 
-    def current_runner(self) -> greenlet.greenlet:
-        return greenlet.getcurrent()
+    def make_runners(self) -> GeventRunners:
+        return GeventRunners()
 
-    def abandon(self, runner: Any) -> None:
-        if runner is not None and not runner.dead:
-            gevent.kill(runner, Abandoned)
+    def child_actor_class(self, runners: Runners) -> type[HibernatingActor]:
+        return type("HibernatingGeventActor", (HibernatingGeventActor,), {"runners": runners})
+
+    def abandon(self, ref: pykka.ActorRef[Any] | None) -> None:
+        inbox = None if ref is None else ref.actor_inbox
+        if isinstance(inbox, HibernatingInbox) and inbox.runner is not None:
+            gevent.get_hub().loop.run_callback(_throw_if_running, inbox, inbox.runner)
 
     def cooperate(self) -> None:
         gevent.sleep(0)

@@ -38,7 +38,8 @@ class Launcher:
     child like any other."""
 
     def __post_init__(self) -> None:
-        self._child_class = child_actor_class(self._core.backend.actor_class)
+        backend = self._core.backend
+        self._child_class = child_actor_class(backend.child_actor_class(self._core.shared.runners))
 
     def spawn(self, slot: ChildSlot) -> None:
         """Start the next actor of ``slot`` (its first, or a fresh one after the last ended)."""
@@ -58,7 +59,7 @@ class Launcher:
         slot.generation += 1
         record.actors += 1
         slot.live, slot.expect_exit, slot.restart_due = True, False, False
-        slot.overdue_tick = slot.runner = None
+        slot.overdue_tick = None
         slot.context = WorkContext(
             name, core.backend.make_event(), core.clock, record, allowance=self._allowance
         )
@@ -97,12 +98,12 @@ class Launcher:
         Whatever it reports from now on is stale, and a fresh actor may start
         (a greenlet is killed; a thread cannot be, and is left to finish).
         """
-        runner = slot.runner
+        ref = slot.ref
         slot.generation += 1
-        slot.live, slot.ref, slot.runner = False, None, None
+        slot.live, slot.ref = False, None
         self._core.shared.running.discard(slot)
         slot.record.running_since = None
-        self._core.backend.abandon(runner)
+        self._core.backend.abandon(ref)
 
     @staticmethod
     def cancel_restart(slot: ChildSlot) -> None:

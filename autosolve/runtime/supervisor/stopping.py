@@ -101,7 +101,7 @@ class StopCoordinator:
         for slot in [*ordered, *(s for s in self._outstanding if s.gone)]:
             slot.record.state = ChildState.ABANDONED
             slot.record.next_run_at = None
-            self._core.backend.abandon(slot.runner)
+            self._core.backend.abandon(slot.ref)
             names.append(slot.unit.name)
             self._core.emit(EventKind.ABANDONED, slot.unit.name)
         self._outstanding.clear()
@@ -163,6 +163,7 @@ class StopCoordinator:
             except BaseException:
                 logger.exception("shutdown hook %r failed", hook)
         self._core.timers.stop()
+        self._core.shared.runners.close()
 
 
 def _log_abandoned(names: list[str], timeout: float) -> None:
