@@ -62,9 +62,9 @@ class ChildBehaviour(Contained, _HibernatingBase):
     outlives the tick (see :func:`_deliver`).
 
     Whatever ends the actor (a stop, a reported result, a bug in this class,
-    a kill from outside), its last act is to tell the supervisor
-    :class:`ChildExited`, with the crash if there was one: the link of an
-    Erlang process to its supervisor.
+    a kill from outside), its last act (:meth:`_actor_ended`) is to tell the
+    supervisor :class:`ChildExited`, with the crash if there was one: the
+    link of an Erlang process to its supervisor.
     """
 
     def __init__(
@@ -82,7 +82,6 @@ class ChildBehaviour(Contained, _HibernatingBase):
         self._timers = shared.timers
         self._clock = shared.clock
         self._lateness = shared.lateness
-        self._running = shared.running
         context = slot.context
         assert context is not None
         self._ctx = context
@@ -113,23 +112,16 @@ class ChildBehaviour(Contained, _HibernatingBase):
 
     # -- lifecycle -------------------------------------------------------------
 
-    def _actor_loop(self) -> None:
-        # One activation of a hibernating actor: it returns with the actor
-        # hibernating (alive: nothing to report) or ended. The runner that
-        # runs it ran another child before: say whose code runs now.
-        CURRENT_UNIT.set(self._name)  # so log records name their child
-        CURRENT_CONTEXT.set(self._ctx)
-        try:
-            super()._actor_loop()
-        except BaseException as error:  # killed from outside pykka's reach
-            self.crash = self.crash or error
-        else:
-            if not self.actor_stopped.is_set():
-                return
+    def _actor_ended(self, crash: BaseException | None) -> None:
         self._timer.cancel()
+        self.crash = self.crash or crash
         tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, self.crash))
 
     def on_start(self) -> None:
+        # In the actor's own context (see HibernatingActor): whichever runner
+        # runs its later activations, these stay set for its code.
+        CURRENT_UNIT.set(self._name)  # so log records name their child
+        CURRENT_CONTEXT.set(self._ctx)
         self._due = self._clock.monotonic()
         self.actor_ref.tell(self._timer)  # the first tick: now
 
@@ -140,7 +132,8 @@ class ChildBehaviour(Contained, _HibernatingBase):
         if envelope.message is self._timer:
             if not (self._done or self._shared.stopping or self._ctx.cancelled):
                 self._tick()
-            self._message_done()
+            if self._admitting:
+                self._message_done()
         else:
             super()._handle_envelope(envelope)
 
@@ -154,13 +147,14 @@ class ChildBehaviour(Contained, _HibernatingBase):
             self._timer = self._new_timer()
             self._due = self._clock.monotonic()
             self._tick(forced=True)
-        self._message_done()
+        if self._admitting:
+            self._message_done()
         return None
 
     def _message_done(self) -> None:
-        if self._admitting:
-            self._admitting = False
-            tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
+        """The first message of an admitted child is handled: another may start."""
+        self._admitting = False
+        tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
 
     def _wants(self, run_now: RunNow) -> bool:
         """A run-now ticks even a paused worker, unless a pause came after it."""
@@ -182,7 +176,6 @@ class ChildBehaviour(Contained, _HibernatingBase):
         ctx.scheduled_at = self._due
         record.running_since = now
         record.state = ChildState.RUNNING
-        self._running.add(slot)
         try:
             self._work(ctx)
         except BaseException as error:
@@ -198,7 +191,6 @@ class ChildBehaviour(Contained, _HibernatingBase):
             self._done = True
             self.stop()
             return
-        self._running.discard(slot)
         record.running_since = None
         if ctx.cancelled:
             if ctx.overdue:

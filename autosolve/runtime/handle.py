@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from autosolve.runtime.clock import Clock, SystemClock
 from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.lateness import LatenessSnapshot
 from autosolve.runtime.shared import RunShared
+from autosolve.runtime.status import ChildState
 from autosolve.runtime.supervisor import (
     Outcome,
     RunResult,
@@ -68,8 +70,42 @@ class RuntimeHandle:
             self._proxy = self.ref.proxy()
         return self._proxy
 
-    def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
-        """The phase and one record per child, also after the run ended."""
+    def status(
+        self,
+        timeout: float | None = 10.0,
+        *,
+        state: str | None = None,
+        pattern: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """The phase and one record per child, also after the run ended; or a page of it.
+
+        Without paging arguments the document lists every child (O(children)).
+        With any of them it is a *page*, which costs the children it shows or
+        steps over: the children in ``state`` (a :class:`ChildState` value)
+        and/or matching ``pattern`` (a name or shell-style pattern), ``offset``
+        of them skipped, at most ``limit`` shown, with ``counts`` (children per
+        state), ``total`` (children matching the filter; None for a pattern,
+        which would mean matching every name), ``offset``, ``limit`` and
+        ``more`` (whether more match after this page). Children are in the
+        status's order, but a page of one state other than ``idle`` lists the
+        longest in it first (for ``running``: the longest running tick).
+
+        Raises:
+            ControlError: a paging argument breaks its rule, or a page is asked
+                for after the run ended.
+        """
+        paging = {
+            key: value
+            for key, value in (("state", state), ("pattern", pattern), ("offset", offset),
+                               ("limit", limit))
+            if value is not None
+        }  # fmt: skip
+        if paging:
+            page = self._ask("status_page", paging, timeout=timeout)
+            del page["ok"]
+            return page
         if self._outcome.result is None:
             try:
                 status: dict[str, Any] = self.proxy.status().get(timeout=timeout)
@@ -80,6 +116,26 @@ class RuntimeHandle:
         if final is None:
             raise ControlError("the runtime ended and left no status")
         return final
+
+    def counts(self, timeout: float | None = 10.0) -> dict[str, Any]:
+        """``{"phase", "counts": {state: children}, "total"}``, read without a status document.
+
+        The supervisor keeps the counts as children change state, so this
+        costs the same for ten children as for a million; after the run it
+        counts the final document.
+        """
+        if self._outcome.result is None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                counts: dict[str, Any] = self.proxy.status_counts().get(timeout=timeout)
+                return counts
+        final = self.status(timeout)
+        children = final["children"]
+        tally = Counter(child["state"] for child in children)
+        return {
+            "phase": final["phase"],
+            "counts": {state.value: tally[state.value] for state in ChildState},
+            "total": len(children),
+        }
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.

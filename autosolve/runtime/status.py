@@ -8,16 +8,18 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.policy import Category
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
+    from autosolve.runtime.locks import Lock
 
 __all__ = [
-    "ChildRecord", "ChildState", "GroupState", "Phase", "describe_error", "render_records",
+    "ChildRecord", "ChildState", "GroupState", "Phase", "StateListener", "describe_error",
+    "render_records",
 ]  # fmt: skip
 
 
@@ -75,9 +77,27 @@ class GroupState:
         """Why the group failed."""
 
 
+class StateListener(Protocol):
+    """Told of every change of the state of the records it listens to (the status view)."""
+
+    @property
+    def lock(self) -> Lock | None:
+        """Held while a record's state changes and the listener is told (None: nothing to
+        exclude, see ``ExecutionBackend.parallel``)."""
+        ...
+
+    def moved(self, record: ChildRecord, old: ChildState, new: ChildState) -> None:
+        """``record`` went from ``old`` to ``new`` (called with :attr:`lock` held)."""
+        ...
+
+
 _LAST_ERROR_LIMIT = 500
 
 _ATTEMPT_KEYS = tuple(c.value for c in Category)
+
+_NO_ATTEMPTS: dict[str, int] = dict.fromkeys(_ATTEMPT_KEYS, 0)
+"""The attempts of every record that has none, shared: a dict of its own would cost each
+of a million children 184 bytes (see :meth:`ChildRecord.count_attempt`)."""
 
 
 def describe_error(error: BaseException) -> str:
@@ -100,13 +120,15 @@ class ChildRecord:
     The child actor writes the tick fields directly instead of messaging the
     supervisor: a status request then costs one ask, and a tick costs no
     supervisor round trip. Every field is a single attribute write, so a
-    reader sees each value whole.
+    reader sees each value whole; :attr:`state` also tells the status view
+    the record is listed in (its :attr:`listener`), which counts the children
+    per state as they change.
     """
 
     __slots__ = (
-        "actors", "attempts", "failures", "group", "interval", "kind", "last_error",
-        "last_success_at",
-        "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
+        "_state", "actors", "attempts", "failures", "group", "interval", "kind", "last_error",
+        "last_success_at", "listener",
+        "name", "next_run_at", "progress", "restarts", "running_since", "runs",
     )  # fmt: skip
 
     def __init__(
@@ -122,13 +144,15 @@ class ChildRecord:
         self.kind = UnitKind(kind)
         self.interval = interval
         """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
-        self.state = ChildState.PENDING
+        self._state = ChildState.PENDING
+        self.listener: StateListener | None = None
+        """The status view that lists the child (None before it is listed and once removed)."""
         self.runs = 0
         self.failures = 0
         self.restarts = 0
         self.actors = 0
         """Actors started for the unit so far: a restart or a replacement starts one more."""
-        self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
+        self.attempts = _NO_ATTEMPTS
         self.last_error: str | None = None
         self.last_success_at: float | None = None
         """Wall time (epoch seconds) of the last successful run."""
@@ -139,6 +163,29 @@ class ChildRecord:
         self.running_since: float | None = None
         """Monotonic time the running tick started; None between ticks."""
 
+    @property
+    def state(self) -> ChildState:
+        return self._state
+
+    @state.setter
+    def state(self, new: ChildState) -> None:
+        if new is self._state:
+            return  # a tick writes ``idle`` every time: no change, nothing to tell
+        listener = self.listener
+        if listener is None:
+            self._state = new
+            return
+        lock = listener.lock  # the child and the supervisor may both write it
+        if lock is not None:
+            lock.acquire()
+        try:
+            old, self._state = self._state, new
+            if new is not old:
+                listener.moved(self, old, new)
+        finally:
+            if lock is not None:
+                lock.release()
+
     def count_attempt(self, category: Category) -> int:
         """Count one more retry of ``category``; returns the attempt number before it."""
         attempt = self.attempts[category]
@@ -148,8 +195,7 @@ class ChildRecord:
         return attempt
 
     def reset_attempts(self) -> None:
-        if any(self.attempts.values()):
-            self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
+        self.attempts = _NO_ATTEMPTS
 
 
 def render_records(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from autosolve.runtime.backends import ExecutionBackend
     from autosolve.runtime.clock import Clock
+    from autosolve.runtime.locks import Lock
 
 __all__ = ["TimerHandle", "TimerService"]
 
@@ -78,6 +79,8 @@ class TimerService:
         """The deadline the loop sleeps until (-inf while it is awake): an earlier
         one must wake it."""
         self._wakeup = backend.make_wakeup()
+        self._lock: Lock | None = self._wakeup.lock if backend.parallel else None
+        """What :meth:`arm` takes (the wake-up's, where it can race the loop): once per tick."""
         self._stopped = False
         clock.subscribe(self._wakeup.notify)
         backend.spawn_loop(self._run, name="autosolve-timers")
@@ -97,8 +100,11 @@ class TimerService:
         """
         handle.cancelled = False
         handle.when = when
-        number = int(when * _SLOTS_PER_SECOND)  # non-decreasing in ``when``: slots stay ordered
-        with self._wakeup.lock:
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            number = int(when * _SLOTS_PER_SECOND)  # non-decreasing in ``when``
             slot = self._slots.get(number)
             if slot is None:
                 self._slots[number] = [handle]
@@ -106,6 +112,9 @@ class TimerService:
             else:
                 slot.append(handle)
             earlier = when < self._sleeping_until
+        finally:
+            if lock is not None:
+                lock.release()
         if earlier:
             self._wakeup.notify()
         return handle

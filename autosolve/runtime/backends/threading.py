@@ -80,6 +80,9 @@ class ThreadRunners:
         for bell in idle:
             bell.release()
 
+    def queued(self) -> int:
+        return len(self._queue)
+
     def _call(self) -> None:
         """Wake a parked runner or start one (with :attr:`lock` held)."""
         if self._idle:
@@ -158,6 +161,7 @@ class ThreadingBackend:
 
     name = Backend.THREADING
     actor_class = DaemonThreadingActor
+    parallel = True
 
     def make_event(self) -> threading.Event:
         return threading.Event()

@@ -11,6 +11,7 @@ share one :class:`SupervisorCore`:
 - :class:`RestartPlanner`: a failure's category and delay, or a permanent verdict;
 - :class:`Watchdog`: ticks past their deadline are cancelled, hung ones abandoned;
 - :class:`StopCoordinator`: the run's stop, its deadline and hooks, and a crash;
+- :class:`CollectorFreezer`: the children's long-lived objects kept off the collector;
 - :class:`Departures`: removed children on their way out;
 - :class:`ChildControl`: pause, resume, run now, restart, stop and start by name;
 - :class:`GroupChanges`: add, remove, replace, new options.
@@ -41,6 +42,7 @@ from autosolve.runtime.messages import (
 )
 from autosolve.runtime.status import ChildState, Phase
 from autosolve.runtime.supervisor.admission import Admission
+from autosolve.runtime.supervisor.collector import CollectorFreezer
 from autosolve.runtime.supervisor.control import ChildControl, reply
 from autosolve.runtime.supervisor.core import SupervisorCore
 from autosolve.runtime.supervisor.departures import Departures
@@ -51,6 +53,7 @@ from autosolve.runtime.supervisor.restarts import RestartPlanner
 from autosolve.runtime.supervisor.stopping import StopCoordinator
 from autosolve.runtime.supervisor.table import ChildTable, duplicate_names
 from autosolve.runtime.supervisor.watchdog import TickDeadlines, Watchdog
+from autosolve.runtime.view import PageRequest
 
 if TYPE_CHECKING:
     from autosolve.runtime.policy import Category
@@ -97,13 +100,18 @@ class SupervisorBehaviour(Contained):
         self._initial = table.new_group(preflights, workers)
         deadlines = TickDeadlines(core, table)
         self._restarts = RestartPlanner(core)
-        launcher = self._launcher = Launcher(core, table, deadlines.of_record, self._on_failure)
+        collector = self._collector = CollectorFreezer(core)
+        launcher = self._launcher = Launcher(
+            core, table, deadlines.of_record, self._on_failure, collector
+        )
         admission = self._admission = Admission(core, launcher)
         watchdog = self._watchdog = Watchdog(
             core, table, deadlines, admission, launcher, self._on_hung
         )
         phases = self._phases = Phases(core, table, launcher, admission)
-        self._stopping = StopCoordinator(core, table, launcher, admission, watchdog, outcome)
+        self._stopping = StopCoordinator(
+            core, table, launcher, admission, watchdog, collector, outcome
+        )
         self._departures = Departures(core, table, launcher, admission, phases, self._stopping)
         self._control = ChildControl(core, table, launcher, admission, phases.may_start)
         self._changes = GroupChanges(core, table, launcher, phases, self._departures, watchdog)
@@ -157,6 +165,19 @@ class SupervisorBehaviour(Contained):
     def status(self) -> dict[str, Any]:
         """The phase and one record per child."""
         return self._table.status(self._core.phase)
+
+    def status_page(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A page of the status: ``state``, ``pattern``, ``offset`` and ``limit`` (see
+        :class:`PageRequest`); its cost is the children it shows or steps over."""
+        try:
+            request = PageRequest.parse(arguments)
+        except ValueError as error:
+            return reply(error=str(error))
+        return {"ok": True, **self._table.page(self._core.phase, request)}
+
+    def status_counts(self) -> dict[str, Any]:
+        """The phase, the number of children and how many are in each state: O(states)."""
+        return self._table.counts(self._core.phase)
 
     def pause(self, pattern: str) -> dict[str, Any]:
         return self._control.pause(pattern)
@@ -240,7 +261,6 @@ class SupervisorBehaviour(Contained):
             self._control.stopped_child_ended(slot)
         else:
             if not slot.expect_exit:  # died without a word: a failure all the same
-                self._core.shared.running.discard(slot)
                 slot.record.running_since = None
                 self._on_failure(slot, message.crash or ActorDied(f"{slot.unit.name}: actor ended"))
             self._launcher.respawn_if_due(slot)
@@ -262,6 +282,7 @@ class SupervisorBehaviour(Contained):
             self._stopping.begin()
         elif message is SWEEP:
             self._watchdog.sweep()
+            self._collector.sweep()
         elif message is STOP_DEADLINE:
             self._stopping.abandon_outstanding()
 

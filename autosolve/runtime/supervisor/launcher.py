@@ -15,6 +15,7 @@ from autosolve.runtime.supervisor.core import logger
 
 if TYPE_CHECKING:
     from autosolve.runtime.slot import ChildSlot
+    from autosolve.runtime.supervisor.collector import CollectorFreezer
     from autosolve.runtime.supervisor.core import SupervisorCore
     from autosolve.runtime.supervisor.table import ChildTable
 
@@ -36,6 +37,8 @@ class Launcher:
     _on_failure: FailureHandler
     """Called when an actor cannot start (e.g. no more threads): a failure of the
     child like any other."""
+    _collector: CollectorFreezer
+    """Told of every start (it freezes what children started made)."""
 
     def __post_init__(self) -> None:
         backend = self._core.backend
@@ -72,6 +75,7 @@ class Launcher:
             logger.exception("%s: could not start an actor", name)
             self._on_failure(slot, error)
             return
+        self._collector.started()
         core.emit(EventKind.SPAWNED, name, slot.generation)
         if restarted:
             core.emit(EventKind.RESTARTED, name, record.restarts)
@@ -101,7 +105,6 @@ class Launcher:
         ref = slot.ref
         slot.generation += 1
         slot.live, slot.ref = False, None
-        self._core.shared.running.discard(slot)
         slot.record.running_since = None
         self._core.backend.abandon(ref)
 

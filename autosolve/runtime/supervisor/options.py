@@ -41,6 +41,11 @@ class SupervisorOptions:
     add_concurrency: int = 16
     """Children of added groups that may be starting at once (spawned, first tick not over);
     0 = no limit. A reload adding thousands then does not starve the children running."""
+    freeze_collector: bool = True
+    """Move the objects alive once children started out of the garbage collector's
+    generations (``gc.freeze()``), so no full collection traverses the children
+    (seconds at a million); undone when the run ends. A process-wide setting:
+    False leaves the collector alone."""
     shutdown_hooks: Sequence[Callable[[], None]] = ()
     """Run once every child stopped or was abandoned, in order, on every way out."""
     observer: Observer | None = None

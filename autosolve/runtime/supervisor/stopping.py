@@ -16,6 +16,7 @@ from autosolve.runtime.supervisor.phases import settle_failed_group_child
 if TYPE_CHECKING:
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.supervisor.admission import Admission
+    from autosolve.runtime.supervisor.collector import CollectorFreezer
     from autosolve.runtime.supervisor.core import SupervisorCore
     from autosolve.runtime.supervisor.launcher import Launcher
     from autosolve.runtime.supervisor.options import Outcome
@@ -47,6 +48,7 @@ class StopCoordinator:
     _launcher: Launcher
     _admission: Admission
     _watchdog: Watchdog
+    _collector: CollectorFreezer
     _outcome: Outcome
     _failure: str | None = field(default=None, init=False)
     _culprit: ChildSlot | None = field(default=None, init=False)
@@ -164,6 +166,7 @@ class StopCoordinator:
                 logger.exception("shutdown hook %r failed", hook)
         self._core.timers.stop()
         self._core.shared.runners.close()
+        self._collector.thaw()
 
 
 def _log_abandoned(names: list[str], timeout: float) -> None:
