@@ -174,8 +174,7 @@ class ChildBehaviour(Contained, _HibernatingBase):
         now = self._clock.monotonic()
         self._lateness.observe(now - self._due)
         ctx.scheduled_at = self._due
-        record.running_since = now
-        record.state = ChildState.RUNNING
+        record.running_since = now  # the child shows as running until it is cleared
         try:
             self._work(ctx)
         except BaseException as error:

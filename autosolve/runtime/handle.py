@@ -53,6 +53,8 @@ class RuntimeHandle:
         self.backend = backend
         self.timers = shared.timers
         """The runtime's timer service (tests use it as a barrier on a manual clock)."""
+        self.runners = shared.runners
+        """The pool that runs the children's activations (tests count its runners)."""
         self.clock = shared.clock
         self._shared = shared
         self._outcome = outcome

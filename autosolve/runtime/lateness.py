@@ -42,9 +42,7 @@ class FixedHistogram:
 
     __slots__ = ("_bounds", "_counts", "_lock", "_sum")
 
-    def __init__(
-        self, bounds: Sequence[float], lock: Lock | None
-    ) -> None:
+    def __init__(self, bounds: Sequence[float], lock: Lock | None) -> None:
         self._bounds = tuple(bounds) if bounds and math.isinf(bounds[-1]) else (*bounds, math.inf)
         self._counts = [0] * len(self._bounds)
         self._sum = 0.0

@@ -87,7 +87,12 @@ class StateListener(Protocol):
         ...
 
     def moved(self, record: ChildRecord, old: ChildState, new: ChildState) -> None:
-        """``record`` went from ``old`` to ``new`` (called with :attr:`lock` held)."""
+        """``record``'s own state went from ``old`` to ``new`` (called with :attr:`lock` held)."""
+        ...
+
+    def ran(self, record: ChildRecord, own_state: ChildState, running: bool) -> None:
+        """``record``'s tick began (``running``) or ended; ``own_state`` is its
+        :attr:`ChildRecord.own_state` (called with :attr:`lock` held)."""
         ...
 
 
@@ -120,15 +125,21 @@ class ChildRecord:
     The child actor writes the tick fields directly instead of messaging the
     supervisor: a status request then costs one ask, and a tick costs no
     supervisor round trip. Every field is a single attribute write, so a
-    reader sees each value whole; :attr:`state` also tells the status view
-    the record is listed in (its :attr:`listener`), which counts the children
-    per state as they change.
+    reader sees each value whole; :attr:`state` and :attr:`running_since`
+    also tell the status view the record is listed in (its :attr:`listener`),
+    which counts the children per state as they change.
+
+    A child is ``running`` while :attr:`running_since` is set, whatever its
+    own state (``pending`` before its first tick ended, ``idle`` between
+    ticks, ``paused`` for a run-now while paused): a tick writes the time it
+    began and clears it, and nothing else, so the view hears of a tick twice
+    instead of four times.
     """
 
     __slots__ = (
-        "_state", "actors", "attempts", "failures", "group", "interval", "kind", "last_error",
-        "last_success_at", "listener",
-        "name", "next_run_at", "progress", "restarts", "running_since", "runs",
+        "_running_since", "_state", "actors", "attempts", "failures", "group", "interval", "kind",
+        "last_error", "last_success_at", "listener",
+        "name", "next_run_at", "progress", "restarts", "runs",
     )  # fmt: skip
 
     def __init__(
@@ -160,17 +171,19 @@ class ChildRecord:
         """Monotonic time of the next tick or restart."""
         self.progress: dict[str, Any] | None = None
         """What the work last reported with ``WorkContext.set_progress``."""
-        self.running_since: float | None = None
-        """Monotonic time the running tick started; None between ticks."""
+        self._running_since: float | None = None
 
     @property
     def state(self) -> ChildState:
-        return self._state
+        """``running`` during a tick, else the child's own state (what was last written)."""
+        return ChildState.RUNNING if self._running_since is not None else self._state
 
     @state.setter
     def state(self, new: ChildState) -> None:
         if new is self._state:
             return  # a tick writes ``idle`` every time: no change, nothing to tell
+        if new is ChildState.RUNNING:
+            raise ValueError("`state` is running while `running_since` is set, never written")
         listener = self.listener
         if listener is None:
             self._state = new
@@ -185,6 +198,34 @@ class ChildRecord:
         finally:
             if lock is not None:
                 lock.release()
+
+    @property
+    def running_since(self) -> float | None:
+        """Monotonic time the running tick started; None between ticks."""
+        return self._running_since
+
+    @running_since.setter
+    def running_since(self, since: float | None) -> None:
+        listener = self.listener
+        if listener is None or (since is None) is (self._running_since is None):
+            self._running_since = since
+            return
+        lock = listener.lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            was = self._running_since
+            self._running_since = since
+            if (since is None) is not (was is None):
+                listener.ran(self, self._state, since is not None)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @property
+    def own_state(self) -> ChildState:
+        """The state last written, ``running`` or not (what the view counts it under)."""
+        return self._state
 
     def count_attempt(self, category: Category) -> int:
         """Count one more retry of ``category``; returns the attempt number before it."""

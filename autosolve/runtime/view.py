@@ -2,11 +2,12 @@
 
 A status document of every child costs O(children) to build; a dashboard
 showing a hundred of a million children, or the number failing, must not.
-The view is told of every change of a listed record's state (see
-:attr:`ChildRecord.state`), so it knows at any moment how many children are
-in each state, and which ones are in each state but ``idle``: the state
-nearly every child of a large run is in, whose members a page finds by
-walking the children in order instead (a few steps per child shown).
+The view is told of every change of a listed record's state and of every
+tick that begins or ends (see :class:`ChildRecord`), so it knows at any
+moment how many children are in each state, and which ones are in each
+state but ``idle``: the state nearly every child of a large run is in,
+whose members a page finds by walking the children in order instead (a few
+steps per child shown).
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import itertools
+import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from autosolve.runtime.status import ChildRecord, ChildState
 
 if TYPE_CHECKING:
     from autosolve.runtime.locks import Lock
 
-__all__ = ["Page", "PageRequest", "StatusView", "find_page"]
+__all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page"]
 
 _WALKED = ChildState.IDLE
 """The one state whose members the view does not keep (see the module's docstring)."""
@@ -36,10 +38,13 @@ _GLOB_CHARS = frozenset("*?[")
 class StatusView:
     """Counts of the listed children per state, and the members of every state but ``idle``.
 
-    Members of a state are kept in the order they entered it, so a page of
-    them lists the longest there first (for ``running``: the tick running
-    longest). A record is counted from :meth:`add` until
-    :meth:`discard`; its state changes reach the view through :meth:`moved`.
+    A record counts under its own state (:attr:`ChildRecord.own_state`)
+    unless a tick of it runs: then under ``running`` (``_running_from``
+    says how many running ones each own state lends). Members of a state are
+    kept in the order they entered it, so a page of them lists the longest
+    there first (for ``running``: the tick running longest). A record is
+    counted from :meth:`add` until :meth:`discard`; its changes reach the
+    view through :meth:`moved` and :meth:`ran`.
 
     Args:
         lock: held while a state changes (children on OS threads change their
@@ -47,59 +52,92 @@ class StatusView:
             where actors cannot interleave (greenlets).
     """
 
-    __slots__ = ("_counts", "_members", "lock")
+    __slots__ = ("_counts", "_members", "_running", "_running_from", "lock")
 
     def __init__(self, lock: Lock | None) -> None:
         self.lock = lock
         self._counts: dict[ChildState, int] = dict.fromkeys(ChildState, 0)
+        """Listed records by own state (never ``running``)."""
         self._members: dict[ChildState, dict[ChildRecord, None]] = {
-            state: {} for state in ChildState if state is not _WALKED
+            state: {} for state in ChildState if state not in (_WALKED, ChildState.RUNNING)
         }
+        self._running: dict[ChildRecord, None] = {}
+        """Listed records whose tick runs, longest first."""
+        self._running_from: dict[ChildState, int] = dict.fromkeys(ChildState, 0)
+        """Of those, how many have each own state."""
 
     def add(self, record: ChildRecord) -> None:
         """Count ``record`` from now on (a child of the status)."""
         with self._locked():
             record.listener = self
-            self._counts[record.state] += 1
-            members = self._members.get(record.state)
-            if members is not None:
-                members[record] = None
+            self._enter(record, record.own_state)
+            if record.running_since is not None:
+                self.ran(record, record.own_state, True)
 
     def discard(self, record: ChildRecord) -> None:
         """Count ``record`` no more (a child removed)."""
         with self._locked():
             if record.listener is self:
+                if record.running_since is not None:
+                    self.ran(record, record.own_state, False)
+                self._leave(record, record.own_state)
                 record.listener = None
-                self._counts[record.state] -= 1
-                members = self._members.get(record.state)
-                if members is not None:
-                    del members[record]
 
     def moved(self, record: ChildRecord, old: ChildState, new: ChildState) -> None:
-        # On every tick (idle → running → idle): one call, no other.
-        counts, members = self._counts, self._members
-        counts[old] -= 1
-        counts[new] += 1
-        left = members.get(old)
-        if left is not None:
-            del left[record]
-        entered = members.get(new)
-        if entered is not None:
-            entered[record] = None
+        self._leave(record, old)
+        self._enter(record, new)
+        if record.running_since is not None:
+            self._running_from[old] -= 1
+            self._running_from[new] += 1
+
+    def ran(self, record: ChildRecord, own_state: ChildState, running: bool) -> None:
+        # On every tick, twice: no other call.
+        if running:
+            self._running[record] = None
+            self._running_from[own_state] += 1
+        else:
+            del self._running[record]
+            self._running_from[own_state] -= 1
 
     def counts(self) -> dict[str, int]:
-        """How many listed children are in each state (every state, zeros too)."""
+        """How many listed children are in each state (every state, zeros too): O(states)."""
         with self._locked():
-            return {state.value: count for state, count in self._counts.items()}
+            counts = {
+                state.value: count - self._running_from[state]
+                for state, count in self._counts.items()
+            }
+            counts[ChildState.RUNNING.value] = len(self._running)
+            return counts
 
     def count(self, state: ChildState | None = None) -> int:
         """How many listed children are in ``state`` (None: in all)."""
-        return self._counts[state] if state is not None else sum(self._counts.values())
+        if state is None:
+            return sum(self._counts.values())
+        if state is ChildState.RUNNING:
+            return len(self._running)
+        return self._counts[state] - self._running_from[state]
 
     def members(self, state: ChildState) -> list[ChildRecord]:
         """The listed children in ``state``, longest there first (not for ``idle``)."""
         with self._locked():
-            return list(self._members[state])
+            if state is ChildState.RUNNING:
+                return list(self._running)
+            members = self._members[state]
+            if not self._running_from[state]:
+                return list(members)
+            return [record for record in members if record.running_since is None]
+
+    def _enter(self, record: ChildRecord, state: ChildState) -> None:
+        self._counts[state] += 1
+        members = self._members.get(state)
+        if members is not None:
+            members[record] = None
+
+    def _leave(self, record: ChildRecord, state: ChildState) -> None:
+        self._counts[state] -= 1
+        members = self._members.get(state)
+        if members is not None:
+            del members[record]
 
     def _locked(self) -> AbstractContextManager[object]:
         """The lock, for what is not on the tick path (there is none on greenlets)."""
@@ -161,56 +199,58 @@ class Page:
     """Children matching the filter follow this page."""
 
 
-def find_page(
-    request: PageRequest,
-    in_order: Iterable[ChildRecord],
-    view: StatusView,
-    named: Callable[[str], ChildRecord | None],
-) -> Page:
-    """The page ``request`` asks for, among the children listed ``in_order``.
+class Listed(Protocol):
+    """What the view's pages are taken from: a child with its record (the supervisor's slot)."""
 
-    It costs the children it steps over, not all of them: a state other
-    than ``idle`` is read from the view's members, a plain name is looked up
-    (``named``), and a page stops at its last child (plus one, to tell
-    whether more follow). Only a pattern is matched against every child it
-    steps over; its total is then left unknown.
+    record: ChildRecord
+
+
+_RECORD = operator.attrgetter("record")
+
+
+def find_page(request: PageRequest, children: Mapping[str, Listed], view: StatusView) -> Page:
+    """The page ``request`` asks for, among ``children`` (by name, in the status's order).
+
+    It costs the children it steps over, not all of them: the unfiltered
+    list is skipped through in C, a state other than ``idle`` is read from
+    the view's members, a plain name is looked up, and a page stops at its
+    last child (plus one, to tell whether more follow). Only a pattern is
+    matched against every name it steps over; its total is then unknown.
     """
-    candidates, total = _candidates(request, in_order, view, named)
-    records = list(_window(candidates, request.offset, request.limit))
-    more = request.limit is not None and len(records) > request.limit
-    return Page(records[: request.limit] if more else records, total, more)
+    state, pattern, offset, limit = request.state, request.pattern, request.offset, request.limit
+    stop = None if limit is None else offset + limit + 1
+    total: int | None
+    if pattern is not None and not _GLOB_CHARS.intersection(pattern):
+        child = children.get(pattern)
+        hits = [] if child is None or state not in (None, child.record.state) else [child.record]
+        records, total = hits[offset:stop], len(hits)
+    elif pattern is None and state is None:
+        records = list(map(_RECORD, itertools.islice(children.values(), offset, stop)))
+        total = len(children)
+    else:
+        candidates = _candidates(request, children, view)
+        records = list(itertools.islice(candidates, offset, stop))
+        total = None if pattern is not None else view.count(state)
+    more = limit is not None and len(records) > limit
+    return Page(records[:limit] if more else records, total, more)
 
 
 def _candidates(
-    request: PageRequest,
-    in_order: Iterable[ChildRecord],
-    view: StatusView,
-    named: Callable[[str], ChildRecord | None],
-) -> tuple[Iterable[ChildRecord], int | None]:
-    """The children the filter lets through, in page order, and how many (if known)."""
-    state, pattern = request.state, request.pattern
-    if pattern is not None and not _GLOB_CHARS.intersection(pattern):
-        record = named(pattern)
-        hits = [] if record is None or state not in (None, record.state) else [record]
-        return hits, len(hits)
-    candidates: Iterable[ChildRecord]
-    if state is None:
-        candidates = in_order
-    elif state is _WALKED:
-        candidates = (record for record in in_order if record.state is state)
-    else:
-        candidates = view.members(state)
-    matches = request.matcher()
-    if matches is not None:
-        return (record for record in candidates if matches(record.name)), None
-    return candidates, view.count(state)
-
-
-def _window(
-    candidates: Iterable[ChildRecord], offset: int, limit: int | None
+    request: PageRequest, children: Mapping[str, Listed], view: StatusView
 ) -> Iterator[ChildRecord]:
-    stop = None if limit is None else offset + limit + 1
-    return itertools.islice(candidates, offset, stop)
+    """The children a state and/or a pattern let through, in page order."""
+    state, matcher = request.state, request.matcher()
+    if state is None:
+        assert matcher is not None
+        return map(_RECORD, map(children.__getitem__, filter(matcher, children)))
+    walked: Iterator[ChildRecord]
+    if state is _WALKED:
+        walked = (record for record in map(_RECORD, children.values()) if record.state is state)
+    else:
+        walked = iter(view.members(state))
+    if matcher is None:
+        return walked
+    return (record for record in walked if matcher(record.name))
 
 
 def _state(value: object) -> ChildState | None:

@@ -4,7 +4,8 @@ In the spirit of the QuickCheck state-machine tests that found bugs in
 Erlang/OTP's own supervisor and process registry: hypothesis drives a real
 runtime (each backend, on the manual clock) with random sequences of ticks
 that succeed, raise an ``Exception`` or a ``BaseException``, raise wait-hinted
-errors or hang past the stop's timeout; control calls on random names and
+errors, hang past the stop's timeout or wait for a gate a later step opens
+(a runner stays busy while the other children hibernate and wake); control calls on random names and
 glob patterns; clock jumps; groups added (names sometimes taken) and
 children removed by name or pattern (names sometimes added again); children
 stopped and started again by name or pattern (supervisorctl's ``stop`` and
@@ -23,6 +24,9 @@ stopped and started again by name or pattern (supervisorctl's ``stop`` and
 - a later group's preflight failing for good never fails the run;
 - the status lists exactly the children added and not removed;
 - the run always ends with a result, and the stop returns within its bound;
+- children hibernate: once things settle, no runner is busy but for the ticks
+  still in their work (an idle child holds no thread or greenlet), whatever
+  messages, ticks and stops woke them in whatever order;
 - no actor, thread or greenlet of the runtime outlives the run.
 """
 
@@ -56,7 +60,7 @@ PATTERNS = (*NAMES, "worker:*", "*", "worker:[ab]", "nope", "preflight:*", "*:g1
 GROUPS = (1, 2, 3)
 """Group ``k`` is ``preflight:gk`` and ``worker:gk:a``/``b``; added again once removed."""
 REMOVALS = ("*:g1:*", "*:g2:*", "worker:g3:*", "preflight:g*", "worker:g2:a", "worker:c", "nope")
-OUTCOMES = ("ok", "node", "base", "hinted", "hang")
+OUTCOMES = ("ok", "node", "base", "hinted", "hang", "wait")
 BASE_ERRORS = (SystemExit, KeyboardInterrupt, greenlet.GreenletExit, gevent.Timeout)
 SHUTDOWN_TIMEOUT = 0.1
 """Real seconds a stop waits for hanging work before abandoning it."""
@@ -84,6 +88,8 @@ class Script:
         """Run-nows asked for while paused: each may tick a paused child once."""
         self.violations: list[str] = []
         self.release = harness.backend.make_event()
+        self.gate = harness.backend.make_event()
+        """What ``wait`` ticks wait for: opened (and replaced) by a step."""
         self.hanging: set[str] = set()
         self.base_raised = 0
         self.lock = threading.Lock()
@@ -115,7 +121,7 @@ class Script:
                     self.violations.append(f"{name}: ticked while paused")
             outcome = self.plans[name].popleft() if self.plans[name] else "ok"
         try:
-            self._act(name, outcome)
+            self._act(name, outcome, ctx)
             if name.startswith("preflight:"):
                 with self.lock:
                     self.released.add(incarnation)
@@ -128,7 +134,17 @@ class Script:
         """Ticks of ``name`` the runtime abandoned: each may still run (a thread cannot end)."""
         return sum(1 for e in list(self.harness.events) if e.kind == "abandoned" and e.name == name)
 
-    def _act(self, name: str, outcome: str) -> None:
+    def in_work(self) -> int:
+        """Ticks inside their work right now."""
+        with self.lock:
+            return sum(self.running.values())
+
+    def open_gate(self) -> None:
+        with self.lock:
+            gate, self.gate = self.gate, self.harness.backend.make_event()
+        gate.set()
+
+    def _act(self, name: str, outcome: str, ctx: Any) -> None:
         if outcome == "node":
             raise node_error()
         if outcome == "base":
@@ -139,6 +155,10 @@ class Script:
         if outcome == "hang":
             self.hanging.add(name)
             self.release.wait(60.0)  # ignores cancellation: only the test releases it
+        if outcome == "wait":
+            gate = self.gate
+            while not (gate.wait(0.01) or ctx.cancelled):  # a stop ends the wait
+                pass
 
 
 def check_restarts(events: list[Any], name: str, *, quiescent: bool) -> None:
@@ -377,6 +397,12 @@ class SupervisorMachine(RuleBasedStateMachine):
         assert result is not None, "the stop did not finish within its bound"
         self.stopped = True
 
+    @precondition(lambda self: self.running)
+    @rule()
+    def open_gate(self) -> None:
+        """Ticks waiting for the gate finish, while other children hibernate and wake."""
+        self.script.open_gate()
+
     @rule()
     def look(self) -> None:
         """A status call: it answers at any moment, also after the run ended."""
@@ -386,6 +412,14 @@ class SupervisorMachine(RuleBasedStateMachine):
     @invariant()
     def no_overlap_and_no_paused_tick(self) -> None:
         assert self.script.violations == []
+
+    @invariant()
+    def idle_children_hold_no_runner(self) -> None:
+        runners, script = self.handle.runners, self.script
+        self.harness.wait_for(
+            lambda: runners.busy() <= script.in_work(),
+            what=f"runners to park ({runners.busy()} busy, {script.in_work()} ticks in work)",
+        )
 
     @invariant()
     def restarts_are_never_doubled(self) -> None:
@@ -413,6 +447,7 @@ class SupervisorMachine(RuleBasedStateMachine):
                 assert child["state"] in ("pending", "succeeded", "stopped", "failed", "abandoned")
         finally:
             self.script.release.set()
+            self.script.open_gate()
         harness.wait_for(
             lambda: not runtime_loops_alive(harness), timeout=20.0, what="runtime loops to end"
         )

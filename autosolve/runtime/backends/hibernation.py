@@ -65,6 +65,10 @@ class Runners(Protocol):
         """Inboxes waiting for a runner."""
         ...
 
+    def busy(self) -> int:
+        """Runners not parked: running an activation, or on their way to the queue."""
+        ...
+
 
 class HibernatingInbox:
     """A pykka inbox that wakes its hibernating actor by handing it to the runners.
@@ -161,7 +165,7 @@ class HibernatingInbox:
             return  # ended while it waited in the queue
         self._state, self.runner = _ACTIVE, runner
         try:
-            actor._actor_loop()
+            actor.actor_context.run(actor._actor_loop)
         finally:
             self.runner = None
 
@@ -184,10 +188,11 @@ class HibernatingActor(pykka.Actor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._context: contextvars.Context | None = None
-        """What its code runs in, as in a thread or greenlet of its own: context
-        variables it sets stay its own, whichever runner runs it (made by its
-        first activation, which runs ``on_start``)."""
+        self.actor_context = contextvars.Context()
+        """What its activations run in, as in a thread or greenlet of its own: the
+        context variables it sets stay its own, whichever runner runs it."""
+        self._fresh = True
+        """No activation ran yet: the first runs ``on_start``."""
 
     @classmethod
     def _create_actor_inbox(cls) -> HibernatingInbox:
@@ -203,44 +208,41 @@ class HibernatingActor(pykka.Actor):
         self.actor_inbox.start(self)
 
     def _actor_loop(self) -> None:
-        """One activation: ``on_start`` the first time, then the messages until none is left.
+        """One activation (run in :attr:`actor_context` by the inbox): ``on_start`` the
+        first time, then the messages until none is left.
 
-        Returns with the actor hibernating, or ended (``actor_stopped`` set)
-        as pykka's loop would have ended it: then the teardown runs and
-        :meth:`_actor_ended` is told. Whatever escapes the messages' handling
-        ends the actor too (its crash); a ``BaseException`` (the runner killed)
-        is raised on, once the actor is ended.
+        pykka's ``_actor_loop_running``, but it returns when the inbox is
+        empty instead of waiting: the actor hibernates. When it ended
+        (``actor_stopped`` set, as pykka's loop would have set it) the
+        teardown runs and :meth:`_actor_ended` is told. Whatever escapes the
+        messages' handling ends the actor too (its crash); a ``BaseException``
+        (the runner killed) is raised on, once the actor is ended.
         """
-        context = self._context
-        if context is None:
-            context = self._context = contextvars.Context()
-            context.run(self._actor_loop_setup)
+        stopped = self.actor_stopped
         try:
-            context.run(self._actor_loop_running)
+            if self._fresh:
+                self._fresh = False
+                self._actor_loop_setup()
+            inbox = self.actor_inbox
+            while not stopped.is_set():
+                envelope = inbox.take()
+                if envelope is None:
+                    return  # hibernating
+                self._handle_envelope(envelope)
         except Exception as error:
-            self._actor_end(context, error)
+            self._actor_end(error)
+            return
         except BaseException as error:
-            self._actor_end(context, error)
+            self._actor_end(error)
             raise
-        else:
-            if self.actor_stopped.is_set():
-                self._actor_end(context, None)
+        self._actor_end(None)
 
-    def _actor_loop_running(self) -> None:
-        # pykka's, but it returns when the inbox is empty instead of waiting.
-        inbox, stopped = self.actor_inbox, self.actor_stopped
-        while not stopped.is_set():
-            envelope = inbox.take()
-            if envelope is None:
-                return  # hibernating
-            self._handle_envelope(envelope)
-
-    def _actor_end(self, context: contextvars.Context, crash: BaseException | None) -> None:
+    def _actor_end(self, crash: BaseException | None) -> None:
         """The actor ended (``crash`` ended it, or a stop): its teardown, then
         :meth:`_actor_ended`."""
         self.actor_stopped.set()
         self.actor_inbox.end()
-        context.run(self._actor_loop_teardown)
+        self._actor_loop_teardown()
         self._actor_ended(crash)
 
     def _actor_ended(self, crash: BaseException | None) -> None:

@@ -67,6 +67,8 @@ class ThreadRunners:
         self._called = False
         """A runner was woken or started and has not begun to take from the queue yet."""
         self._closed = False
+        self._alive = 0
+        """Runners started and not ended."""
 
     def submit(self, inbox: HibernatingInbox) -> None:
         self._queue.append(inbox)
@@ -83,6 +85,9 @@ class ThreadRunners:
     def queued(self) -> int:
         return len(self._queue)
 
+    def busy(self) -> int:
+        return self._alive - len(self._idle)
+
     def _call(self) -> None:
         """Wake a parked runner or start one (with :attr:`lock` held)."""
         if self._idle:
@@ -97,6 +102,15 @@ class ThreadRunners:
         self._called = True
 
     def _run(self) -> None:
+        with self.lock:
+            self._alive += 1
+        try:
+            self._serve()
+        finally:
+            with self.lock:
+                self._alive -= 1
+
+    def _serve(self) -> None:
         me = threading.current_thread()
         lock, queue = self.lock, self._queue
         bell = threading.Lock()

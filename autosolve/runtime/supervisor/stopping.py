@@ -101,8 +101,12 @@ class StopCoordinator:
         names = []
         ordered = [s for s in reversed(self._table.started) if s in self._outstanding]
         for slot in [*ordered, *(s for s in self._outstanding if s.gone)]:
-            slot.record.state = ChildState.ABANDONED
-            slot.record.next_run_at = None
+            record = slot.record
+            record.state, record.next_run_at, record.running_since = (
+                ChildState.ABANDONED,
+                None,
+                None,
+            )
             self._core.backend.abandon(slot.ref)
             names.append(slot.unit.name)
             self._core.emit(EventKind.ABANDONED, slot.unit.name)
@@ -123,7 +127,7 @@ class StopCoordinator:
                 self._launcher.ask_to_stop(slot)
             if slot.record.state != ChildState.SUCCEEDED:
                 slot.record.state = ChildState.STOPPED
-            slot.record.next_run_at = None
+            slot.record.next_run_at = slot.record.running_since = None
         self._close()
         try:
             self._outcome.final_status = self._table.status(Phase.FAILED)

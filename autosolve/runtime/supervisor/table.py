@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.slot import ChildSlot, Group
@@ -146,7 +146,7 @@ class ChildTable:
     def page(self, phase: Phase, request: PageRequest) -> dict[str, Any]:
         """A status page: the children ``request`` asks for, the counts per state, and
         where the page lies in the list."""
-        page = find_page(request, self._records(), self.view, self._record_named)
+        page = find_page(request, self.slots, self.view)
         return {
             "phase": phase.value,
             "children": self._render(page.records),
@@ -160,13 +160,6 @@ class ChildTable:
     def counts(self, phase: Phase) -> dict[str, Any]:
         """The run's phase, the number of children, and how many are in each state: O(states)."""
         return {"phase": phase.value, "counts": self.view.counts(), "total": len(self.slots)}
-
-    def _records(self) -> Iterator[ChildRecord]:
-        return (slot.record for slot in self.slots.values())
-
-    def _record_named(self, name: str) -> ChildRecord | None:
-        slot = self.slots.get(name)
-        return None if slot is None else slot.record
 
     def _render(self, records: list[ChildRecord]) -> list[dict[str, Any]]:
         try:
