@@ -35,6 +35,9 @@ Private methods of :class:`pykka.Actor` the runtime overrides or calls:
   ``_actor_loop_running()`` does (``_handle_receive()``,
   ``_handle_failure()``, ``on_failure()``, ``_stop()``), but returns when the
   inbox is empty instead of waiting on it.
+- ``_stop()``: a child's skips pykka's registry, which it was never in
+  (``runtime/child.py``): unregistering took a lock and formatted two debug
+  lines per child stopped.
 - ``_handle_receive()``: wrapped by ``runtime/contained.py`` so that a
   ``BaseException`` fails one actor instead of making pykka stop every actor
   in the process.

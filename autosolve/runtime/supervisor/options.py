@@ -58,10 +58,24 @@ class Outcome:
     def __init__(self, done: Event) -> None:
         self._done = done
         self.result: RunResult | None = None
-        self.final_status: dict[str, Any] | None = None
-        """The status document as the run ended, for callers who ask afterwards."""
+        self._render_final: Callable[[], dict[str, Any]] | None = None
+        self._final: dict[str, Any] | None = None
 
-    def set(self, result: RunResult) -> None:
+    @property
+    def final_status(self) -> dict[str, Any] | None:
+        """The status document as the run ended, for callers who ask afterwards.
+
+        Rendered at the first ask, not as the run ends: a document of a
+        million children takes seconds, which a stop need not wait for.
+        """
+        if self._final is None and self._render_final is not None:
+            render, self._render_final = self._render_final, None
+            self._final = render()
+        return self._final
+
+    def set(self, result: RunResult, final_status: Callable[[], dict[str, Any]]) -> None:
+        """The run ended with ``result``; ``final_status`` renders its last document."""
+        self._render_final = final_status
         self.result = result
         self._done.set()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.contained import GreenletExit
 from autosolve.runtime.events import EventKind
@@ -129,12 +130,7 @@ class StopCoordinator:
                 slot.record.state = ChildState.STOPPED
             slot.record.next_run_at = slot.record.running_since = None
         self._close()
-        try:
-            self._outcome.final_status = self._table.status(Phase.FAILED)
-        except Exception:
-            logger.exception("status after the supervisor crashed")
-            self._outcome.final_status = {"phase": Phase.FAILED.value, "children": []}
-        self._outcome.set(RunResult(ok=False, reason=reason))
+        self._outcome.set(RunResult(ok=False, reason=reason), self._final_status(Phase.FAILED))
         core.emit(EventKind.PHASE, detail=Phase.FAILED)
 
     def _settle(self, slot: ChildSlot) -> None:
@@ -154,9 +150,21 @@ class StopCoordinator:
         self._close()
         final = Phase.FAILED if self._failure else Phase.STOPPED
         core.set_phase(final)
-        self._outcome.final_status = self._table.status(final)
-        self._outcome.set(RunResult(ok=self._failure is None, reason=self._failure))
+        self._outcome.set(RunResult(ok=self._failure is None, reason=self._failure),
+                          self._final_status(final))  # fmt: skip
         core.ref.stop(block=False)
+
+    def _final_status(self, phase: Phase) -> Callable[[], dict[str, Any]]:
+        """What renders the run's last status document when someone first asks for it."""
+
+        def render() -> dict[str, Any]:
+            try:
+                return self._table.status(phase)
+            except Exception:  # whatever broke the supervisor may break this too
+                logger.exception("the status as the run ended could not be made")
+                return {"phase": phase.value, "children": []}
+
+        return render
 
     def _close(self) -> None:
         """No timer fires any more, then the hooks run: every child ended or was abandoned."""
