@@ -17,7 +17,7 @@ import fnmatch
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -208,14 +208,19 @@ class Listed(Protocol):
 _RECORD = operator.attrgetter("record")
 
 
-def find_page(request: PageRequest, children: Mapping[str, Listed], view: StatusView) -> Page:
-    """The page ``request`` asks for, among ``children`` (by name, in the status's order).
+def find_page(
+    request: PageRequest,
+    children: Mapping[str, Listed],
+    in_order: Sequence[Listed],
+    view: StatusView,
+) -> Page:
+    """The page ``request`` asks for, among ``children`` (by name; ``in_order`` as listed).
 
-    It costs the children it steps over, not all of them: the unfiltered
-    list is skipped through in C, a state other than ``idle`` is read from
-    the view's members, a plain name is looked up, and a page stops at its
-    last child (plus one, to tell whether more follow). Only a pattern is
-    matched against every name it steps over; its total is then unknown.
+    It costs the children it shows, or steps over, not all of them: the
+    unfiltered list is sliced, a state other than ``idle`` is read from the
+    view's members, a plain name is looked up, and a page stops at its last
+    child (plus one, to tell whether more follow). Only a pattern is matched
+    against every name it steps over; its total is then unknown.
     """
     state, pattern, offset, limit = request.state, request.pattern, request.offset, request.limit
     stop = None if limit is None else offset + limit + 1
@@ -225,10 +230,10 @@ def find_page(request: PageRequest, children: Mapping[str, Listed], view: Status
         hits = [] if child is None or state not in (None, child.record.state) else [child.record]
         records, total = hits[offset:stop], len(hits)
     elif pattern is None and state is None:
-        records = list(map(_RECORD, itertools.islice(children.values(), offset, stop)))
-        total = len(children)
+        records = [child.record for child in in_order[offset:stop]]
+        total = len(in_order)
     else:
-        candidates = _candidates(request, children, view)
+        candidates = _candidates(request, children, in_order, view)
         records = list(itertools.islice(candidates, offset, stop))
         total = None if pattern is not None else view.count(state)
     more = limit is not None and len(records) > limit
@@ -236,7 +241,10 @@ def find_page(request: PageRequest, children: Mapping[str, Listed], view: Status
 
 
 def _candidates(
-    request: PageRequest, children: Mapping[str, Listed], view: StatusView
+    request: PageRequest,
+    children: Mapping[str, Listed],
+    in_order: Sequence[Listed],
+    view: StatusView,
 ) -> Iterator[ChildRecord]:
     """The children a state and/or a pattern let through, in page order."""
     state, matcher = request.state, request.matcher()
@@ -245,7 +253,7 @@ def _candidates(
         return map(_RECORD, map(children.__getitem__, filter(matcher, children)))
     walked: Iterator[ChildRecord]
     if state is _WALKED:
-        walked = (record for record in map(_RECORD, children.values()) if record.state is state)
+        walked = (record for record in map(_RECORD, in_order) if record.state is state)
     else:
         walked = iter(view.members(state))
     if matcher is None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from autosolve.runtime import ChildState, ControlError, Unit
 from autosolve.runtime.status import ChildRecord
-from autosolve.runtime.view import PageRequest, StatusView, find_page
+from autosolve.runtime.view import Page, PageRequest, StatusView, find_page
 from tests.runtime.harness import Harness
 
 OWN_STATES = [state for state in ChildState if state is not ChildState.RUNNING]
@@ -35,6 +35,10 @@ def listed_view(table: dict[str, Listed]) -> StatusView:
     for child in table.values():
         view.add(child.record)
     return view
+
+
+def page_of(request: PageRequest, table: dict[str, Listed], view: StatusView) -> Page:
+    return find_page(request, table, list(table.values()), view)
 
 
 def recount(records: list[ChildRecord]) -> dict[str, int]:
@@ -91,13 +95,13 @@ def test_a_record_cannot_be_written_running_it_runs_while_its_tick_runs() -> Non
 def test_a_page_is_a_window_of_the_status_order_with_the_total_and_whether_more_follow() -> None:
     table = children(10)
     view = listed_view(table)
-    page = find_page(PageRequest(offset=3, limit=4), table, view)
+    page = page_of(PageRequest(offset=3, limit=4), table, view)
     assert [r.name for r in page.records] == [f"worker:{i}" for i in range(3, 7)]
     assert (page.total, page.more) == (10, True)
-    last = find_page(PageRequest(offset=8, limit=4), table, view)
+    last = page_of(PageRequest(offset=8, limit=4), table, view)
     assert [r.name for r in last.records] == ["worker:8", "worker:9"] and not last.more
-    assert find_page(PageRequest(offset=20), table, view).records == []
-    assert find_page(PageRequest(limit=0), table, view).more
+    assert page_of(PageRequest(offset=20), table, view).records == []
+    assert page_of(PageRequest(limit=0), table, view).more
 
 
 def test_a_page_of_one_state_lists_the_longest_in_it_first_but_idle_in_status_order() -> None:
@@ -110,12 +114,12 @@ def test_a_page_of_one_state_lists_the_longest_in_it_first_but_idle_in_status_or
         if record.state is ChildState.PENDING:
             record.state = ChildState.IDLE
     records[2].running_since = 1.0
-    failed = find_page(PageRequest(state=ChildState.FAILED), table, view)
+    failed = page_of(PageRequest(state=ChildState.FAILED), table, view)
     assert [r.name for r in failed.records] == ["worker:4", "worker:1", "worker:3"]
-    idle = find_page(PageRequest(state=ChildState.IDLE), table, view)
+    idle = page_of(PageRequest(state=ChildState.IDLE), table, view)
     assert [r.name for r in idle.records] == ["worker:0", "worker:5"]
     assert idle.total == 2
-    running = find_page(PageRequest(state=ChildState.RUNNING), table, view)
+    running = page_of(PageRequest(state=ChildState.RUNNING), table, view)
     assert [r.name for r in running.records] == ["worker:2"]
 
 
@@ -124,12 +128,12 @@ def test_a_pattern_filters_by_name_and_leaves_the_total_unknown_but_a_plain_name
     table = children(30)
     view = listed_view(table)
     expected = [name for name in table if fnmatch.fnmatchcase(name, "worker:1*")]
-    page = find_page(PageRequest(pattern="worker:1*", limit=5), table, view)
+    page = page_of(PageRequest(pattern="worker:1*", limit=5), table, view)
     assert [r.name for r in page.records] == expected[:5]
     assert page.total is None and page.more
-    named = find_page(PageRequest(pattern="worker:17"), table, view)
+    named = page_of(PageRequest(pattern="worker:17"), table, view)
     assert [r.name for r in named.records] == ["worker:17"] and named.total == 1
-    other_state = find_page(PageRequest(state=ChildState.FAILED, pattern="worker:17"), table, view)
+    other_state = page_of(PageRequest(state=ChildState.FAILED, pattern="worker:17"), table, view)
     assert other_state.records == [] and other_state.total == 0
 
 

@@ -36,6 +36,8 @@ class ChildTable:
         self._core = core
         self.slots: dict[str, ChildSlot] = {}
         """Every child by name, in the order added: the order of the status document."""
+        self.in_order: list[ChildSlot] = []
+        """The same children in a list: a status page at an offset is a slice of it."""
         self.groups: dict[int, Group] = {}
         self.started: list[ChildSlot] = []
         """Children whose first actor started, in start order (a stop goes in reverse)."""
@@ -55,6 +57,7 @@ class ChildTable:
         group.waiting = set(group.preflights)
         for slot in (*group.preflights, *group.workers):
             self.slots[slot.unit.name] = slot
+            self.in_order.append(slot)
             self.view.add(slot.record)
         self.groups[group.id] = group
         return group
@@ -102,6 +105,7 @@ class ChildTable:
             del self.slots[slot.unit.name]
             self.view.discard(slot.record)
         self.started = [s for s in self.started if s not in gone]
+        self.in_order = [s for s in self.in_order if s not in gone]
         touched = {slot.group for slot in gone}
         for group in touched:
             group.forget(gone)
@@ -146,7 +150,7 @@ class ChildTable:
     def page(self, phase: Phase, request: PageRequest) -> dict[str, Any]:
         """A status page: the children ``request`` asks for, the counts per state, and
         where the page lies in the list."""
-        page = find_page(request, self.slots, self.view)
+        page = find_page(request, self.slots, self.in_order, self.view)
         return {
             "phase": phase.value,
             "children": self._render(page.records),
