@@ -36,6 +36,9 @@ else:
 
 __all__ = ["ChildBehaviour", "child_actor_class", "tell_quietly"]
 
+_IDLE, _PAUSED = ChildState.IDLE, ChildState.PAUSED
+"""Read once: an enum member costs a quarter of a microsecond per lookup, on every tick."""
+
 
 def tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
     """Tell ``ref`` unless it already stopped (a late timer is not an error)."""
@@ -179,7 +182,7 @@ class ChildBehaviour(Contained, _HibernatingBase):
         slot, record, ctx = self._slot, self._record, self._ctx
         slot.run_now_pending = False
         if slot.paused and not forced:
-            record.state = ChildState.PAUSED
+            record.state = _PAUSED
             record.next_run_at = None
             return
         now = self._clock.monotonic()
@@ -226,7 +229,7 @@ class ChildBehaviour(Contained, _HibernatingBase):
         interval = record.interval  # work may have changed it (set_interval)
         assert interval is not None
         if self._slot.paused:  # resume() sends a RunNow, which reschedules
-            record.state = ChildState.PAUSED
+            record.state = _PAUSED
             record.next_run_at = None
             return
         now = self._clock.monotonic()
@@ -238,7 +241,7 @@ class ChildBehaviour(Contained, _HibernatingBase):
         self._due = due
         self._timers.arm(self._timer, due)
         record.next_run_at = due
-        record.state = ChildState.IDLE
+        record.state = _IDLE
 
     def _new_timer(self) -> TimerHandle:
         """A handle that, when it fires, puts itself into this actor's inbox: the tick.

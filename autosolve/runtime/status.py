@@ -35,7 +35,10 @@ class Phase(StrEnum):
     @property
     def running(self) -> bool:
         """True while children may start, tick and be restarted."""
-        return self in (Phase.PREFLIGHT, Phase.WORKERS)
+        return self in _RUNNING_PHASES
+
+
+_RUNNING_PHASES = frozenset((Phase.PREFLIGHT, Phase.WORKERS))
 
 
 class ChildState(StrEnum):
@@ -57,6 +60,12 @@ class ChildState(StrEnum):
     STOPPED = "stopped"
     ABANDONED = "abandoned"
     """Still running when the stop's ``shutdown_timeout`` ran out."""
+
+
+_RUNNING = ChildState.RUNNING
+_PENDING = ChildState.PENDING
+"""Members read on every tick or record, once: ``ChildState.RUNNING`` costs a quarter of
+a microsecond each time (an enum member is looked up through its metaclass)."""
 
 
 class GroupState:
@@ -152,10 +161,10 @@ class ChildRecord:
         self.name = name
         self.group = group
         """The group the unit was started with (None for a standalone context's record)."""
-        self.kind = UnitKind(kind)
+        self.kind = kind if isinstance(kind, UnitKind) else UnitKind(kind)
         self.interval = interval
         """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
-        self._state = ChildState.PENDING
+        self._state = _PENDING
         self.listener: StateListener | None = None
         """The status view that lists the child (None before it is listed and once removed)."""
         self.runs = 0
@@ -176,13 +185,13 @@ class ChildRecord:
     @property
     def state(self) -> ChildState:
         """``running`` during a tick, else the child's own state (what was last written)."""
-        return ChildState.RUNNING if self._running_since is not None else self._state
+        return _RUNNING if self._running_since is not None else self._state
 
     @state.setter
     def state(self, new: ChildState) -> None:
         if new is self._state:
             return  # a tick writes ``idle`` every time: no change, nothing to tell
-        if new is ChildState.RUNNING:
+        if new is _RUNNING:
             raise ValueError("`state` is running while `running_since` is set, never written")
         listener = self.listener
         if listener is None:

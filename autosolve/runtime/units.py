@@ -34,7 +34,7 @@ class Unit:
 
     @property
     def kind(self) -> UnitKind:
-        return UnitKind.PREFLIGHT if self.interval is None else UnitKind.WORKER
+        return _PREFLIGHT if self.interval is None else _WORKER
 
     def __post_init__(self) -> None:
         for field in ("interval", "deadline"):
@@ -42,6 +42,9 @@ class Unit:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{self.name}: `{field}` must be finite and greater than 0")
 
+
+_PREFLIGHT, _WORKER = UnitKind.PREFLIGHT, UnitKind.WORKER
+"""Read once: an enum member costs a quarter of a microsecond per lookup."""
 
 UnitGroup = tuple[Sequence[Unit], Sequence[Unit]]
 """``(preflights, workers)`` of one group to add (see :meth:`RuntimeHandle.add_groups`)."""

@@ -17,7 +17,7 @@ import fnmatch
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +31,7 @@ __all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page"]
 
 _WALKED = ChildState.IDLE
 """The one state whose members the view does not keep (see the module's docstring)."""
+_RUNNING = ChildState.RUNNING
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -59,20 +60,21 @@ class StatusView:
         self._counts: dict[ChildState, int] = dict.fromkeys(ChildState, 0)
         """Listed records by own state (never ``running``)."""
         self._members: dict[ChildState, dict[ChildRecord, None]] = {
-            state: {} for state in ChildState if state not in (_WALKED, ChildState.RUNNING)
+            state: {} for state in ChildState if state not in (_WALKED, _RUNNING)
         }
         self._running: dict[ChildRecord, None] = {}
         """Listed records whose tick runs, longest first."""
         self._running_from: dict[ChildState, int] = dict.fromkeys(ChildState, 0)
         """Of those, how many have each own state."""
 
-    def add(self, record: ChildRecord) -> None:
-        """Count ``record`` from now on (a child of the status)."""
+    def add(self, records: Iterable[ChildRecord]) -> None:
+        """Count ``records`` from now on (children of the status)."""
         with self._locked():
-            record.listener = self
-            self._enter(record, record.own_state)
-            if record.running_since is not None:
-                self.ran(record, record.own_state, True)
+            for record in records:
+                record.listener = self
+                self._enter(record, record.own_state)
+                if record.running_since is not None:
+                    self.ran(record, record.own_state, True)
 
     def discard(self, record: ChildRecord) -> None:
         """Count ``record`` no more (a child removed)."""
@@ -106,21 +108,21 @@ class StatusView:
                 state.value: count - self._running_from[state]
                 for state, count in self._counts.items()
             }
-            counts[ChildState.RUNNING.value] = len(self._running)
+            counts[_RUNNING.value] = len(self._running)
             return counts
 
     def count(self, state: ChildState | None = None) -> int:
         """How many listed children are in ``state`` (None: in all)."""
         if state is None:
             return sum(self._counts.values())
-        if state is ChildState.RUNNING:
+        if state is _RUNNING:
             return len(self._running)
         return self._counts[state] - self._running_from[state]
 
     def members(self, state: ChildState) -> list[ChildRecord]:
         """The listed children in ``state``, longest there first (not for ``idle``)."""
         with self._locked():
-            if state is ChildState.RUNNING:
+            if state is _RUNNING:
                 return list(self._running)
             members = self._members[state]
             if not self._running_from[state]:

@@ -32,8 +32,7 @@ def children(count: int) -> dict[str, Listed]:
 
 def listed_view(table: dict[str, Listed]) -> StatusView:
     view = StatusView(None)
-    for child in table.values():
-        view.add(child.record)
+    view.add(child.record for child in table.values())
     return view
 
 
@@ -75,7 +74,7 @@ def test_the_counts_equal_a_recount_after_any_sequence_of_events(events: list[An
             view.discard(record)
             listed.discard(record)
         elif record not in listed:
-            view.add(record)
+            view.add([record])
             listed.add(record)
         assert view.counts() == recount(list(listed))
         for shown in ChildState:

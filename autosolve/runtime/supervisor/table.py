@@ -58,7 +58,7 @@ class ChildTable:
         for slot in (*group.preflights, *group.workers):
             self.slots[slot.unit.name] = slot
             self.in_order.append(slot)
-            self.view.add(slot.record)
+        self.view.add(slot.record for slot in (*group.preflights, *group.workers))
         self.groups[group.id] = group
         return group
 
