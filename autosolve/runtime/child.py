@@ -140,21 +140,24 @@ class ChildBehaviour(Contained, _HibernatingBase):
         self.actor_ref.tell(self._timer)  # the first tick: now
 
     def _handle_envelope(self, envelope: Envelope[Any]) -> None:
-        # The tick is the one message on the hot path, and neither a proxy
-        # call nor an ask: it skips pykka's dispatch. Its work runs guarded
-        # in _tick; anything else raising here ends this actor as a crash.
-        if envelope.message is self._timer:
+        # The tick and the stop, the messages every child gets, are neither
+        # proxy calls nor asks: they skip pykka's dispatch. The tick's work
+        # runs guarded in _tick; anything else raising here ends this actor
+        # as a crash.
+        message = envelope.message
+        if message is self._timer:
             if not (self._done or self._shared.stopping or self._ctx.cancelled):
                 self._tick()
-            if self._admitting:
-                self._message_done()
+        elif message is STOP_CHILD:
+            self._stop()  # now: what was queued before it is handled already
         else:
             super()._handle_envelope(envelope)
+            return
+        if self._admitting:
+            self._message_done()
 
     def on_receive(self, message: Any) -> Any:
-        if message is STOP_CHILD:
-            self._stop()  # now: what was queued before it is handled already
-        elif type(message) is RunNow and self._wants(message):
+        if type(message) is RunNow and self._wants(message):
             # The armed handle may already sit in the inbox: replace it, so
             # that stale copy is ignored instead of ticking a second time.
             self._timer.cancel()

@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SupervisorBehaviour", "supervisor_actor_class"]
 
+_EXITED, _STOPPING = EventKind.EXITED, Phase.STOPPING
+"""Read once: every child's exit reads them (an enum member lookup is not free on 3.11)."""
+
 
 class SupervisorBehaviour(Contained):
     """Starts preflights, then workers; restarts failures; answers control calls.
@@ -138,11 +141,17 @@ class SupervisorBehaviour(Contained):
             self.crash = error
             raise
 
-    def on_receive(self, message: Any) -> Any:
+    def _handle_receive(self, message: Any) -> Any:
+        # The children's reports and the timers' signals skip pykka's dispatch
+        # (a stop of a million children brings a million reports), contained
+        # all the same; proxy calls and anything else take pykka's way.
         handler = self._handlers.get(type(message))
-        if handler is not None:
-            handler(message)
-        return None
+        if handler is None:
+            return super()._handle_receive(message)
+        return self._contain(handler, message)
+
+    def on_receive(self, message: Any) -> Any:
+        return None  # every message it knows is handled above
 
     def _actor_loop(self) -> None:
         crash: BaseException | None = None
@@ -243,7 +252,7 @@ class SupervisorBehaviour(Contained):
 
     def _on_child_exited(self, message: ChildExited) -> None:
         slot = message.slot
-        self._core.emit(EventKind.EXITED, message.name, message.generation)
+        self._core.emit(_EXITED, message.name, message.generation)
         if slot.generation != message.generation or not slot.live:
             return
         slot.live, slot.ref = False, None
@@ -251,7 +260,7 @@ class SupervisorBehaviour(Contained):
         phase = self._core.phase
         if slot.gone:
             self._departures.ended(slot, ChildState.STOPPED)
-        elif phase is Phase.STOPPING:
+        elif phase is _STOPPING:
             self._stopping.ended(slot)
         elif not phase.running:
             return
