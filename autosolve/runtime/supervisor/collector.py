@@ -39,19 +39,24 @@ class CollectorFreezer:
     """
 
     _core: SupervisorCore
-    _started: int = field(default=0, init=False)
+    _burst: int = field(default=0, init=False)
     """Children started since the last freeze."""
+    _unsettled: bool = field(default=False, init=False)
+    """Children started since the last sweep's freeze: what their first activation
+    makes (their context, their first tick) is not frozen yet."""
     _froze: bool = field(default=False, init=False)
 
     def started(self) -> None:
         """A child's actor started."""
-        self._started += 1
-        if self._started >= FREEZE_EVERY:
+        self._unsettled = True
+        self._burst += 1
+        if self._burst >= FREEZE_EVERY:
             self._freeze()
 
     def sweep(self) -> None:
-        """Freeze what children started since the last freeze made, once they ran."""
-        if self._started and not self._core.shared.runners.queued():
+        """Freeze what children started since the last sweep made, once they ran."""
+        if self._unsettled and not self._core.shared.runners.queued():
+            self._unsettled = False
             self._freeze()
 
     def thaw(self) -> None:
@@ -61,7 +66,7 @@ class CollectorFreezer:
             gc.unfreeze()
 
     def _freeze(self) -> None:
-        self._started = 0
+        self._burst = 0
         if self._core.options.freeze_collector:
             gc.collect(1)
             gc.freeze()
