@@ -274,6 +274,7 @@ def render_records(
     offset = clock.time() - now
     stamp = _iso_second
     plain = _PLAIN
+    running = _PLAIN[_RUNNING]
     rendered: list[dict[str, Any]] = []
     append = rendered.append
     collecting = gc.isenabled()
@@ -281,13 +282,14 @@ def render_records(
         gc.disable()
     try:
         for count, record in enumerate(records, 1):
+            # The fields behind ``state`` and ``running_since``: no property call per record.
             success, next_run, since, group = (
-                record.last_success_at, record.next_run_at, record.running_since, record.group
+                record.last_success_at, record.next_run_at, record._running_since, record.group
             )  # fmt: skip
             append({
                 "name": record.name,
                 "kind": plain[record.kind],
-                "state": plain[record.state],
+                "state": running if since is not None else plain[record._state],
                 "interval": record.interval,
                 "runs": record.runs,
                 "failures": record.failures,

@@ -203,3 +203,33 @@ def test_the_runners_of_a_closed_pool_end(pool: Pool) -> None:
     ref.stop(timeout=5)
     pool.runners.close()
     Harness(pool.backend.name).wait_for(lambda: pool.runners.busy() == 0, what="runners to end")
+
+
+def test_a_hibernating_actor_is_stopped_in_place_and_a_busy_one_is_not(pool: Pool) -> None:
+    stopped_in: list[str] = []
+    gate = pool.backend.make_event()
+
+    def on_start(self: Any) -> None:
+        MARK.set("its own")
+
+    def on_stop(self: Any) -> None:
+        stopped_in.append(MARK.get())
+
+    def wait(self: Any, message: Any) -> Any:
+        if message == "block":
+            gate.wait(5.0)
+        return message
+
+    idle = pool.actor(on_start=on_start, on_stop=on_stop, on_receive=wait).start()
+    busy = pool.actor(on_receive=wait).start()
+    assert idle.ask("warm", timeout=5) == "warm"
+    pending = busy.ask("block", block=False)
+    actor = idle.actor_inbox.actor  # its answer may come before it hibernates: wait for that
+    Harness(pool.backend.name).wait_for(actor.stop_if_hibernating, what="stopped in place")
+    assert not idle.is_alive() and stopped_in == ["its own"]
+    with pytest.raises(pykka.ActorDeadError):
+        idle.ask("late", timeout=5)
+    assert not busy.actor_inbox.actor.stop_if_hibernating()  # its activation runs
+    gate.set()
+    assert pending.get(timeout=5) == "block"
+    busy.stop(timeout=5)

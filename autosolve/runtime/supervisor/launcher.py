@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from autosolve.runtime.backends.hibernation import HibernatingInbox
 from autosolve.runtime.child import child_actor_class, tell_quietly
 from autosolve.runtime.context import WorkContext
 from autosolve.runtime.events import EventKind
@@ -95,6 +96,20 @@ class Launcher:
             slot.context.cancel()
         if slot.ref is not None:
             tell_quietly(slot.ref, STOP_CHILD)
+
+    def stop_if_idle(self, slot: ChildSlot) -> bool:
+        """Stop ``slot``'s actor here and now if it hibernates (no tick running, nothing
+        queued): its exit needs no message. True if it is stopped; else nothing changed."""
+        inbox = None if slot.ref is None else slot.ref.actor_inbox
+        actor = inbox.actor if isinstance(inbox, HibernatingInbox) else None
+        if actor is None or not actor.stop_if_hibernating():
+            return False
+        if slot.context is not None:
+            slot.context.cancel()
+        slot.expect_exit = True
+        slot.live, slot.ref = False, None
+        self._core.emit(EventKind.EXITED, slot.unit.name, slot.generation)
+        return True
 
     def abandon(self, slot: ChildSlot) -> None:
         """Give up on ``slot``'s actor, which ignores its cancellation.

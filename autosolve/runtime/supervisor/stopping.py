@@ -80,7 +80,7 @@ class StopCoordinator:
             if slot.restart_timer is not None or slot.restart_due:
                 self._launcher.cancel_restart(slot)
             emit(stopping, slot.unit.name)
-            if slot.live:
+            if slot.live and not self._launcher.stop_if_idle(slot):
                 self._launcher.ask_to_stop(slot)
                 self._outstanding.add(slot)
             else:
