@@ -30,6 +30,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BAR_MS = 100.0
+TOKEN = "bench-token"
+"""The endpoint's token: the scraper sends it, as an operator's Prometheus would off loopback."""
 REPOSITORIES = 20
 ISSUES_PER_REPOSITORY = 500
 
@@ -70,7 +72,7 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
         jobs=lambda: job_counts(store.jobs_summary(0)),
     )
     daemon = _BareDaemon(handle, CommandTable(runtime_commands(handle)).answer, store)
-    server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics))
+    server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics, token=TOKEN))
     print(server.url, flush=True)
     handle.wait()  # until the client posts `stop`
     server.close()
@@ -157,6 +159,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> list[tuple[str, list[
         if not line.startswith("http://"):
             raise SystemExit(f"{backend}: the daemon side did not start")
         session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {TOKEN}"
         results = []
         for route, n in (("/metrics", args.requests), ("/status.json", args.requests // 4),
                          ("/readyz", args.requests), ("/healthz", args.requests)):  # fmt: skip

@@ -212,7 +212,8 @@ def _queue_every_issue(github: FakeGitHub, db: Path) -> None:
         ctx = WorkContext("bench", threading.Event(), SystemClock())
         IssuePoller(GitHubClient(github.url, "bench", timeout=10), store, 1.0).poll(ctx, tenant)
         OutboxRelay(store, 1.0).relay(ctx, tenant)
-        queued = store.pending_jobs()
+        summary = store.jobs_summary(recent=0)
+        queued = summary.ready + summary.in_flight
     github.clear_log()
     print(f"queued {queued} jobs")
 

@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 
 from autosolve.cli import main
+from autosolve.settings import load_settings
+from tests.fakes.app_keys import key_pair
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import DEFAULT_MODEL, FakeOllama
 from tests.fakes.openai import DEFAULT_MODEL as OPENAI_MODEL
 from tests.fakes.openai import FakeOpenAI
+from tests.plans import plan_of
 
 
 def test_check_prints_the_plan_preflights_first(
@@ -23,15 +26,14 @@ def test_check_prints_the_plan_preflights_first(
     settings = tmp_path / "settings.toml"
     settings.write_text('[github]\nrepositories = ["octo/hello", "acme/tools"]\n')
     assert main(["check", "--settings", str(settings)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    printed = capsys.readouterr().out.splitlines()
+    planned = plan_of(load_settings(settings))
+    assert printed == planned.names
+    assert printed[:2] == [
         "preflight:repository-validator:octo/hello",
         "preflight:repository-validator:acme/tools",
-        "worker:issue-poller:octo/hello",
-        "worker:issue-poller:acme/tools",
-        "worker:outbox-relay:octo/hello",
-        "worker:outbox-relay:acme/tools",
-        "worker:issue-explainer",
     ]
+    assert {"worker:issue-poller:acme/tools", "worker:issue-explainer"} <= set(printed)
     assert not (tmp_path / "autosolve.db").exists(), "check must not create the database"
 
 
@@ -257,6 +259,30 @@ def test_check_online_exits_1_naming_what_failed(
     assert err.splitlines()[-1].startswith(f"autosolve-supervisor: online check failed: {failed}")
 
 
+def test_check_online_as_a_github_app_says_which_installation_covers_which_repository(
+    tmp_path: Path, fakes: tuple[FakeGitHub, FakeOllama], capsys: pytest.CaptureFixture[str]
+) -> None:
+    github, ollama = fakes
+    github.add_repo("acme", "tools")
+    github.add_app(9, "autosolve-app", key_pair().public)
+    octo = github.install_app(9, "octo")
+    (tmp_path / "app.pem").write_text(key_pair().private)
+    settings = online_settings(tmp_path, github, ollama, token="",
+                               repositories=("octo/hello", "acme/tools"))  # fmt: skip
+    Path(settings).write_text(
+        Path(settings).read_text() + '[github.app]\nid = 9\nprivate_key_file = "app.pem"\n'
+    )
+    assert main(["check", "--online", "--settings", settings]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[:4] == [
+        "online: ok: github app 9: 1 installation(s)",
+        f"online: ok: repository octo/hello: covered by installation {octo.id} (octo)",
+        "online: FAILED: repository acme/tools: no installation of the App covers it",
+        f"online: ok: ollama model {DEFAULT_MODEL}: available on {ollama.url}",
+    ]
+    assert key_pair().private.splitlines()[1] not in "\n".join(err)
+
+
 def test_check_online_names_an_unreachable_service_in_a_few_words(
     tmp_path: Path, fakes: tuple[FakeGitHub, FakeOllama], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -299,3 +325,16 @@ def test_check_online_asks_an_openai_compatible_server_for_the_model(
     assert line.startswith(f"online: {'ok' if ok else 'FAILED'}: openai model {OPENAI_MODEL}: ")
     assert said in line and key not in line
     assert ollama.requests == []
+
+
+def test_check_on_the_shipped_settings_says_no_repository_is_configured_and_how(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "settings.toml"
+    assert main(["check", "--settings", str(shipped)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["worker:issue-explainer"]  # no repository's tasks
+    [warning] = [line for line in captured.err.splitlines() if "github.repositories" in line]
+    assert "no repository is configured" in warning
+    assert 'repositories = ["owner/name"]' in warning and "organizations = [" in warning
+    assert """AUTOSOLVE_GITHUB__REPOSITORIES='["owner/name"]'""" in warning

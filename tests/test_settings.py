@@ -15,6 +15,7 @@ from autosolve.settings import (
     load_settings,
     resolve_path,
     settings_from_mapping,
+    settings_warnings,
 )
 from autosolve.settings.intervals import TaskIntervals, interval
 from autosolve.settings.schema import schema_of
@@ -30,7 +31,7 @@ def problems(data: dict) -> dict[str, str]:
 
 def test_the_shipped_example_settings_are_valid() -> None:
     settings = load_settings(REPO_ROOT / "settings.toml")
-    assert settings.github.repositories == ("octo/hello", "octo/world")
+    assert settings.github.repositories == ()  # no placeholder the daemon would try to watch
     assert settings.intervals.issue_poller == 10.0
     assert settings.policies.preflight.degraded is None
 
@@ -54,8 +55,7 @@ def _keys(value: object, prefix: str = "") -> set[str]:
 def test_the_shipped_example_lists_every_key_with_its_default() -> None:
     shipped = tomllib.loads((REPO_ROOT / "settings.toml").read_text())
     assert _keys(shipped) == _keys(settings_from_mapping({}))
-    example = dict(shipped, github={**shipped["github"], "repositories": []})
-    assert settings_from_mapping(example) == settings_from_mapping({})
+    assert settings_from_mapping(shipped) == settings_from_mapping({})
 
 
 def test_defaults_follow_the_spec_when_nothing_is_configured() -> None:
@@ -72,9 +72,30 @@ def test_defaults_follow_the_spec_when_nothing_is_configured() -> None:
 
 def test_an_unknown_key_is_reported_by_its_dotted_path() -> None:
     assert problems({"github": {"tokn": "x"}, "extra": {}}) == {
-        "github.tokn": "unknown key",
+        "github.tokn": "unknown key; did you mean github.token?",
         "extra": "unknown key",
     }
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ({"intervals": {"issue_poler": 3}}, "intervals.issue_poller"),
+        ({"interval": {}}, "intervals"),
+        ({"policies": {"worker": {"node": {"jiter": 0.1}}}}, "policies.worker.node.jitter"),
+    ],
+)
+def test_an_unknown_key_in_a_file_gets_the_closest_known_key(given: dict, meant: str) -> None:
+    [message] = problems(given).values()
+    assert message == f"unknown key; did you mean {meant}?"
+
+
+def test_the_shipped_settings_say_no_repository_is_configured_and_how_to_configure_one() -> None:
+    warnings = settings_warnings(load_settings(REPO_ROOT / "settings.toml"))
+    [nothing] = [w for w in warnings if w.startswith("github.repositories")]
+    assert "no repository is configured" in nothing
+    ways = ('repositories = ["owner/name"]', "organizations = [", "AUTOSOLVE_GITHUB__REPOSITORIES=")
+    assert all(way in nothing for way in ways), nothing
 
 
 def test_a_value_of_the_wrong_type_is_reported() -> None:
@@ -216,6 +237,50 @@ def test_an_invalid_environment_override_is_reported_like_a_file_value(
         "queue.max_attempts": "must be 1 or greater",
         "bogus": "unknown key",
     }
+    assert "AUTOSOLVE_QUEUE__MAX_ATTEMPTS (queue.max_attempts): must be 1" in str(caught.value)
+
+
+def environment_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **variables: str
+) -> SettingsError:
+    """The error of settings that are empty but for the environment ``variables``."""
+    path = tmp_path / "settings.toml"
+    path.write_text("")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    return caught.value
+
+
+def test_an_unknown_key_from_the_environment_names_the_variable_and_the_one_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    error = environment_error(tmp_path, monkeypatch, AUTOSOLVE_GITHUB__TOKNE="x")
+    assert str(error).splitlines()[1:] == [
+        "  AUTOSOLVE_GITHUB__TOKNE (github.tokne): unknown key; "
+        "did you mean AUTOSOLVE_GITHUB__TOKEN?"
+    ]
+
+
+def test_a_list_in_the_environment_that_is_not_json_is_shown_written_as_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variable = "AUTOSOLVE_GITHUB__REPOSITORIES"
+    error = environment_error(tmp_path, monkeypatch, **{variable: "octo/hello, octo/world"})
+    assert error.variables == {"github.repositories": variable}
+    assert error.problems["github.repositories"] == (
+        f"""not a valid list: write it as JSON, e.g. {variable}='["octo/hello", "octo/world"]'"""
+    )
+
+
+def test_a_list_in_the_environment_written_as_json_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("")
+    monkeypatch.setenv("AUTOSOLVE_GITHUB__REPOSITORIES", '["octo/hello"]')
+    assert load_settings(path).github.repositories == ("octo/hello",)
 
 
 def test_secrets_toml_beside_the_settings_file_is_merged(tmp_path: Path) -> None:
@@ -273,7 +338,7 @@ def test_bad_gate_and_analysis_values_are_reported_by_dotted_path_all_at_once() 
         "github.issues.states[1]": "must be one of: open, closed",
         "analysis.concurrency": "must be between 1 and 64",
         "analysis.max_comment_chars": "must be between 1000 and 65536",
-        "analysis.dryrun": "unknown key",
+        "analysis.dryrun": "unknown key; did you mean analysis.dry_run?",
     }
 
 
@@ -403,7 +468,7 @@ def test_whitespace_around_the_token_is_stripped(token: str) -> None:
 def test_an_unknown_key_does_not_hide_a_max_below_initial() -> None:
     found = problems({"policies": {"worker": {"node": {"initial": 10, "max": 1, "jiter": 0.1}}}})
     assert found == {
-        "policies.worker.node.jiter": "unknown key",
+        "policies.worker.node.jiter": "unknown key; did you mean policies.worker.node.jitter?",
         "policies.worker.node.max": "must not be less than initial",
     }
 
@@ -419,7 +484,7 @@ def test_a_max_below_a_categorys_default_initial_is_reported_beside_other_errors
         "policies.worker.degraded.max": "must not be less than initial",
         "policies.bogus": "unknown key",
         "github.repositories": "listed more than once: octo/a",
-        "github.tokn": "unknown key",
+        "github.tokn": "unknown key; did you mean github.token?",
     }
 
 
@@ -430,6 +495,7 @@ def test_the_intervals_section_follows_the_task_table() -> None:
         "issue_poller_max": 300.0,
         "outbox_relay": 5.0,
         "issue_explainer": 2.0,
+        "repository_discoverer": 300.0,
     }
     assert problems({"intervals": {"stale_closer": 60.0}}) == {
         "intervals.stale_closer": "unknown key"

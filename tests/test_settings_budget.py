@@ -41,7 +41,7 @@ def test_budget_values_are_read() -> None:
         ("writes_per_minute", 0, "must be 1 or greater"),
         ("writes_per_hour", -5, "must be 1 or greater"),
         ("window", 0, "must be greater than 0"),
-        ("windw", 10, "unknown key"),
+        ("windw", 10, "unknown key; did you mean github.budget.window?"),
     ],
 )
 def test_bad_budget_values_are_named_by_their_dotted_path(key, value, message) -> None:

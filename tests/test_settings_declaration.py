@@ -223,4 +223,5 @@ def test_organisations_alone_are_something_to_watch() -> None:
     settings = settings_from_mapping({"github": {"token": "t", "organizations": ["octo"]}})
     assert settings_warnings(settings) == []
     nothing = settings_from_mapping({"github": {"token": "t"}})
-    assert settings_warnings(nothing) == ["github.repositories is empty: there is nothing to watch"]
+    [warning] = settings_warnings(nothing)
+    assert warning.startswith("github.repositories is empty and so is github.organizations")

@@ -1,7 +1,7 @@
-"""``autosolve-supervisor``: start, check, ctl, repl.
+"""``autosolve-supervisor``: start, check, ctl, repl, demo.
 
 One module per command (:mod:`.start`, :mod:`.check`, :mod:`.ctl`,
-:mod:`.repl`), each with ``run(args) -> exit code``; the grammar and help are
+:mod:`.repl`, :mod:`.demo`), each with ``run(args) -> exit code``; the grammar and help are
 in :mod:`.parser`, the exit codes in :mod:`.exit_codes`. A command's module
 is imported only after parsing, once the gevent backend (if configured) has
 monkey-patched the standard library: nothing may import requests, urllib3 or
@@ -14,12 +14,12 @@ import contextlib
 import importlib
 import os
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.parser import build_parser
+from autosolve.cli.raw_settings import raw_value
 
 __all__ = ["EXIT_FAILED", "EXIT_FORCED", "EXIT_OK", "EXIT_USAGE", "entry", "main"]
 
@@ -29,12 +29,8 @@ def _requested_backend(settings_path: str | None) -> str:
     env = os.environ.get("AUTOSOLVE_RUNTIME__BACKEND")
     if env:
         return env.strip().strip("'\"")
-    path = Path(settings_path or "settings.toml")
-    try:
-        with path.open("rb") as file:
-            return str(tomllib.load(file).get("runtime", {}).get("backend", "threading"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return "threading"  # the real loader reports the problem
+    # The real loader reports any problem with the file or the value.
+    return str(raw_value(Path(settings_path or "settings.toml"), "runtime.backend") or "threading")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

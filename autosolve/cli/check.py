@@ -40,12 +40,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _online(settings: Settings) -> int:
     """Each finding on stderr (stdout stays the plan); exit 1 naming what failed."""
-    from autosolve.cli.online import check_model, check_repositories, check_token
+    from autosolve.cli.online import check_app, check_model, check_repositories, check_token
+    from autosolve.masking import Secrets
+    from autosolve.settings import secrets_of
 
     sys.stdout.flush()
-    findings = [check_token(settings), *check_repositories(settings), check_model(settings)]
+    secrets = Secrets(secrets_of(settings))  # a service's answer may echo what it was sent
+    github = settings.github
+    access = (
+        check_app(settings)
+        if github.app.id and not github.token
+        else [check_token(settings), *check_repositories(settings)]
+    )
+    findings = [*access, check_model(settings)]
     for finding in findings:
-        print(f"online: {finding}", file=sys.stderr)
+        print(secrets.mask(f"online: {finding}"), file=sys.stderr)
     failed = [finding.subject for finding in findings if not finding.ok]
     if failed:
         return fail(f"online check failed: {', '.join(failed)}", EXIT_FAILED)

@@ -4,53 +4,53 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autosolve.cli.common import fail
-from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from autosolve.cli.locate import SocketLocation, locate_socket
+from autosolve.cli.parser import PROG
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_cluster, format_status
-from autosolve.settings import SettingsError, load_settings, resolve_path
+from autosolve.log_ring import MAX_LINES
 
-__all__ = ["run", "socket_path"]
+__all__ = ["locate", "run"]
 
 ANSWER_TIMEOUT = 30.0
 """Seconds ``ctl`` waits for an answer (``explain`` waits as long as the daemon works)."""
 
+FOLLOW_POLL = 0.5
+"""Seconds between two looks for new records with ``ctl logs --follow``."""
 
-def socket_path(args: argparse.Namespace) -> str:
-    """``--socket``, else ``control.socket`` from the settings (relative to their file).
 
-    Raises:
-        SettingsError: the settings cannot be loaded.
-    """
-    if getattr(args, "socket", None):
-        return str(args.socket)
-    settings = load_settings(args.settings)
-    return str(resolve_path(settings, settings.control.socket))
+def locate(args: argparse.Namespace) -> SocketLocation:
+    """The control socket for ``args`` (see :mod:`autosolve.cli.locate`)."""
+    return locate_socket(getattr(args, "socket", None), args.settings)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``ctl`` action; returns the exit code (0 ok, 1 refused/no daemon, 2 usage)."""
-    try:
-        path = socket_path(args)
-    except SettingsError as error:
-        return fail(str(error), EXIT_USAGE)
+    location = locate(args)
     # An explanation waits for the model, which may take minutes: no answer timeout.
     timeout = None if args.action == "explain" else ANSWER_TIMEOUT
     try:
-        with ControlClient(path, timeout=timeout) as client:
+        with ControlClient(location.path, timeout=timeout) as client:
+            location.warn()
             return ACTIONS[args.action](client, args)
-    except (DaemonUnavailable, ControlError, ProtocolError) as error:
+    except DaemonUnavailable as error:
+        return fail(*location.unreachable(error))
+    except (ControlError, ProtocolError) as error:
         return fail(str(error))
 
 
 def _status(client: ControlClient, args: argparse.Namespace) -> int:
-    document = client.status()
+    document, unmatched = _only(client.status(), args.patterns)
     cluster = None
     if getattr(args, "cluster", False):
         reply = client.request("cluster")
@@ -69,16 +69,77 @@ def _status(client: ControlClient, args: argparse.Namespace) -> int:
         if cluster is not None:
             print()
             print(format_cluster(cluster))
-    return EXIT_OK
+    for pattern in unmatched:
+        fail(f"no child matches {pattern!r}")
+    return EXIT_FAILED if unmatched else EXIT_OK
+
+
+def _only(document: dict[str, Any], patterns: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """The status with only the children matching ``patterns`` (all without), and the
+    patterns that match none."""
+    if not patterns:
+        return document, []
+    children = document.get("children", [])
+    unmatched = [p for p in patterns if not any(_matches(c["name"], p) for c in children)]
+    kept = [c for c in children if any(_matches(c["name"], p) for p in patterns)]
+    return {**document, "children": kept}, unmatched
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def _control(client: ControlClient, args: argparse.Namespace) -> int:
-    for name in client.control(args.action, args.name):
-        print(f"{args.action}: {name}")
+    _applied(args.action, client.control(args.action, args.name))
     return EXIT_OK
 
 
-def _stop(client: ControlClient, _args: argparse.Namespace) -> int:
+def _applied(action: str, names: list[str]) -> None:
+    for name in names:
+        print(f"{action}: {name}")
+
+
+def _stop(client: ControlClient, args: argparse.Namespace) -> int:
+    """Children by name or pattern; without a name, the daemon (as ``shutdown``)."""
+    if args.names:
+        _applied("stop", client.stop_children(args.names))
+        return EXIT_OK
+    print(
+        f"{PROG}: note: `ctl stop` without NAME stops the daemon; its name is `ctl shutdown` "
+        "(`ctl stop NAME` stops children)",
+        file=sys.stderr,
+    )
+    return _shutdown(client, args)
+
+
+def _start(client: ControlClient, args: argparse.Namespace) -> int:
+    _applied("start", client.start_children(args.names))
+    return EXIT_OK
+
+
+def _logs(client: ControlClient, args: argparse.Namespace) -> int:
+    """The latest records; with ``--follow``, then new ones until Ctrl-C or the daemon exits."""
+    reply = client.logs(args.name, args.lines)
+    _print_records(reply["records"])
+    if not args.follow:
+        return EXIT_OK
+    last = reply["last"]
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(FOLLOW_POLL)
+            reply = client.logs(args.name, MAX_LINES, after=last)
+            _print_records(reply["records"])
+            last = reply["last"]
+    return EXIT_OK
+
+
+def _print_records(records: list[dict[str, Any]]) -> None:
+    for record in records:
+        print(record["text"])
+    sys.stdout.flush()
+
+
+def _shutdown(client: ControlClient, _args: argparse.Namespace) -> int:
     client.stop()
     print("stopping...", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops waiting, not the daemon
@@ -139,6 +200,11 @@ def _reload(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _http_url(client: ControlClient, _args: argparse.Namespace) -> int:
+    print(client.call("http-url")["url"])
+    return EXIT_OK
+
+
 def format_reload(reply: dict[str, Any]) -> str:
     """A reload's answer for people: what changed, one line per kind, names below."""
     lines = ["reloaded"]
@@ -160,9 +226,13 @@ ACTIONS: dict[str, Callable[[ControlClient, argparse.Namespace], int]] = {
     "run-now": _control,
     "restart": _control,
     "stop": _stop,
+    "start": _start,
+    "shutdown": _shutdown,
+    "logs": _logs,
     "reload": _reload,
     "explain": _explain,
     "jobs": _jobs,
     "retry-dead": _retry_dead,
+    "http-url": _http_url,
 }
 """Each ``ctl`` action's runner; its grammar is in :data:`autosolve.cli.parser.CTL_ACTIONS`."""

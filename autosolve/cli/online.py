@@ -17,7 +17,14 @@ import requests
 if TYPE_CHECKING:
     from autosolve.settings import Settings
 
-__all__ = ["Finding", "check_model", "check_repositories", "check_token", "short_reason"]
+__all__ = [
+    "Finding",
+    "check_app",
+    "check_model",
+    "check_repositories",
+    "check_token",
+    "short_reason",
+]
 
 PROBE_TIMEOUT = 10.0
 """Seconds an online check waits at most (less when the configured timeout is shorter)."""
@@ -108,6 +115,43 @@ def check_repositories(settings: Settings) -> list[Finding]:
         else:
             findings.append(Finding(subject, True, "visible"))
     return findings
+
+
+def check_app(settings: Settings) -> list[Finding]:
+    """The GitHub App: its installations, and which installation covers which repository.
+
+    Each repository an installation covers is one finding naming the
+    installation; a configured repository none covers is a failure.
+    """
+    from autosolve.infra.github import GitHubClient, GitHubError
+    from autosolve.infra.github.app import GitHubApp
+    from autosolve.settings import resolve_path
+
+    github = settings.github
+    subject = f"github app {github.app.id}"
+    key = resolve_path(settings, github.app.private_key_file).read_text(encoding="utf-8")
+    app = GitHubApp(github.app.id, key, github.app.installation_id)
+    app.bind(GitHubClient(github.api_url, "", _timeout(github.timeout), credentials=app))
+    covered: dict[str, Finding] = {}
+    try:
+        installations = app.installations()
+        for installation in installations:
+            for repository in app.repositories(installation):
+                covered[repository.full_name.lower()] = Finding(
+                    f"repository {repository.full_name}", True,
+                    f"covered by installation {installation.id} ({installation.account})",
+                )  # fmt: skip
+    except GitHubError as error:
+        return [Finding(subject, False, str(error))]
+    except requests.RequestException as error:
+        return [Finding(subject, False, short_reason(error))]
+    missing = [
+        Finding(f"repository {name}", False, "no installation of the App covers it")
+        for name in github.repositories
+        if name.lower() not in covered
+    ]
+    found = Finding(subject, True, f"{len(installations)} installation(s)")
+    return [found, *covered.values(), *missing]
 
 
 def check_model(settings: Settings) -> Finding:

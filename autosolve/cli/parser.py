@@ -7,13 +7,16 @@ free of requests, ssl and the runtime.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from autosolve import __version__
 
-__all__ = ["CTL_ACTIONS", "build_parser"]
+__all__ = ["CTL_ACTIONS", "DEFAULT_LOG_LINES", "build_parser"]
 
 PROG = "autosolve-supervisor"
+
+DEFAULT_LOG_LINES = 20
+"""Records ``ctl logs`` shows without ``-n``."""
 
 _ENVIRONMENT = """\
 environment:
@@ -31,7 +34,7 @@ exit codes:
   130  a second Ctrl-C forced start to exit""",
     "start": """\
 exit codes:
-  0    stopped gracefully (SIGINT, SIGTERM or `ctl stop`)
+  0    stopped gracefully (SIGINT, SIGTERM or `ctl shutdown`)
   1    the run failed (a preflight failed, a worker failed permanently, too many
        restarts) or the daemon could not start (socket or database in use)
   2    usage error or invalid settings (a missing settings file included)
@@ -45,7 +48,12 @@ exit codes:
 exit codes:
   0    the daemon did what was asked
   1    the daemon refused the request, or no daemon listens on the socket
-  2    usage error or invalid settings""",
+  2    usage error; or the settings are invalid (or missing) and no daemon answers""",
+    "demo": """\
+exit codes:
+  0    stopped after --for SECONDS, or by SIGINT/SIGTERM
+  1    the run failed, or the daemon could not start (the address in use...)
+  2    usage error""",
     "repl": """\
 exit codes:
   0    the console ended (EOF) and the runtime stopped gracefully
@@ -56,6 +64,7 @@ exit codes:
 _EXAMPLES = {
     "main": """\
 examples:
+  autosolve-supervisor demo                    try it: no token, no model needed
   autosolve-supervisor check --settings /etc/autosolve/settings.toml
   autosolve-supervisor start --settings /etc/autosolve/settings.toml
   autosolve-supervisor ctl status
@@ -79,11 +88,21 @@ examples:
   autosolve-supervisor ctl status
   autosolve-supervisor ctl status --json --settings /etc/autosolve/settings.toml
   autosolve-supervisor ctl --socket /run/autosolve/autosolve.sock pause 'worker:issue-poller:*'
+  autosolve-supervisor ctl status 'worker:issue-poller:*'
   autosolve-supervisor ctl run-now worker:issue-explainer
+  autosolve-supervisor ctl stop 'worker:issue-poller:octo/*'     kept stopped until `ctl start`
+  autosolve-supervisor ctl logs worker:issue-poller:octo/hello -n 50 --follow
   autosolve-supervisor ctl explain octo/hello#12
   autosolve-supervisor ctl jobs --json
   autosolve-supervisor ctl retry-dead all
-  autosolve-supervisor ctl stop""",
+  autosolve-supervisor ctl shutdown                            the daemon exits 0""",
+    "demo": """\
+examples:
+  autosolve-supervisor demo                    open the URL it prints; Ctrl-C stops it
+  autosolve-supervisor demo --for 60           stop by itself after a minute
+  autosolve-supervisor demo --listen 127.0.0.1:9477 --database demo.db
+  autosolve-supervisor demo --model-from-settings --settings settings.toml
+                                               analyses by the configured model""",
     "repl": """\
 examples:
   autosolve-supervisor repl                    start the runtime behind the prompt
@@ -99,12 +118,15 @@ def _epilog(command: str) -> str:
     return "\n\n".join(parts)
 
 
-def _add_settings(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+def _add_settings(
+    parser: argparse.ArgumentParser, *, default: object = None, must_exist: bool = True
+) -> None:
+    where = "it must exist" if must_exist else "where control.socket is read"
     parser.add_argument(
         "--settings",
         metavar="PATH",
         default=default,
-        help="settings file (default: ./settings.toml; it must exist)",
+        help=f"settings file (default: ./settings.toml; {where})",
     )
 
 
@@ -113,7 +135,8 @@ def _add_socket(parser: argparse.ArgumentParser, *, default: object = None) -> N
         "--socket",
         metavar="PATH",
         default=default,
-        help="control socket (default: control.socket from the settings)",
+        help="control socket (default: $AUTOSOLVE_CONTROL__SOCKET, else control.socket "
+        "from the settings, read even when other keys are invalid)",
     )
 
 
@@ -121,11 +144,52 @@ def _name_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="child name or shell-style pattern")
 
 
+def _stop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "names",
+        metavar="NAME",
+        nargs="*",
+        help="children to stop (names or shell-style patterns); none: the daemon (as shutdown)",
+    )
+
+
+def _start_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "names", metavar="NAME", nargs="+", help="stopped children (names or shell-style patterns)"
+    )
+
+
+def _logs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        nargs="?",
+        help="a child (name or shell-style pattern); none: the whole daemon",
+    )
+    parser.add_argument(
+        "-n",
+        "--lines",
+        metavar="N",
+        type=_positive_count,
+        default=DEFAULT_LOG_LINES,
+        help=f"how many of the latest records (default: {DEFAULT_LOG_LINES})",
+    )
+    parser.add_argument(
+        "-f", "--follow", action="store_true", help="then print new records as they come"
+    )
+
+
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON document")
 
 
 def _status_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "patterns",
+        metavar="PATTERN",
+        nargs="*",
+        help="only the children matching these names or shell-style patterns",
+    )
     _json_flag(parser)
     parser.add_argument(
         "--cluster",
@@ -149,7 +213,11 @@ def _retry_dead_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, str]] = {
-    "status": ("the phase and every child as a table", _status_flags, "status --json"),
+    "status": (
+        "the phase and every child (or those matching PATTERN) as a table",
+        _status_flags,
+        "status 'worker:issue-poller:*'",
+    ),
     "pause": ("stop ticking the matching children", _name_argument, "pause 'worker:*:octo/*'"),
     "resume": (
         "tick the matching children again (at once)",
@@ -162,7 +230,18 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         _name_argument,
         "restart worker:outbox-relay:octo/hello",
     ),
-    "stop": ("stop the daemon gracefully and wait until it is gone", None, "stop"),
+    "stop": (
+        "stop the matching children (kept stopped until `start`); with no NAME, the daemon",
+        _stop_arguments,
+        "stop 'worker:issue-poller:octo/*'",
+    ),
+    "start": ("start stopped children again", _start_arguments, "start 'worker:issue-poller:*'"),
+    "shutdown": ("stop the daemon gracefully and wait until it is gone", None, "shutdown"),
+    "logs": (
+        "the latest log records of a child, or of the daemon (kept in memory)",
+        _logs_arguments,
+        "logs worker:issue-poller:octo/hello -n 50 --follow",
+    ),
     "reload": (
         "re-read the settings and apply the difference without a restart (as SIGHUP)",
         _json_flag,
@@ -183,6 +262,7 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
         _retry_dead_arguments,
         "retry-dead all",
     ),
+    "http-url": ("the dashboard's address, its token included: open it once", None, "http-url"),
 }
 """``ctl`` actions: help, what they add to the parser, an example (runners: :mod:`.ctl`)."""
 
@@ -190,6 +270,23 @@ CTL_ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | No
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=30)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's (or a ``ctl`` action's) parser: it refuses what it does not know itself.
+
+    argparse hands a subcommand's leftover arguments up to the top-level
+    parser, whose error then shows the top-level usage; refused here, the
+    error shows this subcommand's own usage, which is the one that helps.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(
@@ -211,13 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=_epilog(name),
             formatter_class=_Formatter,
         )
-        _add_settings(sub)
+        _add_settings(sub, must_exist=name != "ctl")
         return sub
 
     start = command(
         "start",
         "run the daemon in the foreground",
-        "Run the daemon in the foreground until SIGINT, SIGTERM or `ctl stop`. "
+        "Run the daemon in the foreground until SIGINT, SIGTERM or `ctl shutdown`. "
         "Logs go to stderr. The control socket is created before any task runs.",
     )
     start.add_argument(
@@ -238,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also verify the token, each repository and that the model exists",
     )
     _add_ctl(command)
+    _add_demo(command)
     repl = command(
         "repl",
         "an interactive Python console with the runtime at hand",
@@ -250,6 +350,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_demo(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
+    demo = command(
+        "demo",
+        "the whole daemon against a simulated GitHub and a stand-in model",
+        "Run the real daemon (runtime, database, pipeline, HTTP endpoint and dashboard) "
+        "against a GitHub simulated inside the process: a few repositories with a history, "
+        "whose new issues arrive every few seconds, analysed by a stand-in model. Nothing "
+        "leaves the machine and nothing needs setting up. The dashboard's URL is the first "
+        "line on stdout; logs go to stderr.",
+    )
+    demo.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help="the dashboard's address (default: 127.0.0.1 and a free port)",
+    )
+    demo.add_argument(
+        "--for",
+        dest="seconds",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=None,
+        help="stop by itself after that many seconds (default: until Ctrl-C or SIGTERM)",
+    )
+    demo.add_argument(
+        "--database",
+        metavar="PATH",
+        default=None,
+        help="keep the daemon's SQLite database there (default: a temporary one)",
+    )
+    demo.add_argument(
+        "--model-from-settings",
+        action="store_true",
+        help="analyse with the model of the settings (--settings) when it answers, "
+        "else say why and use the stand-in",
+    )
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    return seconds
+
+
 def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
     ctl = command(
         "ctl",
@@ -258,7 +412,9 @@ def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> Non
         "Options may come before or after the action.",
     )
     _add_socket(ctl)
-    actions = ctl.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = ctl.add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=_CommandParser
+    )
     for name, (summary, add_arguments, example) in CTL_ACTIONS.items():
         action = actions.add_parser(
             name,
@@ -270,5 +426,5 @@ def _add_ctl(command: Callable[[str, str, str], argparse.ArgumentParser]) -> Non
         if add_arguments is not None:
             add_arguments(action)
         # Accepted after the action too; SUPPRESS keeps an earlier value when absent here.
-        _add_settings(action, default=argparse.SUPPRESS)
+        _add_settings(action, default=argparse.SUPPRESS, must_exist=False)
         _add_socket(action, default=argparse.SUPPRESS)

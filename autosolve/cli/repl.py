@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from autosolve.cli.common import fail
-from autosolve.cli.ctl import socket_path
+from autosolve.cli.ctl import locate
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from autosolve.cli.parser import DEFAULT_LOG_LINES
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
 from autosolve.control.table import format_status
+from autosolve.log_ring import LogRing
+from autosolve.masking import Secrets
 from autosolve.runtime import Backend
 from autosolve.settings import SettingsError, load_settings, secrets_of
 
@@ -35,22 +38,32 @@ __all__ = ["helpers", "run"]
 _BANNER = """autosolve {where}
   status()         the status document      table()          the same as a table
   pause(name)      resume(name)             run_now(name)    restart(name)
-  stop()           stop the runtime         sup              {sup}
+  stop(name, ...)  stop children, kept stopped until start(name, ...)
+  logs(name=None, n=20)  a child's latest log records (none: the daemon's)
+  shutdown()       stop the runtime (so does stop() without a name)
+  sup              {sup}
   explain("octo/hello#12", post=True)       jobs()           retry_dead(7 or "all")
   reload()         re-read the settings and apply the difference (as `ctl reload`)
 names may be shell-style patterns, e.g. pause("worker:issue-poller:*")"""
 
 
-def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def helpers(
+    target: Any,
+    sup: Any,
+    call: Callable[..., dict[str, Any]],
+    status: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The console's namespace for ``target`` (a RuntimeHandle or a ControlClient).
 
     ``call(command, **arguments)`` sends an application command (``explain``,
     ``jobs``, ``retry-dead``, ``reload``) and returns the answer, raising
-    ControlError on a refusal.
+    ControlError on a refusal. ``status`` (default: ``target.status``) gives
+    the status document the console shows (masked, like every answer).
     """
+    status = status or target.status
 
     def table() -> None:
-        print(format_status(target.status()))
+        print(format_status(status()))
 
     def explain(issue: str, post: bool = True) -> dict[str, Any]:
         return _without_ok(call("explain", issue=issue, post=post))
@@ -65,20 +78,44 @@ def helpers(target: Any, sup: Any, call: Callable[..., dict[str, Any]]) -> dict[
     def reload() -> dict[str, Any]:
         return _without_ok(call("reload"))
 
+    def start(*names: str) -> list[str]:
+        started: list[str] = call("start", names=list(names))["names"]
+        return started
+
+    def logs(name: str | None = None, n: int = DEFAULT_LOG_LINES) -> None:
+        named = {} if name is None else {"name": name}
+        for record in call("logs", lines=n, **named)["records"]:
+            print(record["text"])
+
     return {
-        "status": target.status,
+        "status": status,
         "table": table,
         "pause": target.pause,
         "resume": target.resume,
         "run_now": target.run_now,
         "restart": target.restart,
-        "stop": target.stop,
+        "start": start,
+        "logs": logs,
         "explain": explain,
         "jobs": jobs,
         "retry_dead": retry_dead,
         "reload": reload,
         "sup": sup,
     }
+
+
+def _with_stop(
+    namespace: dict[str, Any], call: Callable[..., dict[str, Any]], shutdown: Callable[..., Any]
+) -> dict[str, Any]:
+    """``shutdown()`` and ``stop()``: with names, ``stop`` stops those children only."""
+
+    def stop(*names: str, **options: Any) -> Any:
+        if not names:
+            return shutdown(**options)
+        stopped: list[str] = call("stop", names=list(names))["names"]
+        return stopped
+
+    return {**namespace, "stop": stop, "shutdown": shutdown}
 
 
 def _without_ok(reply: dict[str, Any]) -> dict[str, Any]:
@@ -105,19 +142,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _attached(args: argparse.Namespace) -> int:
-    try:
-        path = socket_path(args)
-    except SettingsError as error:
-        return fail(str(error), EXIT_USAGE)
-    client = ControlClient(path)
+    location = locate(args)
+    client = ControlClient(location.path)
     try:
         client.connect()
     except DaemonUnavailable as error:
-        return fail(str(error))
-    namespace = helpers(client, client, client.call)
-    namespace["stop"] = lambda wait=True, timeout=None: client.stop(wait, timeout)
+        return fail(*location.unreachable(error))
+    location.warn()
+    namespace = _with_stop(
+        helpers(client, client, client.call),
+        client.call,
+        lambda wait=True, timeout=None: client.stop(wait, timeout),
+    )
     try:
-        _interact(namespace, f"attached to {path}", "a ControlClient on the socket")
+        _interact(namespace, f"attached to {location.path}", "a ControlClient on the socket")
     finally:
         client.close()
     return EXIT_OK
@@ -131,16 +169,22 @@ def _in_process(args: argparse.Namespace) -> int:
         settings = load_settings(args.settings)
     except SettingsError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    ring = LogRing()
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets, ring=ring)
     try:
-        app = App.start(settings)
+        app = App.start(settings, secrets=secrets, log_ring=ring)
     except Exception as error:  # e.g. the database is used by a running daemon
         return fail(f"cannot start: {error}")
     handle = app.handle
     shutdown_timeout = settings.runtime.shutdown_timeout
-    namespace = helpers(handle, handle.proxy, _answering(app))
+    call = _answering(app)
+    namespace = _with_stop(
+        helpers(handle, handle.proxy, call, lambda: app.secrets.mask_document(app.status())),
+        call,
+        lambda timeout=shutdown_timeout + 5.0: handle.stop(timeout),
+    )
     namespace["handle"] = handle
-    namespace["stop"] = lambda timeout=shutdown_timeout + 5.0: handle.stop(timeout)
     try:
         _interact(
             namespace,

@@ -25,13 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from autosolve.cli.banner import start_banner
 from autosolve.cli.common import load_or_report
 from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_FORCED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.systemd import Notifier
 from autosolve.control.server import ControlServer
 from autosolve.control.socket_file import ControlSocketError, check_socket_path
 from autosolve.http.endpoint import HttpEndpoint
+from autosolve.log_ring import LogRing
 from autosolve.logs import configure_logging
+from autosolve.masking import Secrets
 from autosolve.runtime import RunResult, RuntimeEvent
 from autosolve.settings import resolve_path, secrets_of, settings_warnings
 
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from autosolve.daemon.reload import ReloadReport
     from autosolve.settings import Settings
 
-__all__ = ["run", "run_until_done"]
+__all__ = ["request_stop", "run", "run_daemon", "run_until_done"]
 
 logger = logging.getLogger("autosolve")
 
@@ -59,9 +62,28 @@ def run(args: argparse.Namespace) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     if dry_run:
         settings = _dry_run(settings)
+    return run_daemon(settings, dry_run=dry_run)
+
+
+def run_daemon(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    on_bound: Callable[[HttpEndpoint], None] | None = None,
+    on_running: Callable[[App], None] | None = None,
+) -> int:
+    """Run the daemon on ``settings`` in the foreground; return the exit code.
+
+    Args:
+        dry_run: ``start --dry-run`` (kept across reloads).
+        on_bound: called once the HTTP address is bound, before any task runs.
+        on_running: called once the daemon runs and serves, before waiting for its end.
+    """
     from autosolve.daemon.app import App
 
-    configure_logging(settings.log.level, settings.log.format, secrets=secrets_of(settings))
+    secrets = Secrets(secrets_of(settings))
+    ring = LogRing()
+    configure_logging(settings.log.level, settings.log.format, secrets=secrets, ring=ring)
     for warning in settings_warnings(settings):
         logger.warning("%s", warning)
     if settings.analysis.dry_run:
@@ -73,10 +95,21 @@ def run(args: argparse.Namespace) -> int:
         logger.error("cannot start: %s", _socket_error(socket_path, error))
         return EXIT_FAILED
     notifier = Notifier()
-    endpoint = HttpEndpoint(settings)
+    phases = _PhaseNotes(notifier)
+    endpoint = HttpEndpoint(settings, secrets)
     try:
         endpoint.bind()  # a port in use stops us before any task runs
-        app = App.start(settings, observers=[_PhaseNotes(notifier)], metrics=endpoint.metrics)
+        address = endpoint.server.address if endpoint.server is not None else None
+        logger.info("%s", start_banner(settings, None if address is None else str(address)))
+        if on_bound is not None:
+            on_bound(endpoint)
+        app = App.start(
+            settings,
+            observers=[phases, endpoint.readiness.observe],
+            metrics=endpoint.metrics,
+            secrets=secrets,
+            log_ring=ring,
+        )
     except Exception as error:  # e.g. the database is used by another daemon
         endpoint.close()
         logger.error("cannot start: %s", error)
@@ -91,8 +124,11 @@ def run(args: argparse.Namespace) -> int:
             logger.error("cannot start: %s", _socket_error(socket_path, error))
             app.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             return EXIT_FAILED
+        phases.serving()
         endpoint.serve(app)
         app.handle.backend.spawn_loop(lambda: _check_model(app), "model-check")
+        if on_running is not None:
+            on_running(app)
         result = run_until_done(app, notifier)
     finally:
         server.close()
@@ -101,8 +137,7 @@ def run(args: argparse.Namespace) -> int:
     if result.ok:
         logger.info("stopped")
         return EXIT_OK
-    logger.error("run failed: %s", result.reason)
-    return EXIT_FAILED
+    return EXIT_FAILED  # why is in the log once: the runtime said it, in the error's words
 
 
 def _dry_run(settings: Settings) -> Settings:
@@ -115,21 +150,21 @@ def _prepare_reload(app: App, endpoint: HttpEndpoint, *, dry_run: bool) -> None:
     """What a reload needs from the command line: its overrides kept, logs and HTTP retuned.
 
     ``start --dry-run`` stays a dry run whatever the file says. The log level
-    and format follow the new settings, and a new token is masked from then
-    on (the old one too: messages about earlier requests may still name it).
+    and format follow the new settings (new secrets are masked already: the
+    app added them to the secrets the logs share); the endpoint follows a new
+    token or readiness grace.
     """
     if dry_run:
         read = app.reloader.read
         app.reloader.read = lambda: _dry_run(read())
-    secrets = secrets_of(app.settings)
 
     def apply(running: Settings, new: Settings) -> None:
-        tokens = secrets_of(new)
-        if new.log != running.log or not set(tokens) <= set(secrets):
-            secrets.extend(token for token in tokens if token not in secrets)
-            configure_logging(new.log.level, new.log.format, secrets=secrets)
-        if new.http.token != running.http.token:
-            endpoint.set_token(new.http.token)
+        if new.log != running.log:
+            configure_logging(new.log.level, new.log.format, secrets=app.secrets, ring=app.log_ring)
+        try:
+            endpoint.reconfigure(new)
+        except OSError as error:  # the token file: the endpoint keeps its token
+            logger.error("http: %s; the endpoint keeps its token", error)
 
     app.reloader.add_listener(apply)
     QuietCollector(app)
@@ -205,9 +240,7 @@ def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
         if result is not None:
             return result
         if not app.handle.ref.is_alive():
-            return app.wait(timeout=poll) or RunResult(
-                ok=False, reason="the supervisor died without a result"
-            )
+            return app.wait(timeout=poll) or _died_without_a_result()
         if notifier.enabled and time.monotonic() >= next_report:
             next_report = time.monotonic() + period
             summary = _healthy_summary(app, timeout=period / 2)  # a ping stays in time
@@ -218,6 +251,13 @@ def run_until_done(app: App, notifier: Notifier | None = None) -> RunResult:
             if summary != last_status:
                 notifier.status(summary)
                 last_status = summary
+
+
+def _died_without_a_result() -> RunResult:
+    """The result of a run whose supervisor died leaving none (the one failure it never logs)."""
+    result = RunResult(ok=False, reason="the supervisor died without a result")
+    logger.error("run failed: %s", result.reason)
+    return result
 
 
 def _healthy_summary(app: App, timeout: float) -> str | None:
@@ -234,23 +274,42 @@ def _healthy_summary(app: App, timeout: float) -> str | None:
 
 
 class _PhaseNotes:
-    """Tells the service manager about phase changes (on the supervisor's thread: no asks)."""
+    """Tells the service manager about phase changes (on the supervisor's thread: no asks).
+
+    ``READY=1`` waits for both the worker phase and :meth:`serving` (the control
+    socket listens): once ``systemctl start`` returns, ``ctl`` works.
+    """
 
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
         self._stopping = False
+        self._lock = threading.Lock()
+        self._waiting_for = {"workers", "serving"}
 
     def __call__(self, event: RuntimeEvent) -> None:
         if event.kind != "phase" or not self._notifier.enabled:
             return
         phase = str(event.detail)
         if phase == "workers":
-            self._notifier.ready("workers: running")
+            self._reached("workers")
         elif phase in ("stopping", "stopped", "failed") and not self._stopping:
             self._stopping = True
             self._notifier.stopping(phase)
         else:
             self._notifier.status(phase)
+
+    def serving(self) -> None:
+        """The control socket listens."""
+        if self._notifier.enabled:
+            self._reached("serving")
+
+    def _reached(self, step: str) -> None:
+        with self._lock:
+            waited = bool(self._waiting_for)
+            self._waiting_for.discard(step)
+            ready = waited and not self._waiting_for
+        if ready:
+            self._notifier.ready("workers: running")
 
 
 def _check_model(app: App) -> None:
@@ -275,6 +334,13 @@ def _socket_error(path: str, error: OSError) -> str:
     )
 
 
+def request_stop(app: App, reason: str) -> None:
+    """Begin a graceful stop without waiting for it (safe in a signal handler); log ``reason``."""
+    logger.info("%s, stopping", reason)
+    with contextlib.suppress(pykka.ActorDeadError):  # the run ended meanwhile
+        app.handle.proxy.stop()  # an ask whose answer nobody waits for
+
+
 def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = None) -> None:
     """SIGINT/SIGTERM stop gracefully; a second SIGINT exits at once with 130; SIGHUP reloads.
 
@@ -292,9 +358,7 @@ def _handle_signals(app: App, before_forced_exit: Callable[[], None] | None = No
             os._exit(EXIT_FORCED)
         if not requested:
             requested.append(signum)
-            logger.info("%s received, stopping", signal.Signals(signum).name)
-            with contextlib.suppress(pykka.ActorDeadError):  # the run ended meanwhile
-                app.handle.proxy.stop()  # an ask whose answer nobody waits for
+            request_stop(app, f"{signal.Signals(signum).name} received")
 
     def on_hangup(_signum: int, _frame: Any) -> None:
         # Not here: a handler interrupts the main thread wherever it is. The

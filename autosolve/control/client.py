@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
+from collections.abc import Sequence
 from typing import Any, Self
 
 from autosolve.control.protocol import decode_reply, encode
@@ -12,8 +14,17 @@ from autosolve.runtime import ControlError
 __all__ = ["ControlClient", "ControlError", "DaemonHungUp", "DaemonUnavailable"]
 
 
+_REFUSAL_SIZE = 4096
+"""Bytes read for the line a refusing daemon writes before it hangs up (far fewer)."""
+
+
 class DaemonUnavailable(ConnectionError):
     """No daemon listens on the control socket (or it went away mid-request)."""
+
+    def __init__(self, message: str, *, nobody_listens: bool = False) -> None:
+        super().__init__(message)
+        self.nobody_listens = nobody_listens
+        """True when nothing listens on the path at all (no socket there, or a dead daemon's)."""
 
 
 class DaemonHungUp(DaemonUnavailable):
@@ -30,8 +41,10 @@ class ControlClient:
     ``status()``, ``pause()``, ``resume()``, ``run_now()``, ``restart()`` and
     ``stop()`` behave like the handle's, so code (and fingers in the REPL)
     work the same against an in-process runtime and a daemon. The connection
-    is opened on first use and reopened after the daemon hung up, so a client
-    outlives a daemon restart.
+    is opened on first use and reopened after the daemon hung up (it closes
+    connections idle for a while, and restarts), so a long-lived client (the
+    ``repl --attach`` console) never sees those hang-ups: before each
+    request, a connection the daemon has closed meanwhile is replaced.
 
     Raises (from every request):
         DaemonUnavailable: nothing listens on ``path``.
@@ -58,7 +71,8 @@ class ControlClient:
             except (FileNotFoundError, ConnectionRefusedError):
                 sock.close()
                 raise DaemonUnavailable(
-                    f"no daemon listens on {self.path} (is autosolve-supervisor running?)"
+                    f"no daemon listens on {self.path} (is autosolve-supervisor running?)",
+                    nobody_listens=True,
                 ) from None
             except (TimeoutError, BlockingIOError):
                 sock.close()
@@ -100,10 +114,14 @@ class ControlClient:
 
     def send_line(self, line: bytes) -> dict[str, Any]:
         """Send one raw line (newline included) and read the answer; for tests and tools."""
+        self._drop_if_hung_up()
         self.connect()
         assert self._socket is not None
         try:
             self._socket.sendall(line)
+        except OSError as error:  # it hung up first: maybe after saying why
+            return self._refusal(error)
+        try:
             answer = self._reader.readline()
         except TimeoutError:
             self.close()
@@ -118,8 +136,41 @@ class ControlClient:
             raise DaemonHungUp(f"the daemon on {self.path} closed the connection")
         return decode_reply(answer)
 
+    def _drop_if_hung_up(self) -> None:
+        """Close a connection the daemon has ended since the last answer.
+
+        Between requests the daemon sends nothing, so anything readable then
+        is its end: the hang-up of an idle connection, or a refusal (too
+        many connections) it wrote before hanging up. Either way the
+        request goes on a new connection.
+        """
+        if self._socket is None:
+            return
+        readable, _, _ = select.select([self._socket], [], [], 0)
+        if readable:
+            self.close()
+
+    def _refusal(self, error: OSError) -> dict[str, Any]:
+        """The answer the daemon wrote before it hung up (``too many connections``), if any.
+
+        Raises:
+            DaemonHungUp: it hung up without a word.
+        """
+        assert self._socket is not None
+        sock = self._socket
+        try:
+            sock.setblocking(False)
+            left = sock.recv(_REFUSAL_SIZE)
+        except OSError:
+            left = b""
+        finally:
+            self.close()
+        if left.endswith(b"\n"):
+            return decode_reply(left.splitlines()[0])
+        raise DaemonHungUp(f"the daemon on {self.path} went away: {error}") from None
+
     def status(self) -> dict[str, Any]:
-        """The status document (SPEC §5.3)."""
+        """The status document (as ``ctl status --json`` prints it)."""
         status: dict[str, Any] = self.call("status")["status"]
         return status
 
@@ -139,6 +190,28 @@ class ControlClient:
 
     def restart(self, name: str) -> list[str]:
         return self.control("restart", name)
+
+    def stop_children(self, names: str | Sequence[str]) -> list[str]:
+        """Stop the matching children and keep them stopped (``ctl stop NAME``)."""
+        stopped: list[str] = self.call("stop", names=_patterns(names))["names"]
+        return stopped
+
+    def start_children(self, names: str | Sequence[str]) -> list[str]:
+        """Start the matching stopped children again (``ctl start NAME``)."""
+        started: list[str] = self.call("start", names=_patterns(names))["names"]
+        return started
+
+    def logs(self, name: str | None = None, lines: int = 20, after: int = 0) -> dict[str, Any]:
+        """The latest log records of the children matching ``name`` (None: of the daemon).
+
+        Returns ``{"records": [{"seq", "child", "text"}...], "last": N}``; ask
+        again with ``after=last`` for the records written since.
+        """
+        arguments: dict[str, Any] = {"lines": lines, "after": after}
+        if name is not None:
+            arguments["name"] = name
+        reply = self.call("logs", **arguments)
+        return {"records": reply["records"], "last": reply["last"]}
 
     def stop(self, wait: bool = False, timeout: float | None = None) -> bool:
         """Ask the daemon to stop; with ``wait``, also wait until it has.
@@ -174,3 +247,7 @@ class ControlClient:
         if not reply["ok"]:
             raise ControlError(reply.get("error", "refused"))
         return reply
+
+
+def _patterns(names: str | Sequence[str]) -> list[str]:
+    return [names] if isinstance(names, str) else list(names)

@@ -28,6 +28,7 @@ removed) and returns the rest of the reply; ``"ok": true`` is added for it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -38,7 +39,7 @@ import pykka
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from autosolve.control.protocol import error_reply
-from autosolve.masking import Masker
+from autosolve.masking import Secrets
 from autosolve.runtime import ChildState, ControlError
 
 if TYPE_CHECKING:
@@ -88,6 +89,9 @@ class Command:
     """The accepted arguments."""
     help: str = ""
     """One line for listings."""
+    reveals: Callable[[], Iterable[str]] | None = None
+    """Secrets its answer shows on purpose (``http-url``: the HTTP token, to whoever
+    may already ask the daemon anything); every other secret is masked as always."""
 
     def schema(self) -> Schema:
         if isinstance(self.arguments, type):
@@ -98,14 +102,17 @@ class Command:
 class CommandTable:
     """Registered commands and the one place requests are answered.
 
-    ``secrets`` are masked in every answer (see :class:`autosolve.masking.Masker`),
-    so no transport has to remember to.
+    ``secrets`` are masked in every answer (see :class:`autosolve.masking.Secrets`:
+    the daemon's own, which a reload adds to), so no transport has to remember to.
     """
 
-    def __init__(self, commands: Iterable[Command] = (), *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, commands: Iterable[Command] = (), *, secrets: Iterable[str] | Secrets = ()
+    ) -> None:
         self._lock = threading.Lock()
         self._commands: dict[str, tuple[Command, Schema]] = {}
-        self._masker = Masker(secrets)
+        self.secrets = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+        """What every answer is masked with."""
         for command in commands:
             self.register(command)
 
@@ -122,10 +129,6 @@ class CommandTable:
             commands[command.name] = (command, command.schema())
             self._commands = commands  # replaced whole: answer() reads without the lock
 
-    def mask_also(self, secrets: Iterable[str]) -> None:
-        """Mask ``secrets`` too from now on (a reload brought a new token)."""
-        self._masker = Masker([*self._masker.secrets, *secrets])
-
     @property
     def names(self) -> list[str]:
         """Registered command names, in registration order."""
@@ -138,15 +141,34 @@ class CommandTable:
         "error": ...}`` for an invalid request (one that is not even a JSON
         object included), a refusal or a handler's bug.
         """
+        reveals: Iterable[str] = ()
         try:
-            reply = self._answer(document)
+            reply, reveals = self._answer(document)
         except Exception as error:  # the last line of defence: an answer, always
             logger.exception("control: answering %r failed", _command_of(document))
             reply = error_reply(f"internal error: {type(error).__name__}: {error}")
-        masked: dict[str, Any] = self._masker.mask_document(reply)
+        masked: dict[str, Any] = self.secrets.mask_document(reply, reveals)
         return masked
 
-    def _answer(self, document: object) -> dict[str, Any]:
+    def _answer(self, document: object) -> tuple[dict[str, Any], Iterable[str]]:
+        """The reply, and the secrets it may show (only a successful answer shows any)."""
+        found = self._command(document)
+        if isinstance(found, dict):
+            return found, ()
+        command, schema, arguments = found
+        try:
+            valid = schema.load(arguments)
+        except ValidationError as error:
+            return error_reply(f"invalid request: {_describe(error.messages, command.name)}"), ()
+        try:
+            result = command.handler(valid)
+        except (CommandError, ControlError) as error:
+            return error_reply(str(error)), ()
+        reveals = command.reveals() if command.reveals is not None else ()
+        return {"ok": True, **result}, reveals
+
+    def _command(self, document: object) -> tuple[Command, Schema, dict[str, Any]] | dict[str, Any]:
+        """The command a request names, its schema and arguments; or the error reply."""
         if not isinstance(document, Mapping):
             return error_reply('a request must be a JSON object like {"command": "status"}')
         name = document.get("command")
@@ -158,17 +180,8 @@ class CommandTable:
         if entry is None:
             known = ", ".join(self._commands)
             return error_reply(f"invalid request: command: must be one of: {known}")
-        command, schema = entry
         arguments = {key: value for key, value in document.items() if key != "command"}
-        try:
-            valid = schema.load(arguments)
-        except ValidationError as error:
-            return error_reply(f"invalid request: {_describe(error.messages, name)}")
-        try:
-            result = command.handler(valid)
-        except (CommandError, ControlError) as error:
-            return error_reply(str(error))
-        return {"ok": True, **result}
+        return (*entry, arguments)
 
 
 def _command_of(document: object) -> Any:
@@ -290,4 +303,4 @@ def _with_runtime_errors(command: Command, handle: RuntimeHandle) -> Command:
                 f"the supervisor did not answer within {ANSWER_TIMEOUT:g} s (is it stopping?)"
             ) from None
 
-    return Command(command.name, handler, command.arguments, command.help)
+    return dataclasses.replace(command, handler=handler)

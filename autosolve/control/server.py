@@ -8,10 +8,13 @@ never touches runtime state itself and a slow or hostile client only ever
 blocks its own connection.
 
 What a client can do to the server is bounded: a line is at most
-:data:`MAX_LINE` bytes, a connection idle for ``idle_timeout`` seconds is
-closed, at most ``max_connections`` are served at once (the next one is told
-so and closed), the listen backlog is ``backlog``. A connection's failure
-ends that connection only, and is logged.
+:data:`MAX_LINE` bytes; a connection that sends no request for
+``idle_timeout`` seconds is closed (blank lines and half-written lines are
+not requests: trickling them keeps nothing open); at most
+``max_connections`` are served at once, and at most ``max_per_user`` for
+one user (the peer's uid, from ``SO_PEERCRED``): the next one is told so in
+an answer line and closed; the listen backlog is ``backlog``. A
+connection's failure ends that connection only, and is logged.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import functools
 import logging
 import os
 import socket as stdlib_socket
+import struct
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, BinaryIO, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from autosolve.control.commands import CommandTable, runtime_commands
 from autosolve.control.protocol import (
@@ -35,7 +41,7 @@ from autosolve.control.protocol import (
     parse_request,
 )
 from autosolve.control.socket_file import bind_private_socket, remove_socket_file
-from autosolve.masking import Masker
+from autosolve.masking import Secrets
 from autosolve.runtime import Backend
 
 if TYPE_CHECKING:
@@ -51,6 +57,12 @@ IDLE_TIMEOUT = 30.0
 MAX_CONNECTIONS = 64
 """Connections served at once; operators need one or two, a runaway script more."""
 
+MAX_PER_USER = 16
+"""Connections one user (uid) is served at once: the socket is the daemon user's (0600),
+so this bounds a runaway script of that user (or root), not strangers."""
+
+_READ_SIZE = 65536
+
 BACKLOG = 16
 """Connections the kernel queues before ``accept``; more are refused by the kernel."""
 
@@ -61,8 +73,9 @@ class ControlServer:
     The socket is created with mode 0600 (see :mod:`.socket_file`) by
     :meth:`start` and removed by :meth:`close`; use it as a context manager to
     get both. Requests are answered by ``commands`` (default: the runtime's
-    own, see :func:`runtime_commands`). ``secrets`` are masked in every
-    answer, as in the logs.
+    own, see :func:`runtime_commands`). Every answer is masked with the
+    command table's :class:`~autosolve.masking.Secrets` (``secrets`` are added
+    to them), as the logs are.
 
     Raises (from :meth:`start`):
         SocketInUseError: a live daemon already listens on ``path``.
@@ -78,6 +91,7 @@ class ControlServer:
         secrets: Iterable[str] = (),
         backlog: int = BACKLOG,
         max_connections: int = MAX_CONNECTIONS,
+        max_per_user: int = MAX_PER_USER,
         idle_timeout: float | None = IDLE_TIMEOUT,
     ) -> None:
         self.handle = handle
@@ -86,17 +100,22 @@ class ControlServer:
         """Where the socket lives."""
         self.commands = commands if commands is not None else CommandTable(runtime_commands(handle))
         """What answers the requests."""
+        self.commands.secrets.add(secrets)
         self.idle_timeout = idle_timeout
-        """Seconds of silence after which a connection is closed (None: never)."""
+        """Seconds without a request after which a connection is closed (None: never)."""
         self.max_connections = max_connections
         """Connections served at once; one more is refused with an error line."""
-        self._masker = Masker(secrets)
+        self.max_per_user = max_per_user
+        """Connections served at once for one user (uid); one more is refused likewise."""
+        self._secrets: Secrets = self.commands.secrets
         self._backlog = backlog
         self._socket_module = _socket_module(handle.backend.name)
         self._lock = threading.Lock()
         self._listener: Any = None
         self._identity: tuple[int, int] | None = None
-        self._connections: set[Any] = set()
+        self._connections: dict[Any, int | None] = {}
+        """Served connections and their peer's uid."""
+        self._per_user: Counter[int | None] = Counter()
         self._closing = handle.backend.make_event()
 
     # -- lifecycle -------------------------------------------------------------
@@ -159,12 +178,13 @@ class ControlServer:
     # -- answering -------------------------------------------------------------
 
     def answer_line(self, line: bytes) -> dict[str, Any]:
-        """Decode and answer one request line; never raises."""
+        """Decode and answer one request line, masked; never raises."""
         try:
             document = parse_request(line)
         except ProtocolError as error:
-            return error_reply(str(error))
-        return self.commands.answer(document)
+            masked: dict[str, Any] = self._secrets.mask_document(error_reply(str(error)))
+            return masked
+        return self.commands.answer(document)  # masked by the command table
 
     # -- serving ---------------------------------------------------------------
 
@@ -179,17 +199,7 @@ class ControlServer:
                 logger.exception("control: accept failed")
                 self._closing.wait(0.1)  # e.g. out of file descriptors: don't spin
                 continue
-            with self._lock:
-                if self._closing.is_set():
-                    _hang_up(connection)
-                    return
-                full = len(self._connections) >= self.max_connections
-                if not full:
-                    self._connections.add(connection)
-            if full:
-                self._refuse(
-                    connection, f"too many control connections ({self.max_connections} open)"
-                )
+            if not self._admit(connection):
                 continue
             try:
                 self.handle.backend.spawn_loop(
@@ -197,9 +207,40 @@ class ControlServer:
                 )
             except Exception:  # e.g. no thread can be started: refuse this one, keep accepting
                 logger.exception("control: cannot serve a connection")
-                with self._lock:
-                    self._connections.discard(connection)
+                self._forget(connection)
                 self._refuse(connection, "the daemon cannot serve a connection now")
+
+    def _admit(self, connection: Any) -> bool:
+        """Count ``connection`` in, or refuse it (closing, or over a limit)."""
+        uid = _peer_uid(connection)
+        with self._lock:
+            if self._closing.is_set():
+                _hang_up(connection)
+                return False
+            refusal = self._over_limit(uid)
+            if refusal is None:
+                self._connections[connection] = uid
+                self._per_user[uid] += 1
+        if refusal is not None:
+            self._refuse(connection, refusal)
+        return refusal is None
+
+    def _over_limit(self, uid: int | None) -> str | None:
+        if len(self._connections) >= self.max_connections:
+            return f"too many control connections ({self.max_connections} open)"
+        if self._per_user[uid] >= self.max_per_user:
+            user = "this user" if uid is None else f"uid {uid}"
+            return f"too many control connections from {user} ({self.max_per_user} open)"
+        return None
+
+    def _forget(self, connection: Any) -> None:
+        with self._lock:
+            if connection not in self._connections:
+                return
+            uid = self._connections.pop(connection)
+            self._per_user[uid] -= 1
+            if self._per_user[uid] <= 0:
+                del self._per_user[uid]
 
     def _refuse(self, connection: Any, reason: str) -> None:
         """Tell a client why it is not served, without waiting on it, and hang up."""
@@ -211,12 +252,7 @@ class ControlServer:
 
     def _serve(self, connection: Any) -> None:
         try:
-            connection.settimeout(self.idle_timeout)
-            reader = connection.makefile("rb")
-            try:
-                self._answer_lines(connection, reader)
-            finally:
-                reader.close()
+            self._answer_lines(connection, _LineReader(connection, self.idle_timeout))
         except TimeoutError:
             logger.info("control: closed a connection idle for %g s", self.idle_timeout)
         except OSError:
@@ -224,31 +260,99 @@ class ControlServer:
         except Exception:  # a bug: this connection ends, the daemon does not
             logger.exception("control: a connection failed")
         finally:
-            with self._lock:
-                self._connections.discard(connection)
+            self._forget(connection)
             _hang_up(connection)
 
-    def _answer_lines(self, connection: Any, reader: BinaryIO) -> None:
+    def _answer_lines(self, connection: Any, reader: _LineReader) -> None:
         while not self._closing.is_set():
-            line = reader.readline(MAX_LINE + 2)  # room for "\r\n"
-            if not line:
+            line = reader.request()
+            if line is None:
                 return
-            if len(line.rstrip(b"\r\n")) > MAX_LINE:
-                if not line.endswith(b"\n"):
-                    _discard_rest_of_line(reader)
+            if line is _TOO_LONG:
                 reply = error_reply(f"request too long: at most {MAX_LINE} bytes per line")
-            elif not line.strip():
-                continue  # a blank line is not a request
             else:
                 reply = self.answer_line(line)
-            connection.sendall(encode(self._masker.mask_document(reply)))
+            connection.sendall(encode(reply))
 
 
-def _discard_rest_of_line(reader: BinaryIO) -> None:
-    while True:
-        chunk = reader.readline(MAX_LINE)
-        if not chunk or chunk.endswith(b"\n"):
-            return
+_TOO_LONG = b"<too long>"
+"""What :meth:`_LineReader.request` returns for a line over :data:`MAX_LINE` bytes."""
+
+
+class _LineReader:
+    """Request lines from a connection, each within ``idle_timeout`` of the previous request.
+
+    The deadline only moves when a request line is complete: a blank line,
+    or bytes trickled into a line that never ends, count as silence. An
+    over-long line is reported once and its rest skipped.
+    """
+
+    def __init__(self, connection: Any, idle_timeout: float | None) -> None:
+        self._connection = connection
+        self._idle_timeout = idle_timeout
+        self._buffer = bytearray()
+        self._skipping = False
+
+    def request(self) -> bytes | None:
+        """The next non-blank request line, :data:`_TOO_LONG`, or None at the end.
+
+        Raises:
+            TimeoutError: no request came within the idle timeout.
+        """
+        deadline = None if self._idle_timeout is None else time.monotonic() + self._idle_timeout
+        while True:
+            line = self._take_line()
+            if line is not None and (line is _TOO_LONG or line.strip()):
+                return line
+            if line is None and not self._receive(deadline):
+                return None
+
+    def _take_line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) <= MAX_LINE + 1:  # room for "\r"
+                return None
+            self._buffer.clear()
+            if self._skipping:
+                return None
+            self._skipping = True
+            return _TOO_LONG
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        if self._skipping:
+            self._skipping = False
+            return b""  # the end of a line already refused
+        if len(line.rstrip(b"\r\n")) > MAX_LINE:
+            return _TOO_LONG
+        return line
+
+    def _receive(self, deadline: float | None) -> bool:
+        """Read what the client sent; False at its end."""
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self._connection.settimeout(left)
+        chunk = self._connection.recv(_READ_SIZE)
+        self._buffer += chunk
+        return bool(chunk)
+
+
+def _peer_uid(connection: Any) -> int | None:
+    """The connected process's uid (Linux ``SO_PEERCRED``); None where it cannot be told."""
+    option = getattr(stdlib_socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    try:
+        credentials = connection.getsockopt(stdlib_socket.SOL_SOCKET, option, _UCRED.size)
+    except OSError:
+        return None
+    _pid, uid, _gid = _UCRED.unpack(credentials)
+    return int(uid)
+
+
+_UCRED = struct.Struct("3i")
+"""``struct ucred``: pid, uid, gid."""
 
 
 def _hang_up(sock: Any) -> None:

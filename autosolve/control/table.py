@@ -1,4 +1,4 @@
-"""The status document (SPEC §5.3) as a table an operator can read at a glance."""
+"""The status document (as ``ctl status --json`` prints it) as a table to read at a glance."""
 
 from __future__ import annotations
 

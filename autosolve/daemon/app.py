@@ -18,11 +18,16 @@ from typing import TYPE_CHECKING, Any
 from autosolve.control.commands import Command, CommandError, CommandTable, runtime_commands
 from autosolve.daemon.build import build_scheduler, supervisor_options
 from autosolve.daemon.dependencies import AppDependencies
+from autosolve.daemon.discovery import Replanner
 from autosolve.daemon.operator_commands import operator_commands
 from autosolve.daemon.reload import Reloader
+from autosolve.daemon.webhooks import Deliveries
 from autosolve.infra.store import Store, StoreError
+from autosolve.log_ring import LogRing, logs_command
+from autosolve.masking import Secrets
 from autosolve.runtime import Observer
 from autosolve.schedule import registry
+from autosolve.schedule.modules.organization import organization_tenants
 from autosolve.schedule.scheduler import Plan
 from autosolve.settings import Settings, load_settings, secrets_of
 
@@ -70,6 +75,8 @@ class App:
         handle: RuntimeHandle,
         observers: _Observers,
         plan: Plan,
+        secrets: Secrets | None = None,
+        log_ring: LogRing | None = None,
     ) -> None:
         self.settings = settings
         """The settings the daemon runs with (a reload replaces them)."""
@@ -79,16 +86,31 @@ class App:
         """The running supervisor."""
         self.plan = plan
         """The units that run, by tenant (a reload replaces it)."""
+        self.secrets = secrets if secrets is not None else Secrets()
+        """What every output masks (see :mod:`autosolve.masking`); a reload adds to it."""
+        self.secrets.add(secrets_of(settings))
+        self.log_ring = log_ring
+        """The latest log records in memory (``ctl logs``), when the logs keep them."""
         self.reloader = Reloader(self)
         """Applies new settings (``reload``, SIGHUP); see :mod:`autosolve.daemon.reload`."""
-        self.commands = CommandTable(runtime_commands(handle), secrets=secrets_of(settings))
+        # Before the new settings apply: nothing may show a new secret unmasked.
+        self.reloader.add_listener(lambda _running, new: self.secrets.add(secrets_of(new)))
+        self.commands = CommandTable(runtime_commands(handle), secrets=self.secrets)
         """The control commands: the runtime's, then :func:`application_commands`."""
         self.register_commands()
         self._observers = observers
+        self.replanner = Replanner(self.reloader.replan)
+        """Plans again whenever discovery changes the watched repositories."""
+        deps.directory.add_listener(self.replanner.request)
+        deps.add_close_hook(self.replanner.close)
+        if organization_tenants(settings):  # a first listing may have come before the listener
+            self.replanner.request()
+        self._deliveries = Deliveries(self)
+        deps.add_close_hook(self._deliveries.close)
+        deps.on_relayed = self._deliveries.relayed
 
     def register_commands(self, *, replace: bool = False) -> None:
         """Register :func:`application_commands` (again, after a reload: new settings)."""
-        self.commands.mask_also(secrets_of(self.settings))
         for command in application_commands(self):
             self.commands.register(command, replace=replace)
 
@@ -101,6 +123,8 @@ class App:
         observers: Iterable[Observer] = (),
         backend: Any = None,
         metrics: Metrics | None = None,
+        secrets: Secrets | None = None,
+        log_ring: LogRing | None = None,
     ) -> App:
         """Open the dependencies and start the runtime without blocking.
 
@@ -112,6 +136,11 @@ class App:
             backend: overrides ``runtime.backend`` (a name or a backend object).
             metrics: counts runtime events and what the clients see (the
                 HTTP endpoint's ``/metrics``).
+            secrets: what every output masks (the logs' too); the settings'
+                secrets are added.
+            log_ring: the handler keeping the latest log records (see
+                :func:`autosolve.logs.configure_logging`); with it, the ``logs``
+                command answers from it.
 
         Raises:
             SettingsError: invalid settings.
@@ -139,7 +168,7 @@ class App:
         if deps.cluster is not None:
             deps.cluster.attach(handle)
         try:
-            return cls(settings, deps, handle, fan_out, plan)
+            return cls(settings, deps, handle, fan_out, plan, secrets, log_ring)
         except BaseException:  # e.g. a command registered twice: no runtime left behind
             handle.stop(timeout=settings.runtime.shutdown_timeout + 5.0)
             raise
@@ -148,6 +177,17 @@ class App:
     def store(self) -> Store:
         """The open store (until the run ended)."""
         return self.deps.store
+
+    def deliver(self, event: str, delivery_id: str, payload: Any) -> str:
+        """Apply one signed webhook delivery (see :mod:`autosolve.daemon.webhooks`).
+
+        Returns:
+            The outcome: ``ping``, ``accepted``, ``duplicate`` or ``unknown``.
+
+        Raises:
+            PayloadError: the payload lacks what its event carries (a ValueError).
+        """
+        return self._deliveries.deliver(event, delivery_id, payload)
 
     def add_observer(self, observer: Observer) -> None:
         """Also call ``observer`` with every runtime event from now on."""
@@ -190,6 +230,8 @@ def application_commands(app: App) -> list[Command]:
     socket, ``POST /api/control`` and ``ctl`` clients see it at once.
     """
     commands = [*operator_commands(registry.new_operations(app.deps)), app.reloader.command()]
+    if app.log_ring is not None:
+        commands.append(logs_command(app.log_ring, lambda: _child_names(app)))
     if app.deps.cluster is not None:
         member = app.deps.cluster
 
@@ -201,6 +243,10 @@ def application_commands(app: App) -> list[Command]:
 
         commands.append(Command("cluster", cluster, help="this node and the lease table"))
     return commands
+
+
+def _child_names(app: App) -> list[str]:
+    return [child["name"] for child in app.status()["children"]]
 
 
 def start(

@@ -7,53 +7,46 @@ Shared by the start (:mod:`autosolve.daemon.app`) and a reload
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from autosolve.daemon.explainer import error_explainer
 from autosolve.runtime import Observer, SupervisorOptions
-from autosolve.schedule import registry
-from autosolve.schedule.planner import Planner
+from autosolve.schedule.modules import Module, OrganizationModule, RepositoryModule
 from autosolve.schedule.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from autosolve.daemon.dependencies import AppDependencies
+    from autosolve.schedule.contracts import GlobalWorker
+    from autosolve.schedule.planner import TenantPlanner
     from autosolve.settings import Settings
 
-__all__ = ["build_scheduler", "supervisor_options"]
+__all__ = ["MODULES", "build_scheduler", "supervisor_options"]
+
+MODULES: tuple[Module, ...] = (RepositoryModule(), OrganizationModule())
+"""The modules the application loads, in start order: each brings a tenant type,
+its preflights, its workers and its storage (see :mod:`autosolve.schedule.modules`)."""
 
 
-def build_scheduler(settings: Settings, deps: AppDependencies) -> Scheduler:
-    """The Scheduler for ``settings``: registered tasks × configured repositories.
+def build_scheduler(
+    settings: Settings, deps: AppDependencies, modules: tuple[Module, ...] | None = None
+) -> Scheduler:
+    """The Scheduler for ``settings``: each module's tasks × that module's tenants.
 
-    In cluster mode every repository is planned on every daemon, but its
-    workers only work where its lease is held (see :mod:`autosolve.daemon.cluster`).
+    In cluster mode every repository is planned on every daemon, but the
+    workers of a leased module only work where the tenant's lease is held (see
+    :mod:`autosolve.daemon.cluster`).
     """
-    workers = registry.new_workers(deps)
-    global_workers = registry.new_global_workers(deps)
+    planners: list[TenantPlanner[Any]] = []
+    global_workers: list[GlobalWorker] = []
+    for module in MODULES if modules is None else modules:
+        workers = list(module.workers(deps))
+        if deps.cluster is not None and module.leased:
+            workers = deps.cluster.gate(workers)
+        planners.append(module.planner(deps, module.preflights(deps), workers))
+        global_workers.extend(module.global_workers(deps))
     if deps.cluster is not None:
-        workers = deps.cluster.gate(workers)
-        global_workers = [deps.cluster.keeper_worker(), *global_workers]
-    planner = Planner(
-        settings.github.repositories,
-        registry.new_preflights(deps),
-        workers,
-        resolve_repository_id=_repository_resolver(deps),
-    )
-    return Scheduler(planner, global_workers)
-
-
-def _repository_resolver(deps: AppDependencies) -> Callable[[str, str], int]:
-    # The ids outlive one plan: the units a reload keeps switch to closures of a
-    # new plan, which then find their id here instead of asking the store again
-    # (while a thousand validators of new repositories may be writing to it).
-    ids = deps.repository_ids
-
-    def resolve(owner: str, name: str) -> int:
-        key = (owner, name)
-        if key not in ids:
-            ids[key] = deps.store.repository_id(owner, name)
-        return ids[key]
-
-    return resolve
+        global_workers.insert(0, deps.cluster.keeper_worker())
+    return Scheduler(planners, global_workers)
 
 
 def supervisor_options(
@@ -71,4 +64,5 @@ def supervisor_options(
         within_seconds=runtime.within_seconds,
         shutdown_hooks=shutdown_hooks,
         observer=observer,
+        explainer=error_explainer(settings),
     )

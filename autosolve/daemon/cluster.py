@@ -14,7 +14,9 @@ set). What each part does:
   takes a lease later, those units are resumed and run at once; when it
   loses or gives one back, they are paused and restarted, which cancels a
   tick in flight (``ctl status`` shows them ``paused``).
-* the explainer is not leased: every daemon takes jobs (``SKIP LOCKED``).
+* the explainer is not leased: every daemon takes jobs (``SKIP LOCKED``),
+  each recorded as held by this node; the heartbeat releases the jobs of
+  nodes whose own heartbeat expired.
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ class ClusterMember:
         self._handle: RuntimeHandle | None = None
         # One tick at a time: the keeper's unit and a worker's first_beat().
         self._ticking = threading.Lock()
+        self._store = store
         store.set_fence(self.cluster)
+        store.set_holder(self.cluster.node_id)
 
     def join(self) -> None:
         """Register this node before the preflights run.
@@ -89,8 +93,10 @@ class ClusterMember:
         Daemons started together then all count each other at their first
         heartbeat and take their fair share at once, instead of the first one
         taking everything and giving most of it back a heartbeat later.
+        Jobs a dead node left in flight are released at once.
         """
         self.cluster.beat()
+        self._store.release_orphaned_jobs(self.cluster)
 
     def set_repositories(self, repositories: Sequence[str]) -> None:
         """The configured repositories changed (a reload): the keeper follows at its next beat.
@@ -109,7 +115,7 @@ class ClusterMember:
 
     # -- units -----------------------------------------------------------------------
 
-    def gate(self, workers: Sequence[Worker]) -> list[Worker]:
+    def gate(self, workers: Sequence[Worker[Any]]) -> list[Worker[Any]]:
         """``workers`` whose ticks do nothing unless this node holds the repository."""
         return [_LeasedWorker(worker, self) for worker in workers]
 
@@ -118,9 +124,15 @@ class ClusterMember:
         return _KeeperWorker(self)
 
     def heartbeat(self, ctx: WorkContext) -> None:
-        """One keeper tick (the unit ``worker:lease-keeper``)."""
+        """One keeper tick (the unit ``worker:lease-keeper``).
+
+        Jobs in flight on a node whose heartbeat expired are released too:
+        that node is dead or cut off, and its jobs would otherwise wait out
+        their visibility timeout (minutes) instead of one TTL.
+        """
         with self._ticking:
             self.keeper.tick()
+        self._store.release_orphaned_jobs(self.cluster)
 
     def first_beat(self) -> None:
         """Make sure the keeper beat once; the first worker to need it beats itself.
@@ -202,11 +214,11 @@ class ClusterMember:
 class _LeasedWorker:
     """A per-repository worker that works only while this node holds the repository."""
 
-    def __init__(self, worker: Worker, member: ClusterMember) -> None:
+    def __init__(self, worker: Worker[RepoTenant], member: ClusterMember) -> None:
         self._worker = worker
         self._member = member
 
-    def task_spec(self) -> WorkerSpec:
+    def task_spec(self) -> WorkerSpec[RepoTenant]:
         spec = self._worker.task_spec()
         member = self._member
 
@@ -217,7 +229,7 @@ class _LeasedWorker:
             if member.keeper.holds(tenant.full_name):
                 spec.work(ctx, tenant)
 
-        return WorkerSpec(resource=spec.resource, interval=spec.interval, work=work)
+        return WorkerSpec(spec.resource, spec.interval, work, deadline=spec.deadline)
 
 
 class _KeeperWorker:

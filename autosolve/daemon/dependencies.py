@@ -9,14 +9,19 @@ tasks share instead of building it again.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autosolve.daemon.cluster import ClusterMember, node_name_of
+from autosolve.domain.discovery import RepositoryDirectory
 from autosolve.infra.budget import BudgetLimits, Ledger, MemoryLedger, RequestBudget
 from autosolve.infra.github import GitHubClient
+from autosolve.infra.github.app import APP_BUDGET, GitHubApp
+from autosolve.infra.github.credentials import TOKEN_BUDGET
 from autosolve.infra.model import Model
 from autosolve.infra.model.providers import new_model
 from autosolve.infra.postgres.budget import PostgresLedger
@@ -25,11 +30,10 @@ from autosolve.infra.store import InstanceLock, SQLiteStore, Store
 from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import CURRENT_CONTEXT, EventKind, Phase
 from autosolve.schedule import registry
+from autosolve.schedule.modules.organization import AppInstallations
 from autosolve.settings import Settings, resolve_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from autosolve.domain.analysis import Result
     from autosolve.domain.polling import PollPacer
     from autosolve.http.metrics import Metrics
@@ -60,10 +64,22 @@ class AppDependencies:
         set it before the scheduler is built."""
         self.repository_ids: dict[tuple[str, str], int] = {}
         """Local ids of validated repositories, by ``(owner, name)``: they never change."""
+        self.directory = RepositoryDirectory()
+        """The repositories discovered in organisations and App installations (kept
+        across reloads: the discoverers fill it, the repository module plans from it)."""
         self._store: Store | None = None
         self._lock: InstanceLock | None = None
         self.cluster: ClusterMember | None = None
         """This daemon's cluster membership; set by :meth:`open` with ``database.url``."""
+        self._close_hooks: list[Callable[[], None]] = []
+        self.on_relayed: Callable[[int], None] | None = None
+        """Told how many jobs a relay tick queued (the daemon runs the explainer now)."""
+        self._budgets: dict[str, RequestBudget] = {}
+        self._budgets_lock = threading.Lock()
+
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` first thing in :meth:`close` (the run has stopped)."""
+        self._close_hooks.append(hook)
 
     @cached_property
     def database_path(self) -> Path:
@@ -98,16 +114,54 @@ class AppDependencies:
         return RequestBudget(self.ledger, concurrency, on_wait=show_budget_wait)
 
     @cached_property
+    def app(self) -> GitHubApp | None:
+        """The GitHub App the daemon acts as (``github.app.id`` set, ``github.token`` empty)."""
+        github = self.settings.github
+        if not github.app.id or github.token:
+            return None
+        key = resolve_path(self.settings, github.app.private_key_file).read_text(encoding="utf-8")
+        return GitHubApp(github.app.id, key, github.app.installation_id)
+
+    @cached_property
+    def app_installations(self) -> AppInstallations | None:
+        """What the App's installations cover, for their repository discoverer."""
+        return None if self.app is None else AppInstallations(self.app)
+
+    def budget_of(self, key: str) -> RequestBudget:
+        """The request budget of one credential: the token's (or the App's own) is
+        :attr:`budget`; each App installation has one of its own (GitHub counts its
+        limits per installation), shared through the database in a cluster."""
+        if key in (TOKEN_BUDGET, APP_BUDGET):
+            return self.budget
+        with self._budgets_lock:
+            if key not in self._budgets:
+                concurrency = self.settings.github.budget.concurrency
+                ledger = self._ledger_of(key)
+                self._budgets[key] = RequestBudget(ledger, concurrency, on_wait=show_budget_wait)
+            return self._budgets[key]
+
+    def _ledger_of(self, credential: str) -> Ledger:
+        if isinstance(self._store, PostgresStore):
+            return PostgresLedger(self._store.database, self.budget_limits, credential)
+        return MemoryLedger(self.budget_limits)
+
+    @cached_property
     def github(self) -> GitHubClient:
         github = self.settings.github
-        return GitHubClient(
+        client = GitHubClient(
             github.api_url,
             github.token,
             github.timeout,
             github.min_interval,
             on_response=self.metrics.on_github_response if self.metrics else None,
             budget=self.budget,
+            on_timing=self.metrics.on_github_timing if self.metrics else None,
+            credentials=self.app,
+            budgets=self.budget_of,
         )
+        if self.app is not None:
+            self.app.bind(client)
+        return client
 
     @cached_property
     def pacer(self) -> PollPacer:
@@ -127,7 +181,7 @@ class AppDependencies:
 
     @property
     def store(self) -> Store:
-        return self._store if self._store is not None else _UnopenedStore()
+        return self._store if self._store is not None else cast("Store", _UnopenedStore())
 
     def reconfigure(self, settings: Settings) -> None:
         """Run on ``settings`` from now on (a reload; keys that need a restart already kept).
@@ -146,7 +200,7 @@ class AppDependencies:
         if _model_settings(settings) != _model_settings(old):
             self.__dict__.pop("model", None)
         if "pacer" in self.__dict__:
-            fastest, slowest, budget, pollers = registry.pacer_arguments(settings)
+            fastest, slowest, budget, pollers = registry.pacer_arguments(self)
             self.pacer.retune(fastest, slowest, budget, pollers=pollers)
 
     def on_runtime_event(self, event: RuntimeEvent) -> None:
@@ -154,6 +208,10 @@ class AppDependencies:
         stopping = event.kind == EventKind.PHASE and event.detail == Phase.STOPPING
         if stopping and "budget" in self.__dict__:  # the budget is built on first use
             self.budget.close()
+        if stopping:
+            with self._budgets_lock:
+                for budget in self._budgets.values():
+                    budget.close()
 
     def open(self) -> None:
         """Lock the database for this process, then open and migrate it.
@@ -180,6 +238,8 @@ class AppDependencies:
         try:
             store = SQLiteStore(self.database_path)
             store.migrate()
+            # The lock proves that whoever held these jobs is gone (killed, crashed).
+            store.release_orphaned_jobs()
         except BaseException:
             lock.release()
             raise
@@ -187,6 +247,8 @@ class AppDependencies:
 
     def close(self) -> None:
         """Close the store and release the lock (after every child stopped)."""
+        for hook in self._close_hooks:
+            hook()
         store, self._store = self._store, None
         lock, self._lock = self._lock, None
         cluster, self.cluster = self.cluster, None

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.control.commands import Command, CommandError
 from autosolve.daemon.build import build_scheduler, supervisor_options
+from autosolve.schedule.modules.organization import discovered_repositories
 from autosolve.schedule.reconcile import apply, diff
 from autosolve.settings import Settings, SettingsError, load_settings, revalidate
 from autosolve.settings.changes import changed_keys, keep_running, needs_restart
@@ -162,7 +163,36 @@ class Reloader:
             "reload", handle, help="re-read the settings and apply the difference (as SIGHUP)"
         )
 
+    def replan(self) -> ReloadReport:
+        """Plan again from the running settings and apply the difference.
+
+        For a change of the tenants themselves (a discoverer found repositories
+        added to, or gone from, an organisation): their groups are added and
+        removed as a reload adds and removes them; nothing else changes.
+
+        Raises:
+            ControlError: the run ended meanwhile.
+        """
+        with self._lock:
+            app = self._app
+            app.deps.reconfigure(app.settings)  # the pacer plans for the new count
+            desired = build_scheduler(app.settings, app.deps).plan()
+            changes = diff(app.plan, desired)
+            app.plan = apply(app.handle, changes, before_removal=self._lease_watched())
+        report = _report(changes, [], [])
+        if changes.added or changes.removed:
+            _log(report, "repositories discovered")
+        return report
+
     # -- the steps -------------------------------------------------------------------
+
+    def _lease_watched(self) -> Callable[[], None] | None:
+        """In a cluster: tell the lease keeper the repositories now watched."""
+        deps = self._app.deps
+        cluster = deps.cluster
+        if cluster is None:
+            return None
+        return lambda: cluster.set_repositories(discovered_repositories(deps))
 
     def _read_again(self) -> Settings:
         source = self._app.settings.source
@@ -184,16 +214,7 @@ class Reloader:
         options = {key: value for key, value in _options(effective).items() if before[key] != value}
         if options:
             app.handle.update_options(**options)
-        cluster = app.deps.cluster
-        app.plan = apply(
-            app.handle,
-            changes,
-            before_removal=(
-                None
-                if cluster is None
-                else lambda: cluster.set_repositories(effective.github.repositories)
-            ),
-        )
+        app.plan = apply(app.handle, changes, before_removal=self._lease_watched())
         app.settings = effective
         app.register_commands(replace=True)
         return _report(changes, restart, [key for key in changed if key not in restart])
@@ -271,7 +292,7 @@ def _report(changes: Changes, restart: list[str], live: list[str]) -> ReloadRepo
     )
 
 
-def _log(report: ReloadReport) -> None:
+def _log(report: ReloadReport, what: str = "reload") -> None:
     parts = [
         _listed(kind, names)
         for kind, names in (
@@ -281,7 +302,7 @@ def _log(report: ReloadReport) -> None:
         )
     ]
     settings = f"; settings changed: {', '.join(report.changed)}" if report.changed else ""
-    logger.info("reload: %s, unchanged %d%s", ", ".join(parts), report.unchanged, settings)
+    logger.info("%s: %s, unchanged %d%s", what, ", ".join(parts), report.unchanged, settings)
     if report.needs_restart:
         logger.warning(
             "reload: a restart is needed to change %s; running on with the values read at start",

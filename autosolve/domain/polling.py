@@ -88,6 +88,7 @@ class PollPacer:
         self._stretch = 1.0
         self._overflow: float | None = None
         self._computed_at: float | None = None
+        self._reconcile: tuple[float, float] | None = None
 
     def retune(
         self, fastest: float, slowest: float, budget: float, *, pollers: int | None = None
@@ -102,6 +103,18 @@ class PollPacer:
             self.fastest, self.slowest, self.budget = fastest, slowest, budget
             self.expected = pollers
             self._computed_at = None  # recompute the stretch at the next poll
+
+    def delivered(self, now: float, reconcile_interval: float) -> None:
+        """A webhook delivery arrived at ``now``: until ``2 × reconcile_interval`` passes
+        without another, every poller polls only every ``reconcile_interval`` (the
+        deliveries say what changed; polls only catch what a delivery missed)."""
+        with self._lock:
+            self._reconcile = (now + 2 * reconcile_interval, reconcile_interval)
+
+    @property
+    def reconciling(self) -> bool:
+        """Whether the pollers poll at the reconcile interval (deliveries arrive)."""
+        return self._reconcile is not None
 
     @property
     def stretch(self) -> float:
@@ -140,8 +153,19 @@ class PollPacer:
                 interval = min(poller.wish * self._stretch, self.slowest)
             if at_least is not None:
                 interval = max(interval, at_least)
+            interval = self._reconciled(interval, now)
             poller.interval = interval
             return interval
+
+    def _reconciled(self, interval: float, now: float) -> float:
+        """``interval``, or the reconcile interval while webhook deliveries arrive."""
+        if self._reconcile is None:
+            return interval
+        until, reconcile_interval = self._reconcile
+        if now >= until:  # no delivery for two reconcile intervals: back to normal
+            self._reconcile = None
+            return interval
+        return max(interval, reconcile_interval)
 
     def _wish(self, quiet_for: float) -> float:
         return min(max(quiet_for * QUIET_FACTOR, self.fastest), self.slowest)

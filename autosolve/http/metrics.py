@@ -14,8 +14,8 @@ Nothing here runs on a tick's path. Two kinds of figures:
 
 Each :class:`Metrics` keeps its own counters (two daemons in one process, as
 in the tests, never share them) and renders them with prometheus_client's
-``generate_latest``, its process collector included; only the two families
-with a sample per child are written directly (see :meth:`Metrics.render`).
+``generate_latest``, its process collector included; only the families with
+a sample per child are written directly (see :meth:`Metrics.render`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import platform
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import generate_latest
@@ -38,7 +40,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
+from autosolve import __version__
 from autosolve.domain.analysis import Result
+from autosolve.domain.webhooks import EVENTS
+from autosolve.infra.github.routes import ROUTE_KINDS
 from autosolve.runtime import FixedHistogram
 
 if TYPE_CHECKING:
@@ -52,6 +57,7 @@ __all__ = [
     "Histogram",
     "Metrics",
     "ScrapeSources",
+    "Totals",
     "job_counts",
 ]
 
@@ -61,7 +67,7 @@ CHILD_STATES = (
     "pending", "running", "idle", "backoff", "paused", "succeeded", "failed", "stopped",
     "abandoned",
 )  # fmt: skip
-"""Every state ``autosolve_children`` reports, zeros included (SPEC §2.5)."""
+"""Every state ``autosolve_children`` reports, zeros included (a child's states)."""
 
 JOB_STATES = ("ready", "in_flight", "dead")
 ANALYSIS_RESULTS = (Result.POSTED, Result.SKIPPED, Result.FAILED, Result.DRY_RUN)
@@ -69,6 +75,9 @@ ANALYSIS_RESULTS = (Result.POSTED, Result.SKIPPED, Result.FAILED, Result.DRY_RUN
 
 MODEL_REQUEST_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 """Seconds: a local model answers in about a second to a few minutes."""
+
+GITHUB_REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""Seconds: GitHub answers in a tenth of a second to a few; ``github.timeout`` caps it."""
 
 Histogram = tuple[Sequence[float], Sequence[int], float, int]
 """``(bucket upper bounds, the last inf; cumulative counts; sum; count)``.
@@ -83,7 +92,7 @@ class ScrapeSources:
     """Where a scrape reads the state it reports; each is called once per scrape."""
 
     status: Callable[[], Mapping[str, Any]]
-    """The status document (SPEC §5.3)."""
+    """The status document (as ``ctl status --json`` prints it)."""
     tick_lateness: Callable[[], Histogram] | None = None
     """The runtime's tick-lateness histogram."""
     issues: Callable[[], Mapping[str, int]] | None = None
@@ -94,6 +103,18 @@ class ScrapeSources:
     """Cluster mode only: per configured repository, whether this node holds its lease."""
     budget: Callable[[], BudgetStats] | None = None
     """The GitHub request budget's figures."""
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The counters the hooks keep, read at one moment (the dashboard's history samples them)."""
+
+    analyses: Mapping[str, int]
+    """Analysis jobs per outcome, since the start."""
+    github_responses: Mapping[str, int]
+    """GitHub responses per HTTP status, since the start."""
+    rate_limit_remaining: float
+    """As GitHub last said (NaN: not yet)."""
 
 
 _NO_SOURCES = ScrapeSources(status=dict)
@@ -115,15 +136,25 @@ class Metrics:
     labels are known in advance).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "") -> None:
         self.sources: ScrapeSources | None = None
         """Set once the runtime runs; read at every scrape."""
+        self.build = {
+            "version": __version__,
+            "python": platform.python_version(),
+            "backend": str(backend),
+        }
+        """The labels of ``autosolve_build_info``: this daemon's version, Python and backend."""
         self._lock = threading.Lock()
         self._failures: Counter[tuple[str, str]] = Counter()
         self._github_requests: Counter[str] = Counter()
         self._rate_limit_remaining = math.nan  # unknown until GitHub said it
         self._analyses: Counter[Result] = Counter(dict.fromkeys(ANALYSIS_RESULTS, 0))
         self._model_requests = FixedHistogram(MODEL_REQUEST_BUCKETS, threading.Lock())
+        self._github_timings = {
+            route: FixedHistogram(GITHUB_REQUEST_BUCKETS, threading.Lock()) for route in ROUTE_KINDS
+        }
+        self._webhooks: Counter[tuple[str, str]] = Counter()
         self._process = ProcessCollector(registry=None)
 
     # -- hooks -----------------------------------------------------------------
@@ -148,6 +179,11 @@ class Metrics:
                 with contextlib.suppress(ValueError):  # junk: keep the last good value
                     self._rate_limit_remaining = float(remaining)
 
+    def on_github_timing(self, route: str, seconds: float) -> None:
+        """The GitHub client's timing hook: the seconds one request took, by route kind."""
+        histogram = self._github_timings.get(route) or self._github_timings["other"]
+        histogram.observe(seconds)
+
     def on_model_request(self, seconds: float) -> None:
         """The Ollama client's hook: the seconds one model request took."""
         self._model_requests.observe(seconds)
@@ -156,6 +192,21 @@ class Metrics:
         """The explainer's hook: one job's outcome."""
         with self._lock:
             self._analyses[result] += 1
+
+    def on_webhook(self, event: str, result: str) -> None:
+        """The webhook route's hook: one delivery's result (``accepted``, ``ping``,
+        ``duplicate``, ``unknown``, ``bad_signature``) by event. Events autosolve does
+        not use count as ``other``, and unsigned ones as ``""``: who may send junk
+        does not get to add series."""
+        label = event if event in EVENTS or not event else "other"
+        with self._lock:
+            self._webhooks[label, result] += 1
+
+    def totals(self) -> Totals:
+        """What the hooks counted so far."""
+        with self._lock:
+            analyses = {str(result): count for result, count in self._analyses.items()}
+            return Totals(analyses, dict(self._github_requests), self._rate_limit_remaining)
 
     # -- exposition ------------------------------------------------------------
 
@@ -182,10 +233,19 @@ class Metrics:
             requests = sorted(self._github_requests.items())
             remaining = self._rate_limit_remaining
             analyses = list(self._analyses.items())
+            webhooks = sorted(self._webhooks.items())
         issues = _read("issues", sources.issues) or {}
         jobs = _read("jobs", sources.jobs) or {}
         leases = _read("leases", sources.leases)
         lateness = _read("tick lateness", sources.tick_lateness)
+        yield _labelled(
+            GaugeMetricFamily(
+                "autosolve_build_info",
+                "1, labelled with the daemon's version, Python version and runtime backend.",
+                labels=tuple(self.build),
+            ),
+            [(tuple(self.build.values()), 1)],
+        )
         yield _children_per_state(children)
         yield _labelled(
             CounterMetricFamily(
@@ -242,6 +302,21 @@ class Metrics:
             "autosolve_model_request_seconds",
             "Seconds each model request took, connect to last byte.",
             self._model_requests.snapshot(),
+        )
+        yield _labelled_histogram(
+            "autosolve_github_request_duration_seconds",
+            "Seconds each GitHub request took to be answered, by kind of route.",
+            "route",
+            {route: histogram.snapshot() for route, histogram in self._github_timings.items()},
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "autosolve_webhook_deliveries",
+                "Webhook deliveries by event and result (accepted, ping, duplicate, unknown, "
+                "bad_signature).",
+                labels=("event", "result"),
+            ),
+            webhooks,
         )
         yield from _budget_families(_read("budget", sources.budget))
         yield _poll_intervals(children)
@@ -331,27 +406,50 @@ def _children_per_state(children: Sequence[Mapping[str, Any]]) -> Metric:
     return _labelled(family, (((state,), count) for state, count in states.items()))
 
 
-_PER_CHILD = (
-    ("autosolve_child_runs_total", "runs", "Successful runs per child."),
+_PER_CHILD_COUNTERS = (
     (
         "autosolve_child_restarts_total",
         "restarts",
         "Fresh actors started after a failure or a restart request.",
     ),
 )
+"""Counters read from one key of each child's status record."""
+
+RUNS = "autosolve_child_runs_total"
+LAST_SUCCESS = "autosolve_child_last_success_timestamp_seconds"
 
 
 def _per_child_text(children: Sequence[Mapping[str, Any]]) -> bytes:
-    """The per-child counters in the text format (0.0.4), as ``generate_latest`` writes it."""
-    labels = [_escape(child["name"]) for child in children]
+    """The per-child families in the text format (0.0.4), as ``generate_latest`` writes them."""
+    pairs = [(_escape(child["name"]), child) for child in children]
     lines = []
-    for name, key, documentation in _PER_CHILD:
-        lines.append(f"# HELP {name} {documentation}\n# TYPE {name} counter\n")
-        lines.extend(
-            f'{name}{{child="{label}"}} {child[key]}\n'
-            for label, child in zip(labels, children, strict=True)
-        )
+    for name, key, documentation in _PER_CHILD_COUNTERS:
+        lines.append(_header(name, "counter", documentation))
+        lines.extend(f'{name}{{child="{label}"}} {child[key]}\n' for label, child in pairs)
+    lines.append(_header(RUNS, "counter", "Finished runs per child and result: ok, failed."))
+    lines.extend(
+        f'{RUNS}{{child="{label}",result="ok"}} {child["runs"]}\n'
+        f'{RUNS}{{child="{label}",result="failed"}} {child.get("failures", 0)}\n'
+        for label, child in pairs
+    )
+    lines.append(
+        _header(LAST_SUCCESS, "gauge", "When each child last succeeded (Unix time; none before).")
+    )
+    lines.extend(
+        f'{LAST_SUCCESS}{{child="{label}"}} {_unix_time(moment)!r}\n'
+        for label, child in pairs
+        if (moment := child.get("last_success_at"))
+    )
     return "".join(lines).encode()
+
+
+def _header(name: str, kind: str, documentation: str) -> str:
+    return f"# HELP {name} {documentation}\n# TYPE {name} {kind}\n"
+
+
+def _unix_time(moment: str) -> float:
+    """A status time (``2026-01-01T00:00:00Z``) as Unix time."""
+    return datetime.fromisoformat(moment).timestamp()
 
 
 def _escape(value: str) -> str:
@@ -364,6 +462,17 @@ def _histogram(name: str, documentation: str, data: Histogram | None) -> Metric:
     bounds, cumulative, total, _count = data if data is not None else ((math.inf,), (0,), 0.0, 0)
     buckets = [(_le(bound), count) for bound, count in zip(bounds, cumulative, strict=True)]
     return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=total)
+
+
+def _labelled_histogram(
+    name: str, documentation: str, label: str, data: Mapping[str, Histogram]
+) -> Metric:
+    """A histogram family with one series per value of ``label``."""
+    family = HistogramMetricFamily(name, documentation, labels=(label,))
+    for value, (bounds, cumulative, total, _count) in data.items():
+        buckets = [(_le(bound), count) for bound, count in zip(bounds, cumulative, strict=True)]
+        family.add_metric([value], buckets, total)
+    return family
 
 
 def _le(bound: float) -> str:

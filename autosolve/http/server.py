@@ -1,9 +1,14 @@
 """Serving the endpoint inside the daemon, on the runtime's backend.
 
 - ``gevent``: ``gevent.pywsgi`` on the hub the runtime's actors share, one
-  greenlet per connection from a bounded pool;
+  greenlet per connection (cheap: a waiting client costs a greenlet);
 - ``threading``: cheroot (CherryPy's threaded WSGI server), a fixed pool of
-  worker threads behind one accepting thread.
+  worker threads behind one accepting thread, and in front of them the
+  :class:`~autosolve.http.gate.RequestGate`, so a worker only ever gets a
+  request that has arrived whole.
+
+On both, the limits of :mod:`autosolve.http.limits` hold: deadlines for the
+headers and the body, connections per address and in all.
 
 Both bind in :meth:`HttpServer.bind`, before the runtime starts, so a port in
 use stops the daemon before it runs a single task; :meth:`HttpServer.start`
@@ -13,26 +18,30 @@ waits briefly for requests in progress.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
+from autosolve.http.limits import (
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    ClientLimits,
+    early_answer,
+)
 from autosolve.runtime import Backend
 from autosolve.settings.address import ListenAddress, parse_listen
 
-__all__ = ["CONNECTION_LIMIT", "IDLE_TIMEOUT", "HttpServer"]
+__all__ = ["IDLE_TIMEOUT", "HttpServer"]
 
 logger = logging.getLogger("autosolve.http")
 
 IDLE_TIMEOUT = 30.0
-"""Seconds a connection may sit idle (or trickle a request) before it is closed."""
-
-CONNECTION_LIMIT = 64
-"""Connections served at once on gevent; beyond it they wait in the listen backlog."""
+"""Seconds a kept-alive connection may wait for its next request (threading backend)."""
 
 THREADS = 8
-"""Worker threads on the threading backend: scrapes and a few browsers."""
+"""Worker threads on the threading backend: they only ever serve whole requests."""
 
 BACKLOG = 128
 
@@ -45,7 +54,14 @@ class HttpServer:
     """
 
     def __init__(
-        self, listen: str | ListenAddress, backend: str, *, idle_timeout: float = IDLE_TIMEOUT
+        self,
+        listen: str | ListenAddress,
+        backend: str,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        limits: ClientLimits | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.listen = parse_listen(listen) if isinstance(listen, str) else listen
         """The configured address (port 0 until bound, when the configuration said 0)."""
@@ -53,7 +69,11 @@ class HttpServer:
             raise ValueError(f"unknown backend {backend!r}")
         self.backend = Backend(backend)
         self.idle_timeout = idle_timeout
-        """Seconds before an idle (or trickling) connection is closed."""
+        """Seconds a kept-alive connection may wait for its next request."""
+        self.limits = limits or ClientLimits()
+        """Connections per address and in all."""
+        self.deadlines = _Deadlines(head_timeout, body_timeout)
+        """Seconds for the request line and headers, and for the body."""
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._started = False
@@ -79,10 +99,8 @@ class HttpServer:
         if self._server is not None:
             raise RuntimeError("an HttpServer binds once")
         try:
-            if self.backend == Backend.GEVENT:
-                self._server = _bind_gevent(self.listen, self.idle_timeout)
-            else:
-                self._server = _bind_cheroot(self.listen, self.idle_timeout)
+            bind = _bind_gevent if self.backend == Backend.GEVENT else _bind_cheroot
+            self._server = bind(self.listen, self.idle_timeout, self.limits, self.deadlines)
         except OSError as error:
             cause = _bind_error(self.listen) or error
             failure = OSError(f"http.listen {self.listen}: {cause.strerror or cause}")
@@ -124,23 +142,46 @@ class HttpServer:
             self._thread.join(timeout)
 
 
-def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
-    from gevent.pool import Pool
+class _Deadlines(NamedTuple):
+    head: float
+    body: float
+
+
+def _bind_gevent(
+    address: ListenAddress, idle_timeout: float, limits: ClientLimits, deadlines: _Deadlines
+) -> Any:
     from gevent.pywsgi import LoggingLogAdapter, WSGIServer
+
+    from autosolve.http.gevent_handler import DeadlineHandler
+
+    class _Handler(DeadlineHandler):
+        head_timeout, body_timeout = deadlines
 
     class _Server(WSGIServer):
         def handle(self, sock: Any, client: Any) -> None:
-            sock.settimeout(idle_timeout)  # pywsgi waits for a kept-alive client forever
-            # Headers and body leave in separate writes: without this, Nagle
-            # and the client's delayed ACK hold each answer back ~40 ms.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            super().handle(sock, client)
+            address = str(client[0]) if client else ""
+            refusal = limits.admit(address)
+            if refusal is not None:
+                logger.warning("http: refused a connection: %s", refusal)
+                _refuse(sock, refusal)
+                return
+            try:
+                sock.settimeout(idle_timeout)  # no read ever waits longer than this
+                # Headers and body leave in separate writes: without this, Nagle
+                # and the client's delayed ACK hold each answer back ~40 ms.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().handle(sock, client)
+            finally:
+                limits.release(address)
 
     server = _Server(
         (address.host, address.port),
         None,
         backlog=BACKLOG,
-        spawn=Pool(CONNECTION_LIMIT),
+        # Not bounded by a pool: a full pool would leave the next client waiting in the
+        # backlog, untold; the limits refuse it at once instead (a greenlet is cheap).
+        spawn="default",
+        handler_class=_Handler,
         log=None,
         # What pywsgi reports here is the clients' doing (a malformed request,
         # an idle connection timed out): worth a debug line, not an error.
@@ -150,10 +191,45 @@ def _bind_gevent(address: ListenAddress, idle_timeout: float) -> Any:
     return server
 
 
-def _bind_cheroot(address: ListenAddress, idle_timeout: float) -> Any:
+def _refuse(sock: Any, refusal: str) -> None:
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        sock.send(early_answer("503 Service Unavailable", refusal))
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+def _bind_cheroot(
+    address: ListenAddress, idle_timeout: float, limits: ClientLimits, deadlines: _Deadlines
+) -> Any:
     from cheroot.wsgi import Server
 
+    from autosolve.http.gate import GatedConnection, RequestGate
+
     class _Server(Server):
+        ConnectionClass = GatedConnection
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.gate = RequestGate(
+                super().process_conn,
+                limits,
+                head_timeout=deadlines.head,
+                body_timeout=deadlines.body,
+            )
+
+        def process_conn(self, conn: GatedConnection) -> None:
+            """A new connection, or a kept-alive one readable again: to the gate first."""
+            self.gate.admit(conn)
+
+        def prepare(self) -> None:
+            super().prepare()
+            self.gate.start()
+
+        def stop(self) -> None:
+            self.gate.stop()
+            super().stop()
+
         def error_log(
             self, msg: str = "", level: int = logging.INFO, traceback: bool = False
         ) -> None:
@@ -166,8 +242,7 @@ def _bind_cheroot(address: ListenAddress, idle_timeout: float) -> Any:
         numthreads=THREADS,
         server_name="autosolve",
         request_queue_size=BACKLOG,
-        # cheroot's stub says int; it only hands the value to settimeout(), which takes a float
-        timeout=idle_timeout,  # type: ignore[arg-type]
+        timeout=idle_timeout,
     )
     server.prepare()
     return server

@@ -11,7 +11,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+CLOCK_TOLERANCE = 60.0
+"""Seconds two clocks may disagree and still count as in step.
+
+Beyond it the local clock is said to be off (compared with GitHub's, logged
+once), and a stored time that far ahead of the present is taken for the
+trace of a clock that stepped back (see :mod:`autosolve.infra.store.queue`).
+"""
+
 __all__ = [
+    "CLOCK_TOLERANCE",
     "format_epoch",
     "format_timestamp",
     "is_earlier",

@@ -31,9 +31,12 @@ Failures
     :func:`classify` turns an error into a :class:`Classification` (a
     :class:`Category` and a wait hint), asking an application's
     :data:`Classifier` after the runtime's own transport rules; errors may
-    instead declare :class:`WaitHinted`, :class:`ServicePressure` or
-    :class:`Retryable`. :class:`Policies` maps a :class:`UnitKind` and a
-    category to a :class:`RestartPolicy` (per phase: :class:`PhasePolicies`).
+    instead declare :class:`WaitHinted`, :class:`ServicePressure`,
+    :class:`Retryable` or :class:`Fatal` (a classification may be permanent
+    whatever the policy). An application's :data:`Explainer` puts failures
+    in its own words in the log and in a run's failure reason.
+    :class:`Policies` maps a :class:`UnitKind` and a category to a
+    :class:`RestartPolicy` (per phase: :class:`PhasePolicies`).
 
 Watching
     An :data:`Observer` gets every :class:`RuntimeEvent` (an :class:`EventKind`;
@@ -51,8 +54,8 @@ Time
 from __future__ import annotations
 
 from autosolve.runtime.backends import Backend, ExecutionBackend, get_backend
-from autosolve.runtime.capabilities import Retryable, ServicePressure, WaitHinted
-from autosolve.runtime.classify import Classification, Classifier, classify
+from autosolve.runtime.capabilities import Fatal, Retryable, ServicePressure, WaitHinted
+from autosolve.runtime.classify import Classification, Classifier, Explainer, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
 from autosolve.runtime.context import CURRENT_CONTEXT, CURRENT_UNIT, Cancelled, WorkContext
 from autosolve.runtime.events import EventKind, Failure, GroupChange, Observer, RuntimeEvent
@@ -79,7 +82,9 @@ __all__ = [
     "ControlError",
     "EventKind",
     "ExecutionBackend",
+    "Explainer",
     "Failure",
+    "Fatal",
     "FixedHistogram",
     "GroupChange",
     "LatenessSnapshot",

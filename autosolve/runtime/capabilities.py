@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Retryable", "ServicePressure", "WaitHinted"]
+__all__ = ["Fatal", "Retryable", "ServicePressure", "WaitHinted"]
 
 
 @runtime_checkable
@@ -40,3 +40,14 @@ class Retryable(Protocol):
     """An error that says the same request may succeed if tried again."""
 
     def is_retryable(self) -> bool: ...
+
+
+@runtime_checkable
+class Fatal(Protocol):
+    """An error that says no retry can help and the process must not go on.
+
+    A database file deleted under a running daemon is one: every retry would
+    fail the same way, or worse, write where nobody will ever read.
+    """
+
+    def is_fatal(self) -> bool: ...

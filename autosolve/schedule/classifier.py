@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from autosolve.runtime import Category, Classification, Retryable, ServicePressure, WaitHinted
+from autosolve.runtime import (
+    Category,
+    Classification,
+    Fatal,
+    Retryable,
+    ServicePressure,
+    WaitHinted,
+)
 
 __all__ = ["infra_classifier"]
 
 
 def infra_classifier(error: BaseException) -> Classification | None:
-    """Wait-hinted → service with that wait; pressure or retryable → service; else None."""
+    """Fatal → permanent; wait-hinted → service with that wait; pressure or retryable → service.
+
+    A fatal error ends the run whatever the policies say: retrying cannot
+    help, and going on could do harm (write into a deleted database file).
+    Anything that declares nothing is not this classifier's: None.
+    """
+    if isinstance(error, Fatal) and error.is_fatal():
+        return Classification(Category.DEGRADED, permanent=True)
     if isinstance(error, WaitHinted):
         wait = error.wait_seconds()
         if wait > 0:

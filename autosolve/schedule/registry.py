@@ -1,41 +1,31 @@
-"""Every task autosolve runs. Adding a task is one class and one line here."""
+"""What the modules' tasks are built from: the poll pacer, the analysis, the explainer.
+
+Which tasks run is each module's list (:mod:`autosolve.schedule.modules`);
+this module builds the parts several of them, or the operator's commands, share.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autosolve.domain.analysis import Analyst
 from autosolve.domain.gate import AnalysisGate
 from autosolve.domain.operations import Operations
 from autosolve.domain.polling import PollPacer, polls_per_second
-from autosolve.domain.preflights import RepositoryValidator
 from autosolve.domain.prompt import PromptTemplate
-from autosolve.domain.workers import IssueExplainer, IssuePoller, OutboxRelay
+from autosolve.domain.workers import IssueExplainer
 from autosolve.infra.github.client import READ_PATIENCE
 from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
+from autosolve.schedule.modules.organization import discovered_repositories
 
 if TYPE_CHECKING:
-    from autosolve.schedule.contracts import GlobalWorker, Preflight, Worker
     from autosolve.schedule.dependencies import Dependencies
     from autosolve.settings import Settings
 
-__all__ = ["is_outage", "new_analyst", "new_global_workers", "new_operations", "new_pacer",
-           "new_preflights", "new_workers", "pacer_arguments"]  # fmt: skip
-
-
-def new_preflights(deps: Dependencies) -> list[Preflight]:
-    """One-shot tasks run per repository before any worker."""
-    return [RepositoryValidator(deps.github, deps.store)]
-
-
-def new_workers(deps: Dependencies) -> list[Worker]:
-    """Interval tasks run per repository."""
-    intervals = deps.settings.intervals
-    return [
-        IssuePoller(deps.github, deps.store, intervals.issue_poller, _pacer(deps)),
-        OutboxRelay(deps.store, intervals.outbox_relay),
-    ]
+__all__ = ["is_outage", "new_analyst", "new_explainer", "new_operations", "new_pacer",
+           "pacer_arguments", "pacer_of", "relayed_hook"]  # fmt: skip
 
 
 def new_pacer(deps: Dependencies) -> PollPacer:
@@ -45,43 +35,57 @@ def new_pacer(deps: Dependencies) -> PollPacer:
     some of them (others are leased to daemons sharing its token and budget)
     takes its share of the budget.
     """
-    fastest, slowest, budget, pollers = pacer_arguments(deps.settings)
+    fastest, slowest, budget, pollers = pacer_arguments(deps)
     return PollPacer(fastest, slowest, budget, pollers=pollers)
 
 
-def pacer_arguments(settings: Settings) -> tuple[float, float, float, int]:
-    """``(fastest, slowest, polls per second, pollers)`` for the pacer, from ``settings``."""
+def pacer_arguments(deps: Dependencies) -> tuple[float, float, float, int]:
+    """``(fastest, slowest, polls per second, pollers)`` for the pacer.
+
+    The pollers are the watched repositories: configured and discovered.
+    """
+    settings = deps.settings
     budget = settings.github.budget
     return (
         settings.intervals.issue_poller,
         settings.intervals.issue_poller_max,
         polls_per_second(budget.points_per_minute, budget.writes_per_minute, budget.window),
-        len(settings.github.repositories),
+        len(discovered_repositories(deps)),
     )
 
 
-def _pacer(deps: Dependencies) -> PollPacer:
+def pacer_of(deps: Dependencies) -> PollPacer:
     """The dependencies' pacer, kept across reloads if they keep one; else a new one."""
     pacer = getattr(deps, "pacer", None)
     return pacer if isinstance(pacer, PollPacer) else new_pacer(deps)
 
 
-def new_global_workers(deps: Dependencies) -> list[GlobalWorker]:
-    """Interval tasks run once, not per repository."""
+def relayed_hook(deps: Dependencies) -> Callable[[int], None]:
+    """What the relay tells of the jobs it queued: the dependencies' ``on_relayed``,
+    read when it is called (the daemon sets it once it runs), if they have one."""
+
+    def relayed(moved: int) -> None:
+        hook = getattr(deps, "on_relayed", None)
+        if hook is not None:
+            hook(moved)
+
+    return relayed
+
+
+def new_explainer(deps: Dependencies) -> IssueExplainer:
+    """The analysis of queued issues (the global worker ``worker:issue-explainer``)."""
     settings = deps.settings
-    return [
-        IssueExplainer(
-            new_analyst(deps),
-            deps.store,
-            interval=settings.intervals.issue_explainer,
-            visibility_timeout=settings.queue.visibility_timeout,
-            max_attempts=settings.queue.max_attempts,
-            concurrency=settings.analysis.concurrency,
-            is_outage=is_outage,
-            observer=getattr(deps, "analysis_observer", None),
-            job_allowance=_job_allowance(settings),
-        )
-    ]
+    return IssueExplainer(
+        new_analyst(deps),
+        deps.store,
+        interval=settings.intervals.issue_explainer,
+        visibility_timeout=settings.queue.visibility_timeout,
+        max_attempts=settings.queue.max_attempts,
+        concurrency=settings.analysis.concurrency,
+        is_outage=is_outage,
+        observer=getattr(deps, "analysis_observer", None),
+        job_allowance=_job_allowance(settings),
+    )
 
 
 def _job_allowance(settings: Settings) -> float:

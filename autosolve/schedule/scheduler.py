@@ -1,13 +1,14 @@
-"""The Scheduler: preflights first, then per-repository and global workers."""
+"""The Scheduler: preflights first, then every module's per-tenant workers and the global ones."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime import Backend, Unit, start_runtime
+from autosolve.schedule.classifier import infra_classifier
 
 if TYPE_CHECKING:
     from autosolve.runtime import (
@@ -19,12 +20,12 @@ if TYPE_CHECKING:
         WorkFunc,
     )
     from autosolve.schedule.contracts import GlobalWorker
-    from autosolve.schedule.planner import Planner
+    from autosolve.schedule.planner import TenantPlanner
 
 __all__ = ["GLOBAL", "Plan", "Scheduler", "SwitchableWork"]
 
 GLOBAL = ""
-"""The key of the global workers' group in :attr:`Plan.groups` (tenants are ``owner/name``)."""
+"""The key of the global workers' group in :attr:`Plan.groups` (tenants have non-empty keys)."""
 
 
 class SwitchableWork:
@@ -53,7 +54,8 @@ class Plan:
     preflights: tuple[Unit, ...]
     workers: tuple[Unit, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Tenant (``owner/name``, or :data:`GLOBAL`) → the names of its units, preflights first.
+    """Tenant key (``owner/name``, an organisation, or :data:`GLOBAL`) → its units' names,
+    preflights first.
 
     A tenant's units are added and removed together, as one runtime group."""
 
@@ -67,13 +69,19 @@ class Plan:
 
 
 class Scheduler:
-    """Builds the two phases from a Planner and the global workers, and runs them.
+    """Builds the two phases from the modules' planners and the global workers, and runs them.
 
     It knows phases and units only: nothing about repositories or GitHub.
+
+    Args:
+        planners: one per loaded module, in load order (their units start in that order).
+        global_workers: every module's global workers.
     """
 
-    def __init__(self, planner: Planner, global_workers: Sequence[GlobalWorker]) -> None:
-        self._planner = planner
+    def __init__(
+        self, planners: Sequence[TenantPlanner[Any]], global_workers: Sequence[GlobalWorker]
+    ) -> None:
+        self._planners = planners
         self._global_workers = global_workers
 
     def plan(self) -> Plan:
@@ -82,9 +90,10 @@ class Scheduler:
             (GLOBAL, Unit(f"worker:{spec.resource}", spec.work, spec.interval, spec.deadline))
             for spec in (g.task_spec() for g in self._global_workers)
         ]
-        preflights = _switchable(self._planner.tenant_preflights())
-        workers = _switchable([*self._planner.tenant_workers(), *global_units])
-        groups: dict[str, list[str]] = {tenant: [] for tenant in self._planner.tenants}
+        planners = self._planners
+        preflights = _switchable([u for p in planners for u in p.tenant_preflights()])
+        workers = _switchable([*(u for p in planners for u in p.tenant_workers()), *global_units])
+        groups: dict[str, list[str]] = {tenant: [] for p in planners for tenant in p.tenants}
         for tenant, unit in (*preflights, *workers):
             groups.setdefault(tenant, []).append(unit.name)
         plan = Plan(
@@ -107,10 +116,10 @@ class Scheduler:
     ) -> RuntimeHandle:
         """Start the run (of ``plan``, default :meth:`plan`) without blocking.
 
-        The application classifier is the Planner's.
+        The application classifier reads what infrastructure errors declare.
         """
         plan = plan or self.plan()
-        options = replace(options, classifier=self._planner.infra_classifier())
+        options = replace(options, classifier=infra_classifier)
         return start_runtime(
             plan.preflights, plan.workers, backend=backend, clock=clock, options=options
         )

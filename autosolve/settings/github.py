@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from autosolve.settings.declare import Check, Values, section, setting
+from autosolve.settings.environment import environment_variable
 from autosolve.settings.limits import GITHUB_CONCURRENCY
 from autosolve.settings.rules import (
     NON_NEGATIVE,
@@ -180,7 +181,12 @@ def _token_warning(values: Values) -> str | None:
 def _nothing_to_watch(values: Values) -> str | None:
     if values["repositories"] or values["organizations"] or values["app.id"]:
         return None
-    return "is empty: there is nothing to watch"
+    return (
+        "is empty and so is github.organizations: no repository is configured. "
+        'List repositories under [github] (repositories = ["owner/name"]) or organisations '
+        '(organizations = ["owner"]), or set '
+        f"""{environment_variable("github.repositories")}='["owner/name"]'"""
+    )
 
 
 @dataclass(frozen=True)
@@ -201,8 +207,8 @@ class GitHubSettings:
         clean=strip,
     )
     repositories: tuple[str, ...] = setting(
-        (), unique, each=(repository,), doc='"owner/name"', clean=as_tuple,
-        example=("octo/hello", "octo/world"),
+        (), unique, each=(repository,), clean=as_tuple,
+        doc='"owner/name", e.g. ["octo/hello"]; or AUTOSOLVE_GITHUB__REPOSITORIES',
     )  # fmt: skip
     organizations: tuple[str, ...] = setting(
         (), unique, each=(organization,), doc="also every repository of these organisations",

@@ -50,6 +50,9 @@ class TaskIntervals:
     )
     outbox_relay: float = interval(5.0, "how often outbox events move to the job queue")
     issue_explainer: float = interval(2.0, "how often the explainer looks for jobs")
+    repository_discoverer: float = interval(
+        300.0, "how often organisations and App installations are listed again"
+    )
 
     checks: ClassVar[tuple[Check, ...]] = (
         Check(

@@ -18,6 +18,8 @@ from typing import Any
 from marshmallow import ValidationError
 
 from autosolve.settings.declare import Check, keys_of, tables_of
+from autosolve.settings.environment import ENV_PREFIX, environment_keys, environment_variable
+from autosolve.settings.problems import reworded, source_variable
 from autosolve.settings.schema import load, resolve_beside
 from autosolve.settings.sections import Settings
 
@@ -25,6 +27,7 @@ __all__ = [
     "ENV_PREFIX",
     "SettingsError",
     "as_mapping",
+    "environment_variable",
     "load_settings",
     "resolve_path",
     "revalidate",
@@ -33,28 +36,47 @@ __all__ = [
     "settings_warnings",
 ]
 
-ENV_PREFIX = "AUTOSOLVE"
-
 
 class SettingsError(Exception):
-    """Settings that cannot be used; ``problems`` maps dotted keys to messages."""
+    """Settings that cannot be used; ``problems`` maps dotted keys to messages.
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
+    ``variables`` names the environment variable that set a key, where one
+    did: its line then starts with the variable (``AUTOSOLVE_GITHUB__TOKNE
+    (github.tokne): unknown key; ...``).
+    """
+
+    def __init__(self, problems: Mapping[str, str], variables: Mapping[str, str] = {}) -> None:
         self.problems = dict(problems)
-        lines = [f"{key}: {message}" for key, message in sorted(self.problems.items())]
+        self.variables = {key: variables[key] for key in self.problems if key in variables}
+        """Dotted key → the environment variable that set it."""
+        lines = [f"{self._where(key)}: {message}" for key, message in sorted(self.problems.items())]
         super().__init__("invalid settings:\n  " + "\n  ".join(lines))
 
+    def _where(self, key: str) -> str:
+        variable = self.variables.get(key)
+        return f"{variable} ({key})" if variable else key
 
-def settings_from_mapping(data: Mapping[str, Any], source: Path | None = None) -> Settings:
+
+def settings_from_mapping(
+    data: Mapping[str, Any], source: Path | None = None, variables: Mapping[str, str] = {}
+) -> Settings:
     """Validate a plain mapping (as read from TOML) into :class:`Settings`.
+
+    Args:
+        variables: the dotted keys the environment set → their variable (for the messages).
 
     Raises:
         SettingsError: every problem, by dotted key.
     """
+    given = _lower_keys(data)
     try:
-        settings: Settings = load(Settings, _lower_keys(data), source)
+        settings: Settings = load(Settings, given, source)
     except ValidationError as error:
-        raise SettingsError(_flatten(error.messages)) from None
+        problems = reworded(_flatten(error.messages), variables, given)
+        sources = {key: source_variable(key, variables) for key in problems}
+        raise SettingsError(
+            problems, {key: name for key, name in sources.items() if name}
+        ) from None
     return dataclasses.replace(settings, source=source)
 
 
@@ -115,7 +137,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
                          f"{type(error).__name__} (values not shown: they may hold secrets)"}
         ) from None  # fmt: skip
     _override(raw, _lower_keys(environment))
-    return settings_from_mapping(raw, source=file)
+    return settings_from_mapping(raw, source=file, variables=environment_keys(os.environ))
 
 
 def secrets_of(settings: Settings) -> list[str]:

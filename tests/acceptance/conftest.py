@@ -44,10 +44,21 @@ class Observed:
     pull_request: FakeIssue
     readyz_in_preflight: requests.Response
     status_in_preflight: dict[str, Any]
+    token: str
+    """The endpoint's token (generated at the first start; ``ctl http-url`` shows it)."""
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
+        """``GET`` with the token (pass ``headers={"Authorization": None}`` to send none)."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 10)
-        return requests.get(self.url + path, **kwargs)
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        headers = {key: value for key, value in headers.items() if value is not None}
+        return requests.request(method, self.url + path, headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="package")
@@ -76,12 +87,25 @@ def observed(tmp_path_factory: pytest.TempPathFactory, short_dir: Path) -> Itera
         try:
             url = daemon.http_url()
             assert github.wait_for_requests(1, HELD_VALIDATION, timeout=20.0)
+            token = daemon.token
             readyz = requests.get(url + "/readyz", timeout=10)
-            status = requests.get(url + "/status.json", timeout=10).json()
+            status = requests.get(
+                url + "/status.json", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ).json()
             github.release()
             daemon.wait_ready()
             yield Observed(
-                daemon, github, ollama, url, notify, workdir, issue, pull_request, readyz, status
+                daemon,
+                github,
+                ollama,
+                url,
+                notify,
+                workdir,
+                issue,
+                pull_request,
+                readyz,
+                status,
+                token,
             )
         finally:
             github.release()

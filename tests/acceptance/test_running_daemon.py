@@ -9,7 +9,6 @@ import subprocess
 from typing import Any
 
 import pytest
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.acceptance.conftest import Observed
@@ -109,7 +108,11 @@ def test_status_json_over_http_is_the_same_document(observed: Observed) -> None:
 def test_in_phase_preflight_readyz_is_503_naming_the_phase(observed: Observed) -> None:
     response = observed.readyz_in_preflight
     assert response.status_code == 503
-    assert response.json() == {"phase": "preflight", "failing": []}
+    document = response.json()
+    assert (document["phase"], document["failing"]) == ("preflight", [])
+    assert document["reasons"] == [
+        "starting: 1 validators have not finished (preflight:repository-validator:octo/world)"
+    ]
     document = observed.status_in_preflight
     check_status_document(document)
     assert document["phase"] == "preflight"
@@ -122,10 +125,17 @@ def test_in_phase_preflight_readyz_is_503_naming_the_phase(observed: Observed) -
 
 
 def test_healthz_and_readyz_in_phase_workers(observed: Observed) -> None:
-    health = observed.get("/healthz")
+    without_token = {"Authorization": None}
+    health = observed.get("/healthz", headers=without_token)
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
-    ready = observed.get("/readyz")
+    ready = observed.get("/readyz", headers=without_token)
     assert ready.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/status.json", "/api/overview"])
+def test_every_other_route_needs_the_token_on_loopback_too(observed: Observed, path: str) -> None:
+    assert observed.get(path, headers={"Authorization": None}).status_code == 401
+    assert observed.get("/metrics", headers={"Authorization": None}).status_code == 200
 
 
 def test_the_dashboard_is_served_at_the_root(observed: Observed) -> None:
@@ -135,7 +145,7 @@ def test_the_dashboard_is_served_at_the_root(observed: Observed) -> None:
 
 
 LABELS = {
-    "autosolve_child_runs_total": {"child"},
+    "autosolve_child_runs_total": {"child", "result"},
     "autosolve_child_failures_total": {"child", "category"},
     "autosolve_child_restarts_total": {"child"},
     "autosolve_children": {"state"},
@@ -165,8 +175,14 @@ def test_a_failure_shows_as_backoff_in_status_and_is_counted_in_metrics(
     """§2.3 and §5.3a: a 500 is a service failure; the child waits in ``backoff``."""
     analysed(observed)
     world = "worker:issue-poller:octo/world"
+    socket = str(observed.daemon.sock_path)
+    # Paused first: a poll due meanwhile would take the fault, and its backoff
+    # would be over before the status is read. Resumed, the next tick is at once.
+    assert ctl(observed, "pause", world, "--socket", socket)[0] == 0
+    observed.daemon.wait_until(lambda: observed.daemon.child(world)["state"] == "paused",
+                               what="the poller paused")  # fmt: skip
     observed.github.fail_next(1, "server_error", "/repos/octo/world/issues")
-    assert ctl(observed, "run-now", world, "--socket", str(observed.daemon.sock_path))[0] == 0
+    assert ctl(observed, "resume", world, "--socket", socket)[0] == 0
 
     def backing_off() -> dict[str, Any] | None:
         child = observed.daemon.child(world)
@@ -205,10 +221,9 @@ def test_a_failure_shows_as_backoff_in_status_and_is_counted_in_metrics(
 
 
 def test_post_api_control_speaks_the_socket_protocol(observed: Observed) -> None:
-    url = observed.url + "/api/control"
     origin = {"Origin": observed.url}
-    paused = requests.post(
-        url, json={"command": "pause", "name": POLLER}, headers=origin, timeout=10
+    paused = observed.post(
+        "/api/control", json={"command": "pause", "name": POLLER}, headers=origin
     )
     try:
         assert paused.status_code == 200
@@ -217,30 +232,29 @@ def test_post_api_control_speaks_the_socket_protocol(observed: Observed) -> None
             lambda: observed.daemon.child(POLLER)["state"] == "paused", what="paused"
         )
     finally:
-        resumed = requests.post(
-            url, json={"command": "resume", "name": POLLER}, headers=origin, timeout=10
+        resumed = observed.post(
+            "/api/control", json={"command": "resume", "name": POLLER}, headers=origin
         )
     assert resumed.json()["ok"] is True
-    refused = requests.post(
-        url, json={"command": "pause", "name": "worker:nope"}, headers=origin, timeout=10
+    refused = observed.post(
+        "/api/control", json={"command": "pause", "name": "worker:nope"}, headers=origin
     )
     assert refused.status_code == 200 and refused.json()["ok"] is False
 
 
 def test_post_api_control_from_a_client_that_sends_no_origin(observed: Observed) -> None:
     """A command-line client (curl, requests) is not a cross-site page: no Origin is no refusal."""
-    response = requests.post(observed.url + "/api/control", json={"command": "status"}, timeout=10)
+    response = observed.post("/api/control", json={"command": "status"})
     assert response.status_code == 200
     assert response.json()["ok"] is True
     check_status_document(response.json()["status"])
 
 
 def test_post_api_control_refuses_another_origin(observed: Observed) -> None:
-    response = requests.post(
-        observed.url + "/api/control",
+    response = observed.post(
+        "/api/control",
         json={"command": "pause", "name": POLLER},
         headers={"Origin": "http://evil.example"},
-        timeout=10,
     )
     assert response.status_code == 403
     assert observed.daemon.child(POLLER)["state"] != "paused"

@@ -42,6 +42,12 @@ def ctl(sock_path: Path, *args: str) -> int:
     return main(["ctl", "--socket", str(sock_path), *args])
 
 
+def answers_status(capsys: pytest.CaptureFixture[str], *options: str) -> bool:
+    """``ctl [OPTIONS] status --json`` reached the running daemon."""
+    code = main(["ctl", *options, "status", "--json"])
+    return code == 0 and json.loads(capsys.readouterr().out)["phase"] == "workers"
+
+
 def test_ctl_status_prints_a_table_with_one_row_per_child(
     running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,21 +113,150 @@ def test_ctl_finds_the_socket_beside_its_settings_file(
 ) -> None:
     settings = sock_path.parent / "settings.toml"
     settings.write_text(f'[control]\nsocket = "{sock_path.name}"\n')
+    assert answers_status(capsys, "--settings", str(settings))
+
+
+def test_ctl_reads_the_socket_from_settings_whose_other_keys_are_invalid_and_names_them(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = sock_path.parent / "settings.toml"
+    settings.write_text(
+        f'[control]\nsocket = "{sock_path.name}"\n'
+        '[github]\ntokne = "x"\n[intervals]\nissue_poller = -1\n'
+    )
     assert main(["ctl", "--settings", str(settings), "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phase"] == "workers"
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["phase"] == "workers"
+    assert captured.err == (
+        f"autosolve-supervisor: warning: {settings} is invalid (github.tokne, "
+        "intervals.issue_poller; `check` says why); its control.socket was used all the same\n"
+    )
 
 
-def test_ctl_exits_2_on_invalid_settings(
+def test_ctl_reads_the_socket_from_settings_that_are_not_even_valid_toml(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = sock_path.parent / "settings.toml"
+    settings.write_text(
+        f'[github]\nrepositories = ["octo/hello"\n\n[control]\nsocket = "{sock_path.name}"\n'
+    )
+    assert answers_status(capsys, "--settings", str(settings))
+
+
+def test_ctl_takes_the_socket_from_the_environment_before_the_settings_file(
+    running: ControlServer,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = sock_path.parent / "settings.toml"
+    settings.write_text('[control]\nsocket = "elsewhere.sock"\n')
+    monkeypatch.setenv("AUTOSOLVE_CONTROL__SOCKET", sock_path.name)  # beside the settings file
+    assert answers_status(capsys, "--settings", str(settings))
+
+
+def test_ctl_without_a_settings_file_tries_the_default_socket_in_the_directory(
+    running: ControlServer,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    default = sock_path.parent / "autosolve.sock"
+    sock_path.rename(default)
+    monkeypatch.chdir(sock_path.parent)
+    assert answers_status(capsys)
+
+
+def test_ctl_says_where_the_socket_path_came_from_when_nobody_listens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = tmp_path / "settings.toml"
-    settings.write_text('[control]\nsocket = ""\n')
-    assert main(["ctl", "--settings", str(settings), "status"]) == 2
-    assert "control.socket: must not be empty" in capsys.readouterr().err
+    settings.write_text('[control]\nsocket = "d.sock"\n')
+    assert main(["ctl", "--settings", str(settings), "status"]) == 1
+    assert capsys.readouterr().err == (
+        f"autosolve-supervisor: no daemon listens on {tmp_path / 'd.sock'} "
+        f"(is autosolve-supervisor running?); the path is control.socket in {settings} "
+        "(give --socket PATH)\n"
+    )
 
 
-def test_ctl_stop_returns_once_the_daemon_is_gone(
+def test_ctl_with_invalid_settings_and_no_daemon_exits_2_naming_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "settings.toml").write_text('[github]\ntokne = "x"\n[queue]\nmax_attempts = 0\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["ctl", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "github.tokne: unknown key" in err and "queue.max_attempts: must be" in err
+    assert f"(and no daemon listens on {tmp_path / 'autosolve.sock'})" in err
+
+
+def test_ctl_without_settings_and_no_daemon_exits_2_saying_the_file_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["ctl", "status"]) == 2
+    assert f"settings file {tmp_path / 'settings.toml'} does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["status", "--bogus"], ["pause"], ["logs", "-n", "0"], ["start"], ["shutdown", "now"]],
+)
+def test_a_usage_error_after_an_action_shows_that_actions_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["ctl", *argv])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.startswith(f"usage: autosolve-supervisor ctl {argv[0]} ")
+
+
+def test_ctl_status_with_patterns_shows_only_the_matching_children(
     running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "status", "worker:poller:*", "preflight:*") == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert rows == ["preflight:check", "worker:poller:a/b"]
+    assert ctl(sock_path, "status", "--json", "worker:b*") == 0
+    assert [c["name"] for c in json.loads(capsys.readouterr().out)["children"]] == ["worker:broken"]
+
+
+def test_ctl_status_names_a_pattern_that_matches_nothing_and_exits_1(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "status", "worker:poller:*", "worker:nothing") == 1
+    captured = capsys.readouterr()
+    assert [line.split()[0] for line in captured.out.splitlines()[2:]] == ["worker:poller:a/b"]
+    assert captured.err == "autosolve-supervisor: no child matches 'worker:nothing'\n"
+
+
+def test_ctl_stop_with_names_stops_those_children_until_ctl_start(
+    running: ControlServer, sock_path: Path, harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "stop", "worker:poller:*") == 0
+    assert capsys.readouterr().out == "stop: worker:poller:a/b\n"
+    harness.wait_for(lambda: harness.child("worker:poller:a/b")["state"] == "stopped", what="stop")
+    assert ctl(sock_path, "status", "worker:poller:*") == 0
+    assert capsys.readouterr().out.splitlines()[2].split()[1] == "stopped"
+    assert running.handle.result is None, "the daemon runs on"
+    assert ctl(sock_path, "start", "worker:poller:a/b") == 0
+    assert capsys.readouterr().out == "start: worker:poller:a/b\n"
+    harness.wait_for(
+        lambda: harness.child("worker:poller:a/b")["state"] in ("idle", "running"), what="start"
+    )
+
+
+def test_ctl_start_of_a_child_that_is_not_stopped_exits_1(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "start", "worker:poller:a/b") == 1
+    assert capsys.readouterr().err.startswith("autosolve-supervisor: ")
+
+
+@pytest.mark.parametrize("action", ["shutdown", "stop"])
+def test_ctl_shutdown_returns_once_the_daemon_is_gone(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str], action: str
 ) -> None:
     def close_when_the_run_ends() -> None:  # what `start` does
         running.handle.wait(timeout=10.0)
@@ -129,11 +264,14 @@ def test_ctl_stop_returns_once_the_daemon_is_gone(
 
     closer = threading.Thread(target=close_when_the_run_ends)
     closer.start()
-    assert ctl(sock_path, "stop") == 0
+    assert ctl(sock_path, action) == 0
     closer.join(timeout=10.0)
-    assert capsys.readouterr().out == "stopping...\nstopped\n"
+    captured = capsys.readouterr()
+    assert captured.out == "stopping...\nstopped\n"
     assert running.handle.result is not None and running.handle.result.ok
     assert not sock_path.exists()
+    note = "note: `ctl stop` without NAME stops the daemon; its name is `ctl shutdown`"
+    assert (note in captured.err) == (action == "stop")
 
 
 def test_ctl_stop_succeeds_when_the_daemon_exits_before_answering(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import stat
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from autosolve.control import ControlClient
+from autosolve.settings import load_settings
 from tests.control.daemon import (
     SUPERVISOR,
     TOKEN,
@@ -28,6 +31,7 @@ from tests.control.daemon import (
 )
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
+from tests.plans import plan_of
 
 pytestmark = pytest.mark.slow
 
@@ -35,15 +39,6 @@ HELLO = "/repos/octo/hello/issues"
 WORLD = "/repos/octo/world/issues"
 POLLER_HELLO = "worker:issue-poller:octo/hello"
 POLLER_WORLD = "worker:issue-poller:octo/world"
-NAMES = [
-    "preflight:repository-validator:octo/hello",
-    "preflight:repository-validator:octo/world",
-    "worker:issue-poller:octo/hello",
-    "worker:outbox-relay:octo/hello",
-    "worker:issue-poller:octo/world",
-    "worker:outbox-relay:octo/world",
-    "worker:issue-explainer",
-]
 INTERVAL = 1.0  # the pollers'; "at once" below means well within it
 
 
@@ -89,7 +84,9 @@ def test_ctl_status_json_is_the_section_5_3_document(daemon: Daemon) -> None:
     status = json.loads(result.stdout)
     assert set(status) == {"phase", "children"} and status["phase"] == "workers"
     names = [c["name"] for c in status["children"]]
-    assert sorted(names) == sorted(NAMES) and names[:2] == NAMES[:2]  # preflights first
+    planned = plan_of(load_settings(daemon.settings))
+    assert sorted(names) == sorted(planned.names)
+    assert names[: len(planned.preflights)] == [u.name for u in planned.preflights]
     for child in status["children"]:
         assert set(child) == {
             "name", "kind", "state", "interval", "runs", "failures", "restarts",
@@ -110,7 +107,8 @@ def test_ctl_status_prints_a_table(daemon: Daemon) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "phase: workers"
     assert lines[1].startswith("NAME") and "LAST ERROR" in lines[1]
-    assert sorted(line.split()[0] for line in lines[2:]) == sorted(NAMES)
+    planned = plan_of(load_settings(daemon.settings)).names
+    assert sorted(line.split()[0] for line in lines[2:]) == sorted(planned)
 
 
 def test_pausing_one_repositorys_poller_stops_its_requests_while_others_continue(
@@ -239,22 +237,25 @@ def test_a_second_daemon_on_the_same_socket_exits_1_and_leaves_the_first_alone(
     assert daemon.sock_path.exists()
 
 
-def test_repl_attached_through_a_pipe_drives_the_daemon(daemon: Daemon) -> None:
-    script = "\n".join(
-        [
-            'print(status()["phase"])',
-            f'print(pause("{POLLER_HELLO}"))',
-            f'print(resume("{POLLER_HELLO}"))',
-            'print(sup.run_now("worker:outbox-relay:*"))',
-            'pause("worker:nothing")',
-        ]
-    )
-    result = subprocess.run(
+def repl_attached(daemon: Daemon, *lines: str) -> subprocess.CompletedProcess[str]:
+    """``repl --attach`` running ``lines`` as a piped script."""
+    return subprocess.run(
         [SUPERVISOR, "repl", "--attach", "--socket", str(daemon.sock_path)],
-        input=script,
+        input="\n".join(lines),
         capture_output=True,
         text=True,
         timeout=30,
+    )
+
+
+def test_repl_attached_through_a_pipe_drives_the_daemon(daemon: Daemon) -> None:
+    result = repl_attached(
+        daemon,
+        'print(status()["phase"])',
+        f'print(pause("{POLLER_HELLO}"))',
+        f'print(resume("{POLLER_HELLO}"))',
+        'print(sup.run_now("worker:outbox-relay:*"))',
+        'pause("worker:nothing")',
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -273,3 +274,96 @@ def test_json_logs_are_one_object_per_line_naming_children_with_the_token_masked
     assert records and all({"time", "level", "child", "message"} <= set(r) for r in records)
     assert any(r["message"].startswith("control: pause") for r in records)
     assert TOKEN not in daemon.log_path.read_text()
+
+
+# -- supervisorctl's verbs -------------------------------------------------------------
+
+
+def test_ctl_stop_name_stops_a_poller_shown_stopped_until_ctl_start(
+    daemon: Daemon, github: FakeGitHub
+) -> None:
+    result = daemon.ctl("stop", "worker:issue-poller:octo/h*")
+    assert (result.returncode, result.stdout) == (0, f"stop: {POLLER_HELLO}\n")
+    try:
+        daemon.wait_until(lambda: daemon.child(POLLER_HELLO)["state"] == "stopped")
+        table = daemon.ctl("status", POLLER_HELLO)
+        assert table.stdout.splitlines()[2].split()[:2] == [POLLER_HELLO, "stopped"]
+        hello, world = polls(github, HELLO), polls(github, WORLD)
+        daemon.client.run_now(POLLER_WORLD)
+        wait_until(lambda: polls(github, WORLD) > world, 10.0, "world polled meanwhile")
+        assert polls(github, HELLO) == hello, "a stopped child is not restarted"
+    finally:
+        started = daemon.ctl("start", POLLER_HELLO)
+    assert (started.returncode, started.stdout) == (0, f"start: {POLLER_HELLO}\n")
+    wait_until(lambda: polls(github, HELLO) > hello, 5.0, "hello polled again")
+
+
+def test_ctl_logs_shows_a_childs_records_and_follows_new_ones(
+    daemon: Daemon, github: FakeGitHub
+) -> None:
+    github.fail_next(1, "server_error", WORLD)
+    daemon.client.run_now(POLLER_WORLD)  # its failure is logged, naming the child
+
+    def latest() -> list[str]:
+        result = daemon.ctl("logs", POLLER_WORLD, "-n", "3")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    lines = wait_until(lambda: any("500" in line for line in latest()) and latest(), 10.0, "")
+    assert len(lines) <= 3 and all(f"[{POLLER_WORLD}]" in line for line in lines)
+    follower = subprocess.Popen(
+        [
+            SUPERVISOR,
+            "ctl",
+            "--socket",
+            str(daemon.sock_path),
+            "logs",
+            "worker:issue-poller:*",
+            "-f",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.extend(follower.stdout or ()), daemon=True)
+        reader.start()
+        wait_until(lambda: any(f"[{POLLER_WORLD}]" in line for line in seen), 10.0, "world's")
+        github.fail_next(1, "server_error", HELLO)
+        daemon.client.run_now(POLLER_HELLO)  # after the follower's first answer: followed
+        failed = re.compile(rf"\[{re.escape(POLLER_HELLO)}\] .*500.*trying again in")
+        wait_until(lambda: any(failed.search(line) for line in seen), 10.0, "a new record")
+    finally:
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=10.0) == 0
+
+
+def test_ctl_status_answers_right_after_a_broken_edit_of_the_settings(daemon: Daemon) -> None:
+    settings = daemon.settings.read_text()
+    try:
+        daemon.settings.write_text(settings + "\n[github]\nrepositories = [\n")  # not TOML now
+        result = subprocess.run(
+            [SUPERVISOR, "ctl", "--settings", str(daemon.settings), "status", POLLER_HELLO],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        daemon.settings.write_text(settings)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2].split()[0] == POLLER_HELLO
+    assert "is invalid (settings; `check` says why); its control.socket was used all the same" in (
+        result.stderr
+    )
+
+
+def test_repl_attached_stops_and_starts_children_and_shows_logs(daemon: Daemon) -> None:
+    relay = "worker:outbox-relay:octo/world"
+    result = repl_attached(
+        daemon, f'print(stop("{relay}"))', f'print(start("{relay}"))', "logs(n=1)"
+    )
+    assert result.returncode == 0, result.stderr
+    stopped, started, log_line = result.stdout.splitlines()
+    assert stopped == started == f"['{relay}']"
+    assert log_line.startswith("20") and "autosolve" in log_line  # a dated text record
+    daemon.wait_until(lambda: daemon.child(relay)["state"] in ("idle", "running"))

@@ -165,3 +165,32 @@ def test_start_only_notes_a_model_that_is_there(launch: Callable[..., Daemon]) -
         what="the model check",
     )
     assert not any('"WARNING"' in line for line in daemon.log_records())
+
+
+@pytest.mark.parametrize("backend", ["threading", "gevent"])
+def test_ctl_over_the_per_user_limit_is_told_too_many_connections_never_broken_pipe(
+    launch: Callable[..., Daemon], backend: str
+) -> None:
+    from autosolve.control.server import MAX_PER_USER
+
+    daemon = launch(backend=backend)
+    daemon.wait_ready()
+    daemon.client.close()
+    held = []
+    try:
+        for _ in range(MAX_PER_USER):  # each answered once: served, and counted
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10.0)
+            sock.connect(str(daemon.sock_path))
+            sock.sendall(b'{"command": "status"}\n')
+            assert sock.makefile("rb").readline().startswith(b'{"ok":true')
+            held.append(sock)
+        for _ in range(5):
+            refused = daemon.ctl("status")
+            assert refused.returncode == 1
+            assert "too many control connections from uid" in refused.stderr
+            assert "Broken pipe" not in refused.stderr
+    finally:
+        for sock in held:
+            sock.close()
+    daemon.wait_until(lambda: daemon.ctl("status").returncode == 0, what="served again")

@@ -94,7 +94,7 @@ def test_a_child_failure_is_logged_naming_the_child_with_the_token_masked(
 
     harness.start(workers=[Unit("worker:leaky", leaky, 10.0)])
     harness.wait_event("backoff", "worker:leaky")
-    failure = next(r for r in json_lines(stream) if "restarting" in r["message"])
+    failure = next(r for r in json_lines(stream) if "trying again in" in r["message"])
     assert failure["child"] == "worker:leaky" and failure["level"] == "ERROR"
     assert "access_token=*** failed" in failure["message"]
     assert TOKEN not in stream.getvalue()
@@ -126,3 +126,74 @@ def test_the_token_is_masked_in_every_encoding_a_message_may_carry(
     for leaked in {encode(ODD_TOKEN), "ghp_a/b+c", "ghp_a%2Fb", "ghp_a/b%2Bc"}:
         assert leaked not in output, (form, output)
     assert "***" in output
+
+
+class Stepped:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def repeats(stream: io.StringIO) -> tuple[logging.Logger, Stepped]:
+    """A logger whose handler writes at most 3 lines of a template per 60 s."""
+    from autosolve.logs import RepeatFilter
+
+    clock = Stepped()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(RepeatFilter(handler.handle, repeats=3, window=60.0, clock=clock))
+    logger = logging.getLogger("autosolve.test.repeats")
+    logger.propagate = False
+    logger.handlers = [handler]
+    logger.setLevel(logging.INFO)
+    yield logger, clock
+    logger.handlers = []
+    logger.propagate = True
+
+
+def test_a_repeated_error_line_is_written_a_few_times_per_window_then_counted(
+    stream: io.StringIO, repeats: tuple[logging.Logger, Stepped]
+) -> None:
+    logger, clock = repeats
+    for n in range(100):
+        logger.error("bad request from client %d", n)
+    assert stream.getvalue().splitlines() == [
+        f"ERROR bad request from client {n}" for n in range(3)
+    ]
+    clock.now += 61
+    logger.error("bad request from client %d", 100)
+    assert stream.getvalue().splitlines()[3:] == [
+        "ERROR suppressed 97 more lines like 'bad request from client %d' in 60 s "
+        "(written 3 times per window)",
+        "ERROR bad request from client 100",
+    ]
+
+
+def test_other_templates_and_info_lines_are_never_held_back(
+    stream: io.StringIO, repeats: tuple[logging.Logger, Stepped]
+) -> None:
+    logger, _clock = repeats
+    for n in range(10):
+        logger.error("bad request from client %d", n)
+        logger.info("tick %d", n)
+    logger.warning("something else")
+    lines = stream.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("INFO")] == [
+        f"INFO tick {n}" for n in range(10)
+    ]
+    assert lines[-1] == "WARNING something else"
+    assert sum(line.startswith("ERROR") for line in lines) == 3
+
+
+def test_the_daemons_logging_rate_limits_repeated_errors(stream: io.StringIO) -> None:
+    from autosolve.logs import REPEATS
+
+    configure_logging("INFO", "text", stream=stream)
+    for _ in range(REPEATS * 10):
+        log.error("GET //[x failed")
+    assert stream.getvalue().count("GET //[x failed") == REPEATS

@@ -108,18 +108,26 @@ def test_in_process_repl_starts_the_runtime_and_stops_it_at_eof(
             'print(sup.status().get(timeout=5)["phase"])',
             'print(handle is not None, run_now("worker:*"))',
             'print(reload()["unchanged"])',
-            'print(stop().ok, status()["phase"])',
+            'print(stop("worker:*"))',
+            'print(start("worker:issue-explainer"))',
+            'logging.getLogger("autosolve").warning("a record kept for logs()")',
+            "logs(n=1)",
+            'print(shutdown().ok, status()["phase"])',
         ]
     )
-    assert run_script(monkeypatch, script, "--settings", str(settings)) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    assert run_script(monkeypatch, "import logging\n" + script, "--settings", str(settings)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:-2] == [
         "workers",
         "['worker:issue-explainer']",
         "workers",
         "True ['worker:issue-explainer']",
         "1",
-        "True stopped",
+        "['worker:issue-explainer']",
+        "['worker:issue-explainer']",
     ]
+    assert lines[-2].endswith("WARNING [-] autosolve: a record kept for logs()")
+    assert lines[-1] == "True stopped"
 
 
 def test_in_process_repl_exits_2_on_invalid_settings(
@@ -158,7 +166,27 @@ def test_a_helper_that_cannot_reach_the_daemon_prints_one_line_and_the_console_g
     captured = capsys.readouterr()
     assert captured.out == "workers\nstill here\n"
     before_users_error = captured.err.split("Traceback")[0]
-    assert before_users_error.splitlines()[-1].startswith(
-        f"DaemonHungUp: the daemon on {sock_path} "
+    assert before_users_error.splitlines()[-1] == (
+        f"DaemonUnavailable: no daemon listens on {sock_path} (is autosolve-supervisor running?)"
     )
     assert "ZeroDivisionError: division by zero" in captured.err  # the user's own: as usual
+
+
+def test_attached_helpers_reconnect_transparently_after_the_daemons_idle_hang_up(
+    harness: Harness,
+    sock_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handle = harness.start(workers=[Unit("worker:w", noop, 10.0)])
+    with ControlServer(handle, sock_path, idle_timeout=0.2) as server:
+
+        def hung_up_on_the_console() -> None:  # what 30 idle seconds do to a console
+            harness.wait_for(lambda: not server._connections, what="the idle hang-up")
+
+        script = "\n".join(['print(status()["phase"])', 'print(status()["phase"])'])
+        monkeypatch.setattr("sys.stdin", ScriptThen(script, at=1, hook=hung_up_on_the_console))
+        assert main(["repl", "--attach", "--socket", str(sock_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "workers\nworkers\n"
+    assert "DaemonHungUp" not in captured.err and "Broken pipe" not in captured.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -420,10 +421,96 @@ def test_connections_beyond_the_limit_are_refused_with_a_clear_answer(
         held[1].close()
 
 
-def test_the_limit_and_backlog_have_bounded_defaults(harness: Harness, sock_path: Path) -> None:
+def test_the_limits_and_backlog_have_bounded_defaults(harness: Harness, sock_path: Path) -> None:
     with served(harness, sock_path) as server:
         assert server.max_connections == 64
+        assert server.max_per_user == 16
         assert server._backlog == 16
+
+
+class BlankLines:
+    """Clients that send a blank line every ``period`` seconds, as the attack did."""
+
+    def __init__(self, path: Path, clients: int, period: float = 0.05) -> None:
+        self.sockets = []
+        for _ in range(clients):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(str(path))
+            self.sockets.append(sock)
+        self._period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, daemon=True)
+        self._thread.start()
+
+    def _send(self) -> None:
+        while not self._stop.wait(self._period):  # the attack's pace, not a wait for a result
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):  # hung up on: the server did its job
+                    sock.send(b"\n")
+
+    def served(self) -> int:
+        """How many are held open: nothing to read (a refusal, or the end, would be)."""
+        held = 0
+        for sock in self.sockets:
+            try:
+                sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                held += 1
+            except OSError:
+                pass
+        return held
+
+    def __enter__(self) -> BlankLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_blank_lines_do_not_keep_a_connection_open_past_the_idle_timeout(
+    harness: Harness, sock_path: Path
+) -> None:
+    with served(harness, sock_path, idle_timeout=0.3) as server, BlankLines(sock_path, 1):
+        harness.wait_for(lambda: not server._connections, what="the hang-up")
+
+
+def test_64_clients_sending_blank_lines_cannot_hold_the_socket_shut(
+    harness: Harness, sock_path: Path
+) -> None:
+    with (
+        served(harness, sock_path, idle_timeout=0.5) as server,
+        BlankLines(sock_path, 64) as attack,
+    ):
+        harness.wait_for(lambda: attack.served() == server.max_per_user, what="refusals")
+        with pytest.raises(ControlError, match=r"^too many control connections from uid \d+ "):
+            ControlClient(sock_path, timeout=5.0).status()  # refused, and told why
+        harness.wait_for(lambda: not server._connections, timeout=10, what="idle closes")
+        with ControlClient(sock_path, timeout=5.0) as operator:
+            assert operator.status()["phase"] == "workers"
+
+
+def test_one_user_is_served_at_most_max_per_user_connections(
+    harness: Harness, sock_path: Path
+) -> None:
+    with served(harness, sock_path, max_per_user=3) as server:
+        held = [ControlClient(sock_path, timeout=5.0) for _ in range(3)]
+        for client in held:
+            assert client.status()["phase"] == "workers"
+        uid = os.geteuid()
+        for _ in range(20):  # refused before or after it wrote: the same clear answer
+            refused = ControlClient(sock_path, timeout=5.0).request("status")
+            assert refused == {
+                "ok": False,
+                "error": f"too many control connections from uid {uid} (3 open); try again later",
+            }
+        held[0].close()
+        harness.wait_for(lambda: len(server._connections) < 3, what="the slot to free")
+        assert ControlClient(sock_path, timeout=5.0).status()["phase"] == "workers"
+        for client in held[1:]:
+            client.close()
 
 
 def test_a_failing_connection_is_logged_not_printed_and_others_are_served(

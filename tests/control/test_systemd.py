@@ -18,6 +18,7 @@ import pytest
 
 from autosolve.cli.systemd import Notifier
 from tests.control.daemon import Daemon
+from tests.plans import planned_units
 
 
 class ServiceManager:
@@ -78,11 +79,14 @@ def test_ready_status_watchdog_and_stopping_reach_the_service_manager(
 ) -> None:
     env = {"NOTIFY_SOCKET": manager.address, "WATCHDOG_USEC": "400000"}
     daemon = launch(env=env, backend=backend)
+    units = planned_units(daemon.settings)
     daemon.wait_until(lambda: "READY=1" in manager.lines(), what="READY=1")
     assert daemon.status()["phase"] == "workers"  # ready means the workers run
     daemon.wait_until(lambda: len(manager.times_of("WATCHDOG=1")) >= 4, what="watchdog pings")
     daemon.wait_until(
-        lambda: any(line.startswith("STATUS=workers: 7 children") for line in manager.lines()),
+        lambda: any(
+            line.startswith(f"STATUS=workers: {units} children") for line in manager.lines()
+        ),
         what="a status summary",
     )
     assert "STOPPING=1" not in manager.lines()

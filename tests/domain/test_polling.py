@@ -144,3 +144,16 @@ def test_retuning_keeps_what_the_pacer_learnt_and_applies_the_new_bounds():
     with pytest.raises(ValueError, match="fastest <= slowest"):
         pacer.retune(60.0, 5.0, 100.0)
     assert pacer.slowest == 60.0  # refused whole
+
+
+def test_while_webhook_deliveries_arrive_pollers_only_reconcile_then_go_back():
+    pacer = PollPacer(10.0, 300.0, budget=100.0)
+    assert pacer.next_interval("a", changed=True, now=0.0) == 10.0
+    pacer.delivered(now=5.0, reconcile_interval=600.0)
+    assert pacer.reconciling
+    assert pacer.next_interval("a", changed=True, now=10.0) == 600.0
+    pacer.delivered(now=1000.0, reconcile_interval=600.0)  # deliveries keep coming
+    assert pacer.next_interval("a", changed=True, now=2100.0) == 600.0
+    # No delivery for 2 × the reconcile interval (the webhook was removed): normal again.
+    assert pacer.next_interval("a", changed=True, now=2200.0) == 10.0
+    assert not pacer.reconciling

@@ -1,9 +1,12 @@
-"""Fake HTTP services for the test-suite, listening on loopback only.
+"""Fake HTTP services for the test-suite: the product's simulations, plus test controls.
 
-:class:`FakeHTTPServer` is the shared machinery: a ``ThreadingHTTPServer`` on
-``127.0.0.1`` (random port) served from a daemon thread, a request log, fault
+The simulations themselves are product code (:mod:`autosolve.demo`: the
+simulated GitHub, the stand-in model, the loopback server they stand on).
+:class:`FakeHTTPServer` adds what only tests need, around the server's
+extension points: a request log with arrival times and answers, fault
 injection, a ``before_request`` hook and event-released holds. The concrete
-fakes live in :mod:`tests.fakes.github` and :mod:`tests.fakes.ollama`.
+fakes (:mod:`tests.fakes.github`, :mod:`tests.fakes.ollama`) are a
+simulation with these controls mixed in front.
 
 Nothing here ever sleeps on a timer a test must wait out: holds are released by
 an :class:`threading.Event`, and waiting helpers take a timeout.
@@ -11,56 +14,34 @@ an :class:`threading.Event`, and waiting helpers take a timeout.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
-from requests.structures import CaseInsensitiveDict
+from autosolve.demo import server
 
 __all__ = ["DROP", "FakeHTTPServer", "Fault", "RequestRecord", "Response"]
 
-HOST = "127.0.0.1"
-
 
 @dataclass
-class RequestRecord:
+class RequestRecord(server.Request):
     """One request as the fake saw it; ``status`` is ``None`` until answered (or if dropped)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: CaseInsensitiveDict[str]
-    monotonic: float
-    wall: float
+    monotonic: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)
     status: int | None = None
-    body: bytes = b""
     answered: bool = False
     """True once the whole response body went out (False while trickling, or if cut off)."""
 
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
 
 @dataclass
-class Response:
-    status: int
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+class Response(server.Response):
     trickle: float = 0.0
     """Seconds between body bytes: > 0 sends the body one byte at a time (a stuck peer)."""
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-        body = json.dumps(payload).encode()
-        return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
 DROP = Response(0)
@@ -88,124 +69,27 @@ class _Hold:
     path_prefix: str | None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without this, Nagle's
-        # algorithm meets the client's delayed ACK and every answer costs 40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.fake._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._untrack(self.connection)
-
-    def _dispatch(self) -> None:
-        self.server.fake._handle(self)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeHTTPServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (drops, go_down, stop) are expected; keep the output quiet.
-        self.fake.server_errors.append(traceback.format_exc())
-
-
-class FakeHTTPServer:
-    """Base for loopback fakes. Subclasses implement :meth:`route` and fault kinds."""
+class FakeHTTPServer(server.LoopbackServer):
+    """Test controls for a simulation; put it first among the bases (see the module)."""
 
     fault_kinds: tuple[str, ...] = ("drop", "status")
+    request_class = RequestRecord
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._changed = threading.Condition(self._lock)
         self._log: list[RequestRecord] = []
         self._faults: list[Fault] = []
         self._holds: list[_Hold] = []
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port = 0
         self.before_request: Callable[[RequestRecord], None] | None = None
         """Called with each parsed request before it is served, outside the lock."""
         self.hook_errors: list[BaseException] = []
-        self.route_errors: list[str] = []
         self.server_errors: list[str] = []
-
-    # -- lifecycle -----------------------------------------------------------
-
-    def start(self) -> Self:
-        with self._lock:
-            if self._server is not None:
-                return self
-            server = _Server((HOST, self._port), _Handler)
-            server.fake = self
-            self._server = server
-            self._port = server.server_address[1]
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"{type(self).__name__}:{self._port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
 
     def stop(self) -> None:
         """Stop listening, cut open connections and release every hold."""
         self.release()
-        self._shutdown_listener()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _shutdown_listener(self) -> None:
-        with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-            connections = list(self._connections)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5)
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def url(self) -> str:
-        if not self._port:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return f"http://{HOST}:{self._port}"
-
-    def _track(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
+        super().stop()
 
     # -- test controls -------------------------------------------------------
 
@@ -277,10 +161,7 @@ class FakeHTTPServer:
                 self._changed.wait(left)
             return True
 
-    # -- serving -------------------------------------------------------------
-
-    def route(self, request: RequestRecord) -> Response:
-        raise NotImplementedError
+    # -- serving (the loopback server's extension points) --------------------
 
     def fault_response(self, fault: Fault, request: RequestRecord) -> Response:
         """Kinds every fake understands; subclasses extend this."""
@@ -291,6 +172,59 @@ class FakeHTTPServer:
             payload = fault.params.get("body", {"message": f"injected status {status}"})
             return Response.json(status, payload, fault.params.get("headers"))
         raise ValueError(f"unhandled fault kind {fault.kind!r}")
+
+    def read_request(self, handler: BaseHTTPRequestHandler) -> RequestRecord:
+        record = super().read_request(handler)
+        assert isinstance(record, RequestRecord)
+        with self._changed:
+            self._log.append(record)
+            self._changed.notify_all()
+        return record
+
+    def serve(self, request: RequestRecord) -> server.Response | None:  # type: ignore[override]
+        hook = self.before_request
+        if hook is not None:
+            try:
+                hook(request)
+            except Exception as exc:
+                self.hook_errors.append(exc)
+                return Response.json(500, {"message": f"before_request hook failed: {exc!r}"})
+        self._wait_if_held(request)
+        fault = self._take_fault(request)
+        if fault is None:
+            return super().serve(request)
+        try:
+            response = self.fault_response(fault, request)
+        except Exception:
+            self.route_errors.append(traceback.format_exc())
+            return Response.json(500, {"message": "fake server bug", "error": "fake server bug"})
+        return None if response is DROP else response
+
+    def write_response(
+        self,
+        handler: BaseHTTPRequestHandler,
+        request: RequestRecord,  # type: ignore[override]
+        response: server.Response,
+    ) -> None:
+        request.status = response.status
+        super().write_response(handler, request, response)
+        request.answered = True
+
+    def write_body(self, handler: BaseHTTPRequestHandler, response: server.Response) -> None:
+        trickle = response.trickle if isinstance(response, Response) else 0.0
+        if trickle <= 0 or not response.body:
+            super().write_body(handler, response)
+            return
+        handler.wfile.flush()
+        pause = threading.Event()
+        for index in range(len(response.body)):
+            handler.wfile.write(response.body[index : index + 1])
+            handler.wfile.flush()
+            pause.wait(trickle)
+
+    def connection_error(self, text: str) -> None:
+        # Clients hanging up (drops, go_down, stop) are expected; keep them for inspection.
+        self.server_errors.append(text)
 
     def _take_fault(self, request: RequestRecord) -> Fault | None:
         with self._lock:
@@ -311,69 +245,3 @@ class FakeHTTPServer:
             ]
         for hold in holds:
             hold.release.wait(hold.seconds)
-
-    def _handle(self, handler: _Handler) -> None:
-        parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        record = RequestRecord(
-            method=handler.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers=CaseInsensitiveDict(handler.headers.items()),
-            monotonic=time.monotonic(),
-            wall=time.time(),
-            body=body,
-        )
-        with self._changed:
-            self._log.append(record)
-            self._changed.notify_all()
-
-        response = self._respond(record)
-        if response is DROP:
-            handler.close_connection = True
-            return
-        record.status = response.status
-        try:
-            self._write(handler, response)
-        except OSError:  # the client hung up mid-answer
-            handler.close_connection = True
-            return
-        record.answered = True
-
-    def _respond(self, record: RequestRecord) -> Response:
-        hook = self.before_request
-        if hook is not None:
-            try:
-                hook(record)
-            except Exception as exc:
-                self.hook_errors.append(exc)
-                return Response.json(500, {"message": f"before_request hook failed: {exc!r}"})
-        self._wait_if_held(record)
-        fault = self._take_fault(record)
-        try:
-            if fault is not None:
-                return self.fault_response(fault, record)
-            return self.route(record)
-        except Exception:
-            self.route_errors.append(traceback.format_exc())
-            return Response.json(500, {"message": "fake server bug", "error": "fake server bug"})
-
-    def _write(self, handler: _Handler, response: Response) -> None:
-        handler.send_response(response.status)
-        for name, value in response.headers.items():
-            handler.send_header(name, value)
-        no_body = response.status in (204, 304) or response.status < 200
-        if not no_body:
-            handler.send_header("Content-Length", str(len(response.body or b"")))
-        handler.end_headers()
-        if response.body and not no_body and handler.command != "HEAD":
-            if response.trickle <= 0:
-                handler.wfile.write(response.body)
-                return
-            handler.wfile.flush()
-            pause = threading.Event()
-            for index in range(len(response.body)):
-                handler.wfile.write(response.body[index : index + 1])
-                handler.wfile.flush()
-                pause.wait(response.trickle)

@@ -1,8 +1,10 @@
-"""A fake Ollama server: ``/api/generate`` with deterministic answers.
+"""The fake Ollama: the product's stand-in model with the test controls in front.
 
-Besides fault injection it can *hold* generate calls until released (a long
-model call in flight, e.g. while the daemon gets SIGTERM) and really go down
-and come back on the same port (clients get "connection refused" meanwhile).
+It answers ``"Analysis of: <first line of prompt>"`` (:meth:`FakeOllama.answer_for`),
+or what :attr:`FakeOllama.answer` says. Besides fault injection it can *hold*
+generate calls until released (a long model call in flight, e.g. while the
+daemon gets SIGTERM), trickle answers, and really go down and come back on
+the same port (clients get "connection refused" meanwhile).
 
 Example::
 
@@ -13,27 +15,24 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
+from autosolve.demo import server
+from autosolve.demo.model import GENERATE, StandInModel
 from tests.fakes import FakeHTTPServer, Fault, RequestRecord, Response
 
 __all__ = ["DEFAULT_MODEL", "FakeOllama"]
 
 DEFAULT_MODEL = "qwen2.5-coder:7b"
-GENERATE = "/api/generate"
 
 
-class FakeOllama(FakeHTTPServer):
+class FakeOllama(FakeHTTPServer, StandInModel):
     """Fake Ollama on loopback; answers ``"Analysis of: <first line of prompt>"``."""
 
     fault_kinds = ("server_error", "drop", "malformed", "status")
 
     def __init__(self, models: tuple[str, ...] | list[str] = (DEFAULT_MODEL,)) -> None:
-        super().__init__()
-        self.models: set[str] = set(models)
+        super().__init__(models)
         self.answer: Callable[[str], str] | None = None
         """Replaces :meth:`answer_for` when set: ``prompt -> response text``."""
         self.trickle_seconds = 0.0
@@ -44,6 +43,9 @@ class FakeOllama(FakeHTTPServer):
         """The text the fake generates for ``prompt`` (for assertions)."""
         first = prompt.splitlines()[0] if prompt else ""
         return f"Analysis of: {first}"
+
+    def compose(self, prompt: str, structured: bool) -> str:
+        return (self.answer or self.answer_for)(prompt)
 
     # -- controls ------------------------------------------------------------
 
@@ -57,15 +59,11 @@ class FakeOllama(FakeHTTPServer):
 
     def go_down(self) -> None:
         """Close the listening socket and cut open connections: clients get refused."""
-        self._shutdown_listener()
+        self._close_listener()
 
     def come_up(self) -> None:
         """Listen again on the same port (SO_REUSEADDR)."""
         self.start()
-
-    def pull(self, model: str) -> None:
-        with self._lock:
-            self.models.add(model)
 
     # -- serving -------------------------------------------------------------
 
@@ -79,43 +77,10 @@ class FakeOllama(FakeHTTPServer):
             return Response.json(200, fault.params.get("body", {"unexpected": "shape"}))
         return super().fault_response(fault, request)
 
-    def route(self, request: RequestRecord) -> Response:
-        if request.path == "/" and request.method in ("GET", "HEAD"):
-            return Response(200, b"Ollama is running", {"Content-Type": "text/plain"})
-        if request.path == "/api/tags" and request.method == "GET":
-            with self._lock:
-                names = sorted(self.models)
-            return Response.json(200, {"models": [{"name": n, "model": n} for n in names]})
-        if request.path == GENERATE and request.method == "POST":
-            return self._generate(request)
-        return Response(404, b"404 page not found", {"Content-Type": "text/plain"})
-
-    def _generate(self, request: RequestRecord) -> Response:
-        try:
-            data = request.json()
-        except ValueError:
-            return Response.json(400, {"error": "invalid character in request body"})
-        if not isinstance(data, dict) or not isinstance(data.get("model"), str):
-            return Response.json(400, {"error": "model is required"})
-        model = data["model"]
-        with self._lock:
-            known = model in self.models
-        if not known:
-            return Response.json(404, {"error": f"model '{model}' not found"})
-        prompt = data.get("prompt") or ""
-        final: dict[str, Any] = {
-            "model": model,
-            "created_at": datetime.now(UTC).isoformat(),
-            "response": (self.answer or self.answer_for)(prompt),
-            "done": True,
-            "done_reason": "stop",
-        }
-        if data.get("stream", True) is not False:
-            # Real Ollama streams NDJSON unless told otherwise.
-            chunks = [{**final, "done": False}, {**final, "response": ""}]
-            del chunks[0]["done_reason"]
-            body = "".join(json.dumps(c) + "\n" for c in chunks).encode()
-            return Response(200, body, {"Content-Type": "application/x-ndjson"})
-        response = Response.json(200, final)
-        response.trickle = self.trickle_seconds
-        return response
+    def route(self, request: server.Request) -> server.Response:
+        answer = super().route(request)
+        generated = request.path == GENERATE and answer.status == 200
+        streamed = answer.headers.get("Content-Type") != "application/json"
+        if not generated or streamed or self.trickle_seconds <= 0:
+            return answer
+        return Response(answer.status, answer.body, answer.headers, self.trickle_seconds)

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -31,17 +33,50 @@ class HttpDaemon(Daemon):
 
         return self.wait_until(logged_url, timeout, "the http endpoint's log line")
 
+    def dashboard_url(self) -> str:
+        """What ``ctl http-url`` prints: the dashboard's address with its token."""
+        url: str = self.client.call("http-url")["url"]
+        return url
+
+    @property
+    def token(self) -> str:
+        """The endpoint's token (configured, or generated at the first start)."""
+        return parse_qs(urlsplit(self.dashboard_url()).query)["token"][0]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        """``GET`` with the token, as an operator's script would send it."""
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return get(self.http_url() + path, headers=headers, **kwargs)
+
+    def control(self, document: dict[str, Any]) -> requests.Response:
+        """``POST /api/control`` with the token, as the dashboard does (same origin)."""
+        url = self.http_url()
+        headers = {"Authorization": f"Bearer {self.token}", "Origin": url}
+        return requests.post(url + "/api/control", json=document, headers=headers, timeout=10)
+
 
 @contextmanager
 def running_daemon(
-    directory: Path, sock: Path, backend: str, *, token: str = ""
+    directory: Path,
+    sock: Path,
+    backend: str,
+    *,
+    token: str = "",
+    http: str = "",
+    github: FakeGitHub | None = None,
+    extra: str = "",
 ) -> Iterator[HttpDaemon]:
-    """A daemon on ``backend`` against fresh fakes, in the worker phase."""
-    with new_github() as github, FakeOllama() as ollama:
+    """A daemon on ``backend`` against fresh fakes (or ``github``), in the worker phase.
+
+    ``http`` adds lines to the ``[http]`` section (e.g. ``ready_grace = 0``);
+    ``extra`` adds sections at the end (e.g. ``[queue]``).
+    """
+    with new_github() as fresh, FakeOllama() as ollama:
+        github = github or fresh
         settings = write_settings(directory, sock, github, ollama, backend=backend)
-        if token:
-            text = settings.read_text().replace(LISTEN, f'{LISTEN}\ntoken = "{token}"')
-            settings.write_text(text)
+        lines = [LISTEN, *([f'token = "{token}"'] if token else []), http]
+        text = settings.read_text().replace(LISTEN, "\n".join(lines))
+        settings.write_text(f"{text}\n{extra}\n")
         daemon = HttpDaemon(settings, sock, directory / f"daemon-{backend}.log")
         try:
             daemon.wait_ready()

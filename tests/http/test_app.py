@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from autosolve.http.app import make_app
+from autosolve.infra.timestamps import format_epoch
 from autosolve.runtime import Unit
-from tests.http.conftest import WORKERS, Endpoint, MeteredHarness, socket_answer
+from tests.http.conftest import (
+    TOKEN,
+    WORKERS,
+    Endpoint,
+    HandleDaemon,
+    MeteredHarness,
+    socket_answer,
+)
 
 Serve = Callable[..., Endpoint]
 threading_only = pytest.mark.parametrize("backend", ["threading"])
@@ -36,32 +47,146 @@ def test_healthz_answers_503_once_the_run_ended(serve: Serve) -> None:
     assert (response.status_code, response.json()) == (503, {"status": "stopped"})
 
 
+def readiness(endpoint: Endpoint) -> tuple[int, dict[str, object]]:
+    response = endpoint.get("/readyz", headers={"Authorization": None})  # no token needed
+    return response.status_code, response.json()
+
+
+def failing_past_the_grace(
+    serve: Serve, harness: MeteredHarness, work: Callable[[object], None]
+) -> Endpoint:
+    """An endpoint whose ``worker:broken`` (doing ``work``) has failed since just past the grace."""
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", work, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace + 1)
+    harness.wait_for(lambda: len(harness.named("failed", "worker:broken")) >= 2)
+    return endpoint
+
+
 def test_readyz_is_ready_once_the_workers_run(serve: Serve) -> None:
-    response = serve().get("/readyz")
-    assert (response.status_code, response.json()) == (200, {"phase": "workers", "failing": []})
+    assert readiness(serve()) == (
+        200,
+        {"status": "ready", "phase": "workers", "failing": [], "reasons": []},
+    )
 
 
-def test_readyz_is_not_ready_while_preflights_run(serve: Serve, harness: MeteredHarness) -> None:
+def test_readyz_is_starting_while_validators_run_and_names_them(
+    serve: Serve, harness: MeteredHarness
+) -> None:
     release = harness.backend.make_event()
     preflight = Unit("preflight:slow", lambda ctx: release.wait(10), None)
     endpoint = serve(preflights=(preflight,))
     try:
-        response = endpoint.get("/readyz")
-        assert (response.status_code, response.json()) == (
+        assert readiness(endpoint) == (
             503,
-            {"phase": "preflight", "failing": []},
+            {
+                "status": "starting",
+                "phase": "preflight",
+                "failing": [],
+                "reasons": ["starting: 1 validators have not finished (preflight:slow)"],
+            },
         )
     finally:
         release.set()
 
 
-def test_readyz_stays_ready_while_a_worker_is_restarted(
+def test_readyz_stays_ready_while_a_worker_fails_for_less_than_the_grace(
     serve: Serve, harness: MeteredHarness
 ) -> None:
     endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
     harness.wait_event("backoff", "worker:broken")
-    response = endpoint.get("/readyz")
-    assert (response.status_code, response.json()) == (200, {"phase": "workers", "failing": []})
+    harness.advance(harness.readiness.grace - 1)
+    harness.wait_event("backoff", "worker:broken", count=2)  # failed again meanwhile
+    assert readiness(endpoint)[0] == 200
+
+
+def test_readyz_fails_once_a_worker_has_been_failing_longer_than_the_grace(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
+    code, document = readiness(endpoint)
+    assert (code, document["status"], document["failing"]) == (
+        503,
+        "not ready",
+        ["worker:broken"],
+    )
+    [reason] = document["reasons"]
+    assert reason.startswith("worker:broken has been failing for 121 s")
+    assert "http.ready_grace = 120 s" in reason
+
+
+def test_readyz_is_ready_again_once_the_failing_worker_succeeds(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    healthy = threading.Event()
+
+    def flaky(ctx: object) -> None:
+        if not healthy.is_set():
+            refuse_connection(ctx)
+
+    endpoint = failing_past_the_grace(serve, harness, flaky)
+    assert readiness(endpoint)[0] == 503
+    healthy.set()
+    harness.advance(harness.readiness.grace * 2)  # past the backoff: the restart succeeds
+    harness.wait_for(lambda: harness.child("worker:broken")["runs"] >= 1, what="a success")
+    assert readiness(endpoint)[0] == 200
+
+
+def banner(endpoint: Endpoint) -> dict[str, Any]:
+    """The dashboard's health banner, as ``/api/readiness`` answers it."""
+    response = endpoint.get("/api/readiness")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def test_the_dashboards_readiness_is_readyz_judgement_answered_with_200(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    failing_since = harness.clock.time()
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
+    document = banner(endpoint)
+    code, readyz = readiness(endpoint)
+    assert code == 503
+    assert {key: document[key] for key in readyz} == readyz
+    assert document["health"] == "failing"
+    assert document["troubles"] == [
+        {
+            "name": "worker:broken",
+            "state": "backoff",
+            "since": format_epoch(failing_since),
+            "failures": harness.child("worker:broken")["attempts"]["node"],
+            "error": "ConnectionRefusedError: connection refused to 127.0.0.1:9",
+        }
+    ]
+    assert endpoint.get("/api/readiness", headers={"Authorization": None}).status_code == 401
+
+
+def test_the_health_is_ok_while_no_child_fails(serve: Serve) -> None:
+    document = banner(serve())
+    assert (document["status"], document["health"], document["troubles"]) == ("ready", "ok", [])
+
+
+def test_a_worker_failing_within_the_grace_makes_the_health_degraded_not_unready(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    failing_since = harness.clock.time()
+    endpoint = serve(workers=(*WORKERS, Unit("worker:broken", refuse_connection, 10.0)))
+    harness.wait_event("backoff", "worker:broken")
+    harness.advance(harness.readiness.grace / 2)
+    document = banner(endpoint)
+    assert (document["status"], document["health"]) == ("ready", "degraded")
+    assert [(t["name"], t["since"]) for t in document["troubles"]] == [
+        ("worker:broken", format_epoch(failing_since))
+    ]
+    assert readiness(endpoint)[0] == 200
+
+
+def test_readyz_tells_no_error_to_those_without_the_token(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = failing_past_the_grace(serve, harness, refuse_connection)
+    assert "connection refused" not in endpoint.get("/readyz", headers={"Authorization": None}).text
 
 
 def test_readyz_names_the_children_that_failed_for_good(
@@ -72,10 +197,14 @@ def test_readyz_names_the_children_that_failed_for_good(
 
     endpoint = serve(preflights=(Unit("preflight:broken", invalid),))
     harness.wait_for(lambda: endpoint.handle.result is not None, what="the run to fail")
-    response = endpoint.get("/readyz")
-    assert (response.status_code, response.json()) == (
+    assert readiness(endpoint) == (
         503,
-        {"phase": "failed", "failing": ["preflight:broken"]},
+        {
+            "status": "not ready",
+            "phase": "failed",
+            "failing": ["preflight:broken"],
+            "reasons": ["the run is failed", "preflight:broken has failed for good"],
+        },
     )
 
 
@@ -116,11 +245,11 @@ def test_metrics_count_runs_failures_and_children_per_state(
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     found = samples(response.text)
     for unit in WORKERS:
-        assert found["autosolve_child_runs_total", (("child", unit.name),)] == 1
+        assert found["autosolve_child_runs_total", (("child", unit.name), ("result", "ok"))] == 1
         assert found["autosolve_child_restarts_total", (("child", unit.name),)] == 0
     key = ("autosolve_child_failures_total", (("category", "node"), ("child", "worker:broken")))
     assert found[key] == 1
-    assert found["autosolve_children", (("state", "idle"),)] == 3
+    assert found["autosolve_children", (("state", "idle"),)] == len(WORKERS)
     assert found["autosolve_children", (("state", "backoff"),)] == 1
     assert found["autosolve_children", (("state", "paused"),)] == 0
     assert found["autosolve_tick_lateness_seconds_count", ()] >= 3  # the runtime's histogram
@@ -239,59 +368,125 @@ def test_api_control_refuses_a_bad_body_with_a_clear_error(
 
 # -- the token ----------------------------------------------------------------------
 
-TOKEN = "s3cret-token"
-GUARDED = ["/readyz", "/status.json", "/metrics", "/api/overview"]
+GUARDED = [
+    "/status.json", "/api/overview", "/api/history", "/api/repository?name=octo/hello",
+    "/api/analysis?id=1", "/static/dashboard.js", "/nope",
+]  # fmt: skip
+WITHOUT_TOKEN = {"Authorization": None}
 
 
 @threading_only
 @pytest.mark.parametrize("path", GUARDED)
-def test_with_a_token_data_routes_refuse_requests_without_it(serve: Serve, path: str) -> None:
-    endpoint = serve(token=TOKEN)
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+def test_every_route_but_health_refuses_a_request_without_the_token_on_loopback_too(
+    serve: Serve, path: str
+) -> None:
+    endpoint = serve()
+    for headers in (WITHOUT_TOKEN, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         response = endpoint.get(path, headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert TOKEN not in response.text
-    assert endpoint.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code in (
-        200,
-        503,
-    )
+    assert endpoint.get(path).status_code in (200, 404)
 
 
 @threading_only
-def test_with_a_token_control_requires_it_too(serve: Serve, harness: MeteredHarness) -> None:
-    endpoint = serve(token=TOKEN)
+def test_control_requires_the_token(serve: Serve, harness: MeteredHarness) -> None:
+    endpoint = serve()
     document = {"command": "pause", "name": "worker:w0"}
-    assert endpoint.control(document).status_code == 401
+    assert endpoint.control(document, headers=WITHOUT_TOKEN).status_code == 401
     assert harness.child("worker:w0")["state"] != "paused"
-    response = endpoint.control(document, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.json() == {"ok": True, "names": ["worker:w0"]}
+    assert endpoint.control(document).json() == {"ok": True, "names": ["worker:w0"]}
 
 
 @threading_only
-@pytest.mark.parametrize("path", ["/healthz", "/", "/static/dashboard.js"])
-def test_with_a_token_health_and_the_empty_page_need_none(serve: Serve, path: str) -> None:
-    assert serve(token=TOKEN).get(path).status_code == 200
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_health_readiness_and_local_metrics_need_no_token(serve: Serve, path: str) -> None:
+    assert serve().get(path, headers=WITHOUT_TOKEN).status_code == 200
 
 
 @threading_only
-def test_without_a_token_only_loopback_host_names_are_answered(serve: Serve) -> None:
+@pytest.mark.parametrize(
+    ("client", "host", "status"),
+    [
+        ("127.0.0.1", "127.0.0.1:9477", 200),
+        ("127.0.0.1", "localhost", 200),
+        ("192.0.2.7", "127.0.0.1:9477", 401),  # another machine
+        ("127.0.0.1", "rebind.example:9477", 401),  # a page rebinding a DNS name to us
+    ],
+)
+def test_metrics_without_the_token_are_for_this_machine_only(
+    harness: MeteredHarness, client: str, host: str, status: int
+) -> None:
+    app = make_app(HandleDaemon(harness.start(), dict), harness.metrics, token=TOKEN)
+    answered = call_app(app, "/metrics", REMOTE_ADDR=client, HTTP_HOST=host)
+    assert answered[0] == status
+    with_token = call_app(
+        app, "/metrics", REMOTE_ADDR=client, HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+    )
+    assert with_token[0] == 200
+
+
+def call_app(app: Any, path: str, **environ: str) -> tuple[int, dict[str, str], bytes]:
+    """One request through the WSGI application itself: any client address can be named."""
+    answered: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        answered["status"], answered["headers"] = int(status.split()[0]), dict(headers)
+
+    path_info, _, query = path.partition("?")
+    base = {"REQUEST_METHOD": "GET", "PATH_INFO": path_info, "QUERY_STRING": query}
+    body = b"".join(app({**base, "SERVER_PORT": "9477", **environ}, start_response))
+    return answered["status"], answered["headers"], body
+
+
+def test_opening_the_page_with_the_token_sets_a_strict_httponly_cookie_and_drops_it_from_the_url(
+    serve: Serve,
+) -> None:
     endpoint = serve()
     port = endpoint.server.address.port
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
-        assert endpoint.get("/status.json", headers={"Host": host}).status_code == 200, host
-    # A page on rebind.example whose name now resolves to 127.0.0.1 (DNS rebinding).
-    response = endpoint.get("/status.json", headers={"Host": f"rebind.example:{port}"})
-    assert response.status_code == 403
-    assert "loopback" in response.json()["error"]
+    response = endpoint.get(f"/?token={TOKEN}", headers=WITHOUT_TOKEN, allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (303, "/")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie == f"autosolve_token_{port}={TOKEN}; Path=/; HttpOnly; SameSite=Strict"
+    by_cookie = {"Authorization": None, "Cookie": f"autosolve_token_{port}={TOKEN}"}
+    assert endpoint.get("/", headers=by_cookie).status_code == 200
+    assert endpoint.get("/status.json", headers=by_cookie).status_code == 200
 
 
 @threading_only
-def test_with_a_token_any_host_name_is_answered(serve: Serve) -> None:
-    endpoint = serve(token=TOKEN)
-    response = endpoint.get(
-        "/status.json", headers={"Host": "autosolve.example", "Authorization": f"Bearer {TOKEN}"}
+def test_without_the_token_the_page_asks_for_it_and_a_wrong_one_is_refused(
+    serve: Serve,
+) -> None:
+    endpoint = serve()
+    asked = endpoint.get("/", headers=WITHOUT_TOKEN)
+    assert asked.status_code == 401
+    assert (
+        'name="token"' in asked.text
+        and "form-action 'self'" in asked.headers["Content-Security-Policy"]
     )
+    refused = endpoint.get("/?token=wrong", headers=WITHOUT_TOKEN, allow_redirects=False)
+    assert refused.status_code == 401 and "Set-Cookie" not in refused.headers
+    assert "that token was refused" in refused.text
+
+
+@threading_only
+def test_a_post_shown_by_the_cookie_must_carry_its_origin(
+    serve: Serve, harness: MeteredHarness
+) -> None:
+    endpoint = serve()
+    cookie = f"autosolve_token_{endpoint.server.address.port}={TOKEN}"
+    document = {"command": "pause", "name": "worker:w0"}
+    headers = {"Authorization": None, "Cookie": cookie}
+    refused = endpoint.request("POST", "/api/control", json=document, headers=headers)
+    assert refused.status_code == 403
+    assert harness.child("worker:w0")["state"] != "paused"
+    assert endpoint.control(document, headers=headers).json()["ok"]
+
+
+@threading_only
+def test_any_host_name_is_answered_with_the_token(serve: Serve) -> None:
+    endpoint = serve()
+    response = endpoint.get("/status.json", headers={"Host": "autosolve.example"})
     assert response.status_code == 200
 
 
@@ -321,12 +516,84 @@ def test_the_dashboard_page_and_its_files_are_served(serve: Serve) -> None:
     assert page.status_code == 200
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert '<script src="/static/dashboard.js"' in page.text
-    script = endpoint.get("/static/dashboard.js")
-    assert script.headers["Content-Type"].startswith("text/javascript")
-    assert "/api/control" in script.text
+    assert '<script type="module" src="/static/dashboard.js"' in page.text
+    scripts = served_modules(endpoint, "dashboard.js")
+    assert any("/api/control" in text for text in scripts.values())
     assert endpoint.get("/static/dashboard.css").headers["Content-Type"].startswith("text/css")
     assert endpoint.get("/static/nope.js").status_code == 404
+
+
+def served_modules(endpoint: Endpoint, entry: str) -> dict[str, str]:
+    """``entry`` and every module it imports, transitively: each must be served as JavaScript."""
+    found: dict[str, str] = {}
+    waiting = [entry]
+    while waiting:
+        name = waiting.pop()
+        response = endpoint.get(f"/static/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["Content-Type"].startswith("text/javascript"), name
+        found[name] = response.text
+        imported = re.findall(r'^import .* from "\./([\w.-]+\.js)";$', response.text, re.M)
+        waiting += [module for module in imported if module not in found]
+    return found
+
+
+# -- the dashboard's documents ------------------------------------------------------
+
+
+def views(**documents: Any) -> dict[str, Callable[..., Any]]:
+    """Views that know one repository (``octo/hello``) and one analysis (id 7)."""
+    return {
+        "repository": lambda name: documents["repository"] if name == "octo/hello" else None,
+        "analysis": lambda analysis_id: documents["analysis"] if analysis_id == 7 else None,
+        "history": lambda: documents["history"],
+    }
+
+
+DOCUMENTS = {"repository": {"name": "octo/hello"}, "analysis": {"id": 7}, "history": {"times": []}}
+
+
+@threading_only
+@pytest.mark.parametrize(
+    ("path", "document"),
+    [
+        ("/api/repository?name=octo/hello", DOCUMENTS["repository"]),
+        ("/api/analysis?id=7", DOCUMENTS["analysis"]),
+        ("/api/history", DOCUMENTS["history"]),
+    ],
+)
+def test_the_dashboards_documents_are_answered(serve: Serve, path: str, document: Any) -> None:
+    response = serve(views=views(**DOCUMENTS)).get(path)
+    assert (response.status_code, response.json()) == (200, document)
+
+
+@threading_only
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("/api/repository?name=octo/nowhere", 404, "no such repository: octo/nowhere"),
+        ("/api/repository", 400, "this route needs ?name= (owner/name)"),
+        ("/api/analysis?id=8", 404, "no analysis with id 8"),
+        ("/api/analysis", 400, "this route needs ?id= (a number)"),
+        ("/api/analysis?id=x", 400, "`id` must be a positive integer, got 'x'"),
+        ("/api/analysis?id=-1", 400, "`id` must be a positive integer, got '-1'"),
+    ],
+)
+def test_a_document_asked_for_wrongly_or_not_there_is_said_so(
+    serve: Serve, path: str, status: int, error: str
+) -> None:
+    response = serve(views=views(**DOCUMENTS)).get(path)
+    assert (response.status_code, response.json()) == (status, {"ok": False, "error": error})
+
+
+@threading_only
+def test_a_repository_name_that_is_not_owner_slash_name_is_a_400(serve: Serve) -> None:
+    def refuse(name: str) -> None:
+        raise ValueError(f"`repository` must be owner/name, got {name!r}")
+
+    response = serve(views={"repository": refuse}).get("/api/repository?name=octo")
+    assert response.status_code == 400
+    assert response.json()["error"] == "`repository` must be owner/name, got 'octo'"
 
 
 @threading_only

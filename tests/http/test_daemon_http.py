@@ -6,11 +6,13 @@ import json
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+import autosolve
 from tests.control.daemon import Daemon, new_github, write_settings
 from tests.fakes.github import iso_now
 from tests.fakes.ollama import FakeOllama
@@ -40,7 +42,7 @@ def test_health_readiness_and_status_are_served(daemon: HttpDaemon) -> None:
     assert get(url + "/healthz").json() == {"status": "ok"}
     ready = daemon.wait_until(lambda: get(url + "/readyz").status_code == 200, what="ready")
     assert ready
-    status = get(url + "/status.json").json()
+    status = daemon.get("/status.json").json()
     socket_status = daemon.client.status()
     assert [c["name"] for c in status["children"]] == [c["name"] for c in socket_status["children"]]
 
@@ -50,20 +52,31 @@ def test_metrics_show_github_requests_runs_and_mirrored_issues(daemon: HttpDaemo
     daemon.wait_until(lambda: daemon.child(POLLER)["runs"] >= 1, what="a poll")
     text = get(url + "/metrics").text
     assert (metric(text, "autosolve_github_requests_total", status="200") or 0) >= 3
-    assert metric(text, "autosolve_child_runs_total", child=POLLER) >= 1
+    assert metric(text, "autosolve_child_runs_total", child=POLLER, result="ok") >= 1
     assert metric(text, "autosolve_issues", repository="octo/hello") is not None
     assert metric(text, "autosolve_jobs", state="dead") == 0
     assert metric(text, "process_resident_memory_bytes") > 0
 
 
+def test_metrics_show_the_build_each_childs_last_success_and_github_request_times(
+    daemon: HttpDaemon,
+) -> None:
+    daemon.wait_until(lambda: daemon.child(POLLER)["runs"] >= 1, what="a poll")
+    text = get(daemon.http_url() + "/metrics").text
+    [build] = [s for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "autosolve_build_info"]  # fmt: skip
+    assert build.value == 1
+    assert f'backend = "{build.labels["backend"]}"' in daemon.settings.read_text()
+    last_success = metric(text, "autosolve_child_last_success_timestamp_seconds", child=POLLER)
+    assert last_success is not None and last_success > 1.7e9
+    assert metric(text, "autosolve_child_runs_total", child=POLLER, result="failed") == 0
+    timed = "autosolve_github_request_duration_seconds_count"
+    assert metric(text, timed, route="repository") >= 2  # each repository validated
+    assert metric(text, timed, route="issues") >= 1
+
+
 def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> None:
-    url = daemon.http_url()
-    response = requests.post(
-        url + "/api/control",
-        json={"command": "pause", "name": POLLER},
-        headers={"Origin": url},
-        timeout=10,
-    )
+    response = daemon.control({"command": "pause", "name": POLLER})
     assert response.json() == {"ok": True, "names": [POLLER]}
     try:
         daemon.wait_until(lambda: daemon.child(POLLER)["state"] == "paused", what="paused")
@@ -73,7 +86,7 @@ def test_a_pause_over_http_shows_on_the_socket_and_back(daemon: HttpDaemon) -> N
         daemon.client.resume(POLLER)
 
     def http_state() -> str:
-        children = get(url + "/status.json").json()["children"]
+        children = daemon.get("/status.json").json()["children"]
         return next(c["state"] for c in children if c["name"] == POLLER)
 
     daemon.wait_until(lambda: http_state() != "paused", what="resumed over the socket")
@@ -124,7 +137,7 @@ def test_an_analysis_shows_in_metrics_and_the_overview(daemon: HttpDaemon) -> No
     assert metric(text, "autosolve_model_request_seconds_count") >= 1
     assert metric(text, "autosolve_issues", repository="octo/world") >= 1
     assert (metric(text, "autosolve_github_requests_total", status="201") or 0) >= 1
-    overview = get(url + "/api/overview").json()
+    overview = daemon.get("/api/overview").json()
     analysis = next(a for a in overview["analyses"] if a["repository"] == "octo/world")
     assert analysis["number"] == issue.number
     assert analysis["title"] == "Crash on start"
@@ -135,3 +148,29 @@ def test_an_analysis_shows_in_metrics_and_the_overview(daemon: HttpDaemon) -> No
     assert set(overview["jobs"]) == {"ready", "in_flight", "dead", "recent_dead"}
     world = next(r for r in overview["repositories"] if r["name"] == "octo/world")
     assert world["issues"] >= 1
+
+
+def test_an_analysis_reads_in_full_and_counts_in_its_repository_and_the_last_hour(
+    daemon: HttpDaemon,
+) -> None:
+    issue = daemon.github.add_issue("octo", "hello", title="Slow start", created_at=iso_now())
+
+    def analysed() -> dict[str, Any] | None:
+        analyses = daemon.get("/api/overview").json()["analyses"]
+        return next((a for a in analyses if a["title"] == "Slow start"), None)
+
+    listed = daemon.wait_until(analysed, timeout=30, what="the analysis listed")
+    full = daemon.get(f"/api/analysis?id={listed['id']}").json()
+    [comment] = daemon.github.comments("octo", "hello", issue.number)
+    assert full["body"] == comment.body
+    assert {key: full[key] for key in listed} == listed
+    assert (full["summary"], full["related"], full["questions"]) == (None, [], [])
+    view = daemon.get("/api/repository?name=octo/hello").json()
+    assert listed["id"] in [a["id"] for a in view["analyses"]]
+    latest = next(i for i in view["latest_issues"] if i["number"] == issue.number)
+    assert latest["analysis_id"] == listed["id"]
+    history = daemon.get("/api/history").json()
+    assert sum(history["series"]["analyses"]["posted"]) >= 1
+    assert sum(history["series"]["github"]["ok"]) >= 1
+    overview = daemon.get("/api/overview").json()
+    assert overview["daemon"]["version"] == autosolve.__version__

@@ -1,16 +1,13 @@
 """The live dashboard in a real headless Chromium, against a real daemon on each backend.
 
-The browser is Debian's ``chromium`` driven through ``chromium-driver`` by
-Selenium; nothing is downloaded at test time. Without them this module is
-skipped with the reason, except in CI (``CI=true``), where it fails: CI must
-run it (``.ci/run`` installs both).
+The browser and what the tests ask of it are in :mod:`tests.http.browser`
+(Debian's ``chromium`` and ``chromium-driver``, nothing downloaded); the
+views added for operators (the last hour, an analysis in full, one
+repository) are in :mod:`tests.http.test_dashboard_views`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,65 +15,24 @@ from typing import Any
 
 import pytest
 
+from tests.http.browser import (
+    browser,
+    console_errors,
+    keep_screenshots,
+    open_dashboard,
+    rows,
+    wait_in_page,
+)
 from tests.http.daemon import HttpDaemon, get, running_daemon
+from tests.plans import planned_units
+
+__all__ = ["browser"]  # a fixture, used by name
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
 POLLER = "worker:issue-poller:octo/hello"
 RELAY = "worker:outbox-relay:octo/world"
 REFLECTED_WITHIN = 2.0  # seconds: the dashboard's promise for a change made elsewhere
-
-
-def _require_browser() -> None:
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if not missing:
-        return
-    reason = f"{' and '.join(missing)} not installed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must run the browser test: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="as-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # A driver path given: Selenium Manager (which would download) is never run.
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def open_dashboard(browser: Any, daemon: HttpDaemon) -> None:
-    """Load the dashboard in a page whose console holds nothing from earlier pages."""
-    browser.get("about:blank")  # the last test's page stops polling (its daemon may be gone)
-    browser.get_log("browser")
-    browser.get(daemon.http_url() + "/")
 
 
 @pytest.fixture
@@ -85,28 +41,6 @@ def dashboard(browser: Any, http_daemon: HttpDaemon) -> Any:
     open_dashboard(browser, http_daemon)
     wait_in_page(browser, lambda: rows(browser), "the children table")
     return browser
-
-
-def wait_in_page(browser: Any, condition: Any, what: str, timeout: float = 15.0) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(
-        lambda _driver: condition(), message=f"the page did not show {what} within {timeout} s"
-    )
-
-
-def rows(browser: Any) -> dict[str, str]:
-    """Child name → state, as the page shows them."""
-    from selenium.webdriver.common.by import By
-
-    return {
-        row.get_attribute("data-name"): row.find_element(By.CSS_SELECTOR, ".state").text
-        for row in browser.find_elements(By.CSS_SELECTOR, "#children tbody tr")
-    }
-
-
-def console_errors(browser: Any) -> list[dict[str, Any]]:
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def test_the_page_loads_without_console_errors_and_shows_every_child(
@@ -184,10 +118,9 @@ def test_try_shows_the_prompt_and_the_answer_without_posting(
     issue = github.add_issue(
         "octo", "hello", title="Try me", body="It breaks on Tuesdays.", state="closed"
     )
-    url = http_daemon.http_url()
 
     def mirrored() -> bool:
-        repositories = get(url + "/api/overview").json()["repositories"]
+        repositories = http_daemon.get("/api/overview").json()["repositories"]
         return next(r["issues"] for r in repositories if r["name"] == "octo/hello") >= 1
 
     http_daemon.wait_until(mirrored, what="the issue mirrored")
@@ -215,26 +148,82 @@ def token_daemon(tmp_path_factory: pytest.TempPathFactory, short_dir: Path) -> I
         yield daemon
 
 
-def test_with_a_token_the_page_takes_it_from_the_url_and_hides_it(
+def forget_cookies(browser: Any, daemon: HttpDaemon) -> None:
+    """Drop this browser's cookies for the daemon's host (Selenium drops the current page's)."""
+    browser.get(daemon.http_url() + "/healthz")
+    browser.delete_all_cookies()
+    browser.get_log("browser")
+
+
+def everything_the_page_can_read(browser: Any) -> str:
+    """The page, its cookies as scripts see them, and its storage: where a token could hide."""
+    return str(
+        browser.execute_script(
+            "return document.documentElement.outerHTML + document.cookie"
+            " + JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
+        )
+    )
+
+
+def test_the_link_sets_a_strict_httponly_cookie_the_page_never_sees(
     browser: Any, token_daemon: HttpDaemon
 ) -> None:
-    browser.get("about:blank")
-    browser.get_log("browser")
-    browser.get(token_daemon.http_url() + f"/#token={TOKEN}")
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
-    assert TOKEN not in browser.current_url
-    assert browser.find_element("id", "token-form").is_displayed() is False
+    units = planned_units(token_daemon.settings)
+    forget_cookies(browser, token_daemon)
+    browser.get(token_daemon.dashboard_url())
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
+    assert browser.current_url == token_daemon.http_url() + "/"  # the token out of sight
+    [cookie] = browser.get_cookies()
+    assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == (TOKEN, True, "Strict")
+    assert TOKEN not in everything_the_page_can_read(browser)
+    browser.refresh()  # the cookie alone opens it from now on
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child again")
     assert console_errors(browser) == []
 
 
-def test_with_a_token_the_page_asks_for_it(browser: Any, token_daemon: HttpDaemon) -> None:
+def test_without_the_cookie_the_page_asks_for_the_token_and_opens_with_it(
+    browser: Any, token_daemon: HttpDaemon
+) -> None:
+    units = planned_units(token_daemon.settings)
+    forget_cookies(browser, token_daemon)
     browser.get(token_daemon.http_url() + "/")
-    browser.execute_script("sessionStorage.clear()")  # forget the last test's token
-    browser.refresh()
     form = browser.find_element("id", "token-form")
-    wait_in_page(browser, form.is_displayed, "the token form")
-    assert rows(browser) == {}
+    assert form.is_displayed() and rows(browser) == {}
     browser.find_element("id", "token-input").send_keys(TOKEN)
     browser.find_element("css selector", "#token-form button").click()
-    wait_in_page(browser, lambda: len(rows(browser)) == 7, "every child")
-    assert not form.is_displayed()
+    wait_in_page(browser, lambda: len(rows(browser)) == units, "every child")
+    assert browser.current_url == token_daemon.http_url() + "/"
+    assert TOKEN not in everything_the_page_can_read(browser)
+
+
+@pytest.fixture(scope="module")
+def impatient_daemon(
+    tmp_path_factory: pytest.TempPathFactory, short_dir: Path
+) -> Iterator[HttpDaemon]:
+    """A daemon whose /readyz gives a failing child no grace."""
+    directory = tmp_path_factory.mktemp("impatient")
+    sock = short_dir / "impatient.sock"
+    with running_daemon(directory, sock, "threading", http="ready_grace = 0") as daemon:
+        yield daemon
+
+
+def test_the_health_banner_says_what_readyz_says(
+    browser: Any, impatient_daemon: HttpDaemon
+) -> None:
+    open_dashboard(browser, impatient_daemon)
+    banner = browser.find_element("id", "health")
+    wait_in_page(browser, lambda: banner.get_attribute("data-health") == "ok", "a healthy banner")
+    assert browser.find_element("id", "health-title").text == "Healthy"
+    keep_screenshots(browser, "overview-healthy")
+    impatient_daemon.github.fail_next(  # type: ignore[attr-defined]
+        10**6, "status", "/repos/octo/hello/issues", status=500, body={"message": "down"}
+    )
+    impatient_daemon.client.run_now(POLLER)
+    wait_in_page(browser, lambda: banner.get_attribute("data-health") == "failing", "a red banner")
+    readiness = get(impatient_daemon.http_url() + "/readyz").json()
+    assert browser.find_element("id", "health-status").text == readiness["status"]
+    reasons = browser.find_elements("css selector", "#health-reasons li")
+    assert [reason.text.split(" has been failing")[0] for reason in reasons] == [POLLER]
+    troubles = browser.find_elements("css selector", "#health-troubles li")
+    assert [trouble.get_attribute("data-child") for trouble in troubles] == [POLLER]
+    assert console_errors(browser) == []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import platform
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from autosolve import __version__
 from autosolve.domain.analysis import Result
 from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.infra.github import GitHubClient
 from autosolve.infra.github.errors import RateLimitError
+from autosolve.infra.github.routes import ROUTE_KINDS, route_kind
 from autosolve.runtime import Category, EventKind, Failure, RuntimeEvent
 from tests.fakes.github import FakeGitHub
 
@@ -99,8 +102,8 @@ def test_a_scrape_reads_runs_restarts_and_states_from_the_status() -> None:
         }
     )
     families = scrape(metrics)
-    assert families["autosolve_child_runs"][(("child", "worker:a"),)] == 7
-    assert families["autosolve_child_runs"][(("child", "worker:b"),)] == 1
+    assert families["autosolve_child_runs"][("child", "worker:a"), ("result", "ok")] == 7
+    assert families["autosolve_child_runs"][("child", "worker:b"), ("result", "ok")] == 1
     assert families["autosolve_child_restarts"][(("child", "worker:a"),)] == 2
     states = families["autosolve_children"]
     assert (states[("state", "idle"),], states[("state", "paused"),]) == (1, 1)
@@ -111,7 +114,7 @@ def test_child_names_that_need_escaping_still_make_valid_text() -> None:
     metrics = Metrics()
     odd = 'worker:x\\y"z\nw'
     metrics.sources = ScrapeSources(status=lambda: {"children": [child(odd, runs=3)]})
-    assert scrape(metrics)["autosolve_child_runs"][(("child", odd),)] == 3
+    assert scrape(metrics)["autosolve_child_runs"][("child", odd), ("result", "ok")] == 3
 
 
 def test_issues_and_jobs_come_from_their_sources() -> None:
@@ -139,7 +142,7 @@ def test_a_failing_source_costs_its_samples_not_the_scrape(
         status=lambda: {"children": [child("worker:a", runs=1)]}, issues=broken
     )
     families = scrape(metrics)
-    assert families["autosolve_child_runs"][(("child", "worker:a"),)] == 1
+    assert families["autosolve_child_runs"][("child", "worker:a"), ("result", "ok")] == 1
     assert list(families["autosolve_issues"]) == ["type"]  # the family, no samples
     assert "cannot read issues: OSError: disk I/O error" in caplog.text
 
@@ -207,3 +210,70 @@ def test_a_failing_response_hook_never_fails_the_request(
         client = GitHubClient(github.url, "t", timeout=5, on_response=broken)
         assert client.get_repository("octo", "hello").name == "hello"
     assert "response hook failed" in caplog.text
+
+
+def test_build_info_names_the_version_python_and_backend() -> None:
+    [(labels, value)] = [
+        (key, v) for key, v in scrape(Metrics(backend="gevent"))["autosolve_build_info"].items()
+        if key != "type"
+    ]  # fmt: skip
+    assert dict(labels) == {
+        "version": __version__,
+        "python": platform.python_version(),
+        "backend": "gevent",
+    }
+    assert value == 1
+
+
+def test_runs_are_counted_by_result_and_the_last_success_is_a_unix_time() -> None:
+    metrics = Metrics()
+    succeeded = {
+        **child("worker:a", runs=7),
+        "failures": 2,
+        "last_success_at": "2026-01-01T00:00:00Z",
+    }
+    never = {**child("worker:b"), "failures": 3, "last_success_at": None}
+    metrics.sources = ScrapeSources(status=lambda: {"children": [succeeded, never]})
+    families = scrape(metrics)
+    results = families["autosolve_child_runs"]
+    assert results[("child", "worker:a"), ("result", "ok")] == 7
+    assert results[("child", "worker:a"), ("result", "failed")] == 2
+    assert results[("child", "worker:b"), ("result", "failed")] == 3
+    last = families["autosolve_child_last_success_timestamp_seconds"]
+    assert {k: v for k, v in last.items() if k != "type"} == {
+        (("child", "worker:a"),): 1767225600.0  # no sample for a child that never succeeded
+    }
+
+
+def test_github_request_durations_are_a_histogram_by_route_kind() -> None:
+    metrics = Metrics()
+    with FakeGitHub(token="t") as github:
+        github.add_repo("octo", "hello")
+        client = GitHubClient(github.url, "t", timeout=5, on_timing=metrics.on_github_timing)
+        client.get_repository("octo", "hello")
+        client.get_repository("octo", "hello")
+    histogram = scrape(metrics)["autosolve_github_request_duration_seconds"]
+    count = "autosolve_github_request_duration_seconds_count"
+    assert histogram[count, (("route", "repository"),)] == 2
+    series = {dict(key[1])["route"] for key in histogram if key != "type" and key[0] == count}
+    assert series == set(ROUTE_KINDS)  # every kind from the start, and no other
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/repos/octo/hello", "repository"),
+        ("/repos/octo/hello/issues", "issues"),
+        ("/repos/octo/hello/issues/12", "issues"),
+        ("/repos/octo/hello/issues/comments", "comments"),
+        ("/repos/octo/hello/issues/12/comments", "comments"),
+        ("/repos/octo/hello/issues/comments/99", "comments"),
+        ("/repos/octo/hello/labels", "labels"),
+        ("/repos/octo/hello/issues/12/labels", "labels"),
+        ("/user", "user"),
+        ("/orgs/octo/repos", "other"),
+        ("/installation/repositories", "other"),
+    ],
+)
+def test_a_request_path_is_one_of_a_few_route_kinds(path: str, kind: str) -> None:
+    assert route_kind(path) == kind

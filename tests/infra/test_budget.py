@@ -20,6 +20,7 @@ from autosolve.infra.budget import (
     MemoryLedger,
     Permit,
     RequestBudget,
+    points_of,
 )
 
 
@@ -102,6 +103,14 @@ def test_requests_within_budget_go_at_once(make):
     assert budget.acquire("POST").waited == 0.0
     stats = budget.stats()
     assert (stats.in_flight, stats.requests_total, stats.waits_total, stats.waiting) == (6, 6, 0, 0)
+
+
+def test_the_points_granted_are_counted_at_githubs_price(make):
+    budget = make()
+    methods = ["GET", "POST", "GET"]  # within the points and writes of one window
+    for method in methods:
+        budget.release(budget.acquire(method))
+    assert budget.stats().points_total == sum(points_of(method) for method in methods)
 
 
 def test_at_most_concurrency_requests_are_in_flight(make):

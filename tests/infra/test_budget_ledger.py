@@ -32,7 +32,9 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     database = PostgresDatabase(request.getfixturevalue("postgres_url"))
     database.open()
     apply_migrations(database)
-    yield lambda **limits: PostgresLedger(database, BudgetLimits(**{**defaults, **limits}))
+    yield lambda **limits: PostgresLedger(
+        database, BudgetLimits(**{**defaults, **limits}), server_clock=False
+    )
     database.close()
 
 

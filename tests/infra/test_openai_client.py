@@ -21,7 +21,7 @@ from autosolve.infra.model import (
 from autosolve.infra.model.providers import new_model
 from autosolve.infra.ollama import OllamaClient
 from autosolve.infra.openai import OpenAIClient
-from autosolve.runtime.policy import Category
+from autosolve.runtime import Category
 from autosolve.schedule.classifier import infra_classifier
 from tests.fakes.openai import COMPLETIONS, DEFAULT_MODEL, FakeOpenAI
 

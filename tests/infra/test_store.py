@@ -30,25 +30,21 @@ from autosolve.infra.store import (
     UnknownJobError,
     UnknownRepositoryError,
 )
-from autosolve.infra.store.migrations import MIGRATIONS, apply_migrations
-from tests.stores import StoreBackend
+from autosolve.infra.timestamps import CLOCK_TOLERANCE
+from tests.stores import (
+    ManualClock,
+    StoreBackend,
+    count,
+    dead_jobs,
+    enqueue_job,
+    pending_jobs,
+    pending_outbox,
+    repository,
+)
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-01T00:05:00Z"
 T2 = "2026-01-01T00:10:00Z"
-
-
-class FakeClock:
-    """Epoch seconds that move only when the test says so."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def issue(number: int, updated_at: str = T0, **changes: object) -> Issue:
@@ -75,8 +71,8 @@ def inspect(db: Path) -> sqlite3.Connection:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -85,7 +81,7 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(store_backend: StoreBackend, clock: FakeClock) -> Iterator[Store]:
+def store(store_backend: StoreBackend, clock: ManualClock) -> Iterator[Store]:
     store = store_backend.open(now=clock)
     store.migrate()
     yield store
@@ -128,7 +124,7 @@ CONTRACT_COLUMNS = {
         "relayed_at",
     },
     "jobs": {"id", "payload", "enqueued_at", "visible_at", "receive_count", "attempts",
-             "last_error"},
+             "last_error", "leased_by"},
     "dead_jobs": {"id", "job_id", "payload", "receive_count", "reason", "dead_at"},
     "analyses": {"id", "issue_id", "model", "prompt_sha256", "content_sha256", "body",
                  "comment_id", "created_at", "posted_at"},
@@ -204,7 +200,7 @@ def test_a_closed_store_refuses_further_calls_and_closing_again_is_harmless(stor
     store.close()
     store.close()
     with pytest.raises(StoreClosedError, match="is closed"):
-        store.pending_jobs()
+        store.jobs_summary()
 
 
 # -- repositories -----------------------------------------------------------------------
@@ -227,7 +223,7 @@ def test_repository_names_compare_case_insensitively_like_github(store: Store):
     local_id = store.upsert_repository(1, "octo", "hello")
     assert store.upsert_repository(1, "Octo", "Hello") == local_id
     assert store.repository_id("OCTO", "HELLO") == local_id
-    assert store.count("repositories") == 1
+    assert count(store, "repositories") == 1
 
 
 def test_unknown_repository_error_names_owner_and_name(store: Store):
@@ -245,7 +241,7 @@ def test_save_issue_page_stores_issues_events_and_cursor(store: Store, repo: int
 
     assert stored == 2
     assert store.load_cursor(repo) == cursor
-    assert store.pending_outbox(repo) == 2
+    assert pending_outbox(store, repo) == 2
     saved = store.get_issue(repo, 2)
     assert saved is not None
     assert saved.repository.full_name == "octo/hello" and saved.full_name == "octo/hello#2"
@@ -269,8 +265,8 @@ def test_resaving_the_same_page_creates_no_duplicate_events(store: Store, repo: 
     store.save_issue_page(repo, page, SyncCursor(since=T0))
 
     assert store.save_issue_page(repo, page, SyncCursor(since=T0)) == 0
-    assert store.count("outbox_events") == 2
-    assert store.count("issues") == 2
+    assert count(store, "outbox_events") == 2
+    assert count(store, "issues") == 2
 
 
 def test_an_updated_issue_is_rewritten_and_gets_exactly_one_event(store: Store, repo: int):
@@ -287,7 +283,7 @@ def test_an_updated_issue_is_rewritten_and_gets_exactly_one_event(store: Store, 
         None,
         ("bug", "help"),
     )
-    assert store.count("outbox_events") == 3
+    assert count(store, "outbox_events") == 3
 
 
 def test_an_issue_older_than_the_stored_copy_does_not_overwrite_it(store: Store, repo: int):
@@ -329,29 +325,41 @@ def test_save_issue_page_writes_nothing_when_an_issue_of_the_page_is_invalid(
     saved = store.get_issue(repo, 1)
     assert saved is not None and saved.issue.title == "original"
     assert store.get_issue(repo, 2) is None
-    assert store.count("issues") == 1
-    assert store.count("outbox_events") == 1
+    assert count(store, "issues") == 1
+    assert count(store, "outbox_events") == 1
     assert store.load_cursor(repo) == before
+
+
+def test_a_delivery_stores_its_issues_with_their_events_and_a_redelivery_changes_nothing(
+    store: Store, repo: int
+):
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.record_delivery("d-1", "issues", repo, [issue(1, T1)]) is None  # redelivered
+    assert pending_outbox(store, repo) == 1
+    assert store.get_issue(repo, 1).issue == issue(1)  # type: ignore[union-attr]
+    assert count(store, "webhook_deliveries") == 1
+
+
+def test_a_delivery_and_a_poll_of_the_same_change_queue_one_analysis(store: Store, repo: int):
+    assert store.record_delivery("d-1", "issues", repo, [issue(1)]) == 1
+    assert store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0)) == 0
+    assert store.record_delivery("d-2", "issue_comment", repo, [issue(1)]) == 0
+    assert pending_outbox(store, repo) == 1
+
+
+def test_a_delivery_without_issues_is_recorded_alone(store: Store):
+    assert store.record_delivery("d-ping", "ping") == 0
+    assert store.record_delivery("d-ping", "ping") is None
+    assert count(store, "webhook_deliveries") == 1
 
 
 def test_cursor_is_empty_before_the_first_sync(store: Store, repo: int):
     assert store.load_cursor(repo) == SyncCursor(since=None, etag=None, next_url=None)
 
 
-def test_save_cursor_alone_replaces_the_cursor(store: Store, repo: int):
-    store.save_issue_page(repo, [issue(1)], SyncCursor(since=T0, next_url="https://x/2"))
-
-    store.save_cursor(repo, SyncCursor(since=T0, etag='"e2"'))
-
-    assert store.load_cursor(repo) == SyncCursor(since=T0, etag='"e2"', next_url=None)
-    assert store.count("outbox_events") == 1
-
-
 def test_cursor_of_an_unknown_repository_is_refused(store: Store):
     with pytest.raises(UnknownRepositoryError, match="id 42"):
         store.load_cursor(42)
-    with pytest.raises(UnknownRepositoryError, match="id 42"):
-        store.save_cursor(42, SyncCursor(since=T0))
 
 
 # -- outbox relay -------------------------------------------------------------------------
@@ -361,8 +369,8 @@ def test_relay_moves_at_most_twenty_events_per_call(store: Store, repo: int):
     store.save_issue_page(repo, [issue(n) for n in range(1, 46)], SyncCursor())
 
     assert [store.relay_outbox(repo) for _ in range(4)] == [20, 20, 5, 0]
-    assert store.pending_jobs() == 45
-    assert store.pending_outbox(repo) == 0
+    assert pending_jobs(store) == 45
+    assert pending_outbox(store, repo) == 0
 
 
 def test_relay_batch_size_is_configurable_and_validated(store: Store, repo: int):
@@ -379,8 +387,8 @@ def test_relay_moves_only_the_events_of_its_repository(store: Store, repo: int):
 
     assert store.relay_outbox(other) == 1
 
-    assert store.pending_outbox(repo) == 2
-    assert store.pending_outbox(other) == 0
+    assert pending_outbox(store, repo) == 2
+    assert pending_outbox(store, other) == 0
     job = store.receive_job(visibility_timeout=60, max_attempts=3)
     assert job is not None and job.payload == {"repository_id": other, "number": 1}
 
@@ -395,8 +403,8 @@ def test_relay_enqueues_and_acknowledges_in_one_transaction(
     with pytest.raises(StoreError, match="disk on fire"):
         store.relay_outbox(repo)
 
-    assert store.pending_outbox(repo) == 5
-    assert store.pending_jobs() == 0
+    assert pending_outbox(store, repo) == 5
+    assert pending_jobs(store) == 0
 
 
 def test_a_burst_of_edits_to_one_issue_queues_one_job(store: Store, repo: int):
@@ -404,8 +412,8 @@ def test_a_burst_of_edits_to_one_issue_queues_one_job(store: Store, repo: int):
         store.save_issue_page(repo, [issue(1, updated_at)], SyncCursor(since=updated_at))
 
     assert store.relay_outbox(repo) == 3
-    assert store.pending_jobs() == 1
-    assert store.pending_outbox(repo) == 0
+    assert pending_jobs(store) == 1
+    assert pending_outbox(store, repo) == 0
 
 
 def test_an_edit_during_the_analysis_queues_a_fresh_job(store: Store, repo: int):
@@ -417,16 +425,16 @@ def test_an_edit_during_the_analysis_queues_a_fresh_job(store: Store, repo: int)
     store.save_issue_page(repo, [issue(1, T1)], SyncCursor())
     store.relay_outbox(repo)
 
-    assert store.pending_jobs() == 2
+    assert pending_jobs(store) == 2
 
 
 # -- job queue ---------------------------------------------------------------------------
 
 
 def test_received_job_is_hidden_for_the_visibility_timeout_then_reappears(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
-    job_id = store.enqueue_job({"repository_id": 1, "number": 1})
+    job_id = enqueue_job(store, {"repository_id": 1, "number": 1})
 
     first = store.receive_job(visibility_timeout=30, max_attempts=5)
     assert first is not None and (first.id, first.receive_count) == (job_id, 1)
@@ -437,31 +445,31 @@ def test_received_job_is_hidden_for_the_visibility_timeout_then_reappears(
     assert again is not None and (again.id, again.receive_count) == (job_id, 2)
 
 
-def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: FakeClock):
-    first = store.enqueue_job({"n": 1})
+def test_receive_returns_the_oldest_visible_job_first(store: Store, clock: ManualClock):
+    first = enqueue_job(store, {"n": 1})
     clock.advance(1)
-    second = store.enqueue_job({"n": 2})
+    second = enqueue_job(store, {"n": 2})
 
     received = [store.receive_job(60, 5), store.receive_job(60, 5), store.receive_job(60, 5)]
 
     assert [job.id if job else None for job in received] == [first, second, None]
 
 
-def test_a_deleted_job_is_never_received_again(store: Store, clock: FakeClock):
-    store.enqueue_job({"n": 1})
+def test_a_deleted_job_is_never_received_again(store: Store, clock: ManualClock):
+    enqueue_job(store, {"n": 1})
     job = store.receive_job(30, 5)
     assert job is not None
 
     assert store.delete_job(job.id) is True
     clock.advance(3600)
     assert store.receive_job(30, 5) is None
-    assert store.pending_jobs() == 0
+    assert pending_jobs(store) == 0
 
 
 def test_a_released_job_reappears_after_its_delay_with_the_error_recorded(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
-    store.enqueue_job({"n": 1})
+    enqueue_job(store, {"n": 1})
     job = store.receive_job(600, 5)
     assert job is not None
 
@@ -475,9 +483,9 @@ def test_a_released_job_reappears_after_its_delay_with_the_error_recorded(
 
 
 def test_a_job_received_max_attempts_times_goes_to_dead_jobs_with_its_last_error(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
-    job_id = store.enqueue_job({"n": 1})
+    job_id = enqueue_job(store, {"n": 1})
     for attempt in range(1, 4):
         job = store.receive_job(600, max_attempts=3)
         assert job is not None and job.receive_count == attempt
@@ -485,39 +493,39 @@ def test_a_job_received_max_attempts_times_goes_to_dead_jobs_with_its_last_error
 
     assert store.receive_job(600, max_attempts=3) is None
 
-    assert store.pending_jobs() == 0
-    [dead] = store.dead_jobs()
+    assert pending_jobs(store) == 0
+    [dead] = dead_jobs(store)
     assert (dead.job_id, dead.receive_count) == (job_id, 3)
     assert dead.reason == "exhausted after 3 attempts: failure 3"
     assert dead.dead_at == clock.now
 
 
 def test_exhausted_jobs_are_skipped_and_the_next_visible_job_is_returned(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
-    store.enqueue_job({"n": 1})
+    enqueue_job(store, {"n": 1})
     assert store.receive_job(10, max_attempts=1) is not None
-    alive = store.enqueue_job({"n": 2})
+    alive = enqueue_job(store, {"n": 2})
     clock.advance(10)  # the first lease expires without an error being recorded
 
     job = store.receive_job(10, max_attempts=1)
 
     assert job is not None and job.id == alive
-    [dead] = store.dead_jobs()
+    [dead] = dead_jobs(store)
     assert dead.reason.startswith("exhausted after 1 attempts: no error recorded")
 
 
 @pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"just a string"', ""])
 def test_a_malformed_payload_is_received_as_none_and_can_be_dead_lettered(store: Store, raw: str):
-    job_id = store.enqueue_job(raw)
+    job_id = enqueue_job(store, raw)
 
     job = store.receive_job(60, 5)
 
     assert job is not None
     assert (job.id, job.payload, job.raw_payload) == (job_id, None, raw)
     assert store.dead_letter(job.id, "malformed payload") is True
-    assert store.pending_jobs() == 0
-    [dead] = store.dead_jobs()
+    assert pending_jobs(store) == 0
+    [dead] = dead_jobs(store)
     assert (dead.job_id, dead.payload, dead.reason, dead.receive_count) == (
         job_id,
         raw,
@@ -530,7 +538,7 @@ def test_operations_on_a_job_that_is_gone_report_false(store: Store):
     assert store.delete_job(12345) is False
     assert store.release_job(12345, "boom") is False
     assert store.dead_letter(12345, "boom") is False
-    assert store.dead_jobs() == []
+    assert dead_jobs(store) == []
 
 
 @pytest.mark.parametrize(
@@ -539,7 +547,9 @@ def test_operations_on_a_job_that_is_gone_report_false(store: Store):
         (lambda s: s.receive_job(0, 5), "`visibility_timeout` must be greater than 0"),
         (lambda s: s.receive_job(10, 0), "`max_attempts` must be at least 1"),
         (lambda s: s.release_job(1, "x", delay=-1), "`delay` must be non-negative"),
-        (lambda s: s.count("sqlite_master"), "`table` must be one of"),
+        (lambda s: s.relay_outbox(1, batch_size=0), "`batch_size` must be at least 1"),
+        (lambda s: s.recent_analyses(0), "`limit` must be at least 1"),
+        (lambda s: s.jobs_summary(recent=-1), "`recent` must be non-negative"),
     ],
 )
 def test_invalid_arguments_are_refused_with_the_parameter_named(store: Store, call, message):
@@ -550,42 +560,38 @@ def test_invalid_arguments_are_refused_with_the_parameter_named(store: Store, ca
 # -- schema version 2: upgrading a database in place -----------------------------------
 
 
-def test_a_version_1_sqlite_database_is_upgraded_in_place_keeping_its_data(db: Path):
-    with inspect(db) as connection:
-        connection.isolation_level = None
-        apply_migrations(connection, MIGRATIONS[:1])
-        connection.execute(
-            "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
-            "VALUES (1, 'octo', 'hello', 1767225600.7, 1767225600.7)"  # 2026-01-01T00:00:00.7Z
-        )
-        connection.execute(
-            "INSERT INTO issues (repository_id, github_id, number, title, body, state, "
-            "is_pull_request, github_updated_at, labels, created_at, updated_at) "
-            "VALUES (1, 11, 1, 'Old', 'body', 'open', 0, ?, '[\"bug\"]', 5.0, 6.0)",
-            (T0,),
-        )
-        connection.execute(
-            "INSERT INTO jobs (payload, enqueued_at, visible_at, receive_count) "
-            'VALUES (\'{"number": 1, "repository_id": 1}\', 1.0, 1.0, 2)'
-        )
+def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(
+    store_backend: StoreBackend,
+):
+    store_backend.migrate_to(1)
+    store_backend.sql(
+        "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
+        "VALUES (1, 'octo', 'hello', 1767225600.7, 1767225600.7)"  # 2026-01-01T00:00:00.7Z
+    )
+    store_backend.sql(
+        "INSERT INTO issues (repository_id, github_id, number, title, body, state, "
+        "is_pull_request, github_updated_at, labels, created_at, updated_at) "
+        "VALUES (1, 11, 1, 'Old', 'body', 'open', 0, ?, '[\"bug\"]', 5.0, 6.0)",
+        (T0,),
+    )
+    store_backend.sql(
+        "INSERT INTO jobs (payload, enqueued_at, visible_at, receive_count) "
+        'VALUES (\'{"number": 1, "repository_id": 1}\', 1.0, 1.0, 2)'
+    )
 
-    with SQLiteStore(db) as store:
-        assert store.migrate() == SCHEMA_VERSION == 2
+    with store_backend.open() as store:
+        assert store.migrate() == SCHEMA_VERSION
         kept = store.get_issue(1, 1)
         assert kept is not None and kept.issue.title == "Old" and kept.issue.labels == ("bug",)
         assert kept.issue.created_at is None  # GitHub's creation time was not kept before
-        assert store.repository("octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+        assert repository(store, "octo", "hello").watch_since == "2026-01-01T00:00:00Z"
         job = store.receive_job(60, max_attempts=3)
         assert job is not None and (job.receive_count, job.attempts) == (3, 3)
-    with inspect(db) as connection:
-        assert connection.execute("SELECT stored_at, updated_at FROM issues").fetchone() == (
-            5.0,
-            6.0,
-        )
+    assert store_backend.sql("SELECT stored_at, updated_at FROM issues") == [(5.0, 6.0)]
 
 
 def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
     clock.now = 1_767_225_600.9  # 2026-01-01T00:00:00.9Z
     store.upsert_repository(1, "octo", "hello")
@@ -593,9 +599,19 @@ def test_the_watch_start_is_recorded_at_the_first_upsert_and_never_moves(
     store.upsert_repository(1, "Octo", "Hello")
     other = store.upsert_repository(2, "octo", "world")
 
-    assert store.repository("octo", "hello").watch_since == "2026-01-01T00:00:00Z"
-    world = store.repository("OCTO", "WORLD")
+    assert repository(store, "octo", "hello").watch_since == "2026-01-01T00:00:00Z"
+    world = repository(store, "OCTO", "WORLD")
     assert (world.id, world.watch_since) == (other, "2026-01-02T00:00:00Z")
+
+
+def test_a_watch_start_given_at_the_first_upsert_is_recorded_instead_of_the_stores_clock(
+    store: Store, clock: ManualClock
+):
+    clock.now = 978_307_200.0  # the local clock woke up in 2001
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_225_600.9)  # GitHub's time
+    store.upsert_repository(1, "octo", "hello", watch_since=1_767_312_000.0)
+
+    assert repository(store, "octo", "hello").watch_since == "2026-01-01T00:00:00Z"
 
 
 def test_an_issue_keeps_its_author_and_creation_time(store: Store, repo: int):
@@ -634,7 +650,7 @@ def test_the_same_instant_written_differently_is_no_change(store: Store, repo: i
 
 
 def test_outage_releases_give_the_attempt_back_so_the_job_never_dies_of_them(store: Store):
-    store.enqueue_job({"n": 1})
+    enqueue_job(store, {"n": 1})
     for _ in range(10):
         job = store.receive_job(600, max_attempts=2)
         assert job is not None and job.attempts == 1
@@ -647,14 +663,14 @@ def test_outage_releases_give_the_attempt_back_so_the_job_never_dies_of_them(sto
     assert job is not None and job.attempts == 2
     store.release_job(job.id, "422 again")
     assert store.receive_job(600, max_attempts=2) is None
-    [dead] = store.dead_jobs()
+    [dead] = dead_jobs(store)
     assert dead.reason == "exhausted after 2 attempts: 422 again"
 
 
 def test_jobs_summary_counts_ready_in_flight_and_dead_and_lists_the_newest_dead(
-    store: Store, clock: FakeClock
+    store: Store, clock: ManualClock
 ):
-    ids = [store.enqueue_job({"n": n}) for n in range(30)]
+    ids = [enqueue_job(store, {"n": n}) for n in range(30)]
     for job_id in ids[:25]:
         store.dead_letter(job_id, f"reason {job_id}")
         clock.advance(1)
@@ -671,8 +687,8 @@ def test_jobs_summary_counts_ready_in_flight_and_dead_and_lists_the_newest_dead(
 
 
 def test_a_dead_job_retried_by_id_comes_back_with_its_id_and_fresh_attempts(store: Store):
-    first = store.enqueue_job({"n": 1})
-    second = store.enqueue_job({"n": 2})
+    first = enqueue_job(store, {"n": 1})
+    second = enqueue_job(store, {"n": 2})
     for job_id in (first, second):
         store.dead_letter(job_id, "gave up")
 
@@ -680,33 +696,104 @@ def test_a_dead_job_retried_by_id_comes_back_with_its_id_and_fresh_attempts(stor
 
     job = store.receive_job(60, max_attempts=1)
     assert job is not None and (job.id, job.payload, job.attempts) == (second, {"n": 2}, 1)
-    assert [d.job_id for d in store.dead_jobs()] == [first]
+    assert [d.job_id for d in dead_jobs(store)] == [first]
     with pytest.raises(UnknownJobError, match="no dead job with id 999"):
         store.retry_dead_jobs(999)
 
 
 def test_retrying_all_dead_jobs_skips_work_that_already_waits(store: Store):
-    dead = [store.enqueue_job({"n": n}) for n in range(3)]
+    dead = [enqueue_job(store, {"n": n}) for n in range(3)]
     for job_id in dead:
         store.dead_letter(job_id, "gave up")
-    waiting = store.enqueue_job({"n": 1})
+    waiting = enqueue_job(store, {"n": 1})
 
     assert store.retry_dead_jobs() == dead
 
-    assert store.dead_jobs() == []
-    assert store.pending_jobs() == 3
+    assert dead_jobs(store) == []
+    assert pending_jobs(store) == 3
     assert {store.receive_job(60, 5).id for _ in range(3)} == {dead[0], waiting, dead[2]}
+
+
+# -- holders that are gone, clocks that step back ---------------------------------------
+
+
+def test_jobs_left_in_flight_by_a_gone_process_are_released_at_once_naming_it(
+    store: Store, store_backend: StoreBackend, clock: ManualClock
+):
+    in_flight = enqueue_job(store, {"n": 1})
+    waiting = enqueue_job(store, {"n": 2})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    assert job is not None and job.id == in_flight
+    restarted = store_backend.open(now=clock)  # the next process, on the same database
+    restarted.migrate()
+
+    assert restarted.release_orphaned_jobs() == [in_flight]
+
+    again = restarted.receive_job(visibility_timeout=600, max_attempts=5)
+    assert again is not None and again.id == in_flight and again.attempts == 2
+    assert again.last_error == f"its holder {store.holder} ended without finishing it"
+    assert restarted.receive_job(visibility_timeout=600, max_attempts=5).id == waiting
+    restarted.close()
+
+
+def test_a_job_waiting_out_its_retry_delay_is_no_orphan(store: Store, clock: ManualClock):
+    enqueue_job(store, {"n": 1})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    store.release_job(job.id, "422 Validation Failed", delay=600)
+
+    assert store.release_orphaned_jobs() == []
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is None
+
+
+def test_each_store_leases_jobs_as_its_own_holder(store: Store, store_backend: StoreBackend):
+    other = store_backend.open()
+    assert other.holder != store.holder
+    other.set_holder("node-b.0123456789ab")
+    assert other.holder == "node-b.0123456789ab"
+    other.close()
+
+
+def test_a_lease_taken_before_the_clock_stepped_back_an_hour_does_not_hide_the_job_an_hour(
+    store: Store, clock: ManualClock
+):
+    enqueue_job(store, {"n": 1})
+    leased = store.receive_job(visibility_timeout=600, max_attempts=5)
+    assert leased is not None
+    clock.advance(-3600)
+
+    again = store.receive_job(visibility_timeout=600, max_attempts=5)
+
+    assert again is not None and again.id == leased.id
+
+
+def test_a_retry_delay_written_before_the_clock_stepped_back_does_not_outlast_it(
+    store: Store, clock: ManualClock
+):
+    enqueue_job(store, {"n": 1})
+    job = store.receive_job(visibility_timeout=600, max_attempts=5)
+    store.release_job(job.id, "422 Validation Failed", delay=600)
+    clock.advance(-3600)
+
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is not None
+
+
+def test_clocks_a_little_apart_leave_a_lease_alone(store: Store, clock: ManualClock):
+    enqueue_job(store, {"n": 1})
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is not None
+    clock.advance(-CLOCK_TOLERANCE)  # within what two clocks may disagree
+
+    assert store.receive_job(visibility_timeout=600, max_attempts=5) is None
 
 
 # -- analyses ----------------------------------------------------------------------------
 
 
 def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
-    store: Store, repo: int, clock: FakeClock, store_backend: StoreBackend
+    store: Store, repo: int, clock: ManualClock, store_backend: StoreBackend
 ):
     store.save_issue_page(repo, [issue(1)], SyncCursor())
     stored = store.get_issue(repo, 1)
-    job_id = store.enqueue_job({"repository_id": repo, "number": 1})
+    job_id = enqueue_job(store, {"repository_id": repo, "number": 1})
     assert stored is not None
 
     pending = store.add_analysis(
@@ -722,7 +809,7 @@ def test_an_analysis_posted_later_is_recorded_with_its_comment_and_its_job_done(
 
     latest = store.latest_analysis(stored.id)
     assert latest is not None and (latest.comment_id, latest.posted_at) == (4242, clock.now)
-    assert store.pending_jobs() == 0
+    assert pending_jobs(store) == 0
     [recent] = store.recent_analyses()
     assert (recent.repository, recent.number, recent.title, recent.comment_id) == (
         "octo/hello",
@@ -737,7 +824,7 @@ def test_a_dry_run_analysis_is_stored_unposted_and_its_job_deleted_at_once(store
     store.save_issue_page(repo, [issue(1)], SyncCursor())
     stored = store.get_issue(repo, 1)
     assert stored is not None
-    job_id = store.enqueue_job({"repository_id": repo, "number": 1})
+    job_id = enqueue_job(store, {"repository_id": repo, "number": 1})
     store.add_analysis(stored.id, model="m", prompt_sha256="p", content_sha256="c1", body="one")
     store.add_analysis(
         stored.id, model="m", prompt_sha256="p", content_sha256="c2", body="two", done_job_id=job_id
@@ -745,7 +832,7 @@ def test_a_dry_run_analysis_is_stored_unposted_and_its_job_deleted_at_once(store
 
     latest = store.latest_analysis(stored.id)
     assert latest is not None and (latest.body, latest.posted_at) == ("two", None)
-    assert store.pending_jobs() == 0 and store.count("analyses") == 2
+    assert pending_jobs(store) == 0 and count(store, "analyses") == 2
     assert store.latest_analysis(stored.id + 1) is None
 
 
@@ -753,3 +840,13 @@ def test_issue_counts_name_every_repository_even_an_empty_one(store: Store, repo
     store.upsert_repository(2, "octo", "world")
     store.save_issue_page(repo, [issue(1), issue(2, is_pull_request=True)], SyncCursor())
     assert store.issue_counts() == {"octo/hello": 2, "octo/world": 0}
+
+
+def test_an_issue_given_twice_in_one_page_is_stored_once_as_its_last_copy(store: Store, repo: int):
+    page = [issue(1, T0, title="first"), issue(1, T1, title="last")]
+
+    assert store.save_issue_page(repo, page, SyncCursor()) == 1
+
+    saved = store.get_issue(repo, 1)
+    assert saved is not None and saved.issue == issue(1, T1, title="last")
+    assert count(store, "outbox_events") == 1

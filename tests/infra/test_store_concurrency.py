@@ -1,15 +1,15 @@
-"""Many actors write to the store at once: nothing is locked out, nothing is lost."""
+"""Many actors write to the store at once: nothing is locked out, nothing is lost (both engines)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from autosolve.infra.issue import Issue
-from autosolve.infra.store import SQLiteStore, SyncCursor
+from autosolve.infra.store import SyncCursor
+from tests.stores import StoreBackend, count, pending_jobs
 
 THREADS = 8
 ROUNDS = 25
@@ -53,22 +53,24 @@ def run_threads(worker: Callable[[int], None]) -> list[BaseException]:
 
 
 @pytest.mark.parametrize("sharing", ["one shared store", "one store per thread"])
-def test_concurrent_writers_are_never_locked_out_and_lose_no_rows(tmp_path: Path, sharing: str):
+def test_concurrent_writers_are_never_locked_out_and_lose_no_rows(
+    store_backend: StoreBackend, sharing: str
+):
     """Poller, relay and explainer calls from 8 threads at once all succeed.
 
-    With one store per thread the threads really contend for SQLite's write
-    lock (``BEGIN IMMEDIATE`` and ``busy_timeout`` at work), not only for the
-    store's own lock.
+    With one store per thread the threads really contend for the database's
+    locks (on SQLite the write lock: ``BEGIN IMMEDIATE`` and ``busy_timeout``
+    at work), not only for one store's own lock or pool.
     """
-    db = tmp_path / "autosolve.db"
-    shared = SQLiteStore(db)
+    shared = store_backend.open()
     shared.migrate()
     repositories = [shared.upsert_repository(i, "octo", f"repo{i}") for i in range(THREADS)]
     done: list[list[int]] = [[] for _ in range(THREADS)]
 
     def worker(index: int) -> None:
-        store = shared if sharing == "one shared store" else SQLiteStore(db)
+        store = shared if sharing == "one shared store" else store_backend.open()
         try:
+            store.migrate()
             repository = repositories[index]
             for round_ in range(ROUNDS):
                 cursor = SyncCursor(since=f"round {round_}")
@@ -86,13 +88,13 @@ def test_concurrent_writers_are_never_locked_out_and_lose_no_rows(tmp_path: Path
 
     assert errors == []
     total = THREADS * ROUNDS * ISSUES_PER_PAGE
-    assert shared.count("issues") == total
-    assert shared.count("outbox_events") == total
+    assert count(shared, "issues") == total
+    assert count(shared, "outbox_events") == total
     for repository in repositories:
         assert shared.load_cursor(repository).since == f"round {ROUNDS - 1}"
         while shared.relay_outbox(repository):
             pass
     finished = [job_id for ids in done for job_id in ids]
     assert len(finished) == len(set(finished)), "a job was handed to two receivers"
-    assert len(finished) + shared.pending_jobs() == total
+    assert len(finished) + pending_jobs(shared) == total
     shared.close()

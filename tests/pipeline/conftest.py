@@ -12,6 +12,7 @@ from autosolve.settings import settings_from_mapping
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, merge, settings_dict, to_toml
+from tests.pipeline.running import running  # noqa: F401  (a fixture)
 from tests.pipeline.world import World
 
 

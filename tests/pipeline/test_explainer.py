@@ -19,6 +19,7 @@ from autosolve.runtime import Cancelled
 from tests.fakes.github import iso_now
 from tests.pipeline.daemon import query
 from tests.pipeline.world import World, context
+from tests.stores import count, dead_jobs, enqueue_job, pending_jobs
 
 COMMENTS = "/repos/octo/hello/issues/{}/comments"
 
@@ -59,7 +60,7 @@ def test_a_first_start_posts_nothing_for_existing_issues_of_any_kind(world: Worl
     assert posts(world) == [] and world.ollama.requests == []
     assert explainer.skipped == {"before_watch_start": 301}
     assert world.outcomes == ["skipped"] * 301
-    assert world.store.pending_jobs() == 0
+    assert pending_jobs(world.store) == 0
     assert "skipped octo/hello#1: it was created at 2024-01-01T00:00:01Z, before the watch " in (
         caplog.text
     )
@@ -139,7 +140,7 @@ def test_an_edit_of_the_body_edits_the_same_comment_and_a_label_change_does_not(
     [edited] = world.github.comments("octo", "hello", 1)
     assert edited.github_id == first.github_id and "About: second text" in edited.body
     assert [r.method for r in posts(world)] == ["POST", "PATCH"]
-    assert world.store.count("analyses") == 2
+    assert count(world.store, "analyses") == 2
 
     world.github.edit_issue("octo", "hello", 1, labels=["bug"])
     world.sync()
@@ -169,15 +170,15 @@ def test_an_empty_answer_posts_nothing_spends_an_attempt_and_ends_dead(world: Wo
     world.sync()
 
     run_tick(world)  # fails, and the tick goes on: nothing else to do
-    assert world.store.pending_jobs() == 1
+    assert pending_jobs(world.store) == 1
     run_tick(world)  # the job waits out its lease before it is tried again
     assert world.outcomes == ["failed"]
     world.clock.advance(60)
     run_tick(world)  # the last attempt: dead-lettered at once
 
     assert posts(world) == [] and world.outcomes == ["failed", "failed"]
-    assert world.store.pending_jobs() == 0
-    [dead] = world.store.dead_jobs()
+    assert pending_jobs(world.store) == 0
+    [dead] = dead_jobs(world.store)
     assert "exhausted after 2 attempts: EmptyAnswerError: the model answered nothing for " in (
         dead.reason
     )
@@ -231,7 +232,7 @@ def test_a_model_outage_releases_jobs_without_spending_attempts(world: World):
     for _ in range(5):  # far more failed ticks than max_attempts
         with pytest.raises(requests.ConnectionError, match="connection refused"):
             run_tick(world)
-    assert world.store.dead_jobs() == []
+    assert dead_jobs(world.store) == []
     world.ollama.come_up()
     run_tick(world)
     assert len(markers(world, 1)) == 1
@@ -263,7 +264,7 @@ def test_a_crash_after_posting_adopts_the_comment_instead_of_posting_again(
     assert len(world.ollama.requests) == 1
     [(comment_id, posted_at)] = query(world.db, "SELECT comment_id, posted_at FROM analyses")
     assert comment_id == world.github.comments("octo", "hello", 1)[0].github_id
-    assert posted_at is not None and world.store.pending_jobs() == 0
+    assert posted_at is not None and pending_jobs(world.store) == 0
 
 
 def test_a_comment_listing_that_loops_fails_the_job_after_one_request(world: World):
@@ -304,7 +305,7 @@ def test_a_tick_keeps_concurrency_model_requests_in_flight_and_drains_the_queue(
 
     assert errors == [] and not ticker.is_alive()
     assert all(len(markers(world, n)) == 1 for n in range(1, 8))
-    assert world.store.pending_jobs() == 0 and len(world.ollama.requests) == 7
+    assert pending_jobs(world.store) == 0 and len(world.ollama.requests) == 7
 
 
 def test_a_failing_observer_never_fails_a_job(world: World, caplog):
@@ -328,7 +329,7 @@ def test_two_jobs_for_one_issue_never_analyse_it_at_the_same_time(world: World):
     world.validate()
     world.sync()
     # The issue was edited while its first job ran: a second job for the same work.
-    world.store.enqueue_job({"repository_id": 1, "number": 1})
+    enqueue_job(world.store, {"repository_id": 1, "number": 1})
     world.ollama.hold()
     ticker = threading.Thread(target=run_tick, args=(world,))
     ticker.start()

@@ -7,6 +7,7 @@ import pytest
 from autosolve.domain.comment import MARKER
 from autosolve.domain.operations import OperationError, parse_issue_reference
 from tests.pipeline.world import World, context
+from tests.stores import count, dead_jobs, enqueue_job, pending_jobs
 
 
 def markers(world: World, number: int) -> list[str]:
@@ -52,7 +53,7 @@ def test_explain_in_a_dry_run_only_stores(synced: World):
     reply = synced.operations().explain("octo/hello#3")
     assert (reply["result"], reply["action"]) == ("dry_run", "dry_run")
     assert synced.github.requests_for(method="POST") == []
-    assert synced.store.count("analyses") == 1
+    assert count(synced.store, "analyses") == 1
 
 
 def test_a_try_returns_prompt_and_answer_and_never_touches_github(synced: World):
@@ -96,7 +97,7 @@ def test_issue_references_are_parsed_strictly():
 def test_jobs_summarises_the_queue_and_lists_recent_dead_jobs(world: World):
     store = world.store
     for n in range(25):
-        store.enqueue_job({"n": n})
+        enqueue_job(store, {"n": n})
     for job_id in range(1, 23):
         store.dead_letter(job_id, f"reason {job_id}")
     store.receive_job(60, 5)
@@ -112,12 +113,12 @@ def test_jobs_summarises_the_queue_and_lists_recent_dead_jobs(world: World):
 def test_retry_dead_moves_one_or_all_back_and_refuses_what_is_not_a_dead_job(world: World):
     store = world.store
     for n in range(3):
-        store.dead_letter(store.enqueue_job({"n": n}), "gave up")
+        store.dead_letter(enqueue_job(store, {"n": n}), "gave up")
     operations = world.operations()
 
     assert operations.retry_dead(2) == {"retried": [2]}
     assert operations.retry_dead("all") == {"retried": [1, 3]}
-    assert store.dead_jobs() == [] and store.pending_jobs() == 3
+    assert dead_jobs(store) == [] and pending_jobs(store) == 3
     for which, message in [
         (2, "no dead job with id 2"),
         ("seven", "'seven' is not a dead job"),

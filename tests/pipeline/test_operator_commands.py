@@ -12,6 +12,7 @@ from autosolve.domain.workers import MARKER
 from autosolve.infra.store import SQLiteStore
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.daemon import DaemonProcess, cli, query, wait_until
+from tests.stores import enqueue_job
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -92,7 +93,7 @@ def test_ctl_jobs_lists_dead_jobs_and_retry_dead_brings_them_back(
 ) -> None:
     with SQLiteStore(db) as store:  # a job that cannot be done: dead-lettered at once
         store.migrate()
-        store.enqueue_job("not json")
+        enqueue_job(store, "not json")
     with DaemonProcess(two_old_issues):
         wait_until(lambda: query(db, "SELECT count(*) FROM dead_jobs") == [(1,)], what="dead")
         code, out = cli("ctl", "jobs", settings=two_old_issues)

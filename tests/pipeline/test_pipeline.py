@@ -9,6 +9,7 @@ from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import query, wait_until
+from tests.stores import enqueue_job
 
 
 def stored(db: Path, repository: str | None = None) -> list[tuple]:
@@ -226,8 +227,8 @@ def test_malformed_and_exhausted_jobs_are_dead_lettered(
     github.add_issue("octo", "hello")
     store = SQLiteStore(db)
     store.migrate()
-    store.enqueue_job("not json at all")
-    store.enqueue_job({"repository_id": "one", "number": 1})
+    enqueue_job(store, "not json at all")
+    enqueue_job(store, {"repository_id": "one", "number": 1})
     store.close()
     ollama.fail_next(100, "status", status=400, body={"error": "bad request"})
     run_daemon(make_settings(["octo/hello"], queue={"max_attempts": 2}))

@@ -4,78 +4,45 @@ rewritten between reloads (SPEC §2.4b, §5.2). The daemon as a process, with SI
 
 from __future__ import annotations
 
-import copy
 import gc
 import itertools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from autosolve.daemon.app import App
-from autosolve.runtime import RuntimeEvent
 from autosolve.settings import Settings as SettingsDeclaration
 from autosolve.settings.changes import flatten, restart_keys
 from autosolve.settings.declare import keys_of
 from tests.fakes.github import FakeGitHub
-from tests.pipeline.daemon import merge, query, to_toml, wait_until
+from tests.pipeline.daemon import query, wait_until
+from tests.pipeline.noop_worker import RESOURCE, with_noop_worker
+from tests.plans import global_units, plan_of
 
 Settings = dict[str, Any]
 
 
-class Running:
-    """An ``App`` started from a settings file the test rewrites, and its runtime events."""
-
-    def __init__(self, path: Path, data: Settings) -> None:
-        self.path, self.data = path, copy.deepcopy(data)
-        self.events: list[RuntimeEvent] = []
-        path.write_text(to_toml(self.data))
-        self.app = App.start(path, observers=[self.events.append])
-
-    def rewrite(self, **changes: Any) -> None:
-        merge(self.data, changes)
-        self.path.write_text(to_toml(self.data))
-
-    def reload(self) -> dict[str, Any]:
-        return self.app.answer({"command": "reload"})
-
-    def children(self) -> dict[str, dict[str, Any]]:
-        return {c["name"]: c for c in self.app.status()["children"]}
-
-    def spawned(self, name: str) -> int:
-        return sum(1 for e in list(self.events) if e.kind == "spawned" and e.name == name)
-
-    def wait_state(self, name: str, state: str) -> None:
-        wait_until(
-            lambda: self.children().get(name, {}).get("state") == state, what=f"{name} {state}"
-        )
-
-
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Callable[[Settings], Running]]:
-    started: list[Running] = []
-
-    def start(data: Settings) -> Running:
-        started.append(Running(tmp_path / "settings.toml", data))
-        return started[-1]
-
-    yield start
-    for one in started:
-        one.app.stop(timeout=15.0)
+@pytest.fixture(params=["shipped", "with a no-op worker"])
+def tasks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The tasks as shipped, and with a per-repository worker added as the README says:
+    the expectations are computed from the plan, so they hold for both."""
+    if request.param == "shipped":
+        yield request.param
+        return
+    with with_noop_worker(monkeypatch):
+        yield request.param
 
 
 def poller(repo: str) -> str:
     return f"worker:issue-poller:{repo}"
 
 
-def units(repo: str) -> list[str]:
-    return [
-        f"preflight:repository-validator:{repo}",
-        f"worker:issue-poller:{repo}",
-        f"worker:outbox-relay:{repo}",
-    ]
+def intervals(settings: SettingsDeclaration) -> dict[str, float | None]:
+    """Each planned worker's interval under ``settings``."""
+    return {unit.name: unit.interval for unit in plan_of(settings).workers}
 
 
 def polls(github: FakeGitHub, repo: str) -> int:
@@ -83,7 +50,7 @@ def polls(github: FakeGitHub, repo: str) -> int:
 
 
 def test_repositories_added_removed_and_kept(
-    github: FakeGitHub, make_settings, running, db: Path
+    tasks: str, github: FakeGitHub, make_settings, running, db: Path
 ) -> None:
     for name in ("a", "b", "c"):
         github.add_repo("octo", name)
@@ -93,12 +60,16 @@ def test_repositories_added_removed_and_kept(
     daemon.rewrite(github={"repositories": ["octo/b", "octo/c"]})
     answer = daemon.reload()
     assert answer == {
-        "ok": True, "added": units("octo/c"), "removed": units("octo/a"), "replaced": [],
-        "unchanged": 4, "needs_restart": [],
+        "ok": True, "added": daemon.units("octo/c"), "removed": daemon.units("octo/a"),
+        "replaced": [], "unchanged": daemon.kept("octo/b"), "needs_restart": [],
     }  # fmt: skip
     wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(3,)], what="octo/c mirrored")
     children = daemon.children()
-    assert set(children) == {*units("octo/b"), *units("octo/c"), "worker:issue-explainer"}
+    assert set(children) == {
+        *daemon.units("octo/b"),
+        *daemon.units("octo/c"),
+        *global_units(daemon.app.settings),
+    }
     assert children[poller("octo/c")]["group"] > 0
     assert daemon.spawned(poller("octo/b")) == 1 and children[poller("octo/b")]["restarts"] == 0
     dropped = polls(github, "octo/a")
@@ -110,14 +81,20 @@ def test_repositories_added_removed_and_kept(
 
 
 def test_a_changed_interval_replaces_only_the_affected_workers(
-    github: FakeGitHub, make_settings, running
+    tasks: str, github: FakeGitHub, make_settings, running
 ) -> None:
     github.add_repo("octo", "a")
     daemon = running(make_settings(["octo/a"]))
     daemon.wait_state(poller("octo/a"), "idle")
+    before = intervals(daemon.app.settings)
     daemon.rewrite(intervals={"outbox_relay": 0.5})
     answer = daemon.reload()
-    assert answer["replaced"] == ["worker:outbox-relay:octo/a"] and answer["unchanged"] == 3
+    after = intervals(daemon.app.settings)
+    affected = [name for name, interval in after.items() if before[name] != interval]
+    assert "worker:outbox-relay:octo/a" in affected
+    assert (tasks == "shipped") == (f"worker:{RESOURCE}:octo/a" not in affected)
+    assert answer["replaced"] == affected
+    assert answer["unchanged"] == daemon.kept("octo/a") - len(affected)
     wait_until(lambda: daemon.spawned("worker:outbox-relay:octo/a") == 2, what="a fresh relay")
     children = daemon.children()
     assert children["worker:outbox-relay:octo/a"]["interval"] == 0.5
@@ -127,7 +104,7 @@ def test_a_changed_interval_replaces_only_the_affected_workers(
 
 
 def test_a_new_required_label_applies_from_the_next_tick_without_restarting_anyone(
-    github: FakeGitHub, make_settings, running, db: Path
+    tasks: str, github: FakeGitHub, make_settings, running, db: Path
 ) -> None:
     github.add_repo("octo", "a")
     daemon = running(make_settings(["octo/a"], github={"issues": {"required_label": "urgent"}}))
@@ -136,7 +113,7 @@ def test_a_new_required_label_applies_from_the_next_tick_without_restarting_anyo
                and query(db, "SELECT count(*) FROM issues") == [(1,)], what="judged")  # fmt: skip
     assert github.requests_for(method="POST") == []
     daemon.rewrite(github={"issues": {"required_label": "bug"}})
-    assert daemon.reload()["unchanged"] == 4
+    assert daemon.reload()["unchanged"] == daemon.kept("octo/a")
     github.add_issue("octo", "a", title="another bug", labels=["Bug"])
     wait_until(lambda: github.requests_for("/repos/octo/a/issues/2/comments", "POST"),
                what="the comment on the new bug")  # fmt: skip
@@ -191,7 +168,7 @@ def test_invalid_settings_refuse_the_reload_and_change_nothing(
     assert "github.repositories[1]: 'nope' is not of the form owner/name" in answer["error"]
     assert "intervals.issue_poller: must be greater than 0" in answer["error"]
     assert daemon.app.settings is before
-    assert set(daemon.children()) == {*units("octo/a"), "worker:issue-explainer"}
+    assert set(daemon.children()) == {*daemon.units("octo/a"), *global_units(before)}
     assert daemon.spawned(poller("octo/a")) == 1
 
 
@@ -227,8 +204,8 @@ def test_a_repository_github_does_not_know_fails_alone_and_is_tried_again_by_a_r
     daemon = running(make_settings(["octo/a"]))
     daemon.wait_state(poller("octo/a"), "idle")
     daemon.rewrite(github={"repositories": ["octo/a", "octo/late"]})
-    assert daemon.reload()["added"] == units("octo/late")
-    for name in units("octo/late"):
+    assert daemon.reload()["added"] == daemon.units("octo/late")
+    for name in daemon.units("octo/late"):
         daemon.wait_state(name, "failed")
     assert daemon.children()[poller("octo/late")]["group_phase"] == "failed"
     assert any("octo/late" in r.getMessage() and "does not start" in r.getMessage()
@@ -236,7 +213,7 @@ def test_a_repository_github_does_not_know_fails_alone_and_is_tried_again_by_a_r
     assert daemon.app.status()["phase"] == "workers" and daemon.app.handle.result is None
     github.add_repo("octo", "late")
     answer = daemon.reload()
-    assert answer["replaced"] == units("octo/late") and answer["added"] == []
+    assert answer["replaced"] == daemon.units("octo/late") and answer["added"] == []
     daemon.wait_state(poller("octo/late"), "idle")
     assert daemon.spawned(poller("octo/a")) == 1
 
@@ -330,7 +307,7 @@ def test_the_poll_pacer_is_kept_and_retuned_and_the_request_budget_needs_a_resta
     daemon.rewrite(intervals={"issue_poller_max": 7.0}, github={"budget": {"concurrency": 3}})
     answer = daemon.reload()
     assert answer["needs_restart"] == ["github.budget.concurrency"]
-    assert answer["replaced"] == [] and answer["unchanged"] == 4  # the pollers keep going
+    assert answer["replaced"] == [] and answer["unchanged"] == daemon.kept("octo/a")  # all kept
     assert daemon.app.deps.pacer is pacer and pacer.slowest == 7.0
     assert daemon.app.settings.github.budget.concurrency != 3
 
@@ -382,6 +359,7 @@ def test_a_reload_that_drops_the_token_while_the_endpoint_stays_off_loopback_is_
 ) -> None:
     github.add_repo("octo", "a")
     daemon = running(make_settings(["octo/a"], http={"listen": "0.0.0.0:0", "token": "s3cret"}))
+    daemon.wait_state("worker:outbox-relay:octo/a", "idle")  # spawned once before the reload
     before = daemon.app.settings
     daemon.rewrite(http={"listen": "127.0.0.1:0", "token": ""}, intervals={"outbox_relay": 0.5})
     answer = daemon.reload()

@@ -19,6 +19,7 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import query, wait_until
 from tests.pipeline.world import World
+from tests.stores import count, pending_jobs
 
 
 def tick_context(clock: ManualClock, allowance: float, name: str) -> WorkContext:
@@ -60,7 +61,7 @@ def test_the_explainer_takes_no_job_it_could_not_finish_before_its_deadline(
     explainer.run(tick_context(clock, allowance, "worker:issue-explainer"))
     commented = [n for n in range(1, 6) if world.github.marker_comments("octo", "hello", n, MARKER)]
     assert commented == [1, 2]
-    assert world.store.pending_jobs() == 3  # for the next tick, attempts unspent
+    assert pending_jobs(world.store) == 3  # for the next tick, attempts unspent
 
 
 def test_a_catch_up_stops_at_half_its_tick_and_goes_on_at_the_next(world: World) -> None:
@@ -75,9 +76,9 @@ def test_a_catch_up_stops_at_half_its_tick_and_goes_on_at_the_next(world: World)
     poller.poll(tick_context(clock, 100.0, "worker:issue-poller:octo/hello"), tenant)
     # Two pages (30 s each): then less than half of the 100 s was left.
     assert len(world.github.requests_for("/repos/octo/hello/issues")) == 2
-    assert world.store.count("issues") < 350
+    assert count(world.store, "issues") < 350
     poller.poll(tick_context(clock, 100.0, "worker:issue-poller:octo/hello"), tenant)
-    assert world.store.count("issues") == 350
+    assert count(world.store, "issues") == 350
 
 
 def test_a_busy_explainer_never_runs_into_the_runtimes_tick_deadline(

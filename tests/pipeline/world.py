@@ -70,9 +70,7 @@ class World:
         return self
 
     def explainer(self) -> IssueExplainer:
-        [explainer] = registry.new_global_workers(_Deps(self))
-        assert isinstance(explainer, IssueExplainer)
-        return explainer
+        return registry.new_explainer(_Deps(self))
 
     def operations(self) -> Any:
         return registry.new_operations(_Deps(self))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import psycopg
 import pytest
@@ -15,26 +16,19 @@ import pytest
 from autosolve.domain.lease_keeper import LeaseKeeper
 from autosolve.infra.postgres import DatabaseUnavailableError, LeaseLostError, PostgresDatabase
 from autosolve.infra.postgres.cluster import Cluster
+from autosolve.infra.postgres.engine import PostgresEngine
 from autosolve.infra.postgres.migrations import apply_migrations
+from autosolve.infra.postgres.store import PostgresStore
+from autosolve.infra.store import Connection
+from tests.stores import ManualClock, PostgresBackend, enqueue_job
 
 TTL = 30.0
-
-
-class ManualTime:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Node:
     """A keeper and the units it runs, as a daemon would have them."""
 
-    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualTime) -> None:
+    def __init__(self, cluster: Cluster, repositories: list[str], clock: ManualClock) -> None:
         self.cluster = cluster
         self.running: set[str] = set()
         self.events: list[tuple[str, frozenset[str]]] = []
@@ -58,8 +52,8 @@ class Node:
 
 
 @pytest.fixture
-def clock() -> ManualTime:
-    return ManualTime()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -72,12 +66,17 @@ def database(postgres_url: str) -> Iterator[PostgresDatabase]:
 
 
 @pytest.fixture
-def make_node(database: PostgresDatabase, clock: ManualTime) -> Callable[..., Node]:
+def make_node(database: PostgresDatabase, clock: ManualClock) -> Callable[..., Node]:
     def make(name: str, repositories: list[str], ttl: float = TTL) -> Node:
         cluster = Cluster(database, node_name=name, ttl=ttl, now=clock)
         return Node(cluster, repositories, clock)
 
     return make
+
+
+def store_transaction(database: PostgresDatabase) -> AbstractContextManager[Connection]:
+    """A transaction as the store runs its writes in: where the fence is checked."""
+    return PostgresEngine(database).transaction(write=True)
 
 
 def repos(count: int) -> list[str]:
@@ -90,7 +89,7 @@ def lease_owners(database: PostgresDatabase) -> dict[str, str]:
     return dict(rows)
 
 
-def settle(nodes: list[Node], clock: ManualTime, rounds: int = 8) -> None:
+def settle(nodes: list[Node], clock: ManualClock, rounds: int = 8) -> None:
     """Heartbeats round-robin, TTL/3 apart, as the daemons would run them."""
     for _ in range(rounds):
         for node in nodes:
@@ -164,7 +163,7 @@ def test_a_paused_node_stops_the_units_it_lost_at_once(make_node, database, cloc
         assert not a.keeper.holds(repository)
         with (
             pytest.raises(LeaseLostError, match="does not hold its lease"),
-            database.transaction() as connection,
+            store_transaction(database) as connection,
         ):
             a.cluster.fence(connection, repository)
 
@@ -219,12 +218,12 @@ def test_removed_repositories_are_stopped_and_given_back(make_node, database) ->
 def test_the_fence_passes_for_the_holder_only(make_node, database, clock) -> None:
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "Octo/Hello")
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         b.cluster.fence(connection, "octo/hello")
     clock.advance(TTL + 1)  # expired, even though nobody took it yet
-    with pytest.raises(LeaseLostError), database.transaction() as connection:
+    with pytest.raises(LeaseLostError), store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
 
 
@@ -234,7 +233,7 @@ def test_a_takeover_waits_for_a_fenced_write_to_commit(
     a, b = make_node("a", ["octo/hello"]), make_node("b", ["octo/hello"])
     a.keeper.tick()
     claimed: list[frozenset[str]] = []
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence(connection, "octo/hello")
         connection.execute("CREATE TABLE written (x int)")
         connection.execute("INSERT INTO written VALUES (1)")
@@ -260,9 +259,9 @@ def test_the_fence_by_repository_id_follows_the_name(make_node, database) -> Non
             "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
             "VALUES (2, 'octo', 'world', 0, 0) RETURNING id"
         ).fetchone()[0]
-    with database.transaction() as connection:
+    with store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, rid)
-    with pytest.raises(LeaseLostError, match="id"), database.transaction() as connection:
+    with pytest.raises(LeaseLostError, match="id"), store_transaction(database) as connection:
         a.cluster.fence_repository_id(connection, other)
 
 
@@ -300,7 +299,7 @@ def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
     b = make_node("b", ["octo/hello"])
     claimed: list[frozenset[str]] = []
     try:
-        with pytest.raises(DatabaseUnavailableError), frozen_db.transaction() as connection:
+        with pytest.raises(DatabaseUnavailableError), store_transaction(frozen_db) as connection:
             frozen.fence(connection, "octo/hello")  # holds the lease row's share lock...
             clock.advance(TTL + 1)  # ... and freezes (SIGSTOP) past its lease
             taking = threading.Thread(
@@ -312,3 +311,37 @@ def test_a_node_frozen_inside_a_write_does_not_hold_up_the_takeover(
             connection.execute("INSERT INTO repositories VALUES (DEFAULT, 1, 'o', 'n', 0, 0)")
     finally:
         frozen_db.close()
+
+
+def test_the_jobs_of_a_node_whose_heartbeat_expired_are_released_by_the_next_node(
+    database, clock, postgres_url
+) -> None:
+    nodes = [Cluster(database, node_name=name, ttl=TTL, now=clock) for name in ("a", "b")]
+    stores = [PostgresStore(postgres_url, now=clock, pool_size=2) for _ in nodes]
+    try:
+        for node, store in zip(nodes, stores, strict=True):
+            store.migrate()
+            store.set_holder(node.node_id)
+            node.beat()
+        (a, b), (store_a, store_b) = nodes, stores
+        for n in range(3):
+            enqueue_job(store_a, {"n": n})
+        held_by_a = store_a.receive_job(visibility_timeout=600, max_attempts=5)
+        held_by_b = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        unrecorded = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        assert held_by_a and held_by_b and unrecorded
+        PostgresBackend(postgres_url).sql(  # leased by an autosolve that recorded no holder
+            "UPDATE jobs SET leased_by = NULL WHERE id = ?", (unrecorded.id,)
+        )
+        assert store_b.release_orphaned_jobs(b) == []  # a is alive: its job stays its own
+
+        clock.advance(TTL)  # a was killed: its heartbeat expires, b's goes on
+        b.beat()
+
+        assert store_b.release_orphaned_jobs(b) == [held_by_a.id]
+        again = store_b.receive_job(visibility_timeout=600, max_attempts=5)
+        assert again is not None and again.id == held_by_a.id
+        assert again.last_error == f"its holder {a.node_id} ended without finishing it"
+    finally:
+        for store in stores:
+            store.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from autosolve.demo.model import GENERATE
 from autosolve.domain.workers import MARKER
 from tests.fakes.github import FakeGitHub
 from tests.fakes.ollama import FakeOllama
@@ -174,6 +175,30 @@ def test_a_paused_daemon_writes_nothing_for_the_repositories_it_lost(
     )
     assert writes == []
     assert cluster.sql("SELECT count(*) FROM issues")[0][0] == 1
+
+
+def test_a_killed_nodes_job_in_flight_is_analysed_once_by_another_node_once_its_heartbeat_expires(
+    make_cluster, github: FakeGitHub, ollama: FakeOllama
+) -> None:
+    cluster = make_cluster(["octo/hello"], analysed={"since": "all"})
+    github.add_issue("octo", "hello", title="It crashes")
+    ollama.hold()
+    for name in ("node-a", "node-b"):
+        cluster.start(name)
+    assert ollama.wait_for_requests(1, path_prefix=GENERATE, timeout=60)
+    [(holder,)] = cluster.sql("SELECT leased_by FROM jobs WHERE leased_until IS NOT NULL")
+    victim = next(name for name in cluster if holder.startswith(f"{name}."))
+    cluster.kill(victim)
+    ollama.release()
+
+    def commented() -> list[str]:
+        return github.marker_comments("octo", "hello", 1, MARKER)
+
+    # The victim's heartbeat row expires within a TTL and the other node's next
+    # heartbeat (every TTL / 3) releases the job: seconds, where the job's own
+    # lease (the default visibility timeout, 600 s) would have kept it an age.
+    wait_until(commented, timeout=10 * TTL, what="the other node analysing the issue")
+    assert len(commented()) == 1
 
 
 @pytest.mark.timeout(600)

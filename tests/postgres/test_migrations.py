@@ -15,11 +15,9 @@ from autosolve.infra.postgres.migrations import (
     CLUSTER_SCHEMA_VERSION,
     MIGRATION_LOCK,
     SCHEMA_VERSION,
-    STORE_MIGRATIONS,
     Migration,
     apply_migrations,
 )
-from autosolve.infra.postgres.store import PostgresStore
 from autosolve.infra.store import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 from autosolve.infra.store import TABLES, SchemaVersionError, SQLiteStore, StoreError
 
@@ -182,38 +180,3 @@ def wait_until(condition: object, timeout: float = 20.0) -> None:
                 pytest.fail(f"condition not met within {timeout} s")
     finally:
         timer.cancel()
-
-
-def test_a_version_1_database_is_upgraded_in_place_keeping_its_data(
-    database: PostgresDatabase, postgres_url: str
-) -> None:
-    apply_migrations(database, (STORE_MIGRATIONS[:1],))
-    with psycopg.connect(postgres_url) as connection:
-        connection.execute(
-            "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
-            "VALUES (1, 'octo', 'hello', 1767225600.7, 1767225600.7)"  # 2026-01-01T00:00:00.7Z
-        )
-        connection.execute(
-            "INSERT INTO issues (repository_id, github_id, number, title, body, state, "
-            "is_pull_request, github_updated_at, labels, created_at, updated_at) "
-            "VALUES (1, 11, 1, 'Old', 'body', 'open', 0, '2026-01-01T00:00:00Z', '[\"bug\"]', "
-            "5.0, 6.0)"
-        )
-        connection.execute(
-            "INSERT INTO jobs (payload, enqueued_at, visible_at, receive_count) "
-            'VALUES (\'{"number": 1, "repository_id": 1}\', 1.0, 1.0, 2)'
-        )
-    database.close()
-    with PostgresStore(postgres_url) as store:
-        assert store.migrate() == SCHEMA_VERSION == 2
-        kept = store.get_issue(1, 1)
-        assert kept is not None and kept.issue.title == "Old" and kept.issue.labels == ("bug",)
-        assert kept.issue.created_at is None
-        assert store.repository("octo", "hello").watch_since == "2026-01-01T00:00:00Z"
-        job = store.receive_job(60, max_attempts=3)
-        assert job is not None and (job.receive_count, job.attempts) == (3, 3)
-    with psycopg.connect(postgres_url) as connection:
-        assert connection.execute("SELECT stored_at, updated_at FROM issues").fetchone() == (
-            5.0,
-            6.0,
-        )

@@ -42,3 +42,10 @@ def unknown_error() -> Exception:
 
 
 CATEGORY_ERRORS = {"node": node_error, "service": service_error, "degraded": unknown_error}
+
+
+class Doomed(Exception):
+    """Declares that no retry can help (a database file deleted under the daemon)."""
+
+    def is_fatal(self) -> bool:
+        return True

@@ -7,7 +7,7 @@ import requests
 
 from autosolve.runtime import Category, classify
 from autosolve.schedule.classifier import infra_classifier
-from tests.runtime.errors import Flaky, Overloaded, RateLimited
+from tests.runtime.errors import Doomed, Flaky, Overloaded, RateLimited
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,17 @@ def test_anything_else_is_unknown_and_handled_as_degraded() -> None:
 
 def test_without_an_application_classifier_only_transport_is_recognised() -> None:
     assert classify(Overloaded("503")).category is Category.DEGRADED
+
+
+def test_a_fatal_error_is_permanent_whatever_else_it_declares() -> None:
+    class DoomedButRetryable(Doomed):
+        def is_retryable(self) -> bool:
+            return True
+
+    verdict = classify(DoomedButRetryable("database file gone"), infra_classifier)
+    assert verdict.permanent and verdict.wait is None
+
+
+def test_only_a_fatal_declaration_makes_a_failure_permanent() -> None:
+    for error in (RateLimited(3.0), Overloaded("503"), Flaky("again"), KeyError("x")):
+        assert not classify(error, infra_classifier).permanent, error

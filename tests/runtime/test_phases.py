@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autosolve.runtime import PhasePolicies, Policies, RestartPolicy, Unit
-from tests.runtime.errors import node_error
+from tests.runtime.errors import Doomed, node_error
 from tests.runtime.harness import Harness
 
 
@@ -155,6 +155,24 @@ def test_a_worker_failing_permanently_fails_the_run_and_stops_the_others(
     final = handle.status()
     assert final["phase"] == "failed"
     assert [c["state"] for c in final["children"]] == ["succeeded", "stopped", "failed", "stopped"]
+
+
+def test_a_fatal_failure_ends_the_run_although_every_category_has_a_retry_policy(
+    harness: Harness,
+) -> None:
+    def doomed(ctx):
+        raise Doomed("database file /srv/autosolve.db was removed or replaced")
+
+    handle = harness.start(
+        preflights=[Unit("preflight:p", noop)],
+        workers=[Unit("worker:a", noop, 10.0), Unit("worker:b", doomed, 10.0)],
+    )
+    result = handle.wait(5.0)
+    assert result is not None and not result.ok
+    assert "worker:b failed permanently" in result.reason
+    assert "no retry can help" in result.reason and "was removed or replaced" in result.reason
+    assert harness.named("backoff") == []
+    assert [c["state"] for c in handle.status()["children"]] == ["succeeded", "stopped", "failed"]
 
 
 def test_duplicate_unit_names_are_refused_at_start(harness: Harness) -> None:

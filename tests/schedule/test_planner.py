@@ -38,7 +38,7 @@ def context(name: str) -> WorkContext:
 
 def test_units_are_named_phase_resource_and_repository() -> None:
     planner = Planner(["octo/hello", "octo/world"], [Validator()], [Poller()], lambda o, n: 1)
-    plan = Scheduler(planner, [Explainer()]).plan()
+    plan = Scheduler([planner], [Explainer()]).plan()
     assert plan.names == [
         "preflight:repository-validator:octo/hello",
         "preflight:repository-validator:octo/world",
@@ -93,4 +93,4 @@ def test_a_failed_resolution_is_retried_on_the_next_run() -> None:
 def test_duplicate_task_names_are_a_start_up_error() -> None:
     planner = Planner(["octo/hello"], [], [Poller(), Poller()], lambda o, n: 1)
     with pytest.raises(ValueError, match="duplicate task names: worker:issue-poller:octo/hello"):
-        Scheduler(planner, []).plan()
+        Scheduler([planner], []).plan()

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from autosolve.infra.store import Job, Store, StoredIssue
     from autosolve.runtime import WorkContext
 
-__all__ = ["JOB_FAULTS", "MARKER", "IssueExplainer"]
+__all__ = ["JOB_FAULTS", "MARKER", "RESOURCE", "IssueExplainer"]
+
+RESOURCE = "issue-explainer"
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class IssueExplainer:
     def task_spec(self) -> GlobalWorkerSpec:
         deadline = None if self._job_allowance is None else 2 * self._job_allowance
         return GlobalWorkerSpec(
-            resource="issue-explainer", interval=self._interval, work=self.run, deadline=deadline
+            resource=RESOURCE, interval=self._interval, work=self.run, deadline=deadline
         )
 
     def run(self, ctx: WorkContext) -> None:

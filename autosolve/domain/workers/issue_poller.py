@@ -71,7 +71,7 @@ class IssuePoller:
         self._interval = interval
         self._pacer = pacer
 
-    def task_spec(self) -> WorkerSpec:
+    def task_spec(self) -> WorkerSpec[RepoTenant]:
         return WorkerSpec(resource="issue-poller", interval=self._interval, work=self.poll)
 
     def poll(self, ctx: WorkContext, tenant: RepoTenant) -> None:

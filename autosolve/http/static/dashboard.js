@@ -1,401 +1,486 @@
 // The autosolve dashboard: polls the endpoint's JSON routes and steers the
 // daemon through POST /api/control (the control socket's protocol).
 // Every value from the daemon goes into the page as text, never as markup.
+//
+// Views (the address says which, so each can be linked):
+//   #/                          the overview
+//   #/repository/owner/name     one repository
+//   …?analysis=ID               an analysis in full, in the side panel
 "use strict";
 
-(() => {
-  const STATUS_EVERY_MS = 1000;
-  const OVERVIEW_EVERY_MS = 3000;
-  const TOKEN_KEY = "autosolve.token";
-  const WORKER_COMMANDS = ["pause", "resume", "run-now", "restart"];
+import { $, el, link, pageLink, replaceIfChanged, setText, tickTimes, timeEl, duration, serverNow, utc } from "./dom.js";
+import { request, control, say, handleError, lastAnswer } from "./api.js";
+import { ChildrenTable } from "./children.js";
+import { chartFigure, drawChart } from "./charts.js";
+import { analysisRows, deadJobRows, headTables } from "./tables.js";
+import { showAnalysis } from "./panel.js";
+import { belongsTo, card, refreshRepository, syncNodes } from "./repository.js";
 
-  const $ = (selector) => document.querySelector(selector);
-  const rows = new Map(); // child name -> <tr>
-  let token = sessionStorage.getItem(TOKEN_KEY) || "";
-  let serverOffsetMs = 0; // server clock minus ours, from the Date header
-  let phase = "";
-  let lastStatus = null;
+const STATUS_EVERY_MS = 1000;
+const OVERVIEW_EVERY_MS = 3000;
+const HISTORY_EVERY_MS = 5000;
+const STALE_AFTER_MS = 4000; // no answer for this long: the header says so
 
-  // -- talking to the endpoint ----------------------------------------------
+const state = {
+  status: null, // /status.json
+  readiness: null, // /api/readiness
+  overview: null, // /api/overview
+  history: null, // /api/history
+  route: { view: "overview", repository: null, analysis: null },
+};
 
-  class Unauthorized extends Error {}
+// -- polling -------------------------------------------------------------------
 
-  async function request(path, options = {}) {
-    const headers = { Accept: "application/json", ...(options.headers || {}) };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(path, { ...options, headers, cache: "no-store" });
-    const date = Date.parse(response.headers.get("Date") || "");
-    if (!Number.isNaN(date)) serverOffsetMs = date - Date.now();
-    if (response.status === 401) throw new Unauthorized("token required");
-    const body = await response.json();
-    return { ok: response.ok, body };
-  }
-
-  async function control(command, name) {
-    const document_ = name ? { command, name } : { command };
+/** Run `refresh` now and every `everyMs` after it finished; `poke()` runs it at once. */
+function loop(refresh, everyMs) {
+  let timer = 0;
+  const run = async () => {
+    clearTimeout(timer);
     try {
-      const { body } = await request("/api/control", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(document_),
-      });
-      if (body.ok) {
-        const names = body.names || [];
-        say(`${command} ${name || ""}: ${names.length ? names.join(", ") : "done"}`, true);
-      } else {
-        say(`${command} ${name || ""}: ${body.error}`, false);
-      }
+      await refresh();
     } catch (error) {
       handleError(error);
     }
-    refreshStatus();
-  }
+    timer = setTimeout(run, everyMs);
+  };
+  return run;
+}
 
-  // -- polling ---------------------------------------------------------------
+const refreshStatus = loop(async () => {
+  const [status, readiness] = await Promise.all([request("/status.json"), request("/api/readiness")]);
+  [state.status, state.readiness] = [status.body, readiness.body];
+  renderStatus();
+}, STATUS_EVERY_MS);
 
-  let statusTimer = 0;
-  async function refreshStatus() {
-    clearTimeout(statusTimer);
-    try {
-      const { body } = await request("/status.json");
-      lastStatus = body;
-      renderStatus(body);
-      connected(true);
-    } catch (error) {
-      handleError(error);
-    }
-    statusTimer = setTimeout(refreshStatus, STATUS_EVERY_MS);
-  }
+const refreshOverview = loop(async () => {
+  const { ok, body } = await request("/api/overview");
+  if (!ok) return;
+  state.overview = body;
+  renderOverview();
+}, OVERVIEW_EVERY_MS);
 
-  let overviewTimer = 0;
-  async function refreshOverview() {
-    clearTimeout(overviewTimer);
-    try {
-      const { ok, body } = await request("/api/overview");
-      if (ok) renderOverview(body);
-    } catch (error) {
-      handleError(error);
-    }
-    overviewTimer = setTimeout(refreshOverview, OVERVIEW_EVERY_MS);
-  }
+const refreshHistory = loop(async () => {
+  if (state.route.view !== "overview") return;
+  const { ok, body } = await request("/api/history");
+  if (!ok) return;
+  state.history = body;
+  renderHistory();
+}, HISTORY_EVERY_MS);
 
-  function handleError(error) {
-    if (error instanceof Unauthorized) {
-      $("#token-form").hidden = false;
-      connected(false, token ? "the token was refused" : "a token is needed");
+const refreshRepositoryView = loop(async () => {
+  if (state.route.view === "repository") await refreshRepository(state.route.repository, canTry());
+}, OVERVIEW_EVERY_MS);
+
+function canTry() {
+  return Boolean(state.overview && (state.overview.commands || []).includes("explain"));
+}
+
+/** Send one control request, say how it went, and look again at once. */
+async function steer(document_, what) {
+  try {
+    const body = await control(document_);
+    if (body.ok) {
+      const names = body.names || body.retried || [];
+      say(`${what}: ${names.length ? names.join(", ") : "done"}`, true);
     } else {
-      connected(false, "the daemon does not answer");
+      say(`${what}: ${body.error}`, false);
     }
+  } catch (error) {
+    handleError(error);
   }
+  refreshStatus();
+  refreshOverview();
+  refreshRepositoryView();
+}
 
-  function connected(ok, why) {
-    const element = $("#connection");
-    element.textContent = ok ? `updated ${new Date().toLocaleTimeString()}` : why;
-    element.dataset.ok = String(ok);
+// -- header, banner, children ----------------------------------------------------
+
+const children = new ChildrenTable($("#children"), (command, name) => steer({ command, name }, `${command} ${name}`));
+const repoChildren = new ChildrenTable($("#repo-children"), (command, name) => steer({ command, name }, `${command} ${name}`));
+
+function renderStatus() {
+  const status = state.status;
+  const badge = $("#phase");
+  setText(badge, status.phase);
+  badge.dataset.phase = status.phase;
+  children.render(status);
+  const counts = {};
+  for (const child of status.children) counts[child.state] = (counts[child.state] || 0) + 1;
+  setText($("#children-count"), `(${status.children.length})`);
+  setText(
+    $("#state-counts"),
+    Object.entries(counts)
+      .map(([name, count]) => `${count} ${name}`)
+      .join(" · "),
+  );
+  applyFilter();
+  renderHealth(state.readiness, status.children.length);
+  renderRepositories();
+  if (state.route.view === "repository") {
+    repoChildren.render(status, belongsTo(state.route.repository));
+    replaceIfChanged($("#repo-sync"), syncNodes(state.route.repository, status, state.readiness));
   }
+}
 
-  function say(text, ok) {
-    const element = $("#message");
-    element.textContent = text;
-    element.dataset.ok = String(ok);
-    element.hidden = false;
+const HEALTH_TITLES = { ok: "Healthy", starting: "Starting", degraded: "Degraded", failing: "Not ready" };
+
+// Readiness as /readyz judges it (/api/readiness is the same judgement with
+// the children in trouble): the banner and a load balancer never disagree.
+function renderHealth(readiness, childCount) {
+  const banner = $("#health");
+  banner.dataset.health = readiness.health;
+  banner.dataset.status = readiness.status;
+  setText($("#health-title"), HEALTH_TITLES[readiness.health] || readiness.health);
+  setText($("#health-status"), readiness.status);
+  const troubles = readiness.troubles || [];
+  const summaries = {
+    ok: `${childCount} children, none failing`,
+    starting: "validating the repositories",
+    degraded: `${troubles.length} ${troubles.length === 1 ? "child is" : "children are"} failing; restarts are under way`,
+    failing: "/readyz answers 503",
+  };
+  setText($("#health-summary"), summaries[readiness.health] || "");
+  replaceIfChanged($("#health-troubles"), troubles.map(troubleItem));
+  replaceIfChanged($("#health-reasons"), (readiness.reasons || []).map((reason) => el("li", { text: reason })));
+}
+
+function troubleItem(trouble) {
+  const since = trouble.since
+    ? [el("span", { text: " failing since " }), timeEl(trouble.since)]
+    : [el("span", { text: ` ${trouble.state}` })];
+  const count = trouble.failures ? ` (${trouble.failures} in a row)` : "";
+  return el(
+    "li",
+    { data: { child: trouble.name } },
+    el("code", { text: trouble.name }),
+    ...since,
+    el("span", { text: count }),
+    trouble.error ? el("div", { cls: "error", text: trouble.error }) : null,
+  );
+}
+
+function renderHeader() {
+  const overview = state.overview;
+  if (overview && overview.daemon) {
+    const daemon = overview.daemon;
+    setText($("#version"), `v${daemon.version}${daemon.backend ? ` · ${daemon.backend}` : ""}`);
+    const started = Date.parse(daemon.started_at);
+    setText($("#uptime"), ` · up ${duration((serverNow() - started) / 1000)}`);
+    $("#uptime").title = `started ${utc(daemon.started_at)}`;
   }
+  const connection = $("#connection");
+  const silent = Date.now() - lastAnswer();
+  const live = lastAnswer() > 0 && silent < STALE_AFTER_MS;
+  connection.dataset.ok = String(live);
+  setText(connection, live ? "live" : lastAnswer() ? `no answer for ${duration(silent / 1000)}` : "connecting…");
+}
 
-  // -- children --------------------------------------------------------------
-
-  function renderStatus(status) {
-    phase = status.phase;
-    const badge = $("#phase");
-    badge.textContent = status.phase;
-    badge.dataset.phase = status.phase;
-    const tbody = $("#children tbody");
-    const seen = new Set();
-    const counts = {};
-    for (const child of status.children) {
-      seen.add(child.name);
-      counts[child.state] = (counts[child.state] || 0) + 1;
-      let row = rows.get(child.name);
-      if (!row) {
-        row = newRow(child);
-        rows.set(child.name, row);
-        tbody.appendChild(row);
-      }
-      updateRow(row, child);
-    }
-    for (const [name, row] of rows) {
-      if (!seen.has(name)) {
-        row.remove();
-        rows.delete(name);
-      }
-    }
-    $("#children-count").textContent = `(${status.children.length})`;
-    $("#state-counts").textContent = Object.entries(counts)
-      .map(([state, count]) => `${count} ${state}`)
-      .join(" · ");
-    applyFilter();
-    renderProgress(status);
+function applyFilter() {
+  const words = $("#filter").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  for (const [name, row] of children.rows) {
+    const text = `${name} ${row.dataset.state}`.toLowerCase();
+    row.hidden = !words.every((word) => text.includes(word));
   }
+}
 
-  function newRow(child) {
-    const row = document.createElement("tr");
-    row.dataset.name = child.name;
-    row.dataset.kind = child.kind;
-    for (const cls of ["name", "state-cell", "num", "num", "error", "next", "actions"]) {
-      const cell = document.createElement("td");
-      cell.className = cls;
-      row.appendChild(cell);
-    }
-    row.cells[0].textContent = child.name;
-    const badge = document.createElement("span");
-    badge.className = "state";
-    row.cells[1].appendChild(badge);
-    const commands = child.kind === "worker" ? WORKER_COMMANDS : ["restart"];
-    for (const command of commands) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = command;
-      button.dataset.command = command;
-      row.cells[6].appendChild(button);
-    }
-    return row;
-  }
+// -- overview ----------------------------------------------------------------------
 
-  function updateRow(row, child) {
-    const badge = row.cells[1].firstChild;
-    setText(badge, child.state);
-    badge.dataset.state = child.state;
-    row.dataset.state = child.state;
-    setText(row.cells[2], String(child.runs));
-    setText(row.cells[3], String(child.failures));
-    setText(row.cells[4], child.last_error || "");
-    setText(row.cells[5], nextRun(child));
-    row.cells[5].title = child.next_run_at || "";
-    const live = phase === "preflight" || phase === "workers";
-    for (const button of row.cells[6].querySelectorAll("button")) {
-      const command = button.dataset.command;
-      button.disabled =
-        !live ||
-        (command === "pause" && child.state === "paused") ||
-        (command === "resume" && child.state !== "paused") ||
-        (child.state === "succeeded") ||
-        (child.state === "pending" && command !== "restart");
-    }
-  }
+function renderOverview() {
+  const overview = state.overview;
+  renderRepositories();
+  renderJobs(overview.jobs || {});
+  $("#try-section").hidden = !canTry();
+  const analyses = overview.analyses || [];
+  $("#analyses-section").hidden = analyses.length === 0;
+  replaceIfChanged($("#analyses").tBodies[0], analysisRows(analyses, canTry()));
+  renderFigures();
+  renderHeader();
+}
 
-  function setText(element, text) {
-    if (element.textContent !== text) element.textContent = text;
-  }
+function renderRepositories() {
+  const repositories = (state.overview && state.overview.repositories) || [];
+  replaceIfChanged(
+    $("#repositories").tBodies[0],
+    repositories.map((repository) => {
+      const sync = syncNodes(repository.name, state.status, state.readiness);
+      const failing = sync.some((node) => node.classList.contains("failing"));
+      return el(
+        "tr",
+        { data: { repository: repository.name, failing: String(failing) } },
+        el("td", { cls: "name" }, pageLink(`#/repository/${repository.name}`, repository.name)),
+        el("td", { cls: "num", text: repository.issues.toLocaleString("en"), data: { label: "issues" } }),
+        el("td", { cls: "sync wide" }, ...sync),
+        el("td", { cls: "actions" }, link(repository.url, "GitHub ↗", "muted")),
+      );
+    }),
+  );
+}
 
-  function nextRun(child) {
-    if (!child.next_run_at) return "";
-    const seconds = Math.round((Date.parse(child.next_run_at) - (Date.now() + serverOffsetMs)) / 1000);
-    if (seconds <= 0) return "due";
-    if (seconds < 120) return `in ${seconds} s`;
-    if (seconds < 7200) return `in ${Math.round(seconds / 60)} min`;
-    return `in ${Math.round(seconds / 3600)} h`;
-  }
-
-  function applyFilter() {
-    const words = $("#filter").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    for (const [name, row] of rows) {
-      const text = `${name} ${row.dataset.state}`.toLowerCase();
-      row.hidden = !words.every((word) => text.includes(word));
-    }
-  }
-
-  // -- repositories, jobs, analyses -----------------------------------------
-
-  let repositories = [];
-
-  function renderOverview(overview) {
-    repositories = overview.repositories || [];
-    renderRepositories();
-    renderJobs(overview.jobs || {});
-    const commands = overview.commands || [];
-    $("#try-section").hidden = !commands.includes("explain");
-    renderAnalyses(overview.analyses, commands.includes("explain"));
-  }
-
-  function renderProgress(status) {
-    if (repositories.length) renderRepositories(status);
-  }
-
-  function renderRepositories(status = lastStatus) {
-    const pollers = new Map();
-    for (const child of (status && status.children) || []) {
-      if (child.name.startsWith("worker:issue-poller:")) {
-        pollers.set(child.name.slice("worker:issue-poller:".length).toLowerCase(), child);
-      }
-    }
-    const tbody = $("#repositories tbody");
-    const fresh = repositories.map((repository) => {
-      const row = document.createElement("tr");
-      row.dataset.repository = repository.name;
-      const name = document.createElement("td");
-      name.className = "name";
-      name.appendChild(link(repository.url, repository.name));
-      const issues = document.createElement("td");
-      issues.className = "num";
-      issues.textContent = String(repository.issues);
-      const sync = document.createElement("td");
-      sync.textContent = syncText(pollers.get(repository.name.toLowerCase()));
-      row.append(name, issues, sync);
-      return row;
-    });
-    tbody.replaceChildren(...fresh);
-  }
-
-  function syncText(poller) {
-    if (!poller) return "not started";
-    const progress = poller.progress;
-    if (!progress) return poller.runs > 0 ? "synced" : poller.state;
-    const caughtUp = progress.caught_up === true ? "caught up" : progress.caught_up === false ? "catching up" : "";
-    const rest = Object.entries(progress)
-      .filter(([key]) => key !== "caught_up")
-      .map(([key, value]) => `${key.replaceAll("_", " ")}: ${value}`);
-    return [caughtUp, ...rest].filter(Boolean).join(" · ");
-  }
-
-  function renderJobs(jobs) {
-    const figures = Object.entries(jobs).filter(([, value]) => typeof value === "number");
-    $("#jobs").replaceChildren(
-      ...figures.map(([key, value]) => {
-        const group = document.createElement("div");
-        const term = document.createElement("dt");
-        term.textContent = key.replaceAll("_", " ");
-        const figure = document.createElement("dd");
-        figure.textContent = String(value);
-        figure.dataset.figure = key;
-        group.append(term, figure);
-        return group;
-      }),
-    );
-    const dead = Array.isArray(jobs.recent_dead) ? jobs.recent_dead : [];
-    const table = $("#dead-jobs");
-    table.hidden = dead.length === 0;
-    table.tBodies[0].replaceChildren(
-      ...dead.map((job) =>
-        cells([String(job.id), job.payload || "", job.reason || "", job.dead_at || ""]),
+function renderJobs(jobs) {
+  const figures = Object.entries(jobs).filter(([, value]) => typeof value === "number");
+  replaceIfChanged(
+    $("#jobs"),
+    figures.map(([key, value]) =>
+      el(
+        "div",
+        { cls: key === "dead" && value > 0 ? "bad" : "" },
+        el("dt", { text: key.replaceAll("_", " ") }),
+        el("dd", { text: String(value), data: { figure: key } }),
       ),
+    ),
+  );
+  const dead = Array.isArray(jobs.recent_dead) ? jobs.recent_dead : [];
+  $("#dead-jobs-box").hidden = dead.length === 0;
+  replaceIfChanged($("#dead-jobs").tBodies[0], deadJobRows(dead));
+}
+
+// -- the last hour -------------------------------------------------------------------
+
+const sum = (values) => (values || []).reduce((a, b) => a + (b || 0), 0);
+const count = (value) => (Number.isInteger(value) ? value.toLocaleString("en") : value.toFixed(1));
+const percent = (value) => `${Math.round(value)} %`;
+const seconds = (value) => (value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(1)} s`);
+
+const ANALYSIS_SERIES = [
+  ["posted", "posted", "s-posted"],
+  ["dry_run", "dry run", "s-dry"],
+  ["skipped", "skipped", "s-skipped"],
+  ["failed", "failed", "s-failed"],
+];
+
+function renderHistory() {
+  const history = state.history;
+  const times = history.times.map((iso) => Date.parse(iso));
+  const common = { times, seconds: history.seconds, span: history.span };
+  const series = history.series;
+  drawChart($("#chart-analyses"), {
+    ...common,
+    kind: "bars",
+    legend: "total",
+    format: count,
+    series: ANALYSIS_SERIES.filter(([key]) => key in series.analyses || key === "posted").map(([key, label, cls]) => ({
+      label,
+      cls,
+      values: series.analyses[key] || times.map(() => 0),
+    })),
+  });
+  drawChart($("#chart-github"), {
+    ...common,
+    kind: "bars",
+    legend: "total",
+    format: count,
+    series: [
+      { label: "answered", cls: "s-ok", values: series.github.ok },
+      { label: "errors", cls: "s-failed", values: series.github.errors },
+    ],
+  });
+  drawChart($("#chart-budget"), {
+    ...common,
+    kind: "lines",
+    legend: "last",
+    format: percent,
+    max: 100,
+    series: [{ label: "points, last minute", cls: "s-budget", values: series.budget.used }],
+  });
+  drawChart($("#chart-lateness"), {
+    ...common,
+    kind: "lines",
+    legend: "last",
+    format: seconds,
+    floor: 0.01,
+    series: [
+      { label: "mean", cls: "s-mean", values: series.lateness.mean },
+      { label: "p99 bucket", cls: "s-p99", values: series.lateness.p99 },
+    ],
+  });
+  setText($("#history-note"), `· a sample every ${history.interval} s, kept in memory`);
+  renderGithubFacts(history.now || {});
+  renderFigures();
+}
+
+function renderGithubFacts(now) {
+  const budget = now.budget;
+  const limits = now.limits;
+  const facts = [["rate limit left", now.rate_limit_remaining === null ? "not said yet" : count(now.rate_limit_remaining)]];
+  if (limits) facts.push(["budget", `${count(limits.points_per_minute)} points / ${limits.window} s, ${limits.writes_per_minute} writes / ${limits.window} s, ${limits.writes_per_hour} writes / hour`]);
+  if (budget) {
+    facts.push(
+      ["requests since start", count(budget.requests_total)],
+      ["waiting for budget now", count(budget.waiting)],
+      ["in flight", count(budget.in_flight)],
+      ["waited for budget", `${count(budget.waits_total)} requests, ${seconds(budget.wait_seconds_total)} in all`],
     );
   }
+  replaceIfChanged(
+    $("#github-figures"),
+    facts.map(([term, value]) => el("div", { data: { fact: term } }, el("dt", { text: term }), el("dd", { text: value }))),
+  );
+}
 
-  function renderAnalyses(analyses, canTry) {
-    const section = $("#analyses-section");
-    section.hidden = !Array.isArray(analyses) || analyses.length === 0;
-    if (section.hidden) return;
-    $("#analyses tbody").replaceChildren(
-      ...analyses.map((analysis) => {
-        const issue = `${analysis.repository}#${analysis.number}`;
-        const row = cells(["", analysis.title || "", analysis.model || "", analysis.created_at || "", "", ""]);
-        row.dataset.issue = issue;
-        row.cells[0].appendChild(link(analysis.url, issue));
-        if (analysis.comment_url) {
-          row.cells[4].appendChild(link(analysis.comment_url, "comment"));
-        } else {
-          row.cells[4].textContent = analysis.posted_at ? "posted" : "not posted";
-        }
-        if (canTry) {
-          const button = document.createElement("button");
-          button.type = "button";
-          button.textContent = "try";
-          button.dataset.try = issue;
-          row.cells[5].appendChild(button);
-        }
-        return row;
-      }),
-    );
+/** The cards at the top: the hour's analyses and requests, the queue, the budget. */
+function renderFigures() {
+  const cards = [];
+  const history = state.history;
+  if (history) {
+    const analyses = history.series.analyses;
+    const total = Object.values(analyses).reduce((a, values) => a + sum(values), 0);
+    const failed = sum(analyses.failed);
+    cards.push(card("analyses, last hour", total, "", `${count(sum(analyses.posted))} posted · ${count(failed)} failed`));
+    const errors = sum(history.series.github.errors);
+    const requests = sum(history.series.github.ok) + errors;
+    cards.push(card("GitHub requests, last hour", requests, errors ? "warn" : "", `${count(errors)} errors`));
   }
+  const jobs = state.overview && state.overview.jobs;
+  if (jobs) {
+    const queue = `${count(jobs.ready)} queued · ${count(jobs.in_flight)} in flight`;
+    cards.push(card("dead jobs", jobs.dead, jobs.dead ? "bad" : "", queue));
+  }
+  if (history) {
+    const remaining = (history.now || {}).rate_limit_remaining;
+    const used = history.series.budget.used.filter((value) => value !== null).pop();
+    const note = used === undefined ? "" : `budget: ${percent(used)} used in the last minute`;
+    cards.push(card("rate limit left", remaining === null || remaining === undefined ? "–" : remaining, "", note));
+  }
+  replaceIfChanged($("#figures"), cards);
+}
 
-  // -- the prompt playground -------------------------------------------------
+// -- the prompt playground ---------------------------------------------------------------
 
-  async function tryAnalysis(issue) {
-    const state = $("#try-state");
-    const button = $("#try-form button");
-    $("#try-issue").value = issue;
-    button.disabled = true;
-    state.textContent = `asking the model about ${issue}…`;
-    try {
-      const { body } = await request("/api/control", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ command: "explain", issue, post: false }),
-      });
-      if (body.ok) {
-        $("#try-prompt").textContent = body.prompt || "";
-        $("#try-answer").textContent = body.answer || "";
-        $("#try-result").hidden = false;
-        state.textContent = `${issue}: analysed, not posted`;
-      } else {
-        state.textContent = `${issue}: ${body.error}`;
-      }
-    } catch (error) {
-      handleError(error);
-      state.textContent = "";
-    } finally {
-      button.disabled = false;
+async function tryAnalysis(issue) {
+  const status = $("#try-state");
+  const button = $("#try-form button");
+  $("#try-issue").value = issue;
+  button.disabled = true;
+  status.textContent = `asking the model about ${issue}…`;
+  $("#try-section").scrollIntoView({ block: "nearest" });
+  try {
+    const body = await control({ command: "explain", issue, post: false });
+    if (body.ok) {
+      $("#try-prompt").textContent = body.prompt || "";
+      $("#try-answer").textContent = body.answer || "";
+      $("#try-result").hidden = false;
+      status.textContent = `${issue}: analysed, not posted`;
+    } else {
+      status.textContent = `${issue}: ${body.error}`;
     }
+  } catch (error) {
+    handleError(error);
+    status.textContent = "";
+  } finally {
+    button.disabled = false;
   }
+}
 
-  function cells(texts) {
-    const row = document.createElement("tr");
-    for (const text of texts) {
-      const cell = document.createElement("td");
-      cell.textContent = text;
-      row.appendChild(cell);
+// -- views -----------------------------------------------------------------------------
+
+function parseRoute() {
+  const [path, query] = (location.hash.replace(/^#/, "") || "/").split("?");
+  const repository = path.match(/^\/repository\/([^/]+\/[^/]+)\/?$/);
+  return {
+    view: repository ? "repository" : "overview",
+    repository: repository ? decodeURIComponent(repository[1]) : null,
+    analysis: new URLSearchParams(query || "").get("analysis"),
+  };
+}
+
+function hashOf(route) {
+  const path = route.view === "repository" ? `/repository/${route.repository}` : "/";
+  return `#${path}${route.analysis ? `?analysis=${encodeURIComponent(route.analysis)}` : ""}`;
+}
+
+function applyRoute() {
+  const before = state.route;
+  state.route = parseRoute();
+  const route = state.route;
+  $("#view-overview").hidden = route.view !== "overview";
+  $("#view-repository").hidden = route.view !== "repository";
+  if (route.view === "repository" && (before.view !== "repository" || before.repository !== route.repository)) {
+    $("#repo-name").textContent = route.repository;
+    for (const id of ["#repo-analyses", "#repo-dead-jobs", "#repo-issues", "#repo-children"]) {
+      replaceIfChanged($(id).tBodies[0], []);
     }
-    return row;
+    repoChildren.rows.clear();
+    replaceIfChanged($("#repo-figures"), []);
+    replaceIfChanged($("#repo-sync"), []);
+    if (state.status) renderStatus();
+    refreshRepositoryView();
+    window.scrollTo(0, 0);
   }
-
-  function link(url, text) {
-    if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
-      return document.createTextNode(text);
-    }
-    const anchor = document.createElement("a");
-    anchor.href = url;
-    anchor.textContent = text;
-    anchor.rel = "noreferrer noopener";
-    anchor.target = "_blank";
-    return anchor;
+  if (route.view === "overview" && before.view !== "overview") {
+    refreshHistory();
   }
+  document.title = route.view === "repository" ? `${route.repository} · autosolve` : "autosolve";
+  showAnalysis(route.analysis);
+}
 
-  // -- start -----------------------------------------------------------------
+function openAnalysis(id) {
+  location.hash = hashOf({ ...state.route, analysis: id });
+}
 
-  function takeTokenFromUrl() {
-    const match = /(?:^#|&)token=([^&]*)/.exec(location.hash);
-    if (!match) return;
-    token = decodeURIComponent(match[1]);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    history.replaceState(null, "", location.pathname + location.search); // out of sight
+function closeAnalysis() {
+  if (state.route.analysis) location.hash = hashOf({ ...state.route, analysis: null });
+}
+
+// -- start -----------------------------------------------------------------------------
+
+function onTableClick(event) {
+  const read = event.target.closest("[data-read]");
+  if (read) {
+    event.preventDefault();
+    openAnalysis(read.dataset.read);
+    return;
   }
-
-  function start() {
-    takeTokenFromUrl();
-    $("#children tbody").addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-command]");
-      if (!button) return;
-      control(button.dataset.command, button.closest("tr").dataset.name);
-    });
-    $("#filter").addEventListener("input", applyFilter);
-    $("#try-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      tryAnalysis($("#try-issue").value.trim());
-    });
-    $("#analyses tbody").addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-try]");
-      if (button) tryAnalysis(button.dataset.try);
-    });
-    $("#token-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      token = $("#token-input").value.trim();
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("#token-form").hidden = true;
-      refreshStatus();
-      refreshOverview();
-    });
-    refreshStatus();
-    refreshOverview();
+  const tryButton = event.target.closest("button[data-try]");
+  if (tryButton) {
+    tryAnalysis(tryButton.dataset.try);
+    return;
   }
+  const retry = event.target.closest("button[data-retry]");
+  if (retry) {
+    steer({ command: "retry-dead", id: Number(retry.dataset.retry) }, `retry dead job ${retry.dataset.retry}`);
+  }
+}
 
-  start();
-})();
+const CHARTS = [
+  ["chart-analyses", "Analyses", "analyses per sample over the last hour"],
+  ["chart-github", "GitHub requests", "GitHub's answers per sample over the last hour"],
+  ["chart-budget", "Request budget used", "the request budget's use over the last hour"],
+  ["chart-lateness", "Tick lateness", "tick lateness over the last hour"],
+];
+
+function start() {
+  $("#charts").replaceChildren(...CHARTS.map((chart) => chartFigure(...chart)));
+  headTables("analyses", $("#analyses"), $("#repo-analyses"));
+  headTables("deadJobs", $("#dead-jobs"), $("#repo-dead-jobs"));
+  headTables("issues", $("#repo-issues"));
+  for (const id of ["#analyses", "#dead-jobs", "#repo-analyses", "#repo-dead-jobs", "#repo-issues"]) {
+    $(id).addEventListener("click", onTableClick);
+  }
+  $("#retry-all").addEventListener("click", () => steer({ command: "retry-dead", id: "all" }, "retry every dead job"));
+  $("#filter").addEventListener("input", applyFilter);
+  $("#try-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    tryAnalysis($("#try-issue").value.trim());
+  });
+  $("#panel-close").addEventListener("click", closeAnalysis);
+  $("#panel-backdrop").addEventListener("click", closeAnalysis);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeAnalysis();
+  });
+  window.addEventListener("hashchange", applyRoute);
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => state.history && renderHistory(), 150);
+  });
+  setInterval(() => {
+    tickTimes();
+    renderHeader();
+  }, 1000);
+  applyRoute();
+  refreshStatus();
+  refreshOverview();
+  refreshHistory();
+}
+
+start();

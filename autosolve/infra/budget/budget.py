@@ -63,8 +63,8 @@ def points_of(method: str) -> int:
     return WRITE_POINTS if is_write(method) else 1
 
 
-def _wall_time() -> float:
-    return time.time()
+def _monotonic() -> float:
+    return time.monotonic()  # looked up per call: gevent and test tools may patch it
 
 
 class BudgetExceededError(Exception):
@@ -97,6 +97,8 @@ class BudgetStats:
     """Requests that had to wait."""
     wait_seconds_total: float
     """Seconds spent waiting, summed over requests."""
+    points_total: int = 0
+    """Points granted since the start (a read costs 1, a write :data:`WRITE_POINTS`)."""
 
 
 class _Shared:
@@ -150,7 +152,11 @@ class RequestBudget:
     Args:
         ledger: the windows' bookkeeping (in memory, or shared by a cluster).
         concurrency: requests in flight at most.
-        now: the clock the ledger's times come from (epoch seconds).
+        now: the budget's clock, monotonic: every wait is measured on it, and
+            the times it gives the ledger come from it (a shared ledger may
+            stamp its entries on a clock of its own instead). A wall clock
+            would not do: stepped back an hour, it kept every request of the
+            last minute in the window for an hour.
         on_wait: called from the waiting thread with True when a request
             starts waiting and False when it stops (e.g. to show it in the
             waiting child's status); its errors are logged, never raised.
@@ -160,7 +166,7 @@ class RequestBudget:
         self,
         ledger: Ledger,
         concurrency: int,
-        now: Callable[[], float] = _wall_time,
+        now: Callable[[], float] = _monotonic,
         on_wait: Callable[[bool], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -174,6 +180,7 @@ class RequestBudget:
         self._in_flight = 0
         self._closed = False
         self._requests = 0
+        self._points = 0
         self._waits = 0
         self._wait_seconds = 0.0
         self._asking = False
@@ -282,6 +289,7 @@ class RequestBudget:
                 requests_total=self._requests,
                 waits_total=self._waits,
                 wait_seconds_total=self._wait_seconds,
+                points_total=self._points,
             )
 
     def _tell_waiting(self, waiting: bool) -> None:
@@ -460,6 +468,7 @@ class RequestBudget:
         self._queue.remove(ticket)
         ticket.granted = True
         self._in_flight += 1
+        self._points += ticket.points
         ticket.condition.notify()
 
     def _refuse(self, ticket: _Ticket, answer: Reservation) -> None:

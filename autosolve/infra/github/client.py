@@ -7,16 +7,17 @@ actor stops all of them until GitHub's reset, without further requests.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any, NoReturn, TypedDict
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
-import requests.auth
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
@@ -26,6 +27,7 @@ from autosolve.infra.budget import (
     RequestBudget,
     is_write,
 )
+from autosolve.infra.github.credentials import Credential, Credentials, TokenCredentials
 from autosolve.infra.github.errors import (
     ClientError,
     ForbiddenError,
@@ -36,19 +38,21 @@ from autosolve.infra.github.errors import (
     UnauthorizedError,
     UnprocessableError,
 )
+from autosolve.infra.github.routes import route_kind
 from autosolve.infra.github.schemas import (
     Comment,
     CommentSchema,
+    InstallationRepositoriesSchema,
     IssuePage,
     IssueSchema,
     Repository,
     RepositorySchema,
 )
 from autosolve.infra.http import RateLimitGate, Throttle
-from autosolve.infra.timestamps import format_epoch
+from autosolve.infra.timestamps import CLOCK_TOLERANCE, format_epoch
 from autosolve.infra.transport import raise_short
 
-__all__ = ["GitHubClient", "same_url"]
+__all__ = ["GitHubClient", "same_url", "server_time"]
 
 logger = logging.getLogger("autosolve.github")
 
@@ -56,8 +60,9 @@ API_VERSION = "2022-11-28"
 ISSUES_PER_PAGE = 100
 """GitHub's maximum: an initial sync of 25,000 issues costs about 250 listing requests."""
 COMMENTS_PER_PAGE = 100
+"""Items per page of every other listing (GitHub's maximum)."""
 MAX_COMMENT_PAGES = 1000
-"""A sane bound on one issue's comment pages (100,000 comments); more is a paging loop."""
+"""A sane bound on one listing's pages (100,000 items); more is a paging loop."""
 SECONDARY_RATE_LIMIT_WAIT = 60.0
 READ_PATIENCE = 30.0
 """Seconds a read waits for the request budget at most: a tick behind a long queue
@@ -69,6 +74,20 @@ _repository_schema = RepositorySchema()
 _issues_schema = IssueSchema(many=True)
 _comment_schema = CommentSchema()
 _comments_schema = CommentSchema(many=True)
+_repositories_schema = RepositorySchema(many=True)
+_installation_repositories_schema = InstallationRepositoriesSchema()
+
+
+class _AnyList(Schema):
+    """A JSON list taken as it is (a GitHub App's listings, read by their own code)."""
+
+    def load(self, data: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, list):
+            raise ValidationError("expected a JSON list")
+        return data
+
+
+_ANY_LIST = _AnyList()
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -83,9 +102,17 @@ class GitHubClient:
     injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
     ``on_response(status, headers)`` is called with every response GitHub
-    sends (metrics count them); an exception from it is logged, not raised.
+    sends (metrics count them), ``on_timing(route kind, seconds)`` with how
+    long each took to come (see :func:`~autosolve.infra.github.routes.route_kind`);
+    an exception from either is logged, not raised.
     The token lives only in the ``Authorization`` header: it is never put in
     URLs, messages or ``repr``.
+
+    ``credentials`` choose who each request is made as (default: ``token``);
+    ``budgets`` gives the request budget of each credential's key (GitHub
+    counts its limits per token and per App installation; default: ``budget``
+    for every request). A 401 to a credential that can be renewed (an App's
+    installation token) is retried once with a fresh one.
 
     ``budget`` (shared by every client of one token) makes each request wait
     until it fits GitHub's secondary limits. A read waits at most
@@ -107,6 +134,9 @@ class GitHubClient:
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
         budget: RequestBudget | None = None,
+        on_timing: Callable[[str, float], None] | None = None,
+        credentials: Credentials | None = None,
+        budgets: Callable[[str], RequestBudget | None] | None = None,
     ) -> None:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -115,6 +145,9 @@ class GitHubClient:
         self.timeout = timeout
         self._base = urlsplit(self.api_url)
         self._token = token
+        self.credentials: Credentials = credentials or TokenCredentials(token)
+        """Who each request is made as (a token, or a GitHub App's installations)."""
+        self._budgets = budgets
         self._now = now
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
@@ -126,7 +159,6 @@ class GitHubClient:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": user_agent,
         }
-        self._auth = _BearerAuth(token)
         if session is None:
             session = requests.Session()
             # Many actor threads share this session; avoid "pool is full" churn.
@@ -135,6 +167,9 @@ class GitHubClient:
             session.mount("http://", adapter)
         self._session = session
         self._on_response = on_response
+        self._on_timing = on_timing
+        self._clock_warned = False
+        """The local clock was found off GitHub's: said once, not at every request."""
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else "<none>"
@@ -155,9 +190,9 @@ class GitHubClient:
         Requests in flight finish with what they started with. ``min_interval``
         changes the shared throttle, so every actor spaces its requests anew.
         """
-        if token is not None:
+        if token is not None and isinstance(self.credentials, TokenCredentials):
             self._token = token
-            self._auth = _BearerAuth(token)
+            self.credentials = TokenCredentials(token)
         if timeout is not None:
             self.timeout = timeout
         if min_interval is not None:
@@ -177,7 +212,7 @@ class GitHubClient:
             "check the repository name in settings and the token's access",
         )
         repository: Repository = self._load(response, _repository_schema)
-        return repository
+        return dataclasses.replace(repository, answered_at=server_time(response))
 
     def list_issues(
         self,
@@ -243,24 +278,80 @@ class GitHubClient:
                 (or there are more than :data:`MAX_COMMENT_PAGES` pages): a
                 listing that goes nowhere is not followed forever.
         """
-        url: str | None = self._url(f"/repos/{owner}/{name}/issues/{number}/comments")
-        params: dict[str, str] | None = {"per_page": str(COMMENTS_PER_PAGE)}
-        comments: list[Comment] = []
+        return self._all_pages(
+            f"/repos/{owner}/{name}/issues/{number}/comments",
+            _comments_schema,
+            not_found=f"issue #{number} of {owner}/{name} not found or not visible to the token",
+        )
+
+    def list_organization_repositories(self, organization: str) -> list[Repository]:
+        """``GET /orgs/{org}/repos``: every repository of the organisation, all pages."""
+        return self._all_pages(
+            f"/orgs/{organization}/repos",
+            _repositories_schema,
+            params={"type": "all"},
+            not_found=f"organisation {organization} not found or not visible to the "
+            "credentials; check github.organizations",
+        )
+
+    def list_installation_repositories(self, credential: Credential) -> list[Repository]:
+        """``GET /installation/repositories`` as ``credential`` (an installation's token):
+        every repository the installation covers."""
+        return self._all_pages(
+            "/installation/repositories", _installation_repositories_schema, credential=credential
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        credential: Credential,
+        *,
+        expect: Iterable[int] = (200,),
+        not_found: str | None = None,
+    ) -> Any:
+        """One request to ``path`` as ``credential``; its JSON body (a GitHub App's own calls)."""
+        response = self._request(
+            method, self._url(path), expect=expect, not_found=not_found, credential=credential
+        )
+        try:
+            return response.json()
+        except ValueError:
+            raise MalformedResponseError(
+                f"{method} {path}: {response.status_code} body is not JSON",
+                method=method,
+                path=path,
+                status=response.status_code,
+            ) from None
+
+    def all_pages(self, path: str, credential: Credential) -> list[Any]:
+        """Every item of a paged JSON list at ``path`` as ``credential``."""
+        return self._all_pages(path, _ANY_LIST, credential=credential)
+
+    def _all_pages(
+        self,
+        path: str,
+        schema: Schema,
+        *,
+        params: dict[str, str] | None = None,
+        not_found: str | None = None,
+        credential: Credential | None = None,
+    ) -> list[Any]:
+        """Every item of a paged listing, following ``Link: rel="next"`` with loop guards."""
+        url: str | None = self._url(path)
+        query: dict[str, str] | None = {**(params or {}), "per_page": str(COMMENTS_PER_PAGE)}
+        items: list[Any] = []
         read: set[str] = set()
         while url is not None:
             response = self._request(
-                "GET",
-                url,
-                params=params,
-                not_found=f"issue #{number} of {owner}/{name} not found or not visible "
-                "to the token",
+                "GET", url, params=query, not_found=not_found, credential=credential
             )
             read.add(_normal_url(response.url))
-            comments.extend(self._load(response, _comments_schema))
-            url, params = self._next_url(response), None
+            items.extend(self._load(response, schema))
+            url, query = self._next_url(response), None
             if url is not None and (_normal_url(url) in read or len(read) >= MAX_COMMENT_PAGES):
                 raise self._paging_loop(response, url)
-        return comments
+        return items
 
     def create_comment(self, owner: str, name: str, number: int, body: str) -> Comment:
         """``POST /repos/{owner}/{name}/issues/{number}/comments``; GitHub answers 201."""
@@ -330,12 +421,34 @@ class GitHubClient:
         json: Any = None,
         expect: Iterable[int] = (200,),
         not_found: str | None = None,
+        credential: Credential | None = None,
     ) -> requests.Response:
         path = urlsplit(url).path
+        sent = credential or self.credentials.for_path(path[len(self._base.path) :])
+        response = self._send(method, url, path, sent, params, headers, json)
+        if response.status_code == 401:
+            fresh = self.credentials.rejected(sent)
+            if fresh is not None:  # an expired or revoked installation token: once more
+                response = self._send(method, url, path, fresh, params, headers, json)
+        if response.status_code in expect:
+            return response
+        self._raise_for(method, path, response, not_found)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        credential: Credential,
+        params: dict[str, str] | None,
+        headers: dict[str, str] | None,
+        json: Any,
+    ) -> requests.Response:
         self._check_gate(method, path)
         self._throttle.wait()
-        with self._budgeted(method, path):
+        with self._budgeted(method, path, credential.budget):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
+            sent = time.monotonic()
             try:
                 response = self._session.request(
                     method,
@@ -343,22 +456,24 @@ class GitHubClient:
                     params=params,
                     headers={**self._headers, **(headers or {})},
                     json=json,
-                    auth=self._auth,
+                    auth=credential.auth,
                     timeout=self.timeout,
                 )
             except requests.RequestException as error:
                 raise_short(error, method, url)
+        if self._on_timing is not None:
+            route = route_kind(path[len(self._base.path.rstrip("/")) :])
+            _call_hook(self._on_timing, route, time.monotonic() - sent)
         self._note_budget(response)
+        self._compare_clocks(response)
         if self._on_response is not None:
             _call_hook(self._on_response, response.status_code, response.headers)
-        if response.status_code in expect:
-            return response
-        self._raise_for(method, path, response, not_found)
+        return response
 
     @contextmanager
-    def _budgeted(self, method: str, path: str) -> Iterator[None]:
+    def _budgeted(self, method: str, path: str, key: str) -> Iterator[None]:
         """Hold the budget's room for one request from before it is sent until its answer."""
-        budget = self.budget
+        budget = self.budget if self._budgets is None else self._budgets(key)
         if budget is None:
             yield
             return
@@ -397,6 +512,26 @@ class GitHubClient:
                 method=method,
                 path=path,
             )
+
+    def _compare_clocks(self, response: requests.Response) -> None:
+        """Warn once when the local clock is off GitHub's by more than :data:`CLOCK_TOLERANCE`.
+
+        Times autosolve keeps (the job queue, analyses) follow the local clock;
+        one far off GitHub's says the host needs NTP, which an operator should
+        hear about before it shows as something stranger.
+        """
+        if self._clock_warned:
+            return
+        github_time = server_time(response)
+        offset = 0.0 if github_time is None else self._now() - github_time
+        if abs(offset) > CLOCK_TOLERANCE:
+            self._clock_warned = True
+            logger.warning(
+                "the local clock is %.0f s %s GitHub's (GitHub's Date: %s): keep it in step "
+                "(NTP); the watch start of new repositories follows GitHub's clock",
+                abs(offset), "ahead of" if offset > 0 else "behind",
+                response.headers.get("Date"),
+            )  # fmt: skip
 
     def _note_budget(self, response: requests.Response) -> None:
         """A successful answer that spends the last request still closes the gate."""
@@ -569,26 +704,7 @@ def same_url(first: str, second: str) -> bool:
     return _normal_url(first) == _normal_url(second)
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer`` (nothing for an empty token).
-
-    Passing it as ``auth=`` also stops requests from replacing the header with
-    ``~/.netrc`` credentials, and requests drops it on cross-host redirects.
-    """
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._token:
-            request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<redacted>)"
-
-
-def _call_hook(hook: Callable[[int, Mapping[str, str]], None], *args: Any) -> None:
+def _call_hook(hook: Callable[..., None], *args: Any) -> None:
     """Counting a response (metrics) never fails the request."""
     try:
         hook(*args)
@@ -609,6 +725,18 @@ def _poll_interval(response: requests.Response) -> float | None:
     """``X-Poll-Interval`` when it is a positive number of seconds."""
     seconds = _parse_float(response.headers.get("x-poll-interval"))
     return seconds if seconds is not None and 0 < seconds < float("inf") else None
+
+
+def server_time(response: requests.Response) -> float | None:
+    """GitHub's clock when it sent ``response`` (its ``Date``), epoch seconds; None if absent."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:

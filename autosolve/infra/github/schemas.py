@@ -18,6 +18,7 @@ from autosolve.infra.issue import Issue
 __all__ = [
     "Comment",
     "CommentSchema",
+    "InstallationRepositoriesSchema",
     "Issue",
     "IssuePage",
     "IssueSchema",
@@ -32,6 +33,15 @@ class Repository:
     owner: str
     name: str
     full_name: str
+    archived: bool = False
+    disabled: bool = False
+    answered_at: float | None = None
+    """GitHub's clock when it answered (its ``Date`` header, epoch seconds); None without one."""
+
+    @property
+    def watchable(self) -> bool:
+        """Neither archived nor disabled: its issues can change, and be commented on."""
+        return not (self.archived or self.disabled)
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class RepositorySchema(_Base):
     name = fields.String(required=True)
     full_name = fields.String(required=True)
     owner = fields.Nested(_OwnerSchema, required=True)
+    archived = fields.Boolean(load_default=False)
+    disabled = fields.Boolean(load_default=False)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Repository:
@@ -99,7 +111,20 @@ class RepositorySchema(_Base):
             owner=data["owner"]["login"],
             name=data["name"],
             full_name=data["full_name"],
+            archived=data["archived"],
+            disabled=data["disabled"],
         )
+
+
+class InstallationRepositoriesSchema(_Base):
+    """``GET /installation/repositories``: a page of the installation's repositories."""
+
+    repositories = fields.List(fields.Nested(RepositorySchema), required=True)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> list[Repository]:
+        repositories: list[Repository] = data["repositories"]
+        return repositories
 
 
 class IssueSchema(_Base):

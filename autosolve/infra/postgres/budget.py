@@ -14,10 +14,13 @@ totals are kept running, so a reservation touches only the entries that left
 a window since the previous one; the window is scanned only to say how long
 a refused request must wait.
 
-Times are the callers' (``at``, epoch seconds): daemons on several machines
-need clocks kept in step (NTP), as for anything else time-based; an entry is
-never stamped earlier than the newest one, so a clock stepping back only
-makes the ledger err on the long side.
+Entries are stamped on the database server's clock, the one clock every
+daemon of the cluster shares (the leases use it too): a daemon's own clock,
+stepped or set wrong, changes nothing, and the waits a reservation answers
+with are durations the daemon measures on its monotonic clock. Tests drive
+time by hand instead (``server_clock=False``: the callers' ``at``). An entry
+is never stamped earlier than the newest one, so a server clock stepping
+back only makes the ledger err on the long side.
 """
 
 from __future__ import annotations
@@ -26,10 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.infra.budget import BudgetLimits, Reservation
 
+from .cluster import moment
+
 if TYPE_CHECKING:
     from .connection import PostgresDatabase
 
 __all__ = ["PostgresLedger"]
+
+_MOMENT = moment("%s")
+"""The moment of a reservation: the caller's reading, else the server's clock."""
 
 
 class PostgresLedger:
@@ -38,11 +46,25 @@ class PostgresLedger:
     Args:
         database: the open, migrated database (the store's pool).
         limits: the budget; every daemon sharing the database must use the same.
+        server_clock: stamp entries on the database server's clock, ignoring
+            the ``at`` of each call (production); False: on the callers' ``at``
+            (tests that move time by hand).
+        credential: whose budget it is (GitHub counts per credential): ``""``
+            for the token, ``installation:N`` for a GitHub App's installation.
     """
 
-    def __init__(self, database: PostgresDatabase, limits: BudgetLimits) -> None:
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        limits: BudgetLimits,
+        credential: str = "",
+        *,
+        server_clock: bool = True,
+    ) -> None:
         self._database = database
         self.limits = limits
+        self.credential = credential
+        self._server_clock = server_clock
 
     def reserve(self, points: int, write: bool, at: float) -> Reservation:
         """Record the request at ``at`` if it fits every window; else how long until it would.
@@ -60,11 +82,12 @@ class PostgresLedger:
         with self._database.connection() as connection:  # autocommit: one statement
             row = connection.execute(
                 "SELECT points_wait, writes_wait, entry "
-                "FROM budget_reserve(%s, %s, %s, %s, %s, %s, %s, %s)",
+                f"FROM budget_reserve(%s, %s, %s, {_MOMENT}, %s, %s, %s, %s, %s)",
                 (
+                    self.credential,
                     points,
                     write,
-                    at,
+                    self._reading(at),
                     limits.points_per_minute,
                     limits.writes_per_minute,
                     limits.writes_per_hour,
@@ -87,8 +110,13 @@ class PostgresLedger:
         entry_id, points, write = entry
         with self._database.connection() as connection:  # autocommit: one statement
             connection.execute(
-                "SELECT budget_settle(%s, %s, %s, %s)", (entry_id, points, write, at)
+                f"SELECT budget_settle(%s, %s, %s, %s, {_MOMENT})",
+                (self.credential, entry_id, points, write, self._reading(at)),
             )
 
+    def _reading(self, at: float) -> float | None:
+        """The time to stamp with: ``at``, or None for the server's clock."""
+        return None if self._server_clock else at
+
     def __repr__(self) -> str:
-        return f"PostgresLedger({self._database.name}, {self.limits!r})"
+        return f"PostgresLedger({self._database.name}, {self.credential!r}, {self.limits!r})"

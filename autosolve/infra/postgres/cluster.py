@@ -33,12 +33,26 @@ from .errors import LeaseLostError
 if TYPE_CHECKING:
     import psycopg
 
+    from autosolve.infra.store.engine import Connection
+
     from .connection import PostgresDatabase
 
-__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key"]
+__all__ = ["Beat", "Cluster", "LeaseRow", "NodeRow", "lease_key", "moment"]
 
-# The moment a statement acts at: the injected clock's reading, else the server's.
-_NOW = "COALESCE(%(now)s::float8, extract(epoch FROM clock_timestamp()))"
+
+def moment(reading: str) -> str:
+    """The moment a statement acts at: the injected clock's ``reading``, else the server's.
+
+    ``reading`` is the placeholder of a parameter that is a time, or NULL for
+    the database server's clock: the one clock every node shares.
+    """
+    return f"COALESCE(CAST({reading} AS float8), extract(epoch FROM clock_timestamp()))"
+
+
+_NOW = moment("%(now)s")
+"""The moment, in the cluster's own statements (named parameters)."""
+_NOW_AT = moment("?")
+"""The moment, in statements on the store's connections (``?`` parameters)."""
 
 
 def lease_key(repository: str) -> str:
@@ -234,8 +248,8 @@ class Cluster:
 
     # -- fencing ---------------------------------------------------------------------
 
-    def fence(self, connection: psycopg.Connection, repository: str) -> None:
-        """Inside a write transaction: go on only if this node holds ``repository``'s lease.
+    def fence(self, connection: Connection, repository: str) -> None:
+        """Inside a store's write transaction: go on only if this node holds ``repository``'s lease.
 
         Takes a share lock on the lease row, so no takeover can commit before
         this transaction does.
@@ -246,15 +260,15 @@ class Cluster:
         row = connection.execute(
             f"""
             SELECT 1 FROM leases
-            WHERE repository = %(key)s AND owner_id = %(id)s AND expires_at > {_NOW}
+            WHERE repository = ? AND owner_id = ? AND expires_at > {_NOW_AT}
             FOR SHARE
             """,
-            self._params(key=lease_key(repository)),
+            (lease_key(repository), self.node_id, self._reading()),
         ).fetchone()
         if row is None:
             raise LeaseLostError(repository, self.node_name)
 
-    def fence_repository_id(self, connection: psycopg.Connection, repository_id: int) -> None:
+    def fence_repository_id(self, connection: Connection, repository_id: int) -> None:
         """:meth:`fence` for a repository known by its local id.
 
         Raises:
@@ -264,13 +278,36 @@ class Cluster:
             f"""
             SELECT 1 FROM leases AS l
             JOIN repositories AS r ON l.repository = lower(r.owner || '/' || r.name)
-            WHERE r.id = %(rid)s AND l.owner_id = %(id)s AND l.expires_at > {_NOW}
+            WHERE r.id = ? AND l.owner_id = ? AND l.expires_at > {_NOW_AT}
             FOR SHARE OF l
             """,
-            self._params(rid=repository_id),
+            (repository_id, self.node_id, self._reading()),
         ).fetchone()
         if row is None:
             raise LeaseLostError(f"id {repository_id}", self.node_name)
+
+    # -- job holders -----------------------------------------------------------------
+
+    def holder_alive(self) -> tuple[str, tuple[float | None]]:
+        """The condition on a ``jobs`` row that its holder is a live node (``Liveness``).
+
+        A job is held by a node (``leased_by``, the node id) as long as that
+        node's heartbeat row has not expired; once it has, the node is dead or
+        cut off, and its jobs are for the others to take
+        (:meth:`~autosolve.infra.store.Store.release_orphaned_jobs`). A lease
+        with no holder recorded (made by an autosolve before holders were)
+        counts as alive: it runs out with its visibility timeout as it always
+        did.
+        """
+        return (
+            f"""
+            jobs.leased_by IS NULL OR EXISTS (
+                SELECT 1 FROM cluster_nodes AS n
+                WHERE n.id = jobs.leased_by AND n.expires_at > {_NOW_AT}
+            )
+            """,
+            (self._reading(),),
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:
@@ -286,9 +323,13 @@ class Cluster:
             )
             yield connection
 
+    def _reading(self) -> float | None:
+        """The injected clock's reading; None: the database server's clock."""
+        return None if self._now is None else float(self._now())
+
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {
-            "now": None if self._now is None else float(self._now()),
+            "now": self._reading(),
             "id": self.node_id,
             "ttl": float(self.ttl),
             **extra,

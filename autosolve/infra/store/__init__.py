@@ -1,9 +1,12 @@
 """The store: repositories, issues, sync cursors, the outbox, the job queue, analyses.
 
-:class:`Store` is the interface (a ``Protocol``) the domain types against;
-:class:`SQLiteStore` implements it on SQLite (stdlib :mod:`sqlite3`, WAL mode,
-versioned migrations), :class:`autosolve.infra.postgres.PostgresStore` on
-PostgreSQL. :class:`InstanceLock` keeps a second daemon off a SQLite file.
+:class:`Store` is the one store the domain types against: every operation
+once, over an :class:`~.engine.Engine` that supplies transactions, ``?``
+placeholders and its :class:`~.engine.Dialect`. :class:`SQLiteStore` is the
+store on SQLite (:mod:`.sqlite`: stdlib :mod:`sqlite3`, WAL mode),
+:class:`autosolve.infra.postgres.store.PostgresStore` on PostgreSQL.
+:class:`InstanceLock` keeps a second daemon off a SQLite file. Both engines
+create the same tables from :mod:`.schema`, version for version.
 
 Tables (users may query them directly; store-written times are epoch seconds):
 
@@ -30,8 +33,10 @@ created_at, posted_at)``
 
 from __future__ import annotations
 
+from .engine import Connection, Dialect, Engine
 from .errors import (
     DatabaseInUseError,
+    DatabaseReplacedError,
     InvalidIssueError,
     SchemaVersionError,
     StoreClosedError,
@@ -40,33 +45,41 @@ from .errors import (
     UnknownJobError,
     UnknownRepositoryError,
 )
-from .interface import DEFAULT_RELAY_BATCH, Store
-from .lock import InstanceLock
-from .migrations import SCHEMA_VERSION
 from .records import (
     Analysis,
     DeadJob,
+    IssueSummary,
     Job,
     JobsSummary,
     RecentAnalysis,
+    RepositoryIssues,
     RepositoryRef,
     StoredIssue,
     SyncCursor,
 )
-from .store import TABLES, SQLiteStore
+from .schema import SCHEMA_VERSION, TABLES
+from .sqlite import InstanceLock, SQLiteStore
+from .store import DEFAULT_RELAY_BATCH, Fence, Store
 
 __all__ = [
     "DEFAULT_RELAY_BATCH",
     "SCHEMA_VERSION",
     "TABLES",
     "Analysis",
+    "Connection",
     "DatabaseInUseError",
+    "DatabaseReplacedError",
     "DeadJob",
+    "Dialect",
+    "Engine",
+    "Fence",
     "InstanceLock",
     "InvalidIssueError",
+    "IssueSummary",
     "Job",
     "JobsSummary",
     "RecentAnalysis",
+    "RepositoryIssues",
     "RepositoryRef",
     "SQLiteStore",
     "SchemaVersionError",

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from .engine import Connection
 from .records import SyncCursor
 
 __all__ = ["load_cursor", "save_cursor"]
 
 
-def load_cursor(connection: sqlite3.Connection, repository_id: int) -> SyncCursor:
+def load_cursor(connection: Connection, repository_id: int) -> SyncCursor:
     """The saved cursor, or an empty one (a full sync from the start) if none was saved."""
     row = connection.execute(
         "SELECT since, etag, next_url FROM sync_cursors WHERE repository_id = ?",
         (repository_id,),
     ).fetchone()
-    if row is None:
-        return SyncCursor()
-    return SyncCursor(since=row[0], etag=row[1], next_url=row[2])
+    return SyncCursor() if row is None else SyncCursor(*row)
 
 
-def save_cursor(
-    connection: sqlite3.Connection, now: float, repository_id: int, cursor: SyncCursor
-) -> None:
+def save_cursor(connection: Connection, now: float, repository_id: int, cursor: SyncCursor) -> None:
     """Replace the cursor of ``repository_id`` with ``cursor``, field for field."""
     connection.execute(
         """

@@ -2,8 +2,10 @@
 
 Every message names the thing that is wrong (the database file, the repository,
 the issue number) so an operator can act on it without reading a traceback.
-None of these declare restart capabilities: a broken database is not something
-a retry fixes, so the classifier treats them as unknown errors.
+None of these declare retry capabilities: a broken database is not something
+a retry fixes, so the classifier treats them as unknown errors. One declares
+more: :class:`DatabaseReplacedError` is *fatal* (``is_fatal()``), and the
+daemon stops rather than go on without its data.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 
 __all__ = [
     "DatabaseInUseError",
+    "DatabaseReplacedError",
     "InvalidIssueError",
     "SchemaVersionError",
     "StoreClosedError",
@@ -102,3 +105,26 @@ class DatabaseInUseError(StoreError):
         """The database file whose lock is held."""
         self.pid = pid
         """Process id written by the holder, or ``None`` when it could not be read."""
+
+
+class DatabaseReplacedError(StoreError):
+    """The database file was deleted or replaced while the store had it open.
+
+    Whatever the store wrote from then on would go into a file nobody can
+    open again (an unlinked inode), and what it reads is no longer what is
+    on disk: no retry can help, so the error declares itself fatal and the
+    daemon stops (exit 1) instead of running on without its history.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"database file {path} was removed or replaced while autosolve had it open; "
+            "stopping so that nothing is written into a file that is gone (restore the file, "
+            "or start again to begin a new database)"
+        )
+        self.path = path
+        """The database file, as configured."""
+
+    def is_fatal(self) -> bool:
+        """Always: a restart of the failing task would meet the same missing file."""
+        return True

@@ -7,20 +7,25 @@ gets it analysed, nor announce an issue that was not stored.
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from autosolve.infra.issue import Issue
 from autosolve.infra.timestamps import is_earlier, same_instant
 
-from .errors import InvalidIssueError
-from .records import StoredIssue
+from .engine import Connection, insert_rows, placeholders
+from .records import IssueSummary, StoredIssue
 from .rows import SELECT_ISSUE, event_payload, labels_json, stored_issue
 
 __all__ = [
     "EVENT_ISSUE_CREATED",
     "EVENT_ISSUE_UPDATED",
+    "check_issue",
     "get_issue",
+    "issue_counts",
+    "issue_states",
+    "latest_issues",
     "save_issues",
 ]
 
@@ -29,124 +34,203 @@ EVENT_ISSUE_CREATED = "issue.created"
 EVENT_ISSUE_UPDATED = "issue.updated"
 """Outbox event kind for an issue whose ``updated_at`` changed."""
 
+_REFRESHED = "refreshed"
+"""An issue stored already at the same instant: its fields are rewritten, no event."""
+_STALE = "stale"
+"""An issue older than the stored copy: left alone."""
+_EVENTS = (EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED)
+"""Changes that write an outbox event."""
+_REWRITTEN = (EVENT_ISSUE_UPDATED, _REFRESHED)
+"""Changes that rewrite a stored issue."""
+
+_FIELDS = (
+    "github_id", "title", "body", "state", "is_pull_request", "github_updated_at", "labels",
+    "created_at", "author_login", "author_type",
+)  # fmt: skip
+"""The ``issues`` columns that copy GitHub's issue, in :func:`_fields`' order."""
+
 
 def save_issues(
-    connection: sqlite3.Connection,
-    now: float,
-    repository_id: int,
-    issues: Sequence[Issue],
-    repository: str = "",
+    connection: Connection, now: float, repository_id: int, issues: Sequence[Issue]
 ) -> int:
     """Upsert ``issues`` and write one outbox event per new or changed issue.
 
     An issue counts as changed when GitHub's ``updated_at`` names another
-    instant than the stored one; re-saving the same issue refreshes its fields but adds no
-    event. An issue *older* than the stored copy (a stale page) is ignored, so
-    newer data is never overwritten by older data.
-
-    ``repository`` (``owner/name``) only serves error messages.
+    instant than the stored one; re-saving the same issue refreshes its fields
+    but adds no event. An issue *older* than the stored copy (a stale page) is
+    ignored, so newer data is never overwritten by older data. An issue given
+    twice counts once, as its last copy. A handful of statements per page,
+    whatever its size. Issues must have passed :func:`check_issue`.
 
     Returns:
         How many issues were new or changed (= outbox events written).
+    """
+    latest = {issue.number: issue for issue in issues}
+    stored = _stored_versions(connection, repository_id, list(latest))
+    change = {n: _change(issue, stored.get(n)) for n, issue in latest.items()}
+    created = [issue for n, issue in latest.items() if change[n] == EVENT_ISSUE_CREATED]
+    ids = {n: issue_id for n, (issue_id, _) in stored.items()}
+    ids.update(_insert_issues(connection, now, repository_id, created))
+    _update_issues(
+        connection,
+        now,
+        [(ids[n], issue) for n, issue in latest.items() if change[n] in _REWRITTEN],
+    )
+    events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
+    _add_events(connection, now, repository_id, events)
+    return len(events)
+
+
+def _change(issue: Issue, stored: tuple[int, str] | None) -> str:
+    """What saving ``issue`` over its ``(id, updated_at)`` stored copy amounts to."""
+    if stored is None:
+        return EVENT_ISSUE_CREATED
+    if is_earlier(issue.updated_at, stored[1]):
+        return _STALE
+    return _REFRESHED if same_instant(issue.updated_at, stored[1]) else EVENT_ISSUE_UPDATED
+
+
+def _stored_versions(
+    connection: Connection, repository_id: int, numbers: list[int]
+) -> dict[int, tuple[int, str]]:
+    """``number → (id, updated_at)`` of the issues already stored, locked until commit."""
+    if not numbers:
+        return {}
+    rows = connection.execute(
+        "SELECT number, id, github_updated_at FROM issues "
+        f"WHERE repository_id = ? AND number IN {placeholders(len(numbers))} "
+        + connection.dialect.lock_rows,
+        (repository_id, *numbers),
+    ).fetchall()
+    return {number: (issue_id, updated_at) for number, issue_id, updated_at in rows}
+
+
+def _insert_issues(
+    connection: Connection, now: float, repository_id: int, issues: list[Issue]
+) -> dict[int, int]:
+    """Insert ``issues``; their ids by number."""
+    rows = insert_rows(
+        connection,
+        "issues",
+        (*_FIELDS, "repository_id", "number", "stored_at", "updated_at"),
+        [(*_fields(issue), repository_id, issue.number, now, now) for issue in issues],
+        returning="number, id",
+    )
+    return {number: issue_id for number, issue_id in rows}
+
+
+def _update_issues(connection: Connection, now: float, issues: list[tuple[int, Issue]]) -> None:
+    """Rewrite the fields of already stored ``(id, issue)`` pairs."""
+    if not issues:
+        return
+    assignments = ", ".join(f"{column} = ?" for column in (*_FIELDS, "updated_at"))
+    connection.executemany(
+        f"UPDATE issues SET {assignments} WHERE id = ?",
+        [(*_fields(issue), now, issue_id) for issue_id, issue in issues],
+    )
+
+
+def _fields(issue: Issue) -> tuple[Any, ...]:
+    """The values of :data:`_FIELDS` for ``issue``."""
+    return (
+        issue.github_id, issue.title, issue.body, issue.state, int(issue.is_pull_request),
+        issue.updated_at, labels_json(issue.labels), issue.created_at, issue.author_login,
+        issue.author_type,
+    )  # fmt: skip
+
+
+def _add_events(
+    connection: Connection, now: float, repository_id: int, events: list[tuple[int, Issue, str]]
+) -> None:
+    """One outbox event per ``(issue id, issue, kind)``, in order."""
+    insert_rows(
+        connection,
+        "outbox_events",
+        ("repository_id", "issue_id", "number", "kind", "payload", "created_at"),
+        [
+            (repository_id, issue_id, issue.number, kind, event_payload(repository_id, issue), now)
+            for issue_id, issue, kind in events
+        ],
+    )
+
+
+def check_issue(issue: Issue) -> None:
+    """Refuse what the ``issues`` columns would refuse, before anything is written.
+
+    The table's constraints say the same (NOT NULL, CHECK); checking here lets
+    a page be written in a few statements and still name the offending issue,
+    and refuses alike on both engines what one of them would quietly convert
+    (PostgreSQL turns a list into its text form, ``'{a,b}'``).
 
     Raises:
-        InvalidIssueError: an issue violates the schema; the caller's
-            transaction must be rolled back (the facade does).
+        TypeError, ValueError: what is wrong with the issue.
     """
-    events = 0
-    for issue in issues:
-        try:
-            events += _save_issue(connection, now, repository_id, issue)
-        except (
-            sqlite3.IntegrityError,  # NOT NULL, CHECK
-            sqlite3.InterfaceError,
-            sqlite3.ProgrammingError,  # a value of a type SQLite cannot store
-            TypeError,
-            ValueError,
-        ) as exc:
-            number = getattr(issue, "number", "?")
-            name = repository or f"repository id {repository_id}"
-            raise InvalidIssueError(name, number, str(exc)) from exc
-    return events
+    for field in ("github_id", "number"):
+        value = getattr(issue, field)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{field} must be an integer, got {value!r}")
+    if issue.number <= 0:
+        raise ValueError(f"number must be positive, got {issue.number!r}")
+    for field in ("title", "state", "updated_at"):
+        value = getattr(issue, field)
+        if not isinstance(value, str):
+            raise TypeError(f"{field} must be text, got {value!r}")
+    for field in ("body", "created_at", "author_login", "author_type"):
+        value = getattr(issue, field)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{field} must be text or null, got {value!r}")
+    if issue.state not in ("open", "closed"):
+        raise ValueError(f"state must be open or closed, got {issue.state!r}")
+    if issue.is_pull_request not in (0, 1):
+        raise ValueError(f"is_pull_request must be a boolean, got {issue.is_pull_request!r}")
+    labels_json(issue.labels)
 
 
-def _save_issue(
-    connection: sqlite3.Connection, now: float, repository_id: int, issue: Issue
-) -> int:
-    labels = labels_json(issue.labels)
-    row = connection.execute(
-        "SELECT id, github_updated_at FROM issues WHERE repository_id = ? AND number = ?",
-        (repository_id, issue.number),
-    ).fetchone()
-    fields = (
-        issue.github_id,
-        issue.title,
-        issue.body,
-        issue.state,
-        issue.is_pull_request,
-        issue.updated_at,
-        labels,
-        issue.created_at,
-        issue.author_login,
-        issue.author_type,
-    )
-    if row is None:
-        issue_id = connection.execute(
-            """
-            INSERT INTO issues (
-                github_id, title, body, state, is_pull_request, github_updated_at, labels,
-                created_at, author_login, author_type, repository_id, number, stored_at,
-                updated_at
-            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            RETURNING id
-            """,
-            (*fields, repository_id, issue.number, now, now),
-        ).fetchone()[0]
-        _add_event(connection, now, repository_id, issue_id, issue, EVENT_ISSUE_CREATED)
-        return 1
-
-    issue_id, stored_updated_at = row
-    if is_earlier(issue.updated_at, stored_updated_at):
-        return 0
-    connection.execute(
-        """
-        UPDATE issues SET
-            github_id = ?, title = ?, body = ?, state = ?, is_pull_request = ?,
-            github_updated_at = ?, labels = ?, created_at = ?, author_login = ?,
-            author_type = ?, updated_at = ?
-        WHERE id = ?
-        """,
-        (*fields, now, issue_id),
-    )
-    if same_instant(issue.updated_at, stored_updated_at):
-        return 0
-    _add_event(connection, now, repository_id, issue_id, issue, EVENT_ISSUE_UPDATED)
-    return 1
-
-
-def _add_event(
-    connection: sqlite3.Connection,
-    now: float,
-    repository_id: int,
-    issue_id: int,
-    issue: Issue,
-    kind: str,
-) -> None:
-    payload = event_payload(repository_id, issue)
-    connection.execute(
-        """
-        INSERT INTO outbox_events (repository_id, issue_id, number, kind, payload, created_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        """,
-        (repository_id, issue_id, issue.number, kind, payload, now),
-    )
-
-
-def get_issue(
-    connection: sqlite3.Connection, repository_id: int, number: int
-) -> StoredIssue | None:
+def get_issue(connection: Connection, repository_id: int, number: int) -> StoredIssue | None:
     """The stored issue ``number`` of ``repository_id``, with its repository."""
     row = connection.execute(
         SELECT_ISSUE + " WHERE i.repository_id = ? AND i.number = ?", (repository_id, number)
     ).fetchone()
     return None if row is None else stored_issue(row)
+
+
+def issue_counts(connection: Connection) -> dict[str, int]:
+    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count."""
+    rows = connection.execute(
+        """
+        SELECT r.owner || '/' || r.name, count(i.id)
+        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
+        GROUP BY r.id
+        ORDER BY r.owner, r.name
+        """
+    ).fetchall()
+    return {name: int(count) for name, count in rows}
+
+
+def latest_issues(connection: Connection, repository_id: int, limit: int) -> list[IssueSummary]:
+    """The ``limit`` highest-numbered (newest) issues of ``repository_id``, with their
+    latest analysis."""
+    rows = connection.execute(
+        """
+        SELECT i.number, i.title, i.state, i.is_pull_request, i.labels, i.github_updated_at,
+               (SELECT max(a.id) FROM analyses AS a WHERE a.issue_id = i.id)
+        FROM issues AS i
+        WHERE i.repository_id = ?
+        ORDER BY i.number DESC
+        LIMIT ?
+        """,
+        (repository_id, limit),
+    ).fetchall()
+    return [
+        IssueSummary(number, title, state, bool(pull), tuple(json.loads(labels)), updated, latest)
+        for number, title, state, pull, labels, updated, latest in rows
+    ]
+
+
+def issue_states(connection: Connection, repository_id: int) -> dict[str, int]:
+    """Issues of ``repository_id`` per state (``open``, ``closed``; absent when none)."""
+    rows = connection.execute(
+        "SELECT state, count(*) FROM issues WHERE repository_id = ? GROUP BY state",
+        (repository_id,),
+    ).fetchall()
+    return {str(state): int(count) for state, count in rows}

@@ -16,9 +16,11 @@ from autosolve.infra.issue import Issue
 __all__ = [
     "Analysis",
     "DeadJob",
+    "IssueSummary",
     "Job",
     "JobsSummary",
     "RecentAnalysis",
+    "RepositoryIssues",
     "RepositoryRef",
     "StoredIssue",
     "SyncCursor",
@@ -166,3 +168,30 @@ class RecentAnalysis:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping of the fields."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSummary:
+    """A mirrored issue in a listing: enough to show it and link it, not its body."""
+
+    number: int
+    title: str
+    state: str
+    is_pull_request: bool
+    labels: tuple[str, ...]
+    updated_at: str
+    """GitHub's ``updated_at`` (ISO text)."""
+    analysis_id: int | None
+    """Its latest analysis; None if it was never analysed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryIssues:
+    """One repository's mirror at a glance: counts per state and the newest issues."""
+
+    repository: str
+    """``owner/name`` as stored."""
+    states: dict[str, int]
+    """Issues per state (``open``, ``closed``; a state without issues is absent)."""
+    latest: list[IssueSummary]
+    """The highest-numbered issues, newest first."""

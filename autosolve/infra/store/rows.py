@@ -1,9 +1,7 @@
-"""What both stores (SQLite and PostgreSQL) write and read alike.
+"""The text of the JSON columns (labels, outbox and job payloads) and the issue row.
 
-The text of the JSON columns (labels, outbox and job payloads) and the
-mapping of selected rows to records are the same in either database; only
-the statements around them differ. Keeping them here makes the two stores
-agree by construction.
+JSON is kept as text, the same on either engine, so a user's query reads
+it alike on both.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ __all__ = [
     "decode_payload",
     "encode_payload",
     "event_payload",
-    "issue_counts",
     "labels_json",
     "stored_issue",
 ]
@@ -97,20 +94,3 @@ def stored_issue(row: tuple[Any, ...]) -> StoredIssue:
             author_type=author_type,
         ),
     )
-
-
-def issue_counts(connection: Any) -> dict[str, int]:
-    """Mirrored issues (pull requests included) per repository, ``owner/name`` → count.
-
-    ``connection`` is either store's (``sqlite3`` or ``psycopg``): the
-    statement has no parameters, so it reads the same in both.
-    """
-    rows = connection.execute(
-        """
-        SELECT r.owner || '/' || r.name, count(i.id)
-        FROM repositories AS r LEFT JOIN issues AS i ON i.repository_id = r.id
-        GROUP BY r.id
-        ORDER BY r.owner, r.name
-        """
-    ).fetchall()
-    return {name: int(count) for name, count in rows}

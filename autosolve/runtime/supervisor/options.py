@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from autosolve.runtime.policy import Policies
 
 if TYPE_CHECKING:
-    from autosolve.runtime.classify import Classifier
+    from autosolve.runtime.classify import Classifier, Explainer
     from autosolve.runtime.context import Event
     from autosolve.runtime.events import Observer
 
@@ -31,6 +31,8 @@ class SupervisorOptions:
 
     policies: Policies = field(default_factory=Policies)
     classifier: Classifier | None = None
+    explainer: Explainer | None = None
+    """Puts a failure in words for the restart's log line and a permanent failure's reason."""
     shutdown_timeout: float = 30.0
     """Seconds (real time) a stop waits for children; also how long a cancelled tick may take."""
     tick_deadline: float = 0.0

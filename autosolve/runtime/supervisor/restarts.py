@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from autosolve.runtime.classify import classify
+from autosolve.runtime.classify import Classification, classify, explain
 from autosolve.runtime.contained import GreenletExit
 from autosolve.runtime.events import EventKind, Failure
 from autosolve.runtime.kinds import UnitKind
@@ -63,11 +64,13 @@ class RestartPlanner:
         record.last_error = describe_error(error)
         record.state = ChildState.FAILED
         record.next_run_at = None
-        category, wait = (forced, None) if forced is not None else self._classify(slot, error)
+        verdict = Classification(forced) if forced is not None else self._classify(slot, error)
+        category = verdict.category
         if slot.restart_due or slot.stopped:  # a requested restart or stop is pending: it wins
             self._failed(slot, category, permanent=False)
             return None
-        delay, reason = self._decide(slot, category, wait)
+        words = explain(error, self._core.options.explainer)
+        delay, reason = self._decide(slot, verdict, words)
         if reason is None and self._intensity_exceeded():
             options = self._core.options
             self._failed(slot, category, permanent=True)
@@ -82,15 +85,15 @@ class RestartPlanner:
             reason = reason or f"{slot.unit.name} failed permanently"
             preflight = slot.unit.kind is UnitKind.PREFLIGHT
             return Permanent(reason, ends_run=not preflight or slot.group.initial)
-        self._schedule(slot, category, delay)
+        self._schedule(slot, category, delay, words)
         return None
 
     def _failed(self, slot: ChildSlot, category: Category, *, permanent: bool) -> None:
         failure = Failure(category, slot.record.last_error or "", permanent)
         self._core.emit(EventKind.FAILED, slot.unit.name, failure)
 
-    def _classify(self, slot: ChildSlot, error: BaseException) -> tuple[Category, float | None]:
-        """The error's category and wait hint; a classifier that raises means "unknown"."""
+    def _classify(self, slot: ChildSlot, error: BaseException) -> Classification:
+        """The error's classification; a classifier that raises means "unknown"."""
         try:
             verdict = classify(error, self._core.options.classifier)
             category = Category(verdict.category)
@@ -104,14 +107,25 @@ class RestartPlanner:
                 "classifying the failure of %s raised; handling it as unknown (degraded)",
                 slot.unit.name, extra={"child": slot.unit.name},
             )  # fmt: skip
-            return Category.DEGRADED, None
-        return category, wait
+            return Classification(Category.DEGRADED)
+        return Classification(category, wait, permanent=verdict.permanent is True)
 
     def _decide(
-        self, slot: ChildSlot, category: Category, wait: float | None
+        self, slot: ChildSlot, verdict: Classification, words: str
     ) -> tuple[float | None, str | None]:
-        """``(delay, None)`` to restart, or ``(None, reason)`` when the failure is permanent."""
+        """``(delay, None)`` to restart, or ``(None, reason)`` when the failure is permanent.
+
+        ``words`` is the failure as the application's explainer puts it (else
+        the error's type and text): a permanent failure it explains is given
+        in those words alone, since they say what to do.
+        """
         name, error = slot.unit.name, slot.record.last_error
+        category, wait = verdict.category, verdict.wait
+        explained = f"{name}: {words}" if words != error else None
+        if verdict.permanent:
+            return None, explained or (
+                f"{name} failed permanently ({category} error, no retry can help): {error}"
+            )
         attempt = slot.record.attempts[category]
         try:
             policy = self._core.options.policies.lookup(slot.unit.kind, category)
@@ -119,10 +133,12 @@ class RestartPlanner:
             logger.exception("restart policy lookup for %s failed; using the defaults", name)
             policy = default_policies().lookup(slot.unit.kind, category)
         if policy is None:
-            return None, (f"{name} failed permanently ({category} error, no retry policy): {error}")
+            return None, explained or (
+                f"{name} failed permanently ({category} error, no retry policy): {error}"
+            )
         if policy.exhausted(attempt):
             return None, (
-                f"{name} failed permanently after {policy.retries} {category} retries: {error}"
+                f"{name} failed permanently after {policy.retries} {category} retries: {words}"
             )
         if wait is not None and wait > 0:
             return wait, None
@@ -144,7 +160,8 @@ class RestartPlanner:
             times.popleft()
         return len(times) > options.max_restarts
 
-    def _schedule(self, slot: ChildSlot, category: Category, delay: float) -> None:
+    def _schedule(self, slot: ChildSlot, category: Category, delay: float, words: str) -> None:
+        """The restart after ``delay``, and one line saying what failed and when it tries again."""
         record = slot.record
         attempt = record.count_attempt(category)
         record.state = ChildState.BACKOFF
@@ -152,10 +169,11 @@ class RestartPlanner:
         slot.restart_due = False
         slot.restart_timer = self._core.later(delay, RestartDue(slot, slot.generation))
         level = logging.ERROR if category is Category.DEGRADED else logging.WARNING
+        again = time.strftime("%H:%M:%S", time.localtime(self._core.clock.time() + delay))
         logger.log(
             level,
-            "%s failed (%s, attempt %d), restarting in %.6g s: %s",
-            slot.unit.name, category, attempt + 1, delay, record.last_error,
+            "%s: %s; trying again in %.6g s, at %s (attempt %d, %s error)",
+            slot.unit.name, words, delay, again, attempt + 1, category,
             extra={"child": slot.unit.name},
         )  # fmt: skip
         self._core.emit(EventKind.BACKOFF, slot.unit.name, delay)

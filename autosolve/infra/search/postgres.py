@@ -1,0 +1,111 @@
+"""The issue search index in PostgreSQL: a table of terms with a GIN index.
+
+``issue_search`` holds, per issue, the terms of its title and body as
+:func:`autosolve.infra.search.terms.issue_terms` makes them (space-separated,
+the text the ranking counts) and the same terms as a ``tsvector`` built with
+``array_to_tsvector``: lexemes exactly as given, no parser or dictionary in
+between, so PostgreSQL finds the very terms SQLite's FTS5 index finds. The
+GIN index answers "which rows contain this lexeme", all the ranking needs;
+the issue's repository, number and state sit beside its terms, so the answer
+comes from this table alone.
+
+Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
+:func:`index_issues` in the transaction that inserts or updates issues;
+deleting an ``issues`` row deletes its entry (``ON DELETE CASCADE``), and a
+trigger copies every change of ``issues.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
+from . import reads
+from .reads import EntryReads
+from .records import IssueText, Posting, index_entries
+
+if TYPE_CHECKING:
+    from autosolve.infra.store import Connection
+
+__all__ = ["SCHEMA", "PostgresSearchIndex", "backfill", "index_issues"]
+
+SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE issue_search (
+        issue_id      BIGINT PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,
+        repository_id BIGINT NOT NULL,
+        number        INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        title_terms   TEXT NOT NULL,
+        body_terms    TEXT NOT NULL,
+        terms         TSVECTOR NOT NULL
+    )
+    """,
+    "CREATE INDEX issue_search_terms ON issue_search USING gin (terms)",
+    # The issue's state is copied here so that finding candidates reads one table (half
+    # the time of joining `issues` for every issue a term is in); this trigger keeps the
+    # copy right whoever changes the state. Repository and number never change.
+    """
+    CREATE FUNCTION issue_search_follow_state() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE issue_search SET state = NEW.state WHERE issue_id = NEW.id;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER issue_search_follow_state AFTER UPDATE OF state ON issues
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+        EXECUTE FUNCTION issue_search_follow_state()
+    """,
+)
+"""The statements that create the index (after ``issues`` exists), in order."""
+
+
+def index_issues(connection: Connection, issues: Iterable[IssueText]) -> None:
+    """(Re)index ``issues`` from their title and body, in the caller's transaction: the
+    store calls this for every issue it inserts or updates. Pull requests are skipped."""
+    connection.executemany(
+        """
+        INSERT INTO issue_search (
+            issue_id, repository_id, number, state, title_terms, body_terms, terms
+        )
+        SELECT id, repository_id, number, state, ?, ?, array_to_tsvector(?::text[])
+        FROM issues WHERE id = ? AND is_pull_request = 0
+        ON CONFLICT (issue_id) DO UPDATE SET
+            state = excluded.state, title_terms = excluded.title_terms,
+            body_terms = excluded.body_terms, terms = excluded.terms
+        """,
+        [
+            (entry.title_terms, entry.body_terms, entry.lexemes, entry.issue_id)
+            for entry in index_entries(issues)
+        ],
+    )
+
+
+def backfill(connection: Connection) -> int:
+    """Index every stored issue the index lacks (a migration's data step); how many."""
+    return reads.backfill(connection, index_issues, PostgresSearchIndex.entry_issue)
+
+
+class PostgresSearchIndex(EntryReads):
+    """:class:`autosolve.infra.search.records.SearchIndex` over one transaction of the store."""
+
+    entry_issue = "s.issue_id"
+
+    def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
+        """Each issue numbered below ``before`` that contains one of ``terms``, per term."""
+        rows = self._connection.execute(
+            """
+            SELECT (q.position - 1)::int, s.number, s.state
+            FROM unnest(?::tsquery[]) WITH ORDINALITY AS q (query, position)
+            JOIN issue_search s ON s.terms @@ q.query
+            WHERE s.repository_id = ? AND s.number < ?
+            """,
+            ([_lexeme_query(term) for term in terms], repository_id, before),
+        ).fetchall()
+        return cast(list[Posting], rows)
+
+
+def _lexeme_query(term: str) -> str:
+    """``term`` as a ``tsquery`` matching that one lexeme (quoted, escapes doubled)."""
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
