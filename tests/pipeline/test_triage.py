@@ -102,7 +102,8 @@ def test_a_next_link_to_the_same_page_is_logged_with_its_url_and_not_followed(
     looped = [r for r in caplog.records if "a page already read" in r.getMessage()]
     assert len(looped) >= 3
     assert f"points to {github.url}{ISSUES}?" in looped[0].getMessage()
-    assert "worker:issue-poller:octo/hello failed (degraded" in looped[0].getMessage()
+    assert looped[0].getMessage().startswith("worker:issue-poller:octo/hello: ")
+    assert looped[0].getMessage().endswith("(attempt 1, degraded error)")
 
 
 def test_a_model_outage_longer_than_max_attempts_dead_letters_nothing(

@@ -93,9 +93,11 @@ class BoundedExchange:
                 **arguments,
             )
         except requests.Timeout:
-            raise self._timed_out(method, url) from None
+            response = None
         except requests.RequestException as error:
             raise_short(error, method, url)
+        if response is None:  # raised outside the handler: urllib3's text is not its cause
+            raise self._timed_out(method, url)
         return self._read(response, deadline, method, url)
 
     def _read(self, response: requests.Response, deadline: float, method: str, url: str) -> Reply:
@@ -103,9 +105,9 @@ class BoundedExchange:
         try:
             content = response.content
         except requests.RequestException as error:
-            if watchdog.fired:
-                raise self._timed_out(method, url) from None
-            raise_short(error, method, url)
+            if not watchdog.fired:
+                raise_short(error, method, url)
+            content = b""
         finally:
             watchdog.cancel()
             response.close()
@@ -121,7 +123,8 @@ class BoundedExchange:
     def _timed_out(self, method: str, url: str) -> ModelTimeoutError:
         return self.timeout_error(
             f"{method} {url}: no complete answer within {self.setting} "
-            f"({self.timeout:g} s, connect to last byte); the model is too slow or stuck"
+            f"({self.timeout:g} s, connect to last byte); the model is too slow or stuck",
+            request=requests.Request(method, url),
         )
 
 
