@@ -21,6 +21,7 @@ from autosolve.runtime.supervisor import (
     SupervisorOptions,
     supervisor_actor_class,
 )
+from autosolve.runtime.supervisor.collector import freeze_alive
 from autosolve.runtime.timers import TimerService
 from autosolve.runtime.units import Unit, UnitGroup
 
@@ -44,6 +45,8 @@ class RuntimeHandle:
         outcome: Outcome,
         backend: ExecutionBackend,
         shared: RunShared,
+        *,
+        freezes_collector: bool = False,
     ) -> None:
         self.ref = ref
         """The supervisor's actor ref."""
@@ -58,6 +61,7 @@ class RuntimeHandle:
         self.clock = shared.clock
         self._shared = shared
         self._outcome = outcome
+        self._freezes_collector = freezes_collector
 
     @property
     def proxy(self) -> Any:
@@ -138,6 +142,21 @@ class RuntimeHandle:
             "counts": {state.value: tally[state.value] for state in ChildState},
             "total": len(children),
         }
+
+    def freeze_collector(self) -> bool:
+        """Freeze what is alive now, as the run does once children started; True if done.
+
+        For whoever made many long-lived objects while the run goes on (the
+        daemon's reload): frozen, the new steady state is never traversed by
+        a full collection; unfreezing instead would undo the run's freeze of
+        every child. False (nothing done) when the run leaves the collector
+        alone (``SupervisorOptions.freeze_collector`` off). The run's end
+        thaws it all.
+        """
+        if self._freezes_collector:
+            freeze_alive()
+            self._shared.collector_frozen = True
+        return self._freezes_collector
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
@@ -367,16 +386,13 @@ def start_runtime(
     timers = TimerService(clock, backend)
     shared = RunShared(backend, timers)
     supervisor_class = supervisor_actor_class(backend.actor_class)
+    options = options or SupervisorOptions()
     try:
         ref = supervisor_class.start(
-            preflights,
-            workers,
-            shared=shared,
-            options=options or SupervisorOptions(),
-            outcome=outcome,
+            preflights, workers, shared=shared, options=options, outcome=outcome
         )
     except Exception:
         timers.stop()
         shared.runners.close()
         raise
-    return RuntimeHandle(ref, outcome, backend, shared)
+    return RuntimeHandle(ref, outcome, backend, shared, freezes_collector=options.freeze_collector)

@@ -24,7 +24,10 @@ class RunShared:
     operation, whole under the GIL.
     """
 
-    __slots__ = ("backend", "clock", "lateness", "runners", "stopping", "tick_lock", "timers")
+    __slots__ = (
+        "backend", "clock", "collector_frozen", "lateness", "runners", "stopping", "tick_lock",
+        "timers",
+    )  # fmt: skip
 
     def __init__(self, backend: ExecutionBackend, timers: TimerService) -> None:
         self.backend = backend
@@ -40,3 +43,5 @@ class RunShared:
         """How late ticks started (see :meth:`RuntimeHandle.tick_lateness`)."""
         self.stopping = False
         """Set once a stop began: from then on no tick starts."""
+        self.collector_frozen = False
+        """The run froze the garbage collector's objects (``gc.freeze``): its end thaws them."""

@@ -45,3 +45,19 @@ def test_the_collector_is_left_alone_when_freezing_is_off(harness: Harness) -> N
     harness.advance(1.0)
     harness.advance(1.0)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_freeze_asked_through_the_handle_is_undone_when_the_run_ends(harness: Harness) -> None:
+    handle = harness.start(workers=[Unit("worker:w", lambda ctx: None, 3600.0)])
+    assert handle.freeze_collector() is True
+    assert gc.get_freeze_count() > 0
+    harness.stop()
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_handle_freezes_nothing_when_freezing_is_off(harness: Harness) -> None:
+    handle = harness.start(
+        workers=[Unit("worker:w", lambda ctx: None, 3600.0)], freeze_collector=False
+    )
+    assert handle.freeze_collector() is False
+    assert gc.get_freeze_count() == 0

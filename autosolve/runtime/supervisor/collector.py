@@ -19,7 +19,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from autosolve.runtime.supervisor.core import SupervisorCore
 
-__all__ = ["CollectorFreezer"]
+__all__ = ["CollectorFreezer", "freeze_alive"]
+
+
+def freeze_alive() -> None:
+    """Collect the young generations, then freeze what is alive.
+
+    Young garbage goes first, so what is frozen is alive: a cycle frozen
+    would stay until the run's end thaws it (``gc.unfreeze`` puts it back
+    in the oldest generation). Costs the young generations, never a full pass.
+    """
+    gc.collect(1)
+    gc.freeze()
+
 
 FREEZE_EVERY = 10_000
 """Children started between two freezes within one burst of starts (a start of a
@@ -44,7 +56,6 @@ class CollectorFreezer:
     _unsettled: bool = field(default=False, init=False)
     """Children started since the last sweep's freeze: what their first activation
     makes (their context, their first tick) is not frozen yet."""
-    _froze: bool = field(default=False, init=False)
 
     def started(self) -> None:
         """A child's actor started."""
@@ -61,13 +72,13 @@ class CollectorFreezer:
 
     def thaw(self) -> None:
         """The run is over: what it froze is the collector's again."""
-        if self._froze:
-            self._froze = False
+        shared = self._core.shared
+        if shared.collector_frozen:
+            shared.collector_frozen = False
             gc.unfreeze()
 
     def _freeze(self) -> None:
         self._burst = 0
         if self._core.options.freeze_collector:
-            gc.collect(1)
-            gc.freeze()
-            self._froze = True
+            freeze_alive()
+            self._core.shared.collector_frozen = True
