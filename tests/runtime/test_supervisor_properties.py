@@ -6,7 +6,8 @@ runtime (each backend, on the manual clock) with random sequences of ticks
 that succeed, raise an ``Exception`` or a ``BaseException``, raise wait-hinted
 errors, hang past the stop's timeout or wait for a gate a later step opens
 (a runner stays busy while the other children hibernate and wake); control calls on random names and
-glob patterns; clock jumps; groups added (names sometimes taken) and
+glob patterns, one at a time or several sent before any is answered (they
+apply in the order sent); clock jumps; groups added (names sometimes taken) and
 children removed by name or pattern (names sometimes added again); children
 stopped and started again by name or pattern (supervisorctl's ``stop`` and
 ``start``); and a stop at a random moment. The invariants:
@@ -42,6 +43,7 @@ from typing import Any
 
 import gevent
 import greenlet
+import pykka
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -277,8 +279,51 @@ class SupervisorMachine(RuleBasedStateMachine):
                 for name in names:
                     # A tick that got past the runtime's pause check just before
                     # the pause landed may reach the work after this line: the
-                    # current tick finishes (SPEC §2.5). One, never more.
+                    # current tick finishes. One, never more.
                     script.allowed[name] = 1
+
+    @precondition(lambda self: self.running)
+    @rule(
+        pattern=st.sampled_from(PATTERNS),
+        commands=st.lists(st.sampled_from(("pause", "resume", "run_now")), min_size=2, max_size=4),
+    )
+    def control_in_a_row(self, pattern: str, commands: list[str]) -> None:
+        """Control messages sent without waiting for each answer, while the children
+        hibernate or tick: each is answered, and they apply in the order sent (the last
+        pause or resume decides whether the children tick; run-nows after a pause tick
+        a paused child once each)."""
+        script = self.script
+        targets = [n for n in self.names if n.startswith("worker:") and _matches(pattern, n)]
+        with script.lock:  # while they land, a child may tick whatever it was
+            was_paused = {name for name in targets if name in script.paused}
+            script.paused.difference_update(targets)
+        applied: list[str] = []
+        try:
+            proxy = self.handle.proxy
+            futures = [getattr(proxy, command)(pattern) for command in commands]
+            answers = [future.get(timeout=10.0) for future in futures]  # each one answered
+            if all(answer["ok"] for answer in answers):
+                applied = answers[-1]["names"]
+        except pykka.ActorDeadError:
+            pass  # the run ended meanwhile (its preflight failed for good)
+        with script.lock:
+            script.paused.update(was_paused - set(applied))
+            for name in applied:
+                self._after_in_a_row(name, commands, was_paused=name in was_paused)
+
+    def _after_in_a_row(self, name: str, commands: list[str], *, was_paused: bool) -> None:
+        """Whether ``name`` is paused after ``commands`` applied in order, and the ticks
+        it may still make while paused (called with the script's lock held)."""
+        script = self.script
+        steers = [index for index, command in enumerate(commands) if command != "run_now"]
+        after = commands[steers[-1] + 1 :] if steers else commands
+        if steers and commands[steers[-1]] == "pause":
+            script.allowed[name] = 1  # the tick the pause may have caught on its way in
+        elif steers or not was_paused:
+            script.allowed[name] = 0
+            return  # resumed, or never paused
+        script.paused.add(name)
+        script.allowed[name] += after.count("run_now")  # each may tick a paused child once
 
     @precondition(lambda self: self.running)
     @rule(group=st.sampled_from(GROUPS))
