@@ -13,7 +13,7 @@ Measured after a warm-up, while every child keeps ticking:
 - ``run-now`` on a new connection each time: connect, request, close
   (``ctl`` without the Python start-up);
 - ``pause`` + ``resume`` of one worker, each a round trip;
-- ``status``: the whole §5.3 document, O(N) (fewer samples).
+- ``status``: the whole status document, O(N) (fewer samples).
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Nothing escapes a child: every exception from work is that child's failure (SPEC §2.4a)."""
+"""Nothing escapes a child: every exception from work is that child's failure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Groups added and removed while the run goes on (SPEC §2.4b), units replaced, options changed."""
+"""Groups added and removed while the run goes on, units replaced, options changed."""
 
 from __future__ import annotations
 
