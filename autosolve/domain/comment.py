@@ -48,7 +48,6 @@ MARKER = "<!-- autosolve -->"
 """Starts every comment autosolve posts; its presence means "already explained"."""
 
 
-
 class EmptyAnswerError(Exception):
     """The model answered nothing worth posting: a failure of the job, never an empty comment."""
 

@@ -69,41 +69,38 @@ class Throttle:
 
 
 class RateLimitGate:
-    """Remembers until when a service told us to stop sending requests.
+    """Remembers for how long a service told us to stop sending requests.
 
-    Once a service has said "no more requests until T", asking again before T
-    only burns goodwill (and, on GitHub, can get the token banned for abuse).
-    The gate lets every sharer of a client fail fast, without network traffic,
-    until the wall-clock deadline has passed.
+    Once a service has said "no more requests for N seconds", asking again
+    before then only burns goodwill (and, on GitHub, can get the token banned
+    for abuse). The gate lets every sharer of a client fail fast, without
+    network traffic, until the wait is over. It counts the wait on a monotonic
+    clock: a wall clock stepped back (NTP, a VM resumed) neither lengthens nor
+    shortens it.
     """
 
-    def __init__(self, now: Callable[[], float] = _wall_time) -> None:
+    def __init__(self, now: Callable[[], float] = _monotonic) -> None:
         self._now = now
         self._lock = threading.Lock()
-        self._blocked_until: float | None = None
+        self._open_at: float | None = None
 
-    def block_until(self, deadline: float) -> None:
-        """Refuse requests until ``deadline`` (epoch seconds); never shortens a block."""
+    def block_for(self, seconds: float) -> None:
+        """Refuse requests for ``seconds`` from now; never shortens a block."""
         with self._lock:
-            if self._blocked_until is None or deadline > self._blocked_until:
-                self._blocked_until = deadline
+            open_at = self._now() + seconds
+            if self._open_at is None or open_at > self._open_at:
+                self._open_at = open_at
 
     def remaining(self) -> float:
         """Seconds until requests may be sent again; ``0.0`` when the gate is open."""
         with self._lock:
-            if self._blocked_until is None:
+            if self._open_at is None:
                 return 0.0
-            left = self._blocked_until - self._now()
+            left = self._open_at - self._now()
             if left <= 0:
-                self._blocked_until = None
+                self._open_at = None
                 return 0.0
             return left
 
-    @property
-    def blocked_until(self) -> float | None:
-        """The epoch deadline of the current block, if any (for status displays)."""
-        with self._lock:
-            return self._blocked_until
-
     def __repr__(self) -> str:
-        return f"RateLimitGate(blocked_until={self.blocked_until!r})"
+        return f"RateLimitGate(remaining={self.remaining()!r})"

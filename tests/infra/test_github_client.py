@@ -60,7 +60,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def client(github: FakeGitHub, clock: WallClock) -> GitHubClient:
-    return GitHubClient(github.url, TOKEN, timeout=5, now=clock)
+    return GitHubClient(github.url, TOKEN, timeout=5, now=clock, monotonic=clock)
 
 
 def raised(call) -> Exception:
@@ -428,11 +428,21 @@ def test_success_that_spends_the_last_request_closes_the_gate_until_reset(github
 def test_gate_never_shortens_a_block():
     clock = WallClock()
     gate = RateLimitGate(now=clock)
-    gate.block_until(NOW + 50)
-    gate.block_until(NOW + 10)
+    gate.block_for(50)
+    gate.block_for(10)
     assert gate.remaining() == 50
     clock.advance(50)
     assert gate.remaining() == 0
+
+
+def test_a_wall_clock_stepped_back_does_not_stretch_a_rate_limit_wait(github: FakeGitHub):
+    wall, elapsed = WallClock(), WallClock(start=0.0)
+    client = GitHubClient(github.url, TOKEN, timeout=5, now=wall, monotonic=elapsed)
+    github.fail_next(1, "rate_limit", reset=int(NOW) + 100)
+    assert raised(lambda: client.get_repository("octo", "hello")).wait_seconds() == 100
+    wall.advance(-3600)  # NTP steps the clock back an hour
+    elapsed.advance(100)
+    assert client.get_repository("octo", "hello").name == "hello"
 
 
 # -- other errors ----------------------------------------------------------------

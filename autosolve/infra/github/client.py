@@ -95,11 +95,17 @@ def _wall_time() -> float:
     return time.time()
 
 
+def _monotonic() -> float:
+    return time.monotonic()
+
+
 class GitHubClient:
     """GitHub REST v3 for repositories, issues and issue comments.
 
-    ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic; it is
-    injectable for tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
+    ``now`` is the wall clock used for ``x-ratelimit-reset`` arithmetic, and
+    ``monotonic`` the clock a rate-limit wait is counted on once known (so a
+    wall clock stepped back does not stretch it); both are injectable for
+    tests, as is ``throttle`` (default: ``Throttle(min_interval)``;
     pass one to share spacing between clients or to drive it with a fake clock).
     ``on_response(status, headers)`` is called with every response GitHub
     sends (metrics count them), ``on_timing(route kind, seconds)`` with how
@@ -130,6 +136,7 @@ class GitHubClient:
         min_interval: float = 0.0,
         session: requests.Session | None = None,
         now: Callable[[], float] = _wall_time,
+        monotonic: Callable[[], float] = _monotonic,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
@@ -151,7 +158,7 @@ class GitHubClient:
         self._now = now
         self._throttle = throttle if throttle is not None else Throttle(min_interval)
         self.min_interval = self._throttle.min_interval
-        self._gate = RateLimitGate(now=now)
+        self._gate = RateLimitGate(now=monotonic)
         self.budget = budget
         """The request budget every request waits for, if any."""
         self._headers = {
@@ -538,7 +545,7 @@ class GitHubClient:
         if response.status_code < 400 and response.headers.get("x-ratelimit-remaining") == "0":
             reset = _parse_float(response.headers.get("x-ratelimit-reset"))
             if reset is not None:
-                self._gate.block_until(reset)
+                self._gate.block_for(reset - self._now())
 
     def _raise_for(
         self, method: str, path: str, response: requests.Response, not_found: str | None
@@ -552,7 +559,7 @@ class GitHubClient:
         if status in (403, 429):
             wait, why = self._rate_limit_wait(response, detail)
             if wait is not None:
-                self._gate.block_until(self._now() + wait)
+                self._gate.block_for(wait)
                 raise RateLimitError(
                     f"{where}{said}: {why}; waiting {wait:.0f}s before the next request "
                     "(lower the polling rate or raise github.min_interval if this recurs)",
