@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autosolve.cli.common import fail
-from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from autosolve.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from autosolve.cli.locate import SocketLocation, locate_socket
-from autosolve.cli.parser import PROG
+from autosolve.cli.parser import PROG, STATUS_PAGE_SIZE
 from autosolve.control.client import ControlClient, ControlError, DaemonUnavailable
 from autosolve.control.protocol import ProtocolError
-from autosolve.control.table import format_cluster, format_status
+from autosolve.control.table import format_cluster, format_page, format_status
 from autosolve.log_ring import MAX_LINES
 
 __all__ = ["locate", "run"]
@@ -50,7 +50,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _status(client: ControlClient, args: argparse.Namespace) -> int:
-    document, unmatched = _only(client.status(), args.patterns)
+    paging = {
+        key: value
+        for key in ("state", "offset", "limit")
+        if (value := getattr(args, key, None)) is not None
+    }
+    if args.json and not paging:  # every child, the document scripts read
+        document, unmatched = _only(client.status(), args.patterns)
+    elif args.json and len(args.patterns) > 1:
+        return fail("--state, --offset and --limit page by at most one PATTERN", EXIT_USAGE)
+    else:
+        document, unmatched = _pages(client, args.patterns, paging, table=not args.json)
     cluster = None
     if getattr(args, "cluster", False):
         reply = client.request("cluster")
@@ -66,12 +76,45 @@ def _status(client: ControlClient, args: argparse.Namespace) -> int:
         )
     else:
         print(format_status(document))
+        footer = format_page(document)
+        if footer:
+            print(footer)
         if cluster is not None:
             print()
             print(format_cluster(cluster))
     for pattern in unmatched:
         fail(f"no child matches {pattern!r}")
     return EXIT_FAILED if unmatched else EXIT_OK
+
+
+def _pages(
+    client: ControlClient, patterns: Sequence[str], paging: dict[str, Any], *, table: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """A page of the status per pattern (or one of every child), as one page, and the
+    patterns that match none.
+
+    The table shows a page of :data:`STATUS_PAGE_SIZE` children unless told
+    otherwise: the daemon then sends those, not a million records.
+    """
+    if table:
+        paging = {"limit": STATUS_PAGE_SIZE, **paging}
+    if not patterns:
+        return client.status(**paging), []
+    pages = [client.status(pattern=pattern, **paging) for pattern in patterns]
+    unmatched = [p for p, page in zip(patterns, pages, strict=True) if not page["children"]]
+    if paging.get("offset") or "state" in paging:
+        unmatched = []  # nothing on this page, or in that state: not "matches nothing"
+    return pages[0] if len(pages) == 1 else _merged(pages), unmatched
+
+
+def _merged(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pages of several patterns as one, each child once (in the patterns' order)."""
+    children: dict[str, dict[str, Any]] = {}
+    for page in pages:
+        for child in page["children"]:
+            children.setdefault(child["name"], child)
+    more = any(page["more"] for page in pages)
+    return {**pages[0], "children": list(children.values()), "total": None, "more": more}
 
 
 def _only(document: dict[str, Any], patterns: Sequence[str]) -> tuple[dict[str, Any], list[str]]:

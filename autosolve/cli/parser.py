@@ -11,12 +11,16 @@ from collections.abc import Callable, Sequence
 
 from autosolve import __version__
 
-__all__ = ["CTL_ACTIONS", "DEFAULT_LOG_LINES", "build_parser"]
+__all__ = ["CTL_ACTIONS", "DEFAULT_LOG_LINES", "STATUS_PAGE_SIZE", "build_parser"]
 
 PROG = "autosolve-supervisor"
 
 DEFAULT_LOG_LINES = 20
 """Records ``ctl logs`` shows without ``-n``."""
+
+STATUS_PAGE_SIZE = 100
+"""Children ``ctl status`` shows as a table without ``--limit`` (a page: a daemon may run
+a million)."""
 
 _ENVIRONMENT = """\
 environment:
@@ -193,10 +197,36 @@ def _status_flags(parser: argparse.ArgumentParser) -> None:
     )
     _json_flag(parser)
     parser.add_argument(
+        "--state",
+        help="only the children in this state (idle, running, backoff, failed...)",
+    )
+    parser.add_argument(
+        "--offset",
+        type=_at_least_0,
+        help="skip this many of the children listed (a page further on)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_at_least_0,
+        help=f"show at most this many children (default for the table: {STATUS_PAGE_SIZE}; "
+        "--json without --state, --offset or --limit: every child)",
+    )
+    parser.add_argument(
         "--cluster",
         action="store_true",
         help="also the lease table: which node runs which repository (database.url only)",
     )
+
+
+def _at_least_0(text: str) -> int:
+    """An argparse type: an integer of at least 0 (argparse names the flag in the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer of at least 0, got {text!r}")
+    return value
 
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:

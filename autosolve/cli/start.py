@@ -179,18 +179,21 @@ class QuietCollector:
     which no thread runs (BENCHMARKS.md, "Reload"). So before a reload the
     objects alive are frozen (young garbage collected first), collection is
     paused until the children added have all started (the runtime's
-    ``settled`` event, at most :attr:`LONGEST` seconds); then everything is
-    unfrozen and collection resumes. Frozen objects are not traversed while
-    the children start, so no full collection stalls them; unfreezing after
-    means nothing is kept for good — an actor alive at the reload and removed
-    later is garbage like any other.
+    ``settled`` event, at most :attr:`LONGEST` seconds); then what is alive
+    is frozen again, the children added with it, and collection resumes.
+    Frozen objects are not traversed while the children start, so no full
+    collection stalls them, nor after: the steady state after each reload
+    is kept off the collector as the run keeps it after its start. The run's
+    end unfreezes everything. Where the run leaves the collector alone
+    (``SupervisorOptions.freeze_collector`` off) everything is unfrozen at
+    once instead, so nothing is kept for good.
     """
 
     LONGEST = 120.0
     """Seconds collection stays paused if the run never settles."""
 
     def __init__(self, app: App) -> None:
-        self._backend = app.handle.backend
+        self._handle = app.handle
         self._lock = threading.Lock()
         self._deadline: Any = None
         app.reloader.add_start_listener(self.pause)
@@ -203,7 +206,7 @@ class QuietCollector:
             gc.freeze()
             gc.disable()
             if self._deadline is None:
-                self._deadline = self._backend.call_later_real(self.LONGEST, self.resume)
+                self._deadline = self._handle.backend.call_later_real(self.LONGEST, self.resume)
 
     def reloaded(self, report: ReloadReport | None) -> None:
         if report is None or not report.groups:  # nothing to wait for
@@ -219,7 +222,8 @@ class QuietCollector:
                 self._deadline.cancel()
                 self._deadline = None
             if not gc.isenabled():
-                gc.unfreeze()
+                if not self._handle.freeze_collector():
+                    gc.unfreeze()
                 gc.enable()
 
 

@@ -169,9 +169,11 @@ class ControlClient:
             return decode_reply(left.splitlines()[0])
         raise DaemonHungUp(f"the daemon on {self.path} went away: {error}") from None
 
-    def status(self) -> dict[str, Any]:
-        """The status document (as ``ctl status --json`` prints it)."""
-        status: dict[str, Any] = self.call("status")["status"]
+    def status(self, **paging: Any) -> dict[str, Any]:
+        """The status document (as ``ctl status --json`` prints it); with any of
+        ``state``, ``pattern``, ``offset``, ``limit``, a page of it (see
+        ``RuntimeHandle.status``)."""
+        status: dict[str, Any] = self.call("status", **paging)["status"]
         return status
 
     def control(self, command: str, name: str) -> list[str]:

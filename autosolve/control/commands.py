@@ -40,7 +40,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from autosolve.control.protocol import error_reply
 from autosolve.masking import Secrets
-from autosolve.runtime import ControlError
+from autosolve.runtime import ChildState, ControlError
 
 if TYPE_CHECKING:
     from autosolve.runtime import RuntimeHandle
@@ -220,8 +220,9 @@ def runtime_commands(handle: RuntimeHandle) -> list[Command]:
     NAME``), without them the daemon; ``start`` starts stopped children again.
     """
 
-    def status(_arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"status": handle.status(timeout=ANSWER_TIMEOUT)}
+    def status(arguments: dict[str, Any]) -> dict[str, Any]:
+        # With any of state, pattern, offset, limit: a page (see RuntimeHandle.status).
+        return {"status": handle.status(timeout=ANSWER_TIMEOUT, **arguments)}
 
     def stop(arguments: dict[str, Any]) -> dict[str, Any]:
         if "names" in arguments:
@@ -251,7 +252,7 @@ def runtime_commands(handle: RuntimeHandle) -> list[Command]:
         return control
 
     name_field = {"name": _name(required=True)}
-    commands = [Command("status", status, help="the phase and every child's record")]
+    commands = [Command("status", status, _page_fields(), help="every child's record, or a page")]
     commands += [
         Command(name, by_name(name), name_field, help=f"{name} children by name or pattern")
         for name in NAME_COMMANDS
@@ -267,6 +268,18 @@ def _name(*, required: bool = False) -> fields.String:
     """A child's name or shell-style pattern."""
     length = validate.Length(min=1, max=MAX_NAME, error="must be 1 to {max} characters")
     return fields.String(required=required, validate=length)
+
+
+def _page_fields() -> dict[str, fields.Field[Any]]:
+    """``state``, ``pattern``, ``offset``, ``limit``: which children a status page shows."""
+    at_least_0 = validate.Range(min=0, error="must be an integer of at least 0")
+    states = [state.value for state in ChildState]
+    return {
+        "state": fields.String(validate=validate.OneOf(states, error="must be one of: {choices}")),
+        "pattern": _name(),
+        "offset": fields.Integer(strict=True, validate=at_least_0),
+        "limit": fields.Integer(strict=True, validate=at_least_0),
+    }
 
 
 def _names_field(*, required: bool) -> dict[str, fields.Field[Any]]:

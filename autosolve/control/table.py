@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["format_cluster", "format_status"]
+__all__ = ["format_cluster", "format_page", "format_status"]
 
 ERROR_WIDTH = 60
 """Characters of ``last_error`` shown; the full text is in ``status --json``."""
@@ -48,6 +48,24 @@ def format_status(document: dict[str, Any], now: float | None = None) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def format_page(document: dict[str, Any]) -> str:
+    """Where a page of the status stands, when it shows only part of what matched.
+
+    ``children 101-200 of 1,000,000 (idle 999,990, failed 10); more: --offset 200``;
+    "" for a page showing all (or for the whole document, which is no page).
+    """
+    if "counts" not in document:
+        return ""
+    shown, offset, total = len(document["children"]), document["offset"], document["total"]
+    if not document["more"] and not offset:
+        return ""
+    first, last = (offset + 1, offset + shown) if shown else (offset, offset)
+    of = f" of {total:,}" if total is not None else ""
+    counts = ", ".join(f"{state} {count:,}" for state, count in document["counts"].items() if count)
+    more = f"; more: --offset {offset + shown}" if document["more"] else ""
+    return f"children {first:,}-{last:,}{of} ({counts}){more}"
 
 
 def format_cluster(document: dict[str, Any]) -> str:

@@ -6,6 +6,10 @@ Routes:
 - ``GET /readyz`` → 200 when the daemon does its job, else 503, with the
   reasons (see :mod:`autosolve.http.readiness`);
 - ``GET /status.json`` → the status document (as ``ctl status --json``);
+  with any of ``?state=``, ``pattern=``, ``offset=``, ``limit=`` a page of it
+  (as the control command ``status`` with those arguments answers it: the
+  dashboard's view of a million children), 400 naming a parameter that
+  breaks its rule;
 - ``GET /metrics`` → Prometheus text;
 - ``GET /api/overview`` → what the dashboard shows beside the children;
 - ``GET /api/repository?name=owner/name`` → one repository's view (404 for
@@ -40,6 +44,7 @@ time. Every answer is masked with the daemon's secrets.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
@@ -275,8 +280,15 @@ class _App:
     def _judge(self) -> Readiness:
         return self._readiness.judge(self._daemon.status())
 
-    def _status(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
-        return self._json("200 OK", self._daemon.status())
+    def _status(self, environ: dict[str, Any], _credential: str | None) -> _Response:
+        paging = _paging(environ)
+        if not paging:
+            return self._json("200 OK", self._daemon.status())
+        # The control command checks the arguments: one rule, worded once.
+        reply = self._daemon.answer({"command": "status", **paging})
+        if not reply["ok"]:
+            raise _Reply("400 Bad Request", str(reply["error"]))
+        return self._json("200 OK", reply["status"])
 
     def _scrape(self, _environ: dict[str, Any], _credential: str | None) -> _Response:
         text = self._secrets.mask(self._metrics.render().decode())
@@ -431,6 +443,20 @@ def _query(environ: dict[str, Any], key: str, example: str) -> str:
     if not values or not values[0]:
         raise _Reply("400 Bad Request", f"this route needs ?{key}= ({example})")
     return str(values[0])
+
+
+PAGING = ("state", "pattern", "offset", "limit")
+"""The query parameters that make ``/status.json`` a page."""
+
+
+def _paging(environ: dict[str, Any]) -> dict[str, object]:
+    """The paging parameters given (the last of each), counts as integers where they are."""
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    paging: dict[str, object] = {key: query[key][-1] for key in PAGING if key in query}
+    for key in ("offset", "limit"):
+        with contextlib.suppress(KeyError, ValueError):
+            paging[key] = int(str(paging[key]))
+    return paging
 
 
 def _require_method(method: str, allowed: str) -> None:

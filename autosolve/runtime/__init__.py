@@ -16,7 +16,9 @@ Running
     the run's :class:`RunResult`. :class:`SupervisorOptions` holds everything
     else; a request the supervisor refuses raises :class:`ControlError`.
     :class:`Backend` names the two execution backends (threads or greenlets);
-    an :class:`ExecutionBackend` is one of them, ready to use.
+    an :class:`ExecutionBackend` is one of them, ready to use, and
+    :func:`get_backend` makes one by name (its ``actor_class`` is a plain
+    pykka actor class of that backend: pykka has none for gevent).
 
 Work
     A work function gets a :class:`WorkContext` (cancellation, tick facts,
@@ -51,7 +53,7 @@ Time
 
 from __future__ import annotations
 
-from autosolve.runtime.backends import Backend, ExecutionBackend
+from autosolve.runtime.backends import Backend, ExecutionBackend, get_backend
 from autosolve.runtime.capabilities import Fatal, Retryable, ServicePressure, WaitHinted
 from autosolve.runtime.classify import Classification, Classifier, Explainer, classify
 from autosolve.runtime.clock import Clock, ManualClock, SystemClock
@@ -106,5 +108,6 @@ __all__ = [
     "WorkContext",
     "WorkFunc",
     "classify",
+    "get_backend",
     "start_runtime",
 ]

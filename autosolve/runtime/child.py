@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from typing import TYPE_CHECKING, Any, Self
 
 import pykka
@@ -24,10 +25,19 @@ from autosolve.runtime.status import ChildState
 from autosolve.runtime.timers import TimerHandle
 
 if TYPE_CHECKING:
+    from autosolve.runtime.backends.hibernation import HibernatingActor
     from autosolve.runtime.shared import RunShared
     from autosolve.runtime.slot import ChildSlot
 
+    _HibernatingBase = HibernatingActor
+    """What the behaviour is always combined with (see :func:`child_actor_class`)."""
+else:
+    _HibernatingBase = object
+
 __all__ = ["ChildBehaviour", "child_actor_class", "tell_quietly"]
+
+_IDLE, _PAUSED = ChildState.IDLE, ChildState.PAUSED
+"""Read once: an enum member costs a quarter of a microsecond per lookup, on every tick."""
 
 
 def tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
@@ -42,22 +52,7 @@ def _nothing() -> None:
     pass
 
 
-def _deliver(ref: pykka.ActorRef[Any], envelope: Envelope[Any]) -> None:
-    """``tell_quietly`` for a tick, with the envelope made once per timer handle.
-
-    ``ActorRef.tell`` wraps every message in a new envelope, and pykka's loop
-    keeps the last one referenced while the actor idles: at tens of thousands
-    of workers each tick left one young object alive for a whole interval,
-    and every young-generation collection had to scan them all (11 ms at
-    20,000 workers). The envelope is pykka's own inbox item, as for any
-    backend that implements its inbox; a handle is re-armed only after its
-    actor took it out, so one envelope is never in an inbox twice.
-    """
-    if ref.is_alive():
-        ref.actor_inbox.put(envelope)
-
-
-class ChildBehaviour(Contained):
+class ChildBehaviour(Contained, _HibernatingBase):
     """Runs a unit's work: once (preflight) or at a fixed rate (worker).
 
     The work runs inside the actor, so messages that arrive during a tick
@@ -71,9 +66,9 @@ class ChildBehaviour(Contained):
     outlives the tick (see :func:`_deliver`).
 
     Whatever ends the actor (a stop, a reported result, a bug in this class,
-    a kill from outside), its last act is to tell the supervisor
-    :class:`ChildExited`, with the crash if there was one: the link of an
-    Erlang process to its supervisor.
+    a kill from outside), its last act (:meth:`_actor_ended`) is to tell the
+    supervisor :class:`ChildExited`, with the crash if there was one: the
+    link of an Erlang process to its supervisor.
     """
 
     def __init__(
@@ -91,7 +86,6 @@ class ChildBehaviour(Contained):
         self._timers = shared.timers
         self._clock = shared.clock
         self._lateness = shared.lateness
-        self._running = shared.running
         context = slot.context
         assert context is not None
         self._ctx = context
@@ -122,32 +116,48 @@ class ChildBehaviour(Contained):
 
     # -- lifecycle -------------------------------------------------------------
 
-    def _actor_loop(self) -> None:
-        crash: BaseException | None = None
+    def _actor_ended(self, crash: BaseException | None) -> None:
+        self._timer.cancel()
+        self.crash = self.crash or crash
+        tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, self.crash))
+
+    def _stop(self) -> None:
+        # pykka's, but for its registry: a child is never in it (see start),
+        # and unregistering took a lock and formatted two debug lines per child
+        # (a tenth of a stop's time at 100,000 children).
+        self.actor_stopped.set()
         try:
-            super()._actor_loop()
-        except BaseException as error:
-            crash = error
-            self.actor_stopped.set()
-        finally:
-            self._timer.cancel()
-            crash = crash or self.crash
-            tell_quietly(self._supervisor, ChildExited(self._slot, self._generation, crash))
+            self.on_stop()
+        except Exception:
+            self._handle_failure(*sys.exc_info())
 
     def on_start(self) -> None:
+        # In the actor's own context (see HibernatingActor): whichever runner
+        # runs its later activations, these stay set for its code.
         CURRENT_UNIT.set(self._name)  # so log records name their child
         CURRENT_CONTEXT.set(self._ctx)
-        self._slot.runner = self._shared.backend.current_runner()
         self._due = self._clock.monotonic()
         self.actor_ref.tell(self._timer)  # the first tick: now
 
-    def on_receive(self, message: Any) -> Any:
+    def _handle_envelope(self, envelope: Envelope[Any]) -> None:
+        # The tick and the stop, the messages every child gets, are neither
+        # proxy calls nor asks: they skip pykka's dispatch. The tick's work
+        # runs guarded in _tick; anything else raising here ends this actor
+        # as a crash.
+        message = envelope.message
         if message is self._timer:
             if not (self._done or self._shared.stopping or self._ctx.cancelled):
                 self._tick()
         elif message is STOP_CHILD:
-            self.stop()  # after whatever is queued before it
-        elif type(message) is RunNow and self._wants(message):
+            self._stop()  # now: what was queued before it is handled already
+        else:
+            super()._handle_envelope(envelope)
+            return
+        if self._admitting:
+            self._message_done()
+
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is RunNow and self._wants(message):
             # The armed handle may already sit in the inbox: replace it, so
             # that stale copy is ignored instead of ticking a second time.
             self._timer.cancel()
@@ -155,9 +165,13 @@ class ChildBehaviour(Contained):
             self._due = self._clock.monotonic()
             self._tick(forced=True)
         if self._admitting:
-            self._admitting = False
-            tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
+            self._message_done()
         return None
+
+    def _message_done(self) -> None:
+        """The first message of an admitted child is handled: another may start."""
+        self._admitting = False
+        tell_quietly(self._supervisor, FirstTickDone(self._slot, self._generation))
 
     def _wants(self, run_now: RunNow) -> bool:
         """A run-now ticks even a paused worker, unless a pause came after it."""
@@ -171,15 +185,13 @@ class ChildBehaviour(Contained):
         slot, record, ctx = self._slot, self._record, self._ctx
         slot.run_now_pending = False
         if slot.paused and not forced:
-            record.state = ChildState.PAUSED
+            record.state = _PAUSED
             record.next_run_at = None
             return
         now = self._clock.monotonic()
         self._lateness.observe(now - self._due)
         ctx.scheduled_at = self._due
-        record.running_since = now
-        record.state = ChildState.RUNNING
-        self._running.add(slot)
+        record.running_since = now  # the child shows as running until it is cleared
         try:
             self._work(ctx)
         except BaseException as error:
@@ -195,7 +207,6 @@ class ChildBehaviour(Contained):
             self._done = True
             self.stop()
             return
-        self._running.discard(slot)
         record.running_since = None
         if ctx.cancelled:
             if ctx.overdue:
@@ -221,7 +232,7 @@ class ChildBehaviour(Contained):
         interval = record.interval  # work may have changed it (set_interval)
         assert interval is not None
         if self._slot.paused:  # resume() sends a RunNow, which reschedules
-            record.state = ChildState.PAUSED
+            record.state = _PAUSED
             record.next_run_at = None
             return
         now = self._clock.monotonic()
@@ -233,11 +244,20 @@ class ChildBehaviour(Contained):
         self._due = due
         self._timers.arm(self._timer, due)
         record.next_run_at = due
-        record.state = ChildState.IDLE
+        record.state = _IDLE
 
     def _new_timer(self) -> TimerHandle:
+        """A handle that, when it fires, puts itself into this actor's inbox: the tick.
+
+        ``ActorRef.tell`` would wrap every tick in a new envelope, each a young
+        object alive for a whole interval that every young-generation
+        collection had to scan (11 ms at 20,000 workers): the handle's envelope,
+        pykka's own inbox item, is made once. A handle is re-armed only after
+        its actor took it out, so one envelope is never in an inbox twice; an
+        inbox whose actor ended drops what it is given, so a late tick is no error.
+        """
         timer = TimerHandle(_nothing)  # the callback needs the handle itself: set below
-        timer.callback = functools.partial(_deliver, self.actor_ref, Envelope(timer))
+        timer.callback = functools.partial(self.actor_inbox.put, Envelope(timer))
         return timer
 
     # -- results ---------------------------------------------------------------
@@ -260,7 +280,6 @@ class ChildBehaviour(Contained):
         self.stop()
 
 
-@functools.cache
-def child_actor_class(actor_class: type[pykka.Actor]) -> type[pykka.Actor]:
-    """The child actor for a backend: the behaviour on the backend's actor."""
+def child_actor_class(actor_class: type[HibernatingActor]) -> type[HibernatingActor]:
+    """The child actor of a run: the behaviour on the backend's hibernating actor."""
     return type(f"Child{actor_class.__name__}", (ChildBehaviour, actor_class), {})

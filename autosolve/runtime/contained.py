@@ -9,6 +9,7 @@ why the actor died, so the actor's own loop wrapper can tell someone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,13 @@ class Contained(_ActorBase):
     """The error that ended this actor, if one did (None after a normal stop)."""
 
     def _handle_receive(self, message: Any) -> Any:
+        return self._contain(super()._handle_receive, message)
+
+    @staticmethod
+    def _contain(handle: Callable[[Any], Any], message: Any) -> Any:
+        """``handle(message)``, any ``BaseException`` it raises turned into :class:`Escaped`."""
         try:
-            return super()._handle_receive(message)
+            return handle(message)
         except Exception:
             raise  # pykka: an ask's caller gets it; a tell's failure stops this actor
         except BaseException as error:

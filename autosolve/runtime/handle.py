@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,12 +14,14 @@ from autosolve.runtime.clock import Clock, SystemClock
 from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.lateness import LatenessSnapshot
 from autosolve.runtime.shared import RunShared
+from autosolve.runtime.status import ChildState
 from autosolve.runtime.supervisor import (
     Outcome,
     RunResult,
     SupervisorOptions,
     supervisor_actor_class,
 )
+from autosolve.runtime.supervisor.collector import freeze_alive
 from autosolve.runtime.timers import TimerService
 from autosolve.runtime.units import Unit, UnitGroup
 
@@ -42,6 +45,8 @@ class RuntimeHandle:
         outcome: Outcome,
         backend: ExecutionBackend,
         shared: RunShared,
+        *,
+        freezes_collector: bool = False,
     ) -> None:
         self.ref = ref
         """The supervisor's actor ref."""
@@ -51,9 +56,12 @@ class RuntimeHandle:
         self.backend = backend
         self.timers = shared.timers
         """The runtime's timer service (tests use it as a barrier on a manual clock)."""
+        self.runners = shared.runners
+        """The pool that runs the children's activations (tests count its runners)."""
         self.clock = shared.clock
         self._shared = shared
         self._outcome = outcome
+        self._freezes_collector = freezes_collector
 
     @property
     def proxy(self) -> Any:
@@ -68,8 +76,42 @@ class RuntimeHandle:
             self._proxy = self.ref.proxy()
         return self._proxy
 
-    def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
-        """The phase and one record per child, also after the run ended."""
+    def status(
+        self,
+        timeout: float | None = 10.0,
+        *,
+        state: str | None = None,
+        pattern: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """The phase and one record per child, also after the run ended; or a page of it.
+
+        Without paging arguments the document lists every child (O(children)).
+        With any of them it is a *page*, which costs the children it shows or
+        steps over: the children in ``state`` (a :class:`ChildState` value)
+        and/or matching ``pattern`` (a name or shell-style pattern), ``offset``
+        of them skipped, at most ``limit`` shown, with ``counts`` (children per
+        state), ``total`` (children matching the filter; None for a pattern,
+        which would mean matching every name), ``offset``, ``limit`` and
+        ``more`` (whether more match after this page). Children are in the
+        status's order, but a page of one state other than ``idle`` lists the
+        longest in it first (for ``running``: the longest running tick).
+
+        Raises:
+            ControlError: a paging argument breaks its rule, or a page is asked
+                for after the run ended.
+        """
+        paging = {
+            key: value
+            for key, value in (("state", state), ("pattern", pattern), ("offset", offset),
+                               ("limit", limit))
+            if value is not None
+        }  # fmt: skip
+        if paging:
+            page = self._ask("status_page", paging, timeout=timeout)
+            del page["ok"]
+            return page
         if self._outcome.result is None:
             try:
                 status: dict[str, Any] = self.proxy.status().get(timeout=timeout)
@@ -80,6 +122,41 @@ class RuntimeHandle:
         if final is None:
             raise ControlError("the runtime ended and left no status")
         return final
+
+    def counts(self, timeout: float | None = 10.0) -> dict[str, Any]:
+        """``{"phase", "counts": {state: children}, "total"}``, read without a status document.
+
+        The supervisor keeps the counts as children change state, so this
+        costs the same for ten children as for a million; after the run it
+        counts the final document.
+        """
+        if self._outcome.result is None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                counts: dict[str, Any] = self.proxy.status_counts().get(timeout=timeout)
+                return counts
+        final = self.status(timeout)
+        children = final["children"]
+        tally = Counter(child["state"] for child in children)
+        return {
+            "phase": final["phase"],
+            "counts": {state.value: tally[state.value] for state in ChildState},
+            "total": len(children),
+        }
+
+    def freeze_collector(self) -> bool:
+        """Freeze what is alive now, as the run does once children started; True if done.
+
+        For whoever made many long-lived objects while the run goes on (the
+        daemon's reload): frozen, the new steady state is never traversed by
+        a full collection; unfreezing instead would undo the run's freeze of
+        every child. False (nothing done) when the run leaves the collector
+        alone (``SupervisorOptions.freeze_collector`` off). The run's end
+        thaws it all.
+        """
+        if self._freezes_collector:
+            freeze_alive()
+            self._shared.collector_frozen = True
+        return self._freezes_collector
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:
         """Send ``pause``/``resume``/``run_now``/``restart`` for a name or glob.
@@ -309,15 +386,13 @@ def start_runtime(
     timers = TimerService(clock, backend)
     shared = RunShared(backend, timers)
     supervisor_class = supervisor_actor_class(backend.actor_class)
+    options = options or SupervisorOptions()
     try:
         ref = supervisor_class.start(
-            preflights,
-            workers,
-            shared=shared,
-            options=options or SupervisorOptions(),
-            outcome=outcome,
+            preflights, workers, shared=shared, options=options, outcome=outcome
         )
     except Exception:
         timers.stop()
+        shared.runners.close()
         raise
-    return RuntimeHandle(ref, outcome, backend, shared)
+    return RuntimeHandle(ref, outcome, backend, shared, freezes_collector=options.freeze_collector)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
+    from autosolve.runtime.locks import Lock
 
 __all__ = ["LATENESS_BUCKETS", "FixedHistogram", "LatenessHistogram", "LatenessSnapshot"]
 
@@ -37,12 +37,12 @@ class FixedHistogram:
         bounds: the buckets' upper bounds (inclusive), ascending; ``inf`` is
             added as the last one when missing.
         lock: guards the counters where values come in parallel (OS threads);
-            any context manager, a no-op one where they cannot (greenlets).
+            None where they cannot (greenlets).
     """
 
     __slots__ = ("_bounds", "_counts", "_lock", "_sum")
 
-    def __init__(self, bounds: Sequence[float], lock: AbstractContextManager[object]) -> None:
+    def __init__(self, bounds: Sequence[float], lock: Lock | None) -> None:
         self._bounds = tuple(bounds) if bounds and math.isinf(bounds[-1]) else (*bounds, math.inf)
         self._counts = [0] * len(self._bounds)
         self._sum = 0.0
@@ -53,9 +53,15 @@ class FixedHistogram:
         if seconds < 0.0:
             seconds = 0.0  # a run-now or a first tick is due the moment it runs
         index = bisect_left(self._bounds, seconds)
-        with self._lock:
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
             self._counts[index] += 1
             self._sum += seconds
+        finally:
+            if lock is not None:
+                lock.release()
 
     def snapshot(self) -> LatenessSnapshot:
         """The histogram as Prometheus exposes one: cumulative counts per bound.
@@ -65,9 +71,7 @@ class FixedHistogram:
             at most ``bounds[i]``; the last bound is ``inf``, so
             ``cumulative[-1] == count``.
         """
-        with self._lock:
-            counts = list(self._counts)
-            total = self._sum
+        counts, total = self._read()
         cumulative: list[int] = []
         running = 0
         for count in counts:
@@ -75,11 +79,21 @@ class FixedHistogram:
             cumulative.append(running)
         return self._bounds, tuple(cumulative), total, running
 
+    def _read(self) -> tuple[list[int], float]:
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            return list(self._counts), self._sum
+        finally:
+            if lock is not None:
+                lock.release()
+
 
 class LatenessHistogram(FixedHistogram):
     """Counts of tick lateness per :data:`LATENESS_BUCKETS` bucket, plus their sum and number."""
 
     __slots__ = ()
 
-    def __init__(self, lock: AbstractContextManager[object]) -> None:
+    def __init__(self, lock: Lock | None) -> None:
         super().__init__(LATENESS_BUCKETS, lock)

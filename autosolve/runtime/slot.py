@@ -25,14 +25,14 @@ class ChildSlot:
 
     ``generation`` grows with every fresh actor, and when a hung actor is
     abandoned; reports from another generation are stale and ignored. Only
-    the supervisor writes the slot's own fields, except ``runner`` (set by
-    the child as it starts) and ``run_now_pending`` (cleared by a tick).
+    the supervisor writes the slot's own fields, except ``run_now_pending``
+    (cleared by a tick).
     """
 
     __slots__ = (
         "admitting", "context", "expect_exit", "generation", "gone", "live", "overdue_since",
         "overdue_tick", "pause_epoch", "paused", "quiet_restart", "record", "ref",
-        "restart_due", "restart_timer", "run_now_pending", "runner", "stopped", "unit",
+        "restart_due", "restart_timer", "run_now_pending", "stopped", "unit",
     )  # fmt: skip
 
     def __init__(self, unit: Unit, group: Group | None = None) -> None:
@@ -42,8 +42,6 @@ class ChildSlot:
         self.generation = 0
         self.context: WorkContext | None = None
         self.ref: pykka.ActorRef[Any] | None = None
-        self.runner: Any = None
-        """The greenlet running the current actor (None on threads): what abandoning kills."""
         self.live = False
         """The current generation's actor has not been seen to exit yet."""
         self.expect_exit = False

@@ -8,16 +8,18 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.policy import Category
 
 if TYPE_CHECKING:
     from autosolve.runtime.clock import Clock
+    from autosolve.runtime.locks import Lock
 
 __all__ = [
-    "ChildRecord", "ChildState", "GroupState", "Phase", "describe_error", "render_records",
+    "ChildRecord", "ChildState", "GroupState", "Phase", "StateListener", "describe_error",
+    "render_records",
 ]  # fmt: skip
 
 
@@ -33,7 +35,10 @@ class Phase(StrEnum):
     @property
     def running(self) -> bool:
         """True while children may start, tick and be restarted."""
-        return self in (Phase.PREFLIGHT, Phase.WORKERS)
+        return self in _RUNNING_PHASES
+
+
+_RUNNING_PHASES = frozenset((Phase.PREFLIGHT, Phase.WORKERS))
 
 
 class ChildState(StrEnum):
@@ -57,6 +62,12 @@ class ChildState(StrEnum):
     """Still running when the stop's ``shutdown_timeout`` ran out."""
 
 
+_RUNNING = ChildState.RUNNING
+_PENDING = ChildState.PENDING
+"""Members read on every tick or record, once: ``ChildState.RUNNING`` costs a quarter of
+a microsecond each time (an enum member is looked up through its metaclass)."""
+
+
 class GroupState:
     """What a status record shows of its child's group: its number and its phase.
 
@@ -75,9 +86,32 @@ class GroupState:
         """Why the group failed."""
 
 
+class StateListener(Protocol):
+    """Told of every change of the state of the records it listens to (the status view)."""
+
+    @property
+    def lock(self) -> Lock | None:
+        """Held while a record's state changes and the listener is told (None: nothing to
+        exclude, see ``ExecutionBackend.parallel``)."""
+        ...
+
+    def moved(self, record: ChildRecord, old: ChildState, new: ChildState) -> None:
+        """``record``'s own state went from ``old`` to ``new`` (called with :attr:`lock` held)."""
+        ...
+
+    def ran(self, record: ChildRecord, own_state: ChildState, running: bool) -> None:
+        """``record``'s tick began (``running``) or ended; ``own_state`` is its
+        :attr:`ChildRecord.own_state` (called with :attr:`lock` held)."""
+        ...
+
+
 _LAST_ERROR_LIMIT = 500
 
 _ATTEMPT_KEYS = tuple(c.value for c in Category)
+
+_NO_ATTEMPTS: dict[str, int] = dict.fromkeys(_ATTEMPT_KEYS, 0)
+"""The attempts of every record that has none, shared: a dict of its own would cost each
+of a million children 184 bytes (see :meth:`ChildRecord.count_attempt`)."""
 
 
 def describe_error(error: BaseException) -> str:
@@ -100,13 +134,21 @@ class ChildRecord:
     The child actor writes the tick fields directly instead of messaging the
     supervisor: a status request then costs one ask, and a tick costs no
     supervisor round trip. Every field is a single attribute write, so a
-    reader sees each value whole.
+    reader sees each value whole; :attr:`state` and :attr:`running_since`
+    also tell the status view the record is listed in (its :attr:`listener`),
+    which counts the children per state as they change.
+
+    A child is ``running`` while :attr:`running_since` is set, whatever its
+    own state (``pending`` before its first tick ended, ``idle`` between
+    ticks, ``paused`` for a run-now while paused): a tick writes the time it
+    began and clears it, and nothing else, so the view hears of a tick twice
+    instead of four times.
     """
 
     __slots__ = (
-        "actors", "attempts", "failures", "group", "interval", "kind", "last_error",
-        "last_success_at",
-        "name", "next_run_at", "progress", "restarts", "running_since", "runs", "state",
+        "_running_since", "_state", "actors", "attempts", "failures", "group", "interval", "kind",
+        "last_error", "last_success_at", "listener",
+        "name", "next_run_at", "progress", "restarts", "runs",
     )  # fmt: skip
 
     def __init__(
@@ -119,16 +161,18 @@ class ChildRecord:
         self.name = name
         self.group = group
         """The group the unit was started with (None for a standalone context's record)."""
-        self.kind = UnitKind(kind)
+        self.kind = kind if isinstance(kind, UnitKind) else UnitKind(kind)
         self.interval = interval
         """Seconds between ticks; a worker may change it (``WorkContext.set_interval``)."""
-        self.state = ChildState.PENDING
+        self._state = _PENDING
+        self.listener: StateListener | None = None
+        """The status view that lists the child (None before it is listed and once removed)."""
         self.runs = 0
         self.failures = 0
         self.restarts = 0
         self.actors = 0
         """Actors started for the unit so far: a restart or a replacement starts one more."""
-        self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
+        self.attempts = _NO_ATTEMPTS
         self.last_error: str | None = None
         self.last_success_at: float | None = None
         """Wall time (epoch seconds) of the last successful run."""
@@ -136,8 +180,61 @@ class ChildRecord:
         """Monotonic time of the next tick or restart."""
         self.progress: dict[str, Any] | None = None
         """What the work last reported with ``WorkContext.set_progress``."""
-        self.running_since: float | None = None
+        self._running_since: float | None = None
+
+    @property
+    def state(self) -> ChildState:
+        """``running`` during a tick, else the child's own state (what was last written)."""
+        return _RUNNING if self._running_since is not None else self._state
+
+    @state.setter
+    def state(self, new: ChildState) -> None:
+        if new is self._state:
+            return  # a tick writes ``idle`` every time: no change, nothing to tell
+        if new is _RUNNING:
+            raise ValueError("`state` is running while `running_since` is set, never written")
+        listener = self.listener
+        if listener is None:
+            self._state = new
+            return
+        lock = listener.lock  # the child and the supervisor may both write it
+        if lock is not None:
+            lock.acquire()
+        try:
+            old, self._state = self._state, new
+            if new is not old:
+                listener.moved(self, old, new)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @property
+    def running_since(self) -> float | None:
         """Monotonic time the running tick started; None between ticks."""
+        return self._running_since
+
+    @running_since.setter
+    def running_since(self, since: float | None) -> None:
+        listener = self.listener
+        if listener is None or (since is None) is (self._running_since is None):
+            self._running_since = since
+            return
+        lock = listener.lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            was = self._running_since
+            self._running_since = since
+            if (since is None) is not (was is None):
+                listener.ran(self, self._state, since is not None)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @property
+    def own_state(self) -> ChildState:
+        """The state last written, ``running`` or not (what the view counts it under)."""
+        return self._state
 
     def count_attempt(self, category: Category) -> int:
         """Count one more retry of ``category``; returns the attempt number before it."""
@@ -148,8 +245,7 @@ class ChildRecord:
         return attempt
 
     def reset_attempts(self) -> None:
-        if any(self.attempts.values()):
-            self.attempts = dict.fromkeys(_ATTEMPT_KEYS, 0)
+        self.attempts = _NO_ATTEMPTS
 
 
 def render_records(
@@ -178,6 +274,7 @@ def render_records(
     offset = clock.time() - now
     stamp = _iso_second
     plain = _PLAIN
+    running = _PLAIN[_RUNNING]
     rendered: list[dict[str, Any]] = []
     append = rendered.append
     collecting = gc.isenabled()
@@ -185,15 +282,16 @@ def render_records(
         gc.disable()
     try:
         for count, record in enumerate(records, 1):
+            # The fields behind ``state`` and ``running_since``: no property call per record.
             success, next_run, since, group = (
-                record.last_success_at, record.next_run_at, record.running_since, record.group
+                record.last_success_at, record.next_run_at, record._running_since, record.group
             )  # fmt: skip
             if next_run is not None and next_run < now:  # its timer fired, the tick not begun
                 next_run = now  # a run already due is due now, not in the past
             append({
                 "name": record.name,
                 "kind": plain[record.kind],
-                "state": plain[record.state],
+                "state": running if since is not None else plain[record._state],
                 "interval": record.interval,
                 "runs": record.runs,
                 "failures": record.failures,

@@ -215,11 +215,75 @@ def test_a_usage_error_after_an_action_shows_that_actions_usage(
 def test_ctl_status_with_patterns_shows_only_the_matching_children(
     running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert ctl(sock_path, "status", "worker:poller:*", "preflight:*") == 0
+    assert ctl(sock_path, "status", "worker:poller:*", "preflight:*", "worker:poller:a/b") == 0
     rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
-    assert rows == ["preflight:check", "worker:poller:a/b"]
+    assert rows == ["worker:poller:a/b", "preflight:check"]  # by pattern, each child once
     assert ctl(sock_path, "status", "--json", "worker:b*") == 0
     assert [c["name"] for c in json.loads(capsys.readouterr().out)["children"]] == ["worker:broken"]
+
+
+def test_ctl_status_as_a_table_shows_a_page_and_says_where_the_rest_is(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = [c["name"] for c in running.handle.status()["children"]]
+    assert ctl(sock_path, "status", "--limit", "1", "--offset", "1") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[2:-1]] == names[1:2]
+    assert lines[-1].startswith(f"children 2-2 of {len(names)} (")
+    assert lines[-1].endswith("; more: --offset 2")
+
+
+def test_ctl_status_as_a_table_shows_at_most_a_page_of_children_by_default(
+    running: ControlServer,
+    sock_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autosolve.cli import ctl as ctl_module
+
+    monkeypatch.setattr(ctl_module, "STATUS_PAGE_SIZE", 2)
+    assert ctl(sock_path, "status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines[2:-1]) == 2 and "more: --offset 2" in lines[-1]
+
+
+def test_ctl_status_json_with_paging_flags_prints_the_page(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "status", "--json", "--state", "backoff", "worker:*") == 0
+    page = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in page["children"]] == ["worker:broken"]
+    assert page["counts"]["backoff"] == 1 and page["more"] is False
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--limit", "-1"], "argument --limit: must be an integer of at least 0, got '-1'"),
+        (["--offset", "two"], "argument --offset: must be an integer of at least 0, got 'two'"),
+    ],
+)
+def test_ctl_status_refuses_a_paging_flag_that_breaks_its_rule_as_a_usage_error(
+    sock_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], error: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        ctl(sock_path, "status", *flags)
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(error)
+
+
+def test_ctl_status_refuses_an_unknown_state_naming_the_flag(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "status", "--state", "asleep") == 1
+    assert "state: must be one of: pending, running, idle" in capsys.readouterr().err
+
+
+def test_ctl_status_json_pages_by_at_most_one_pattern(
+    running: ControlServer, sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ctl(sock_path, "status", "--json", "--limit", "1", "worker:*", "preflight:*") == 2
+    assert "at most one PATTERN" in capsys.readouterr().err
 
 
 def test_ctl_status_names_a_pattern_that_matches_nothing_and_exits_1(

@@ -225,6 +225,36 @@ def test_status_json_is_the_status_document(serve: Serve) -> None:
     }  # fmt: skip
 
 
+def test_status_json_with_paging_parameters_answers_a_page_with_the_counts(
+    serve: Serve,
+) -> None:
+    endpoint = serve()
+    names = [u.name for u in WORKERS]
+    response = endpoint.get("/status.json?pattern=worker:*&offset=1&limit=1")
+    assert response.status_code == 200
+    page = response.json()
+    assert [c["name"] for c in page["children"]] == names[1:2]
+    assert (page["offset"], page["limit"], page["more"]) == (1, 1, len(names) > 2)
+    assert sum(page["counts"].values()) == len(names)
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("state=asleep", "state: must be one of"),
+        ("limit=-1", "limit: must be an integer of at least 0"),
+        ("offset=two", "offset: not a valid integer"),
+        ("pattern=", "pattern:"),
+    ],
+)
+def test_status_json_refuses_a_paging_parameter_that_breaks_its_rule_naming_it(
+    serve: Serve, query: str, named: str
+) -> None:
+    response = serve().get(f"/status.json?{query}")
+    assert response.status_code == 400
+    assert response.json()["ok"] is False and named in response.json()["error"]
+
+
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a Prometheus text page, parsed by prometheus_client's own parser."""
     return {

@@ -63,6 +63,30 @@ def test_the_page_loads_without_console_errors_and_shows_every_child(
     assert console_errors(browser) == []
 
 
+def test_the_children_table_shows_a_page_with_the_counts_and_turns_to_the_next(
+    dashboard: Any, http_daemon: HttpDaemon
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    names = [c["name"] for c in http_daemon.client.status()["children"]]
+    size = 2
+    dashboard.execute_script(f"document.getElementById('children').dataset.pageSize = {size}")
+    first = wait_in_page(dashboard, lambda: (r := rows(dashboard)) and len(r) == size and r,
+                         "a page of the children")  # fmt: skip
+    assert list(first) == names[:size]
+    page_range = dashboard.find_element(By.ID, "page-range")
+    assert page_range.text == f"1–{size} of {len(names)}"
+    assert f"({len(names)})" in dashboard.find_element(By.ID, "children-count").text
+    dashboard.find_element(By.ID, "page-next").click()
+    second = wait_in_page(dashboard, lambda: (r := list(rows(dashboard))) != list(first) and r,
+                          "the next page")  # fmt: skip
+    assert list(second) == names[size : 2 * size]
+    assert page_range.text.startswith(f"{size + 1}–")
+    dashboard.find_element(By.ID, "page-previous").click()
+    assert wait_in_page(dashboard, lambda: list(rows(dashboard)) == names[:size], "back")
+    assert console_errors(dashboard) == []
+
+
 def test_a_pause_made_through_the_socket_shows_within_2_seconds(
     dashboard: Any, http_daemon: HttpDaemon
 ) -> None:

@@ -278,21 +278,38 @@ def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_
     QuietCollector(daemon.app)
     during: list[bool] = []
     daemon.app.reloader.add_listener(lambda _running, _new: during.append(gc.isenabled()))
-    cycle = Cycle()  # alive across the reload, garbage after it
-    cycle.me = cycle
-    gone = weakref.ref(cycle)
     try:
         daemon.rewrite(github={"repositories": ["octo/a", "octo/b"]})
         daemon.reload()
         assert during == [False]
         wait_until(lambda: [e for e in daemon.events if e.kind == "settled"], what="settled")
         wait_until(gc.isenabled, what="collection resumed")
+        daemon.reload()  # nothing changed, nothing to wait for: resumes at once
+        assert during == [False, False] and gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_after_each_reload_what_is_alive_stays_frozen_until_the_run_ends(
+    github: FakeGitHub, make_settings, running
+) -> None:
+    from autosolve.cli.start import QuietCollector
+
+    github.add_repo("octo", "a")
+    daemon = running(make_settings(["octo/a"]))
+    QuietCollector(daemon.app)
+    cycle = Cycle()  # alive across the reload, garbage after it
+    cycle.me = cycle
+    gone = weakref.ref(cycle)
+    try:
+        daemon.reload()  # nothing changed: the collector resumes at once
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # the children stay frozen
         del cycle
         gc.collect()
-        assert gone() is None and gc.get_freeze_count() == 0  # nothing kept for good
-        daemon.rewrite(intervals={"outbox_relay": 0.5})  # nothing added: resumes at once
-        daemon.reload()
-        assert during == [False, False] and gc.isenabled()
+        assert gone() is not None  # frozen with the steady state: no full pass visits it
+        daemon.app.stop(timeout=15.0)
+        gc.collect()
+        assert gone() is None and gc.get_freeze_count() == 0  # the run's end thawed it all
     finally:
         gc.enable()
 

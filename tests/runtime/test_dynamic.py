@@ -457,7 +457,9 @@ def test_a_paused_worker_replaced_stays_paused(harness: Harness) -> None:
     handle.replace([Unit("worker:x", work, 10.0)])
     harness.wait_event("spawned", "worker:x", count=2)
     harness.advance(50.0)
-    assert work.ticks == [] and harness.child("worker:x")["state"] == "paused"
+    # The fresh actor's first activation (which finds it paused) runs when a runner takes it.
+    harness.wait_for(lambda: harness.child("worker:x")["state"] == "paused", what="paused")
+    assert work.ticks == []
     handle.resume("worker:x")
     work.wait_ticks(1)
 

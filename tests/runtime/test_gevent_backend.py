@@ -18,7 +18,7 @@ import pykka
 import pytest
 
 from autosolve.runtime import SystemClock, Unit, start_runtime
-from autosolve.runtime.backends.gevent import GeventFuture, GeventInbox
+from autosolve.runtime.backends.gevent_actor import GeventFuture, GeventInbox
 
 
 def test_a_future_get_that_times_out_raises_pykka_timeout() -> None:
@@ -75,7 +75,7 @@ def test_the_inbox_is_fifo_and_parks_its_reader_until_a_put() -> None:
 
 
 def test_a_pykka_ask_and_stop_work_on_gevent_actors() -> None:
-    from autosolve.runtime.backends.gevent import GeventActor
+    from autosolve.runtime.backends.gevent_actor import GeventActor
 
     class Echo(GeventActor):
         def on_receive(self, message):

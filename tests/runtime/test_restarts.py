@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 
-import greenlet
 import pytest
 
 from autosolve.runtime import PhasePolicies, Policies, RestartPolicy, Unit
@@ -21,13 +19,6 @@ def always_failing(make_error):
         raise make_error()
 
     return work
-
-
-def current_runner(harness: Harness) -> object:
-    """The thread or greenlet running the calling actor (kept alive, so never reused)."""
-    if harness.backend.name == "gevent":
-        return greenlet.getcurrent()
-    return threading.current_thread()
 
 
 def run_failures(harness: Harness, name: str, rounds: int) -> list[float]:
@@ -144,19 +135,18 @@ def test_a_success_resets_the_counters(harness: Harness) -> None:
 
 
 def test_every_restart_starts_a_fresh_actor(harness: Harness) -> None:
-    runs: list[tuple[object, object]] = []
+    contexts: list[object] = []
 
     def work(ctx):
-        runs.append((ctx, current_runner(harness)))
+        contexts.append(ctx)
         raise node_error()
 
     harness.start(workers=[Unit(NAME, work, 10.0)])
     run_failures(harness, NAME, 3)
-    harness.wait_for(lambda: len(runs) == 4, what="the fourth run")
-    assert len({id(ctx) for ctx, _ in runs}) == 4  # the objects are kept: ids are unique
-    assert len({id(runner) for _, runner in runs}) == 4
+    harness.wait_for(lambda: len(contexts) == 4, what="the fourth run")
+    assert len({id(ctx) for ctx in contexts}) == 4  # the objects are kept: ids are unique
     record = harness.child(NAME)
-    assert (record["restarts"], record["failures"]) == (3, 4)
+    assert (record["restarts"], record["failures"], record["actors"]) == (3, 4, 4)
 
 
 def test_restart_intensity_ends_the_run(harness: Harness) -> None:

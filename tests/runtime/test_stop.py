@@ -139,10 +139,12 @@ class Cooperative:
     def __init__(self, harness: Harness, cleanup: float = 0.0) -> None:
         self.harness = harness
         self.cleanup = cleanup
+        self.entered = False
         self.cancelled = False
         self.cleaned_up = False
 
     def __call__(self, ctx) -> None:
+        self.entered = True
         self.harness.poke()
         if ctx.wait(30.0):
             self.cancelled = True
@@ -167,6 +169,9 @@ def test_stop_signals_every_worker_at_once_even_when_one_ignores_cancellation(
     )
     harness.wait_for(lambda: len(harness.named("spawned")) == 3, what="three workers")
     assert stubborn.entered.wait(5.0)
+    # Started is not yet ticking (a runner takes each child's first activation):
+    # the test is about ticks running when the stop comes.
+    harness.wait_for(lambda: first.entered and last.entered, what="all three ticking")
     handle.proxy.stop()
     # worker:a was started before the stubborn one, so it is signalled after it:
     # it must not have to wait for the stubborn one to give up.

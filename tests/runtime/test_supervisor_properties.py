@@ -4,8 +4,10 @@ In the spirit of the QuickCheck state-machine tests that found bugs in
 Erlang/OTP's own supervisor and process registry: hypothesis drives a real
 runtime (each backend, on the manual clock) with random sequences of ticks
 that succeed, raise an ``Exception`` or a ``BaseException``, raise wait-hinted
-errors or hang past the stop's timeout; control calls on random names and
-glob patterns; clock jumps; groups added (names sometimes taken) and
+errors, hang past the stop's timeout or wait for a gate a later step opens
+(a runner stays busy while the other children hibernate and wake); control calls on random names and
+glob patterns, one at a time or several sent before any is answered (they
+apply in the order sent); clock jumps; groups added (names sometimes taken) and
 children removed by name or pattern (names sometimes added again); children
 stopped and started again by name or pattern (supervisorctl's ``stop`` and
 ``start``); and a stop at a random moment. The invariants:
@@ -23,6 +25,9 @@ stopped and started again by name or pattern (supervisorctl's ``stop`` and
 - a later group's preflight failing for good never fails the run;
 - the status lists exactly the children added and not removed;
 - the run always ends with a result, and the stop returns within its bound;
+- children hibernate: once things settle, no runner is busy but for the ticks
+  still in their work (an idle child holds no thread or greenlet), whatever
+  messages, ticks and stops woke them in whatever order;
 - no actor, thread or greenlet of the runtime outlives the run.
 """
 
@@ -38,6 +43,7 @@ from typing import Any
 
 import gevent
 import greenlet
+import pykka
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -56,7 +62,7 @@ PATTERNS = (*NAMES, "worker:*", "*", "worker:[ab]", "nope", "preflight:*", "*:g1
 GROUPS = (1, 2, 3)
 """Group ``k`` is ``preflight:gk`` and ``worker:gk:a``/``b``; added again once removed."""
 REMOVALS = ("*:g1:*", "*:g2:*", "worker:g3:*", "preflight:g*", "worker:g2:a", "worker:c", "nope")
-OUTCOMES = ("ok", "node", "base", "hinted", "hang")
+OUTCOMES = ("ok", "node", "base", "hinted", "hang", "wait")
 BASE_ERRORS = (SystemExit, KeyboardInterrupt, greenlet.GreenletExit, gevent.Timeout)
 SHUTDOWN_TIMEOUT = 0.1
 """Real seconds a stop waits for hanging work before abandoning it."""
@@ -84,6 +90,8 @@ class Script:
         """Run-nows asked for while paused: each may tick a paused child once."""
         self.violations: list[str] = []
         self.release = harness.backend.make_event()
+        self.gate = harness.backend.make_event()
+        """What ``wait`` ticks wait for: opened (and replaced) by a step."""
         self.hanging: set[str] = set()
         self.base_raised = 0
         self.lock = threading.Lock()
@@ -115,7 +123,7 @@ class Script:
                     self.violations.append(f"{name}: ticked while paused")
             outcome = self.plans[name].popleft() if self.plans[name] else "ok"
         try:
-            self._act(name, outcome)
+            self._act(name, outcome, ctx)
             if name.startswith("preflight:"):
                 with self.lock:
                     self.released.add(incarnation)
@@ -128,7 +136,17 @@ class Script:
         """Ticks of ``name`` the runtime abandoned: each may still run (a thread cannot end)."""
         return sum(1 for e in list(self.harness.events) if e.kind == "abandoned" and e.name == name)
 
-    def _act(self, name: str, outcome: str) -> None:
+    def in_work(self) -> int:
+        """Ticks inside their work right now."""
+        with self.lock:
+            return sum(self.running.values())
+
+    def open_gate(self) -> None:
+        with self.lock:
+            gate, self.gate = self.gate, self.harness.backend.make_event()
+        gate.set()
+
+    def _act(self, name: str, outcome: str, ctx: Any) -> None:
         if outcome == "node":
             raise node_error()
         if outcome == "base":
@@ -139,6 +157,10 @@ class Script:
         if outcome == "hang":
             self.hanging.add(name)
             self.release.wait(60.0)  # ignores cancellation: only the test releases it
+        if outcome == "wait":
+            gate = self.gate
+            while not (gate.wait(0.01) or ctx.cancelled):  # a stop ends the wait
+                pass
 
 
 def check_restarts(events: list[Any], name: str, *, quiescent: bool) -> None:
@@ -166,7 +188,7 @@ def runtime_loops_alive(harness: Harness) -> list[str]:
         return [
             t.name
             for t in threading.enumerate()
-            if t.name.startswith(("ChildDaemon", "SupervisorDaemon", "autosolve-timers"))
+            if t.name.startswith(("SupervisorDaemon", "autosolve-timers", "autosolve-runner"))
         ]
     alive = []
     for obj in gc.get_objects():
@@ -259,6 +281,49 @@ class SupervisorMachine(RuleBasedStateMachine):
                     # the pause landed may reach the work after this line: the
                     # current tick finishes. One, never more.
                     script.allowed[name] = 1
+
+    @precondition(lambda self: self.running)
+    @rule(
+        pattern=st.sampled_from(PATTERNS),
+        commands=st.lists(st.sampled_from(("pause", "resume", "run_now")), min_size=2, max_size=4),
+    )
+    def control_in_a_row(self, pattern: str, commands: list[str]) -> None:
+        """Control messages sent without waiting for each answer, while the children
+        hibernate or tick: each is answered, and they apply in the order sent (the last
+        pause or resume decides whether the children tick; run-nows after a pause tick
+        a paused child once each)."""
+        script = self.script
+        targets = [n for n in self.names if n.startswith("worker:") and _matches(pattern, n)]
+        with script.lock:  # while they land, a child may tick whatever it was
+            was_paused = {name for name in targets if name in script.paused}
+            script.paused.difference_update(targets)
+        applied: list[str] = []
+        try:
+            proxy = self.handle.proxy
+            futures = [getattr(proxy, command)(pattern) for command in commands]
+            answers = [future.get(timeout=10.0) for future in futures]  # each one answered
+            if all(answer["ok"] for answer in answers):
+                applied = answers[-1]["names"]
+        except pykka.ActorDeadError:
+            pass  # the run ended meanwhile (its preflight failed for good)
+        with script.lock:
+            script.paused.update(was_paused - set(applied))
+            for name in applied:
+                self._after_in_a_row(name, commands, was_paused=name in was_paused)
+
+    def _after_in_a_row(self, name: str, commands: list[str], *, was_paused: bool) -> None:
+        """Whether ``name`` is paused after ``commands`` applied in order, and the ticks
+        it may still make while paused (called with the script's lock held)."""
+        script = self.script
+        steers = [index for index, command in enumerate(commands) if command != "run_now"]
+        after = commands[steers[-1] + 1 :] if steers else commands
+        if steers and commands[steers[-1]] == "pause":
+            script.allowed[name] = 1  # the tick the pause may have caught on its way in
+        elif steers or not was_paused:
+            script.allowed[name] = 0
+            return  # resumed, or never paused
+        script.paused.add(name)
+        script.allowed[name] += after.count("run_now")  # each may tick a paused child once
 
     @precondition(lambda self: self.running)
     @rule(group=st.sampled_from(GROUPS))
@@ -377,6 +442,12 @@ class SupervisorMachine(RuleBasedStateMachine):
         assert result is not None, "the stop did not finish within its bound"
         self.stopped = True
 
+    @precondition(lambda self: self.running)
+    @rule()
+    def open_gate(self) -> None:
+        """Ticks waiting for the gate finish, while other children hibernate and wake."""
+        self.script.open_gate()
+
     @rule()
     def look(self) -> None:
         """A status call: it answers at any moment, also after the run ended."""
@@ -386,6 +457,14 @@ class SupervisorMachine(RuleBasedStateMachine):
     @invariant()
     def no_overlap_and_no_paused_tick(self) -> None:
         assert self.script.violations == []
+
+    @invariant()
+    def idle_children_hold_no_runner(self) -> None:
+        runners, script = self.handle.runners, self.script
+        self.harness.wait_for(
+            lambda: runners.busy() <= script.in_work(),
+            what=f"runners to park ({runners.busy()} busy, {script.in_work()} ticks in work)",
+        )
 
     @invariant()
     def restarts_are_never_doubled(self) -> None:
@@ -413,6 +492,7 @@ class SupervisorMachine(RuleBasedStateMachine):
                 assert child["state"] in ("pending", "succeeded", "stopped", "failed", "abandoned")
         finally:
             self.script.release.set()
+            self.script.open_gate()
         harness.wait_for(
             lambda: not runtime_loops_alive(harness), timeout=20.0, what="runtime loops to end"
         )

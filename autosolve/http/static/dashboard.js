@@ -20,9 +20,18 @@ const STATUS_EVERY_MS = 1000;
 const OVERVIEW_EVERY_MS = 3000;
 const HISTORY_EVERY_MS = 5000;
 const STALE_AFTER_MS = 4000; // no answer for this long: the header says so
+// The children table shows a page: a daemon may run a million children, and
+// /status.json?offset=&limit= costs the children it shows, the whole document
+// every child. The counts per state come with each page. The page's size is
+// the table's data-page-size (100 as shipped).
+const pageSize = () => Number($("#children").dataset.pageSize) || 100;
+const POLLERS = "worker:issue-poller:*"; // the repositories' sync column reads these
 
 const state = {
-  status: null, // /status.json
+  status: null, // a page of /status.json (pageSize() children from `offset`, the counts)
+  offset: 0,
+  pollers: null, // /status.json?pattern=POLLERS
+  repoStatus: null, // /status.json?pattern=*:owner/name, in the repository view
   readiness: null, // /api/readiness
   overview: null, // /api/overview
   history: null, // /api/history
@@ -46,16 +55,28 @@ function loop(refresh, everyMs) {
   return run;
 }
 
+/** The status page of the children matching `query` (an object of paging parameters). */
+function statusPage(query) {
+  return request(`/status.json?${new URLSearchParams(query)}`);
+}
+
 const refreshStatus = loop(async () => {
-  const [status, readiness] = await Promise.all([request("/status.json"), request("/api/readiness")]);
+  const repository = state.route.view === "repository" ? state.route.repository : null;
+  const [status, readiness, repoStatus] = await Promise.all([
+    statusPage({ offset: state.offset, limit: pageSize() }),
+    request("/api/readiness"),
+    repository ? statusPage({ pattern: `*:${repository}` }) : null,
+  ]);
   [state.status, state.readiness] = [status.body, readiness.body];
+  state.repoStatus = repoStatus && repoStatus.ok ? repoStatus.body : null;
   renderStatus();
 }, STATUS_EVERY_MS);
 
 const refreshOverview = loop(async () => {
-  const { ok, body } = await request("/api/overview");
+  const [{ ok, body }, pollers] = await Promise.all([request("/api/overview"), statusPage({ pattern: POLLERS })]);
   if (!ok) return;
   state.overview = body;
+  if (pollers.ok) state.pollers = pollers.body;
   renderOverview();
 }, OVERVIEW_EVERY_MS);
 
@@ -104,22 +125,39 @@ function renderStatus() {
   setText(badge, status.phase);
   badge.dataset.phase = status.phase;
   children.render(status);
-  const counts = {};
-  for (const child of status.children) counts[child.state] = (counts[child.state] || 0) + 1;
-  setText($("#children-count"), `(${status.children.length})`);
+  const total = status.total;
+  setText($("#children-count"), `(${total.toLocaleString("en")})`);
   setText(
     $("#state-counts"),
-    Object.entries(counts)
-      .map(([name, count]) => `${count} ${name}`)
+    Object.entries(status.counts)
+      .filter(([, count]) => count > 0)
+      .map(([name, count]) => `${count.toLocaleString("en")} ${name}`)
       .join(" · "),
   );
+  renderPager(status);
   applyFilter();
-  renderHealth(state.readiness, status.children.length);
+  renderHealth(state.readiness, total);
   renderRepositories();
-  if (state.route.view === "repository") {
-    repoChildren.render(status, belongsTo(state.route.repository));
-    replaceIfChanged($("#repo-sync"), syncNodes(state.route.repository, status, state.readiness));
+  if (state.route.view === "repository" && state.repoStatus) {
+    repoChildren.render(state.repoStatus, belongsTo(state.route.repository));
+    replaceIfChanged($("#repo-sync"), syncNodes(state.route.repository, state.repoStatus, state.readiness));
   }
+}
+
+/** "101–200 of 1,000,000" and the buttons to the pages around it (hidden when one page shows all). */
+function renderPager(status) {
+  const shown = status.children.length;
+  $("#children-pager").hidden = status.offset === 0 && !status.more;
+  const first = shown ? status.offset + 1 : status.offset;
+  setText($("#page-range"), `${first.toLocaleString("en")}–${(status.offset + shown).toLocaleString("en")} of ${status.total.toLocaleString("en")}`);
+  $("#page-previous").disabled = status.offset === 0;
+  $("#page-next").disabled = !status.more;
+}
+
+/** Show the page `step` pages away (-1: the previous one). */
+function turnPage(step) {
+  state.offset = Math.max(0, state.offset + step * pageSize());
+  refreshStatus();
 }
 
 const HEALTH_TITLES = { ok: "Healthy", starting: "Starting", degraded: "Degraded", failing: "Not ready" };
@@ -202,7 +240,7 @@ function renderRepositories() {
   replaceIfChanged(
     $("#repositories").tBodies[0],
     repositories.map((repository) => {
-      const sync = syncNodes(repository.name, state.status, state.readiness);
+      const sync = syncNodes(repository.name, state.pollers, state.readiness);
       const failing = sync.some((node) => node.classList.contains("failing"));
       return el(
         "tr",
@@ -400,9 +438,10 @@ function applyRoute() {
       replaceIfChanged($(id).tBodies[0], []);
     }
     repoChildren.rows.clear();
+    state.repoStatus = null;
     replaceIfChanged($("#repo-figures"), []);
     replaceIfChanged($("#repo-sync"), []);
-    if (state.status) renderStatus();
+    refreshStatus();
     refreshRepositoryView();
     window.scrollTo(0, 0);
   }
@@ -458,6 +497,8 @@ function start() {
   }
   $("#retry-all").addEventListener("click", () => steer({ command: "retry-dead", id: "all" }, "retry every dead job"));
   $("#filter").addEventListener("input", applyFilter);
+  $("#page-previous").addEventListener("click", () => turnPage(-1));
+  $("#page-next").addEventListener("click", () => turnPage(1));
   $("#try-form").addEventListener("submit", (event) => {
     event.preventDefault();
     tryAnalysis($("#try-issue").value.trim());

@@ -7,7 +7,6 @@ so none of them imports another to know the contract.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autosolve.runtime.backends.names import Backend
@@ -15,7 +14,9 @@ from autosolve.runtime.backends.names import Backend
 if TYPE_CHECKING:
     import pykka
 
+    from autosolve.runtime.backends.hibernation import HibernatingActor, Runners
     from autosolve.runtime.context import Event
+    from autosolve.runtime.locks import Lock
 
 __all__ = ["Cancellable", "ExecutionBackend", "Wakeup"]
 
@@ -45,13 +46,31 @@ class ExecutionBackend(Protocol):
         ...
 
     @property
+    def parallel(self) -> bool:
+        """Its actors may run at the same time (OS threads): what they share needs a lock.
+
+        Greenlets of one thread switch only where they block, so on the gevent
+        backend the runtime's hot paths take no lock at all (``with`` on any
+        lock costs a quarter of a microsecond per tick).
+        """
+        ...
+
+    @property
     def actor_class(self) -> type[pykka.Actor]:
-        """The pykka actor class the supervisor and children are built on."""
+        """The pykka actor class the supervisor is built on (one thread or greenlet of its own)."""
+        ...
+
+    def make_runners(self) -> Runners:
+        """A pool of runners for one run's hibernating children (closed when the run ends)."""
+        ...
+
+    def child_actor_class(self, runners: Runners) -> type[HibernatingActor]:
+        """The actor class children are built on: hibernating actors run by ``runners``."""
         ...
 
     def make_event(self) -> Event: ...
     def make_wakeup(self) -> Wakeup: ...
-    def make_lock(self) -> AbstractContextManager[object]:
+    def make_lock(self) -> Lock:
         """A lock for counters that actors of this backend update in parallel."""
         ...
 
@@ -64,16 +83,12 @@ class ExecutionBackend(Protocol):
         """
         ...
 
-    def current_runner(self) -> Any:
-        """What runs the calling actor and :meth:`abandon` can end (None if nothing can)."""
-        ...
+    def abandon(self, ref: pykka.ActorRef[Any] | None) -> None:
+        """End the running activation of a child that ignores cancellation, if the backend can.
 
-    def abandon(self, runner: Any) -> None:
-        """End an actor's runner that ignores cancellation, if the backend can.
-
-        Greenlets are killed (their work sees :class:`Abandoned`, a
-        ``GreenletExit``); an OS thread cannot be killed and is left to
-        finish on its own (it is a daemon thread, so it never holds up exit).
+        On greenlets the work sees :class:`Abandoned` (a ``GreenletExit``)
+        thrown into it; an OS thread cannot be interrupted and is left to
+        finish on its own (a daemon thread: it never holds up exit).
         """
         ...
 

@@ -1,192 +1,199 @@
-"""The greenlet backend: a pykka actor for gevent, which pykka 4 no longer ships.
+"""The greenlet backend: gevent's actors, runners, wake-ups and loops.
 
-Like pykka's own ``_threading.py`` it fills exactly the three extension points
-of :class:`pykka.Actor`: an inbox that parks its reader on the gevent hub, a
-future on a gevent ``AsyncResult``, and the actor loop in a greenlet. Every
-wait here parks the calling greenlet and lets the hub run the others, so the
-runtime can live inside a gevent service, monkey-patched or not, without
-blocking its loop; timeouts are hub timers, never threads.
-
-Gevent primitives belong to the hub of the thread that created them: start
-and steer a gevent runtime from greenlets of one thread (in a monkey-patched
-process every "thread" is such a greenlet).
+The actors themselves are in ``gevent_actor.py``; here is what a gevent run
+is made of around them: the runners of its hibernating children, the
+timer loop's wake-up, and the :class:`GeventBackend` that makes them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import sys
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
 import greenlet
 import pykka
 
+from autosolve.runtime.backends.gevent_actor import Abandoned, GeventActor, HibernatingGeventActor
+from autosolve.runtime.backends.hibernation import HibernatingActor, HibernatingInbox
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
-    from autosolve.runtime.pykka_internals import GetHookFunc, OptExcInfo
+    from autosolve.runtime.backends.hibernation import Runners
 
-__all__ = ["Abandoned", "GeventActor", "GeventBackend", "GeventFuture", "GeventInbox"]
-
-T = TypeVar("T")
+__all__ = ["GeventBackend", "GeventRunners"]
 
 
-class _Result(NamedTuple):
-    value: Any = None
-    exc_info: OptExcInfo | None = None
+class GeventRunners:
+    """The greenlets that run a gevent run's hibernating actors (see ``hibernation.py``).
 
-
-_HOOKED = _Result()
-"""Set on a future once its value comes from a get hook: wakes parked readers."""
-
-
-class GeventFuture(pykka.Future[T]):
-    """A :class:`pykka.Future` that parks the waiting greenlet, not its thread.
-
-    Semantics follow :class:`pykka.ThreadingFuture`: one value or exception,
-    ``queue.Full`` on a second set or a set after :meth:`set_get_hook`, and
-    :class:`pykka.Timeout` when ``get`` times out. The exception is re-raised
-    with its original traceback (gevent's own ``set_exception`` would keep a
-    pickled copy of it instead).
+    A runner takes inboxes from the queue and runs one activation after the
+    other, without a switch between them. Whenever it takes one while others
+    still wait, another runner is called (a parked one woken, or a new one
+    spawned), unless one is on its way already: should the activation wait on
+    I/O, the hub runs that runner, which takes the queue over; should it not,
+    the called runner finds nothing and parks again. Every
+    :data:`_YIELD_EVERY` activations a runner yields to the hub, so a burst of
+    ticks does not hold up the timer loop, the supervisor or the embedding
+    service for its whole length. At most :data:`_MOST_IDLE` runners stay
+    parked; the others end, and with them their stacks.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._async_result: gevent.event.AsyncResult[_Result] = gevent.event.AsyncResult()
-        """Holds a :class:`_Result` once set; waiting on it yields to the hub."""
-
-    def get(self, *, timeout: float | None = None) -> Any:
-        try:
-            return super().get(timeout=timeout)
-        except NotImplementedError:
-            pass
-        try:
-            result = self._async_result.get(timeout=timeout)
-        except gevent.Timeout:
-            raise pykka.Timeout(f"{timeout} seconds") from None
-        assert result is not None  # only _Result values are ever set
-        if result is _HOOKED:
-            return super().get(timeout=timeout)
-        if result.exc_info is not None:
-            exc_type, exc_value, exc_traceback = result.exc_info
-            assert exc_type is not None
-            if exc_value is None:
-                exc_value = exc_type()
-            if exc_value.__traceback__ is not exc_traceback:
-                raise exc_value.with_traceback(exc_traceback)
-            raise exc_value
-        return result.value
-
-    def set(self, value: Any | None = None) -> None:
-        self._settle(_Result(value=value))
-
-    def set_exception(self, exc_info: OptExcInfo | None = None) -> None:
-        assert exc_info is None or len(exc_info) == 3
-        self._settle(_Result(exc_info=exc_info or sys.exc_info()))
-
-    def set_get_hook(self, func: GetHookFunc[T]) -> None:
-        if self._async_result.ready():
-            raise queue.Full
-        super().set_get_hook(func)
-        self._async_result.set(_HOOKED)
-
-    def _settle(self, result: _Result) -> None:
-        if self._async_result.ready() or self._get_hook is not None:
-            raise queue.Full
-        self._async_result.set(result)
-
-
-class GeventInbox:
-    """An unbounded FIFO whose one reader, the actor's greenlet, parks on the hub.
-
-    Not ``gevent.queue.Queue``: that queue allocates a waiter on every
-    blocking get and keeps its last wake-up callback, so each idle actor
-    holds a few fresh objects that live a whole interval. At 20,000 actors
-    those survivors made young-generation collections take 5-15 ms and a
-    full one 200 ms (see BENCHMARKS.md). An inbox needs none of the queue's
-    bounds, putters, peeks or timeouts; what is left is a deque and a parked
-    greenlet, woken by a hub callback exactly as gevent's queue wakes it.
-    """
-
-    __slots__ = ("_hub", "_items", "_reader")
+    __slots__ = ("_alive", "_called", "_closed", "_hub", "_idle", "_queue", "lock")
 
     def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._reader: greenlet.greenlet | None = None
+        self.lock = None  # greenlets of one thread: a put and a hibernation never interleave
+        self._queue: deque[HibernatingInbox] = deque()
+        self._idle: list[greenlet.greenlet] = []
+        self._called = False
+        """A runner was woken or spawned and has not begun to take from the queue yet."""
+        self._closed = False
+        self._alive = 0
+        """Runners started and not ended."""
         self._hub = gevent.get_hub()
 
-    def put(self, item: Any) -> None:
-        self._items.append(item)
-        reader = self._reader
-        if reader is not None:
-            self._reader = None
-            self._hub.loop.run_callback(reader.switch)
+    def submit(self, inbox: HibernatingInbox) -> None:
+        self._queue.append(inbox)
+        if not self._called:
+            self._call()
 
-    def get(self) -> Any:
-        items = self._items
-        while not items:
-            self._reader = greenlet.getcurrent()
-            self._hub.switch()
-        return items.popleft()
+    def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for runner in idle:
+            self._hub.loop.run_callback(runner.switch)
 
-    def empty(self) -> bool:
-        return not self._items
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def busy(self) -> int:
+        return self._alive - len(self._idle)
+
+    def _call(self) -> None:
+        self._called = True
+        while self._idle:
+            runner = self._idle.pop()
+            if not runner.dead:  # one killed while parked (gevent.killall) is skipped
+                self._hub.loop.run_callback(runner.switch)
+                return
+        gevent.spawn_raw(self._run)
+
+    def _run(self) -> None:
+        self._alive += 1
+        try:
+            self._serve()
+        finally:
+            self._alive -= 1
+
+    def _serve(self) -> None:
+        me = greenlet.getcurrent()
+        queue, hub, loop = self._queue, self._hub, self._hub.loop
+        while True:
+            self._called = False
+            ran = 0
+            while queue:
+                inbox = queue.popleft()
+                if queue and not self._called:
+                    self._call()
+                inbox.run(me)
+                ran += 1
+                if not ran % _YIELD_EVERY:
+                    loop.run_callback(me.switch)
+                    hub.switch()
+            if self._closed or len(self._idle) >= _MOST_IDLE:
+                return
+            self._idle.append(me)
+            hub.switch()
 
 
-class GeventActor(pykka.Actor):
-    """A :class:`pykka.Actor` whose loop is a greenlet.
+_YIELD_EVERY = 64
+"""Activations a runner runs between two yields to the hub (well under a millisecond)."""
 
-    Thousands of these cost an inbox and a greenlet each (no OS thread, and
-    a greenlet keeps only the slice of stack it used), which is what lets
-    one process hold tens of thousands of children.
+_MOST_IDLE = 16
+"""Parked runners a pool keeps; each holds a greenlet and its stack (~10 KiB)."""
+
+
+def _thread_lock() -> Any:
+    """An OS lock, even in a monkey-patched process (where ``threading.Lock`` is gevent's).
+
+    It only guards a few operations that never switch greenlets, so it is
+    never contended and never blocks the hub; the OS one is cheaper than
+    gevent's, and cheaper than a no-op context manager.
+    """
+    from gevent.monkey import get_original
+
+    allocate_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
+    return allocate_lock()
+
+
+def _throw_if_running(inbox: HibernatingInbox, runner: greenlet.greenlet) -> None:
+    """End the activation ``runner`` runs for ``inbox``, if it still runs that one.
+
+    The check is made when the hub calls this, not when the abandon was
+    asked for: by then the runner may have finished with that actor and be
+    running another's tick, which must not be hit.
+    """
+    if inbox.runner is runner and not runner.dead:
+        runner.throw(Abandoned)
+
+
+class _ParkedWakeup:
+    """A condition variable for one waiting greenlet, parked on the hub.
+
+    The timer loop waits once per deadline: ``gevent.event.Event.wait``
+    would make a ``Timeout`` and link a waiter for each; this parks the
+    greenlet and arms one hub timer. :attr:`lock` is an OS lock (see
+    :func:`_thread_lock`), released while parked. A notify while nobody waits
+    is kept for the next wait, so none is lost. Both the timer and a notify
+    wake the waiter through :meth:`_ring`, which switches only to a greenlet
+    still waiting here (never into a wait on something else); a wait may
+    so end early (a notify's wake-up that came after the timer's), as any
+    condition variable's may.
     """
 
-    @staticmethod
-    def _create_actor_inbox() -> GeventInbox:
-        return GeventInbox()
-
-    @staticmethod
-    def _create_future() -> pykka.Future[Any]:
-        return GeventFuture()
-
-    def _start_actor_loop(self) -> None:
-        # A raw greenlet, not a ``gevent.Greenlet``: nobody joins or links an
-        # actor's loop (pykka signals its end through ``actor_stopped``), and
-        # the raw one skips recording the spawning stack, which at tens of
-        # thousands of actors costs more than the rest of starting one.
-        gevent.spawn_raw(self._actor_loop)
-
-
-class _EventWakeup:
-    """A condition variable for greenlets of one thread.
-
-    Greenlets switch only where they block, and nothing between taking
-    :attr:`lock` and calling :meth:`wait` blocks, so no other greenlet can
-    run there: the lock has nothing to exclude and is a no-op. The event
-    stays set until the waiter wakes, so a notify is never lost.
-    """
-
-    __slots__ = ("_event", "lock")
+    __slots__ = ("_hub", "_ringing", "_rung", "_waiter", "lock")
 
     def __init__(self) -> None:
-        self.lock = contextlib.nullcontext()
-        self._event = gevent.event.Event()
+        self.lock = _thread_lock()
+        self._hub = gevent.get_hub()
+        self._waiter: greenlet.greenlet | None = None
+        self._rung = False
+        """Notified while nobody waited: the next wait returns at once."""
+        self._ringing = False
+        """A :meth:`_ring` is scheduled on the hub already."""
 
     def wait(self, timeout: float | None) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
+        if self._rung:
+            self._rung = False
+            return
+        self._waiter = greenlet.getcurrent()
+        timer = None if timeout is None else self._hub.loop.timer(max(timeout, 0.0))
+        self.lock.release()
+        try:
+            if timer is not None:
+                timer.start(self._ring)
+            self._hub.switch()
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.close()
+            self.lock.acquire()
+        self._rung = False
 
     def notify(self) -> None:
-        self._event.set()
+        if self._waiter is None:
+            self._rung = True
+        elif not self._ringing:
+            self._ringing = True
+            self._hub.loop.run_callback(self._ring)
 
-
-class Abandoned(greenlet.GreenletExit):
-    """Thrown into the greenlet of an actor the runtime gave up on (a hung tick)."""
+    def _ring(self) -> None:
+        self._ringing = False
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.switch()
 
 
 class _LaterGreenlet:
@@ -206,17 +213,20 @@ class GeventBackend:
 
     name = Backend.GEVENT
     actor_class = GeventActor
+    parallel = False
 
     def make_event(self) -> gevent.event.Event:
         return gevent.event.Event()
 
-    def make_wakeup(self) -> _EventWakeup:
-        return _EventWakeup()
+    def make_wakeup(self) -> _ParkedWakeup:
+        return _ParkedWakeup()
 
-    def make_lock(self) -> contextlib.nullcontext[None]:
+    def make_lock(self) -> Any:
         # Greenlets of one thread switch only where they block, and nothing
-        # a lock guards here blocks: there is nothing to exclude.
-        return contextlib.nullcontext()
+        # a lock guards here blocks: there is nothing to exclude. The OS lock
+        # is the cheapest thing to write ``with`` for; on hot paths the
+        # runtime takes none at all (``parallel`` is False).
+        return _thread_lock()
 
     def spawn_loop(self, target: Callable[[], None], name: str) -> None:
         loop = gevent.spawn(target)
@@ -225,12 +235,16 @@ class GeventBackend:
     def call_later_real(self, delay: float, callback: Callable[[], None]) -> _LaterGreenlet:
         return _LaterGreenlet(delay, callback)
 
-    def current_runner(self) -> greenlet.greenlet:
-        return greenlet.getcurrent()
+    def make_runners(self) -> GeventRunners:
+        return GeventRunners()
 
-    def abandon(self, runner: Any) -> None:
-        if runner is not None and not runner.dead:
-            gevent.kill(runner, Abandoned)
+    def child_actor_class(self, runners: Runners) -> type[HibernatingActor]:
+        return type("HibernatingGeventActor", (HibernatingGeventActor,), {"runners": runners})
+
+    def abandon(self, ref: pykka.ActorRef[Any] | None) -> None:
+        inbox = None if ref is None else ref.actor_inbox
+        if isinstance(inbox, HibernatingInbox) and inbox.runner is not None:
+            gevent.get_hub().loop.run_callback(_throw_if_running, inbox, inbox.runner)
 
     def cooperate(self) -> None:
         gevent.sleep(0)

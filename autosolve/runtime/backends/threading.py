@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from autosolve.runtime.backends.hibernation import HibernatingActor
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
+    from autosolve.runtime.backends.hibernation import HibernatingInbox, Runners
     from autosolve.runtime.pykka_internals import ActorInbox
 
-__all__ = ["DaemonThreadingActor", "ThreadingBackend"]
+__all__ = ["DaemonThreadingActor", "HibernatingThreadingActor", "ThreadRunners", "ThreadingBackend"]
+
+logger = logging.getLogger("autosolve.runtime")
 
 
 class DaemonThreadingActor(pykka.ThreadingActor):
@@ -33,6 +39,105 @@ class DaemonThreadingActor(pykka.ThreadingActor):
         # allocates a lock per wait. Inboxes are unbounded either way.
         inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         return inbox
+
+
+class HibernatingThreadingActor(HibernatingActor):
+    """A :class:`HibernatingActor` on threads: what a threading run's children are built on."""
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return pykka.ThreadingFuture()
+
+
+class ThreadRunners:
+    """The threads that run a threading run's hibernating actors (see ``hibernation.py``).
+
+    The same scheme as the gevent runners: a runner takes inboxes from the
+    queue one after the other; taking one while others wait, it calls
+    another runner unless one is on its way, so an activation that blocks
+    never holds up the queue. A parked runner waits on a lock of its own (the
+    waker releases it): one futex wake-up per burst of ticks instead of one
+    per tick. At most :data:`_MOST_IDLE` stay parked; the others end.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._queue: deque[HibernatingInbox] = deque()
+        self._idle: list[threading.Lock] = []
+        self._called = False
+        """A runner was woken or started and has not begun to take from the queue yet."""
+        self._closed = False
+        self._alive = 0
+        """Runners started and not ended."""
+
+    def submit(self, inbox: HibernatingInbox) -> None:
+        self._queue.append(inbox)
+        if not self._called:
+            self._call()
+
+    def close(self) -> None:
+        with self.lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for bell in idle:
+            bell.release()
+
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def busy(self) -> int:
+        return self._alive - len(self._idle)
+
+    def _call(self) -> None:
+        """Wake a parked runner or start one (with :attr:`lock` held)."""
+        if self._idle:
+            self._called = True
+            self._idle.pop().release()
+            return
+        try:
+            threading.Thread(target=self._run, name="autosolve-runner", daemon=True).start()
+        except RuntimeError:  # no more threads: the busy runners take the queue in turn
+            logger.exception("could not start a runner thread")
+            return
+        self._called = True
+
+    def _run(self) -> None:
+        with self.lock:
+            self._alive += 1
+        try:
+            self._serve()
+        finally:
+            with self.lock:
+                self._alive -= 1
+
+    def _serve(self) -> None:
+        me = threading.current_thread()
+        lock, queue = self.lock, self._queue
+        bell = threading.Lock()
+        bell.acquire()
+        lock.acquire()
+        self._called = False
+        while True:
+            if queue:
+                inbox = queue.popleft()
+                if queue and not self._called:
+                    self._call()
+                lock.release()
+                inbox.run(me)
+                lock.acquire()
+                continue
+            if self._closed or len(self._idle) >= _MOST_IDLE:
+                lock.release()
+                return
+            self._idle.append(bell)
+            lock.release()
+            bell.acquire()  # parked until a submit or the close releases it
+            lock.acquire()
+            self._called = False
+
+
+_MOST_IDLE = 8
+"""Parked runner threads a pool keeps."""
 
 
 class _LockWakeup:
@@ -70,6 +175,7 @@ class ThreadingBackend:
 
     name = Backend.THREADING
     actor_class = DaemonThreadingActor
+    parallel = True
 
     def make_event(self) -> threading.Event:
         return threading.Event()
@@ -89,11 +195,14 @@ class ThreadingBackend:
         timer.start()
         return timer
 
-    def current_runner(self) -> None:
-        return None  # a thread cannot be ended from outside
+    def make_runners(self) -> Runners:
+        return ThreadRunners()
 
-    def abandon(self, runner: Any) -> None:
-        pass
+    def child_actor_class(self, runners: Runners) -> type[HibernatingActor]:
+        return type("HibernatingThreadingActor", (HibernatingThreadingActor,), {"runners": runners})
+
+    def abandon(self, ref: pykka.ActorRef[Any] | None) -> None:
+        pass  # a thread cannot be interrupted: it finishes on its own
 
     def cooperate(self) -> None:
         pass  # threads are preempted anyway

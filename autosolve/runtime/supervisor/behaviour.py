@@ -11,6 +11,7 @@ share one :class:`SupervisorCore`:
 - :class:`RestartPlanner`: a failure's category and delay, or a permanent verdict;
 - :class:`Watchdog`: ticks past their deadline are cancelled, hung ones abandoned;
 - :class:`StopCoordinator`: the run's stop, its deadline and hooks, and a crash;
+- :class:`CollectorFreezer`: the children's long-lived objects kept off the collector;
 - :class:`Departures`: removed children on their way out;
 - :class:`ChildControl`: pause, resume, run now, restart, stop and start by name;
 - :class:`GroupChanges`: add, remove, replace, new options.
@@ -41,6 +42,7 @@ from autosolve.runtime.messages import (
 )
 from autosolve.runtime.status import ChildState, Phase
 from autosolve.runtime.supervisor.admission import Admission
+from autosolve.runtime.supervisor.collector import CollectorFreezer
 from autosolve.runtime.supervisor.control import ChildControl, reply
 from autosolve.runtime.supervisor.core import SupervisorCore
 from autosolve.runtime.supervisor.departures import Departures
@@ -51,6 +53,7 @@ from autosolve.runtime.supervisor.restarts import RestartPlanner
 from autosolve.runtime.supervisor.stopping import StopCoordinator
 from autosolve.runtime.supervisor.table import ChildTable, duplicate_names
 from autosolve.runtime.supervisor.watchdog import TickDeadlines, Watchdog
+from autosolve.runtime.view import PageRequest
 
 if TYPE_CHECKING:
     from autosolve.runtime.policy import Category
@@ -60,6 +63,9 @@ if TYPE_CHECKING:
     from autosolve.runtime.units import Unit, UnitGroup
 
 __all__ = ["SupervisorBehaviour", "supervisor_actor_class"]
+
+_EXITED, _STOPPING = EventKind.EXITED, Phase.STOPPING
+"""Read once: every child's exit reads them (an enum member lookup is not free on 3.11)."""
 
 
 class SupervisorBehaviour(Contained):
@@ -97,13 +103,18 @@ class SupervisorBehaviour(Contained):
         self._initial = table.new_group(preflights, workers)
         deadlines = TickDeadlines(core, table)
         self._restarts = RestartPlanner(core)
-        launcher = self._launcher = Launcher(core, table, deadlines.of_record, self._on_failure)
+        collector = self._collector = CollectorFreezer(core)
+        launcher = self._launcher = Launcher(
+            core, table, deadlines.of_record, self._on_failure, collector
+        )
         admission = self._admission = Admission(core, launcher)
         watchdog = self._watchdog = Watchdog(
             core, table, deadlines, admission, launcher, self._on_hung
         )
         phases = self._phases = Phases(core, table, launcher, admission)
-        self._stopping = StopCoordinator(core, table, launcher, admission, watchdog, outcome)
+        self._stopping = StopCoordinator(
+            core, table, launcher, admission, watchdog, collector, outcome
+        )
         self._departures = Departures(core, table, launcher, admission, phases, self._stopping)
         self._control = ChildControl(core, table, launcher, admission, phases.may_start)
         self._changes = GroupChanges(core, table, launcher, phases, self._departures, watchdog)
@@ -130,11 +141,17 @@ class SupervisorBehaviour(Contained):
             self.crash = error
             raise
 
-    def on_receive(self, message: Any) -> Any:
+    def _handle_receive(self, message: Any) -> Any:
+        # The children's reports and the timers' signals skip pykka's dispatch
+        # (a stop of a million children brings a million reports), contained
+        # all the same; proxy calls and anything else take pykka's way.
         handler = self._handlers.get(type(message))
-        if handler is not None:
-            handler(message)
-        return None
+        if handler is None:
+            return super()._handle_receive(message)
+        return self._contain(handler, message)
+
+    def on_receive(self, message: Any) -> Any:
+        return None  # every message it knows is handled above
 
     def _actor_loop(self) -> None:
         crash: BaseException | None = None
@@ -157,6 +174,19 @@ class SupervisorBehaviour(Contained):
     def status(self) -> dict[str, Any]:
         """The phase and one record per child."""
         return self._table.status(self._core.phase)
+
+    def status_page(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A page of the status: ``state``, ``pattern``, ``offset`` and ``limit`` (see
+        :class:`PageRequest`); its cost is the children it shows or steps over."""
+        try:
+            request = PageRequest.parse(arguments)
+        except ValueError as error:
+            return reply(error=str(error))
+        return {"ok": True, **self._table.page(self._core.phase, request)}
+
+    def status_counts(self) -> dict[str, Any]:
+        """The phase, the number of children and how many are in each state: O(states)."""
+        return self._table.counts(self._core.phase)
 
     def pause(self, pattern: str) -> dict[str, Any]:
         return self._control.pause(pattern)
@@ -222,7 +252,7 @@ class SupervisorBehaviour(Contained):
 
     def _on_child_exited(self, message: ChildExited) -> None:
         slot = message.slot
-        self._core.emit(EventKind.EXITED, message.name, message.generation)
+        self._core.emit(_EXITED, message.name, message.generation)
         if slot.generation != message.generation or not slot.live:
             return
         slot.live, slot.ref = False, None
@@ -230,7 +260,7 @@ class SupervisorBehaviour(Contained):
         phase = self._core.phase
         if slot.gone:
             self._departures.ended(slot, ChildState.STOPPED)
-        elif phase is Phase.STOPPING:
+        elif phase is _STOPPING:
             self._stopping.ended(slot)
         elif not phase.running:
             return
@@ -240,7 +270,6 @@ class SupervisorBehaviour(Contained):
             self._control.stopped_child_ended(slot)
         else:
             if not slot.expect_exit:  # died without a word: a failure all the same
-                self._core.shared.running.discard(slot)
                 slot.record.running_since = None
                 self._on_failure(slot, message.crash or ActorDied(f"{slot.unit.name}: actor ended"))
             self._launcher.respawn_if_due(slot)
@@ -262,6 +291,7 @@ class SupervisorBehaviour(Contained):
             self._stopping.begin()
         elif message is SWEEP:
             self._watchdog.sweep()
+            self._collector.sweep()
         elif message is STOP_DEADLINE:
             self._stopping.abandon_outstanding()
 

@@ -148,7 +148,6 @@ class ChildControl:
 
     def stopped_child_ended(self, slot: ChildSlot) -> None:
         """The actor of a child stopped on request ended: it shows as ``stopped``."""
-        self._core.shared.running.discard(slot)
         self._settle(slot, ChildState.STOPPED)
 
     def on_stop_deadline(self, message: ChildrenStopDeadline) -> None:

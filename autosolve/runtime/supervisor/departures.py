@@ -84,7 +84,7 @@ class Departures:
             ", ".join(sorted(s.unit.name for s in late)), self._core.options.shutdown_timeout,
         )  # fmt: skip
         for slot in late:
-            self._core.backend.abandon(slot.runner)
+            self._core.backend.abandon(slot.ref)
             self._core.emit(EventKind.ABANDONED, slot.unit.name)
             self.ended(slot, ChildState.ABANDONED)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from autosolve.runtime.backends.hibernation import HibernatingInbox
 from autosolve.runtime.child import child_actor_class, tell_quietly
 from autosolve.runtime.context import WorkContext
 from autosolve.runtime.events import EventKind
@@ -15,6 +16,7 @@ from autosolve.runtime.supervisor.core import logger
 
 if TYPE_CHECKING:
     from autosolve.runtime.slot import ChildSlot
+    from autosolve.runtime.supervisor.collector import CollectorFreezer
     from autosolve.runtime.supervisor.core import SupervisorCore
     from autosolve.runtime.supervisor.table import ChildTable
 
@@ -36,9 +38,12 @@ class Launcher:
     _on_failure: FailureHandler
     """Called when an actor cannot start (e.g. no more threads): a failure of the
     child like any other."""
+    _collector: CollectorFreezer
+    """Told of every start (it freezes what children started made)."""
 
     def __post_init__(self) -> None:
-        self._child_class = child_actor_class(self._core.backend.actor_class)
+        backend = self._core.backend
+        self._child_class = child_actor_class(backend.child_actor_class(self._core.shared.runners))
 
     def spawn(self, slot: ChildSlot) -> None:
         """Start the next actor of ``slot`` (its first, or a fresh one after the last ended)."""
@@ -58,7 +63,7 @@ class Launcher:
         slot.generation += 1
         record.actors += 1
         slot.live, slot.expect_exit, slot.restart_due = True, False, False
-        slot.overdue_tick = slot.runner = None
+        slot.overdue_tick = None
         slot.context = WorkContext(
             name, core.backend.make_event(), core.clock, record, allowance=self._allowance
         )
@@ -71,6 +76,7 @@ class Launcher:
             logger.exception("%s: could not start an actor", name)
             self._on_failure(slot, error)
             return
+        self._collector.started()
         core.emit(EventKind.SPAWNED, name, slot.generation)
         if restarted:
             core.emit(EventKind.RESTARTED, name, record.restarts)
@@ -91,18 +97,31 @@ class Launcher:
         if slot.ref is not None:
             tell_quietly(slot.ref, STOP_CHILD)
 
+    def stop_if_idle(self, slot: ChildSlot) -> bool:
+        """Stop ``slot``'s actor here and now if it hibernates (no tick running, nothing
+        queued): its exit needs no message. True if it is stopped; else nothing changed."""
+        inbox = None if slot.ref is None else slot.ref.actor_inbox
+        actor = inbox.actor if isinstance(inbox, HibernatingInbox) else None
+        if actor is None or not actor.stop_if_hibernating():
+            return False
+        if slot.context is not None:
+            slot.context.cancel()
+        slot.expect_exit = True
+        slot.live, slot.ref = False, None
+        self._core.emit(EventKind.EXITED, slot.unit.name, slot.generation)
+        return True
+
     def abandon(self, slot: ChildSlot) -> None:
         """Give up on ``slot``'s actor, which ignores its cancellation.
 
         Whatever it reports from now on is stale, and a fresh actor may start
         (a greenlet is killed; a thread cannot be, and is left to finish).
         """
-        runner = slot.runner
+        ref = slot.ref
         slot.generation += 1
-        slot.live, slot.ref, slot.runner = False, None, None
-        self._core.shared.running.discard(slot)
+        slot.live, slot.ref = False, None
         slot.record.running_since = None
-        self._core.backend.abandon(runner)
+        self._core.backend.abandon(ref)
 
     @staticmethod
     def cancel_restart(slot: ChildSlot) -> None:

@@ -43,6 +43,11 @@ class SupervisorOptions:
     add_concurrency: int = 16
     """Children of added groups that may be starting at once (spawned, first tick not over);
     0 = no limit. A reload adding thousands then does not starve the children running."""
+    freeze_collector: bool = True
+    """Move the objects alive once children started out of the garbage collector's
+    generations (``gc.freeze()``), so no full collection traverses the children
+    (seconds at a million); undone when the run ends. A process-wide setting:
+    False leaves the collector alone."""
     shutdown_hooks: Sequence[Callable[[], None]] = ()
     """Run once every child stopped or was abandoned, in order, on every way out."""
     observer: Observer | None = None
@@ -55,10 +60,24 @@ class Outcome:
     def __init__(self, done: Event) -> None:
         self._done = done
         self.result: RunResult | None = None
-        self.final_status: dict[str, Any] | None = None
-        """The status document as the run ended, for callers who ask afterwards."""
+        self._render_final: Callable[[], dict[str, Any]] | None = None
+        self._final: dict[str, Any] | None = None
 
-    def set(self, result: RunResult) -> None:
+    @property
+    def final_status(self) -> dict[str, Any] | None:
+        """The status document as the run ended, for callers who ask afterwards.
+
+        Rendered at the first ask, not as the run ends: a document of a
+        million children takes seconds, which a stop need not wait for.
+        """
+        if self._final is None and self._render_final is not None:
+            render, self._render_final = self._render_final, None
+            self._final = render()
+        return self._final
+
+    def set(self, result: RunResult, final_status: Callable[[], dict[str, Any]]) -> None:
+        """The run ended with ``result``; ``final_status`` renders its last document."""
+        self._render_final = final_status
         self.result = result
         self._done.set()
 

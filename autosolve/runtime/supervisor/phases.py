@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Phases", "settle_failed_group_child"]
 
+_SPAWNS_BETWEEN_YIELDS = 32
+"""Children started between two yields to the hub (a runner runs their first activations
+in one go: a yield per child cost more than the rest of its start)."""
+
 
 @dataclass(eq=False)
 class Phases:
@@ -56,17 +60,18 @@ class Phases:
         if not group.initial:
             self._admission.admit(slots)  # paced: what runs already keeps its pace
             return
-        for slot in list(slots):
+        for count, slot in enumerate(list(slots), 1):
             # A failed spawn may end the group or the run: then the rest stays unstarted.
             if not self._core.phase.running or group.phase is Phase.FAILED:
                 return
             if slot.stopped:
                 continue  # stopped before it ever started: it waits for a start
             self._launcher.spawn(slot)
-            # On greenlets, let the child start (and run its first tick) now:
-            # the hub stays responsive while thousands spawn, and first ticks
-            # spread over the spawn instead of all falling due in one burst.
-            self._core.backend.cooperate()
+            if not count % _SPAWNS_BETWEEN_YIELDS:
+                # On greenlets, let the children started run their first tick
+                # now: the hub stays responsive while thousands spawn, and first
+                # ticks spread over the spawn instead of all falling due at once.
+                self._core.backend.cooperate()
 
     def may_start(self, slot: ChildSlot) -> bool:
         """Whether ``slot``'s phase has come: a preflight's always, a worker's with its group's."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.contained import GreenletExit
 from autosolve.runtime.events import EventKind
@@ -16,6 +17,7 @@ from autosolve.runtime.supervisor.phases import settle_failed_group_child
 if TYPE_CHECKING:
     from autosolve.runtime.slot import ChildSlot
     from autosolve.runtime.supervisor.admission import Admission
+    from autosolve.runtime.supervisor.collector import CollectorFreezer
     from autosolve.runtime.supervisor.core import SupervisorCore
     from autosolve.runtime.supervisor.launcher import Launcher
     from autosolve.runtime.supervisor.options import Outcome
@@ -26,6 +28,10 @@ __all__ = ["StopCoordinator"]
 
 _COOPERATE_EVERY = 500
 """Children handled between two yields of a loop over all of them."""
+
+_FAILED, _SUCCEEDED, _STOPPED = ChildState.FAILED, ChildState.SUCCEEDED, ChildState.STOPPED
+_GROUP_FAILED, _STOPPED_EVENT = Phase.FAILED, EventKind.STOPPED
+"""Read once, for every child a stop settles (an enum member lookup is not free on 3.11)."""
 
 _ABANDONED_NAMED = 100
 """Children named in the one log line of a stop that abandoned some (the rest are counted)."""
@@ -47,6 +53,7 @@ class StopCoordinator:
     _launcher: Launcher
     _admission: Admission
     _watchdog: Watchdog
+    _collector: CollectorFreezer
     _outcome: Outcome
     _failure: str | None = field(default=None, init=False)
     _culprit: ChildSlot | None = field(default=None, init=False)
@@ -68,10 +75,12 @@ class StopCoordinator:
         core.set_phase(Phase.STOPPING)
         self._watchdog.cancel()
         core.later_real(core.options.shutdown_timeout, STOP_DEADLINE)
+        stopping, emit = EventKind.STOPPING, core.emit  # read once: a million children
         for count, slot in enumerate(reversed(self._table.started), 1):
-            self._launcher.cancel_restart(slot)
-            core.emit(EventKind.STOPPING, slot.unit.name)
-            if slot.live:
+            if slot.restart_timer is not None or slot.restart_due:
+                self._launcher.cancel_restart(slot)
+            emit(stopping, slot.unit.name)
+            if slot.live and not self._launcher.stop_if_idle(slot):
                 self._launcher.ask_to_stop(slot)
                 self._outstanding.add(slot)
             else:
@@ -99,9 +108,13 @@ class StopCoordinator:
         names = []
         ordered = [s for s in reversed(self._table.started) if s in self._outstanding]
         for slot in [*ordered, *(s for s in self._outstanding if s.gone)]:
-            slot.record.state = ChildState.ABANDONED
-            slot.record.next_run_at = None
-            self._core.backend.abandon(slot.runner)
+            record = slot.record
+            record.state, record.next_run_at, record.running_since = (
+                ChildState.ABANDONED,
+                None,
+                None,
+            )
+            self._core.backend.abandon(slot.ref)
             names.append(slot.unit.name)
             self._core.emit(EventKind.ABANDONED, slot.unit.name)
         self._outstanding.clear()
@@ -121,36 +134,43 @@ class StopCoordinator:
                 self._launcher.ask_to_stop(slot)
             if slot.record.state != ChildState.SUCCEEDED:
                 slot.record.state = ChildState.STOPPED
-            slot.record.next_run_at = None
+            slot.record.next_run_at = slot.record.running_since = None
         self._close()
-        try:
-            self._outcome.final_status = self._table.status(Phase.FAILED)
-        except Exception:
-            logger.exception("status after the supervisor crashed")
-            self._outcome.final_status = {"phase": Phase.FAILED.value, "children": []}
-        self._outcome.set(RunResult(ok=False, reason=reason))
+        self._outcome.set(RunResult(ok=False, reason=reason), self._final_status(Phase.FAILED))
         core.emit(EventKind.PHASE, detail=Phase.FAILED)
 
     def _settle(self, slot: ChildSlot) -> None:
         """The final state of a child the stop has seen end (or that had no actor)."""
         record = slot.record
         if slot is self._culprit:
-            record.state = ChildState.FAILED
-        elif slot.group.phase is Phase.FAILED:
+            record.state = _FAILED
+        elif slot.group.phase is _GROUP_FAILED:
             settle_failed_group_child(slot)
-        elif record.state != ChildState.SUCCEEDED:
-            record.state = ChildState.STOPPED
+        elif record.state is not _SUCCEEDED:
+            record.state = _STOPPED
         record.next_run_at = record.running_since = None
-        self._core.emit(EventKind.STOPPED, slot.unit.name)
+        self._core.emit(_STOPPED_EVENT, slot.unit.name)
 
     def _finish(self) -> None:
         core = self._core
         self._close()
         final = Phase.FAILED if self._failure else Phase.STOPPED
         core.set_phase(final)
-        self._outcome.final_status = self._table.status(final)
-        self._outcome.set(RunResult(ok=self._failure is None, reason=self._failure))
+        self._outcome.set(RunResult(ok=self._failure is None, reason=self._failure),
+                          self._final_status(final))  # fmt: skip
         core.ref.stop(block=False)
+
+    def _final_status(self, phase: Phase) -> Callable[[], dict[str, Any]]:
+        """What renders the run's last status document when someone first asks for it."""
+
+        def render() -> dict[str, Any]:
+            try:
+                return self._table.status(phase)
+            except Exception:  # whatever broke the supervisor may break this too
+                logger.exception("the status as the run ended could not be made")
+                return {"phase": phase.value, "children": []}
+
+        return render
 
     def _close(self) -> None:
         """No timer fires any more, then the hooks run: every child ended or was abandoned."""
@@ -163,6 +183,8 @@ class StopCoordinator:
             except BaseException:
                 logger.exception("shutdown hook %r failed", hook)
         self._core.timers.stop()
+        self._core.shared.runners.close()
+        self._collector.thaw()
 
 
 def _log_abandoned(names: list[str], timeout: float) -> None:

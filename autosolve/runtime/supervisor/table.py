@@ -9,11 +9,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autosolve.runtime.slot import ChildSlot, Group
-from autosolve.runtime.status import render_records
+from autosolve.runtime.status import ChildState, render_records
 from autosolve.runtime.supervisor.core import logger
+from autosolve.runtime.view import PageRequest, StatusView, find_page
 
 if TYPE_CHECKING:
-    from autosolve.runtime.status import Phase
+    from autosolve.runtime.status import ChildRecord, Phase
     from autosolve.runtime.supervisor.core import SupervisorCore
     from autosolve.runtime.units import Unit
 
@@ -35,11 +36,15 @@ class ChildTable:
         self._core = core
         self.slots: dict[str, ChildSlot] = {}
         """Every child by name, in the order added: the order of the status document."""
+        self.in_order: list[ChildSlot] = []
+        """The same children in a list: a status page at an offset is a slice of it."""
         self.groups: dict[int, Group] = {}
         self.started: list[ChildSlot] = []
         """Children whose first actor started, in start order (a stop goes in reverse)."""
         self.leaving: set[ChildSlot] = set()
         """Removed children whose last actor has not ended yet."""
+        self.view = StatusView(core.shared.tick_lock)
+        """The listed children per state (what status pages and counts are read from)."""
         self._leaving_names: Counter[str] = Counter()
         self._next_group = 0
 
@@ -52,6 +57,8 @@ class ChildTable:
         group.waiting = set(group.preflights)
         for slot in (*group.preflights, *group.workers):
             self.slots[slot.unit.name] = slot
+            self.in_order.append(slot)
+        self.view.add(slot.record for slot in (*group.preflights, *group.workers))
         self.groups[group.id] = group
         return group
 
@@ -96,7 +103,9 @@ class ChildTable:
         """Drop removed slots from names, start order and groups; the groups they were in."""
         for slot in gone:
             del self.slots[slot.unit.name]
+            self.view.discard(slot.record)
         self.started = [s for s in self.started if s not in gone]
+        self.in_order = [s for s in self.in_order if s not in gone]
         touched = {slot.group for slot in gone}
         for group in touched:
             group.forget(gone)
@@ -127,15 +136,41 @@ class ChildTable:
     def units(self) -> Iterable[Unit]:
         return (slot.unit for slot in self.slots.values())
 
+    def running(self) -> list[ChildSlot]:
+        """The listed children whose tick is running, longest first."""
+        running = ChildState.RUNNING
+        slots = (self.slots.get(record.name) for record in self.view.members(running))
+        return [slot for slot in slots if slot is not None and slot.record.state is running]
+
     def status(self, phase: Phase) -> dict[str, Any]:
         """The status document: the run's phase and one record per child."""
         records = [slot.record for slot in self.slots.values()]
+        return {"phase": phase.value, "children": self._render(records)}
+
+    def page(self, phase: Phase, request: PageRequest) -> dict[str, Any]:
+        """A status page: the children ``request`` asks for, the counts per state, and
+        where the page lies in the list."""
+        page = find_page(request, self.slots, self.in_order, self.view)
+        return {
+            "phase": phase.value,
+            "children": self._render(page.records),
+            "counts": self.view.counts(),
+            "total": page.total,
+            "offset": request.offset,
+            "limit": request.limit,
+            "more": page.more,
+        }
+
+    def counts(self, phase: Phase) -> dict[str, Any]:
+        """The run's phase, the number of children, and how many are in each state: O(states)."""
+        return {"phase": phase.value, "counts": self.view.counts(), "total": len(self.slots)}
+
+    def _render(self, records: list[ChildRecord]) -> list[dict[str, Any]]:
         try:
-            children = render_records(records, self._core.clock, self._core.backend.cooperate)
+            return render_records(records, self._core.clock, self._core.backend.cooperate)
         except Exception:  # a bug in rendering must not take the supervisor down
             logger.exception("status records could not be rendered")
-            children = [{"name": r.name, "state": str(r.state)} for r in records]
-        return {"phase": phase.value, "children": children}
+            return [{"name": r.name, "state": str(r.state)} for r in records]
 
 
 def duplicate_names(units: Iterable[Unit]) -> list[str]:

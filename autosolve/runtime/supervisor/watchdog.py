@@ -88,7 +88,7 @@ class Watchdog:
         if not self._core.phase.running:
             return
         now = self._core.clock.monotonic()
-        for slot in self._core.shared.running.copy():  # a C-level copy: whole under the GIL
+        for slot in self._table.running():
             self._check(slot, now)
         self.arm()
 
