@@ -277,9 +277,17 @@ def test_repl_attached_through_a_pipe_drives_the_daemon(daemon: Daemon) -> None:
 def test_json_logs_are_one_object_per_line_naming_children_with_the_token_masked(
     daemon: Daemon,
 ) -> None:
-    records = [json.loads(line) for line in daemon.log_records() if line]
-    assert records and all({"time", "level", "child", "message"} <= set(r) for r in records)
-    assert any(r["message"].startswith("control: pause") for r in records)
+    daemon.client.pause(POLLER_HELLO)  # its own pause: the module's tests run in any order
+    daemon.client.resume(POLLER_HELLO)
+
+    def records() -> list[dict[str, object]]:
+        return [json.loads(line) for line in daemon.log_records() if line]
+
+    def paused_logged() -> bool:
+        return any(str(r["message"]).startswith("control: pause") for r in records())
+
+    wait_until(paused_logged, 10.0, "the pause logged")
+    assert all({"time", "level", "child", "message"} <= set(r) for r in records())
     assert TOKEN not in daemon.log_path.read_text()
 
 

@@ -210,8 +210,12 @@ def test_random_kills_during_a_big_sync_store_every_issue_once_and_comment_once(
         repos,
         queue={"visibility_timeout": 10.0},
         analysed={"since": "all"},  # the issues predate the first start
-        intervals={"issue_poller": 1.0, "issue_poller_max": 1.0, "outbox_relay": 0.1,
-                   "issue_explainer": 0.05},
+        intervals={
+            "issue_poller": 1.0,
+            "issue_poller_max": 1.0,
+            "outbox_relay": 0.1,
+            "issue_explainer": 0.05,
+        },
     )
     for repository in repos:
         for n in range(100):
