@@ -8,13 +8,14 @@ repository) are in :mod:`tests.http.test_dashboard_views`.
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import autosolve.http
 from tests.http.browser import (
     browser,
     console_errors,
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 POLLER = "worker:issue-poller:octo/hello"
 RELAY = "worker:outbox-relay:octo/world"
-REFLECTED_WITHIN = 2.0  # seconds: the dashboard's promise for a change made elsewhere
+STATIC = Path(autosolve.http.__file__).parent / "static"
 
 
 @pytest.fixture
@@ -87,15 +88,27 @@ def test_the_children_table_shows_a_page_with_the_counts_and_turns_to_the_next(
     assert console_errors(dashboard) == []
 
 
-def test_a_pause_made_through_the_socket_shows_within_2_seconds(
+def test_a_pause_made_through_the_socket_shows_at_the_pages_next_status_refresh(
     dashboard: Any, http_daemon: HttpDaemon
 ) -> None:
+    """The promise "within 2 s" is the page's one-second status refresh plus its round trip.
+
+    Counted in refreshes, not seconds (a loaded machine stretches seconds):
+    the pause shows in the answer to a status request sent after it, so by
+    the second one that completes (the first may have been in flight).
+    """
+    script = (STATIC / "dashboard.js").read_text()
+    assert int(re.search(r"const STATUS_EVERY_MS = (\d+);", script).group(1)) <= 1000
     assert rows(dashboard)[RELAY] != "paused"
     http_daemon.client.pause(RELAY)
-    paused_at = time.monotonic()
+    dashboard.execute_script("performance.clearResourceTimings()")
     try:
         wait_in_page(dashboard, lambda: rows(dashboard)[RELAY] == "paused", "the pause")
-        assert time.monotonic() - paused_at < REFLECTED_WITHIN
+        refreshes = dashboard.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.includes('/status.json')).length"
+        )
+        assert refreshes <= 2
     finally:
         http_daemon.client.resume(RELAY)
     wait_in_page(dashboard, lambda: rows(dashboard)[RELAY] != "paused", "the resume")
