@@ -94,13 +94,23 @@ class PostgresSearchIndex(EntryReads):
     entry_issue = "s.issue_id"
 
     def postings(self, repository_id: int, before: int, terms: list[str]) -> list[Posting]:
-        """Each issue numbered below ``before`` that contains one of ``terms``, per term."""
+        """Each issue numbered below ``before`` that contains one of ``terms``, per term.
+
+        Each term's issues come from the GIN index (the ``OFFSET 0`` keeps the
+        planner from folding ``number < before`` into the scan): for an early
+        issue, where that condition leaves a few thousand rows, the planner
+        otherwise scans them all and matches every term against every row
+        (180,000 matches, 30-50 ms, where the index answers in 3 ms).
+        """
         rows = self._connection.execute(
             """
             SELECT (q.position - 1)::int, s.number, s.state
             FROM unnest(?::tsquery[]) WITH ORDINALITY AS q (query, position)
-            JOIN issue_search s ON s.terms @@ q.query
-            WHERE s.repository_id = ? AND s.number < ?
+            CROSS JOIN LATERAL (
+                SELECT number, state FROM issue_search
+                WHERE terms @@ q.query AND repository_id = ? OFFSET 0
+            ) s
+            WHERE s.number < ?
             """,
             ([_lexeme_query(term) for term in terms], repository_id, before),
         ).fetchall()
