@@ -134,6 +134,8 @@ class SearchEngine:
     """Index every stored issue the index lacks; how many."""
     reader: Callable[[Connection], SearchIndex]
     """The :class:`SearchIndex` over one transaction."""
+    tuning: tuple[str, ...] = ()
+    """The statements that tune the index :attr:`schema` made (store migration 7), in order."""
 
 
 def indexed_document(row: Sequence[Any]) -> IndexedDocument:

@@ -303,7 +303,16 @@ def _version_6(d: Dialect) -> Migration:
     )
 
 
-_STEPS = (_version_1, _version_2, _version_3, _version_4, _version_5, _version_6)
+def _version_7(d: Dialect) -> Migration:
+    return Migration(
+        track="store",
+        version=7,
+        description="the search index tuned for queries (PostgreSQL: few pending GIN entries)",
+        statements=d.search.tuning,
+    )
+
+
+_STEPS = (_version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7)
 
 SCHEMA_VERSION = len(_STEPS)
 """The version a fully migrated store has, on either engine."""
