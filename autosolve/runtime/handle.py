@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pykka
@@ -122,6 +122,29 @@ class RuntimeHandle:
         if final is None:
             raise ControlError("the runtime ended and left no status")
         return final
+
+    def status_in(
+        self, states: Iterable[ChildState | str], timeout: float | None = 10.0
+    ) -> dict[str, Any]:
+        """The status document of only the children in any of ``states``, in the status's order.
+
+        Read at one moment, as the whole document is, and costs the children
+        in those states, not all of them: ``status_in(["backoff", "failed"])``
+        of a million idle children renders the few failing. Asking for
+        ``idle`` (which the runtime does not keep apart) walks every child.
+        After the run it picks them from the final document.
+
+        Raises:
+            ValueError: a state is not a :class:`ChildState` value.
+        """
+        wanted = frozenset(ChildState(state) for state in states)
+        if self._outcome.result is None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                status: dict[str, Any] = self.proxy.status_in(wanted).get(timeout=timeout)
+                return status
+        final = self.status(timeout)
+        children = [child for child in final["children"] if child["state"] in wanted]
+        return {"phase": final["phase"], "children": children}
 
     def counts(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """``{"phase", "counts": {state: children}, "total"}``, read without a status document.
