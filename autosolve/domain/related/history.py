@@ -5,8 +5,9 @@ the candidates are the repository's issues opened before the one analysed,
 found through the store's search index and ranked by :func:`find_related`
 (title weighted, open candidates first, BM25 over title and body); the labels
 are the k-nearest-neighbours vote of the most similar of them
-(:func:`suggest_labels`), kept when most of the vote agrees. ``ctl similar``
-shows the same ranking with its scores (:meth:`IndexedHistory.similar`).
+(:func:`suggest_labels`, weighed by the labels' profiles), kept when most of
+the vote agrees. ``ctl similar`` shows the same ranking with its scores
+(:meth:`IndexedHistory.similar`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from autosolve.domain.grounding import Candidate, History
 
+from .cache import StatisticsCache
 from .search import Related, find_related
-from .statistics import StatisticsCache
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Store, StoredIssue
@@ -74,10 +75,10 @@ class IndexedHistory:
     def similar(self, stored: StoredIssue) -> Similar:
         """Every earlier issue of the repository that shares a telling term, best first."""
         index, repository_id = self._store.search_index, stored.repository.id
-        issue = stored.issue
+        issue, counts = stored.issue, self._statistics.counts(index, repository_id)
         related = find_related(
-            index, repository_id, issue.number, issue.title, issue.body,
-            self._statistics.get(index, repository_id),
+            index, repository_id, issue.number, issue.title, issue.body, counts.statistics,
+            profiles=counts.profiles,
         )  # fmt: skip
         return Similar(stored.full_name, related)
 
