@@ -166,38 +166,23 @@ def test_sqlite_and_postgresql_rank_alike(tmp_path: Path, postgres_url: str) -> 
     assert len(answers[0].labels) > 2
 
 
-def test_term_statistics_are_counted_again_once_older_than_max_age(
+def test_term_statistics_and_label_profiles_are_counted_again_once_older_than_max_age(
     database: SearchDatabase,
 ) -> None:
     now = [0.0]
     cache = StatisticsCache(max_age=60.0, clock=lambda: now[0])
     repository = database.repository("mine")
-    database.save(repository, issue(1, CRASH))
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 1
-    database.save(repository, issue(2, CRASH))
-    now[0] = 59.0
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 1
-    now[0] = 60.0
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 2
 
+    def counted() -> tuple[int, int]:
+        with database.index() as index:
+            counts = cache.counts(index, repository)
+            assert cache.get(index, repository) is counts.statistics
+        return counts.statistics.documents, counts.profiles.labels
 
-def test_label_profiles_are_counted_with_the_statistics_and_as_often(
-    database: SearchDatabase,
-) -> None:
-    now = [0.0]
-    cache = StatisticsCache(max_age=60.0, clock=lambda: now[0])
-    repository = database.repository("mine")
     database.save(repository, issue(1, CRASH, labels=("A-borrow-checker",)))
-    with database.index() as index:
-        assert cache.counts(index, repository).profiles.labels == 1
+    assert counted() == (1, 1)
     database.save(repository, issue(2, CRASH, labels=("I-ICE",)))
     now[0] = 59.0
-    with database.index() as index:
-        assert cache.counts(index, repository).profiles.labels == 1
+    assert counted() == (1, 1)
     now[0] = 60.0
-    with database.index() as index:
-        counts = cache.counts(index, repository)
-    assert (counts.statistics.documents, counts.profiles.labels) == (2, 2)
+    assert counted() == (2, 2)
