@@ -64,8 +64,8 @@ class IndexedHistory:
 
     Args:
         store: the mirror (its ``search_index``).
-        statistics: the repositories' term counts, kept a while (shared by
-            every analysis of a daemon).
+        statistics: the repositories' term counts and label profiles, kept a
+            while (shared by every analysis of a daemon).
     """
 
     def __init__(self, store: Store, statistics: StatisticsCache | None = None) -> None:
