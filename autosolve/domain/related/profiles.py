@@ -1,10 +1,8 @@
 """What the issues of each label are about: the label's profile, a second opinion for the vote.
 
 The neighbours' vote (:mod:`.labels`) hears only the 60 issues most like the
-query, and near-copies of a report often carry another label than the one
-it needs (an old crash filed under ``A-type-system``, the new one under
-``I-ICE``). A label's profile is every earlier issue that carries it,
-summed: the sum of their term vectors (each term weighs its IDF, twice in
+query; a label's profile hears every earlier issue that carries it, summed:
+the sum of their term vectors (each term weighs its IDF, twice in
 the title; each issue's vector of length 1). The cosine of the query's
 vector to a profile says how typical the query is of the label's issues as
 a whole; the vote is weighed by it (:func:`.labels.suggest_labels`). On the
@@ -13,7 +11,7 @@ precision@1 from 0.630 to 0.666, on each half and each era of the set
 (BENCHMARKS.md, "Label vote rules tried").
 
 The profiles are counted from the index's corpus, like the term statistics,
-and kept with them (:class:`.statistics.StatisticsCache`); they can also
+and kept with them (:class:`.cache.StatisticsCache`); they can also
 grow one issue at a time (:meth:`LabelProfiles.add`), so that a replay of
 history can count only the issues opened before each query.
 """
@@ -34,7 +32,8 @@ __all__ = ["TITLE_WEIGHT", "LabelLikeness", "LabelProfiles", "label_profiles", "
 
 TITLE_WEIGHT = 2.0
 """A title term weighs this many times its IDF in a vector (a body term once): the title
-names the subject, the body also holds logs and code."""
+names the subject, the body also holds logs and code. (Measured: title terms once, 0.664
+against 0.666 precision@1, the same within noise.)"""
 
 LabelLikeness = Callable[[str], float]
 """``label → cosine`` (0–1) of the query's vector to the label's profile."""
