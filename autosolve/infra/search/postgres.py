@@ -76,9 +76,9 @@ GIN adds an inserted or updated row's lexemes to a *pending list*, merged into
 the index proper by (auto)vacuum or once it exceeds this size (4 MB by
 default), and every lookup reads the whole list. After an initial sync of
 15,815 issues the list held ~330 pages, read once per query term: a query's
-postings took 25 ms instead of 3.5 until autovacuum came by, and an issue
-updated at any time adds to it again. Merging every 64 kB costs the sync
-little (0.6 s more server CPU over 15,815 issues; turning the list off, 2.8 s)."""
+postings took 25 ms instead of 3.5 until autovacuum came by, and every issue
+stored or edited later adds to it again. Merging every 64 kB costs the sync
+about a second of server CPU per 15,815 issues (turning the list off, about 3)."""
 
 TUNING: tuple[str, ...] = (
     f"ALTER INDEX issue_search_terms SET (gin_pending_list_limit = {PENDING_LIST_KB})",
