@@ -13,6 +13,10 @@ from tests.stores import PostgresBackend
 
 TUNING_VERSION = next(m.version for m in store_migrations(POSTGRES) if m.statements == TUNING)
 """The store migration that tunes the index an earlier one created."""
+SEARCH_VERSION = next(m.version for m in store_migrations(POSTGRES) if m.data is not None)
+"""The store migration that creates the index and fills it from the stored issues."""
+ISSUES = 50
+"""Issues stored before the index existed: its migration puts their entries in the pending list."""
 
 
 def term_index_options(backend: PostgresBackend) -> list[str]:
@@ -40,3 +44,26 @@ def test_an_index_created_by_an_older_autosolve_gets_the_bound_when_migrated(
     with backend.open() as store:
         store.migrate()
     assert term_index_options(backend) == [f"gin_pending_list_limit={PENDING_LIST_KB}"]
+
+
+def test_the_entries_pending_when_the_bound_comes_are_merged_by_its_migration(
+    postgres_url: str,
+) -> None:
+    backend = PostgresBackend(postgres_url)
+    backend.migrate_to(SEARCH_VERSION - 1)
+    backend.sql(
+        "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
+        "VALUES (1, 'mine', 'repo', 1.0, 1.0)"
+    )
+    for number in range(1, ISSUES + 1):
+        backend.sql(
+            "INSERT INTO issues (repository_id, github_id, number, title, body, state, "
+            "is_pull_request, github_updated_at, labels, stored_at, updated_at) "
+            "VALUES (1, ?, ?, ?, ?, 'open', 0, '2024-01-01T00:00:00Z', '[]', 1.0, 1.0)",
+            (number, number, f"crash number {number}", f"panic word{number} at main.rs"),
+        )
+    backend.migrate_to(TUNING_VERSION - 1)  # the index, filled from them: all pending
+
+    with backend.open() as store:
+        store.migrate()
+    assert backend.sql("SELECT gin_clean_pending_list('issue_search_terms'::regclass)") == [(0,)]

@@ -82,6 +82,9 @@ about a second of server CPU per 15,815 issues (turning the list off, about 3)."
 
 TUNING: tuple[str, ...] = (
     f"ALTER INDEX issue_search_terms SET (gin_pending_list_limit = {PENDING_LIST_KB})",
+    # What is pending already (up to 4 MB: the migration that made the index filled it
+    # from every stored issue) is merged now, not when the next write or autovacuum comes.
+    "SELECT gin_clean_pending_list('issue_search_terms'::regclass)",
 )
 """The statements that tune the index :data:`SCHEMA` made, in order."""
 
