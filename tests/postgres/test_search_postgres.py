@@ -5,6 +5,8 @@ The search behaviour both engines share is specified in tests/infra/test_search_
 
 from __future__ import annotations
 
+import pytest
+
 from autosolve.infra.postgres.dialect import POSTGRES
 from autosolve.infra.search.postgres import PENDING_LIST_KB, TUNING
 from autosolve.infra.store import SCHEMA_VERSION
@@ -19,37 +21,44 @@ ISSUES = 50
 """Issues stored before the index existed: its migration puts their entries in the pending list."""
 
 
+@pytest.fixture
+def backend(postgres_url: str) -> PostgresBackend:
+    """A fresh PostgreSQL database, migrated by each test as far as it needs."""
+    return PostgresBackend(postgres_url)
+
+
 def term_index_options(backend: PostgresBackend) -> list[str]:
     """The storage parameters set on the GIN index of the issues' terms."""
     rows = backend.sql("SELECT reloptions FROM pg_class WHERE relname = 'issue_search_terms'")
     return list(rows[0][0] or [])
 
 
-def test_the_term_index_merges_its_pending_entries_once_they_pass_the_bound(
-    postgres_url: str,
-) -> None:
-    backend = PostgresBackend(postgres_url)
+def migrate(backend: PostgresBackend) -> int:
+    """Migrate the database as a starting autosolve does; the store's version."""
     with backend.open() as store:
-        assert store.migrate() == SCHEMA_VERSION
+        return store.migrate()
+
+
+def test_the_term_index_merges_its_pending_entries_once_they_pass_the_bound(
+    backend: PostgresBackend,
+) -> None:
+    assert migrate(backend) == SCHEMA_VERSION
     assert term_index_options(backend) == [f"gin_pending_list_limit={PENDING_LIST_KB}"]
 
 
 def test_an_index_created_by_an_older_autosolve_gets_the_bound_when_migrated(
-    postgres_url: str,
+    backend: PostgresBackend,
 ) -> None:
-    backend = PostgresBackend(postgres_url)
     backend.migrate_to(TUNING_VERSION - 1)
     assert term_index_options(backend) == []
 
-    with backend.open() as store:
-        store.migrate()
+    migrate(backend)
     assert term_index_options(backend) == [f"gin_pending_list_limit={PENDING_LIST_KB}"]
 
 
 def test_the_entries_pending_when_the_bound_comes_are_merged_by_its_migration(
-    postgres_url: str,
+    backend: PostgresBackend,
 ) -> None:
-    backend = PostgresBackend(postgres_url)
     backend.migrate_to(SEARCH_VERSION - 1)
     backend.sql(
         "INSERT INTO repositories (github_id, owner, name, created_at, updated_at) "
@@ -64,6 +73,5 @@ def test_the_entries_pending_when_the_bound_comes_are_merged_by_its_migration(
         )
     backend.migrate_to(TUNING_VERSION - 1)  # the index, filled from them: all pending
 
-    with backend.open() as store:
-        store.migrate()
+    migrate(backend)
     assert backend.sql("SELECT gin_clean_pending_list('issue_search_terms'::regclass)") == [(0,)]
