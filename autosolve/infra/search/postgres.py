@@ -63,8 +63,8 @@ SCHEMA: tuple[str, ...] = (
 
 def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` from their title and body, in the caller's transaction: the
-    store calls this for every issue it inserts or updates (``new`` or not, one upsert).
-    Pull requests are skipped."""
+    store calls this for every issue it inserts or whose text it changes (``new`` or not,
+    one upsert). Pull requests are skipped."""
     connection.executemany(
         """
         INSERT INTO issue_search (
