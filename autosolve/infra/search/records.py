@@ -45,12 +45,6 @@ class IndexEntry(NamedTuple):
     body_terms: str
     """The terms of the start of the body, separated by single spaces."""
 
-    @property
-    def lexemes(self) -> list[str]:
-        """Every distinct term of both, sorted: what PostgreSQL's inverted index lists the
-        issue under (made only when asked: SQLite's FTS5 splits the stored text itself)."""
-        return sorted(set(self.title_terms.split()).union(self.body_terms.split()))
-
 
 def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
     """The index entries of ``issues``, each made once for both engines."""

@@ -9,7 +9,7 @@ ranking counts. ``detail=none`` and ``columnsize=0``: the index only answers
 lengths itself), at the least cost per write.
 
 Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
-:func:`index_issues` in the transaction that inserts or updates issues;
+:func:`index_issues` in the transaction that inserts issues or changes their text;
 deleting an ``issues`` row deletes its entry (trigger).
 """
 
