@@ -86,6 +86,19 @@ def test_an_issue_rewritten_with_its_text_unchanged_keeps_its_index_entry(
                                     "now backtrace"), ("kept", "")]  # fmt: skip
 
 
+def test_an_issue_whose_text_has_no_terms_is_indexed_without_any(store_backend: StoreBackend):
+    with store_backend.open() as store:
+        store.migrate()
+        repository = store.upsert_repository(1, "mine", "repo")
+        page = [issue(1, "It is", "the 42"), issue(2, CRASH, "crash crash"), issue(3, CRASH)]
+        store.save_issue_page(repository, page, SyncCursor())
+
+        assert similar_numbers(store, "mine", 3) == [2]
+        assert store_backend.sql("SELECT body_terms FROM issue_search WHERE title_terms = ''") == [
+            ("",)
+        ]
+
+
 def test_nul_characters_are_left_out_of_the_stored_text_on_both_engines(
     store_backend: StoreBackend,
 ):
