@@ -96,6 +96,9 @@ class _BareDaemon:
     def status(self) -> dict[str, Any]:
         return self._handle.status()
 
+    def status_in(self, states: Any) -> dict[str, Any]:
+        return self._handle.status_in(states)
+
 
 def fill_store(store: object) -> None:
     from autosolve.infra.issue import Issue

@@ -83,6 +83,9 @@ class _BareDaemon:
     def status(self) -> dict[str, object]:
         return self._handle.status()  # type: ignore[attr-defined,no-any-return]
 
+    def status_in(self, states: object) -> dict[str, object]:
+        return self._handle.status_in(states)  # type: ignore[attr-defined,no-any-return]
+
     def overview(self) -> dict[str, object]:
         return {}
 

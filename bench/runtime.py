@@ -23,8 +23,9 @@ counts per state. Over the whole window: tick lateness (how long after its
 due time a tick started, read inside the work function into a preallocated
 array) and every garbage collector pause, by generation. RSS is read at the
 end of the window. After it: one full ``gc.collect()``, and runtime only
-``status()`` (the whole document, O(N)), a restart (until the fresh actor
-ran) and the graceful stop.
+``status()`` (the whole document, O(N)), ``/readyz``'s judgement (the
+children not idle: ``status_in``), a restart (until the fresh actor ran)
+and the graceful stop.
 
 The yardsticks run at ``min(N, --peer-limit)`` jobs: neither holds a million
 (APScheduler's job store inserts in a sorted list, O(N) per job; the floor
@@ -314,6 +315,7 @@ def run_runtime_side(args: argparse.Namespace) -> dict[str, Any]:
 
     import psutil
 
+    from autosolve.http.readiness import JUDGED_STATES, ReadinessRule
     from autosolve.runtime import SupervisorOptions, Unit, start_runtime
 
     n, interval, duration = args.n[0], args.interval, args.duration
@@ -357,6 +359,12 @@ def run_runtime_side(args: argparse.Namespace) -> dict[str, Any]:
         status_samples.append(time.perf_counter() - began)
     assert len(status["children"]) == n + 1
     del status
+    rule, readiness_samples = ReadinessRule(), []
+    for _ in range(STATUS_SAMPLES):  # what /readyz judges: the children not idle
+        began = time.perf_counter()
+        verdict = rule.judge(handle.status_in(JUDGED_STATES, timeout=600.0))
+        readiness_samples.append(time.perf_counter() - began)
+    assert verdict.ready, verdict.reasons
     restart_samples = []
     for _ in range(20):
         control_ticks.clear()
@@ -372,6 +380,7 @@ def run_runtime_side(args: argparse.Namespace) -> dict[str, Any]:
     return {
         **result,
         "status": summary_ms(status_samples),
+        "readiness": summary_ms(readiness_samples),
         "restart": summary_ms(restart_samples),
         "stop_s": stop_seconds,
         "abandoned": counts["abandoned"],
@@ -568,7 +577,9 @@ def print_report(args: argparse.Namespace, sides: dict[str, dict[str, Any]]) -> 
     print(f"runtime, busy slices: {pages}")
     print(
         f"runtime, after the window: status() p50 {ours['status']['p50']:.1f} ms, "
-        f"p99 {ours['status']['p99']:.1f} ms (all {ours['n'] + 1} records); restart until the "
+        f"p99 {ours['status']['p99']:.1f} ms (all {ours['n'] + 1} records); /readyz's "
+        f"judgement p50 {ours['readiness']['p50']:.2f} ms, p99 {ours['readiness']['p99']:.2f} "
+        f"ms; restart until the "
         f"fresh actor ran p50 {ours['restart']['p50']:.2f} ms, p99 {ours['restart']['p99']:.2f} "
         f"ms; stop {ours['stop_s']:.2f} s with {ours['abandoned']} abandoned; "
         f"{ours['ticks_counted']} ticks in the lateness histogram; {peer_name} shutdown "

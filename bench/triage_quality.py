@@ -8,8 +8,9 @@ duplicate and finds where the original ranks; for each listed issue, asks for
 its suggested labels. Printed last, one JSON object:
 ``pairs, recall@1, recall@5, recall@10, labels, label_precision@1,
 label_recall@3, query_p99_ms``. Before it, the same figures for each half of
-the pairs and label issues (even and odd positions in the files), to see how
-much of a difference is noise.
+the pairs and label issues, split two ways (even and odd positions in the
+files; the earlier and the later half by issue number), to see how much of a
+difference is noise.
 
     python bench/triage_quality.py --issues ../shared/data/rust-issues/issues.jsonl.gz \\
         --pairs ../shared/data/rust-issues/pairs-dev.jsonl \\
@@ -20,9 +21,11 @@ only issues opened before N are candidates (GitHub numbers issues in opening
 order, and the index asks for ``number < N``), N itself never; a candidate is
 open if it was open when N was opened (``closed_at`` null or later than N's
 ``created_at``), whatever its state today; labels are voted by earlier issues
-only; the maintainers' closing comments are not in the data. The term
-statistics (how many issues contain a term) are counted once over all loaded
-issues, as the product counts them over its whole mirror.
+only, and so are the labels' profiles that weigh the votes (the label issues
+are asked in number order, each after the profiles have counted the issues
+opened before it); the maintainers' closing comments are not in the data.
+The term statistics (how many issues contain a term) are counted once over
+all loaded issues, as the product counts them over its whole mirror.
 
 ``load_issues`` and ``related`` are the two places that touch the database:
 to measure another store, change those. The database is reused when it holds
@@ -42,19 +45,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosolve.domain.related import (
     CorpusStatistics,
+    LabelProfiles,
     OpenTest,
     Related,
     corpus_statistics,
     find_related,
 )
 from autosolve.infra.issue import Issue
-from autosolve.infra.search import SearchIndex
+from autosolve.infra.search import CorpusDocument, SearchIndex
 from autosolve.infra.store import SQLiteStore, Store, SyncCursor
 
 OWNER, NAME = "rust-lang", "rust"
@@ -128,7 +132,11 @@ def load_issues(target: str, issues: Sequence[HistoricIssue]) -> Database:
 
 
 def related(
-    database: Database, issue: HistoricIssue, statistics: CorpusStatistics, was_open: OpenTest
+    database: Database,
+    issue: HistoricIssue,
+    statistics: CorpusStatistics,
+    was_open: OpenTest,
+    profiles: LabelProfiles | None = None,
 ) -> Related:
     """The product's answer for ``issue``; ``was_open`` tells a candidate's state back then."""
     return find_related(
@@ -139,6 +147,7 @@ def related(
         issue.body,
         statistics,
         is_open=was_open,
+        profiles=profiles,
     )
 
 
@@ -207,6 +216,27 @@ def _server_process(connection: Any) -> Any:
 # -- scoring -----------------------------------------------------------------------------------
 
 
+class EarlierProfiles:
+    """The label profiles over the issues opened before a number, grown as the number rises."""
+
+    def __init__(self, corpus: Sequence[CorpusDocument], statistics: CorpusStatistics) -> None:
+        self._waiting = sorted(corpus, key=lambda document: document.number)
+        self._counted = 0
+        self._profiles = LabelProfiles(statistics)
+
+    def before(self, number: int) -> LabelProfiles:
+        """The profiles over the issues numbered below ``number`` (asked in rising order)."""
+        while self._counted < len(self._waiting) and self._waiting[self._counted].number < number:
+            self._profiles.add(self._waiting[self._counted])
+            self._counted += 1
+        return self._profiles
+
+
+_Value = TypeVar("_Value")
+Positions = slice | Sequence[int]
+"""Which of the pairs (or label issues) a figure is of: a slice or a list of positions."""
+
+
 @dataclass
 class Scores:
     """Per-query outcomes, kept apart so halves can be reported."""
@@ -220,9 +250,12 @@ class Scores:
     seconds: list[float]
     cpu: list[float]
 
-    def summary(self, half: slice = slice(None)) -> dict[str, float | int]:
-        """The figures of the pairs and label issues in ``half``; the p99 is of every query."""
-        ranks, hits, recall = self.ranks[half], self.label_hits[half], self.label_recall[half]
+    def summary(
+        self, pairs: Positions = slice(None), labels: Positions = slice(None)
+    ) -> dict[str, float | int]:
+        """The figures of these pairs and label issues; the p99 is of every query."""
+        ranks = _pick(self.ranks, pairs)
+        hits, recall = _pick(self.label_hits, labels), _pick(self.label_recall, labels)
         return {
             "pairs": len(ranks),
             "recall@1": _share(ranks, 1),
@@ -243,6 +276,12 @@ class Scores:
         )
 
 
+def _pick(values: list[_Value], positions: Positions) -> list[_Value]:
+    if isinstance(positions, slice):
+        return values[positions]
+    return [values[position] for position in positions]
+
+
 def _share(ranks: list[int | None], k: int) -> float:
     return round(sum(1 for r in ranks if r is not None and r < k) / max(len(ranks), 1), 3)
 
@@ -258,16 +297,21 @@ def measure(
     pairs: list[tuple[int, int]],
     label_numbers: list[int],
     statistics: CorpusStatistics,
+    profiles: EarlierProfiles,
 ) -> Scores:
-    """Ask for every pair's duplicate and every label issue; time each question."""
+    """Ask for every pair's duplicate and every label issue; time each question.
+
+    The label issues are asked in number order (the profiles only grow);
+    their outcomes are kept in the file's order.
+    """
     scores = Scores([], [], [], [], [])
 
-    def timed(issue: HistoricIssue) -> Related:
+    def timed(issue: HistoricIssue, labels: LabelProfiles | None = None) -> Related:
         def was_open(number: int, state: str) -> bool:
             return issues[number].open_when(issue.created_at)
 
         started, spent = time.perf_counter(), database.cpu_seconds()
-        answer = related(database, issue, statistics, was_open)
+        answer = related(database, issue, statistics, was_open, labels)
         scores.seconds.append(time.perf_counter() - started)
         scores.cpu.append(database.cpu_seconds() - spent)
         return answer
@@ -275,12 +319,33 @@ def measure(
     for duplicate, original in pairs:
         numbers = [found.number for found in timed(issues[duplicate]).issues]
         scores.ranks.append(numbers.index(original) if original in numbers else None)
+    suggested = {
+        number: [label.name for label in timed(issues[number], profiles.before(number)).labels]
+        for number in sorted(label_numbers)
+    }
     for number in label_numbers:
-        truth = set(issues[number].labels)
-        suggested = [label.name for label in timed(issues[number]).labels]
-        scores.label_hits.append(bool(suggested) and suggested[0] in truth)
-        scores.label_recall.append(len(truth.intersection(suggested[:3])) / len(truth))
+        truth, names = set(issues[number].labels), suggested[number]
+        scores.label_hits.append(bool(names) and names[0] in truth)
+        scores.label_recall.append(len(truth.intersection(names[:3])) / len(truth))
     return scores
+
+
+def splits(
+    pairs: list[tuple[int, int]], label_numbers: list[int]
+) -> dict[str, tuple[Positions, Positions]]:
+    """Two ways to halve the pairs and the label issues: by position, by issue number."""
+    by_number = [
+        sorted(range(len(numbers)), key=numbers.__getitem__)
+        for numbers in ([duplicate for duplicate, _ in pairs], label_numbers)
+    ]
+    earlier = [order[: len(order) // 2] for order in by_number]
+    later = [order[len(order) // 2 :] for order in by_number]
+    return {
+        "half A": (slice(0, None, 2), slice(0, None, 2)),
+        "half B": (slice(1, None, 2), slice(1, None, 2)),
+        "earlier half": (earlier[0], earlier[1]),
+        "later half": (later[0], later[1]),
+    }
 
 
 def main() -> None:
@@ -304,13 +369,15 @@ def main() -> None:
         database = load_issues(target, ordered)
         print(f"loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         started = time.perf_counter()
-        statistics = corpus_statistics(database.index.corpus(database.repository_id))
+        corpus = database.index.corpus(database.repository_id)
+        statistics = corpus_statistics(corpus)
         print(f"term statistics in {time.perf_counter() - started:.2f} s", file=sys.stderr)
-        scores = measure(database, issues, pairs, label_numbers, statistics)
+        profiles = EarlierProfiles(corpus, statistics)
+        scores = measure(database, issues, pairs, label_numbers, statistics, profiles)
 
     print(f"per query: {scores.costs()}", file=sys.stderr)
-    for name, half in (("half A", slice(0, None, 2)), ("half B", slice(1, None, 2))):
-        print(name, json.dumps(scores.summary(half)))
+    for name, (pair_positions, label_positions) in splits(pairs, label_numbers).items():
+        print(name, json.dumps(scores.summary(pair_positions, label_positions)))
     print(json.dumps(scores.summary()))
 
 

@@ -34,7 +34,7 @@ from autosolve.settings import Settings, load_settings, secrets_of
 if TYPE_CHECKING:
     from autosolve.daemon.reload import ReloadReport
     from autosolve.http.metrics import Metrics
-    from autosolve.runtime import Clock, RunResult, RuntimeEvent, RuntimeHandle
+    from autosolve.runtime import ChildState, Clock, RunResult, RuntimeEvent, RuntimeHandle
 
 __all__ = ["App", "application_commands", "start"]
 
@@ -196,6 +196,12 @@ class App:
     def status(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """The status document, as ``ctl status --json`` prints it."""
         return self.handle.status(timeout=timeout)
+
+    def status_in(
+        self, states: Iterable[ChildState | str], timeout: float | None = 10.0
+    ) -> dict[str, Any]:
+        """The status document of only the children in ``states`` (what they cost)."""
+        return self.handle.status_in(states, timeout=timeout)
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Answer one control request document; never raises (see :class:`CommandTable`)."""

@@ -55,13 +55,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from autosolve.http.limits import MAX_BODY
-from autosolve.http.readiness import Readiness, ReadinessRule
+from autosolve.http.readiness import JUDGED_STATES, Readiness, ReadinessRule
 from autosolve.http.webhooks import MAX_DELIVERY, WEBHOOK_PATH, signed_by
 from autosolve.masking import Secrets
 from autosolve.settings.address import is_loopback
 
 if TYPE_CHECKING:
     from autosolve.http.metrics import Metrics
+    from autosolve.runtime import ChildState
 
 __all__ = ["COOKIE_PREFIX", "MAX_BODY", "Daemon", "make_app"]
 
@@ -85,6 +86,11 @@ class Daemon(Protocol):
 
     def status(self) -> dict[str, Any]:
         """The status document (as ``ctl status --json`` prints it)."""
+        ...
+
+    def status_in(self, states: frozenset[ChildState]) -> dict[str, Any]:
+        """The status document of only the children in ``states``, in the status's order
+        (``RuntimeHandle.status_in``): what readiness reads, costing those children only."""
         ...
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
@@ -278,7 +284,8 @@ class _App:
         return self._json("200 OK", self._judge().banner())
 
     def _judge(self) -> Readiness:
-        return self._readiness.judge(self._daemon.status())
+        # Never the whole document: probes come every few seconds, children by the million.
+        return self._readiness.judge(self._daemon.status_in(JUDGED_STATES))
 
     def _status(self, environ: dict[str, Any], _credential: str | None) -> _Response:
         paging = _paging(environ)

@@ -33,6 +33,7 @@ from autosolve.settings.address import ListenAddress
 
 if TYPE_CHECKING:
     from autosolve.daemon.app import App
+    from autosolve.runtime import ChildState
     from autosolve.settings import Settings
 
 __all__ = ["HttpEndpoint", "RunningDaemon", "dashboard_url"]
@@ -56,6 +57,9 @@ class RunningDaemon:
 
     def status(self) -> dict[str, Any]:
         return self._app.status(timeout=STATUS_TIMEOUT)
+
+    def status_in(self, states: frozenset[ChildState]) -> dict[str, Any]:
+        return self._app.status_in(states, timeout=STATUS_TIMEOUT)
 
     def answer(self, document: Mapping[str, Any]) -> dict[str, Any]:
         return self._app.answer(document)

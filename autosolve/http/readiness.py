@@ -19,6 +19,16 @@ events on a monotonic clock (tests drive a :class:`~autosolve.runtime.ManualCloc
 the status document says how many failures in a row a child has had, the
 events when each happened.
 
+Readiness reads only the children it can find in trouble, never the whole
+status document (a load balancer asks every few seconds, and the runtime
+holds up to a million children): the children in :data:`JUDGED_STATES`,
+every state but ``idle`` and ``succeeded``. A worker turns idle, and a
+validator succeeds, only once a run succeeded, and that success reset its
+retry counters first (restarts and starts after a stop reset them too): so
+an idle or succeeded child has no failures in a row, is neither failing nor
+failed, and is no validator at work. The verdict on those children is the
+verdict on all of them.
+
 The same judgement grades the daemon's health for the dashboard's banner
 (:attr:`Readiness.health`): ``failing`` (red) when not ready, ``degraded``
 (amber) while any child is in trouble — failing, within the grace or not —,
@@ -38,9 +48,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from autosolve.infra.timestamps import format_epoch
-from autosolve.runtime import Clock, EventKind, RuntimeEvent, SystemClock
+from autosolve.runtime import ChildState, Clock, EventKind, RuntimeEvent, SystemClock
 
-__all__ = ["HEALTH_LEVELS", "READY_GRACE", "Readiness", "ReadinessRule", "Trouble"]
+__all__ = [
+    "HEALTH_LEVELS", "JUDGED_STATES", "READY_GRACE", "Readiness", "ReadinessRule", "Trouble",
+]  # fmt: skip
 
 READY_GRACE = 120.0
 """Seconds a child may keep failing before the daemon is not ready (``http.ready_grace``)."""
@@ -51,6 +63,10 @@ _NAMED = 5
 _REMEMBERED_FAILURES = 64
 """Failure times kept per child: enough to date a streak within any sensible grace."""
 
+
+JUDGED_STATES = frozenset(ChildState) - {ChildState.IDLE, ChildState.SUCCEEDED}
+"""The states of the children :meth:`ReadinessRule.judge` needs (see the module): a status
+document of these children only is judged as the whole one is."""
 
 HEALTH_LEVELS = ("ok", "starting", "degraded", "failing")
 """The banner's grades, mildest first: green, blue, amber, red."""
@@ -149,10 +165,16 @@ class ReadinessRule:
                 self._streaks.pop(event.name, None)
 
     def judge(self, status: Mapping[str, Any]) -> Readiness:
-        """The readiness a status document (as ``ctl status --json`` has it) shows."""
+        """The readiness a status document (as ``ctl status --json`` has it) shows.
+
+        The document may list only the children in :data:`JUDGED_STATES`
+        (``RuntimeHandle.status_in``): the verdict, reasons and troubles are
+        the same as on the whole document.
+        """
         phase = str(status.get("phase", ""))
         children: Sequence[Mapping[str, Any]] = status.get("children", [])
         troubles = [trouble for child in children if (trouble := self._trouble(child))]
+        self._forget_streaks_but(troubles)
         failing = [(t.name, why) for t in troubles if (why := self._reason(t))]
         reasons = [f"{name} {why}" for name, why in failing]
         running = phase in ("preflight", "workers")
@@ -192,11 +214,21 @@ class ReadinessRule:
             None if error is None else str(error), failing_for or 0.0,
         )  # fmt: skip
 
+    def _forget_streaks_but(self, troubles: Sequence[Trouble]) -> None:
+        """A streak ends with a success: the children not in trouble now have none.
+
+        Also those the document leaves out (idle ones have no failures in a
+        row): a streak they left behind must not date their next one.
+        """
+        failing = {trouble.name for trouble in troubles if trouble.failures}
+        with self._lock:
+            for name in [name for name in self._streaks if name not in failing]:
+                del self._streaks[name]
+
     def _failing_for(self, name: str, in_a_row: int) -> float | None:
         """Seconds since the first of the ``in_a_row`` failures ``name`` has now."""
         with self._lock:
             if not in_a_row:
-                self._streaks.pop(name, None)
                 return None
             now = self._clock.monotonic()
             times = self._failures.get(name, ())

@@ -10,22 +10,11 @@ monkey-patching take effect even for objects created before patching.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
+from autosolve.infra import clocks
+
 __all__ = ["RateLimitGate", "Throttle"]
-
-
-def _sleep(seconds: float) -> None:
-    time.sleep(seconds)
-
-
-def _monotonic() -> float:
-    return time.monotonic()
-
-
-def _wall_time() -> float:
-    return time.time()
 
 
 class Throttle:
@@ -39,8 +28,8 @@ class Throttle:
     def __init__(
         self,
         min_interval: float,
-        sleep: Callable[[float], None] = _sleep,
-        monotonic: Callable[[], float] = _monotonic,
+        sleep: Callable[[float], None] = clocks.sleep,
+        monotonic: Callable[[], float] = clocks.monotonic,
     ) -> None:
         if min_interval < 0:
             raise ValueError(f"min_interval must be >= 0, got {min_interval!r}")
@@ -79,7 +68,7 @@ class RateLimitGate:
     shortens it.
     """
 
-    def __init__(self, now: Callable[[], float] = _monotonic) -> None:
+    def __init__(self, now: Callable[[], float] = clocks.monotonic) -> None:
         self._now = now
         self._lock = threading.Lock()
         self._open_at: float | None = None

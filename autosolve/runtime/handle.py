@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import pykka
 
 from autosolve.runtime.backends import Backend, ExecutionBackend, get_backend
 from autosolve.runtime.clock import Clock, SystemClock
-from autosolve.runtime.kinds import UnitKind
 from autosolve.runtime.lateness import LatenessSnapshot
 from autosolve.runtime.shared import RunShared
 from autosolve.runtime.status import ChildState
@@ -23,7 +22,7 @@ from autosolve.runtime.supervisor import (
 )
 from autosolve.runtime.supervisor.collector import freeze_alive
 from autosolve.runtime.timers import TimerService
-from autosolve.runtime.units import Unit, UnitGroup
+from autosolve.runtime.units import Unit, UnitGroup, checked_groups
 
 __all__ = ["ControlError", "RuntimeHandle", "start_runtime"]
 
@@ -123,6 +122,22 @@ class RuntimeHandle:
             raise ControlError("the runtime ended and left no status")
         return final
 
+    def status_in(
+        self, states: Iterable[ChildState | str], timeout: float | None = 10.0
+    ) -> dict[str, Any]:
+        """The status document of only the children in ``states``, in the status's order,
+        read at one moment: it costs those children, but ``idle``'s walks every child.
+
+        Raises:
+            ValueError: a state is not a :class:`ChildState` value.
+        """
+        wanted = frozenset(ChildState(state) for state in states)
+        with contextlib.suppress(pykka.ActorDeadError):  # ended: picked from the final document
+            if self._outcome.result is None:
+                return cast(dict[str, Any], self.proxy.status_in(wanted).get(timeout=timeout))
+        final = self.status(timeout)
+        return {**final, "children": [c for c in final["children"] if c["state"] in wanted]}
+
     def counts(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """``{"phase", "counts": {state: children}, "total"}``, read without a status document.
 
@@ -217,10 +232,7 @@ class RuntimeHandle:
 
         All or nothing: one name taken refuses every group.
         """
-        checked = [(tuple(preflights), tuple(workers)) for preflights, workers in groups]
-        for preflights, workers in checked:
-            _check_kinds(preflights, workers)
-        numbers: list[int] = self._ask("add", checked, timeout=timeout)["groups"]
+        numbers: list[int] = self._ask("add", checked_groups(groups), timeout=timeout)["groups"]
         return numbers
 
     def remove(self, names: str | Sequence[str], *, timeout: float | None = 30.0) -> list[str]:
@@ -355,16 +367,6 @@ class RuntimeHandle:
     @property
     def result(self) -> RunResult | None:
         return self._outcome.result
-
-
-def _check_kinds(preflights: Sequence[Unit], workers: Sequence[Unit]) -> None:
-    """A group's preflights are one-shot units and its workers interval ones."""
-    for unit, kind in [*((p, UnitKind.PREFLIGHT) for p in preflights),
-                       *((w, UnitKind.WORKER) for w in workers)]:  # fmt: skip
-        if not isinstance(unit, Unit):
-            raise TypeError(f"not a Unit: {unit!r}")
-        if unit.kind is not kind:
-            raise ValueError(f"{unit.name}: a {unit.kind} given as a {kind}")
 
 
 def start_runtime(

@@ -31,14 +31,17 @@ class ChildSlot:
 
     __slots__ = (
         "admitting", "context", "expect_exit", "generation", "gone", "live", "overdue_since",
-        "overdue_tick", "pause_epoch", "paused", "quiet_restart", "record", "ref",
+        "overdue_tick", "pause_epoch", "paused", "position", "quiet_restart", "record", "ref",
         "restart_due", "restart_timer", "run_now_pending", "stopped", "unit",
     )  # fmt: skip
 
-    def __init__(self, unit: Unit, group: Group | None = None) -> None:
+    def __init__(self, unit: Unit, group: Group | None = None, position: int = 0) -> None:
         self.unit = unit
         """What the slot runs; :meth:`SupervisorBehaviour.replace` swaps it for the next actor."""
         self.record = ChildRecord(unit.name, unit.kind, unit.interval, group)
+        self.position = position
+        """Where the status lists it: slots created later have greater positions (a few
+        children picked from the view are put in the status's order by it)."""
         self.generation = 0
         self.context: WorkContext | None = None
         self.ref: pykka.ActorRef[Any] | None = None

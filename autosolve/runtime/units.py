@@ -12,7 +12,7 @@ from autosolve.runtime.kinds import UnitKind
 if TYPE_CHECKING:
     from autosolve.runtime.context import WorkContext
 
-__all__ = ["Unit", "UnitGroup", "WorkFunc", "tick_allowance"]
+__all__ = ["Unit", "UnitGroup", "WorkFunc", "checked_groups", "tick_allowance"]
 
 WorkFunc = Callable[["WorkContext"], None]
 """A unit's work: called with a context; raising means the run failed."""
@@ -48,6 +48,27 @@ _PREFLIGHT, _WORKER = UnitKind.PREFLIGHT, UnitKind.WORKER
 
 UnitGroup = tuple[Sequence[Unit], Sequence[Unit]]
 """``(preflights, workers)`` of one group to add (see :meth:`RuntimeHandle.add_groups`)."""
+
+
+def checked_groups(
+    groups: Sequence[UnitGroup],
+) -> list[tuple[tuple[Unit, ...], tuple[Unit, ...]]]:
+    """``groups`` as tuples, once each group's preflights are seen to be one-shot units and
+    its workers interval ones.
+
+    Raises:
+        TypeError: one is not a :class:`Unit`.
+        ValueError: one is of the other kind.
+    """
+    checked = [(tuple(preflights), tuple(workers)) for preflights, workers in groups]
+    for preflights, workers in checked:
+        for unit, kind in [*((p, _PREFLIGHT) for p in preflights),
+                           *((w, _WORKER) for w in workers)]:  # fmt: skip
+            if not isinstance(unit, Unit):
+                raise TypeError(f"not a Unit: {unit!r}")
+            if unit.kind is not kind:
+                raise ValueError(f"{unit.name}: a {unit.kind} given as a {kind}")
+    return checked
 
 
 def tick_allowance(deadline: float | None, tick_deadline: float, interval: float | None) -> float:

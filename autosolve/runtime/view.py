@@ -122,12 +122,21 @@ class StatusView:
     def members(self, state: ChildState) -> list[ChildRecord]:
         """The listed children in ``state``, longest there first (not for ``idle``)."""
         with self._locked():
-            if state is _RUNNING:
-                return list(self._running)
-            members = self._members[state]
-            if not self._running_from[state]:
-                return list(members)
-            return [record for record in members if record.running_since is None]
+            return self._members_of(state)
+
+    def members_in(self, states: Iterable[ChildState]) -> list[ChildRecord]:
+        """The listed children in any of ``states`` (not ``idle``), all read at one moment:
+        a child changing state meanwhile is listed once, under one of them."""
+        with self._locked():
+            return [record for state in states for record in self._members_of(state)]
+
+    def _members_of(self, state: ChildState) -> list[ChildRecord]:
+        if state is _RUNNING:
+            return list(self._running)
+        members = self._members[state]
+        if not self._running_from[state]:
+            return list(members)
+        return [record for record in members if record.running_since is None]
 
     def _enter(self, record: ChildRecord, state: ChildState) -> None:
         self._counts[state] += 1

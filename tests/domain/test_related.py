@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from autosolve.domain.related import (
     CorpusStatistics,
+    LabelProfiles,
     QueryTerms,
     RankingWeights,
     RelatedIssue,
     StatisticsCache,
     corpus_statistics,
+    label_profiles,
     rank,
     suggest_labels,
 )
+from autosolve.domain.related.labels import PROFILE_TEMPERATURE
 from autosolve.domain.related.ranking import retrieval_terms, shortlist
 from autosolve.infra.search import CorpusDocument, IndexedDocument, Posting, issue_terms
 
@@ -29,10 +34,17 @@ def document(
     )
 
 
+def corpus_of(*documents: IndexedDocument) -> list[CorpusDocument]:
+    return [CorpusDocument(d.number, d.labels, d.title_terms, d.body_terms) for d in documents]
+
+
 def statistics_of(*documents: IndexedDocument) -> CorpusStatistics:
-    return corpus_statistics(
-        CorpusDocument(d.number, d.labels, d.title_terms, d.body_terms) for d in documents
-    )
+    return corpus_statistics(corpus_of(*documents))
+
+
+def profiles_of(*documents: IndexedDocument) -> LabelProfiles:
+    corpus = corpus_of(*documents)
+    return label_profiles(corpus, corpus_statistics(corpus))
 
 
 def candidate(number: int, text_score: float, labels: tuple[str, ...]) -> RelatedIssue:
@@ -131,6 +143,75 @@ def test_only_the_nearest_issues_vote() -> None:
 
 def test_no_labelled_neighbour_no_suggestion() -> None:
     assert suggest_labels([candidate(1, 5.0, ())]) == []
+
+
+def test_a_term_typical_of_a_labels_earlier_issues_puts_that_label_first() -> None:
+    history = [
+        *(document(n, f"internal compiler error {n}", "rustc panicked", labels=("I-ICE",))
+          for n in range(1, 6)),
+        *(document(n, f"type mismatch {n}", "expected type found", labels=("A-type-system",))
+          for n in range(6, 11)),
+    ]  # fmt: skip
+    neighbours = [candidate(11, 3.0, ("A-type-system",)), candidate(12, 2.9, ("I-ICE",))]
+    query = QueryTerms.of("internal compiler error in a match", "rustc panicked")
+    likeness = profiles_of(*history).likeness(query)
+    assert suggest_labels(neighbours)[0].name == "A-type-system"
+    assert suggest_labels(neighbours, likeness)[0].name == "I-ICE"
+
+
+def test_the_votes_are_weighed_by_the_exponential_of_the_likeness() -> None:
+    neighbours = [candidate(1, 2.0, ("docs",)), candidate(2, 1.0, ("ice",))]
+    likeness = {"docs": 0.1, "ice": 0.4}
+    weighed = {
+        "docs": 4.0 * math.exp(0.1 / PROFILE_TEMPERATURE),
+        "ice": 1.0 * math.exp(0.4 / PROFILE_TEMPERATURE),
+    }
+    total = sum(weighed.values())
+    suggested = suggest_labels(neighbours, likeness.__getitem__)
+    assert [(label.name, label.score) for label in suggested] == [
+        ("ice", pytest.approx(weighed["ice"] / total)),
+        ("docs", pytest.approx(weighed["docs"] / total)),
+    ]
+
+
+def test_a_label_no_neighbour_carries_is_never_suggested_however_typical() -> None:
+    profiles = profiles_of(document(1, "rustdoc crash", labels=("T-rustdoc",)))
+    likeness = profiles.likeness(QueryTerms.of("rustdoc crash", ""))
+    assert likeness("T-rustdoc") == pytest.approx(1.0)
+    suggested = suggest_labels([candidate(2, 1.0, ("A-docs",))], likeness)
+    assert [label.name for label in suggested] == ["A-docs"]
+
+
+def test_a_profile_is_the_sum_of_its_issues_unit_vectors() -> None:
+    # Two issues of one label with a term each (equally rare): the profile is (1, 1).
+    profiles = profiles_of(
+        document(1, "alpha", labels=("L",)),
+        document(2, "beta", labels=("L",)),
+        document(3, "gamma", labels=("other",)),
+    )
+    assert profiles.likeness(QueryTerms.of("alpha", ""))("L") == pytest.approx(1 / math.sqrt(2))
+    assert profiles.likeness(QueryTerms.of("alpha beta", ""))("L") == pytest.approx(1.0)
+    assert profiles.likeness(QueryTerms.of("gamma", ""))("L") == 0.0
+
+
+def test_issues_alike_make_a_profile_as_long_as_their_sum() -> None:
+    twice = profiles_of(
+        document(1, "alpha beta", labels=("L",)), document(2, "alpha beta", labels=("L",))
+    )
+    assert twice.likeness(QueryTerms.of("alpha beta", ""))("L") == pytest.approx(1.0)
+
+
+def test_a_title_term_weighs_twice_a_body_term_of_the_same_rarity() -> None:
+    profiles = profiles_of(document(1, "alpha", "beta", labels=("L",)), document(2, "x y"))
+    # The profile is (2, 1)/√5; the query's vector (1, 0) or (0, 1).
+    assert profiles.likeness(QueryTerms.of("alpha", ""))("L") == pytest.approx(2 / math.sqrt(5))
+    assert profiles.likeness(QueryTerms.of("", "beta"))("L") == pytest.approx(1 / math.sqrt(5))
+
+
+def test_profiles_count_only_labelled_issues_and_know_no_other_label() -> None:
+    profiles = profiles_of(document(1, "alpha"), document(2, "alpha", labels=("L",)))
+    assert profiles.labels == 1
+    assert profiles.likeness(QueryTerms.of("alpha", ""))("never-used") == 0.0
 
 
 def test_max_age_must_be_positive() -> None:

@@ -17,7 +17,7 @@ from autosolve.http.metrics import Metrics, ScrapeSources
 from autosolve.http.readiness import ReadinessRule
 from autosolve.http.server import HttpServer
 from autosolve.masking import Secrets
-from autosolve.runtime import RuntimeEvent, RuntimeHandle, Unit
+from autosolve.runtime import ChildState, RuntimeEvent, RuntimeHandle, Unit
 from tests.http.daemon import HttpDaemon, running_daemon
 from tests.runtime.harness import Harness
 
@@ -108,6 +108,9 @@ class HandleDaemon:
 
     def status(self) -> dict[str, Any]:
         return self._handle.status()
+
+    def status_in(self, states: frozenset[ChildState]) -> dict[str, Any]:
+        return self._handle.status_in(states)
 
 
 @pytest.fixture(scope="module")

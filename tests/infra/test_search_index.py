@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from autosolve.domain.related import Related, StatisticsCache, corpus_statistics, find_related
+from autosolve.domain.related import (
+    Related,
+    StatisticsCache,
+    corpus_statistics,
+    find_related,
+    label_profiles,
+)
 from tests.infra.search_database import SearchDatabase, issue, open_search_database
 
 CRASH = "Borrow checker rejects a closure capturing self mutably"
@@ -25,10 +31,14 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchD
 def related(
     database: SearchDatabase, repository_id: int, number: int, title: str, body: str = "", **kw: Any
 ) -> Related:
-    """What the product answers for issue ``number`` of this text, statistics counted afresh."""
+    """What the product answers for issue ``number`` of this text, its counts taken afresh."""
     with database.index() as index:
-        statistics = corpus_statistics(index.corpus(repository_id))
-        return find_related(index, repository_id, number, title, body, statistics, **kw)
+        corpus = index.corpus(repository_id)
+        statistics = corpus_statistics(corpus)
+        profiles = label_profiles(corpus, statistics)
+        return find_related(
+            index, repository_id, number, title, body, statistics, profiles=profiles, **kw
+        )
 
 
 def numbers(found: Related) -> list[int]:
@@ -144,7 +154,7 @@ def test_sqlite_and_postgresql_rank_alike(tmp_path: Path, postgres_url: str) -> 
             database.save(
                 repository,
                 *(
-                    issue(number, title, body, labels=(f"label-{number % 2}",))
+                    issue(number, title, body, labels=(f"label-{number % 2}", f"n-{number}"))
                     for number, (title, body) in enumerate(texts, start=1)
                 ),
             )
@@ -153,21 +163,26 @@ def test_sqlite_and_postgresql_rank_alike(tmp_path: Path, postgres_url: str) -> 
             database.close()
     assert answers[0] == answers[1]
     assert numbers(answers[0])
+    assert len(answers[0].labels) > 2
 
 
-def test_term_statistics_are_counted_again_once_older_than_max_age(
+def test_term_statistics_and_label_profiles_are_counted_again_once_older_than_max_age(
     database: SearchDatabase,
 ) -> None:
     now = [0.0]
     cache = StatisticsCache(max_age=60.0, clock=lambda: now[0])
     repository = database.repository("mine")
-    database.save(repository, issue(1, CRASH))
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 1
-    database.save(repository, issue(2, CRASH))
+
+    def counted() -> tuple[int, int]:
+        with database.index() as index:
+            counts = cache.counts(index, repository)
+            assert cache.get(index, repository) is counts.statistics
+        return counts.statistics.documents, counts.profiles.labels
+
+    database.save(repository, issue(1, CRASH, labels=("A-borrow-checker",)))
+    assert counted() == (1, 1)
+    database.save(repository, issue(2, CRASH, labels=("I-ICE",)))
     now[0] = 59.0
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 1
+    assert counted() == (1, 1)
     now[0] = 60.0
-    with database.index() as index:
-        assert cache.get(index, repository).documents == 2
+    assert counted() == (2, 2)

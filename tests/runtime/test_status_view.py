@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autosolve.runtime import ChildState, ControlError, Unit
+from autosolve.runtime import ChildState, ControlError, RuntimeHandle, Unit
 from autosolve.runtime.status import ChildRecord
 from autosolve.runtime.view import Page, PageRequest, StatusView, find_page
+from tests.runtime.errors import node_error
 from tests.runtime.harness import Harness
 
 OWN_STATES = [state for state in ChildState if state is not ChildState.RUNNING]
@@ -188,3 +189,36 @@ def test_a_page_with_a_broken_argument_is_refused_and_none_after_the_run(harness
     assert [c["name"] for c in handle.status()["children"]] == ["worker:w"]
     with pytest.raises(ControlError, match="the runtime is stopped"):
         handle.status(limit=1)
+
+
+def broken(ctx: Any) -> None:
+    raise node_error()
+
+
+def in_states(handle: RuntimeHandle, states: set[str]) -> list[dict[str, Any]]:
+    """The whole document's children in ``states``: what ``status_in`` must list."""
+    return [child for child in handle.status()["children"] if child["state"] in states]
+
+
+def test_status_in_lists_the_children_in_some_states_in_the_status_order_read_at_once(
+    harness: Harness,
+) -> None:
+    names = ["worker:paused", "worker:idle", "worker:broken", "worker:broken-too"]
+    works = {"worker:broken": broken, "worker:broken-too": broken}
+    handle = harness.start(workers=[Unit(name, works.get(name, noop), 10.0) for name in names])
+    harness.wait_event("backoff", "worker:broken-too")
+    harness.wait_event("backoff", "worker:broken")
+    harness.wait_for(lambda: harness.child("worker:paused")["runs"], what="the first tick")
+    handle.pause("worker:paused")
+    for states in ({"backoff", "paused"}, {"idle", "backoff"}, {"failed"}):
+        shown = handle.status_in(states)
+        assert shown == {"phase": "workers", "children": in_states(handle, states)}
+    assert [c["name"] for c in handle.status_in(["backoff", "paused"])["children"]] == [
+        "worker:paused", "worker:broken", "worker:broken-too",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="sleeping"):
+        handle.status_in(["sleeping"])
+    handle.stop(timeout=10.0)  # then picked from the final document
+    assert handle.status_in({"stopped"}) == {
+        "phase": "stopped", "children": in_states(handle, {"stopped"}),
+    }  # fmt: skip

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from autosolve.infra.search import SearchIndex
 
 from .labels import LabelSuggestion, suggest_labels
+from .profiles import LabelProfiles, no_likeness
 from .ranking import (
     DEFAULT_WEIGHTS,
     OpenTest,
@@ -30,7 +31,8 @@ class Related:
     issues: list[RelatedIssue] = field(default_factory=list)
     """Earlier issues of the repository, most related first."""
     labels: list[LabelSuggestion] = field(default_factory=list)
-    """Labels the most similar earlier issues carry, most voted first."""
+    """Labels the most similar earlier issues carry, most voted first (votes weighed by the
+    labels' profiles when given)."""
 
 
 def find_related(
@@ -43,6 +45,7 @@ def find_related(
     *,
     is_open: OpenTest = current_state,
     weights: RankingWeights = DEFAULT_WEIGHTS,
+    profiles: LabelProfiles | None = None,
 ) -> Related:
     """Rank the repository's issues numbered below ``number`` against this title and body.
 
@@ -51,6 +54,8 @@ def find_related(
         statistics: the repository's term counts (see ``StatisticsCache``).
         is_open: whether a candidate counts as open; by default its mirrored
             state (a benchmark replaying history passes the state it had then).
+        profiles: the repository's label profiles (see ``StatisticsCache``);
+            without them the neighbours' vote alone picks the labels.
     """
     query = QueryTerms.of(title, body)
     chosen = retrieval_terms(query, statistics, weights)
@@ -60,4 +65,5 @@ def find_related(
     numbers = shortlist(postings, list(chosen.values()), is_open, weights)
     documents = index.documents(repository_id, numbers)
     issues = rank(query, documents, statistics, is_open, weights)
-    return Related(issues, suggest_labels(issues))
+    likeness = profiles.likeness(query) if profiles is not None else no_likeness
+    return Related(issues, suggest_labels(issues, likeness))

@@ -5,24 +5,21 @@ document frequency), and a match in a short title says more than one in a
 long body (length normalisation): both need counts over the whole
 repository. Neither database can count a common term's issues in the
 milliseconds a query has (PostgreSQL reads one heap row per issue), so the
-counts are taken once from the index (:meth:`SearchIndex.corpus`) and kept
-for a while: they move slowly, a few new issues barely change them.
+counts are taken once from the index (``SearchIndex.corpus``) and kept
+for a while (:class:`.cache.StatisticsCache`): they move slowly, a few new
+issues barely change them.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from autosolve.infra.search import CorpusDocument, SearchIndex
+from autosolve.infra.search import CorpusDocument
 
-__all__ = ["CorpusStatistics", "StatisticsCache", "corpus_statistics"]
-
-DEFAULT_MAX_AGE = 3600.0
-"""Seconds the counts of a repository are used before they are taken again."""
+__all__ = ["CorpusStatistics", "corpus_statistics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,30 +56,3 @@ def corpus_statistics(documents: Iterable[CorpusDocument]) -> CorpusStatistics:
         mean_title_length=max(1.0, title_length / max(count, 1)),
         mean_body_length=max(1.0, body_length / max(count, 1)),
     )
-
-
-class StatisticsCache:
-    """The statistics of each repository, taken again once older than ``max_age`` seconds.
-
-    Two callers missing at once both count; the last one's result is kept
-    (the same numbers), which is cheaper than making either wait.
-    """
-
-    def __init__(
-        self, max_age: float = DEFAULT_MAX_AGE, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if max_age <= 0:
-            raise ValueError(f"`max_age` must be greater than 0 seconds, got {max_age!r}")
-        self._max_age = max_age
-        self._clock = clock
-        self._entries: dict[int, tuple[float, CorpusStatistics]] = {}
-
-    def get(self, index: SearchIndex, repository_id: int) -> CorpusStatistics:
-        """The statistics of ``repository_id``, counted through ``index`` when stale."""
-        now = self._clock()
-        entry = self._entries.get(repository_id)
-        if entry is not None and now - entry[0] < self._max_age:
-            return entry[1]
-        statistics = corpus_statistics(index.corpus(repository_id))
-        self._entries[repository_id] = (now, statistics)
-        return statistics

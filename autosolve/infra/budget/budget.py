@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from autosolve.infra import clocks
 from autosolve.infra.budget.ledger import Ledger, Reservation
 
 __all__ = [
@@ -61,10 +61,6 @@ def is_write(method: str) -> bool:
 def points_of(method: str) -> int:
     """GitHub's price of a request: 1 point for a read, 5 for a write."""
     return WRITE_POINTS if is_write(method) else 1
-
-
-def _monotonic() -> float:
-    return time.monotonic()  # looked up per call: gevent and test tools may patch it
 
 
 class BudgetExceededError(Exception):
@@ -166,7 +162,7 @@ class RequestBudget:
         self,
         ledger: Ledger,
         concurrency: int,
-        now: Callable[[], float] = _monotonic,
+        now: Callable[[], float] = clocks.monotonic,
         on_wait: Callable[[bool], None] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC
@@ -21,6 +20,7 @@ import requests
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
+from autosolve.infra import clocks
 from autosolve.infra.budget import (
     BudgetClosedError,
     BudgetExceededError,
@@ -103,14 +103,6 @@ _P = TypeVar("_P", bound=Page[Any])
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _wall_time() -> float:
-    return time.time()
-
-
-def _monotonic() -> float:
-    return time.monotonic()
-
-
 class GitHubClient:
     """GitHub REST v3 for the token's account, repositories, issues, comments and labels.
 
@@ -147,8 +139,8 @@ class GitHubClient:
         timeout: float,
         min_interval: float = 0.0,
         session: requests.Session | None = None,
-        now: Callable[[], float] = _wall_time,
-        monotonic: Callable[[], float] = _monotonic,
+        now: Callable[[], float] = clocks.wall_time,
+        monotonic: Callable[[], float] = clocks.monotonic,
         user_agent: str = "autosolve/0.1",
         throttle: Throttle | None = None,
         on_response: Callable[[int, Mapping[str, str]], None] | None = None,
@@ -531,7 +523,7 @@ class GitHubClient:
         self._throttle.wait()
         with self._budgeted(method, path, credential.budget):
             self._check_gate(method, path)  # another thread may have hit the limit meanwhile
-            sent = time.monotonic()
+            sent = clocks.monotonic()
             try:
                 response = self._session.request(
                     method,
@@ -546,7 +538,7 @@ class GitHubClient:
                 raise_short(error, method, url)
         if self._on_timing is not None:
             route = route_kind(path[len(self._base.path.rstrip("/")) :])
-            _call_hook(self._on_timing, route, time.monotonic() - sent)
+            _call_hook(self._on_timing, route, clocks.monotonic() - sent)
         self._note_budget(response)
         self._compare_clocks(response)
         if self._on_response is not None:

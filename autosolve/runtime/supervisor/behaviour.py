@@ -184,6 +184,10 @@ class SupervisorBehaviour(Contained):
             return reply(error=str(error))
         return {"ok": True, **self._table.page(self._core.phase, request)}
 
+    def status_in(self, states: frozenset[ChildState]) -> dict[str, Any]:
+        """The phase and the records of the children in ``states``: what they cost."""
+        return self._table.status_in(self._core.phase, states)
+
     def status_counts(self) -> dict[str, Any]:
         """The phase, the number of children and how many are in each state: O(states)."""
         return self._table.counts(self._core.phase)

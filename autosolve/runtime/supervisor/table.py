@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -47,13 +49,16 @@ class ChildTable:
         """The listed children per state (what status pages and counts are read from)."""
         self._leaving_names: Counter[str] = Counter()
         self._next_group = 0
+        self._positions = itertools.count()
+        """Numbers the slots in the order added: the status's order (see :meth:`in_states`)."""
 
     def new_group(self, preflights: Sequence[Unit], workers: Sequence[Unit]) -> Group:
         """A group of fresh slots, numbered 0, 1, ... (names checked by the caller)."""
         group = Group(self._next_group)
         self._next_group += 1
-        group.preflights = [ChildSlot(u, group) for u in preflights]
-        group.workers = [ChildSlot(u, group) for u in workers]
+        positions = self._positions
+        group.preflights = [ChildSlot(u, group, next(positions)) for u in preflights]
+        group.workers = [ChildSlot(u, group, next(positions)) for u in workers]
         group.waiting = set(group.preflights)
         for slot in (*group.preflights, *group.workers):
             self.slots[slot.unit.name] = slot
@@ -161,6 +166,24 @@ class ChildTable:
             "more": page.more,
         }
 
+    def status_in(self, phase: Phase, states: frozenset[ChildState]) -> dict[str, Any]:
+        """The status document of the children in ``states`` only (see :meth:`in_states`)."""
+        return {"phase": phase.value, "children": self._render(self.in_states(states))}
+
+    def in_states(self, states: frozenset[ChildState]) -> list[ChildRecord]:
+        """The listed children in any of ``states``, in the status's order.
+
+        It costs the children in those states: the view keeps them, read at
+        one moment, and a few are sorted by position; but ``idle``'s, which
+        only a walk over every child finds.
+        """
+        if ChildState.IDLE in states:
+            return [slot.record for slot in self.in_order if slot.record.state in states]
+        slots = (self.slots.get(record.name) for record in self.view.members_in(states))
+        chosen = [slot for slot in slots if slot is not None]
+        chosen.sort(key=_POSITION)
+        return [slot.record for slot in chosen]
+
     def counts(self, phase: Phase) -> dict[str, Any]:
         """The run's phase, the number of children, and how many are in each state: O(states)."""
         return {"phase": phase.value, "counts": self.view.counts(), "total": len(self.slots)}
@@ -171,6 +194,9 @@ class ChildTable:
         except Exception:  # a bug in rendering must not take the supervisor down
             logger.exception("status records could not be rendered")
             return [{"name": r.name, "state": str(r.state)} for r in records]
+
+
+_POSITION = operator.attrgetter("position")
 
 
 def duplicate_names(units: Iterable[Unit]) -> list[str]:
