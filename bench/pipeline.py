@@ -6,16 +6,18 @@ fake counts every request the daemon makes.
 
     python bench/pipeline.py --repos 50 --issues 500
     python bench/pipeline.py --repos 10 --issues 1000 \\
-        --texts ../shared/data/rust-issues/issues.jsonl.gz
+        --texts ../shared/data/rust-issues/issues.jsonl.gz [--without-index]
     python bench/pipeline.py --throughput 1000 --backend gevent --concurrency 1
     python bench/pipeline.py --budget --repos 2000 --minutes 5 --backend gevent
     python bench/pipeline.py --analyses 200 --repos 5
 
 Sync mode (issues titled ``issue N`` with a 200-character body, or with
 ``--texts`` the titles and bodies of real issues, as the search index meets
-them) prints: initial sync time, issues stored per second (with their
-outbox events), listing requests per issue; then, in steady state, listing
-requests per poll (one conditional request answered 304 is the target).
+them) prints: initial sync time, the daemon's CPU seconds, issues stored per
+second (with their outbox events), listing requests per issue; then, in steady
+state, listing requests per poll (one conditional request answered 304 is the
+target). ``--without-index`` runs a daemon whose store keeps no search index:
+the difference in CPU is what the index costs the initial sync.
 
 Throughput mode queues that many jobs (one per issue, mirrored beforehand)
 and starts the daemon with a model that answers at once; it prints the time
@@ -38,6 +40,7 @@ beside the arithmetic bound (the slowest interval a quiet repository gets).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sqlite3
 import sys
@@ -86,6 +89,8 @@ def main() -> None:
         metavar="ISSUES_JSONL_GZ",
         help="give the issues these real titles and bodies (sync mode)",
     )
+    parser.add_argument("--without-index", action="store_true",
+                        help="sync mode: a daemon that keeps no search index")  # fmt: skip
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--throughput", type=int, metavar="JOBS", default=0,
@@ -136,7 +141,7 @@ def main() -> None:
         db = Path(tmp) / "autosolve.db"
 
         started = time.monotonic()
-        with DaemonProcess(settings) as daemon:
+        with DaemonProcess(settings, env=without_index() if args.without_index else None) as daemon:
             while count(db, "SELECT count(*) FROM outbox_events") < total:
                 if daemon.process.poll() is not None:
                     sys.exit(f"daemon exited early:\n{daemon.log}")
@@ -179,6 +184,13 @@ def main() -> None:
             )
             daemon.signal(signal.SIGTERM)
             print(f"  daemon exit code     {daemon.wait(60)}")
+
+
+def without_index() -> dict[str, str]:
+    """The daemon's environment with ``bench/without_index`` first on its path: its
+    ``sitecustomize`` leaves the search index out of the SQLite store."""
+    path = [str(Path(__file__).resolve().parent / "without_index"), os.environ.get("PYTHONPATH")]
+    return {"PYTHONPATH": os.pathsep.join(filter(None, path))}
 
 
 def issue_texts(path: Path | None) -> Iterator[tuple[str, str]]:

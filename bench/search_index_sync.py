@@ -5,9 +5,10 @@ page of 100 at a time as the initial sync does, into a fresh database: once
 as the store does it (each page indexed in its own transaction), once with the
 index maintenance left out (the dialect's ``index_issues`` replaced by nothing
 for the round: the store as it was before the index). Prints the median time
-of each over ``--rounds`` and the ratio, for SQLite and, with
-``--database-url`` (a server where this may create and drop databases),
-PostgreSQL.
+of each over ``--rounds`` and the ratio, in wall-clock seconds and in this
+process's CPU seconds (all of SQLite's work, none of a PostgreSQL server's),
+for SQLite and, with ``--database-url`` (a server where this may create and
+drop databases), PostgreSQL.
 
     python bench/search_index_sync.py --issues ../shared/data/rust-issues/issues.jsonl.gz \\
         [--database-url postgresql://…/postgres] [--rounds 3]
@@ -33,19 +34,21 @@ from autosolve.infra.issue import Issue
 from autosolve.infra.store import Dialect, SQLiteStore, Store, SyncCursor
 from bench.triage_quality import PAGE, as_issue, read_issues
 
-Round = Callable[[bool], float]
+Seconds = tuple[float, float]
+"""Wall-clock and this process's CPU seconds."""
+Round = Callable[[bool], Seconds]
 """One bulk insert into a fresh database, indexed or not; its seconds."""
 
 
-def timed_sync(store: Store, issues: list[Issue]) -> float:
+def timed_sync(store: Store, issues: list[Issue]) -> Seconds:
     """Seconds to store ``issues`` a page at a time into ``store`` (fresh)."""
     store.migrate()
     repository_id = store.upsert_repository(1, "rust-lang", "rust")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(issues), PAGE):
         page = issues[start : start + PAGE]
         store.save_issue_page(repository_id, page, SyncCursor(since=page[-1].updated_at))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 @contextmanager
@@ -67,7 +70,7 @@ def _index_nothing(connection: Any, issues: Any, *, new: bool = False) -> None:
 def sqlite_round(issues: list[Issue]) -> Round:
     from autosolve.infra.store.sqlite.dialect import SQLITE
 
-    def one(indexed: bool) -> float:
+    def one(indexed: bool) -> Seconds:
         with (
             index_maintenance(indexed, "autosolve.infra.store.sqlite.engine.SQLITE", SQLITE),
             tempfile.TemporaryDirectory() as scratch,
@@ -86,7 +89,7 @@ def postgres_round(issues: list[Issue], admin_url: str) -> Round:
     from autosolve.infra.postgres.dialect import POSTGRES
     from autosolve.infra.postgres.store import PostgresStore
 
-    def one(indexed: bool) -> float:
+    def one(indexed: bool) -> Seconds:
         name = "autosolve_sync_bench"
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -102,15 +105,17 @@ def postgres_round(issues: list[Issue], admin_url: str) -> Round:
 
 
 def compare(name: str, one: Round, rounds: int) -> None:
-    times: dict[bool, list[float]] = {False: [], True: []}
+    times: dict[bool, list[Seconds]] = {False: [], True: []}
     for _ in range(rounds):
         for indexed in (False, True):
             times[indexed].append(one(indexed))
-    without, with_index = statistics.median(times[False]), statistics.median(times[True])
-    print(
-        f"{name}: store alone {without:.2f} s, with the index {with_index:.2f} s "
-        f"(+{(with_index / without - 1) * 100:.0f} %)"
-    )
+    for kind, which in (("wall clock", 0), ("CPU", 1)):
+        without = statistics.median(seconds[which] for seconds in times[False])
+        with_index = statistics.median(seconds[which] for seconds in times[True])
+        print(
+            f"{name}, {kind}: store alone {without:.2f} s, with the index {with_index:.2f} s "
+            f"(+{(with_index / without - 1) * 100:.0f} %)"
+        )
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from autosolve.infra.search.terms import (
     BODY_TERMS,
     MAX_TERM_LENGTH,
     STOPWORDS,
+    issue_term_texts,
     issue_terms,
     stem,
     terms,
@@ -69,3 +70,13 @@ def test_a_body_is_cut_to_its_first_terms_and_a_title_never() -> None:
 
 def test_an_empty_or_missing_text_has_no_terms() -> None:
     assert terms(None) == terms("") == []
+
+
+def test_the_index_stores_an_issues_terms_separated_by_single_spaces() -> None:
+    words = "The borrow checker rejects it:  E0502 at\nsrc/main.rs " * BODY_TERMS
+    title, body = issue_terms("Borrow checker rejects closures", words)
+    assert issue_term_texts("Borrow checker rejects closures", words) == (
+        " ".join(title),
+        " ".join(body),
+    )
+    assert issue_term_texts(None, "") == ("", "")

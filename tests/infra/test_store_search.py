@@ -68,6 +68,37 @@ def test_an_edited_issue_is_found_by_its_new_text_only(store_backend: StoreBacke
         assert similar_numbers(store, "mine", 2) == []
 
 
+def test_an_issue_rewritten_with_its_text_unchanged_keeps_its_index_entry(
+    store_backend: StoreBackend,
+):
+    later = "2024-02-01T00:00:00Z"
+    with store_backend.open() as store:
+        store.migrate()
+        repository = store.upsert_repository(1, "mine", "repo")
+        store.save_issue_page(repository, [issue(1, CRASH), issue(2, CRASH)], SyncCursor())
+        store_backend.sql("UPDATE issue_search SET title_terms = 'kept'")
+        labelled = issue(1, CRASH, updated_at=later, labels=("bug",))
+        body_edited = issue(2, CRASH, "now with a backtrace", updated_at=later)
+        store.save_issue_page(repository, [labelled, body_edited], SyncCursor())
+
+        entries = store_backend.sql("SELECT title_terms, body_terms FROM issue_search")
+        assert sorted(entries) == [("borrow checker reject closure captur self mutably",
+                                    "now backtrace"), ("kept", "")]  # fmt: skip
+
+
+def test_an_issue_whose_text_has_no_terms_is_indexed_without_any(store_backend: StoreBackend):
+    with store_backend.open() as store:
+        store.migrate()
+        repository = store.upsert_repository(1, "mine", "repo")
+        page = [issue(1, "It is", "the 42"), issue(2, CRASH, "crash crash"), issue(3, CRASH)]
+        store.save_issue_page(repository, page, SyncCursor())
+
+        assert similar_numbers(store, "mine", 3) == [2]
+        assert store_backend.sql("SELECT body_terms FROM issue_search WHERE title_terms = ''") == [
+            ("",)
+        ]
+
+
 def test_nul_characters_are_left_out_of_the_stored_text_on_both_engines(
     store_backend: StoreBackend,
 ):

@@ -2,16 +2,17 @@
 
 ``issue_search`` holds, per issue, the terms of its title and body as
 :func:`autosolve.infra.search.terms.issue_terms` makes them (space-separated,
-the text the ranking counts) and the same terms as a ``tsvector`` built with
-``array_to_tsvector``: lexemes exactly as given, no parser or dictionary in
-between, so PostgreSQL finds the very terms SQLite's FTS5 index finds. The
-GIN index answers "which rows contain this lexeme", all the ranking needs;
-the issue's repository, number and state sit beside its terms, so the answer
-comes from this table alone.
+the text the ranking counts) and the same terms as a ``tsvector`` that the
+server builds from that text with ``array_to_tsvector`` (which drops repeats):
+lexemes exactly as given, no parser or dictionary in between, so PostgreSQL
+finds the very terms SQLite's FTS5 index finds. The GIN index answers "which
+rows contain this lexeme", all the ranking needs; the issue's repository,
+number and state sit beside its terms, so the answer comes from this table
+alone.
 
 Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration), then
 :data:`TUNING` (a later one);
-:func:`index_issues` in the transaction that inserts or updates issues;
+:func:`index_issues` in the transaction that inserts issues or changes their text;
 deleting an ``issues`` row deletes its entry (``ON DELETE CASCADE``), and a
 trigger copies every change of ``issues.state``.
 """
@@ -91,23 +92,28 @@ TUNING: tuple[str, ...] = (
 
 def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` from their title and body, in the caller's transaction: the
-    store calls this for every issue it inserts or updates (``new`` or not, one upsert).
-    Pull requests are skipped."""
-    connection.executemany(
+    store calls this for every issue it inserts or whose text it changes (``new`` or not,
+    one upsert). Pull requests are skipped."""
+    entries = index_entries(issues)
+    if not entries:
+        return
+    ids, title_terms, body_terms = zip(*entries, strict=True)
+    connection.execute(
         """
         INSERT INTO issue_search (
             issue_id, repository_id, number, state, title_terms, body_terms, terms
         )
-        SELECT id, repository_id, number, state, ?, ?, array_to_tsvector(?::text[])
-        FROM issues WHERE id = ? AND is_pull_request = 0
+        SELECT i.id, i.repository_id, i.number, i.state, e.title_terms, e.body_terms,
+               array_to_tsvector(string_to_array(
+                   concat_ws(' ', nullif(e.title_terms, ''), nullif(e.body_terms, '')), ' '
+               ))
+        FROM unnest(?::bigint[], ?::text[], ?::text[]) AS e (issue_id, title_terms, body_terms)
+        JOIN issues i ON i.id = e.issue_id AND i.is_pull_request = 0
         ON CONFLICT (issue_id) DO UPDATE SET
             state = excluded.state, title_terms = excluded.title_terms,
             body_terms = excluded.body_terms, terms = excluded.terms
         """,
-        [
-            (entry.title_terms, entry.body_terms, entry.lexemes, entry.issue_id)
-            for entry in index_entries(issues)
-        ],
+        (list(ids), list(title_terms), list(body_terms)),
     )
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .terms import issue_terms
+from .terms import issue_term_texts
 
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
@@ -36,9 +36,8 @@ IssueText = tuple[int, str, str | None]
 """``(issues.id, title, body)`` of one issue to index."""
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """What the index stores for one issue."""
+class IndexEntry(NamedTuple):
+    """What the index stores for one issue (a tuple: SQLite's rows as they are)."""
 
     issue_id: int
     title_terms: str
@@ -46,20 +45,12 @@ class IndexEntry:
     body_terms: str
     """The terms of the start of the body, separated by single spaces."""
 
-    @property
-    def lexemes(self) -> list[str]:
-        """Every distinct term of both, sorted: what PostgreSQL's inverted index lists the
-        issue under (made only when asked: SQLite's FTS5 splits the stored text itself)."""
-        return sorted(set(self.title_terms.split()).union(self.body_terms.split()))
-
 
 def index_entries(issues: Iterable[IssueText]) -> list[IndexEntry]:
     """The index entries of ``issues``, each made once for both engines."""
-    entries = []
-    for issue_id, title, body in issues:
-        title_terms, body_terms = issue_terms(title, body)
-        entries.append(IndexEntry(issue_id, " ".join(title_terms), " ".join(body_terms)))
-    return entries
+    return [
+        IndexEntry(issue_id, *issue_term_texts(title, body)) for issue_id, title, body in issues
+    ]
 
 
 Posting = tuple[int, int, str]

@@ -9,7 +9,7 @@ ranking counts. ``detail=none`` and ``columnsize=0``: the index only answers
 lengths itself), at the least cost per write.
 
 Maintenance: :data:`SCHEMA` once, then :func:`backfill` (a migration);
-:func:`index_issues` in the transaction that inserts or updates issues;
+:func:`index_issues` in the transaction that inserts issues or changes their text;
 deleting an ``issues`` row deletes its entry (trigger).
 """
 
@@ -51,16 +51,15 @@ SCHEMA: tuple[str, ...] = (
 
 def index_issues(connection: Connection, issues: Iterable[IssueText], *, new: bool = False) -> None:
     """(Re)index ``issues`` (not pull requests) from their title and body, in the caller's
-    transaction: the store calls this for every issue it inserts or updates (``new``:
-    issues inserted just now, which have no entry to replace)."""
+    transaction: the store calls this for every issue it inserts or whose text it changes
+    (``new``: issues inserted just now, which have no entry to replace)."""
     entries = index_entries(issues)
     if not new:
         connection.executemany(
             "DELETE FROM issue_search WHERE rowid = ?", [(entry.issue_id,) for entry in entries]
         )
     connection.executemany(
-        "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)",
-        [(entry.issue_id, entry.title_terms, entry.body_terms) for entry in entries],
+        "INSERT INTO issue_search (rowid, title_terms, body_terms) VALUES (?, ?, ?)", entries
     )
 
 

@@ -20,8 +20,19 @@ differently.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import islice
 
-__all__ = ["BODY_TERMS", "MAX_TERM_LENGTH", "STOPWORDS", "issue_terms", "stem", "terms"]
+__all__ = [
+    "BODY_TERMS",
+    "MAX_TERM_LENGTH",
+    "STOPWORDS",
+    "issue_term_texts",
+    "issue_terms",
+    "stem",
+    "term_text",
+    "terms",
+]
 
 BODY_TERMS = 150
 """Terms kept of a body, from its start: what a report is about comes first (the rest is
@@ -73,6 +84,11 @@ def issue_terms(title: str | None, body: str | None) -> tuple[list[str], list[st
     return terms(title), terms(body, BODY_TERMS)
 
 
+def issue_term_texts(title: str | None, body: str | None) -> tuple[str, str]:
+    """:func:`issue_terms` separated by single spaces, as the index stores them."""
+    return term_text(title), term_text(body, BODY_TERMS)
+
+
 def terms(text: str | None, limit: int | None = None) -> list[str]:
     """The terms of ``text`` in order, repeats kept (a term's count is its weight).
 
@@ -80,14 +96,26 @@ def terms(text: str | None, limit: int | None = None) -> list[str]:
     long text is read (enough for them unless it is mostly numbers and
     function words).
     """
+    return list(_terms(text, limit))
+
+
+def term_text(text: str | None, limit: int | None = None) -> str:
+    """:func:`terms` separated by single spaces, as the index stores them: joined as they
+    are found, with no list made and sliced on the way (the index makes two an issue)."""
+    return " ".join(_terms(text, limit))
+
+
+def _terms(text: str | None, limit: int | None) -> Iterator[str]:
+    """The terms of ``text`` as they are found: each word looked up from C (``map``), and
+    with ``limit`` none looked up past the last term kept."""
     if not text:
-        return []
+        return iter(())
     if limit is not None:
         text = text[: limit * _CHARACTERS_PER_TERM]
     encoded = text.lower().encode("utf-8", "surrogatepass").translate(_SEPARATORS)
     words = encoded.decode("utf-8", "surrogatepass").split()
-    found = list(filter(None, map(_known.__getitem__, words)))
-    return found if limit is None else found[:limit]
+    found = filter(None, map(_known.__getitem__, words))
+    return found if limit is None else islice(found, limit)
 
 
 class _KnownWords(dict[str, str]):

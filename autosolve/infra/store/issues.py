@@ -51,6 +51,9 @@ _EVENTS = (EVENT_ISSUE_CREATED, EVENT_ISSUE_UPDATED)
 REWRITTEN = (EVENT_ISSUE_UPDATED, REFRESHED)
 """Changes that rewrite a stored issue."""
 
+_StoredVersion = tuple[int, str, str, str | None]
+"""``(id, updated_at, title, body)`` of a stored issue, as a page's upsert compares it."""
+
 _FIELDS = (
     "github_id", "title", "body", "state", "is_pull_request", "github_updated_at", "labels",
     "created_at", "author_login", "author_type",
@@ -77,20 +80,27 @@ def save_issues(
     stored = _stored_versions(connection, repository_id, list(latest))
     change = {n: _change(issue, stored.get(n)) for n, issue in latest.items()}
     created = [issue for n, issue in latest.items() if change[n] == EVENT_ISSUE_CREATED]
-    ids = {n: issue_id for n, (issue_id, _) in stored.items()}
+    ids = {n: row[0] for n, row in stored.items()}
     ids.update(_insert_issues(connection, now, repository_id, created))
     rewritten = [(ids[n], issue) for n, issue in latest.items() if change[n] in REWRITTEN]
     _update_issues(connection, now, rewritten)
     _index(connection, [(ids[issue.number], issue) for issue in created], new=True)
-    _index(connection, rewritten)
+    _index(connection, [(i, issue) for i, issue in rewritten if _new_text(issue, stored)])
     events = [(ids[n], issue, change[n]) for n, issue in latest.items() if change[n] in _EVENTS]
     _add_events(connection, now, repository_id, events)
     return len(events)
 
 
-def _change(issue: Issue, stored: tuple[int, str] | None) -> str:
-    """What saving ``issue`` over its ``(id, updated_at)`` stored copy amounts to."""
+def _change(issue: Issue, stored: _StoredVersion | None) -> str:
+    """What saving ``issue`` over its stored copy amounts to."""
     return change_of(issue.updated_at, None if stored is None else stored[1])
+
+
+def _new_text(issue: Issue, stored: dict[int, _StoredVersion]) -> bool:
+    """Whether rewriting the stored copy of ``issue`` changes its title or body: most
+    rewrites do not (a comment, a label or the state moves ``updated_at``; a poll reads
+    its last issue again), and re-indexing the same text costs as much as indexing it."""
+    return (without_nul(issue.title), without_nul(issue.body)) != stored[issue.number][2:]
 
 
 def change_of(updated_at: str, stored_updated_at: str | None) -> str:
@@ -109,10 +119,10 @@ def change_of(updated_at: str, stored_updated_at: str | None) -> str:
 
 def _stored_versions(
     connection: Connection, repository_id: int, numbers: list[int]
-) -> dict[int, tuple[int, str]]:
-    """``number → (id, updated_at)`` of the issues already stored, locked until commit."""
-    return locked_rows(connection, "issues", "number", "id, github_updated_at", repository_id,
-                       numbers)  # fmt: skip
+) -> dict[int, _StoredVersion]:
+    """``number →`` :data:`_StoredVersion` of the issues already stored, locked until commit."""
+    return locked_rows(connection, "issues", "number", "id, github_updated_at, title, body",
+                       repository_id, numbers)  # fmt: skip
 
 
 def locked_rows(
