@@ -40,6 +40,7 @@ beside the arithmetic bound (the slowest interval a quiet repository gets).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sqlite3
@@ -91,6 +92,9 @@ def main() -> None:
     )
     parser.add_argument("--without-index", action="store_true",
                         help="sync mode: a daemon that keeps no search index")  # fmt: skip
+    parser.add_argument("--page-latency", type=float, default=0.0, metavar="SECONDS",
+                        help="sync mode: the fake answers each repository request this late, "
+                             "as GitHub takes 0.3-1.5 s to serve a page of 100 issues")  # fmt: skip
     parser.add_argument("--steady-seconds", type=float, default=10.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--throughput", type=int, metavar="JOBS", default=0,
@@ -127,6 +131,8 @@ def main() -> None:
         texts = issue_texts(args.texts)
         for repository in repositories:
             github.add_repo(*repository.split("/"))
+            if args.page_latency:
+                github.slow(args.page_latency, f"/repos/{repository}/")
             for n in range(args.issues):
                 title, body = next(texts)
                 github.add_issue(*repository.split("/"), title=title.format(n=n), body=body)
@@ -179,7 +185,7 @@ def main() -> None:
                 gaps += [b - a for a, b in itertools.pairwise(times)]
             # A poll that needed two requests would show a gap far below the interval.
             print(
-                f"  min gap between one repository's requests {min(gaps):.3f} s "
+                f"  min gap between one repository's requests {min(gaps, default=math.nan):.3f} s "
                 f"(poll interval {args.poll_interval} s)"
             )
             daemon.signal(signal.SIGTERM)
