@@ -16,9 +16,14 @@ Only when a whole page shares one ``updated_at`` (``since`` cannot move)
 does it follow the next link, remembering it in the cursor; at the end of
 that run ``since`` moves one step past it: one unit of the precision the
 timestamp was written with (a second for GitHub's usual whole seconds), so
-nothing newer can fall in between. Residual risk: an item of such a run
-edited while the run is being paged can push one other item of the same
-moment onto a page already read.
+nothing newer can fall in between. Paging such a run has the same hazard: an
+item of the run edited meanwhile leaves it for the end, and an item of the
+same moment slides onto a page already read. So a run paged from its start
+within one tick is read once more from its first page before ``since``
+moves past it: the items that left are no longer in the way, and the one
+that slid is found (only an edit during both readings can hide it again). A
+run longer than half a tick's reading, continued at the next tick, is not
+read again (a second reading could never finish in one tick either).
 
 Timestamps are compared as instants, never as text (fractional seconds,
 which GitHub's schema allows, sort wrongly as text). A ``next`` link to a
@@ -111,6 +116,7 @@ def sync_listing(
     """
     progress = _Progress(ctx, listing)
     read: list[str] = []
+    runs = _RunRereading()
     changed, at_least, caught_up = 0, None, False
     while not ctx.cancelled:
         etag = None if cursor.next_url else cursor.etag
@@ -120,7 +126,10 @@ def sync_listing(
             caught_up = True
             break
         check_paging(page, read)
-        cursor, caught_up = _advance(cursor, page)
+        after, caught_up = _advance(cursor, page)
+        cursor = runs.next_cursor(cursor, after)
+        if cursor is not after:
+            read.clear()  # the run's pages are read again, on purpose
         stored = save(page, cursor)
         changed += stored
         progress.page(stored, cursor.since, caught_up)
@@ -162,6 +171,28 @@ def _advance(cursor: SyncCursor, page: Page[Any]) -> tuple[SyncCursor, bool]:
         # The end of a same-timestamp run: everything at `since` is stored.
         return SyncCursor(since=step_past(cursor.since), etag=None), False
     return SyncCursor(since=cursor.since, etag=page.etag, next_url=None), True
+
+
+class _RunRereading:
+    """Sends a same-timestamp run paged from its start in this tick back to its first page,
+    once, when its paging ends (see the module: items slide onto pages already read)."""
+
+    def __init__(self) -> None:
+        self._started: str | None = None
+        """The timestamp of the run whose first page this tick read."""
+        self._reread: str | None = None
+        """The timestamp of the run this tick has sent back to its first page."""
+
+    def next_cursor(self, before: SyncCursor, after: SyncCursor) -> SyncCursor:
+        """``after``, or the run's first page again when ``after`` leaves it the first time."""
+        run = before.since
+        if before.next_url is None and after.next_url is not None:
+            self._started = run  # a full page of one timestamp: paging begins
+        leaving = before.next_url is not None and after.next_url is None
+        if not leaving or run is None or run != self._started or run == self._reread:
+            return after
+        self._reread = run
+        return SyncCursor(since=run, etag=None, next_url=None)
 
 
 class _Progress:

@@ -12,6 +12,7 @@ from autosolve.domain import listing as poller_module
 from autosolve.domain.spec import RepoTenant
 from autosolve.domain.workers import IssuePoller
 from autosolve.infra.github import MalformedResponseError
+from autosolve.infra.github.client import ISSUES_PER_PAGE
 from autosolve.runtime import ManualClock, WorkContext
 from tests.pipeline.world import World
 
@@ -113,3 +114,25 @@ def test_a_run_longer_than_the_page_bound_is_refused(world: World, monkeypatch):
     with pytest.raises(MalformedResponseError, match="more than 2 pages"):
         poll(world)
     assert len(world.github.requests_for(ISSUES)) == 2
+
+
+def test_an_issue_shifted_onto_a_page_already_read_of_a_same_timestamp_run_is_still_mirrored(
+    world: World,
+):
+    """Paging a run of one timestamp by page numbers: editing an issue of page 1 moves it
+    to the end, and the first issue of page 2 slides onto page 1, already read."""
+    run = ISSUES_PER_PAGE + 30
+    for n in range(run):
+        world.github.add_issue("octo", "hello", title=f"bulk {n}",
+                               updated_at="2025-05-05T05:05:05Z")  # fmt: skip
+    world.validate()
+
+    def edit_issue_one_before_page_two(request) -> None:
+        if request.query.get("page") == "2" and world.github.issue("octo", "hello", 1).title != "x":
+            world.github.edit_issue("octo", "hello", 1, title="x")
+
+    world.github.before_request = edit_issue_one_before_page_two
+    poll(world)
+
+    stored = {n for n in range(1, run + 1) if world.store.get_issue(1, n) is not None}
+    assert stored == set(range(1, run + 1))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autosolve.domain.workers import MARKER
+from autosolve.infra.timestamps import parse_timestamp
 from tests.fakes.github import FakeGitHub, iso_now
 from tests.fakes.ollama import FakeOllama
 from tests.pipeline.daemon import TOKEN, DaemonProcess, cli, query, settings_dict, wait_until
@@ -177,8 +178,15 @@ def test_fractional_second_timestamps_are_compared_and_advanced_as_instants(
         wait_until(lambda: query(db, "SELECT count(*) FROM issues") == [(140,)], what="all 140")
         listings = lambda: github.requests_for(ISSUES)  # noqa: E731
         wait_until(lambda: [r.status for r in listings()][-2:] == [304, 304], what="steady")
-        [(since,)] = query(db, "SELECT since FROM sync_cursors")
-        assert since == github.issue("octo", "hello", 140).updated_at
+
+        # Each analysis's comment moves its issue's update time: the cursor ends at the
+        # newest of them once the comments are mirrored too.
+        def newest() -> str:
+            times = (github.issue("octo", "hello", n).updated_at for n in range(1, 141))
+            return max(times, key=parse_timestamp)
+
+        wait_until(lambda: query(db, "SELECT since FROM sync_cursors") == [(newest(),)],
+                   what="the cursor at the newest update")  # fmt: skip
         assert not github.route_errors
 
 
