@@ -8,6 +8,7 @@ import gc
 import itertools
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -267,18 +268,28 @@ class Cycle:
     me: Cycle | None = None
 
 
+@contextmanager
+def collector_quieted(app: App) -> Iterator[None]:
+    """``app``'s reloads with the collector kept out of their way, as the daemon's start
+    sets it (``QuietCollector``); collection on again after, whatever the test left."""
+    from autosolve.cli.start import QuietCollector
+
+    QuietCollector(app)
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_started(
     github: FakeGitHub, make_settings, running
 ) -> None:
-    from autosolve.cli.start import QuietCollector
-
     github.add_repo("octo", "a")
     github.add_repo("octo", "b")
     daemon = running(make_settings(["octo/a"]))
-    QuietCollector(daemon.app)
-    during: list[bool] = []
-    daemon.app.reloader.add_listener(lambda _running, _new: during.append(gc.isenabled()))
-    try:
+    with collector_quieted(daemon.app):
+        during: list[bool] = []
+        daemon.app.reloader.add_listener(lambda _running, _new: during.append(gc.isenabled()))
         daemon.rewrite(github={"repositories": ["octo/a", "octo/b"]})
         daemon.reload()
         assert during == [False]
@@ -286,22 +297,17 @@ def test_the_daemon_keeps_the_garbage_collector_paused_until_the_added_children_
         wait_until(gc.isenabled, what="collection resumed")
         daemon.reload()  # nothing changed, nothing to wait for: resumes at once
         assert during == [False, False] and gc.isenabled()
-    finally:
-        gc.enable()
 
 
 def test_after_each_reload_what_is_alive_stays_frozen_until_the_run_ends(
     github: FakeGitHub, make_settings, running
 ) -> None:
-    from autosolve.cli.start import QuietCollector
-
     github.add_repo("octo", "a")
     daemon = running(make_settings(["octo/a"]))
-    QuietCollector(daemon.app)
-    cycle = Cycle()  # alive across the reload, garbage after it
-    cycle.me = cycle
-    gone = weakref.ref(cycle)
-    try:
+    with collector_quieted(daemon.app):
+        cycle = Cycle()  # alive across the reload, garbage after it
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
         daemon.reload()  # nothing changed: the collector resumes at once
         assert gc.isenabled() and gc.get_freeze_count() > 0  # the children stay frozen
         del cycle
@@ -310,8 +316,6 @@ def test_after_each_reload_what_is_alive_stays_frozen_until_the_run_ends(
         daemon.app.stop(timeout=15.0)
         gc.collect()
         assert gone() is None and gc.get_freeze_count() == 0  # the run's end thawed it all
-    finally:
-        gc.enable()
 
 
 def test_the_poll_pacer_is_kept_and_retuned_and_the_request_budget_needs_a_restart(
