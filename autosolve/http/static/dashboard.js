@@ -126,12 +126,12 @@ function renderStatus() {
   badge.dataset.phase = status.phase;
   children.render(status);
   const total = status.total;
-  setText($("#children-count"), `(${total.toLocaleString("en")})`);
+  setText($("#children-count"), `(${count(total)})`);
   setText(
     $("#state-counts"),
     Object.entries(status.counts)
-      .filter(([, count]) => count > 0)
-      .map(([name, count]) => `${count.toLocaleString("en")} ${name}`)
+      .filter(([, children]) => children > 0)
+      .map(([name, children]) => `${count(children)} ${name}`)
       .join(" · "),
   );
   renderPager(status);
@@ -149,7 +149,7 @@ function renderPager(status) {
   const shown = status.children.length;
   $("#children-pager").hidden = status.offset === 0 && !status.more;
   const first = shown ? status.offset + 1 : status.offset;
-  setText($("#page-range"), `${first.toLocaleString("en")}–${(status.offset + shown).toLocaleString("en")} of ${status.total.toLocaleString("en")}`);
+  setText($("#page-range"), `${count(first)}–${count(status.offset + shown)} of ${count(status.total)}`);
   $("#page-previous").disabled = status.offset === 0;
   $("#page-next").disabled = !status.more;
 }
