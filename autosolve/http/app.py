@@ -452,14 +452,14 @@ def _query(environ: dict[str, Any], key: str, example: str) -> str:
     return str(values[0])
 
 
-PAGING = ("state", "pattern", "offset", "limit")
+_PAGING = ("state", "pattern", "offset", "limit")
 """The query parameters that make ``/status.json`` a page."""
 
 
 def _paging(environ: dict[str, Any]) -> dict[str, object]:
     """The paging parameters given (the last of each), counts as integers where they are."""
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    paging: dict[str, object] = {key: query[key][-1] for key in PAGING if key in query}
+    paging: dict[str, object] = {key: query[key][-1] for key in _PAGING if key in query}
     for key in ("offset", "limit"):
         with contextlib.suppress(KeyError, ValueError):
             paging[key] = int(str(paging[key]))
