@@ -96,6 +96,11 @@ class Recorder:
         self.capacity = capacity
         self.sequence = itertools.count()
 
+    @classmethod
+    def for_window(cls, n: int, interval: float, duration: float) -> Recorder:
+        """A recorder with room for every tick of ``n`` jobs in a window of ``duration``."""
+        return cls(n, capacity=int(n * (duration / interval + 2) * 1.1) + 1000)
+
     def record(self, lateness: float) -> None:
         index = next(self.sequence)
         if index < self.capacity:
@@ -105,6 +110,13 @@ class Recorder:
         if not self.seen[index]:
             self.seen[index] = 1
             self.started = next(self.first_runs)
+
+    def wait_every_first_run(self) -> None:
+        """Return once every job ran once (the end of the spawn)."""
+        import time
+
+        while self.started < len(self.seen):
+            time.sleep(0.005)
 
     def count(self) -> int:
         """Ticks recorded so far (read without advancing the counter)."""
@@ -220,7 +232,7 @@ class Window:
         import psutil
 
         self._process = psutil.Process()
-        self._recorder = recorder
+        self.recorder = recorder
         self._duration = duration
         self.watch = GcWatch()
 
@@ -230,7 +242,7 @@ class Window:
         import time
 
         gc.callbacks.append(self.watch)
-        recorder = self._recorder
+        recorder = self.recorder
         recorder.window_start = time.monotonic()
         recorder.window_end = end = recorder.window_start + self._duration
         samples: dict[str, list[float]] = {name: [] for name in samplers}
@@ -260,11 +272,11 @@ class Window:
         """Add the CPU, wall time and ticks of ``measured()`` to ``totals``."""
         import time
 
-        ticks, cpu, wall = self._recorder.count(), self._cpu(), time.monotonic()
+        ticks, cpu, wall = self.recorder.count(), self._cpu(), time.monotonic()
         measured()
         totals[0] += self._cpu() - cpu
         totals[1] += time.monotonic() - wall
-        totals[2] += self._recorder.count() - ticks
+        totals[2] += self.recorder.count() - ticks
 
     @staticmethod
     def _sample(seconds: float, samplers: dict[str, Sampler], samples: dict[str, list]) -> None:
@@ -299,7 +311,7 @@ def side_result(
         "rss_mib": rss / 2**20,
         "rss_per_job_kib": (rss - rss_before) / n / 1024,
         **measured,
-        "lateness": summary_ms(window._recorder.lateness()),
+        "lateness": summary_ms(window.recorder.lateness()),
         "gc": gc_summary(window.watch, full_collection),
     }
 
@@ -319,7 +331,7 @@ def run_runtime_side(args: argparse.Namespace) -> dict[str, Any]:
     from autosolve.runtime import SupervisorOptions, Unit, start_runtime
 
     n, interval, duration = args.n[0], args.interval, args.duration
-    recorder = Recorder(n, capacity=int(n * (duration / interval + 2) * 1.1) + 1000)
+    recorder = Recorder.for_window(n, interval, duration)
     work = recorder.work_for(time.monotonic)
 
     def unit_work(index: int, ctx: Any) -> None:
@@ -334,8 +346,7 @@ def run_runtime_side(args: argparse.Namespace) -> dict[str, Any]:
     units.append(Unit(CONTROL_NAME, lambda ctx: control_ticks.set(), 3600.0))
     # The default shutdown_timeout (30 s): a stop must fit in it at any N.
     handle = start_runtime([], units, backend=args.backend, options=SupervisorOptions())
-    while recorder.started < n:
-        time.sleep(0.005)
+    recorder.wait_every_first_run()
     spawn_seconds = time.perf_counter() - started
     apply_gc_mode(args.gc)
 
@@ -402,7 +413,7 @@ def run_apscheduler_side(args: argparse.Namespace) -> dict[str, Any]:
         from apscheduler.schedulers.background import BackgroundScheduler as Scheduler
 
     n, interval, duration = min(args.n[0], args.peer_limit), args.interval, args.duration
-    recorder = Recorder(n, capacity=int(n * (duration / interval + 2) * 1.1) + 1000)
+    recorder = Recorder.for_window(n, interval, duration)
     grid_offset = time.time() - time.monotonic()
     work = recorder.work_for(time.monotonic)
 
@@ -438,8 +449,7 @@ def run_apscheduler_side(args: argparse.Namespace) -> dict[str, Any]:
     scheduler.add_job(lambda: None, "interval", seconds=3600, id="bench-control")
     scheduler.start()
     spawn_seconds = time.perf_counter() - started
-    while recorder.started < n:
-        time.sleep(0.005)
+    recorder.wait_every_first_run()
     apply_gc_mode(args.gc)
 
     def control() -> None:
@@ -465,7 +475,7 @@ def run_floor_side(args: argparse.Namespace) -> dict[str, Any]:
     from autosolve.runtime import get_backend
 
     n, interval, duration = min(args.n[0], args.peer_limit), args.interval, args.duration
-    recorder = Recorder(n, capacity=int(n * (duration / interval + 2) * 1.1) + 1000)
+    recorder = Recorder.for_window(n, interval, duration)
     work = recorder.work_for(time.monotonic)
     base: type[pykka.Actor] = (
         get_backend("gevent").actor_class if args.backend == "gevent" else pykka.ThreadingActor
@@ -500,8 +510,7 @@ def run_floor_side(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(heap[0][0] - now)
 
     threading.Thread(target=timer_loop, daemon=True).start()  # a greenlet once patched
-    while recorder.started < n:
-        time.sleep(0.005)
+    recorder.wait_every_first_run()
     spawn_seconds = time.perf_counter() - started
     apply_gc_mode(args.gc)
     window = Window(recorder, duration)
