@@ -43,6 +43,7 @@ beside the arithmetic bound (the slowest interval a quiet repository gets).
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import signal
@@ -52,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -81,6 +82,16 @@ def count(db: Path, sql: str) -> int:
 
 def listings(github: FakeGitHub) -> list:
     return [r for r in github.requests if r.path.endswith("/issues") and r.method == "GET"]
+
+
+def wait_for(
+    done: Callable[[], object], daemon: DaemonProcess, pause: threading.Event, every: float = 0.05
+) -> None:
+    """Return once ``done()`` is true; end the bench if the daemon exits first."""
+    while not done():
+        if daemon.process.poll() is not None:
+            sys.exit(f"daemon exited early:\n{daemon.log}")
+        pause.wait(every)
 
 
 def main() -> None:
@@ -151,10 +162,9 @@ def main() -> None:
 
         started = time.monotonic()
         with DaemonProcess(settings, env=without_index() if args.without_index else None) as daemon:
-            while count(db, "SELECT count(*) FROM outbox_events") < total:
-                if daemon.process.poll() is not None:
-                    sys.exit(f"daemon exited early:\n{daemon.log}")
-                pause.wait(0.05)
+            wait_for(
+                lambda: count(db, "SELECT count(*) FROM outbox_events") >= total, daemon, pause
+            )
             synced = time.monotonic() - started
             cpu = daemon_cpu(daemon)
             stored = count(db, "SELECT count(*) FROM issues")
@@ -230,12 +240,14 @@ def drain(db: Path, daemon: DaemonProcess, pause: threading.Event) -> float:
     so that figure grows with the page latency for the same work.
     """
     deadline = time.monotonic() + DRAIN_TIMEOUT
-    while backlog(db):
-        if daemon.process.poll() is not None:
-            sys.exit(f"daemon exited early:\n{daemon.log}")
-        if time.monotonic() > deadline:
-            sys.exit(f"{backlog(db)} events or jobs still queued after {DRAIN_TIMEOUT} s")
-        pause.wait(0.05)
+
+    def drained() -> bool:
+        behind = backlog(db)
+        if behind and time.monotonic() > deadline:
+            sys.exit(f"{behind} events or jobs still queued after {DRAIN_TIMEOUT} s")
+        return not behind
+
+    wait_for(drained, daemon, pause)
     return time.monotonic()
 
 
@@ -303,10 +315,10 @@ def analyses_cost(analyses: int, repos: int, backend: str) -> None:
             for n in range(analyses):
                 owner, name = repositories[n % repos].split("/")
                 issue = github.add_issue(owner, name, title=f"new {n}")
-                while not github.marker_comments(owner, name, issue.number, MARKER):
-                    if daemon.process.poll() is not None:
-                        sys.exit(f"daemon exited early:\n{daemon.log}")
-                    pause.wait(0.02)
+                commented = functools.partial(
+                    github.marker_comments, owner, name, issue.number, MARKER
+                )
+                wait_for(commented, daemon, pause, every=0.02)
             while count(db, "SELECT count(*) FROM jobs"):
                 pause.wait(0.05)  # the bumps of the comments judged too
             elapsed = time.monotonic() - started
@@ -353,12 +365,14 @@ def throughput(jobs: int, backend: str, concurrency: int) -> None:
 
         started = time.monotonic()
         with DaemonProcess(settings) as daemon:
-            while len(github.requests_for(method="POST")) < jobs or count(
-                db, "SELECT count(*) FROM jobs"
-            ):
-                if daemon.process.poll() is not None:
-                    sys.exit(f"daemon exited early:\n{daemon.log}")
-                pause.wait(0.05)
+            wait_for(
+                lambda: (
+                    len(github.requests_for(method="POST")) >= jobs
+                    and not count(db, "SELECT count(*) FROM jobs")
+                ),
+                daemon,
+                pause,
+            )
             elapsed = time.monotonic() - started
             daemon.signal(signal.SIGTERM)
             code = daemon.wait(60)
