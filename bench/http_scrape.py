@@ -71,7 +71,7 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
         issues=store.issue_counts,
         jobs=lambda: job_counts(store.jobs_summary(0)),
     )
-    daemon = _BareDaemon(handle, CommandTable(runtime_commands(handle)).answer, store)
+    daemon = BareDaemon(handle, CommandTable(runtime_commands(handle)).answer, store)
     server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics, token=TOKEN))
     print(server.url, flush=True)
     handle.wait()  # until the client posts `stop`
@@ -79,15 +79,18 @@ def serve(backend: str, children: int, interval: float, database: str) -> None:
     store.close()
 
 
-class _BareDaemon:
-    """The endpoint's view of a runtime and a store, without the pipeline."""
+class BareDaemon:
+    """The endpoint's view of a runtime and a store, without the pipeline (no store: an
+    empty overview)."""
 
-    def __init__(self, handle: Any, answer: Any, store: Any) -> None:
+    def __init__(self, handle: Any, answer: Any, store: Any = None) -> None:
         self._handle = handle
         from autosolve.http.overview import Overview
 
         self.answer = answer
-        self.overview = Overview(lambda: store, [], "https://api.github.com")
+        self.overview = (
+            dict if store is None else Overview(lambda: store, [], "https://api.github.com")
+        )
 
     @property
     def running(self) -> bool:

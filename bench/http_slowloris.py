@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.http_scrape import percentile
+from bench.http_scrape import BareDaemon, percentile
 
 BAR_MS = 100.0
 SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
@@ -63,31 +63,12 @@ def serve(backend: str) -> None:
     )
     metrics = Metrics()
     metrics.sources = ScrapeSources(status=handle.status)
-    daemon = _BareDaemon(handle, CommandTable(runtime_commands(handle)).answer)
+    daemon = BareDaemon(handle, CommandTable(runtime_commands(handle)).answer)
     server = HttpServer("127.0.0.1:0", backend).start(make_app(daemon, metrics, token="bench"))
     print(server.url, flush=True)
     select.select([sys.stdin], [], [])  # until the client closes our stdin (cooperative)
     server.close()
     handle.stop(timeout=10)
-
-
-class _BareDaemon:
-    def __init__(self, handle: object, answer: object) -> None:
-        self._handle = handle
-        self.answer = answer
-
-    @property
-    def running(self) -> bool:
-        return self._handle.result is None  # type: ignore[attr-defined]
-
-    def status(self) -> dict[str, object]:
-        return self._handle.status()  # type: ignore[attr-defined,no-any-return]
-
-    def status_in(self, states: object) -> dict[str, object]:
-        return self._handle.status_in(states)  # type: ignore[attr-defined,no-any-return]
-
-    def overview(self) -> dict[str, object]:
-        return {}
 
 
 # -- the attacker and the probe ----------------------------------------------------
