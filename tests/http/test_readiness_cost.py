@@ -136,7 +136,10 @@ def test_the_judged_states_give_the_whole_documents_verdict_in_every_state_of_a_
         judged, whole = judges.verdicts(handle)
         assert judged == whole
         assert {t.state for t in judged.troubles} >= {"backoff", "paused", "stopped", "failed"}
+        retried = len(judges.named("backoff", "worker:broken")) + 1
         judges.advance(judges.readiness.grace + 1)  # failing past the grace: not ready
+        # Its retry fell due meanwhile: judged once it failed again, not while it runs.
+        judges.wait_event("backoff", "worker:broken", count=retried)
         judged, whole = judges.verdicts(handle)
         assert (judged, judged.status) == (whole, "not ready")
         handle.stop(timeout=10.0)
