@@ -63,14 +63,16 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-def anchors(path: Path) -> set[str]:
-    """Every heading's anchor in a Markdown file, a repeated one numbered as GitHub does."""
+@cache
+def anchors(path: Path) -> frozenset[str]:
+    """Every heading's anchor in a Markdown file, a repeated one numbered as GitHub does
+    (read once: many links lead into the same file)."""
     seen: dict[str, int] = {}
     for heading in HEADING.findall(FENCE.sub("", path.read_text())):
         base = slug(heading)
         seen[base] = seen.get(base, -1) + 1
         seen.setdefault(f"{base}-{seen[base]}" if seen[base] else base, 0)
-    return set(seen)
+    return frozenset(seen)
 
 
 def relative_links(path: Path) -> list[str]:
