@@ -84,7 +84,7 @@ def check_status_document(document: dict[str, Any]) -> None:
 # -- status, over the socket and over HTTP -------------------------------------
 
 
-def test_status_json_over_ctl_is_the_section_5_3_document(observed: Observed) -> None:
+def test_status_json_over_ctl_is_the_status_document_with_every_field(observed: Observed) -> None:
     document = status_json(observed)
     check_status_document(document)
     assert document["phase"] == "workers"
