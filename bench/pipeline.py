@@ -301,11 +301,7 @@ def analyses_cost(analyses: int, repos: int, backend: str) -> None:
         db = Path(tmp) / "autosolve.db"
 
         with DaemonProcess(settings) as daemon:
-            while (
-                count(db, "SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL")
-                or (count(db, "SELECT count(*) FROM issues") < 20 * repos)
-                or count(db, "SELECT count(*) FROM jobs")
-            ):
+            while backlog(db) or count(db, "SELECT count(*) FROM issues") < 20 * repos:
                 pause.wait(0.1)
             pause.wait(1.0)  # every poller in steady state
             mark = len(github.requests)
