@@ -176,7 +176,6 @@ def test_term_statistics_and_label_profiles_are_counted_again_once_older_than_ma
     def counted() -> tuple[int, int]:
         with database.index() as index:
             counts = cache.counts(index, repository)
-            assert cache.get(index, repository) is counts.statistics
         return counts.statistics.documents, counts.profiles.labels
 
     database.save(repository, issue(1, CRASH, labels=("A-borrow-checker",)))
