@@ -11,9 +11,8 @@ import pytest
 from autosolve.domain.related import (
     Related,
     StatisticsCache,
-    corpus_statistics,
     find_related,
-    label_profiles,
+    repository_counts,
 )
 from tests.infra.search_database import SearchDatabase, issue, open_search_database
 
@@ -33,12 +32,11 @@ def related(
 ) -> Related:
     """What the product answers for issue ``number`` of this text, its counts taken afresh."""
     with database.index() as index:
-        corpus = index.corpus(repository_id)
-        statistics = corpus_statistics(corpus)
-        profiles = label_profiles(corpus, statistics)
+        counts = repository_counts(index, repository_id)
         return find_related(
-            index, repository_id, number, title, body, statistics, profiles=profiles, **kw
-        )
+            index, repository_id, number, title, body, counts.statistics,
+            profiles=counts.profiles, **kw,
+        )  # fmt: skip
 
 
 def numbers(found: Related) -> list[int]:
