@@ -27,7 +27,7 @@ from autosolve.runtime.status import ChildRecord, ChildState
 if TYPE_CHECKING:
     from autosolve.runtime.locks import Lock
 
-__all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page"]
+__all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page", "glob_matcher", "is_glob"]
 
 _WALKED = ChildState.IDLE
 """The one state whose members the view does not keep (see the module's docstring)."""
@@ -199,9 +199,7 @@ class PageRequest:
 
     def matcher(self) -> Callable[[str], object] | None:
         """What a name must satisfy (None: every name does)."""
-        if self.pattern is None:
-            return None
-        return re.compile(fnmatch.translate(self.pattern)).match
+        return None if self.pattern is None else glob_matcher(self.pattern)
 
 
 @dataclass(frozen=True)
@@ -242,7 +240,7 @@ def find_page(
     state, pattern, offset, limit = request.state, request.pattern, request.offset, request.limit
     stop = None if limit is None else offset + limit + 1
     total: int | None
-    if pattern is not None and not _GLOB_CHARS.intersection(pattern):
+    if pattern is not None and not is_glob(pattern):
         child = children.get(pattern)
         hits = [] if child is None or state not in (None, child.record.state) else [child.record]
         records, total = hits[offset:stop], len(hits)
@@ -276,6 +274,17 @@ def _candidates(
     if matcher is None:
         return walked
     return (record for record in walked if matcher(record.name))
+
+
+def is_glob(pattern: str) -> bool:
+    """``pattern`` has a wildcard; else it is a plain name, which one dict lookup finds."""
+    return not _GLOB_CHARS.isdisjoint(pattern)
+
+
+def glob_matcher(pattern: str) -> Callable[[str], object]:
+    """What a name must satisfy to match the shell-style ``pattern``: one compiled regex,
+    not a ``fnmatchcase`` call per name (there may be tens of thousands)."""
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 def _state(value: object) -> ChildState | None:
