@@ -108,12 +108,16 @@ class StatusView:
     def counts(self) -> dict[str, int]:
         """How many listed children are in each state (every state, zeros too): O(states)."""
         with self._locked():
-            return {state.value: self.count(state) for state in ChildState}
+            return {state.value: self._count(state) for state in ChildState}
 
     def count(self, state: ChildState | None = None) -> int:
         """How many listed children are in ``state`` (None: in all)."""
         if state is None:
             return self._listed
+        with self._locked():
+            return self._count(state)
+
+    def _count(self, state: ChildState) -> int:
         if state is _RUNNING:
             return len(self._running)
         return self._own_count(state) - self._running_from[state]
@@ -129,8 +133,7 @@ class StatusView:
 
     def members(self, state: ChildState) -> list[ChildRecord]:
         """The listed children in ``state``, longest there first (not for ``idle``)."""
-        with self._locked():
-            return self._members_of(state)
+        return self.members_in((state,))
 
     def members_in(self, states: Iterable[ChildState]) -> list[ChildRecord]:
         """The listed children in any of ``states`` (not ``idle``), all read at one moment:
