@@ -63,7 +63,7 @@ class ChildBehaviour(Contained, _HibernatingBase):
     the handle that fired, and only the current handle counts as a tick (one
     replaced by a run-now is stale). The handle and its envelope are re-used
     for every tick, so a steady worker allocates nothing per tick that
-    outlives the tick (see :func:`_deliver`).
+    outlives the tick (see :meth:`_new_timer`).
 
     Whatever ends the actor (a stop, a reported result, a bug in this class,
     a kill from outside), its last act (:meth:`_actor_ended`) is to tell the

@@ -169,8 +169,7 @@ class RuntimeHandle:
         thaws it all.
         """
         if self._freezes_collector:
-            freeze_alive()
-            self._shared.collector_frozen = True
+            freeze_alive(self._shared)
         return self._freezes_collector
 
     def control(self, command: str, name: str = "", timeout: float | None = 10.0) -> list[str]:

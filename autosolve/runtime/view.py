@@ -27,7 +27,7 @@ from autosolve.runtime.status import ChildRecord, ChildState
 if TYPE_CHECKING:
     from autosolve.runtime.locks import Lock
 
-__all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page"]
+__all__ = ["Listed", "Page", "PageRequest", "StatusView", "find_page", "glob_matcher", "is_glob"]
 
 _WALKED = ChildState.IDLE
 """The one state whose members the view does not keep (see the module's docstring)."""
@@ -41,8 +41,10 @@ class StatusView:
 
     A record counts under its own state (:attr:`ChildRecord.own_state`)
     unless a tick of it runs: then under ``running`` (``_running_from``
-    says how many running ones each own state lends). Members of a state are
-    kept in the order they entered it, so a page of them lists the longest
+    says how many running ones each own state lends). The members of every
+    state but ``idle`` are kept, and counted by their number; ``idle``'s are
+    the listed ones left over. Members of a state are kept in the order they
+    entered it, so a page of them lists the longest
     there first (for ``running``: the tick running longest). A record is
     counted from :meth:`add` until :meth:`discard`; its changes reach the
     view through :meth:`moved` and :meth:`ran`.
@@ -53,12 +55,12 @@ class StatusView:
             where actors cannot interleave (greenlets).
     """
 
-    __slots__ = ("_counts", "_members", "_running", "_running_from", "lock")
+    __slots__ = ("_listed", "_members", "_running", "_running_from", "lock")
 
     def __init__(self, lock: Lock | None) -> None:
         self.lock = lock
-        self._counts: dict[ChildState, int] = dict.fromkeys(ChildState, 0)
-        """Listed records by own state (never ``running``)."""
+        self._listed = 0
+        """Records counted (added and not discarded)."""
         self._members: dict[ChildState, dict[ChildRecord, None]] = {
             state: {} for state in ChildState if state not in (_WALKED, _RUNNING)
         }
@@ -72,6 +74,7 @@ class StatusView:
         with self._locked():
             for record in records:
                 record.listener = self
+                self._listed += 1
                 self._enter(record, record.own_state)
                 if record.running_since is not None:
                     self.ran(record, record.own_state, True)
@@ -83,6 +86,7 @@ class StatusView:
                 if record.running_since is not None:
                     self.ran(record, record.own_state, False)
                 self._leave(record, record.own_state)
+                self._listed -= 1
                 record.listener = None
 
     def moved(self, record: ChildRecord, old: ChildState, new: ChildState) -> None:
@@ -104,25 +108,32 @@ class StatusView:
     def counts(self) -> dict[str, int]:
         """How many listed children are in each state (every state, zeros too): O(states)."""
         with self._locked():
-            counts = {
-                state.value: count - self._running_from[state]
-                for state, count in self._counts.items()
-            }
-            counts[_RUNNING.value] = len(self._running)
-            return counts
+            return {state.value: self._count(state) for state in ChildState}
 
     def count(self, state: ChildState | None = None) -> int:
         """How many listed children are in ``state`` (None: in all)."""
         if state is None:
-            return sum(self._counts.values())
+            return self._listed
+        with self._locked():
+            return self._count(state)
+
+    def _count(self, state: ChildState) -> int:
         if state is _RUNNING:
             return len(self._running)
-        return self._counts[state] - self._running_from[state]
+        return self._own_count(state) - self._running_from[state]
+
+    def _own_count(self, state: ChildState) -> int:
+        """Listed records whose own state is ``state`` (``running`` is none's)."""
+        members = self._members.get(state)
+        if members is not None:
+            return len(members)
+        if state is _WALKED:
+            return self._listed - sum(map(len, self._members.values()))
+        return 0
 
     def members(self, state: ChildState) -> list[ChildRecord]:
         """The listed children in ``state``, longest there first (not for ``idle``)."""
-        with self._locked():
-            return self._members_of(state)
+        return self.members_in((state,))
 
     def members_in(self, states: Iterable[ChildState]) -> list[ChildRecord]:
         """The listed children in any of ``states`` (not ``idle``), all read at one moment:
@@ -139,13 +150,11 @@ class StatusView:
         return [record for record in members if record.running_since is None]
 
     def _enter(self, record: ChildRecord, state: ChildState) -> None:
-        self._counts[state] += 1
         members = self._members.get(state)
         if members is not None:
             members[record] = None
 
     def _leave(self, record: ChildRecord, state: ChildState) -> None:
-        self._counts[state] -= 1
         members = self._members.get(state)
         if members is not None:
             del members[record]
@@ -193,9 +202,7 @@ class PageRequest:
 
     def matcher(self) -> Callable[[str], object] | None:
         """What a name must satisfy (None: every name does)."""
-        if self.pattern is None:
-            return None
-        return re.compile(fnmatch.translate(self.pattern)).match
+        return None if self.pattern is None else glob_matcher(self.pattern)
 
 
 @dataclass(frozen=True)
@@ -236,7 +243,7 @@ def find_page(
     state, pattern, offset, limit = request.state, request.pattern, request.offset, request.limit
     stop = None if limit is None else offset + limit + 1
     total: int | None
-    if pattern is not None and not _GLOB_CHARS.intersection(pattern):
+    if pattern is not None and not is_glob(pattern):
         child = children.get(pattern)
         hits = [] if child is None or state not in (None, child.record.state) else [child.record]
         records, total = hits[offset:stop], len(hits)
@@ -270,6 +277,17 @@ def _candidates(
     if matcher is None:
         return walked
     return (record for record in walked if matcher(record.name))
+
+
+def is_glob(pattern: str) -> bool:
+    """``pattern`` has a wildcard; else it is a plain name, which one dict lookup finds."""
+    return not _GLOB_CHARS.isdisjoint(pattern)
+
+
+def glob_matcher(pattern: str) -> Callable[[str], object]:
+    """What a name must satisfy to match the shell-style ``pattern``: one compiled regex,
+    not a ``fnmatchcase`` call per name (there may be tens of thousands)."""
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 def _state(value: object) -> ChildState | None:

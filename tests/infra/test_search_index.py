@@ -11,9 +11,8 @@ import pytest
 from autosolve.domain.related import (
     Related,
     StatisticsCache,
-    corpus_statistics,
     find_related,
-    label_profiles,
+    repository_counts,
 )
 from tests.infra.search_database import SearchDatabase, issue, open_search_database
 
@@ -33,12 +32,11 @@ def related(
 ) -> Related:
     """What the product answers for issue ``number`` of this text, its counts taken afresh."""
     with database.index() as index:
-        corpus = index.corpus(repository_id)
-        statistics = corpus_statistics(corpus)
-        profiles = label_profiles(corpus, statistics)
+        counts = repository_counts(index, repository_id)
         return find_related(
-            index, repository_id, number, title, body, statistics, profiles=profiles, **kw
-        )
+            index, repository_id, number, title, body, counts.statistics,
+            profiles=counts.profiles, **kw,
+        )  # fmt: skip
 
 
 def numbers(found: Related) -> list[int]:
@@ -176,7 +174,6 @@ def test_term_statistics_and_label_profiles_are_counted_again_once_older_than_ma
     def counted() -> tuple[int, int]:
         with database.index() as index:
             counts = cache.counts(index, repository)
-            assert cache.get(index, repository) is counts.statistics
         return counts.statistics.documents, counts.profiles.labels
 
     database.save(repository, issue(1, CRASH, labels=("A-borrow-checker",)))

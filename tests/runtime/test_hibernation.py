@@ -16,6 +16,7 @@ import pytest
 from autosolve.runtime import Unit
 from autosolve.runtime.backends import ExecutionBackend, get_backend
 from autosolve.runtime.backends.hibernation import HibernatingActor, Runners
+from autosolve.runtime.context import Event
 from tests.runtime.conftest import BACKENDS
 from tests.runtime.harness import Harness
 
@@ -104,14 +105,21 @@ def test_an_error_answering_an_ask_reaches_the_caller_and_the_actor_lives_on(poo
     ref.stop(timeout=5)
 
 
-def test_what_an_actor_sent_before_it_ended_is_answered_as_dead(pool: Pool) -> None:
+def gated(pool: Pool) -> tuple[Event, type[HibernatingActor]]:
+    """A gate, and an actor that echoes every message but waits for the gate on ``block``."""
     gate = pool.backend.make_event()
 
-    def wait(self: Any, message: Any) -> None:
+    def wait(self: Any, message: Any) -> Any:
         if message == "block":
             gate.wait(5.0)
+        return message
 
-    ref = pool.actor(on_receive=wait).start()
+    return gate, pool.actor(on_receive=wait)
+
+
+def test_what_an_actor_sent_before_it_ended_is_answered_as_dead(pool: Pool) -> None:
+    gate, actor = gated(pool)
+    ref = actor.start()
     ref.tell("block")
     ref.tell(pykka.messages._ActorStop())  # after the block, before the ask
     pending = ref.ask("too late", block=False)
@@ -121,14 +129,8 @@ def test_what_an_actor_sent_before_it_ended_is_answered_as_dead(pool: Pool) -> N
 
 
 def test_a_blocked_activation_does_not_hold_up_the_others(pool: Pool) -> None:
-    gate = pool.backend.make_event()
-
-    def wait(self: Any, message: Any) -> Any:
-        if message == "block":
-            gate.wait(5.0)
-        return message
-
-    blocked, other = pool.actor(on_receive=wait).start(), pool.actor(on_receive=wait).start()
+    gate, actor = gated(pool)
+    blocked, other = actor.start(), actor.start()
     pending = blocked.ask("block", block=False)
     assert other.ask("through", timeout=5) == "through"  # another runner took it
     gate.set()

@@ -30,10 +30,10 @@ import pykka
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import invariant, rule
 
 from tests.runtime.conftest import BACKENDS
-from tests.runtime.harness import Harness
+from tests.runtime.machines import BackendMachine
 from tests.runtime.test_hibernation import Pool
 
 pytestmark = pytest.mark.timeout(180)
@@ -76,13 +76,10 @@ class Track:
         return [sent.seq for sent in self.sent[:end] if sent.kind != "stop"]
 
 
-class HibernationMachine(RuleBasedStateMachine):
-    backend_name = "threading"
-
+class HibernationMachine(BackendMachine):
     def __init__(self) -> None:
         super().__init__()
         self.pool = Pool(self.backend_name)
-        self.harness = Harness(self.backend_name)
         self.lock = threading.Lock()
         self.gate = self.pool.backend.make_event()
         self.tracks: dict[int, Track] = defaultdict(Track)
@@ -239,14 +236,6 @@ class HibernationMachine(RuleBasedStateMachine):
                     sent.answer.get(timeout=STOP_BOUND)
 
 
-def machine_for(backend_name: str) -> type[HibernationMachine]:
-    return type(
-        f"Hibernation{backend_name.title()}Machine",
-        (HibernationMachine,),
-        {"backend_name": backend_name},
-    )
-
-
 PROPERTY_SETTINGS = settings(
     max_examples=60,
     stateful_step_count=30,
@@ -254,7 +243,7 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-TestHibernationOnThreads = machine_for(BACKENDS[0]).TestCase
+TestHibernationOnThreads = HibernationMachine.on(BACKENDS[0]).TestCase
 TestHibernationOnThreads.settings = PROPERTY_SETTINGS
-TestHibernationOnGreenlets = machine_for(BACKENDS[1]).TestCase
+TestHibernationOnGreenlets = HibernationMachine.on(BACKENDS[1]).TestCase
 TestHibernationOnGreenlets.settings = PROPERTY_SETTINGS

@@ -47,11 +47,12 @@ import pykka
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from autosolve.runtime import ControlError, PhasePolicies, Policies, RestartPolicy, Unit
 from tests.runtime.errors import RateLimited, node_error
 from tests.runtime.harness import Harness
+from tests.runtime.machines import BackendMachine
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -205,12 +206,9 @@ def runtime_loops_alive(harness: Harness) -> list[str]:
     return alive
 
 
-class SupervisorMachine(RuleBasedStateMachine):
-    backend_name = "threading"
-
+class SupervisorMachine(BackendMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.harness = Harness(self.backend_name)
         self.script = Script(self.harness)
         self.stopped = False
         self.names = list(NAMES)
@@ -539,12 +537,6 @@ def _matches(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
-def machine_for(backend_name: str) -> type[SupervisorMachine]:
-    return type(f"Supervisor{backend_name.title()}Machine", (SupervisorMachine,), {
-        "backend_name": backend_name,
-    })  # fmt: skip
-
-
 PROPERTY_SETTINGS = settings(
     max_examples=80,
     stateful_step_count=25,
@@ -552,7 +544,7 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-TestSupervisorOnThreads = machine_for("threading").TestCase
+TestSupervisorOnThreads = SupervisorMachine.on("threading").TestCase
 TestSupervisorOnThreads.settings = PROPERTY_SETTINGS
-TestSupervisorOnGreenlets = machine_for("gevent").TestCase
+TestSupervisorOnGreenlets = SupervisorMachine.on("gevent").TestCase
 TestSupervisorOnGreenlets.settings = PROPERTY_SETTINGS

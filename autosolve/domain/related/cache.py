@@ -55,10 +55,6 @@ class StatisticsCache:
         self._clock = clock
         self._entries: dict[int, tuple[float, RepositoryCounts]] = {}
 
-    def get(self, index: SearchIndex, repository_id: int) -> CorpusStatistics:
-        """The term statistics of ``repository_id``, counted through ``index`` when stale."""
-        return self.counts(index, repository_id).statistics
-
     def counts(self, index: SearchIndex, repository_id: int) -> RepositoryCounts:
         """The statistics and label profiles of ``repository_id``, counted when stale."""
         now = self._clock()

@@ -54,7 +54,6 @@ class LabelProfiles:
 
     def __init__(self, statistics: CorpusStatistics) -> None:
         self._statistics = statistics
-        self._idf: dict[str, float] = {}
         self._sums: dict[str, dict[str, float]] = {}
         self._squares: dict[str, float] = {}
         """Each profile's squared length, kept as issues are added (a query needs it at once)."""
@@ -97,17 +96,12 @@ class LabelProfiles:
     def _vector(self, title: Iterable[str], body: Iterable[str]) -> dict[str, float]:
         """The unit vector of an issue's terms: IDF each, :data:`TITLE_WEIGHT` × in the title."""
         in_title = set(title)
-        vector = {term: self._weight(term) for term in in_title.union(body)}
+        idf = self._statistics.idf
+        vector = {term: idf(term) for term in in_title.union(body)}
         for term in in_title:
             vector[term] *= TITLE_WEIGHT
         length = math.sqrt(sum(weight * weight for weight in vector.values()))
         return {term: weight / length for term, weight in vector.items()} if length else {}
-
-    def _weight(self, term: str) -> float:
-        weight = self._idf.get(term)
-        if weight is None:
-            weight = self._idf[term] = self._statistics.idf(term)
-        return weight
 
 
 def _dot(profile: Mapping[str, float], vector: Mapping[str, float]) -> float:

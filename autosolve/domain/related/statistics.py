@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autosolve.infra.search import CorpusDocument
 
@@ -33,10 +33,21 @@ class CorpusStatistics:
     mean_title_length: float
     """Terms per title, on average (at least 1, so it can divide)."""
     mean_body_length: float
+    _idf: dict[str, float] = field(init=False, repr=False, compare=False)
+    """Each counted term's :meth:`idf`, worked out once: the label profiles weigh every
+    term of every labelled issue by it, and the counts are shared (read-only) by queries."""
+
+    def __post_init__(self) -> None:
+        idf = {term: self._rarity(found) for term, found in self.document_frequency.items()}
+        object.__setattr__(self, "_idf", idf)
 
     def idf(self, term: str) -> float:
         """How rare ``term`` is: BM25's inverse document frequency (Lucene's, never negative)."""
-        found = self.document_frequency.get(term, 0)
+        weight = self._idf.get(term)
+        return self._rarity(0) if weight is None else weight
+
+    def _rarity(self, found: int) -> float:
+        """The IDF of a term found in ``found`` of the issues."""
         return math.log(1.0 + (self.documents - found + 0.5) / (found + 0.5))
 
 

@@ -10,7 +10,6 @@ shared Python (:mod:`autosolve.domain.related`).
 
 from __future__ import annotations
 
-from .reads import stored_texts
 from .records import (
     CorpusDocument,
     IndexedDocument,
@@ -29,6 +28,5 @@ __all__ = [
     "SearchEngine",
     "SearchIndex",
     "issue_terms",
-    "stored_texts",
     "terms",
 ]

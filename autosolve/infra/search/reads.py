@@ -13,7 +13,6 @@ from .records import (
     CorpusDocument,
     IndexedDocument,
     IndexWriter,
-    IssueText,
     corpus_document,
     indexed_document,
 )
@@ -21,28 +20,13 @@ from .records import (
 if TYPE_CHECKING:
     from autosolve.infra.store import Connection
 
-__all__ = ["EntryReads", "backfill", "stored_texts"]
+__all__ = ["EntryReads", "backfill"]
 
 
 def _placeholders(count: int) -> str:
     # Not the store's `placeholders`: the store is to import this package, and an import
     # back would make a circle.
     return f"({', '.join('?' * count)})"
-
-
-def stored_texts(connection: Connection, repository_id: int, numbers: list[int]) -> list[IssueText]:
-    """``(id, title, body)`` of the stored issues ``numbers`` (pull requests left out)."""
-    if not numbers:
-        return []
-    rows = connection.execute(
-        f"""
-        SELECT id, title, body FROM issues
-        WHERE repository_id = ? AND number IN {_placeholders(len(numbers))}
-          AND is_pull_request = 0
-        """,
-        (repository_id, *numbers),
-    ).fetchall()
-    return [tuple(row) for row in rows]
 
 
 def backfill(connection: Connection, index: IndexWriter, entry_issue: str) -> int:

@@ -30,7 +30,6 @@ __all__ = [
     "issue_term_texts",
     "issue_terms",
     "stem",
-    "term_text",
     "terms",
 ]
 
@@ -81,12 +80,20 @@ def issue_terms(title: str | None, body: str | None) -> tuple[list[str], list[st
     The index stores these and a query is made of these: one definition, so
     a query term and an indexed term always mean the same.
     """
-    return terms(title), terms(body, BODY_TERMS)
+    title_terms, body_terms = _issue_terms(title, body)
+    return list(title_terms), list(body_terms)
 
 
 def issue_term_texts(title: str | None, body: str | None) -> tuple[str, str]:
-    """:func:`issue_terms` separated by single spaces, as the index stores them."""
-    return term_text(title), term_text(body, BODY_TERMS)
+    """:func:`issue_terms` separated by single spaces, as the index stores them: joined as
+    they are found, with no list made on the way (the index makes two an issue)."""
+    title_terms, body_terms = _issue_terms(title, body)
+    return " ".join(title_terms), " ".join(body_terms)
+
+
+def _issue_terms(title: str | None, body: str | None) -> tuple[Iterator[str], Iterator[str]]:
+    """The terms of the title, and of the start of the body, as they are found."""
+    return _terms(title, None), _terms(body, BODY_TERMS)
 
 
 def terms(text: str | None, limit: int | None = None) -> list[str]:
@@ -97,12 +104,6 @@ def terms(text: str | None, limit: int | None = None) -> list[str]:
     function words).
     """
     return list(_terms(text, limit))
-
-
-def term_text(text: str | None, limit: int | None = None) -> str:
-    """:func:`terms` separated by single spaces, as the index stores them: joined as they
-    are found, with no list made and sliced on the way (the index makes two an issue)."""
-    return " ".join(_terms(text, limit))
 
 
 def _terms(text: str | None, limit: int | None) -> Iterator[str]:

@@ -7,7 +7,6 @@ timer loop's wake-up, and the :class:`GeventBackend` that makes them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ import greenlet
 import pykka
 
 from autosolve.runtime.backends.gevent_actor import Abandoned, GeventActor, HibernatingGeventActor
-from autosolve.runtime.backends.hibernation import HibernatingActor, HibernatingInbox
+from autosolve.runtime.backends.hibernation import HibernatingActor, HibernatingInbox, RunnerPool
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
@@ -26,50 +25,31 @@ if TYPE_CHECKING:
 __all__ = ["GeventBackend", "GeventRunners"]
 
 
-class GeventRunners:
+class GeventRunners(RunnerPool[greenlet.greenlet]):
     """The greenlets that run a gevent run's hibernating actors (see ``hibernation.py``).
 
-    A runner takes inboxes from the queue and runs one activation after the
-    other, without a switch between them. Whenever it takes one while others
-    still wait, another runner is called (a parked one woken, or a new one
-    spawned), unless one is on its way already: should the activation wait on
-    I/O, the hub runs that runner, which takes the queue over; should it not,
-    the called runner finds nothing and parks again. Every
+    The scheme of :class:`RunnerPool`: a runner runs one activation after
+    the other, without a switch between them. Should an activation wait on
+    I/O, the hub runs the runner called meanwhile, which takes the queue
+    over; should it not, the called runner finds nothing and parks again. Every
     :data:`_YIELD_EVERY` activations a runner yields to the hub, so a burst of
     ticks does not hold up the timer loop, the supervisor or the embedding
     service for its whole length. At most :data:`_MOST_IDLE` runners stay
     parked; the others end, and with them their stacks.
     """
 
-    __slots__ = ("_alive", "_called", "_closed", "_hub", "_idle", "_queue", "lock")
+    __slots__ = ("_hub", "lock")
 
     def __init__(self) -> None:
+        super().__init__()
         self.lock = None  # greenlets of one thread: a put and a hibernation never interleave
-        self._queue: deque[HibernatingInbox] = deque()
-        self._idle: list[greenlet.greenlet] = []
-        self._called = False
-        """A runner was woken or spawned and has not begun to take from the queue yet."""
-        self._closed = False
-        self._alive = 0
-        """Runners started and not ended."""
         self._hub = gevent.get_hub()
-
-    def submit(self, inbox: HibernatingInbox) -> None:
-        self._queue.append(inbox)
-        if not self._called:
-            self._call()
 
     def close(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
         for runner in idle:
             self._hub.loop.run_callback(runner.switch)
-
-    def queued(self) -> int:
-        return len(self._queue)
-
-    def busy(self) -> int:
-        return self._alive - len(self._idle)
 
     def _call(self) -> None:
         self._called = True

@@ -139,11 +139,11 @@ class GeventInbox:
 
 
 class GeventActor(pykka.Actor):
-    """A :class:`pykka.Actor` whose loop is a greenlet.
+    """A :class:`pykka.Actor` whose loop is a greenlet: the supervisor's, on the gevent backend.
 
-    Thousands of these cost an inbox and a greenlet each (no OS thread, and
-    a greenlet keeps only the slice of stack it used), which is what lets
-    one process hold tens of thousands of children.
+    It holds a greenlet for its whole life (no OS thread, and only the slice
+    of stack it used); the children hibernate instead, and hold none while
+    idle (:class:`HibernatingGeventActor`).
     """
 
     @staticmethod

@@ -22,7 +22,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, Protocol
+from collections import deque
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import pykka
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from autosolve.runtime.locks import Lock
     from autosolve.runtime.pykka_internals import Envelope
 
-__all__ = ["HibernatingActor", "HibernatingInbox", "Runners"]
+__all__ = ["HibernatingActor", "HibernatingInbox", "RunnerPool", "Runners"]
 
 logger = logging.getLogger("autosolve.runtime")
 
@@ -68,6 +69,47 @@ class Runners(Protocol):
     def busy(self) -> int:
         """Runners not parked: running an activation, or on their way to the queue."""
         ...
+
+
+_Parked = TypeVar("_Parked")
+
+
+class RunnerPool(Generic[_Parked]):
+    """What both backends' :class:`Runners` share: the queue, and who runs it.
+
+    A runner takes inboxes from :attr:`_queue` one after the other; taking
+    one while others wait, it calls another runner (:meth:`_call`: a parked
+    one woken, or a new one started) unless one is on its way already, so an
+    activation that blocks never holds up the queue. What a parked runner
+    waits on (:attr:`_idle`) and how a runner is started are the backend's.
+    """
+
+    __slots__ = ("_alive", "_called", "_closed", "_idle", "_queue")
+
+    def __init__(self) -> None:
+        self._queue: deque[HibernatingInbox] = deque()
+        self._idle: list[_Parked] = []
+        """What wakes each parked runner."""
+        self._called = False
+        """A runner was woken or started and has not begun to take from the queue yet."""
+        self._closed = False
+        self._alive = 0
+        """Runners started and not ended."""
+
+    def submit(self, inbox: HibernatingInbox) -> None:
+        self._queue.append(inbox)
+        if not self._called:
+            self._call()
+
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def busy(self) -> int:
+        return self._alive - len(self._idle)
+
+    def _call(self) -> None:
+        """Wake a parked runner or start one."""
+        raise NotImplementedError
 
 
 class HibernatingInbox:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from autosolve.runtime.backends.hibernation import HibernatingActor
+from autosolve.runtime.backends.hibernation import HibernatingActor, RunnerPool
 from autosolve.runtime.backends.names import Backend
 
 if TYPE_CHECKING:
-    from autosolve.runtime.backends.hibernation import HibernatingInbox, Runners
+    from autosolve.runtime.backends.hibernation import Runners
     from autosolve.runtime.pykka_internals import ActorInbox
 
 __all__ = ["DaemonThreadingActor", "HibernatingThreadingActor", "ThreadRunners", "ThreadingBackend"]
@@ -49,31 +48,20 @@ class HibernatingThreadingActor(HibernatingActor):
         return pykka.ThreadingFuture()
 
 
-class ThreadRunners:
+class ThreadRunners(RunnerPool[threading.Lock]):
     """The threads that run a threading run's hibernating actors (see ``hibernation.py``).
 
-    The same scheme as the gevent runners: a runner takes inboxes from the
-    queue one after the other; taking one while others wait, it calls
-    another runner unless one is on its way, so an activation that blocks
-    never holds up the queue. A parked runner waits on a lock of its own (the
-    waker releases it): one futex wake-up per burst of ticks instead of one
-    per tick. At most :data:`_MOST_IDLE` stay parked; the others end.
+    The scheme of :class:`RunnerPool`, with :attr:`lock` guarding the pool
+    too. A parked runner waits on a lock of its own (the waker releases it):
+    one futex wake-up per burst of ticks instead of one per tick. At most
+    :data:`_MOST_IDLE` stay parked; the others end.
     """
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._queue: deque[HibernatingInbox] = deque()
-        self._idle: list[threading.Lock] = []
-        self._called = False
-        """A runner was woken or started and has not begun to take from the queue yet."""
-        self._closed = False
-        self._alive = 0
-        """Runners started and not ended."""
+    __slots__ = ("lock",)
 
-    def submit(self, inbox: HibernatingInbox) -> None:
-        self._queue.append(inbox)
-        if not self._called:
-            self._call()
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
 
     def close(self) -> None:
         with self.lock:
@@ -81,12 +69,6 @@ class ThreadRunners:
             idle, self._idle = self._idle, []
         for bell in idle:
             bell.release()
-
-    def queued(self) -> int:
-        return len(self._queue)
-
-    def busy(self) -> int:
-        return self._alive - len(self._idle)
 
     def _call(self) -> None:
         """Wake a parked runner or start one (with :attr:`lock` held)."""

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from autosolve.runtime.shared import RunShared
     from autosolve.runtime.supervisor.core import SupervisorCore
 
 __all__ = ["CollectorFreezer", "freeze_alive"]
 
 
-def freeze_alive() -> None:
-    """Collect the young generations, then freeze what is alive.
+def freeze_alive(shared: RunShared) -> None:
+    """Collect the young generations, then freeze what is alive (``shared``'s run thaws it).
 
     Young garbage goes first, so what is frozen is alive: a cycle frozen
     would stay until the run's end thaws it (``gc.unfreeze`` puts it back
@@ -31,6 +32,7 @@ def freeze_alive() -> None:
     """
     gc.collect(1)
     gc.freeze()
+    shared.collector_frozen = True
 
 
 FREEZE_EVERY = 10_000
@@ -42,12 +44,11 @@ million children would otherwise run ever longer full collections)."""
 class CollectorFreezer:
     """Freezes the objects alive once children started (``SupervisorOptions.freeze_collector``).
 
-    The young generations are collected first, so what is frozen is alive
-    (a failure's traceback, a cycle, would otherwise stay for the run). A
-    freeze follows each :data:`FREEZE_EVERY` starts, and the first sweep of
-    the watchdog after starts once no activation waits for a runner: the
-    children started have run ``on_start`` and their first tick, and what
-    those made is frozen too.
+    What is frozen is alive (see :func:`freeze_alive`). A freeze follows
+    each :data:`FREEZE_EVERY` starts, and the first sweep of the watchdog
+    after starts once no activation waits for a runner: the children started
+    have run ``on_start`` and their first tick, and what those made is
+    frozen too.
     """
 
     _core: SupervisorCore
@@ -80,5 +81,4 @@ class CollectorFreezer:
     def _freeze(self) -> None:
         self._burst = 0
         if self._core.options.freeze_collector:
-            freeze_alive()
-            self._core.shared.collector_frozen = True
+            freeze_alive(self._core.shared)

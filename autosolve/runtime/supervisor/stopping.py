@@ -109,11 +109,8 @@ class StopCoordinator:
         ordered = [s for s in reversed(self._table.started) if s in self._outstanding]
         for slot in [*ordered, *(s for s in self._outstanding if s.gone)]:
             record = slot.record
-            record.state, record.next_run_at, record.running_since = (
-                ChildState.ABANDONED,
-                None,
-                None,
-            )
+            record.state = ChildState.ABANDONED
+            record.next_run_at = record.running_since = None
             self._core.backend.abandon(slot.ref)
             names.append(slot.unit.name)
             self._core.emit(EventKind.ABANDONED, slot.unit.name)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import operator
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -13,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from autosolve.runtime.slot import ChildSlot, Group
 from autosolve.runtime.status import ChildState, render_records
 from autosolve.runtime.supervisor.core import logger
-from autosolve.runtime.view import PageRequest, StatusView, find_page
+from autosolve.runtime.view import PageRequest, StatusView, find_page, glob_matcher, is_glob
 
 if TYPE_CHECKING:
     from autosolve.runtime.status import ChildRecord, Phase
@@ -21,8 +19,6 @@ if TYPE_CHECKING:
     from autosolve.runtime.units import Unit
 
 __all__ = ["ChildTable", "duplicate_names"]
-
-_GLOB_CHARS = frozenset("*?[")
 
 
 class ChildTable:
@@ -74,10 +70,10 @@ class ChildTable:
         tens of thousands of children a control call must not cost a
         ``fnmatchcase`` call per child.
         """
-        if not _GLOB_CHARS.intersection(pattern):
+        if not is_glob(pattern):
             slot = self.slots.get(pattern)
             return [] if slot is None else [slot]
-        match = re.compile(fnmatch.translate(pattern)).match
+        match = glob_matcher(pattern)
         return [slot for name, slot in self.slots.items() if match(name)]
 
     def match_each(self, patterns: object) -> tuple[list[ChildSlot], str | None]:
