@@ -82,7 +82,7 @@ def polls(github: FakeGitHub, path: str) -> int:
     return sum(1 for r in github.requests_for(path) if r.path == path)
 
 
-def test_ctl_status_json_is_the_section_5_3_document(daemon: Daemon) -> None:
+def test_ctl_status_json_is_the_status_document_with_every_field(daemon: Daemon) -> None:
     result = daemon.ctl("status", "--json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)

@@ -56,7 +56,7 @@ def dead_socket_file(path: Path) -> None:
 # -- answers -----------------------------------------------------------------
 
 
-def test_status_answer_is_the_section_5_3_document(
+def test_status_answer_is_the_status_document_with_every_field(
     serve: Serve, client: ControlClient, harness: Harness
 ) -> None:
     serve(preflights=[Unit("preflight:p", noop)], workers=[Unit("worker:w", noop, 10.0)])
